@@ -1,0 +1,48 @@
+"""certsvc — issue and verify signed vocational skill-level certificates (职业技能等级证书).
+
+:func:`create_app` builds the web application; nothing runs at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from certsvc.config import Settings
+from certsvc.services import Services
+
+__all__ = ["create_app", "services_of"]
+
+EXTENSION = "certsvc"
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    """The app factory: settings from the environment unless given."""
+    if services is None:
+        services = Services.from_settings(settings or Settings.from_env())
+    settings = services.settings
+    app = Flask(__name__, template_folder="../templates")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        JSON_AS_ASCII=False,
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = services
+    logging.getLogger("certsvc").setLevel(settings.log_level)
+
+    from certsvc.web import errors, public
+
+    errors.register(app)
+    app.register_blueprint(public.bp)
+    return app
+
+
+def services_of(app: Flask) -> Services:
+    services = app.extensions[EXTENSION]
+    assert isinstance(services, Services)
+    return services

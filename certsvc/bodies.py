@@ -1,0 +1,235 @@
+"""Certification bodies (评价机构): create, scope, ecosystem members, suspend.
+
+A body may certify only the occupations × levels it is filed for (its scope). A chain leader
+(链主企业) may also certify the workers of its ecosystem member enterprises, each member
+identified by 统一社会信用代码 (unified social credit code) and valid between two dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from certsvc.domain.levels import Level
+from certsvc.domain.numbers import parse_body_code
+from certsvc.domain.occupations import Occupation as CatalogueEntry
+from certsvc.domain.occupations import check_occupation_code
+from certsvc.domain.routes import check_certifiable
+from certsvc.domain.uscc import normalize_uscc
+from certsvc.errors import Conflict, InvalidInput, NotFound
+from certsvc.models import CertificationBody, EcosystemMember, Event, Occupation, ScopeEntry
+
+
+@dataclass(frozen=True)
+class NewBody:
+    code: str
+    name_zh: str
+    uscc: str
+    name_en: str = ""
+    filing_number: str = ""
+    chain_leader: bool = False
+
+
+def create_body(
+    session: Session, new: NewBody, *, extra_provinces: dict[str, str] | None = None, actor: str = ""
+) -> CertificationBody:
+    """Register a body; its code and credit code are checked and must be unique."""
+    code = str(parse_body_code(new.code.strip().upper(), extra_provinces))
+    uscc = normalize_uscc(new.uscc)
+    name_zh = new.name_zh.strip()
+    if not name_zh:
+        raise InvalidInput("the body needs its filed Chinese name (备案名称)")
+    for column, value in (("code", code), ("uscc", uscc)):
+        clash = session.scalar(
+            select(CertificationBody).where(getattr(CertificationBody, column) == value)
+        )
+        if clash is not None:
+            raise Conflict(f"a body with {column} {value} exists already: {clash.name_zh}")
+    body = CertificationBody(
+        code=code,
+        name_zh=name_zh,
+        name_en=new.name_en.strip(),
+        uscc=uscc,
+        filing_number=new.filing_number.strip(),
+        chain_leader=new.chain_leader,
+        status="active",
+    )
+    session.add(body)
+    session.flush()
+    session.add(Event(kind="body_created", body_id=body.id, actor=actor, data={"code": code}))
+    return body
+
+
+def get_body(session: Session, code: str) -> CertificationBody:
+    body = session.scalar(
+        select(CertificationBody).where(CertificationBody.code == code.strip().upper())
+    )
+    if body is None:
+        raise NotFound(f"no certification body with code {code}; `certsvc body list` shows them")
+    return body
+
+
+def set_status(session: Session, body: CertificationBody, status: str, actor: str = "") -> None:
+    if status not in ("active", "suspended"):
+        raise InvalidInput("a body's status is 'active' or 'suspended'")
+    body.status = status
+    session.add(
+        Event(kind="body_changed", body_id=body.id, actor=actor, data={"status": status})
+    )
+
+
+def add_scope(
+    session: Session,
+    body: CertificationBody,
+    occupation_codes: Iterable[str],
+    levels: Iterable[Level],
+    actor: str = "",
+) -> list[tuple[str, str]]:
+    """Add occupations × levels to the body's scope; returns what was newly added."""
+    levels = list(levels)
+    for level in levels:
+        check_certifiable(level)
+    have = {(s.occupation_code, s.level) for s in body.scope}
+    added: list[tuple[str, str]] = []
+    for raw in occupation_codes:
+        code = check_occupation_code(raw.strip())
+        if session.get(Occupation, code) is None:
+            raise NotFound(
+                f"occupation {code} is not in the catalogue; import it first "
+                "(`certsvc occupations import FILE`)"
+            )
+        for level in levels:
+            if (code, level.code) not in have:
+                body.scope.append(ScopeEntry(occupation_code=code, level=level.code))
+                have.add((code, level.code))
+                added.append((code, level.code))
+    session.flush()
+    if added:
+        session.add(
+            Event(
+                kind="body_changed",
+                body_id=body.id,
+                actor=actor,
+                data={"scope_added": [list(a) for a in added]},
+            )
+        )
+    return added
+
+
+def remove_scope(
+    session: Session, body: CertificationBody, occupation_code: str, level: Level, actor: str = ""
+) -> None:
+    result = session.execute(
+        delete(ScopeEntry).where(
+            ScopeEntry.body_id == body.id,
+            ScopeEntry.occupation_code == occupation_code,
+            ScopeEntry.level == level.code,
+        )
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFound(f"{occupation_code} at {level.printed_zh} is not in the scope of {body.code}")
+    session.expire(body, ["scope"])
+    session.add(
+        Event(
+            kind="body_changed",
+            body_id=body.id,
+            actor=actor,
+            data={"scope_removed": [occupation_code, level.code]},
+        )
+    )
+
+
+def add_member(
+    session: Session,
+    body: CertificationBody,
+    uscc: str,
+    name: str,
+    valid_from: dt.date,
+    valid_to: dt.date | None = None,
+    actor: str = "",
+) -> EcosystemMember:
+    """Add an enterprise to a chain leader's ecosystem for a period."""
+    if not body.chain_leader:
+        raise Conflict(
+            f"{body.code} is not a chain leader (链主企业); only chain leaders have members"
+        )
+    uscc = normalize_uscc(uscc)
+    if uscc == body.uscc:
+        raise InvalidInput("a body certifies its own workers already; it is not its own member")
+    if valid_to is not None and valid_to < valid_from:
+        raise InvalidInput(f"the membership ends ({valid_to}) before it starts ({valid_from})")
+    for m in body.members:
+        if m.uscc == uscc and _overlaps(m, valid_from, valid_to):
+            raise Conflict(
+                f"{uscc} is already a member from {m.valid_from} to {m.valid_to or 'open end'}; "
+                "end that membership first"
+            )
+    member = EcosystemMember(
+        uscc=uscc, name=name.strip(), valid_from=valid_from, valid_to=valid_to
+    )
+    body.members.append(member)
+    session.flush()
+    session.add(
+        Event(
+            kind="body_changed",
+            body_id=body.id,
+            actor=actor,
+            data={"member_added": uscc, "from": str(valid_from), "to": str(valid_to or "")},
+        )
+    )
+    return member
+
+
+def end_member(
+    session: Session, body: CertificationBody, uscc: str, valid_to: dt.date, actor: str = ""
+) -> EcosystemMember:
+    """End a current membership on ``valid_to`` (inclusive)."""
+    uscc = normalize_uscc(uscc)
+    open_ = [m for m in body.members if m.uscc == uscc and (m.valid_to is None or m.valid_to > valid_to)]
+    if not open_:
+        raise NotFound(f"{uscc} has no membership of {body.code} running past {valid_to}")
+    member = open_[0]
+    if valid_to < member.valid_from:
+        raise InvalidInput(f"the membership started on {member.valid_from}, after {valid_to}")
+    member.valid_to = valid_to
+    session.add(
+        Event(
+            kind="body_changed",
+            body_id=body.id,
+            actor=actor,
+            data={"member_ended": uscc, "to": str(valid_to)},
+        )
+    )
+    return member
+
+
+def _overlaps(m: EcosystemMember, start: dt.date, end: dt.date | None) -> bool:
+    m_end = m.valid_to or dt.date.max
+    return start <= m_end and m.valid_from <= (end or dt.date.max)
+
+
+def load_occupations(session: Session, entries: Iterable[CatalogueEntry]) -> tuple[int, int]:
+    """Insert or update catalogue entries; returns (added, updated)."""
+    added = updated = 0
+    for e in entries:
+        row = session.get(Occupation, e.code)
+        values = {
+            "name_zh": e.name_zh,
+            "name_en": e.name_en,
+            "tags": " ".join(sorted(e.tags)),
+            "verified": e.verified,
+            "note": e.note,
+        }
+        if row is None:
+            session.add(Occupation(code=e.code, **values))
+            added += 1
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(row, k, v)
+            updated += 1
+    session.flush()
+    return added, updated

@@ -1,0 +1,488 @@
+"""The ``certsvc`` command line.
+
+Every command prints one clear line and exits non-zero on failure: a :class:`CertsvcError`'s
+``exit_code`` (65 bad data, 66 not found, 77 key/permission, 78 configuration), 2 for usage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from certsvc import bodies
+from certsvc.config import Settings, generate_secrets
+from certsvc.domain.levels import parse_level
+from certsvc.domain.occupations import read_catalogue_csv, shipped_catalogue
+from certsvc.errors import BatchRejected, CertsvcError, InvalidInput, NotFound
+from certsvc.models import Certificate, CertificationBody, SigningKey
+from certsvc.services import Services
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    """Builds :class:`Services` on first use, so ``certsvc secrets`` needs no configuration."""
+
+    def __init__(self) -> None:
+        self._services: Services | None = None
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            self._services = Services.from_settings(Settings.from_env())
+        return self._services
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self.services.db.transaction() as session:
+            yield session
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="certsvc")
+def cli() -> None:
+    """certsvc — issue and verify signed vocational skill-level certificates."""
+
+
+def main() -> None:
+    """Console-script entry point: turn CertsvcError into one line and an exit code."""
+    try:
+        cli.main(standalone_mode=False)
+    except BatchRejected as exc:
+        for error in exc.errors:
+            click.echo(f"  {error}", err=True)
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except CertsvcError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+
+
+# --- set-up -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the secrets to this file (mode 0600) if it does not exist yet.",
+)
+def secrets(env_file: Path | None) -> None:
+    """Generate a fresh set of secrets as KEY=value lines."""
+    lines = "".join(f"{k}={v}\n" for k, v in generate_secrets().items())
+    if env_file is None:
+        click.echo(lines, nl=False)
+        return
+    if env_file.exists():
+        click.echo(f"{env_file} exists; keeping its secrets")
+        return
+    env_file.parent.mkdir(parents=True, exist_ok=True)
+    env_file.touch(mode=0o600)
+    env_file.write_text(lines)
+    click.echo(f"wrote new development secrets to {env_file} (keep it out of git; dev only)")
+
+
+@cli.command()
+@pass_ctx
+def init(ctx: Context) -> None:
+    """Create or upgrade the database schema and load the occupation catalogue."""
+    from certsvc.migrate import upgrade
+
+    services = ctx.services
+    upgrade(services.db.engine)
+    with ctx.transaction() as session:
+        added, updated = bodies.load_occupations(session, shipped_catalogue())
+    click.echo(
+        f"database ready ({services.db.dialect}); occupations: {added} added, {updated} updated"
+    )
+
+
+@cli.command()
+@pass_ctx
+def demo(ctx: Context) -> None:
+    """Load the demo chain leader, its members, scope, key and certificates (idempotent)."""
+    from certsvc.demo import load_demo
+
+    for line in load_demo(ctx.services):
+        click.echo(line)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Default: CERTSVC_PORT or 5000.")
+@pass_ctx
+def serve(ctx: Context, host: str, port: int | None) -> None:
+    """Serve the web app with the development server (use gunicorn in production)."""
+    from certsvc import create_app
+
+    app = create_app(services=ctx.services)
+    app.run(host=host, port=port or ctx.services.settings.port, debug=False)
+
+
+# --- bodies ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def body() -> None:
+    """Certification bodies: create, list, scope, members, suspend."""
+
+
+@body.command("create")
+@click.option("--code", required=True, help="13 characters, e.g. Y000032010001.")
+@click.option("--name-zh", required=True, help="Filed Chinese name (备案名称).")
+@click.option("--name-en", default="")
+@click.option("--uscc", required=True, help="统一社会信用代码 of the body.")
+@click.option("--filing-number", default="")
+@click.option("--chain-leader", is_flag=True, help="A 链主企业 that may certify its members.")
+@click.option("--no-key", is_flag=True, help="Do not create a signing key now.")
+@pass_ctx
+def body_create(
+    ctx: Context,
+    code: str,
+    name_zh: str,
+    name_en: str,
+    uscc: str,
+    filing_number: str,
+    chain_leader: bool,
+    no_key: bool,
+) -> None:
+    """Register a certification body (and give it a signing key)."""
+    services = ctx.services
+    with ctx.transaction() as session:
+        new = bodies.NewBody(code, name_zh, uscc, name_en, filing_number, chain_leader)
+        created = bodies.create_body(
+            session, new, extra_provinces=dict(services.settings.extra_provinces), actor="cli"
+        )
+        kid = None if no_key else services.keyring.create_key(session, created, "cli").kid
+    click.echo(f"created body {created.code} {created.name_zh}" + (f"; key {kid}" if kid else ""))
+
+
+@body.command("list")
+@pass_ctx
+def body_list(ctx: Context) -> None:
+    """List bodies with status, chain-leader flag and counts."""
+    with ctx.services.db.session() as session:
+        counts = dict(
+            session.execute(
+                select(Certificate.body_id, func.count()).group_by(Certificate.body_id)
+            ).all()
+        )
+        for b in session.scalars(select(CertificationBody).order_by(CertificationBody.code)):
+            leader = "chain-leader" if b.chain_leader else "enterprise"
+            click.echo(
+                f"{b.code}  {b.status:<9}  {leader:<12}  scope={len(b.scope):<3} "
+                f"members={len(b.members):<3} certificates={counts.get(b.id, 0):<6} {b.name_zh}"
+            )
+
+
+@body.command("scope")
+@click.argument("code")
+@click.option("--occupation", "occupations", multiple=True, help="Occupation code; repeatable.")
+@click.option("--level", "levels", multiple=True, help="Level, e.g. 3 or 高级工; repeatable.")
+@click.option("--remove", is_flag=True, help="Remove the given occupation × level.")
+@pass_ctx
+def body_scope(
+    ctx: Context, code: str, occupations: tuple[str, ...], levels: tuple[str, ...], remove: bool
+) -> None:
+    """Show, add to or remove from a body's scope (occupations × levels)."""
+    with ctx.transaction() as session:
+        b = bodies.get_body(session, code)
+        parsed = [parse_level(x) for x in levels]
+        if remove:
+            for occ in occupations:
+                for level in parsed:
+                    bodies.remove_scope(session, b, occ, level, actor="cli")
+                    click.echo(f"removed {occ} × {level.printed_zh}")
+        elif occupations or levels:
+            if not (occupations and levels):
+                raise InvalidInput("give both --occupation and --level to change the scope")
+            added = bodies.add_scope(session, b, occupations, parsed, actor="cli")
+            click.echo(f"added {len(added)} scope entr{'y' if len(added) == 1 else 'ies'}")
+        for s in b.scope:
+            from certsvc.domain.levels import Level
+
+            click.echo(f"{s.occupation_code}  {Level.from_code(s.level).printed_zh}")
+
+
+@body.command("member")
+@click.argument("code")
+@click.argument("action", type=click.Choice(["add", "end", "list"]))
+@click.argument("uscc", required=False)
+@click.option("--name", default="", help="Member enterprise name (add).")
+@click.option("--from", "valid_from", type=click.DateTime(["%Y-%m-%d"]), help="Start (add).")
+@click.option("--to", "valid_to", type=click.DateTime(["%Y-%m-%d"]), help="End, inclusive.")
+@pass_ctx
+def body_member(
+    ctx: Context,
+    code: str,
+    action: str,
+    uscc: str | None,
+    name: str,
+    valid_from: dt.datetime | None,
+    valid_to: dt.datetime | None,
+) -> None:
+    """Add, end or list the ecosystem members of a chain leader."""
+    with ctx.transaction() as session:
+        b = bodies.get_body(session, code)
+        if action != "list" and not uscc:
+            raise InvalidInput(f"`body member {code} {action}` needs the member's USCC")
+        if action == "add":
+            assert uscc is not None
+            start = valid_from.date() if valid_from else dt.date.today()
+            member = bodies.add_member(
+                session, b, uscc, name, start, valid_to.date() if valid_to else None, "cli"
+            )
+            click.echo(f"added member {member.uscc} from {member.valid_from}")
+        elif action == "end":
+            assert uscc is not None
+            if valid_to is None:
+                raise InvalidInput("give the last day of the membership with --to YYYY-MM-DD")
+            member = bodies.end_member(session, b, uscc, valid_to.date(), "cli")
+            click.echo(f"membership of {member.uscc} ends on {member.valid_to}")
+        for m in b.members:
+            click.echo(f"{m.uscc}  {m.valid_from} – {m.valid_to or '…'}  {m.name}")
+
+
+@body.command("suspend")
+@click.argument("code")
+@pass_ctx
+def body_suspend(ctx: Context, code: str) -> None:
+    """Suspend a body: it can no longer issue."""
+    with ctx.transaction() as session:
+        bodies.set_status(session, bodies.get_body(session, code), "suspended", "cli")
+    click.echo(f"{code} suspended")
+
+
+@body.command("activate")
+@click.argument("code")
+@pass_ctx
+def body_activate(ctx: Context, code: str) -> None:
+    """Reactivate a suspended body."""
+    with ctx.transaction() as session:
+        bodies.set_status(session, bodies.get_body(session, code), "active", "cli")
+    click.echo(f"{code} active")
+
+
+# --- keys -----------------------------------------------------------------------------------
+
+
+@cli.group()
+def keys() -> None:
+    """Signing keys: list, rotate, mark compromised."""
+
+
+@keys.command("list")
+@click.argument("code", required=False)
+@pass_ctx
+def keys_list(ctx: Context, code: str | None) -> None:
+    """List signing keys (of one body, or all)."""
+    with ctx.services.db.session() as session:
+        query = select(SigningKey).order_by(SigningKey.created_at)
+        if code:
+            query = query.where(SigningKey.body_id == bodies.get_body(session, code).id)
+        for k in session.scalars(query):
+            cutoff = f" compromised after {k.compromised_after.isoformat()}" if k.compromised_after else ""
+            click.echo(
+                f"{k.kid}  {k.body.code}  {k.status:<11} created {k.created_at:%Y-%m-%d %H:%M}Z"
+                + cutoff
+            )
+
+
+@keys.command("rotate")
+@click.argument("code")
+@pass_ctx
+def keys_rotate(ctx: Context, code: str) -> None:
+    """Retire the body's active key (its signatures stay valid) and create a new one."""
+    with ctx.transaction() as session:
+        key = ctx.services.keyring.rotate(session, bodies.get_body(session, code), "cli")
+    click.echo(f"new active key {key.kid} for {code}")
+
+
+@keys.command("compromise")
+@click.argument("kid")
+@click.option(
+    "--after",
+    required=True,
+    help="Signatures after this time (ISO 8601 with zone, e.g. 2026-11-26T08:00:00+08:00) "
+    "are not trusted.",
+)
+@click.confirmation_option(prompt="Certificates signed after the cutoff will verify as invalid. Continue?")
+@pass_ctx
+def keys_compromise(ctx: Context, kid: str, after: str) -> None:
+    """Mark a key compromised from a cutoff time; a new key replaces it if it was active."""
+    try:
+        cutoff = dt.datetime.fromisoformat(after.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidInput(f"--after {after!r} is not an ISO 8601 time") from exc
+    with ctx.transaction() as session:
+        key = ctx.services.keyring.mark_compromised(session, kid, cutoff, "cli")
+    click.echo(f"key {key.kid} compromised after {key.compromised_after}")
+
+
+# --- issuing --------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--body", "body_code", required=True, help="Code of the issuing body.")
+@click.option("--idempotency-key", default=None, help="Re-sending with the same key never issues twice.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_ctx
+def issue(
+    ctx: Context, file: Path, body_code: str, idempotency_key: str | None, as_json: bool
+) -> None:
+    """Issue the certificates in a CSV or XLSX results file, all or none."""
+    from certsvc.issuance.rows import read_results_file
+    from certsvc.issuance.service import issue_batch
+
+    services = ctx.services
+    parsed = read_results_file(
+        file.read_bytes(), file.name, max_rows=services.settings.max_batch_rows
+    )
+    rows = [(r.row, r.values) for r in parsed.rows]
+    with click.progressbar(
+        length=len(rows), label=f"issuing {len(rows)} certificates", file=sys.stderr
+    ) as bar:
+        result = issue_batch(
+            services,
+            body_code,
+            rows,
+            source=parsed.format,
+            content_sha256=parsed.sha256,
+            filename=file.name,
+            idempotency_key=idempotency_key,
+            actor="cli",
+            read_errors=parsed.errors,
+            progress=bar.update,
+        )
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "batch": result.batch_id,
+                    "replayed": result.replayed,
+                    "certificates": [
+                        {"row": c.row, "number": c.number, "name": c.holder_name}
+                        for c in result.certificates
+                    ],
+                    "superseded": result.superseded,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    for c in result.certificates:
+        click.echo(f"row {c.row:>5}  {c.number}  {c.holder_name}")
+    if result.replayed:
+        click.echo(
+            f"already issued as batch {result.batch_id}: nothing new issued "
+            f"({len(result.certificates)} certificates)"
+        )
+    else:
+        extra = f", superseded {len(result.superseded)}" if result.superseded else ""
+        click.echo(f"issued {len(result.certificates)} certificates in batch {result.batch_id}{extra}")
+
+
+@cli.command()
+@click.argument("number")
+@click.option("--reason", required=True, help="Shown to anyone who verifies the certificate.")
+@pass_ctx
+def revoke(ctx: Context, number: str, reason: str) -> None:
+    """Revoke a certificate."""
+    from certsvc.issuance.service import revoke as revoke_certificate
+
+    cert = revoke_certificate(ctx.services, number.strip().upper(), reason, actor="cli")
+    click.echo(f"revoked {cert.number}")
+
+
+@cli.command()
+@click.argument("number")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def show(ctx: Context, number: str, as_json: bool) -> None:
+    """Show a certificate: every certified field, status and verify URL."""
+    from certsvc.verify.core import certificate_fields
+
+    services = ctx.services
+    with services.db.session() as session:
+        cert = session.scalar(
+            select(Certificate).where(Certificate.number == number.strip().upper())
+        )
+        if cert is None:
+            raise NotFound(f"no certificate {number}")
+        fields = certificate_fields(cert)
+        fields["kid"] = cert.kid
+        fields["verify_url"] = f"{services.settings.public_url}/v/{cert.token}"
+    if as_json:
+        click.echo(json.dumps(fields, ensure_ascii=False, indent=2))
+        return
+    for key, value in fields.items():
+        if isinstance(value, dict):
+            value = " ".join(str(v) for v in value.values() if v)
+        click.echo(f"{key:<20} {value if value is not None else '—'}")
+
+
+@cli.command()
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+def template(output: Path) -> None:
+    """Write the results-file template (.csv or .xlsx, by the file name)."""
+    from certsvc.issuance.columns import template_choices
+    from certsvc.issuance.template import template_csv, template_xlsx
+
+    if output.suffix.lower() == ".xlsx":
+        output.write_bytes(template_xlsx(template_choices()))
+    elif output.suffix.lower() == ".csv":
+        output.write_bytes(template_csv())
+    else:
+        raise InvalidInput("the template file name must end in .csv or .xlsx")
+    click.echo(f"wrote {output}")
+
+
+@cli.group()
+def occupations() -> None:
+    """The occupation catalogue (国家职业分类大典)."""
+
+
+@occupations.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+def occupations_import(ctx: Context, file: Path) -> None:
+    """Add or update occupations from a CSV (code,name_zh,name_en,tags,verified,note)."""
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{file} is not UTF-8 text; save it as CSV UTF-8") from exc
+    entries = read_catalogue_csv(text)
+    with ctx.transaction() as session:
+        added, updated = bodies.load_occupations(session, entries)
+    click.echo(f"occupations: {added} added, {updated} updated")
+
+
+@occupations.command("list")
+@pass_ctx
+def occupations_list(ctx: Context) -> None:
+    """List the occupations in the database."""
+    from certsvc.models import Occupation
+
+    with ctx.services.db.session() as session:
+        for o in session.scalars(select(Occupation).order_by(Occupation.code)):
+            flag = "" if o.verified else "  (code not confirmed)"
+            click.echo(f"{o.code:<14} {o.name_zh} · {o.name_en}{flag}")

@@ -1,0 +1,176 @@
+"""Settings from the environment (``CERTSVC_*``), read in one place.
+
+Secrets (the Flask session key, the ID-number hashing and encryption keys, the signing-key
+passphrase) have no defaults: a missing one stops the service with a message that says how to
+make one (``certsvc secrets``). ``make run`` generates development secrets once into
+``instance/dev.env`` and says so.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from certsvc.errors import ConfigError
+
+#: Where the package's repository root is; the default home of instance/ and keys/.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'instance' / 'certsvc.db'}"
+
+SECRET_NAMES = (
+    "CERTSVC_SECRET_KEY",
+    "CERTSVC_ID_HASH_KEY",
+    "CERTSVC_ID_ENCRYPTION_KEY",
+    "CERTSVC_KEY_PASSPHRASE",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service can be told from outside. Build with :meth:`from_env`."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    public_url: str = "http://127.0.0.1:5000"
+    port: int = 5000
+    key_dir: Path = PROJECT_ROOT / "keys"
+    secret_key: str = field(default="", repr=False)
+    id_hash_key: bytes = field(default=b"", repr=False)
+    id_encryption_key: bytes = field(default=b"", repr=False)
+    key_passphrase: bytes = field(default=b"", repr=False)
+    #: Letters for 特级技师 / 首席技师 numbers; their format is not confirmed (DOMAIN.md).
+    special_level_letters: Mapping[str, str] = field(
+        default_factory=lambda: {"T": "T", "C": "C"}
+    )
+    #: Province codes beyond GB/T 2260's list, e.g. 66 for 新疆生产建设兵团 (not confirmed).
+    extra_provinces: Mapping[str, str] = field(default_factory=lambda: {"66": "新疆生产建设兵团"})
+    max_batch_rows: int = 10_000
+    redis_url: str | None = None
+    log_level: str = "INFO"
+    sql_echo: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from ``environ`` (default: ``os.environ``).
+
+        Raises :class:`ConfigError` naming every missing or malformed variable at once.
+        """
+        env = os.environ if environ is None else environ
+        problems: list[str] = []
+
+        def get(name: str, default: str) -> str:
+            return env.get(name, default).strip() or default
+
+        public_url = get("CERTSVC_PUBLIC_URL", cls.public_url).rstrip("/")
+        parts = urlsplit(public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            problems.append(
+                "CERTSVC_PUBLIC_URL must be an absolute http(s) URL, "
+                f"e.g. https://cert.example.cn (got {public_url!r})"
+            )
+        port_text = get("CERTSVC_PORT", str(cls.port))
+        port = int(port_text) if port_text.isdigit() and 0 < int(port_text) < 65536 else 0
+        if not port:
+            problems.append(f"CERTSVC_PORT must be a TCP port number (got {port_text!r})")
+        rows_text = get("CERTSVC_MAX_BATCH_ROWS", str(cls.max_batch_rows))
+        max_rows = int(rows_text) if rows_text.isdigit() and int(rows_text) > 0 else 0
+        if not max_rows:
+            problems.append(f"CERTSVC_MAX_BATCH_ROWS must be a positive number (got {rows_text!r})")
+
+        letters = _parse_letters(get("CERTSVC_SPECIAL_LEVEL_LETTERS", "T=T,C=C"), problems)
+        extra = _parse_provinces(get("CERTSVC_EXTRA_PROVINCES", "66=新疆生产建设兵团"), problems)
+
+        settings = cls(
+            database_url=get("CERTSVC_DATABASE_URL", DEFAULT_DATABASE_URL),
+            public_url=public_url,
+            port=port,
+            key_dir=Path(get("CERTSVC_KEY_DIR", str(cls.key_dir))),
+            secret_key=env.get("CERTSVC_SECRET_KEY", ""),
+            id_hash_key=_key_bytes(env, "CERTSVC_ID_HASH_KEY", problems),
+            id_encryption_key=_key_bytes(env, "CERTSVC_ID_ENCRYPTION_KEY", problems),
+            key_passphrase=env.get("CERTSVC_KEY_PASSPHRASE", "").encode(),
+            special_level_letters=letters,
+            extra_provinces=extra,
+            max_batch_rows=max_rows or cls.max_batch_rows,
+            redis_url=env.get("CERTSVC_REDIS_URL") or None,
+            log_level=get("CERTSVC_LOG_LEVEL", "INFO").upper(),
+            sql_echo=env.get("CERTSVC_SQL_ECHO", "") == "1",
+        )
+        missing = [name for name in SECRET_NAMES if not env.get(name, "")]
+        if missing:
+            problems.append(
+                "missing secret(s): "
+                + ", ".join(missing)
+                + " — run `certsvc secrets` to generate a set, keep them in your secret store "
+                "(never in git), and export them before starting certsvc"
+            )
+        if len(settings.key_passphrase) and len(settings.key_passphrase) < 12:
+            problems.append("CERTSVC_KEY_PASSPHRASE must be at least 12 characters long")
+        if problems:
+            raise ConfigError("configuration problem: " + "; ".join(problems))
+        return settings
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (used by tests and the CLI)."""
+        return replace(self, **changes)
+
+
+def _key_bytes(env: Mapping[str, str], name: str, problems: list[str]) -> bytes:
+    """A 32-byte key given as base64 (or hex) text; empty when unset (reported elsewhere)."""
+    text = env.get(name, "").strip()
+    if not text:
+        return b""
+    try:
+        raw = bytes.fromhex(text) if len(text) == 64 else base64.b64decode(text, validate=True)
+    except (ValueError, binascii.Error):
+        raw = b""
+    if len(raw) != 32:
+        problems.append(f"{name} must be 32 random bytes, base64- or hex-encoded")
+        return b""
+    return raw
+
+
+def _parse_letters(text: str, problems: list[str]) -> dict[str, str]:
+    """``T=T,C=C`` → {level code: letter} for 特级技师 (T) and 首席技师 (C) numbers."""
+    letters: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        level, _, letter = part.partition("=")
+        if level not in ("T", "C") or len(letter) != 1 or not ("A" <= letter <= "Z"):
+            problems.append(
+                "CERTSVC_SPECIAL_LEVEL_LETTERS must look like T=T,C=C "
+                "(level code T or C = one uppercase letter)"
+            )
+            return {"T": "T", "C": "C"}
+        letters[level] = letter
+    if set(letters) != {"T", "C"} or letters["T"] == letters["C"]:
+        problems.append("CERTSVC_SPECIAL_LEVEL_LETTERS needs two different letters, for T and C")
+        return {"T": "T", "C": "C"}
+    return letters
+
+
+def _parse_provinces(text: str, problems: list[str]) -> dict[str, str]:
+    extra: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        code, _, name = part.partition("=")
+        if len(code) != 2 or not code.isdigit() or not name:
+            problems.append("CERTSVC_EXTRA_PROVINCES must look like 66=新疆生产建设兵团")
+            return {}
+        extra[code] = name
+    return extra
+
+
+def generate_secrets() -> dict[str, str]:
+    """A fresh set of every secret certsvc needs, as environment assignments."""
+    return {
+        "CERTSVC_SECRET_KEY": secrets.token_urlsafe(32),
+        "CERTSVC_ID_HASH_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "CERTSVC_ID_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "CERTSVC_KEY_PASSPHRASE": secrets.token_urlsafe(24),
+    }

@@ -1,0 +1,175 @@
+"""Demo data for ``make run``: a chain leader, two member enterprises, scope, a key, certificates.
+
+Everything is idempotent: a second run finds the body, the key and the batch (same content →
+same batch) and only prints the URLs again. The names, ID numbers and credit codes are made
+up; their check characters are computed, so they pass the same rules as real ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from certsvc import bodies
+from certsvc.config import PROJECT_ROOT
+from certsvc.domain.ids import resident_id_check_char
+from certsvc.domain.levels import CERTIFIED_LEVELS, Level
+from certsvc.domain.uscc import uscc_check_char
+from certsvc.issuance.service import content_hash, issue_batch
+from certsvc.models import Account, CertificationBody
+from certsvc.services import Services
+
+DEMO_BODY = "Y000032010001"
+DEMO_USERNAME = "demo-admin"
+OCCUPATIONS = ("6-31-01-03", "6-18-02-04", "4-04-05-05", "6-18-01-05")
+
+
+def uscc(first17: str) -> str:
+    return first17 + uscc_check_char(first17)
+
+
+def resident_id(first17: str) -> str:
+    return first17 + resident_id_check_char(first17)
+
+
+LEADER_USCC = uscc("91320594MA1W8K7R2")
+MEMBER_A_USCC = uscc("91320505MA27HQ3N4")
+MEMBER_B_USCC = uscc("91320583MA1MX5TC1")
+
+
+def demo_rows() -> list[dict[str, str]]:
+    """The demo results file, as rows."""
+    common = {"id_type": "居民身份证", "route": "", "direct_ground": "", "direct_evidence": ""}
+    return [
+        {
+            **common,
+            "name": "张伟",
+            "id_number": resident_id("32050519900101123"),
+            "employer_uscc": LEADER_USCC,
+            "employer_name": "苏州示范装备集团有限公司",
+            "occupation_code": "6-31-01-03",
+            "work_type": "",
+            "level": "四级/中级工",
+            "issue_date": "2026-11-20",
+        },
+        {
+            **common,
+            "name": "李堃",
+            "id_number": resident_id("32058319851212456"),
+            "employer_uscc": MEMBER_A_USCC,
+            "employer_name": "苏州精工焊接技术有限公司",
+            "occupation_code": "6-18-02-04",
+            "work_type": "",
+            "level": "三级/高级工",
+            "issue_date": "2026-11-20",
+        },
+        {
+            **common,
+            "name": "欧阳晓明",
+            "id_number": resident_id("32050219780315789"),
+            "employer_uscc": LEADER_USCC,
+            "employer_name": "苏州示范装备集团有限公司",
+            "occupation_code": "6-18-01-05",
+            "work_type": "数控镗工",
+            "level": "技师",
+            "issue_date": "2026-11-20",
+            "route": "直接认定",
+            "direct_ground": "解决重大工艺技术难题",
+            "direct_evidence": "主持解决大型风电主轴轴承座精密镗削变形难题，废品率由6%降至0.5%，"
+            "获集团2025年度技术攻关一等奖。",
+        },
+        {
+            **common,
+            "name": "王芳",
+            "id_number": resident_id("32058119920808024"),
+            "employer_uscc": MEMBER_B_USCC,
+            "employer_name": "常熟智能数据服务有限公司",
+            "occupation_code": "4-04-05-05",
+            "work_type": "数据标注员",
+            "level": "五级/初级工",
+            "issue_date": "2026-11-20",
+        },
+        {
+            **common,
+            "name": "陈建国",
+            "id_number": resident_id("32050519700606031"),
+            "employer_uscc": LEADER_USCC,
+            "employer_name": "苏州示范装备集团有限公司",
+            "occupation_code": "6-18-02-04",
+            "work_type": "",
+            "level": "特级技师",
+            "issue_date": "2026-11-20",
+            "route": "直接认定",
+            "direct_ground": "师带徒绩效突出",
+            "direct_evidence": "近五年带徒32人，其中12人取得技师以上等级，2人获省技术能手称号。",
+        },
+    ]
+
+
+def load_demo(services: Services, credentials_file: Path | None = None) -> Iterator[str]:
+    """Create the demo data if missing; yield the lines to show the person."""
+    credentials_file = credentials_file or PROJECT_ROOT / "instance" / "demo-login.txt"
+    with services.db.transaction() as session:
+        body = session.scalar(select(CertificationBody).where(CertificationBody.code == DEMO_BODY))
+        if body is None:
+            body = bodies.create_body(
+                session,
+                bodies.NewBody(
+                    code=DEMO_BODY,
+                    name_zh="苏州示范装备集团有限公司（演示）",
+                    name_en="Suzhou Demo Equipment Group Co., Ltd. (demo)",
+                    uscc=LEADER_USCC,
+                    filing_number="苏人社评备〔2026〕001号",
+                    chain_leader=True,
+                ),
+                extra_provinces=dict(services.settings.extra_provinces),
+                actor="demo",
+            )
+            services.keyring.create_key(session, body, "demo")
+            start = dt.date(2026, 1, 1)
+            bodies.add_member(session, body, MEMBER_A_USCC, "苏州精工焊接技术有限公司", start)
+            bodies.add_member(session, body, MEMBER_B_USCC, "常熟智能数据服务有限公司", start)
+            levels = [lv for lv in CERTIFIED_LEVELS if lv is not Level.CHIEF_TECHNICIAN]
+            bodies.add_scope(session, body, OCCUPATIONS, levels, actor="demo")
+            yield f"created demo chain leader {DEMO_BODY} with 2 member enterprises"
+        password = _demo_account(session, body, credentials_file)
+
+    rows = list(enumerate(demo_rows(), start=2))
+    result = issue_batch(
+        services,
+        DEMO_BODY,
+        rows,
+        source="api",
+        content_sha256=content_hash(rows),
+        actor="demo",
+    )
+    yield (
+        f"demo certificates: {len(result.certificates)} "
+        + ("(already issued)" if result.replayed else "(issued now)")
+    )
+    yield f"console login (the web console arrives with issue #6): {DEMO_USERNAME} / {password}"
+    yield "verify URLs (open one in a browser, or scan its QR once PDFs exist):"
+    for cert in result.certificates:
+        yield f"  {cert.number}  {cert.holder_name}  {services.settings.public_url}/v/{cert.token}"
+
+
+def _demo_account(session: Session, body: CertificationBody, credentials_file: Path) -> str:
+    """The demo admin's password, kept (0600) in instance/ so reruns can print it."""
+    account = session.scalar(select(Account).where(Account.username == DEMO_USERNAME))
+    if account is not None and credentials_file.exists():
+        return credentials_file.read_text().strip()
+    password = secrets.token_urlsafe(12)
+    credentials_file.parent.mkdir(parents=True, exist_ok=True)
+    credentials_file.touch(mode=0o600)
+    credentials_file.write_text(password + "\n")
+    if account is None:
+        account = Account(username=DEMO_USERNAME, role="admin", body_id=body.id, password_hash="")
+        session.add(account)
+    account.password_hash = generate_password_hash(password)
+    return password

@@ -1,0 +1,167 @@
+"""One exception tree for certsvc.
+
+Every failure a person can cause or fix is a :class:`CertsvcError` subclass with a stable
+machine-readable ``code``. The web layer maps ``http_status`` to the response status and
+renders ``{"error": {"code", "message"}}``; the CLI prints the message on one line and exits
+with ``exit_code``. Messages are written for the person who must act on them: say what is
+wrong and what to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+class CertsvcError(Exception):
+    """Base of every error certsvc raises on purpose."""
+
+    code: ClassVar[str] = "error"
+    http_status: ClassVar[int] = 400
+    exit_code: ClassVar[int] = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message}
+
+
+class ConfigError(CertsvcError):
+    """The service is configured wrongly (a missing secret, a bad URL)."""
+
+    code = "config_error"
+    http_status = 500
+    exit_code = 78  # EX_CONFIG
+
+
+class InvalidInput(CertsvcError):
+    """A value does not follow the rules (a check digit, a level, a date)."""
+
+    code = "invalid_input"
+    http_status = 422
+    exit_code = 65  # EX_DATAERR
+
+
+class InvalidIdNumber(InvalidInput):
+    code = "invalid_id_number"
+
+
+class InvalidCreditCode(InvalidInput):
+    """统一社会信用代码 (unified social credit code) fails its format or check character."""
+
+    code = "invalid_credit_code"
+
+
+class InvalidCertificateNumber(InvalidInput):
+    code = "invalid_certificate_number"
+
+
+class InvalidLevel(InvalidInput):
+    code = "invalid_level"
+
+
+class UnknownOccupation(InvalidInput):
+    code = "unknown_occupation"
+
+
+class DirectCertificationNotAllowed(InvalidInput):
+    code = "direct_certification_not_allowed"
+
+
+class BadFile(CertsvcError):
+    """An uploaded results file cannot be read as a whole (encoding, header, size)."""
+
+    code = "bad_file"
+    http_status = 400
+    exit_code = 65
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one row of a batch: what a person needs to find and fix it."""
+
+    row: int  # 1-based row number as the person sees it in the file (header is row 1)
+    column: str  # the column's key, e.g. "id_number"; "" when the whole row is at fault
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "message": self.message}
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.message}"
+
+
+class BatchRejected(CertsvcError):
+    """A batch failed validation; nothing in it was issued."""
+
+    code = "batch_rejected"
+    http_status = 422
+    exit_code = 65
+
+    def __init__(self, errors: list[RowError]) -> None:
+        rows = len({e.row for e in errors})
+        super().__init__(
+            f"nothing was issued: {len(errors)} problem(s) in {rows} row(s); "
+            "fix them and submit the whole file again"
+        )
+        self.errors = errors
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        d["rows"] = [e.to_dict() for e in self.errors]
+        return d
+
+
+class NotFound(CertsvcError):
+    code = "not_found"
+    http_status = 404
+    exit_code = 66  # EX_NOINPUT
+
+
+class Conflict(CertsvcError):
+    """The request contradicts what is already stored (a duplicate, a wrong state)."""
+
+    code = "conflict"
+    http_status = 409
+    exit_code = 65
+
+
+class BodySuspended(Conflict):
+    code = "body_suspended"
+
+
+class SigningKeyError(CertsvcError):
+    """A signing key is missing, cannot be decrypted, or may not be used."""
+
+    code = "signing_key_error"
+    http_status = 500
+    exit_code = 77  # EX_NOPERM
+
+
+class SignatureError(CertsvcError):
+    """A JWS did not verify, was malformed, or named an unknown key."""
+
+    code = "signature_error"
+    http_status = 400
+    exit_code = 1
+
+
+class MalformedToken(SignatureError):
+    code = "malformed"
+
+
+class UnknownKey(SignatureError):
+    code = "unknown_key"
+
+
+class InvalidSignature(SignatureError):
+    code = "invalid_signature"
+
+
+class PermissionDenied(CertsvcError):
+    code = "permission_denied"
+    http_status = 403
+    exit_code = 77

@@ -1,0 +1,76 @@
+"""ID numbers at rest: a keyed hash for look-up, AES-GCM for the registry, a mask for display.
+
+The clear ID number exists only in memory while a batch is issued or a look-up is answered.
+The hash is HMAC-SHA256 under ``CERTSVC_ID_HASH_KEY`` over ``"<id type>:<normalized number>"``
+(so the same number under two ID types never collides). The ciphertext is AES-256-GCM under
+``CERTSVC_ID_ENCRYPTION_KEY`` with a random 96-bit nonce and the ID type plus hash as associated
+data, so a ciphertext cannot be moved to another holder row unnoticed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from certsvc.domain.ids import IdType, mask_id_number
+from certsvc.errors import ConfigError
+
+NONCE_BYTES = 12
+
+
+@dataclass(frozen=True)
+class ProtectedId:
+    """The three stored forms of one ID number."""
+
+    id_type: IdType
+    digest: str
+    ciphertext: bytes
+    masked: str
+
+
+class IdVault:
+    """Hashes, encrypts and decrypts ID numbers with the service's two keys."""
+
+    def __init__(self, hash_key: bytes, encryption_key: bytes) -> None:
+        if len(hash_key) != 32 or len(encryption_key) != 32:
+            raise ConfigError(
+                "CERTSVC_ID_HASH_KEY and CERTSVC_ID_ENCRYPTION_KEY must each be 32 bytes"
+            )
+        if hmac.compare_digest(hash_key, encryption_key):
+            raise ConfigError("CERTSVC_ID_HASH_KEY and CERTSVC_ID_ENCRYPTION_KEY must differ")
+        self._hash_key = hash_key
+        self._aead = AESGCM(encryption_key)
+
+    def digest(self, id_type: IdType, number: str) -> str:
+        """The keyed hash used to find a holder; ``number`` must be normalized already."""
+        message = f"{id_type.value}:{number}".encode()
+        return hmac.new(self._hash_key, message, hashlib.sha256).hexdigest()
+
+    def protect(self, id_type: IdType, number: str) -> ProtectedId:
+        digest = self.digest(id_type, number)
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, number.encode(), _aad(id_type, digest))
+        return ProtectedId(id_type, digest, nonce + sealed, mask_id_number(number))
+
+    def reveal(self, id_type: IdType, digest: str, ciphertext: bytes) -> str:
+        """Decrypt a stored ID number (for the national registry only)."""
+        nonce, sealed = ciphertext[:NONCE_BYTES], ciphertext[NONCE_BYTES:]
+        try:
+            number = self._aead.decrypt(nonce, sealed, _aad(id_type, digest)).decode()
+        except InvalidTag as exc:
+            raise ConfigError(
+                "an ID number cannot be decrypted: CERTSVC_ID_ENCRYPTION_KEY differs from the "
+                "key it was stored with, or the row was altered"
+            ) from exc
+        if not hmac.compare_digest(self.digest(id_type, number), digest):
+            raise ConfigError("a decrypted ID number does not match its hash: the row was altered")
+        return number
+
+
+def _aad(id_type: IdType, digest: str) -> bytes:
+    return f"certsvc-id/v1|{id_type.value}|{digest}".encode()

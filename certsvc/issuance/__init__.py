@@ -1,0 +1,1 @@
+"""Issuance: from a results file or API rows to numbered, signed, stored certificates."""

@@ -1,0 +1,448 @@
+"""Issuing a batch: validate all, then number, sign and store every certificate in one transaction.
+
+The order of work inside the transaction matters:
+
+1. a batch with the same idempotency key or the same content returns the stored result;
+2. every row is validated (:mod:`certsvc.issuance.validate`); any error rejects the batch whole;
+3. serials are taken from ``number_sequences`` with one ``INSERT … ON CONFLICT DO UPDATE …
+   RETURNING`` per (year, level): the counter row stays locked until commit, so concurrent
+   batches of one body queue on it and a rolled-back batch gives its serials back — numbers are
+   gap-free and never repeat;
+4. both signed forms are made, and holders, certificates and events are written in bulk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from certsvc.domain.levels import Level
+from certsvc.domain.numbers import MAX_SERIAL, CertificateNumber, parse_body_code
+from certsvc.domain.ids import mask_id_number
+from certsvc.errors import (
+    BatchRejected,
+    BodySuspended,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RowError,
+)
+from certsvc.issuance.credential import CertifiedFacts, credential, qr_payload
+from certsvc.issuance.validate import CertificateRequest, validate_rows
+from certsvc.keyring import Signer
+from certsvc.models import (
+    Batch,
+    Certificate,
+    CertificationBody,
+    Event,
+    Holder,
+    NumberSequence,
+    utcnow,
+)
+from certsvc.services import Services
+from certsvc.signing.jws import sign_compact
+from certsvc.signing.vc import sign_credential
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    row: int
+    number: str
+    holder_name: str
+    token: str
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    batch_id: str
+    certificates: list[IssuedCertificate]
+    #: True when this submission repeated an earlier one and nothing new was issued.
+    replayed: bool = False
+    superseded: list[str] = field(default_factory=list)
+
+
+def content_hash(rows: Sequence[tuple[int, Mapping[str, str]]]) -> str:
+    """SHA-256 of rows submitted through the API (files are hashed as bytes)."""
+    canonical = json.dumps([dict(v) for _, v in rows], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def issue_batch(
+    services: Services,
+    body_code: str,
+    rows: Sequence[tuple[int, Mapping[str, str]]],
+    *,
+    source: str,
+    content_sha256: str,
+    filename: str = "",
+    idempotency_key: str | None = None,
+    actor: str = "",
+    read_errors: Sequence[RowError] = (),
+    progress: Callable[[int], None] | None = None,
+) -> BatchResult:
+    """Issue every row or none. Raises BatchRejected with all row errors when any row fails."""
+    try:
+        with services.db.transaction() as session:
+            return _issue(
+                services,
+                session,
+                body_code,
+                rows,
+                source=source,
+                content_sha256=content_sha256,
+                filename=filename,
+                idempotency_key=idempotency_key,
+                actor=actor,
+                read_errors=read_errors,
+                progress=progress,
+            )
+    except IntegrityError as exc:
+        # A concurrent submission of the same batch won the race, or another batch certified
+        # the same person meanwhile. Answer the first from the stored batch.
+        with services.db.transaction() as session:
+            body = _body(session, body_code)
+            replay = _find_replay(session, body, content_sha256, idempotency_key)
+            if replay is not None:
+                return replay
+        raise Conflict(
+            "another batch issued a conflicting certificate at the same time; nothing from "
+            "this batch was issued — submit it again to see which rows are affected"
+        ) from exc
+
+
+def _issue(
+    services: Services,
+    session: Session,
+    body_code: str,
+    rows: Sequence[tuple[int, Mapping[str, str]]],
+    *,
+    source: str,
+    content_sha256: str,
+    filename: str,
+    idempotency_key: str | None,
+    actor: str,
+    read_errors: Sequence[RowError],
+    progress: Callable[[int], None] | None,
+) -> BatchResult:
+    body = _body(session, body_code)
+    replay = _find_replay(session, body, content_sha256, idempotency_key)
+    if replay is not None:
+        return replay
+    if body.status != "active":
+        raise BodySuspended(
+            f"body {body.code} is suspended and may not issue; an operator must reactivate it"
+        )
+    if not rows and not read_errors:
+        raise BatchRejected([RowError(1, "", "the batch has no rows")])
+    requests, errors = validate_rows(session, body, rows, services.vault)
+    errors = [*read_errors, *errors]
+    if errors:
+        raise BatchRejected(sorted(errors, key=lambda e: (e.row, e.column)))
+
+    signer = services.keyring.signer_for(session, body)
+    batch = Batch(
+        id=uuid.uuid4().hex,
+        body_id=body.id,
+        source=source,
+        filename=filename[:255],
+        content_sha256=content_sha256,
+        idempotency_key=idempotency_key,
+        row_count=len(requests),
+        created_by=actor,
+    )
+    session.add(batch)
+    session.flush()
+
+    numbers = _allocate_numbers(session, services, body, requests)
+    holder_ids = _holder_ids(session, services, requests)
+    superseded = _supersede(session, requests, numbers, actor)
+    issued = _store(
+        session, services, body, batch, signer, requests, numbers, holder_ids, actor, progress
+    )
+    return BatchResult(batch.id, issued, superseded=superseded)
+
+
+def _body(session: Session, body_code: str) -> CertificationBody:
+    body = session.scalar(select(CertificationBody).where(CertificationBody.code == body_code))
+    if body is None:
+        raise NotFound(f"no certification body with code {body_code}; `certsvc body list`")
+    return body
+
+
+def _find_replay(
+    session: Session, body: CertificationBody, content_sha256: str, idempotency_key: str | None
+) -> BatchResult | None:
+    """The stored result of an earlier identical submission, if there is one."""
+    batch = None
+    if idempotency_key:
+        batch = session.scalar(
+            select(Batch).where(Batch.body_id == body.id, Batch.idempotency_key == idempotency_key)
+        )
+        if batch is not None and batch.content_sha256 != content_sha256:
+            raise Conflict(
+                f"idempotency key {idempotency_key!r} was used for a different batch; "
+                "use a new key for new content"
+            )
+    if batch is None:
+        batch = session.scalar(
+            select(Batch).where(Batch.body_id == body.id, Batch.content_sha256 == content_sha256)
+        )
+    if batch is None:
+        return None
+    certs = session.scalars(
+        select(Certificate).where(Certificate.batch_id == batch.id).order_by(Certificate.batch_row)
+    ).all()
+    return BatchResult(
+        batch.id,
+        [IssuedCertificate(c.batch_row, c.number, c.holder_name, c.token) for c in certs],
+        replayed=True,
+    )
+
+
+def _upsert(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _allocate_numbers(
+    session: Session,
+    services: Services,
+    body: CertificationBody,
+    requests: list[CertificateRequest],
+) -> dict[int, str]:
+    """Row → certificate number, serials in row order per (year, level)."""
+    groups: dict[tuple[int, Level], list[CertificateRequest]] = defaultdict(list)
+    for r in requests:
+        groups[(r.issue_date.year, r.level)].append(r)
+    body_code = parse_body_code(body.code, services.settings.extra_provinces)
+    insert_ = _upsert(session)
+    numbers: dict[int, str] = {}
+    # A fixed order of counter rows keeps two batches of one body from deadlocking.
+    for (year, level), members in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1].rank)):
+        stmt = insert_(NumberSequence).values(
+            body_id=body.id, year=year, level=level.code, last_serial=len(members)
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["body_id", "year", "level"],
+            set_={"last_serial": NumberSequence.last_serial + stmt.excluded.last_serial},
+        ).returning(NumberSequence.last_serial)
+        last = int(session.execute(stmt).scalar_one())
+        if last > MAX_SERIAL:
+            raise Conflict(
+                f"certificate serials for {body.code}, {year}, {level.printed_zh} are used up "
+                f"(the number format allows {MAX_SERIAL:,} a year)"
+            )
+        first = last - len(members) + 1
+        for offset, r in enumerate(members):
+            number = CertificateNumber(body_code, year % 100, level, first + offset)
+            numbers[r.row] = number.format(services.special_letters)
+    return numbers
+
+
+def _holder_ids(
+    session: Session, services: Services, requests: list[CertificateRequest]
+) -> dict[tuple[str, str], int]:
+    keys = {(r.id_type.value, r.id_digest): r for r in requests}
+    rows = [
+        {
+            "id_type": p.id_type.value,
+            "id_hash": p.digest,
+            "id_ciphertext": p.ciphertext,
+            "id_masked": p.masked,
+            "created_at": utcnow(),
+        }
+        for p in (services.vault.protect(r.id_type, r.id_number) for r in keys.values())
+    ]
+    insert_ = _upsert(session)
+    for start in range(0, len(rows), 1000):
+        session.execute(
+            insert_(Holder).on_conflict_do_nothing(index_elements=["id_type", "id_hash"]),
+            rows[start : start + 1000],
+        )
+    ids: dict[tuple[str, str], int] = {}
+    digests = [d for _, d in keys]
+    for start in range(0, len(digests), 1000):
+        for holder in session.execute(
+            select(Holder.id_type, Holder.id_hash, Holder.id).where(
+                Holder.id_hash.in_(digests[start : start + 1000])
+            )
+        ):
+            ids[(holder.id_type, holder.id_hash)] = holder.id
+    return ids
+
+
+def _supersede(
+    session: Session, requests: list[CertificateRequest], numbers: dict[int, str], actor: str
+) -> list[str]:
+    """Mark corrected certificates superseded (before the new ones exist: one valid at a time)."""
+    superseded: list[str] = []
+    now = utcnow()
+    for r in requests:
+        if r.corrects is None:
+            continue
+        changed = session.execute(
+            update(Certificate)
+            .where(Certificate.id == r.corrects.id, Certificate.status == "valid")
+            .values(
+                status="superseded",
+                status_reason=f"corrected by {numbers[r.row]}",
+                status_changed_at=now,
+                updated_at=now,
+            )
+        )
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(f"certificate {r.corrects.number} changed while this batch was issued")
+        superseded.append(r.corrects.number)
+    return superseded
+
+
+def _store(
+    session: Session,
+    services: Services,
+    body: CertificationBody,
+    batch: Batch,
+    signer: Signer,
+    requests: list[CertificateRequest],
+    numbers: dict[int, str],
+    holder_ids: dict[tuple[str, str], int],
+    actor: str,
+    progress: Callable[[int], None] | None,
+) -> list[IssuedCertificate]:
+    public_url = services.settings.public_url
+    now = utcnow()
+    cert_rows: list[dict[str, Any]] = []
+    issued: list[IssuedCertificate] = []
+    for r in requests:
+        number = numbers[r.row]
+        facts = facts_for(r, number, body)
+        token = sign_compact(qr_payload(facts), signer.private_key, signer.kid)
+        record = sign_credential(credential(facts, public_url), signer.private_key, signer.kid)
+        cert_rows.append(
+            {
+                "number": number,
+                "body_id": body.id,
+                "batch_id": batch.id,
+                "batch_row": r.row,
+                "holder_id": holder_ids[(r.id_type.value, r.id_digest)],
+                "holder_name": r.holder_name,
+                "employer_uscc": r.employer_uscc,
+                "employer_name": r.employer_name,
+                "occupation_code": r.occupation.code,
+                "work_type": r.work_type,
+                "level": r.level.code,
+                "issue_date": r.issue_date,
+                "route": r.route.value,
+                "direct_ground": r.direct_ground.value if r.direct_ground else None,
+                "direct_evidence": r.direct_evidence,
+                "status": "valid",
+                "status_reason": "",
+                "supersedes_id": r.corrects.id if r.corrects else None,
+                "kid": signer.kid,
+                "token": token,
+                "record": record,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        issued.append(IssuedCertificate(r.row, number, r.holder_name, token))
+        if progress is not None and len(issued) % 100 == 0:
+            progress(100)
+    if progress is not None and len(issued) % 100:
+        progress(len(issued) % 100)
+    ids: list[int] = []
+    for start in range(0, len(cert_rows), 1000):
+        ids.extend(
+            session.scalars(
+                insert(Certificate).returning(Certificate.id, sort_by_parameter_order=True),
+                cert_rows[start : start + 1000],
+            )
+        )
+    events: list[dict[str, Any]] = []
+    for r, cert_id, row in zip(requests, ids, cert_rows, strict=True):
+        if r.corrects is not None:
+            events.append(
+                {
+                    "kind": "superseded",
+                    "body_id": body.id,
+                    "certificate_id": r.corrects.id,
+                    "batch_id": batch.id,
+                    "actor": actor,
+                    "data": {"number": r.corrects.number, "superseded_by": row["number"]},
+                    "occurred_at": now,
+                }
+            )
+        events.append(
+            {
+                "kind": "issued",
+                "body_id": body.id,
+                "certificate_id": cert_id,
+                "batch_id": batch.id,
+                "actor": actor,
+                "data": {"number": row["number"], "kid": signer.kid},
+                "occurred_at": now,
+            }
+        )
+    for start in range(0, len(events), 1000):
+        session.execute(insert(Event), events[start : start + 1000])
+    return issued
+
+
+def facts_for(r: CertificateRequest, number: str, body: CertificationBody) -> CertifiedFacts:
+    return CertifiedFacts(
+        number=number,
+        holder_name=r.holder_name,
+        id_type=r.id_type,
+        id_masked=mask_id_number(r.id_number),
+        employer_uscc=r.employer_uscc,
+        employer_name=r.employer_name,
+        occupation_code=r.occupation.code,
+        occupation_name_zh=r.occupation.name_zh,
+        occupation_name_en=r.occupation.name_en,
+        work_type=r.work_type,
+        level=r.level,
+        issue_date=r.issue_date,
+        route=r.route,
+        direct_ground=r.direct_ground,
+        direct_evidence=r.direct_evidence,
+        body_code=body.code,
+        body_name_zh=body.name_zh,
+        body_name_en=body.name_en,
+        supersedes=r.corrects.number if r.corrects else None,
+    )
+
+
+def revoke(services: Services, number: str, reason: str, actor: str = "") -> Certificate:
+    """Revoke a valid certificate; the reason is shown on verification."""
+    reason = reason.strip()
+    if len(reason) < 4:
+        raise InvalidInput("give a reason for the revocation (shown to anyone who verifies)")
+    with services.db.transaction() as session:
+        cert = session.scalar(select(Certificate).where(Certificate.number == number))
+        if cert is None:
+            raise NotFound(f"no certificate {number}")
+        if cert.status != "valid":
+            raise Conflict(f"certificate {number} is already {cert.status}")
+        now = utcnow()
+        cert.status = "revoked"
+        cert.status_reason = reason
+        cert.status_changed_at = now
+        session.add(
+            Event(
+                kind="revoked",
+                body_id=cert.body_id,
+                certificate_id=cert.id,
+                actor=actor,
+                data={"number": number, "reason": reason},
+                occurred_at=now,
+            )
+        )
+        return cert

@@ -1,0 +1,356 @@
+"""Validating a batch as a whole before anything is issued.
+
+Every row is checked against the domain rules, the body's filed scope, its ecosystem members,
+the other rows of the batch and the certificates already stored. All problems are collected —
+row number, column, message — so the person can fix the file in one pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from certsvc.domain.ids import IdType, normalize_id_number, parse_id_type
+from certsvc.domain.levels import Level, parse_level
+from certsvc.domain.routes import (
+    DirectGround,
+    Route,
+    check_certifiable,
+    check_route,
+    parse_direct_ground,
+    parse_route,
+)
+from certsvc.domain.uscc import normalize_uscc
+from certsvc.errors import CertsvcError, RowError
+from certsvc.identity import IdVault
+from certsvc.models import Certificate, CertificationBody, Holder, Occupation
+
+#: Certificates are dated in China Standard Time, whatever the server's zone.
+CHINA = ZoneInfo("Asia/Shanghai")
+EARLIEST_ISSUE_DATE = dt.date(2000, 1, 1)
+MAX_NAME_LENGTH = 50
+MAX_EVIDENCE_LENGTH = 2000
+# Han characters (incl. extension blocks, for 生僻字), Latin letters, the middle dot used in
+# transliterated minority and foreign names, spaces, hyphens and apostrophes.
+_NAME_RE = re.compile(
+    r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+    r"A-Za-zÀ-ÖØ-öø-ÿ·•・ '\-.]+$"
+)
+
+T = TypeVar("T")
+
+
+def china_today() -> dt.date:
+    return dt.datetime.now(CHINA).date()
+
+
+@dataclass(frozen=True)
+class CertificateRequest:
+    """One validated row: everything needed to number, sign and store a certificate."""
+
+    row: int
+    holder_name: str
+    id_type: IdType
+    id_number: str  # normalized, clear — lives only in memory during issuance
+    id_digest: str
+    employer_uscc: str
+    employer_name: str
+    occupation: Occupation
+    work_type: str
+    level: Level
+    issue_date: dt.date
+    route: Route
+    direct_ground: DirectGround | None
+    direct_evidence: str
+    corrects: Certificate | None
+
+
+class _RowChecker:
+    """Collects the errors of one row while parsing its cells."""
+
+    def __init__(self, row: int, values: Mapping[str, str], errors: list[RowError]) -> None:
+        self.row = row
+        self.values = values
+        self.errors = errors
+        self.ok = True
+
+    def fail(self, column: str, message: str) -> None:
+        self.errors.append(RowError(self.row, column, message))
+        self.ok = False
+
+    def field(self, column: str, parse: Callable[[str], T], *, required: bool = True) -> T | None:
+        text = self.values.get(column, "").strip()
+        if not text and required:
+            self.fail(column, "required: this cell is empty")
+            return None
+        try:
+            return parse(text)
+        except CertsvcError as exc:
+            self.fail(column, exc.message)
+            return None
+
+
+def _parse_name(text: str) -> str:
+    from certsvc.errors import InvalidInput
+
+    name = " ".join(text.split())
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"the name is longer than {MAX_NAME_LENGTH} characters")
+    if not _NAME_RE.match(name):
+        raise InvalidInput(
+            "the name may hold only Chinese characters, letters, spaces, '·' and '-': "
+            f"check {name!r} for digits or stray symbols"
+        )
+    return name
+
+
+def _parse_date(text: str) -> dt.date:
+    from certsvc.errors import InvalidInput
+
+    today = china_today()
+    if not text:
+        return today
+    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d"):
+        try:
+            value = dt.datetime.strptime(text, fmt).date()
+            break
+        except ValueError:
+            continue
+    else:
+        raise InvalidInput(f"{text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-26")
+    if value > today:
+        raise InvalidInput(f"the issue date {value} is in the future (today is {today} in China)")
+    if value < EARLIEST_ISSUE_DATE:
+        raise InvalidInput(f"the issue date {value} is before {EARLIEST_ISSUE_DATE}")
+    return value
+
+
+def _parse_text(limit: int) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        from certsvc.errors import InvalidInput
+
+        if len(text) > limit:
+            raise InvalidInput(f"longer than {limit} characters")
+        return text
+
+    return parse
+
+
+def _opt_ground(text: str) -> DirectGround | None:
+    return parse_direct_ground(text) if text else None
+
+
+def validate_rows(
+    session: Session,
+    body: CertificationBody,
+    rows: Iterable[tuple[int, Mapping[str, str]]],
+    vault: IdVault,
+) -> tuple[list[CertificateRequest], list[RowError]]:
+    """Check every row; return the valid requests and all the errors found (any order)."""
+    errors: list[RowError] = []
+    parsed: list[tuple[_RowChecker, dict[str, object]]] = []
+    for row, values in rows:
+        check = _RowChecker(row, values, errors)
+        cells: dict[str, object] = {
+            "name": check.field("name", _parse_name),
+            "id_type": check.field("id_type", parse_id_type),
+            "employer_uscc": check.field("employer_uscc", normalize_uscc),
+            "employer_name": check.field("employer_name", _parse_text(200), required=False),
+            "occupation_code": check.field("occupation_code", str.strip),
+            "work_type": check.field("work_type", _parse_text(100), required=False),
+            "level": check.field("level", parse_level),
+            "issue_date": check.field("issue_date", _parse_date, required=False),
+            "route": check.field("route", parse_route, required=False),
+            "direct_ground": check.field("direct_ground", _opt_ground, required=False),
+            "direct_evidence": check.field(
+                "direct_evidence", _parse_text(MAX_EVIDENCE_LENGTH), required=False
+            ),
+            "corrects": check.field("corrects", str.strip, required=False),
+        }
+        id_type = cells["id_type"]
+        if isinstance(id_type, IdType):
+            cells["id_number"] = check.field(
+                "id_number", lambda text, t=id_type: normalize_id_number(t, text)
+            )
+        elif not values.get("id_number", "").strip():
+            check.fail("id_number", "required: this cell is empty")
+        parsed.append((check, cells))
+
+    occupations = _occupations(session, {str(c["occupation_code"]) for _, c in parsed})
+    scope = {(s.occupation_code, s.level) for s in body.scope}
+    corrected = _corrected_certificates(session, body, parsed)
+
+    requests: list[CertificateRequest] = []
+    seen: dict[tuple[str, str, str, str], int] = {}
+    for check, cells in parsed:
+        level = cells["level"]
+        route = cells["route"] or Route.REGULAR
+        assert route is None or isinstance(route, Route)
+        if isinstance(level, Level):
+            for column, fn in (
+                ("level", lambda lv=level: check_certifiable(lv)),
+                (
+                    "route",
+                    lambda lv=level, r=route: check_route(
+                        lv,
+                        r,
+                        cells["direct_ground"],  # type: ignore[arg-type]
+                        str(cells["direct_evidence"] or ""),
+                    ),
+                ),
+            ):
+                try:
+                    fn()
+                except CertsvcError as exc:
+                    check.fail(column, exc.message)
+        occupation = occupations.get(str(cells["occupation_code"]))
+        if cells["occupation_code"] and occupation is None:
+            check.fail(
+                "occupation_code",
+                f"{cells['occupation_code']} is not in the occupation catalogue; check the code "
+                "(form 6-18-01-01) or import it with `certsvc occupations import`",
+            )
+        if occupation is not None and isinstance(level, Level):
+            parent = occupation.code[:10]
+            if (occupation.code, level.code) not in scope and (parent, level.code) not in scope:
+                check.fail(
+                    "level",
+                    f"outside the body's filed scope: {body.code} may not certify "
+                    f"{occupation.code} {occupation.name_zh} at {level.printed_zh}",
+                )
+        issue_date = cells["issue_date"] or china_today()
+        assert isinstance(issue_date, dt.date)
+        employer = cells["employer_uscc"]
+        if isinstance(employer, str) and not _may_certify_employer(body, employer, issue_date):
+            check.fail(
+                "employer_uscc",
+                f"{employer} is neither the body itself nor a member of its chain on "
+                f"{issue_date}; add it with `certsvc body member add` or check the code",
+            )
+        corrects_text = str(cells["corrects"] or "")
+        corrects = corrected.get(corrects_text) if corrects_text else None
+        if corrects_text and corrects is None:
+            check.fail(
+                "corrects",
+                f"{corrects_text} is not a valid certificate of this body; only a valid "
+                "certificate can be corrected",
+            )
+        if not check.ok:
+            continue
+        assert isinstance(level, Level) and occupation is not None and isinstance(id_type, IdType)
+        id_number = str(cells["id_number"])
+        digest = vault.digest(id_type, id_number)
+        key = (id_type.value, digest, occupation.code, level.code)
+        if key in seen:
+            check.fail(
+                "", f"same person, occupation and level as row {seen[key]}: remove one of them"
+            )
+            continue
+        seen[key] = check.row
+        ground = cells["direct_ground"]
+        requests.append(
+            CertificateRequest(
+                row=check.row,
+                holder_name=str(cells["name"]),
+                id_type=id_type,
+                id_number=id_number,
+                id_digest=digest,
+                employer_uscc=str(employer),
+                employer_name=str(cells["employer_name"] or ""),
+                occupation=occupation,
+                work_type=str(cells["work_type"] or ""),
+                level=level,
+                issue_date=issue_date,
+                route=route,
+                direct_ground=ground if isinstance(ground, DirectGround) else None,
+                direct_evidence=str(cells["direct_evidence"] or ""),
+                corrects=corrects,
+            )
+        )
+    errors.extend(_already_certified(session, requests))
+    return requests, errors
+
+
+def _may_certify_employer(body: CertificationBody, uscc: str, on: dt.date) -> bool:
+    """A body certifies its own workers, and a chain leader those of its current members."""
+    if uscc == body.uscc:
+        return True
+    if not body.chain_leader:
+        return False
+    return any(
+        m.uscc == uscc and m.valid_from <= on and (m.valid_to is None or on <= m.valid_to)
+        for m in body.members
+    )
+
+
+def _occupations(session: Session, codes: set[str]) -> dict[str, Occupation]:
+    codes.discard("None")
+    codes.discard("")
+    if not codes:
+        return {}
+    found = session.scalars(select(Occupation).where(Occupation.code.in_(codes)))
+    return {o.code: o for o in found}
+
+
+def _corrected_certificates(
+    session: Session,
+    body: CertificationBody,
+    parsed: list[tuple[_RowChecker, dict[str, object]]],
+) -> dict[str, Certificate]:
+    numbers = {str(c["corrects"]) for _, c in parsed if c["corrects"]}
+    if not numbers:
+        return {}
+    found = session.scalars(
+        select(Certificate).where(
+            Certificate.number.in_(numbers),
+            Certificate.body_id == body.id,
+            Certificate.status == "valid",
+        )
+    )
+    return {c.number: c for c in found}
+
+
+def _already_certified(session: Session, requests: list[CertificateRequest]) -> list[RowError]:
+    """Rows that would give a person a second valid certificate for the same thing."""
+    if not requests:
+        return []
+    errors: list[RowError] = []
+    chunk = 500
+    for start in range(0, len(requests), chunk):
+        part = requests[start : start + chunk]
+        keys = {(r.id_type.value, r.id_digest) for r in part}
+        rows = session.execute(
+            select(
+                Holder.id_type,
+                Holder.id_hash,
+                Certificate.occupation_code,
+                Certificate.level,
+                Certificate.number,
+            )
+            .join(Certificate, Certificate.holder_id == Holder.id)
+            .where(
+                tuple_(Holder.id_type, Holder.id_hash).in_(list(keys)),
+                Certificate.status == "valid",
+            )
+        ).all()
+        existing = {(t, h, o, lv): n for t, h, o, lv, n in rows}
+        for r in part:
+            number = existing.get((r.id_type.value, r.id_digest, r.occupation.code, r.level.code))
+            if number is not None and (r.corrects is None or r.corrects.number != number):
+                errors.append(
+                    RowError(
+                        r.row,
+                        "",
+                        f"this person already holds certificate {number} for this occupation "
+                        "and level; to fix a mistake in it, put its number in the "
+                        "'更正原证书编号 Corrects certificate' column",
+                    )
+                )
+    return errors

@@ -1,0 +1,368 @@
+"""SQLAlchemy 2 typed models: the whole schema in one module.
+
+Alembic migrations (``migrations/``) are the only way this schema is created outside tests;
+``tests/test_migrations.py`` proves the migrated schema equals these models.
+
+Personal data: a holder's ID number is never stored in clear. ``Holder`` keeps a keyed hash
+(HMAC-SHA256, for look-up and de-duplication), the AES-GCM ciphertext (for the national
+registry) and a masked form for display; see :mod:`certsvc.identity`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Sequence numbers: BIGINT on PostgreSQL; SQLite only auto-increments INTEGER PRIMARY KEY.
+SeqInt = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: certsvc stores aware UTC datetimes only")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class CertificationBody(Base):
+    """A 评价机构 (certification body): an enterprise (``Y``) or social organisation (``S``)."""
+
+    __tablename__ = "certification_bodies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: 13 characters: type letter + body code(4) + province(2) + site serial(6).
+    code: Mapped[str] = mapped_column(String(13), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(300), default="")
+    #: 统一社会信用代码 (unified social credit code) of the body itself.
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    filing_number: Mapped[str] = mapped_column(String(64), default="")
+    #: 链主企业: a lead enterprise that may certify workers of its ecosystem members.
+    chain_leader: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    scope: Mapped[list[ScopeEntry]] = relationship(
+        back_populates="body", cascade="all, delete-orphan", order_by="ScopeEntry.occupation_code"
+    )
+    members: Mapped[list[EcosystemMember]] = relationship(
+        back_populates="body", cascade="all, delete-orphan", order_by="EcosystemMember.uscc"
+    )
+
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'suspended')", name="status"),
+        CheckConstraint("length(code) = 13", name="code_length"),
+    )
+
+
+class ScopeEntry(Base):
+    """One occupation × level a body is filed (备案) to certify."""
+
+    __tablename__ = "body_scope"
+
+    body_id: Mapped[int] = mapped_column(
+        ForeignKey("certification_bodies.id", ondelete="CASCADE"), primary_key=True
+    )
+    occupation_code: Mapped[str] = mapped_column(
+        ForeignKey("occupations.code"), primary_key=True
+    )
+    level: Mapped[str] = mapped_column(String(1), primary_key=True)
+
+    body: Mapped[CertificationBody] = relationship(back_populates="scope")
+
+
+class EcosystemMember(Base):
+    """An enterprise in a chain leader's ecosystem whose workers the leader may certify."""
+
+    __tablename__ = "ecosystem_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_id: Mapped[int] = mapped_column(
+        ForeignKey("certification_bodies.id", ondelete="CASCADE"), index=True
+    )
+    uscc: Mapped[str] = mapped_column(String(18))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    body: Mapped[CertificationBody] = relationship(back_populates="members")
+
+    __table_args__ = (
+        UniqueConstraint("body_id", "uscc", "valid_from"),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="validity"),
+    )
+
+
+class Occupation(Base):
+    """An occupation or 工种 of the 国家职业分类大典 (national occupation classification)."""
+
+    __tablename__ = "occupations"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    #: "S" digital occupation, "L" green occupation, space-separated.
+    tags: Mapped[str] = mapped_column(String(16), default="")
+    verified: Mapped[bool] = mapped_column(Boolean, default=True)
+    note: Mapped[str] = mapped_column(String(300), default="")
+
+
+class Holder(Base):
+    """A certified person, identified by ID type and the keyed hash of the ID number."""
+
+    __tablename__ = "holders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_type: Mapped[str] = mapped_column(String(32))
+    id_hash: Mapped[str] = mapped_column(String(64))
+    id_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    id_masked: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("id_type", "id_hash"),)
+
+
+class Batch(Base):
+    """One submitted results file or API request; the unit of all-or-nothing issuance."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("certification_bodies.id"), index=True)
+    source: Mapped[str] = mapped_column(String(8))  # csv | xlsx | api
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    #: SHA-256 of the submitted content; the same content is never issued twice.
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    row_count: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("body_id", "content_sha256"),
+        UniqueConstraint("body_id", "idempotency_key"),
+    )
+
+
+class NumberSequence(Base):
+    """The last certificate serial handed out per (body, year, level): gap-free counters."""
+
+    __tablename__ = "number_sequences"
+
+    body_id: Mapped[int] = mapped_column(
+        ForeignKey("certification_bodies.id", ondelete="CASCADE"), primary_key=True
+    )
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    level: Mapped[str] = mapped_column(String(1), primary_key=True)
+    last_serial: Mapped[int] = mapped_column(Integer)
+
+
+class Certificate(Base):
+    """A issued certificate: what it certifies, its status, and its two signed forms."""
+
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(22), unique=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("certification_bodies.id"), index=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    batch_row: Mapped[int] = mapped_column(Integer)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("holders.id"), index=True)
+    holder_name: Mapped[str] = mapped_column(String(100))
+    employer_uscc: Mapped[str] = mapped_column(String(18))
+    employer_name: Mapped[str] = mapped_column(String(200), default="")
+    occupation_code: Mapped[str] = mapped_column(ForeignKey("occupations.code"))
+    work_type: Mapped[str] = mapped_column(String(100), default="")
+    level: Mapped[str] = mapped_column(String(1))
+    issue_date: Mapped[dt.date] = mapped_column(Date)
+    route: Mapped[str] = mapped_column(String(16), default="regular")
+    direct_ground: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    direct_evidence: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="valid")
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    status_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    supersedes_id: Mapped[int | None] = mapped_column(
+        ForeignKey("certificates.id"), nullable=True, unique=True
+    )
+    #: RFC 7638 thumbprint of the key that signed ``token`` and ``record``.
+    kid: Mapped[str] = mapped_column(ForeignKey("signing_keys.kid"))
+    #: Compact JWS carried in the QR code (short form).
+    token: Mapped[str] = mapped_column(Text)
+    #: The full signed record: a W3C VC 2.0 secured as vc+jwt.
+    record: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    holder: Mapped[Holder] = relationship()
+    body: Mapped[CertificationBody] = relationship()
+    occupation: Mapped[Occupation] = relationship()
+    supersedes: Mapped[Certificate | None] = relationship(remote_side=[id])
+
+    __table_args__ = (
+        CheckConstraint("status IN ('valid', 'revoked', 'superseded')", name="status"),
+        CheckConstraint("route IN ('regular', 'direct')", name="route"),
+        # One valid certificate per person, occupation and level: the database enforces what
+        # the service checks, so two concurrent batches cannot both certify the same person.
+        Index(
+            "uq_certificates_one_valid",
+            "holder_id",
+            "occupation_code",
+            "level",
+            unique=True,
+            sqlite_where=text("status = 'valid'"),
+            postgresql_where=text("status = 'valid'"),
+        ),
+        Index("ix_certificates_number_name", "number", "holder_name"),
+    )
+
+
+class Event(Base):
+    """The append-only event log: issuance, revocation, supersession, key changes.
+
+    ``seq`` increases monotonically; it feeds the registry and the audit view. Rows are never
+    updated or deleted.
+    """
+
+    __tablename__ = "events"
+
+    seq: Mapped[int] = mapped_column(SeqInt, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    body_id: Mapped[int | None] = mapped_column(
+        ForeignKey("certification_bodies.id"), nullable=True, index=True
+    )
+    certificate_id: Mapped[int | None] = mapped_column(
+        ForeignKey("certificates.id"), nullable=True, index=True
+    )
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id"), nullable=True)
+    actor: Mapped[str] = mapped_column(String(100), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('issued', 'revoked', 'superseded', 'key_created', 'key_rotated', "
+            "'key_compromised', 'body_created', 'body_changed')",
+            name="kind",
+        ),
+    )
+
+
+class SigningKey(Base):
+    """An Ed25519 key of a body. The private half lives encrypted in ``keys/<kid>.pem``."""
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(43), primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("certification_bodies.id"), index=True)
+    public_jwk: Mapped[dict[str, str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: For a compromised key: signatures made after this time are not trusted.
+    compromised_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    body: Mapped[CertificationBody] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'retired', 'compromised')", name="status"),
+        # At most one active key per body.
+        Index(
+            "uq_signing_keys_one_active",
+            "body_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+
+class Account(Base):
+    """A console user. Role is per body (admin/issuer/viewer) or platform-wide."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    body_id: Mapped[int | None] = mapped_column(
+        ForeignKey("certification_bodies.id"), nullable=True, index=True
+    )
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin', 'issuer', 'viewer', 'operator', 'registry')", name="role"
+        ),
+    )
+
+
+class ApiToken(Base):
+    """A bearer token for the API, stored only as its SHA-256 hash."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    #: Short public prefix so a person can tell tokens apart; not secret.
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    body_id: Mapped[int | None] = mapped_column(
+        ForeignKey("certification_bodies.id"), nullable=True, index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,25 @@
+"""Mapping :class:`CertsvcError` to HTTP: JSON ``{"error": {"code", "message"}}`` for the API."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from certsvc.errors import CertsvcError
+
+log = logging.getLogger("certsvc.web")
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CertsvcError)
+    def _certsvc_error(exc: CertsvcError) -> tuple[Response, int]:
+        return jsonify(error=exc.to_dict()), exc.http_status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response | tuple[Response, int]:
+        if not request.path.startswith(("/api/", "/.well-known/")):
+            return exc.get_response()
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return jsonify(error={"code": code, "message": exc.description or ""}), exc.code or 500

@@ -1,0 +1,228 @@
+"""Issuing batches through the service: rules, all-or-nothing, idempotency, corrections."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from joserfc import jws as jose_jws
+from joserfc import jwt as jose_jwt
+from joserfc.jwk import KeySet as JoseKeySet
+from sqlalchemy import func, select
+
+from certsvc import bodies
+from certsvc.domain.levels import Level
+from certsvc.domain.numbers import parse_certificate_number
+from certsvc.errors import BatchRejected, BodySuspended, Conflict, RowError
+from certsvc.issuance.service import BatchResult, content_hash, issue_batch, revoke
+from certsvc.keyring import published_keys
+from certsvc.models import Batch, Certificate, Event, Holder
+from certsvc.services import Services
+from certsvc.signing.jwks import jwks_document
+from tests.conftest import BODY_CODE, MEMBER_USCC, OTHER_USCC, row
+
+
+def issue(
+    services: Services, rows: list[dict[str, str]], key: str | None = None
+) -> BatchResult:
+    numbered = list(enumerate(rows, start=2))
+    return issue_batch(
+        services,
+        BODY_CODE,
+        numbered,
+        source="api",
+        content_sha256=content_hash(numbered),
+        idempotency_key=key,
+    )
+
+
+def rejected(services: Services, rows: list[dict[str, str]]) -> list[RowError]:
+    with pytest.raises(BatchRejected) as info:
+        issue(services, rows)
+    return info.value.errors
+
+
+def count(services: Services, model: type) -> int:
+    with services.db.session() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_issues_numbered_certificates_in_row_order(services: Services, body: str) -> None:
+    result = issue(services, [row(1), row(2), row(3, level="三级/高级工")])
+    numbers = [c.number for c in result.certificates]
+    assert numbers == [
+        "Y000132010001264000001",
+        "Y000132010001264000002",
+        "Y000132010001263000001",
+    ]
+    parsed = parse_certificate_number(numbers[2])
+    assert parsed.level is Level.SENIOR and parsed.year == 26 and str(parsed.body) == BODY_CODE
+    assert count(services, Certificate) == 3
+    with services.db.session() as session:
+        kinds = session.scalars(select(Event.kind).order_by(Event.seq)).all()
+    assert kinds.count("issued") == 3
+
+
+def test_special_grade_numbers_use_their_own_form(services: Services, body: str) -> None:
+    result = issue(services, [row(1, level="特级技师"), row(2, level="首席技师")])
+    assert [c.number for c in result.certificates] == [
+        "YT00013201000126000001",
+        "YC00013201000126000001",
+    ]
+
+
+def test_both_signed_forms_verify_with_an_independent_jose_library(
+    services: Services, body: str
+) -> None:
+    result = issue(services, [row(1, name="李堃")])
+    with services.db.session() as session:
+        document = jwks_document(published_keys(session))
+        cert = session.scalar(select(Certificate))
+        assert cert is not None
+        record = cert.record
+    keyset = JoseKeySet.import_key_set(json.loads(json.dumps(document)))
+    token = result.certificates[0].token
+    obj = jose_jws.deserialize_compact(token, keyset, algorithms=["EdDSA"])
+    assert json.loads(obj.payload) == [1, cert.number, "李堃", "6-31-01-03", 20261120]
+    vc = jose_jwt.decode(record, keyset, algorithms=["EdDSA"])
+    assert vc.header["typ"] == "vc+jwt"
+    subject = vc.claims["credentialSubject"]
+    assert subject["name"] == "李堃"
+    assert subject["level"]["name"] == "四级/中级工"
+    assert subject["idNumberMasked"].startswith("3201") and "*" in subject["idNumberMasked"]
+    assert vc.claims["certificateNumber"] == cert.number
+
+
+def test_a_bad_row_rejects_the_whole_batch_with_every_error(
+    services: Services, body: str
+) -> None:
+    errors = rejected(
+        services,
+        [
+            row(1),
+            row(2, id_number="110105194912310021"),  # wrong check digit
+            row(3, level="九级", occupation_code="9-99-99-99"),
+            row(4, employer_uscc=OTHER_USCC),
+        ],
+    )
+    where = {(e.row, e.column) for e in errors}
+    assert (3, "id_number") in where
+    assert (4, "level") in where and (4, "occupation_code") in where
+    assert (5, "employer_uscc") in where
+    assert 2 not in {e.row for e in errors}
+    assert count(services, Certificate) == 0 and count(services, Batch) == 0
+
+
+def test_scope_membership_and_direct_certification_rules(services: Services, body: str) -> None:
+    errors = rejected(
+        services,
+        [
+            row(1, occupation_code="4-04-05-05"),  # in catalogue, not in scope
+            row(2, route="直接认定", direct_ground="师带徒绩效突出", direct_evidence="x" * 20),
+            row(3, level="技师", route="直接认定", direct_evidence="带徒十人，成效突出。" * 2),
+            row(4, employer_uscc=MEMBER_USCC, issue_date="2024-12-31"),  # before membership
+        ],
+    )
+    messages = {e.row: e.message for e in errors}
+    assert "scope" in messages[2]
+    assert "高级工" in messages[3] or "senior" in messages[3].lower()
+    assert 4 in messages and 5 in messages
+    ok = issue(
+        services,
+        [
+            row(5, employer_uscc=MEMBER_USCC),
+            row(
+                6,
+                level="技师",
+                route="直接认定",
+                direct_ground="师带徒绩效突出",
+                direct_evidence="近五年带徒32人，其中12人取得技师以上等级。",
+            ),
+        ],
+    )
+    assert len(ok.certificates) == 2
+
+
+def test_suspended_body_cannot_issue(services: Services, body: str) -> None:
+    with services.db.transaction() as session:
+        bodies.set_status(session, bodies.get_body(session, body), "suspended")
+    with pytest.raises(BodySuspended, match="suspended"):
+        issue(services, [row(1)])
+
+
+def test_resubmitting_the_same_batch_issues_nothing_new(services: Services, body: str) -> None:
+    first = issue(services, [row(1), row(2)], key="hr-2026-11-20")
+    again = issue(services, [row(1), row(2)], key="hr-2026-11-20")
+    assert again.replayed and again.batch_id == first.batch_id
+    assert [c.number for c in again.certificates] == [c.number for c in first.certificates]
+    same_content_no_key = issue(services, [row(1), row(2)])
+    assert same_content_no_key.replayed
+    with pytest.raises(Conflict, match="idempotency key"):
+        issue(services, [row(3)], key="hr-2026-11-20")
+    assert count(services, Certificate) == 2
+
+
+def test_the_same_person_is_not_certified_twice(services: Services, body: str) -> None:
+    errors = rejected(services, [row(1), row(1, name="张三")])
+    assert any("same person" in e.message and e.row == 3 for e in errors)
+    issue(services, [row(1)])
+    errors = rejected(services, [row(1, issue_date="2026-11-21")])
+    assert "already holds certificate Y000132010001264000001" in errors[0].message
+
+
+def test_a_correction_supersedes_the_old_certificate(services: Services, body: str) -> None:
+    first = issue(services, [row(1, name="张山")])
+    old = first.certificates[0].number
+    fixed = issue(services, [row(1, name="张三", corrects=old)])
+    assert fixed.superseded == [old]
+    with services.db.session() as session:
+        certs = {c.number: c for c in session.scalars(select(Certificate))}
+        new = certs[fixed.certificates[0].number]
+        assert certs[old].status == "superseded"
+        assert new.status == "valid" and new.supersedes_id == certs[old].id
+        kinds = session.scalars(select(Event.kind).order_by(Event.seq)).all()
+    assert kinds[-2:] == ["superseded", "issued"]
+    errors = rejected(services, [row(1, name="张三", corrects=old, issue_date="2026-11-21")])
+    assert errors[0].column == "corrects"
+
+
+def test_numbers_are_gap_free_per_body_year_and_level(services: Services, body: str) -> None:
+    issue(services, [row(i) for i in range(1, 6)])
+    with pytest.raises(BatchRejected):
+        issue(services, [row(10), row(11, id_number="bad")])
+    result = issue(services, [row(20), row(21, issue_date="2025-06-01")])
+    numbers = [c.number for c in result.certificates]
+    assert numbers == ["Y000132010001264000006", "Y000132010001254000001"]
+
+
+def test_revocation_is_recorded(services: Services, body: str) -> None:
+    number = issue(services, [row(1)]).certificates[0].number
+    revoke(services, number, "考核记录造假 falsified assessment")
+    with pytest.raises(Conflict):
+        revoke(services, number, "again and again")
+    with services.db.session() as session:
+        cert = session.scalar(select(Certificate))
+        assert cert is not None and cert.status == "revoked"
+        assert session.scalar(select(Event.kind).order_by(Event.seq.desc())) == "revoked"
+
+
+def test_holder_is_shared_across_certificates(services: Services, body: str) -> None:
+    issue(services, [row(1), row(1, occupation_code="6-18-02-04")])
+    assert count(services, Holder) == 1
+
+
+def test_issue_date_defaults_to_today_in_china(services: Services, body: str) -> None:
+    from certsvc.issuance.validate import china_today
+
+    result = issue(services, [row(1, issue_date="")])
+    with services.db.session() as session:
+        cert = session.scalar(select(Certificate))
+        assert cert is not None and cert.issue_date == china_today()
+    assert result.certificates[0].number[13:15] == f"{china_today():%y}"
+
+
+def test_future_issue_date_is_refused(services: Services, body: str) -> None:
+    tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    errors = rejected(services, [row(1, issue_date=tomorrow)])
+    assert errors[0].column == "issue_date" and "future" in errors[0].message
