@@ -1,0 +1,39 @@
+# certsvc — every target sets up its own virtualenv, so each works as the first command typed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Reinstall when the declared dependencies change.
+STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: run test lint bench clean
+
+$(STAMP):
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "certsvc needs Python 3.11 or newer"'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+## run: initialise SQLite, load demo data, serve on http://127.0.0.1:$${CERTSVC_PORT:-5000}
+run: $(STAMP)
+	@$(BIN)/certsvc secrets --env-file instance/dev.env
+	@set -a && . ./instance/dev.env && set +a && \
+	  $(BIN)/certsvc init && $(BIN)/certsvc demo && \
+	  echo "serving on http://127.0.0.1:$${CERTSVC_PORT:-5000} (Ctrl-C stops)" && \
+	  $(BIN)/certsvc serve
+
+## test: lint, type-check, then the suite on SQLite and PostgreSQL (when one answers)
+test: lint
+	$(BIN)/pytest --cov=certsvc --cov-report=term:skip-covered -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check certsvc tests bench
+	$(BIN)/ruff format --check certsvc tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
