@@ -1,0 +1,53 @@
+"""Concurrent issuance: numbers stay unique and gap-free (the DESIGN.md number contract)."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import select
+
+from certsvc.domain.numbers import parse_certificate_number
+from certsvc.models import Certificate
+from certsvc.services import Services
+from tests.conftest import row
+from tests.test_issuance import issue
+
+WORKERS = 8
+TOTAL = 2_000
+BATCH = 25
+
+
+@pytest.mark.slow
+def test_eight_workers_issue_2000_certificates_without_duplicate_or_gap(
+    services: Services, body: str
+) -> None:
+    barrier = threading.Barrier(WORKERS)
+    batches = [
+        [row(n, level="四级" if n % 3 else "三级") for n in range(start, start + BATCH)]
+        for start in range(0, TOTAL, BATCH)
+    ]
+
+    def worker(index: int) -> list[str]:
+        barrier.wait()  # start together so the transactions overlap
+        numbers: list[str] = []
+        for batch in batches[index::WORKERS]:
+            numbers += [c.number for c in issue(services, batch).certificates]
+        return numbers
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        issued = [n for numbers in pool.map(worker, range(WORKERS)) for n in numbers]
+
+    assert len(issued) == TOTAL
+    assert len(set(issued)) == TOTAL
+    with services.db.session() as session:
+        stored = session.scalars(select(Certificate.number)).all()
+    assert sorted(stored) == sorted(issued)
+    by_level: dict[str, list[int]] = {}
+    for number in stored:
+        parsed = parse_certificate_number(number)
+        by_level.setdefault(parsed.level.code, []).append(parsed.serial)
+    for level, serials in by_level.items():
+        assert sorted(serials) == list(range(1, len(serials) + 1)), f"gap at level {level}"
+    assert sum(len(s) for s in by_level.values()) == TOTAL

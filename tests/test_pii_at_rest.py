@@ -1,0 +1,63 @@
+"""No clear ID number in the database or the logs after issuing."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from sqlalchemy import LargeBinary, Text, cast, select
+
+from certsvc.domain.ids import IdType
+from certsvc.errors import ConfigError
+from certsvc.identity import IdVault
+from certsvc.models import Base, Holder
+from certsvc.services import Services
+from tests.conftest import person_id, row
+from tests.test_issuance import issue
+
+
+def test_no_clear_id_number_in_the_database_or_logs(
+    services: Services, body: str, caplog: pytest.LogCaptureFixture, backend: str
+) -> None:
+    services.db.engine.echo = True  # log every statement and its parameters
+    ids = [person_id(n) for n in range(1, 4)]
+    with caplog.at_level(logging.DEBUG):
+        issue(services, [row(n) for n in range(1, 4)])
+    services.db.engine.echo = False
+    logged = caplog.text
+    assert "INSERT INTO holders" in logged  # the statements really were logged
+    for clear in ids:
+        assert clear not in logged
+
+    if backend == "sqlite":
+        path = Path(services.db.engine.url.database or "")
+        services.db.dispose()  # checkpoint the WAL into the file
+        raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+        assert raw  # the file holds the certificates
+        for clear in ids:
+            assert clear.encode() not in raw
+    with services.db.session() as session:
+        blob = b""
+        for table in Base.metadata.sorted_tables:
+            for column in table.columns:
+                binary = isinstance(column.type, LargeBinary)
+                for value in session.scalars(select(column if binary else cast(column, Text))):
+                    if value is not None:
+                        blob += (value if binary else value.encode()) + b"\n"
+        for clear in ids:
+            assert clear.encode() not in blob
+            assert (clear[:4] + "*" * 10 + clear[-4:]).encode() in blob  # the masked form is kept
+
+        holder = session.scalars(select(Holder).order_by(Holder.id)).first()
+        assert holder is not None
+        vault = services.vault
+        assert vault.reveal(IdType(holder.id_type), holder.id_hash, holder.id_ciphertext) == ids[0]
+
+
+def test_vault_refuses_a_ciphertext_moved_to_another_holder(services: Services) -> None:
+    vault: IdVault = services.vault
+    a = vault.protect(IdType.RESIDENT_ID, person_id(1))
+    b = vault.protect(IdType.RESIDENT_ID, person_id(2))
+    with pytest.raises(ConfigError):
+        vault.reveal(IdType.RESIDENT_ID, b.digest, a.ciphertext)
