@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from sqlalchemy import func, select
@@ -25,9 +25,6 @@ from certsvc.domain.occupations import read_catalogue_csv, shipped_catalogue
 from certsvc.errors import BatchRejected, CertsvcError, InvalidInput, NotFound
 from certsvc.models import Certificate, CertificationBody, SigningKey
 from certsvc.services import Services
-
-F = TypeVar("F", bound=Callable[..., Any])
-
 
 class Context:
     """Builds :class:`Services` on first use, so ``certsvc secrets`` needs no configuration."""
@@ -50,30 +47,31 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class CertsvcGroup(click.Group):
+    """Turns a CertsvcError into one line on stderr and its exit code (no traceback)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BatchRejected as exc:
+            for error in exc.errors:
+                click.echo(f"  {error}", err=True)
+            click.echo(f"error: {exc.message}", err=True)
+            raise click.exceptions.Exit(exc.exit_code) from exc
+        except CertsvcError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            raise click.exceptions.Exit(exc.exit_code) from exc
+
+
+@click.group(cls=CertsvcGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="certsvc")
 def cli() -> None:
     """certsvc — issue and verify signed vocational skill-level certificates."""
 
 
 def main() -> None:
-    """Console-script entry point: turn CertsvcError into one line and an exit code."""
-    try:
-        cli.main(standalone_mode=False)
-    except BatchRejected as exc:
-        for error in exc.errors:
-            click.echo(f"  {error}", err=True)
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(exc.exit_code)
-    except CertsvcError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    """Console-script entry point."""
+    cli(prog_name="certsvc")
 
 
 # --- set-up -------------------------------------------------------------------------------

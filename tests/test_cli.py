@@ -1,0 +1,176 @@
+"""The ``certsvc`` command line, driven as a person would, on both backends."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from certsvc.cli import cli
+from certsvc.config import generate_secrets
+from certsvc.issuance.rows import COLUMNS
+from tests.conftest import BODY_CODE, BODY_USCC, MEMBER_USCC, person_id
+
+
+class Certsvc:
+    """Runs certsvc commands with one fixed environment."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, code: int = 0) -> Result:
+        result = self.runner.invoke(cli, list(args), env=self.env, catch_exceptions=False)
+        assert result.exit_code == code, (result.output, result.stderr)
+        return result
+
+
+@pytest.fixture
+def certsvc(database_url: str, tmp_path: Path) -> Certsvc:
+    env = {
+        **generate_secrets(),
+        "CERTSVC_DATABASE_URL": database_url,
+        "CERTSVC_KEY_DIR": str(tmp_path / "keys"),
+        "CERTSVC_PUBLIC_URL": "https://cert.example.cn",
+    }
+    run = Certsvc(env)
+    assert "database ready" in run("init").output
+    return run
+
+
+def results_csv(path: Path, rows: list[dict[str, str]], encoding: str = "utf-8-sig") -> Path:
+    header = [c.header for c in COLUMNS]
+    lines = [",".join(header)] + [",".join(r.get(c.key, "") for c in COLUMNS) for r in rows]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    return path
+
+
+def person(n: int, **extra: str) -> dict[str, str]:
+    return {
+        "name": "王小明",
+        "id_type": "居民身份证",
+        "id_number": person_id(n),
+        "employer_uscc": BODY_USCC,
+        "occupation_code": "6-31-01-03",
+        "level": "四级/中级工",
+        "issue_date": "2026-11-20",
+        **extra,
+    }
+
+
+def set_up_body(certsvc: Certsvc) -> None:
+    out = certsvc(
+        "body", "create", "--code", BODY_CODE, "--name-zh", "南京测试装备集团有限公司",
+        "--uscc", BODY_USCC, "--chain-leader",
+    ).output
+    assert re.search(r"created body Y000132010001 .*; key [A-Za-z0-9_-]{43}", out)
+    certsvc("body", "scope", BODY_CODE, "--occupation", "6-31-01-03", "--level", "4", "--level", "三级")
+    certsvc("body", "member", BODY_CODE, "add", MEMBER_USCC, "--name", "成员", "--from", "2025-01-01")
+
+
+def test_issue_a_results_file_end_to_end(certsvc: Certsvc, tmp_path: Path) -> None:
+    set_up_body(certsvc)
+    listing = certsvc("body", "list").output
+    assert "chain-leader" in listing and "scope=2" in listing and "members=1" in listing
+
+    file = results_csv(
+        tmp_path / "results.csv",
+        [person(1), person(2, name="李堃", employer_uscc=MEMBER_USCC, level="三级")],
+        encoding="gb18030",
+    )
+    result = certsvc("issue", str(file), "--body", BODY_CODE)
+    assert "issued 2 certificates" in result.output
+    numbers = re.findall(r"Y\d{21}", result.output)
+    assert numbers == ["Y000132010001264000001", "Y000132010001263000001"]
+
+    again = certsvc("issue", str(file), "--body", BODY_CODE)
+    assert "already issued" in again.output and "nothing new" in again.output
+
+    shown = certsvc("show", numbers[1]).output
+    assert "李堃" in shown and "三级/高级工" in shown
+    assert "https://cert.example.cn/v/eyJ" in shown
+    assert person_id(2) not in shown  # only the masked ID is ever shown
+
+
+def test_a_bad_file_lists_every_row_error_and_issues_nothing(
+    certsvc: Certsvc, tmp_path: Path
+) -> None:
+    set_up_body(certsvc)
+    file = results_csv(
+        tmp_path / "bad.csv",
+        [person(1), person(2, id_number="110105194912310021"), person(3, level="八级")],
+    )
+    result = certsvc("issue", str(file), "--body", BODY_CODE, code=65)
+    assert "row 3, column id_number" in result.stderr
+    assert "row 4, column level" in result.stderr
+    assert "nothing was issued" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    listing = certsvc("body", "list").output
+    assert "certificates=0" in listing
+
+    garbage = tmp_path / "garbage.csv"
+    garbage.write_bytes(b"\xff\xfe\x00\x81garbage\x00\x00")
+    result = certsvc("issue", str(garbage), "--body", BODY_CODE, code=65)
+    assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_keys_rotate_and_compromise(certsvc: Certsvc) -> None:
+    set_up_body(certsvc)
+    first = certsvc("keys", "list").output.split()[0]
+    rotated = certsvc("keys", "rotate", BODY_CODE).output
+    new_kid = rotated.split()[3]
+    listing = certsvc("keys", "list", BODY_CODE).output
+    assert f"{first}  {BODY_CODE}  retired" in listing
+    assert f"{new_kid}  {BODY_CODE}  active" in listing
+    certsvc("keys", "compromise", new_kid, "--after", "2026-11-26T08:00:00+08:00", "--yes")
+    listing = certsvc("keys", "list").output
+    assert "compromised after 2026-11-26T00:00:00+00:00" in listing
+    assert listing.count(" active ") == 1  # a fresh key replaced the compromised one
+    result = certsvc("keys", "compromise", "x" * 43, "--after", "2026-11-26T08:00Z", "--yes", code=66)
+    assert "no signing key" in result.stderr
+
+
+def test_suspended_body_and_unknown_certificate_fail_with_one_line(
+    certsvc: Certsvc, tmp_path: Path
+) -> None:
+    set_up_body(certsvc)
+    certsvc("body", "suspend", BODY_CODE)
+    file = results_csv(tmp_path / "r.csv", [person(1)])
+    result = certsvc("issue", str(file), "--body", BODY_CODE, code=65)
+    assert "suspended" in result.stderr
+    result = certsvc("show", "Y000132010001264999999", code=66)
+    assert result.stderr == "error: no certificate Y000132010001264999999\n"
+
+
+def test_template_is_written_in_both_formats(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for name in ("t.csv", "t.xlsx"):
+        result = runner.invoke(cli, ["template", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / name).stat().st_size > 100
+    result = runner.invoke(cli, ["template", str(tmp_path / "t.txt")])
+    assert result.exit_code == 65 and "must end in .csv or .xlsx" in result.stderr
+
+
+def test_missing_secrets_stop_with_advice(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["init"], env={"CERTSVC_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    )
+    assert result.exit_code == 78
+    assert "missing secret(s): CERTSVC_SECRET_KEY" in result.stderr
+    assert "certsvc secrets" in result.stderr
+
+
+def test_secrets_are_generated_fresh() -> None:
+    runner = CliRunner()
+    first = runner.invoke(cli, ["secrets"]).output
+    second = runner.invoke(cli, ["secrets"]).output
+    assert first != second
+    assert [line.split("=")[0] for line in first.splitlines()] == [
+        "CERTSVC_SECRET_KEY",
+        "CERTSVC_ID_HASH_KEY",
+        "CERTSVC_ID_ENCRYPTION_KEY",
+        "CERTSVC_KEY_PASSPHRASE",
+    ]
