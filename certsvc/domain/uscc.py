@@ -1,0 +1,93 @@
+"""统一社会信用代码 (unified social credit code, USCC), GB 32100-2015.
+
+18 characters: registration authority (1) + organisation type (1) + area code (6, GB/T 2260)
++ subject identifier (9, the former 组织机构代码) + check character (1). The alphabet is the
+digits and the capital letters without I, O, S, V, Z (31 symbols); the check character is
+``alphabet[(31 - sum(value(c_i) * w_i) mod 31) mod 31]``.
+
+We check alphabet, length and the check character only. The area part is not checked against
+GB/T 2260: codes of abolished counties stay valid in old registrations.
+"""
+
+from __future__ import annotations
+
+from certsvc.domain._text import compact
+from certsvc.errors import InvalidCreditCode
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+"""The 31 symbols a USCC may use, in value order (no I, O, S, V, Z)."""
+
+USCC_WEIGHTS: tuple[int, ...] = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+"""Weights of positions 1..17 (3^(i-1) mod 31)."""
+
+USCC_LENGTH = 18
+
+_VALUE = {c: i for i, c in enumerate(USCC_ALPHABET)}
+_EXCLUDED = "IOSVZ"
+
+
+def _bad_chars_message(value: str) -> str | None:
+    bad = [(i + 1, c) for i, c in enumerate(value) if c not in _VALUE]
+    if not bad:
+        return None
+    where = ", ".join(f"{c!r} at position {pos}" for pos, c in bad[:5])
+    hint = ""
+    if any(c in _EXCLUDED for _, c in bad):
+        hint = " (I, O, S, V and Z are never used; I may be 1, O may be 0)"
+    return (
+        f"统一社会信用代码 (credit code) may use only digits and capital letters except "
+        f"I, O, S, V, Z; found {where}{hint}"
+    )
+
+
+def uscc_check_char(first17: str) -> str:
+    """Check character of a USCC from its first 17 characters (GB 32100-2015)."""
+    if len(first17) != USCC_LENGTH - 1:
+        raise InvalidCreditCode(
+            f"need exactly 17 characters to compute a credit-code check character, "
+            f"got {len(first17)}"
+        )
+    problem = _bad_chars_message(first17)
+    if problem:
+        raise InvalidCreditCode(problem)
+    total = sum(_VALUE[c] * w for c, w in zip(first17, USCC_WEIGHTS, strict=True))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def normalize_uscc(raw: str) -> str:
+    """Validate a 统一社会信用代码 and return it canonical: no spaces, uppercase, ASCII.
+
+    Raises InvalidCreditCode naming the problem: empty, wrong length, characters outside the
+    alphabet, or the check character that was expected.
+    """
+    value = compact(raw)
+    if not value:
+        raise InvalidCreditCode(
+            "the 统一社会信用代码 (unified social credit code) is empty; enter it"
+        )
+    if len(value) != USCC_LENGTH:
+        hint = ""
+        if len(value) in (9, 10):
+            hint = (
+                "; this looks like an old 组织机构代码 (organisation code): use the 18-character "
+                "code on the current business licence"
+            )
+        elif len(value) == 15:
+            hint = (
+                "; this looks like an old 注册号 (registration number): use the 18-character "
+                "code on the current business licence"
+            )
+        raise InvalidCreditCode(
+            f"a 统一社会信用代码 (credit code) has 18 characters; this one has {len(value)}{hint}"
+        )
+    problem = _bad_chars_message(value)
+    if problem:
+        raise InvalidCreditCode(problem)
+    expected = uscc_check_char(value[:17])
+    if value[17] != expected:
+        raise InvalidCreditCode(
+            f"the check character (last) of credit code {value} should be {expected}, not "
+            f"{value[17]}; one of the 18 characters is mistyped — copy it from the business "
+            "licence"
+        )
+    return value
