@@ -35,7 +35,11 @@ class NewBody:
 
 
 def create_body(
-    session: Session, new: NewBody, *, extra_provinces: dict[str, str] | None = None, actor: str = ""
+    session: Session,
+    new: NewBody,
+    *,
+    extra_provinces: dict[str, str] | None = None,
+    actor: str = "",
 ) -> CertificationBody:
     """Register a body; its code and credit code are checked and must be unique."""
     code = str(parse_body_code(new.code.strip().upper(), extra_provinces))
@@ -77,9 +81,7 @@ def set_status(session: Session, body: CertificationBody, status: str, actor: st
     if status not in ("active", "suspended"):
         raise InvalidInput("a body's status is 'active' or 'suspended'")
     body.status = status
-    session.add(
-        Event(kind="body_changed", body_id=body.id, actor=actor, data={"status": status})
-    )
+    session.add(Event(kind="body_changed", body_id=body.id, actor=actor, data={"status": status}))
 
 
 def add_scope(
@@ -131,7 +133,9 @@ def remove_scope(
         )
     )
     if not result.rowcount:  # type: ignore[attr-defined]
-        raise NotFound(f"{occupation_code} at {level.printed_zh} is not in the scope of {body.code}")
+        raise NotFound(
+            f"{occupation_code} at {level.printed_zh} is not in the scope of {body.code}"
+        )
     session.expire(body, ["scope"])
     session.add(
         Event(
@@ -168,9 +172,7 @@ def add_member(
                 f"{uscc} is already a member from {m.valid_from} to {m.valid_to or 'open end'}; "
                 "end that membership first"
             )
-    member = EcosystemMember(
-        uscc=uscc, name=name.strip(), valid_from=valid_from, valid_to=valid_to
-    )
+    member = EcosystemMember(uscc=uscc, name=name.strip(), valid_from=valid_from, valid_to=valid_to)
     body.members.append(member)
     session.flush()
     session.add(
@@ -189,7 +191,9 @@ def end_member(
 ) -> EcosystemMember:
     """End a current membership on ``valid_to`` (inclusive)."""
     uscc = normalize_uscc(uscc)
-    open_ = [m for m in body.members if m.uscc == uscc and (m.valid_to is None or m.valid_to > valid_to)]
+    open_ = [
+        m for m in body.members if m.uscc == uscc and (m.valid_to is None or m.valid_to > valid_to)
+    ]
     if not open_:
         raise NotFound(f"{uscc} has no membership of {body.code} running past {valid_to}")
     member = open_[0]

@@ -26,6 +26,7 @@ from certsvc.errors import BatchRejected, CertsvcError, InvalidInput, NotFound
 from certsvc.models import Certificate, CertificationBody, SigningKey
 from certsvc.services import Services
 
+
 class Context:
     """Builds :class:`Services` on first use, so ``certsvc secrets`` needs no configuration."""
 
@@ -297,7 +298,11 @@ def keys_list(ctx: Context, code: str | None) -> None:
         if code:
             query = query.where(SigningKey.body_id == bodies.get_body(session, code).id)
         for k in session.scalars(query):
-            cutoff = f" compromised after {k.compromised_after.isoformat()}" if k.compromised_after else ""
+            cutoff = (
+                f" compromised after {k.compromised_after.isoformat()}"
+                if k.compromised_after
+                else ""
+            )
             click.echo(
                 f"{k.kid}  {k.body.code}  {k.status:<11} created {k.created_at:%Y-%m-%d %H:%M}Z"
                 + cutoff
@@ -322,7 +327,9 @@ def keys_rotate(ctx: Context, code: str) -> None:
     help="Signatures after this time (ISO 8601 with zone, e.g. 2026-11-26T08:00:00+08:00) "
     "are not trusted.",
 )
-@click.confirmation_option(prompt="Certificates signed after the cutoff will verify as invalid. Continue?")
+@click.confirmation_option(
+    prompt="Certificates signed after the cutoff will verify as invalid. Continue?"
+)
 @pass_ctx
 def keys_compromise(ctx: Context, kid: str, after: str) -> None:
     """Mark a key compromised from a cutoff time; a new key replaces it if it was active."""
@@ -341,7 +348,9 @@ def keys_compromise(ctx: Context, kid: str, after: str) -> None:
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--body", "body_code", required=True, help="Code of the issuing body.")
-@click.option("--idempotency-key", default=None, help="Re-sending with the same key never issues twice.")
+@click.option(
+    "--idempotency-key", default=None, help="Re-sending with the same key never issues twice."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_ctx
 def issue(
@@ -396,7 +405,9 @@ def issue(
         )
     else:
         extra = f", superseded {len(result.superseded)}" if result.superseded else ""
-        click.echo(f"issued {len(result.certificates)} certificates in batch {result.batch_id}{extra}")
+        click.echo(
+            f"issued {len(result.certificates)} certificates in batch {result.batch_id}{extra}"
+        )
 
 
 @cli.command()

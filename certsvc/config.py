@@ -46,9 +46,7 @@ class Settings:
     id_encryption_key: bytes = field(default=b"", repr=False)
     key_passphrase: bytes = field(default=b"", repr=False)
     #: Letters for 特级技师 / 首席技师 numbers; their format is not confirmed (DOMAIN.md).
-    special_level_letters: Mapping[str, str] = field(
-        default_factory=lambda: {"T": "T", "C": "C"}
-    )
+    special_level_letters: Mapping[str, str] = field(default_factory=lambda: {"T": "T", "C": "C"})
     #: Province codes beyond GB/T 2260's list, e.g. 66 for 新疆生产建设兵团 (not confirmed).
     extra_provinces: Mapping[str, str] = field(default_factory=lambda: {"66": "新疆生产建设兵团"})
     max_batch_rows: int = 10_000

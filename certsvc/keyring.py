@@ -9,15 +9,15 @@ unencrypted except in memory.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certsvc.errors import Conflict, InvalidInput, NotFound, SigningKeyError
+from certsvc.errors import Conflict, InvalidInput, NotFound, SigningKeyError, UnknownKey
 from certsvc.models import CertificationBody, Event, SigningKey, utcnow
 from certsvc.signing.jwks import PublishedKey
+from certsvc.signing.jws import JwsSigner
 from certsvc.signing.keys import (
     KeyFiles,
     decrypt_private_key,
@@ -29,21 +29,13 @@ from certsvc.signing.keys import (
 )
 
 
-@dataclass(frozen=True)
-class Signer:
-    """An unlocked private key ready to sign, with its ``kid``."""
-
-    kid: str
-    private_key: Ed25519PrivateKey
-
-
 class Keyring:
     """Key management over the database and the key directory."""
 
     def __init__(self, files: KeyFiles, passphrase: bytes) -> None:
         self._files = files
         self._passphrase = passphrase
-        self._unlocked: dict[str, Ed25519PrivateKey] = {}
+        self._unlocked: dict[str, JwsSigner] = {}
 
     def create_key(self, session: Session, body: CertificationBody, actor: str = "") -> SigningKey:
         """Generate a new active key for ``body``; refuses if it already has one."""
@@ -107,19 +99,20 @@ class Keyring:
             )
         return key
 
-    def signer_for(self, session: Session, body: CertificationBody) -> Signer:
-        """Unlock the body's active key (cached in memory after the first use)."""
+    def signer_for(self, session: Session, body: CertificationBody) -> JwsSigner:
+        """Unlock the body's active key (kept in memory after the first use).
+
+        Raises SigningKeyError when the key file is missing, cannot be decrypted, or holds
+        another key than its name says.
+        """
         key = self.active_key(session, body)
         assert key is not None
-        private = self._unlocked.get(key.kid)
-        if private is None:
+        signer = self._unlocked.get(key.kid)
+        if signer is None:
             private = decrypt_private_key(self._files.read(key.kid), self._passphrase)
-            if jwk_thumbprint(public_jwk(private.public_key())) != key.kid:
-                raise SigningKeyError(
-                    f"key file for {key.kid} holds a different key; restore the right file"
-                )
-            self._unlocked[key.kid] = private
-        return Signer(key.kid, private)
+            signer = JwsSigner(private, key.kid)
+            self._unlocked[key.kid] = signer
+        return signer
 
     def _new_key(
         self, session: Session, body: CertificationBody, actor: str, *, kind: str
@@ -132,7 +125,7 @@ class Keyring:
         session.add(key)
         session.flush()
         session.add(Event(kind=kind, body_id=body.id, actor=actor, data={"kid": kid}))
-        self._unlocked[kid] = private
+        self._unlocked[kid] = JwsSigner(private, kid)
         return key
 
 
@@ -159,7 +152,5 @@ def published_keys(session: Session) -> list[PublishedKey]:
 def public_key(session: Session, kid: str) -> tuple[SigningKey, Ed25519PublicKey]:
     key = session.get(SigningKey, kid)
     if key is None:
-        from certsvc.errors import UnknownKey
-
         raise UnknownKey(f"no key with kid {kid} ever signed here")
     return key, public_key_from_jwk(key.public_jwk)

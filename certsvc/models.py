@@ -113,9 +113,7 @@ class ScopeEntry(Base):
     body_id: Mapped[int] = mapped_column(
         ForeignKey("certification_bodies.id", ondelete="CASCADE"), primary_key=True
     )
-    occupation_code: Mapped[str] = mapped_column(
-        ForeignKey("occupations.code"), primary_key=True
-    )
+    occupation_code: Mapped[str] = mapped_column(ForeignKey("occupations.code"), primary_key=True)
     level: Mapped[str] = mapped_column(String(1), primary_key=True)
 
     body: Mapped[CertificationBody] = relationship(back_populates="scope")
@@ -170,7 +168,8 @@ class Holder(Base):
     id_masked: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (UniqueConstraint("id_type", "id_hash"),)
+    # Hash first: look-ups go by hash (the type is almost always 居民身份证).
+    __table_args__ = (UniqueConstraint("id_hash", "id_type"),)
 
 
 class Batch(Base):
@@ -263,7 +262,6 @@ class Certificate(Base):
             sqlite_where=text("status = 'valid'"),
             postgresql_where=text("status = 'valid'"),
         ),
-        Index("ix_certificates_number_name", "number", "holder_name"),
     )
 
 

@@ -62,12 +62,23 @@ def person(n: int, **extra: str) -> dict[str, str]:
 
 def set_up_body(certsvc: Certsvc) -> None:
     out = certsvc(
-        "body", "create", "--code", BODY_CODE, "--name-zh", "南京测试装备集团有限公司",
-        "--uscc", BODY_USCC, "--chain-leader",
+        "body",
+        "create",
+        "--code",
+        BODY_CODE,
+        "--name-zh",
+        "南京测试装备集团有限公司",
+        "--uscc",
+        BODY_USCC,
+        "--chain-leader",
     ).output
     assert re.search(r"created body Y000132010001 .*; key [A-Za-z0-9_-]{43}", out)
-    certsvc("body", "scope", BODY_CODE, "--occupation", "6-31-01-03", "--level", "4", "--level", "三级")
-    certsvc("body", "member", BODY_CODE, "add", MEMBER_USCC, "--name", "成员", "--from", "2025-01-01")
+    certsvc(
+        "body", "scope", BODY_CODE, "--occupation", "6-31-01-03", "--level", "4", "--level", "三级"
+    )
+    certsvc(
+        "body", "member", BODY_CODE, "add", MEMBER_USCC, "--name", "成员", "--from", "2025-01-01"
+    )
 
 
 def test_issue_a_results_file_end_to_end(certsvc: Certsvc, tmp_path: Path) -> None:
@@ -128,7 +139,9 @@ def test_keys_rotate_and_compromise(certsvc: Certsvc) -> None:
     listing = certsvc("keys", "list").output
     assert "compromised after 2026-11-26T00:00:00+00:00" in listing
     assert listing.count(" active ") == 1  # a fresh key replaced the compromised one
-    result = certsvc("keys", "compromise", "x" * 43, "--after", "2026-11-26T08:00Z", "--yes", code=66)
+    result = certsvc(
+        "keys", "compromise", "x" * 43, "--after", "2026-11-26T08:00Z", "--yes", code=66
+    )
     assert "no signing key" in result.stderr
 
 

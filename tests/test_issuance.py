@@ -23,9 +23,7 @@ from certsvc.signing.jwks import jwks_document
 from tests.conftest import BODY_CODE, MEMBER_USCC, OTHER_USCC, row
 
 
-def issue(
-    services: Services, rows: list[dict[str, str]], key: str | None = None
-) -> BatchResult:
+def issue(services: Services, rows: list[dict[str, str]], key: str | None = None) -> BatchResult:
     numbered = list(enumerate(rows, start=2))
     return issue_batch(
         services,
@@ -94,9 +92,7 @@ def test_both_signed_forms_verify_with_an_independent_jose_library(
     assert vc.claims["certificateNumber"] == cert.number
 
 
-def test_a_bad_row_rejects_the_whole_batch_with_every_error(
-    services: Services, body: str
-) -> None:
+def test_a_bad_row_rejects_the_whole_batch_with_every_error(services: Services, body: str) -> None:
     errors = rejected(
         services,
         [

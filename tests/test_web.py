@@ -40,7 +40,9 @@ def test_jwks_lists_every_key_with_status_and_caching(
     assert "max-age" in response.headers["Cache-Control"]
     keys = KeySet.from_document(response.json)  # kid == RFC 7638 thumbprint, or it raises
     assert sorted(k.status for k in keys) == ["active", "retired"]
-    again = client.get("/.well-known/jwks.json", headers={"If-None-Match": response.headers["ETag"]})
+    again = client.get(
+        "/.well-known/jwks.json", headers={"If-None-Match": response.headers["ETag"]}
+    )
     assert again.status_code == 304
 
 

@@ -17,18 +17,19 @@ import hashlib
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import JSON, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from certsvc.db import bulk_insert, insert_ignoring_conflicts
+from certsvc.domain.ids import mask_id_number
 from certsvc.domain.levels import Level
 from certsvc.domain.numbers import MAX_SERIAL, CertificateNumber, parse_body_code
-from certsvc.domain.ids import mask_id_number
 from certsvc.errors import (
     BatchRejected,
     BodySuspended,
@@ -39,7 +40,6 @@ from certsvc.errors import (
 )
 from certsvc.issuance.credential import CertifiedFacts, credential, qr_payload
 from certsvc.issuance.validate import CertificateRequest, validate_rows
-from certsvc.keyring import Signer
 from certsvc.models import (
     Batch,
     Certificate,
@@ -47,11 +47,12 @@ from certsvc.models import (
     Event,
     Holder,
     NumberSequence,
+    UTCDateTime,
     utcnow,
 )
 from certsvc.services import Services
-from certsvc.signing.jws import sign_compact
-from certsvc.signing.vc import sign_credential
+from certsvc.signing.jws import JwsSigner, SigningJob
+from certsvc.signing.vc import credential_job
 
 
 @dataclass(frozen=True)
@@ -251,25 +252,14 @@ def _allocate_numbers(
 def _holder_ids(
     session: Session, services: Services, requests: list[CertificateRequest]
 ) -> dict[tuple[str, str], int]:
-    keys = {(r.id_type.value, r.id_digest): r for r in requests}
-    rows = [
-        {
-            "id_type": p.id_type.value,
-            "id_hash": p.digest,
-            "id_ciphertext": p.ciphertext,
-            "id_masked": p.masked,
-            "created_at": utcnow(),
-        }
-        for p in (services.vault.protect(r.id_type, r.id_number) for r in keys.values())
-    ]
-    insert_ = _upsert(session)
-    for start in range(0, len(rows), 1000):
-        session.execute(
-            insert_(Holder).on_conflict_do_nothing(index_elements=["id_type", "id_hash"]),
-            rows[start : start + 1000],
-        )
+    """Holder row ids for every person in the batch, creating the missing holders.
+
+    Concurrent batches may create the same holder at once; ``ON CONFLICT DO NOTHING`` lets
+    both go on and the follow-up read finds the one row.
+    """
+    wanted = {(r.id_type.value, r.id_digest): r for r in requests}
     ids: dict[tuple[str, str], int] = {}
-    digests = [d for _, d in keys]
+    digests = [digest for _, digest in wanted]
     for start in range(0, len(digests), 1000):
         for holder in session.execute(
             select(Holder.id_type, Holder.id_hash, Holder.id).where(
@@ -277,6 +267,31 @@ def _holder_ids(
             )
         ):
             ids[(holder.id_type, holder.id_hash)] = holder.id
+    missing = [
+        services.vault.protect(r.id_type, r.id_number) for k, r in wanted.items() if k not in ids
+    ]
+    if not missing:
+        return ids
+    now = utcnow()
+    rows = [
+        {
+            "id_type": p.id_type.value,
+            "id_hash": p.digest,
+            "id_ciphertext": p.ciphertext,
+            "id_masked": p.masked,
+            "created_at": now,
+        }
+        for p in missing
+    ]
+    returning = (Holder.id_type, Holder.id_hash, Holder.id)
+    for inserted in insert_ignoring_conflicts(
+        session, Holder, rows, ["id_hash", "id_type"], returning
+    ):
+        ids[(inserted.id_type, inserted.id_hash)] = inserted.id
+    if len(ids) < len(wanted):  # created meanwhile by a concurrent batch
+        late = [d for (t, d) in wanted if (t, d) not in ids]
+        for found in session.execute(select(*returning).where(Holder.id_hash.in_(late))):
+            ids[(found.id_type, found.id_hash)] = found.id
     return ids
 
 
@@ -310,7 +325,7 @@ def _store(
     services: Services,
     body: CertificationBody,
     batch: Batch,
-    signer: Signer,
+    signer: JwsSigner,
     requests: list[CertificateRequest],
     numbers: dict[int, str],
     holder_ids: dict[tuple[str, str], int],
@@ -319,16 +334,24 @@ def _store(
 ) -> list[IssuedCertificate]:
     public_url = services.settings.public_url
     now = utcnow()
-    cert_rows: list[dict[str, Any]] = []
     issued: list[IssuedCertificate] = []
-    for r in requests:
-        number = numbers[r.row]
-        facts = facts_for(r, number, body)
-        token = sign_compact(qr_payload(facts), signer.private_key, signer.kid)
-        record = sign_credential(credential(facts, public_url), signer.private_key, signer.kid)
-        cert_rows.append(
-            {
-                "number": number,
+
+    facts = [facts_for(r, numbers[r.row], body) for r in requests]
+
+    def jobs() -> Iterator[SigningJob]:
+        for f in facts:
+            yield qr_payload(f), None, None
+            yield credential_job(credential(f, public_url))
+
+    tokens = signer.sign_all(jobs())
+
+    def certificate_rows() -> Iterator[dict[str, Any]]:
+        # Generators all the way: on PostgreSQL each row is streamed to COPY as soon as it
+        # is signed, while the next payloads are signed on the signer's helper thread.
+        for r, f in zip(requests, facts, strict=True):
+            token, record = next(tokens), next(tokens)
+            yield {
+                "number": f.number,
                 "body_id": body.id,
                 "batch_id": batch.id,
                 "batch_row": r.row,
@@ -352,47 +375,48 @@ def _store(
                 "created_at": now,
                 "updated_at": now,
             }
+            issued.append(IssuedCertificate(r.row, f.number, r.holder_name, token))
+            if progress is not None and len(issued) % 100 == 0:
+                progress(100)
+        if progress is not None and len(issued) % 100:
+            progress(len(issued) % 100)
+
+    bulk_insert(session, Certificate, certificate_rows())
+    corrections = [
+        {
+            "kind": "superseded",
+            "body_id": body.id,
+            "certificate_id": r.corrects.id,
+            "batch_id": batch.id,
+            "actor": actor,
+            "data": {"number": r.corrects.number, "superseded_by": numbers[r.row]},
+            "occurred_at": now,
+        }
+        for r in requests
+        if r.corrects is not None
+    ]
+    if corrections:
+        session.execute(insert(Event), corrections)
+    # One "issued" event per certificate, in row order, written by the database itself.
+    issued_events = (
+        select(
+            literal("issued"),
+            Certificate.body_id,
+            Certificate.id,
+            Certificate.batch_id,
+            literal(actor),
+            literal({"kid": signer.kid}, JSON()),
+            literal(now, UTCDateTime()),
         )
-        issued.append(IssuedCertificate(r.row, number, r.holder_name, token))
-        if progress is not None and len(issued) % 100 == 0:
-            progress(100)
-    if progress is not None and len(issued) % 100:
-        progress(len(issued) % 100)
-    ids: list[int] = []
-    for start in range(0, len(cert_rows), 1000):
-        ids.extend(
-            session.scalars(
-                insert(Certificate).returning(Certificate.id, sort_by_parameter_order=True),
-                cert_rows[start : start + 1000],
-            )
+        .where(Certificate.batch_id == batch.id)
+        .order_by(Certificate.batch_row)
+    )
+    session.execute(
+        insert(Event).from_select(
+            ["kind", "body_id", "certificate_id", "batch_id", "actor", "data", "occurred_at"],
+            issued_events,
         )
-    events: list[dict[str, Any]] = []
-    for r, cert_id, row in zip(requests, ids, cert_rows, strict=True):
-        if r.corrects is not None:
-            events.append(
-                {
-                    "kind": "superseded",
-                    "body_id": body.id,
-                    "certificate_id": r.corrects.id,
-                    "batch_id": batch.id,
-                    "actor": actor,
-                    "data": {"number": r.corrects.number, "superseded_by": row["number"]},
-                    "occurred_at": now,
-                }
-            )
-        events.append(
-            {
-                "kind": "issued",
-                "body_id": body.id,
-                "certificate_id": cert_id,
-                "batch_id": batch.id,
-                "actor": actor,
-                "data": {"number": row["number"], "kid": signer.kid},
-                "occurred_at": now,
-            }
-        )
-    for start in range(0, len(events), 1000):
-        session.execute(insert(Event), events[start : start + 1000])
+    )
     return issued
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certsvc.domain.ids import IdType, normalize_id_number, parse_id_type
@@ -28,7 +28,7 @@ from certsvc.domain.routes import (
     parse_route,
 )
 from certsvc.domain.uscc import normalize_uscc
-from certsvc.errors import CertsvcError, RowError
+from certsvc.errors import CertsvcError, InvalidInput, RowError
 from certsvc.identity import IdVault
 from certsvc.models import Certificate, CertificationBody, Holder, Occupation
 
@@ -45,6 +45,7 @@ _NAME_RE = re.compile(
 )
 
 T = TypeVar("T")
+_UNSEEN = object()
 
 
 def china_today() -> dt.date:
@@ -73,33 +74,57 @@ class CertificateRequest:
 
 
 class _RowChecker:
-    """Collects the errors of one row while parsing its cells."""
+    """Collects the errors of one row while parsing its cells.
 
-    def __init__(self, row: int, values: Mapping[str, str], errors: list[RowError]) -> None:
+    ``memo`` is shared by all rows of a batch: values that repeat down a column (the level,
+    the employer, the date) are parsed once per batch, not once per row.
+    """
+
+    def __init__(
+        self,
+        row: int,
+        values: Mapping[str, str],
+        errors: list[RowError],
+        memo: dict[tuple[str, str], object],
+    ) -> None:
         self.row = row
         self.values = values
         self.errors = errors
+        self.memo = memo
         self.ok = True
 
     def fail(self, column: str, message: str) -> None:
         self.errors.append(RowError(self.row, column, message))
         self.ok = False
 
-    def field(self, column: str, parse: Callable[[str], T], *, required: bool = True) -> T | None:
+    def field(
+        self,
+        column: str,
+        parse: Callable[[str], T],
+        *,
+        required: bool = True,
+        repeats: bool = False,
+    ) -> T | None:
         text = self.values.get(column, "").strip()
         if not text and required:
             self.fail(column, "required: this cell is empty")
             return None
-        try:
-            return parse(text)
-        except CertsvcError as exc:
-            self.fail(column, exc.message)
+        key = (column, text)
+        outcome = self.memo.get(key, _UNSEEN) if repeats else _UNSEEN
+        if outcome is _UNSEEN:
+            try:
+                outcome = parse(text)
+            except CertsvcError as exc:
+                outcome = exc
+            if repeats:
+                self.memo[key] = outcome
+        if isinstance(outcome, CertsvcError):
+            self.fail(column, outcome.message)
             return None
+        return outcome  # type: ignore[return-value]
 
 
 def _parse_name(text: str) -> str:
-    from certsvc.errors import InvalidInput
-
     name = " ".join(text.split())
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidInput(f"the name is longer than {MAX_NAME_LENGTH} characters")
@@ -112,8 +137,6 @@ def _parse_name(text: str) -> str:
 
 
 def _parse_date(text: str) -> dt.date:
-    from certsvc.errors import InvalidInput
-
     today = china_today()
     if not text:
         return today
@@ -134,8 +157,6 @@ def _parse_date(text: str) -> dt.date:
 
 def _parse_text(limit: int) -> Callable[[str], str]:
     def parse(text: str) -> str:
-        from certsvc.errors import InvalidInput
-
         if len(text) > limit:
             raise InvalidInput(f"longer than {limit} characters")
         return text
@@ -147,6 +168,53 @@ def _opt_ground(text: str) -> DirectGround | None:
     return parse_direct_ground(text) if text else None
 
 
+@dataclass
+class _Cells:
+    """One row's cells after parsing; ``None`` where the cell was missing or wrong."""
+
+    check: _RowChecker
+    name: str | None
+    id_type: IdType | None
+    id_number: str | None
+    employer_uscc: str | None
+    employer_name: str
+    occupation_code: str | None
+    work_type: str
+    level: Level | None
+    issue_date: dt.date
+    route: Route
+    direct_ground: DirectGround | None
+    direct_evidence: str
+    corrects: str
+
+
+def _parse_cells(check: _RowChecker) -> _Cells:
+    field = check.field
+    id_type = field("id_type", parse_id_type, repeats=True)
+    id_number: str | None = None
+    if id_type is not None:
+        id_number = field("id_number", lambda text: normalize_id_number(id_type, text))
+    elif not check.values.get("id_number", "").strip():
+        check.fail("id_number", "required: this cell is empty")
+    return _Cells(
+        check=check,
+        name=field("name", _parse_name),
+        id_type=id_type,
+        id_number=id_number,
+        employer_uscc=field("employer_uscc", normalize_uscc, repeats=True),
+        employer_name=field("employer_name", _parse_text(200), required=False, repeats=True) or "",
+        occupation_code=field("occupation_code", str.strip, repeats=True),
+        work_type=field("work_type", _parse_text(100), required=False, repeats=True) or "",
+        level=field("level", parse_level, repeats=True),
+        issue_date=field("issue_date", _parse_date, required=False, repeats=True) or china_today(),
+        route=field("route", parse_route, required=False, repeats=True) or Route.REGULAR,
+        direct_ground=field("direct_ground", _opt_ground, required=False, repeats=True),
+        direct_evidence=field("direct_evidence", _parse_text(MAX_EVIDENCE_LENGTH), required=False)
+        or "",
+        corrects=field("corrects", str.strip, required=False) or "",
+    )
+
+
 def validate_rows(
     session: Session,
     body: CertificationBody,
@@ -155,122 +223,89 @@ def validate_rows(
 ) -> tuple[list[CertificateRequest], list[RowError]]:
     """Check every row; return the valid requests and all the errors found (any order)."""
     errors: list[RowError] = []
-    parsed: list[tuple[_RowChecker, dict[str, object]]] = []
-    for row, values in rows:
-        check = _RowChecker(row, values, errors)
-        cells: dict[str, object] = {
-            "name": check.field("name", _parse_name),
-            "id_type": check.field("id_type", parse_id_type),
-            "employer_uscc": check.field("employer_uscc", normalize_uscc),
-            "employer_name": check.field("employer_name", _parse_text(200), required=False),
-            "occupation_code": check.field("occupation_code", str.strip),
-            "work_type": check.field("work_type", _parse_text(100), required=False),
-            "level": check.field("level", parse_level),
-            "issue_date": check.field("issue_date", _parse_date, required=False),
-            "route": check.field("route", parse_route, required=False),
-            "direct_ground": check.field("direct_ground", _opt_ground, required=False),
-            "direct_evidence": check.field(
-                "direct_evidence", _parse_text(MAX_EVIDENCE_LENGTH), required=False
-            ),
-            "corrects": check.field("corrects", str.strip, required=False),
-        }
-        id_type = cells["id_type"]
-        if isinstance(id_type, IdType):
-            cells["id_number"] = check.field(
-                "id_number", lambda text, t=id_type: normalize_id_number(t, text)
-            )
-        elif not values.get("id_number", "").strip():
-            check.fail("id_number", "required: this cell is empty")
-        parsed.append((check, cells))
-
-    occupations = _occupations(session, {str(c["occupation_code"]) for _, c in parsed})
+    memo: dict[tuple[str, str], object] = {}
+    parsed = [_parse_cells(_RowChecker(row, values, errors, memo)) for row, values in rows]
+    occupations = _occupations(session, {c.occupation_code for c in parsed if c.occupation_code})
+    corrected = _corrected_certificates(session, body, {c.corrects for c in parsed if c.corrects})
     scope = {(s.occupation_code, s.level) for s in body.scope}
-    corrected = _corrected_certificates(session, body, parsed)
 
     requests: list[CertificateRequest] = []
     seen: dict[tuple[str, str, str, str], int] = {}
-    for check, cells in parsed:
-        level = cells["level"]
-        route = cells["route"] or Route.REGULAR
-        assert route is None or isinstance(route, Route)
-        if isinstance(level, Level):
-            for column, fn in (
-                ("level", lambda lv=level: check_certifiable(lv)),
-                (
-                    "route",
-                    lambda lv=level, r=route: check_route(
-                        lv,
-                        r,
-                        cells["direct_ground"],  # type: ignore[arg-type]
-                        str(cells["direct_evidence"] or ""),
-                    ),
-                ),
-            ):
-                try:
-                    fn()
-                except CertsvcError as exc:
-                    check.fail(column, exc.message)
-        occupation = occupations.get(str(cells["occupation_code"]))
-        if cells["occupation_code"] and occupation is None:
+    for cells in parsed:
+        check = cells.check
+        level = cells.level
+        if level is not None:
+            try:
+                check_certifiable(level)
+            except CertsvcError as exc:
+                check.fail("level", exc.message)
+            try:
+                check_route(level, cells.route, cells.direct_ground, cells.direct_evidence)
+            except CertsvcError as exc:
+                check.fail("route", exc.message)
+        occupation = occupations.get(cells.occupation_code or "")
+        if cells.occupation_code and occupation is None:
             check.fail(
                 "occupation_code",
-                f"{cells['occupation_code']} is not in the occupation catalogue; check the code "
+                f"{cells.occupation_code} is not in the occupation catalogue; check the code "
                 "(form 6-18-01-01) or import it with `certsvc occupations import`",
             )
-        if occupation is not None and isinstance(level, Level):
-            parent = occupation.code[:10]
+        if occupation is not None and level is not None:
+            parent = occupation.code[:10]  # a 工种 (work type) is covered by its occupation
             if (occupation.code, level.code) not in scope and (parent, level.code) not in scope:
                 check.fail(
                     "level",
                     f"outside the body's filed scope: {body.code} may not certify "
                     f"{occupation.code} {occupation.name_zh} at {level.printed_zh}",
                 )
-        issue_date = cells["issue_date"] or china_today()
-        assert isinstance(issue_date, dt.date)
-        employer = cells["employer_uscc"]
-        if isinstance(employer, str) and not _may_certify_employer(body, employer, issue_date):
+        employer = cells.employer_uscc
+        if employer is not None and not _may_certify_employer(body, employer, cells.issue_date):
             check.fail(
                 "employer_uscc",
                 f"{employer} is neither the body itself nor a member of its chain on "
-                f"{issue_date}; add it with `certsvc body member add` or check the code",
+                f"{cells.issue_date}; add it with `certsvc body member add` or check the code",
             )
-        corrects_text = str(cells["corrects"] or "")
-        corrects = corrected.get(corrects_text) if corrects_text else None
-        if corrects_text and corrects is None:
+        corrects = corrected.get(cells.corrects) if cells.corrects else None
+        if cells.corrects and corrects is None:
             check.fail(
                 "corrects",
-                f"{corrects_text} is not a valid certificate of this body; only a valid "
+                f"{cells.corrects} is not a valid certificate of this body; only a valid "
                 "certificate can be corrected",
             )
-        if not check.ok:
+        if not (
+            check.ok
+            and cells.name is not None
+            and cells.id_type is not None
+            and cells.id_number is not None
+            and employer is not None
+            and occupation is not None
+            and level is not None
+        ):
             continue
-        assert isinstance(level, Level) and occupation is not None and isinstance(id_type, IdType)
-        id_number = str(cells["id_number"])
-        digest = vault.digest(id_type, id_number)
-        key = (id_type.value, digest, occupation.code, level.code)
+        digest = vault.digest(cells.id_type, cells.id_number)
+        key = (cells.id_type.value, digest, occupation.code, level.code)
         if key in seen:
             check.fail(
                 "", f"same person, occupation and level as row {seen[key]}: remove one of them"
             )
             continue
         seen[key] = check.row
-        ground = cells["direct_ground"]
         requests.append(
             CertificateRequest(
                 row=check.row,
-                holder_name=str(cells["name"]),
-                id_type=id_type,
-                id_number=id_number,
+                holder_name=cells.name,
+                id_type=cells.id_type,
+                id_number=cells.id_number,
                 id_digest=digest,
-                employer_uscc=str(employer),
-                employer_name=str(cells["employer_name"] or ""),
+                employer_uscc=employer,
+                employer_name=cells.employer_name,
                 occupation=occupation,
-                work_type=str(cells["work_type"] or ""),
+                work_type=cells.work_type,
                 level=level,
-                issue_date=issue_date,
-                route=route,
-                direct_ground=ground if isinstance(ground, DirectGround) else None,
-                direct_evidence=str(cells["direct_evidence"] or ""),
+                issue_date=cells.issue_date,
+                route=cells.route,
+                direct_ground=cells.direct_ground,
+                direct_evidence=cells.direct_evidence,
                 corrects=corrects,
             )
         )
@@ -291,8 +326,6 @@ def _may_certify_employer(body: CertificationBody, uscc: str, on: dt.date) -> bo
 
 
 def _occupations(session: Session, codes: set[str]) -> dict[str, Occupation]:
-    codes.discard("None")
-    codes.discard("")
     if not codes:
         return {}
     found = session.scalars(select(Occupation).where(Occupation.code.in_(codes)))
@@ -300,11 +333,9 @@ def _occupations(session: Session, codes: set[str]) -> dict[str, Occupation]:
 
 
 def _corrected_certificates(
-    session: Session,
-    body: CertificationBody,
-    parsed: list[tuple[_RowChecker, dict[str, object]]],
+    session: Session, body: CertificationBody, numbers: set[str]
 ) -> dict[str, Certificate]:
-    numbers = {str(c["corrects"]) for _, c in parsed if c["corrects"]}
+    """The body's valid certificates among ``numbers`` (those rows say they correct)."""
     if not numbers:
         return {}
     found = session.scalars(
@@ -325,7 +356,6 @@ def _already_certified(session: Session, requests: list[CertificateRequest]) -> 
     chunk = 500
     for start in range(0, len(requests), chunk):
         part = requests[start : start + chunk]
-        keys = {(r.id_type.value, r.id_digest) for r in part}
         rows = session.execute(
             select(
                 Holder.id_type,
@@ -336,7 +366,7 @@ def _already_certified(session: Session, requests: list[CertificateRequest]) -> 
             )
             .join(Certificate, Certificate.holder_id == Holder.id)
             .where(
-                tuple_(Holder.id_type, Holder.id_hash).in_(list(keys)),
+                Holder.id_hash.in_({r.id_digest for r in part}),
                 Certificate.status == "valid",
             )
         ).all()

@@ -95,13 +95,13 @@ def certificate_fields(cert: Certificate) -> dict[str, Any]:
         },
         "status": cert.status,
         "status_reason": cert.status_reason or None,
-        "status_changed_at": cert.status_changed_at.isoformat()
-        if cert.status_changed_at
-        else None,
+        "status_changed_at": cert.status_changed_at.isoformat() if cert.status_changed_at else None,
     }
 
 
-def verify_token(session: Session, token: str, now: dt.datetime | None = None) -> VerificationResult:
+def verify_token(
+    session: Session, token: str, now: dt.datetime | None = None
+) -> VerificationResult:
     """Verify a QR token against this service's keys and records."""
     checked_at = now or utcnow()
     keys: dict[str, SigningKey] = {}
@@ -167,7 +167,9 @@ def verify_token(session: Session, token: str, now: dt.datetime | None = None) -
             certificate=fields,
         )
     if cert.status == "superseded":
-        newer = session.scalar(select(Certificate.number).where(Certificate.supersedes_id == cert.id))
+        newer = session.scalar(
+            select(Certificate.number).where(Certificate.supersedes_id == cert.id)
+        )
         return VerificationResult(
             "superseded",
             f"replaced by certificate {newer}",

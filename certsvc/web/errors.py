@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from certsvc.errors import CertsvcError
@@ -18,7 +19,7 @@ def register(app: Flask) -> None:
         return jsonify(error=exc.to_dict()), exc.http_status
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response | tuple[Response, int]:
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
         if not request.path.startswith(("/api/", "/.well-known/")):
             return exc.get_response()
         code = (exc.name or "error").lower().replace(" ", "_")

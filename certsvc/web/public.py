@@ -6,6 +6,7 @@ import hashlib
 import json
 
 from flask import Blueprint, Response, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 
 from certsvc import services_of
 from certsvc.keyring import published_keys
@@ -21,7 +22,7 @@ def health() -> dict[str, str]:
 
 
 @bp.get("/.well-known/jwks.json")
-def jwks() -> Response:
+def jwks() -> ResponseReturnValue:
     services = services_of(current_app)
     with services.db.session() as session:
         document = jwks_document(published_keys(session))

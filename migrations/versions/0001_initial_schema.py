@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 12:42:23.226776
+Create Date: 2026-11-26 12:53:29.062028
 """
 
 from collections.abc import Sequence
@@ -44,7 +44,7 @@ def upgrade() -> None:
     sa.Column('id_masked', sa.String(length=32), nullable=False),
     sa.Column('created_at', certsvc.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_holders')),
-    sa.UniqueConstraint('id_type', 'id_hash', name=op.f('uq_holders_id_type_id_hash'))
+    sa.UniqueConstraint('id_hash', 'id_type', name=op.f('uq_holders_id_hash_id_type'))
     )
     op.create_table('occupations',
     sa.Column('code', sa.String(length=16), nullable=False),
@@ -196,7 +196,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_certificates_batch_id'), ['batch_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_certificates_body_id'), ['body_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_certificates_holder_id'), ['holder_id'], unique=False)
-        batch_op.create_index('ix_certificates_number_name', ['number', 'holder_name'], unique=False)
         batch_op.create_index('uq_certificates_one_valid', ['holder_id', 'occupation_code', 'level'], unique=True, sqlite_where=sa.text("status = 'valid'"), postgresql_where=sa.text("status = 'valid'"))
 
     op.create_table('events',
@@ -230,7 +229,6 @@ def downgrade() -> None:
     op.drop_table('events')
     with op.batch_alter_table('certificates', schema=None) as batch_op:
         batch_op.drop_index('uq_certificates_one_valid', sqlite_where=sa.text("status = 'valid'"), postgresql_where=sa.text("status = 'valid'"))
-        batch_op.drop_index('ix_certificates_number_name')
         batch_op.drop_index(batch_op.f('ix_certificates_holder_id'))
         batch_op.drop_index(batch_op.f('ix_certificates_body_id'))
         batch_op.drop_index(batch_op.f('ix_certificates_batch_id'))
