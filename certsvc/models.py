@@ -42,9 +42,6 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-#: Sequence numbers: BIGINT on PostgreSQL; SQLite only auto-increments INTEGER PRIMARY KEY.
-SeqInt = BigInteger().with_variant(Integer(), "sqlite")
-
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite drops the offset)."""
@@ -274,7 +271,8 @@ class Event(Base):
 
     __tablename__ = "events"
 
-    seq: Mapped[int] = mapped_column(SeqInt, primary_key=True, autoincrement=True)
+    #: Assigned in commit order by :mod:`certsvc.events`, never by the database.
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(32))
     body_id: Mapped[int | None] = mapped_column(
         ForeignKey("certification_bodies.id"), nullable=True, index=True
@@ -294,6 +292,17 @@ class Event(Base):
             name="kind",
         ),
     )
+
+
+class EventLogHead(Base):
+    """The one row holding the last event seq; see :mod:`certsvc.events` for why."""
+
+    __tablename__ = "event_log_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
 
 class SigningKey(Base):

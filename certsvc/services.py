@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
+import certsvc.events  # noqa: F401 — numbers new events in commit order
 from certsvc.config import Settings
 from certsvc.db import Database
 from certsvc.domain.levels import Level

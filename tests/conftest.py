@@ -120,6 +120,7 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
     with engine.begin() as conn:
         tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(text("INSERT INTO event_log_head (id, last_seq) VALUES (1, 0)"))
     engine.dispose()
     return url
 

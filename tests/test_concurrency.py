@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from certsvc.domain.numbers import parse_certificate_number
-from certsvc.models import Certificate
+from certsvc.models import Certificate, Event
 from certsvc.services import Services
 from tests.conftest import row
 from tests.test_issuance import issue
@@ -51,3 +51,16 @@ def test_eight_workers_issue_2000_certificates_without_duplicate_or_gap(
     for level, serials in by_level.items():
         assert sorted(serials) == list(range(1, len(serials) + 1)), f"gap at level {level}"
     assert sum(len(s) for s in by_level.values()) == TOTAL
+    with services.db.session() as session:
+        seqs = session.scalars(select(Event.seq).order_by(Event.seq)).all()
+        by_batch: dict[str | None, list[int]] = {}
+        for seq, batch_id in session.execute(
+            select(Event.seq, Event.batch_id).where(Event.kind == "issued")
+        ):
+            by_batch.setdefault(batch_id, []).append(seq)
+    # The event log is numbered in commit order without holes, whatever the interleaving,
+    # and each batch's events form one run (its transaction held the log head).
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert sum(len(v) for v in by_batch.values()) == TOTAL
+    for batch_seqs in by_batch.values():
+        assert max(batch_seqs) - min(batch_seqs) + 1 == len(batch_seqs) == BATCH

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, insert, literal, select, update
+from sqlalchemy import JSON, BigInteger, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -38,6 +38,7 @@ from certsvc.errors import (
     NotFound,
     RowError,
 )
+from certsvc.events import reserve
 from certsvc.issuance.credential import CertifiedFacts, credential, qr_payload
 from certsvc.issuance.validate import CertificateRequest, validate_rows
 from certsvc.models import (
@@ -382,38 +383,51 @@ def _store(
             progress(len(issued) % 100)
 
     bulk_insert(session, Certificate, certificate_rows())
-    corrections = [
-        {
-            "kind": "superseded",
-            "body_id": body.id,
-            "certificate_id": r.corrects.id,
-            "batch_id": batch.id,
-            "actor": actor,
-            "data": {"number": r.corrects.number, "superseded_by": numbers[r.row]},
-            "occurred_at": now,
-        }
-        for r in requests
-        if r.corrects is not None
-    ]
+    # Events last: reserving seqs locks the log head until commit (see certsvc.events).
+    corrections = [r for r in requests if r.corrects is not None]
+    first = reserve(session, len(corrections) + len(requests))
     if corrections:
-        session.execute(insert(Event), corrections)
-    # One "issued" event per certificate, in row order, written by the database itself.
-    issued_events = (
-        select(
-            literal("issued"),
-            Certificate.body_id,
-            Certificate.id,
-            Certificate.batch_id,
-            literal(actor),
-            literal({"kid": signer.kid}, JSON()),
-            literal(now, UTCDateTime()),
+        session.execute(
+            insert(Event),
+            [
+                {
+                    "seq": first + offset,
+                    "kind": "superseded",
+                    "body_id": body.id,
+                    "certificate_id": r.corrects.id,
+                    "batch_id": batch.id,
+                    "actor": actor,
+                    "data": {"number": r.corrects.number, "superseded_by": numbers[r.row]},
+                    "occurred_at": now,
+                }
+                for offset, r in enumerate(corrections)
+                if r.corrects is not None
+            ],
         )
-        .where(Certificate.batch_id == batch.id)
-        .order_by(Certificate.batch_row)
-    )
+    # One "issued" event per certificate, in row order, written by the database itself.
+    position = func.row_number().over(order_by=Certificate.batch_row)
+    issued_events = select(
+        literal(first + len(corrections) - 1, BigInteger()) + position,
+        literal("issued"),
+        Certificate.body_id,
+        Certificate.id,
+        Certificate.batch_id,
+        literal(actor),
+        literal({"kid": signer.kid}, JSON()),
+        literal(now, UTCDateTime()),
+    ).where(Certificate.batch_id == batch.id)
     session.execute(
         insert(Event).from_select(
-            ["kind", "body_id", "certificate_id", "batch_id", "actor", "data", "occurred_at"],
+            [
+                "seq",
+                "kind",
+                "body_id",
+                "certificate_id",
+                "batch_id",
+                "actor",
+                "data",
+                "occurred_at",
+            ],
             issued_events,
         )
     )

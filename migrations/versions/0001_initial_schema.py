@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 12:53:29.062028
+Create Date: 2026-11-26 12:58:54.120981
 """
 
 from collections.abc import Sequence
@@ -36,6 +36,14 @@ def upgrade() -> None:
     sa.UniqueConstraint('code', name=op.f('uq_certification_bodies_code')),
     sa.UniqueConstraint('uscc', name=op.f('uq_certification_bodies_uscc'))
     )
+    op.create_table('event_log_head',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('last_seq', sa.BigInteger(), nullable=False),
+    sa.CheckConstraint('id = 1', name=op.f('ck_event_log_head_single_row')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_event_log_head'))
+    )
+    # The single counter row events are numbered from (certsvc/events.py).
+    op.execute("INSERT INTO event_log_head (id, last_seq) VALUES (1, 0)")
     op.create_table('holders',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('id_type', sa.String(length=32), nullable=False),
@@ -199,7 +207,7 @@ def upgrade() -> None:
         batch_op.create_index('uq_certificates_one_valid', ['holder_id', 'occupation_code', 'level'], unique=True, sqlite_where=sa.text("status = 'valid'"), postgresql_where=sa.text("status = 'valid'"))
 
     op.create_table('events',
-    sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('seq', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('body_id', sa.Integer(), nullable=True),
     sa.Column('certificate_id', sa.Integer(), nullable=True),
@@ -259,5 +267,6 @@ def downgrade() -> None:
     op.drop_table('accounts')
     op.drop_table('occupations')
     op.drop_table('holders')
+    op.drop_table('event_log_head')
     op.drop_table('certification_bodies')
     # ### end Alembic commands ###
