@@ -1,5 +1,12 @@
 """ID numbers at rest: a keyed hash for look-up, AES-GCM for the registry, a mask for display.
 
+Credentials carry a **commitment** to the ID number instead of the number:
+``base64url(SHA-256("certsvc-id-commitment/v1|<id type>|<number>|" + salt))`` with a random
+128-bit salt per holder. The signed record can then travel (in PDFs, to verifiers) without
+revealing the number — ID numbers have far too little entropy for a plain hash — while the
+national registry, given the number and salt over its authenticated feed, checks that they
+are the ones the issuer signed.
+
 The clear ID number exists only in memory while a batch is issued or a look-up is answered.
 The hash is HMAC-SHA256 under ``CERTSVC_ID_HASH_KEY`` over ``"<id type>:<normalized number>"``
 (so the same number under two ID types never collides). The ciphertext is AES-256-GCM under
@@ -9,6 +16,7 @@ data, so a ciphertext cannot be moved to another holder row unnoticed.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -21,6 +29,7 @@ from certsvc.domain.ids import IdType, mask_id_number
 from certsvc.errors import ConfigError
 
 NONCE_BYTES = 12
+SALT_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,7 @@ class ProtectedId:
     digest: str
     ciphertext: bytes
     masked: str
+    salt: bytes
 
 
 class IdVault:
@@ -55,7 +65,8 @@ class IdVault:
         digest = self.digest(id_type, number)
         nonce = os.urandom(NONCE_BYTES)
         sealed = self._aead.encrypt(nonce, number.encode(), _aad(id_type, digest))
-        return ProtectedId(id_type, digest, nonce + sealed, mask_id_number(number))
+        salt = os.urandom(SALT_BYTES)
+        return ProtectedId(id_type, digest, nonce + sealed, mask_id_number(number), salt)
 
     def reveal(self, id_type: IdType, digest: str, ciphertext: bytes) -> str:
         """Decrypt a stored ID number (for the national registry only)."""
@@ -74,3 +85,10 @@ class IdVault:
 
 def _aad(id_type: IdType, digest: str) -> bytes:
     return f"certsvc-id/v1|{id_type.value}|{digest}".encode()
+
+
+def id_commitment(id_type: IdType, number: str, salt: bytes) -> str:
+    """The salted commitment to an ID number that credentials carry (see module docstring)."""
+    message = f"certsvc-id-commitment/v1|{id_type.value}|{number}|".encode() + salt
+    digest = hashlib.sha256(message).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

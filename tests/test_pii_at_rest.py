@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -10,9 +11,10 @@ from sqlalchemy import LargeBinary, Text, cast, select
 
 from certsvc.domain.ids import IdType
 from certsvc.errors import ConfigError
-from certsvc.identity import IdVault
-from certsvc.models import Base, Holder
+from certsvc.identity import IdVault, id_commitment
+from certsvc.models import Base, Certificate, Holder
 from certsvc.services import Services
+from certsvc.signing.jws import parse_compact
 from tests.conftest import person_id, row
 from tests.test_issuance import issue
 
@@ -61,3 +63,20 @@ def test_vault_refuses_a_ciphertext_moved_to_another_holder(services: Services) 
     b = vault.protect(IdType.RESIDENT_ID, person_id(2))
     with pytest.raises(ConfigError):
         vault.reveal(IdType.RESIDENT_ID, b.digest, a.ciphertext)
+
+
+def test_credentials_commit_to_the_id_number_without_revealing_it(
+    services: Services, body: str
+) -> None:
+    issue(services, [row(1)])
+    with services.db.session() as session:
+        holder = session.scalars(select(Holder)).one()
+        record = session.scalars(select(Certificate.record)).one()
+    subject = json.loads(parse_compact(record).payload)["credentialSubject"]
+    assert person_id(1) not in record
+    expected = id_commitment(IdType.RESIDENT_ID, person_id(1), holder.id_salt)
+    assert subject["idNumberCommitment"] == expected
+    assert len(holder.id_salt) == 16
+    # A different salt or number gives a different commitment.
+    assert id_commitment(IdType.RESIDENT_ID, person_id(2), holder.id_salt) != expected
+    assert id_commitment(IdType.RESIDENT_ID, person_id(1), b"\0" * 16) != expected

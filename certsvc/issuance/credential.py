@@ -41,6 +41,8 @@ class CertifiedFacts:
     holder_name: str
     id_type: IdType
     id_masked: str
+    #: Salted commitment to the full ID number (certsvc.identity.id_commitment).
+    id_commitment: str
     employer_uscc: str
     employer_name: str
     occupation_code: str
@@ -103,6 +105,7 @@ def credential(facts: CertifiedFacts, public_url: str) -> dict[str, Any]:
         "name": facts.holder_name,
         "idType": facts.id_type.value,
         "idNumberMasked": facts.id_masked,
+        "idNumberCommitment": facts.id_commitment,
         "employer": {"uscc": facts.employer_uscc, "name": facts.employer_name},
         "occupation": {
             "code": facts.occupation_code,

@@ -17,11 +17,11 @@ import hashlib
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, func, insert, literal, select, update
+from sqlalchemy import JSON, BigInteger, Row, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -39,6 +39,7 @@ from certsvc.errors import (
     RowError,
 )
 from certsvc.events import reserve
+from certsvc.identity import id_commitment
 from certsvc.issuance.credential import CertifiedFacts, credential, qr_payload
 from certsvc.issuance.validate import CertificateRequest, validate_rows
 from certsvc.models import (
@@ -166,10 +167,10 @@ def _issue(
     session.flush()
 
     numbers = _allocate_numbers(session, services, body, requests)
-    holder_ids = _holder_ids(session, services, requests)
+    holders = _holders(session, services, requests)
     superseded = _supersede(session, requests, numbers, actor)
     issued = _store(
-        session, services, body, batch, signer, requests, numbers, holder_ids, actor, progress
+        session, services, body, batch, signer, requests, numbers, holders, actor, progress
     )
     return BatchResult(batch.id, issued, superseded=superseded)
 
@@ -250,29 +251,37 @@ def _allocate_numbers(
     return numbers
 
 
-def _holder_ids(
+@dataclass(frozen=True)
+class _HolderRef:
+    id: int
+    salt: bytes
+
+
+def _holders(
     session: Session, services: Services, requests: list[CertificateRequest]
-) -> dict[tuple[str, str], int]:
-    """Holder row ids for every person in the batch, creating the missing holders.
+) -> dict[tuple[str, str], _HolderRef]:
+    """Holder rows for every person in the batch, creating the missing holders.
 
     Concurrent batches may create the same holder at once; ``ON CONFLICT DO NOTHING`` lets
     both go on and the follow-up read finds the one row.
     """
     wanted = {(r.id_type.value, r.id_digest): r for r in requests}
-    ids: dict[tuple[str, str], int] = {}
+    found: dict[tuple[str, str], _HolderRef] = {}
+    columns = (Holder.id_type, Holder.id_hash, Holder.id, Holder.id_salt)
+
+    def remember(rows: Iterable[Row[Any]]) -> None:
+        for row in rows:
+            found[(row.id_type, row.id_hash)] = _HolderRef(row.id, row.id_salt)
+
     digests = [digest for _, digest in wanted]
     for start in range(0, len(digests), 1000):
-        for holder in session.execute(
-            select(Holder.id_type, Holder.id_hash, Holder.id).where(
-                Holder.id_hash.in_(digests[start : start + 1000])
-            )
-        ):
-            ids[(holder.id_type, holder.id_hash)] = holder.id
+        chunk = digests[start : start + 1000]
+        remember(session.execute(select(*columns).where(Holder.id_hash.in_(chunk))))
     missing = [
-        services.vault.protect(r.id_type, r.id_number) for k, r in wanted.items() if k not in ids
+        services.vault.protect(r.id_type, r.id_number) for k, r in wanted.items() if k not in found
     ]
     if not missing:
-        return ids
+        return found
     now = utcnow()
     rows = [
         {
@@ -280,20 +289,16 @@ def _holder_ids(
             "id_hash": p.digest,
             "id_ciphertext": p.ciphertext,
             "id_masked": p.masked,
+            "id_salt": p.salt,
             "created_at": now,
         }
         for p in missing
     ]
-    returning = (Holder.id_type, Holder.id_hash, Holder.id)
-    for inserted in insert_ignoring_conflicts(
-        session, Holder, rows, ["id_hash", "id_type"], returning
-    ):
-        ids[(inserted.id_type, inserted.id_hash)] = inserted.id
-    if len(ids) < len(wanted):  # created meanwhile by a concurrent batch
-        late = [d for (t, d) in wanted if (t, d) not in ids]
-        for found in session.execute(select(*returning).where(Holder.id_hash.in_(late))):
-            ids[(found.id_type, found.id_hash)] = found.id
-    return ids
+    remember(insert_ignoring_conflicts(session, Holder, rows, ["id_hash", "id_type"], columns))
+    if len(found) < len(wanted):  # created meanwhile by a concurrent batch
+        late = [d for (t, d) in wanted if (t, d) not in found]
+        remember(session.execute(select(*columns).where(Holder.id_hash.in_(late))))
+    return found
 
 
 def _supersede(
@@ -329,7 +334,7 @@ def _store(
     signer: JwsSigner,
     requests: list[CertificateRequest],
     numbers: dict[int, str],
-    holder_ids: dict[tuple[str, str], int],
+    holders: dict[tuple[str, str], _HolderRef],
     actor: str,
     progress: Callable[[int], None] | None,
 ) -> list[IssuedCertificate]:
@@ -337,7 +342,10 @@ def _store(
     now = utcnow()
     issued: list[IssuedCertificate] = []
 
-    facts = [facts_for(r, numbers[r.row], body) for r in requests]
+    facts = [
+        facts_for(r, numbers[r.row], body, holders[(r.id_type.value, r.id_digest)].salt)
+        for r in requests
+    ]
 
     def jobs() -> Iterator[SigningJob]:
         for f in facts:
@@ -356,7 +364,7 @@ def _store(
                 "body_id": body.id,
                 "batch_id": batch.id,
                 "batch_row": r.row,
-                "holder_id": holder_ids[(r.id_type.value, r.id_digest)],
+                "holder_id": holders[(r.id_type.value, r.id_digest)].id,
                 "holder_name": r.holder_name,
                 "employer_uscc": r.employer_uscc,
                 "employer_name": r.employer_name,
@@ -434,12 +442,15 @@ def _store(
     return issued
 
 
-def facts_for(r: CertificateRequest, number: str, body: CertificationBody) -> CertifiedFacts:
+def facts_for(
+    r: CertificateRequest, number: str, body: CertificationBody, id_salt: bytes
+) -> CertifiedFacts:
     return CertifiedFacts(
         number=number,
         holder_name=r.holder_name,
         id_type=r.id_type,
         id_masked=mask_id_number(r.id_number),
+        id_commitment=id_commitment(r.id_type, r.id_number, id_salt),
         employer_uscc=r.employer_uscc,
         employer_name=r.employer_name,
         occupation_code=r.occupation.code,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 12:58:54.120981
+Create Date: 2026-11-26 13:01:16.623913
 """
 
 from collections.abc import Sequence
@@ -50,6 +50,7 @@ def upgrade() -> None:
     sa.Column('id_hash', sa.String(length=64), nullable=False),
     sa.Column('id_ciphertext', sa.LargeBinary(), nullable=False),
     sa.Column('id_masked', sa.String(length=32), nullable=False),
+    sa.Column('id_salt', sa.LargeBinary(length=16), nullable=False),
     sa.Column('created_at', certsvc.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_holders')),
     sa.UniqueConstraint('id_hash', 'id_type', name=op.f('uq_holders_id_hash_id_type'))
