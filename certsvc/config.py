@@ -66,17 +66,19 @@ class Settings:
         def get(name: str, default: str) -> str:
             return env.get(name, default).strip() or default
 
-        public_url = get("CERTSVC_PUBLIC_URL", cls.public_url).rstrip("/")
+        port_text = get("CERTSVC_PORT", str(cls.port))
+        port = int(port_text) if port_text.isdigit() and 0 < int(port_text) < 65536 else 0
+        if not port:
+            problems.append(f"CERTSVC_PORT must be a TCP port number (got {port_text!r})")
+        # Unset, the public URL is the local development server's, on whatever port it uses.
+        local = f"http://127.0.0.1:{port or cls.port}"
+        public_url = get("CERTSVC_PUBLIC_URL", local).rstrip("/")
         parts = urlsplit(public_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             problems.append(
                 "CERTSVC_PUBLIC_URL must be an absolute http(s) URL, "
                 f"e.g. https://cert.example.cn (got {public_url!r})"
             )
-        port_text = get("CERTSVC_PORT", str(cls.port))
-        port = int(port_text) if port_text.isdigit() and 0 < int(port_text) < 65536 else 0
-        if not port:
-            problems.append(f"CERTSVC_PORT must be a TCP port number (got {port_text!r})")
         rows_text = get("CERTSVC_MAX_BATCH_ROWS", str(cls.max_batch_rows))
         max_rows = int(rows_text) if rows_text.isdigit() and int(rows_text) > 0 else 0
         if not max_rows:
