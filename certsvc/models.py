@@ -350,12 +350,42 @@ class Account(Base):
     )
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Consecutive failed log-ins; reset on success. Drives the lock-out.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
         CheckConstraint(
             "role IN ('admin', 'issuer', 'viewer', 'operator', 'registry')", name="role"
         ),
     )
+
+
+class AuditEntry(Base):
+    """Who did what, when, from where: append-only, for admins and export.
+
+    Separate from :class:`Event`, which is the certificate history the registry pulls; the
+    audit log also records reads and failures (log-ins, exports, denied requests).
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), nullable=True)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"), nullable=True)
+    body_id: Mapped[int | None] = mapped_column(
+        ForeignKey("certification_bodies.id"), nullable=True, index=True
+    )
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    outcome: Mapped[str] = mapped_column(String(16), default="ok")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    ip: Mapped[str] = mapped_column(String(64), default="")
 
 
 class ApiToken(Base):

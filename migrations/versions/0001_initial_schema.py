@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 13:01:16.623913
+Create Date: 2026-11-26 13:06:06.444203
 """
 
 from collections.abc import Sequence
@@ -72,6 +72,9 @@ def upgrade() -> None:
     sa.Column('body_id', sa.Integer(), nullable=True),
     sa.Column('disabled', sa.Boolean(), nullable=False),
     sa.Column('created_at', certsvc.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('failed_logins', sa.Integer(), nullable=False),
+    sa.Column('locked_until', certsvc.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_login_at', certsvc.models.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("role IN ('admin', 'issuer', 'viewer', 'operator', 'registry')", name=op.f('ck_accounts_role')),
     sa.ForeignKeyConstraint(['body_id'], ['certification_bodies.id'], name=op.f('fk_accounts_body_id_certification_bodies')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_accounts')),
@@ -163,6 +166,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_signing_keys_body_id'), ['body_id'], unique=False)
         batch_op.create_index('uq_signing_keys_one_active', ['body_id'], unique=True, sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
 
+    op.create_table('audit_log',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('occurred_at', certsvc.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor', sa.String(length=100), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=True),
+    sa.Column('token_id', sa.Integer(), nullable=True),
+    sa.Column('body_id', sa.Integer(), nullable=True),
+    sa.Column('action', sa.String(length=64), nullable=False),
+    sa.Column('target', sa.String(length=200), nullable=False),
+    sa.Column('outcome', sa.String(length=16), nullable=False),
+    sa.Column('detail', sa.JSON(), nullable=False),
+    sa.Column('ip', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_audit_log_account_id_accounts')),
+    sa.ForeignKeyConstraint(['body_id'], ['certification_bodies.id'], name=op.f('fk_audit_log_body_id_certification_bodies')),
+    sa.ForeignKeyConstraint(['token_id'], ['api_tokens.id'], name=op.f('fk_audit_log_token_id_api_tokens')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
+    )
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_log_body_id'), ['body_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_log_occurred_at'), ['occurred_at'], unique=False)
+
     op.create_table('certificates',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.String(length=22), nullable=False),
@@ -243,6 +267,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_certificates_batch_id'))
 
     op.drop_table('certificates')
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_log_occurred_at'))
+        batch_op.drop_index(batch_op.f('ix_audit_log_body_id'))
+
+    op.drop_table('audit_log')
     with op.batch_alter_table('signing_keys', schema=None) as batch_op:
         batch_op.drop_index('uq_signing_keys_one_active', sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
         batch_op.drop_index(batch_op.f('ix_signing_keys_body_id'))
