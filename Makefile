@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Reinstall when the declared dependencies change.
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean system-deps-run system-deps-test
 
 $(STAMP):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "certsvc needs Python 3.11 or newer"'
@@ -15,8 +15,14 @@ $(STAMP):
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
+system-deps-run:
+	@scripts/system-deps run
+
+system-deps-test:
+	@scripts/system-deps test
+
 ## run: initialise SQLite, load demo data, serve on http://127.0.0.1:$${CERTSVC_PORT:-5000}
-run: $(STAMP)
+run: $(STAMP) system-deps-run
 	@$(BIN)/certsvc secrets --env-file instance/dev.env
 	@set -a && . ./instance/dev.env && set +a && \
 	  $(BIN)/certsvc init && $(BIN)/certsvc demo && \
@@ -24,7 +30,7 @@ run: $(STAMP)
 	  $(BIN)/certsvc serve
 
 ## test: lint, type-check, then the suite on SQLite and PostgreSQL (when one answers)
-test: lint
+test: lint system-deps-test
 	$(BIN)/pytest --cov=certsvc --cov-report=term:skip-covered -p no:cacheprovider
 
 lint: $(STAMP)
@@ -32,7 +38,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check certsvc tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps-test
 	$(BIN)/python -m bench.run
 
 clean:

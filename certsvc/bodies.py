@@ -22,6 +22,7 @@ from certsvc.domain.routes import check_certifiable
 from certsvc.domain.uscc import normalize_uscc
 from certsvc.errors import Conflict, InvalidInput, NotFound
 from certsvc.models import CertificationBody, EcosystemMember, Event, Occupation, ScopeEntry
+from certsvc.render.seal import load_seal
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,23 @@ def set_status(session: Session, body: CertificationBody, status: str, actor: st
         raise InvalidInput("a body's status is 'active' or 'suspended'")
     body.status = status
     session.add(Event(kind="body_changed", body_id=body.id, actor=actor, data={"status": status}))
+
+
+def set_seal(
+    session: Session, body: CertificationBody, data: bytes | None, actor: str = ""
+) -> None:
+    """Store the body's seal (PNG or SVG, checked by loading it), or remove it with None."""
+    if data is not None:
+        load_seal(data)  # raises InvalidSeal with what is wrong
+    body.seal = data
+    session.add(
+        Event(
+            kind="body_changed",
+            body_id=body.id,
+            actor=actor,
+            data={"seal": "uploaded" if data else "removed"},
+        )
+    )
 
 
 def add_scope(

@@ -260,6 +260,23 @@ def body_member(
             click.echo(f"{m.uscc}  {m.valid_from} – {m.valid_to or '…'}  {m.name}")
 
 
+@body.command("seal")
+@click.argument("code")
+@click.argument(
+    "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False
+)
+@click.option("--remove", is_flag=True, help="Go back to the generated seal.")
+@pass_ctx
+def body_seal(ctx: Context, code: str, file: Path | None, remove: bool) -> None:
+    """Store the body's seal (PNG or SVG) for its certificates."""
+    if remove == (file is not None):
+        raise InvalidInput("give the seal FILE (PNG or SVG), or --remove")
+    data = None if file is None else file.read_bytes()
+    with ctx.transaction() as session:
+        bodies.set_seal(session, bodies.get_body(session, code), data, "cli")
+    click.echo(f"{code}: " + (f"seal from {file}" if data else "generated seal"))
+
+
 @body.command("suspend")
 @click.argument("code")
 @pass_ctx
@@ -495,3 +512,7 @@ def occupations_list(ctx: Context) -> None:
         for o in session.scalars(select(Occupation).order_by(Occupation.code)):
             flag = "" if o.verified else "  (code not confirmed)"
             click.echo(f"{o.code:<14} {o.name_zh} · {o.name_en}{flag}")
+
+
+# Commands that live next to the code they drive register themselves on `cli` when imported.
+from certsvc.render import commands as _render_commands  # noqa: E402, F401

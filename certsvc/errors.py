@@ -165,3 +165,119 @@ class PermissionDenied(CertsvcError):
     code = "permission_denied"
     http_status = 403
     exit_code = 77
+
+
+class Unauthenticated(CertsvcError):
+    """No bearer token, or one that is unknown or revoked (HTTP 401 with WWW-Authenticate)."""
+
+    code = "unauthenticated"
+    http_status = 401
+    exit_code = 77
+
+
+class RegistryUnavailable(CertsvcError):
+    """The registry client could not reach the feed, even after retrying with back-off."""
+
+    code = "registry_unavailable"
+    http_status = 503
+    exit_code = 69  # EX_UNAVAILABLE
+
+
+class FeedIntegrityError(CertsvcError):
+    """The registry feed broke its contract: a gap in the sequence, a cursor going back."""
+
+    code = "feed_integrity_error"
+    http_status = 502
+    exit_code = 65
+
+
+class RecordsRejected(CertsvcError):
+    """A pull finished, but some records did not verify and were not applied."""
+
+    code = "records_rejected"
+    http_status = 422
+    exit_code = 65
+
+
+class InvalidRequest(CertsvcError):
+    """A request cannot be read: not a JSON object, a member missing, unknown or mistyped."""
+
+    code = "invalid_request"
+    http_status = 400
+    exit_code = 64  # EX_USAGE
+
+
+class RateLimited(CertsvcError):
+    """A client sent more requests than its limit allows; it may retry after a pause."""
+
+    code = "rate_limited"
+    http_status = 429
+    exit_code = 75  # EX_TEMPFAIL
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class FontMissing(ConfigError):
+    """The certificate font is not installed (or is not a TrueType font)."""
+
+    code = "font_missing"
+
+
+class UnrenderableText(InvalidInput):
+    """Text to be printed on a certificate has characters the certificate font cannot draw."""
+
+    code = "unrenderable_character"
+
+    def __init__(self, characters: list[str], font: str) -> None:
+        listed = ", ".join(f"{c} (U+{ord(c):04X})" for c in characters)
+        super().__init__(
+            f"the certificate font {font} has no glyph for {listed}; it would print as a blank "
+            "box — check the text, or write the character as the holder's ID document does"
+        )
+        self.characters = characters
+
+
+class InvalidSeal(InvalidInput):
+    """An uploaded seal image cannot be used (not PNG/SVG, damaged, or unsupported content)."""
+
+    code = "invalid_seal"
+
+
+class NoEmbeddedRecord(InvalidInput):
+    """A PDF does not carry a certsvc certificate record (or is not a PDF)."""
+
+    code = "no_embedded_record"
+
+
+class LoginFailed(Unauthenticated):
+    """A console log-in with an unknown user name or a wrong password (never says which)."""
+
+    code = "login_failed"
+
+
+class AccountLocked(RateLimited):
+    """Too many failed log-ins for one account: it is locked for a while."""
+
+    code = "account_locked"
+
+
+class LogRangeError(InvalidInput):
+    """A transparency-log request names a position or tree size the log does not have."""
+
+    code = "log_range"
+
+
+class LogIntegrityError(CertsvcError):
+    """The transparency log does not match the event log: a gap, or a rewritten history."""
+
+    code = "log_integrity_error"
+    http_status = 500
+    exit_code = 65
+
+
+class CheckpointError(SignatureError):
+    """A checkpoint (signed tree head) is malformed, or no trusted log key signed it."""
+
+    code = "invalid_checkpoint"

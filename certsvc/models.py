@@ -87,6 +87,8 @@ class CertificationBody(Base):
     #: 链主企业: a lead enterprise that may certify workers of its ecosystem members.
     chain_leader: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="active")
+    #: The body's seal as uploaded (PNG or SVG); certificates get a generated seal without one.
+    seal: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     scope: Mapped[list[ScopeEntry]] = relationship(

@@ -222,3 +222,11 @@ def test_future_issue_date_is_refused(services: Services, body: str) -> None:
     tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
     errors = rejected(services, [row(1, issue_date=tomorrow)])
     assert errors[0].column == "issue_date" and "future" in errors[0].message
+
+
+def test_a_name_the_certificate_font_cannot_print_is_refused(services: Services, body: str) -> None:
+    missing = "\U00030000"  # a CJK Extension G character the embedded font does not have
+    errors = rejected(services, [row(1, name=f"王{missing}"), row(2, work_type="数控\ue000")])
+    assert errors[0].column == "name" and "U+30000" in errors[0].message
+    assert errors[1].column == "work_type" and "U+E000" in errors[1].message
+    assert count(services, Certificate) == 0

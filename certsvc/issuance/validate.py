@@ -31,6 +31,7 @@ from certsvc.domain.uscc import normalize_uscc
 from certsvc.errors import CertsvcError, InvalidInput, RowError
 from certsvc.identity import IdVault
 from certsvc.models import Certificate, CertificationBody, Holder, Occupation
+from certsvc.render.font import check_renderable
 
 #: Certificates are dated in China Standard Time, whatever the server's zone.
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -126,6 +127,7 @@ class _RowChecker:
 
 def _parse_name(text: str) -> str:
     name = " ".join(text.split())
+    check_renderable(name)  # a name the certificate font cannot print must not be issued
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidInput(f"the name is longer than {MAX_NAME_LENGTH} characters")
     if not _NAME_RE.match(name):
@@ -155,10 +157,12 @@ def _parse_date(text: str) -> dt.date:
     return value
 
 
-def _parse_text(limit: int) -> Callable[[str], str]:
+def _parse_text(limit: int, *, printed: bool = False) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if len(text) > limit:
             raise InvalidInput(f"longer than {limit} characters")
+        if printed:
+            check_renderable(text)
         return text
 
     return parse
@@ -204,7 +208,8 @@ def _parse_cells(check: _RowChecker) -> _Cells:
         employer_uscc=field("employer_uscc", normalize_uscc, repeats=True),
         employer_name=field("employer_name", _parse_text(200), required=False, repeats=True) or "",
         occupation_code=field("occupation_code", str.strip, repeats=True),
-        work_type=field("work_type", _parse_text(100), required=False, repeats=True) or "",
+        work_type=field("work_type", _parse_text(100, printed=True), required=False, repeats=True)
+        or "",
         level=field("level", parse_level, repeats=True),
         issue_date=field("issue_date", _parse_date, required=False, repeats=True) or china_today(),
         route=field("route", parse_route, required=False, repeats=True) or Route.REGULAR,

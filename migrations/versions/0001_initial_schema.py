@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 13:06:06.444203
+Create Date: 2026-11-26 13:22:47.468312
 """
 
 from collections.abc import Sequence
@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('filing_number', sa.String(length=64), nullable=False),
     sa.Column('chain_leader', sa.Boolean(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('seal', sa.LargeBinary(), nullable=True),
     sa.Column('created_at', certsvc.models.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status IN ('active', 'suspended')", name=op.f('ck_certification_bodies_status')),
     sa.CheckConstraint('length(code) = 13', name=op.f('ck_certification_bodies_code_length')),

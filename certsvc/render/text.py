@@ -1,0 +1,211 @@
+"""Setting text in the certificate face: measuring, and embedding it as two subset fonts.
+
+Every certificate prints the same labels; only the values change. So the glyphs of the fixed
+text (labels, URLs, digits, Latin letters) form a *static* subset, cut, compressed and
+serialised once per process, and each document adds a small *dynamic* subset with the other
+characters it uses (the holder's name, the occupation, the body …). Both are Type 0 fonts with
+Identity-H encoding and a ToUnicode map, so text can be searched and copied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+
+from certsvc.render.font import TrueTypeFont, check_renderable
+from certsvc.render.pdf import PdfWriter, name, num, stream
+
+
+@dataclass(frozen=True)
+class Subset:
+    """One embedded subset, its objects already serialised (a stream body each)."""
+
+    base_font: str
+    codes: dict[str, str]  # character -> 4 hex digits (the glyph id in the subset)
+    font_file: bytes
+    to_unicode: bytes
+    widths: bytes
+
+    def add_to(self, writer: PdfWriter, font: TrueTypeFont) -> int:
+        """Write the font's five objects; returns the Type 0 font's object number."""
+        m = font.metrics
+        file_ref = writer.add(self.font_file)
+        descriptor = writer.add(
+            b"<</Type/FontDescriptor/FontName%s/Flags 4/FontBBox[%s]/ItalicAngle %s"
+            b"/Ascent %d/Descent %d/CapHeight %d/StemV 80/FontFile2 %d 0 R>>"
+            % (
+                name(self.base_font),
+                " ".join(str(v) for v in m.bbox).encode(),
+                num(m.italic_angle).encode(),
+                m.ascent,
+                m.descent,
+                m.cap_height,
+                file_ref,
+            )
+        )
+        cid_font = writer.add(
+            b"<</Type/Font/Subtype/CIDFontType2/BaseFont%s"
+            b"/CIDSystemInfo<</Registry(Adobe)/Ordering(Identity)/Supplement 0>>"
+            b"/FontDescriptor %d 0 R/CIDToGIDMap/Identity/DW 1000/W%s>>"
+            % (name(self.base_font), descriptor, self.widths)
+        )
+        cmap = writer.add(self.to_unicode)
+        return writer.add(
+            b"<</Type/Font/Subtype/Type0/BaseFont%s/Encoding/Identity-H"
+            b"/DescendantFonts[%d 0 R]/ToUnicode %d 0 R>>" % (name(self.base_font), cid_font, cmap)
+        )
+
+
+def make_subset(font: TrueTypeFont, chars: Iterable[str]) -> Subset:
+    """Cut and serialise a subset holding ``chars`` (which must all be renderable)."""
+    ordered = list(dict.fromkeys(chars))
+    gids = [font.cmap[ord(c)] for c in ordered]
+    program, order = font.subset(gids)
+    new_gid = {old: new for new, old in enumerate(order)}
+    codes = {c: f"{new_gid[g]:04X}" for c, g in zip(ordered, gids, strict=True)}
+    digest = hashlib.sha256("".join(ordered).encode()).digest()
+    tag = "".join(chr(65 + b % 26) for b in digest[:6])
+    scale = 1000 / font.units_per_em
+    widths = _width_array([round(font.advance(g) * scale, 1) for g in order])
+    lines = [f"<{code}><{ord(c):04X}>" if ord(c) < 0x10000 else _surrogate(code, c)
+             for c, code in codes.items()]  # fmt: skip
+    blocks = [
+        f"{len(lines[i : i + 100])} beginbfchar\n" + "\n".join(lines[i : i + 100]) + "\nendbfchar"
+        for i in range(0, len(lines), 100)
+    ]
+    cmap = (
+        "/CIDInit/ProcSet findresource begin 12 dict begin begincmap"
+        "/CIDSystemInfo<</Registry(Adobe)/Ordering(UCS)/Supplement 0>>def"
+        "/CMapName/Adobe-Identity-UCS def/CMapType 2 def\n"
+        "1 begincodespacerange\n<0000><FFFF>\nendcodespacerange\n"
+        + "\n".join(blocks)
+        + "\nendcmap CMapName currentdict/CMap defineresource pop end end"
+    )
+    return Subset(
+        base_font=f"{tag}+{font.metrics.postscript_name}",
+        codes=codes,
+        font_file=stream(b"/Length1 %d" % len(program), program),
+        to_unicode=stream(b"", cmap.encode()),
+        widths=widths.encode(),
+    )
+
+
+def _width_array(widths: list[float]) -> str:
+    """The CIDFont /W array, leaving out glyphs of the default width (1000: CJK full width)."""
+    parts: list[str] = []
+    run: list[str] = []
+    start = 0
+    for gid, width in enumerate([*widths, 1000.0]):
+        if gid and width != 1000:
+            if not run:
+                start = gid
+            run.append(num(width))
+        elif run:
+            parts.append(f"{start}[{' '.join(run)}]")
+            run = []
+    return f"[{''.join(parts)}]"
+
+
+def _surrogate(code: str, ch: str) -> str:
+    return f"<{code}><{ch.encode('utf-16-be').hex().upper()}>"
+
+
+@cache
+def static_subset(font: TrueTypeFont, chars: str) -> Subset:
+    """The subset of the fixed text, built once per process and font."""
+    check_renderable(chars, font)
+    return make_subset(font, chars)
+
+
+@dataclass(frozen=True)
+class TextRun:
+    """Text placed on the page: position and size in points, colour as RGB 0..1."""
+
+    text: str
+    x: float
+    y: float
+    size: float
+    color: tuple[float, float, float] = (0, 0, 0)
+    #: Rotation in degrees, counter-clockwise, about (x, y).
+    rotation: float = 0
+    char_spacing: float = 0
+    #: Stroke width for a heavier (fill and stroke) rendering; 0 for plain fill.
+    embolden: float = 0
+
+    @property
+    def matrix(self) -> str:
+        """The text matrix operands placing this run."""
+        if not self.rotation:
+            return f"1 0 0 1 {num(self.x)} {num(self.y)}"
+        a = math.radians(self.rotation)
+        c, s = math.cos(a), math.sin(a)
+        return f"{num(c)} {num(s)} {num(-s)} {num(c)} {num(self.x)} {num(self.y)}"
+
+    def head(self) -> str:
+        """Operators before the glyphs: colour, rendering mode, matrix, spacing."""
+        r, g, b = (num(c) for c in self.color)
+        head = [f"{r} {g} {b} rg"]
+        if self.embolden:
+            head.append(f"{r} {g} {b} RG {num(self.embolden)} w 2 Tr")
+        head.append(self.matrix + " Tm")
+        if self.char_spacing:
+            head.append(f"{num(self.char_spacing)} Tc")
+        return " ".join(head)
+
+
+@dataclass
+class Typesetter:
+    """Measures text and turns placed runs into content-stream operators."""
+
+    font: TrueTypeFont
+    static: Subset
+    runs: list[TextRun] = field(default_factory=list)
+
+    def width(self, text: str, size: float, char_spacing: float = 0) -> float:
+        """Width of ``text`` set at ``size`` points."""
+        return sum(map(self.font.em_widths.__getitem__, text)) * size + char_spacing * len(text)
+
+    def place(self, run: TextRun) -> None:
+        self.runs.append(run)
+
+    def dynamic_chars(self) -> list[str]:
+        """Characters placed so far that the static subset lacks, in code-point order."""
+        used = {ch for run in self.runs for ch in run.text}
+        return sorted(used - self.static.codes.keys())
+
+    def operators(self, dynamic: Subset | None, static_res: str, dynamic_res: str) -> str:
+        """Content operators for every placed run, then forget them."""
+        out: list[str] = []
+        static_codes = self.static.codes
+        dynamic_codes = dynamic.codes if dynamic else {}
+        for run in self.runs:
+            head = _head(run)
+            body: list[str] = []
+            current = ""
+            for ch in run.text:
+                code = static_codes.get(ch)
+                res = static_res
+                if code is None:
+                    code = dynamic_codes[ch]
+                    res = dynamic_res
+                if res != current:
+                    if body:
+                        body.append(">Tj")
+                    body.append(f"/{res} {num(run.size)} Tf<")
+                    current = res
+                body.append(code)
+            body.append(">Tj")
+            tail = " 0 Tc" if run.char_spacing else ""
+            tail += " 0 Tr" if run.embolden else ""
+            out.append("BT " + head + "".join(body) + tail + " ET")
+        self.runs = []
+        return "\n".join(out)
+
+
+@lru_cache(maxsize=4096)
+def _head(run: TextRun) -> str:
+    """Memoised :meth:`TextRun.head`: labels and seals repeat on every certificate."""
+    return run.head()
