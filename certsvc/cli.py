@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from certsvc import bodies
 from certsvc.config import Settings, generate_secrets
-from certsvc.domain.levels import parse_level
+from certsvc.domain.levels import Level, parse_level
 from certsvc.domain.occupations import read_catalogue_csv, shipped_catalogue
 from certsvc.errors import BatchRejected, CertsvcError, InvalidInput, NotFound
-from certsvc.models import Certificate, CertificationBody, SigningKey
+from certsvc.models import Certificate, CertificationBody, Occupation, SigningKey
 from certsvc.services import Services
 
 
@@ -216,8 +216,6 @@ def body_scope(
             added = bodies.add_scope(session, b, occupations, parsed, actor="cli")
             click.echo(f"added {len(added)} scope entr{'y' if len(added) == 1 else 'ies'}")
         for s in b.scope:
-            from certsvc.domain.levels import Level
-
             click.echo(f"{s.occupation_code}  {Level.from_code(s.level).printed_zh}")
 
 
@@ -506,8 +504,6 @@ def occupations_import(ctx: Context, file: Path) -> None:
 @pass_ctx
 def occupations_list(ctx: Context) -> None:
     """List the occupations in the database."""
-    from certsvc.models import Occupation
-
     with ctx.services.db.session() as session:
         for o in session.scalars(select(Occupation).order_by(Occupation.code)):
             flag = "" if o.verified else "  (code not confirmed)"
