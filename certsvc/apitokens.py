@@ -1,0 +1,260 @@
+"""API bearer tokens: created once, stored only as a SHA-256 hash, checked in constant time.
+
+A token is ``cst_`` followed by 43 characters of ``secrets.token_urlsafe(32)`` (256 random
+bits). Only its SHA-256 hex digest is stored, with the first 12 characters (``prefix``) so a
+person can tell tokens apart in ``certsvc tokens list``; the secret itself is shown once, when
+the token is created, and cannot be recovered. A plain (unkeyed) hash is enough because the
+secret has full entropy: nobody can guess a token from its hash.
+
+Roles are those of :class:`~certsvc.models.Account`: ``admin``, ``issuer``, ``viewer`` (per
+certification body or platform-wide), ``operator`` (platform) and ``registry`` (the national
+registry, 全国联网查询系统). A token may be tied to one body; what that means is up to the
+endpoint (the registry feed then shows only that body's events).
+
+:func:`require_token` guards Flask views: no or a bad token answers 401 with a
+``WWW-Authenticate: Bearer`` challenge (RFC 6750), a token of another role 403; both with the
+JSON error body ``{"error": {"code", "message"}}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
+
+from flask import current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from certsvc.errors import (
+    CertsvcError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
+from certsvc.models import ApiToken, CertificationBody, utcnow
+
+__all__ = [
+    "ROLES",
+    "TOKEN_PREFIX",
+    "NewToken",
+    "TokenIdentity",
+    "authenticate",
+    "create_token",
+    "current_token",
+    "hash_token",
+    "list_tokens",
+    "require_token",
+    "revoke_token",
+]
+
+ROLES = ("admin", "issuer", "viewer", "operator", "registry")
+TOKEN_PREFIX = "cst_"  # noqa: S105 - a public marker, not a secret
+PREFIX_LENGTH = 12
+#: ``last_used_at`` is written at most this often per token, so a busy client does not turn
+#: every read into a write on the token row.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+_SECRET_LENGTH = len(TOKEN_PREFIX) + 43
+
+
+@dataclass(frozen=True)
+class TokenIdentity:
+    """Who a request is: the token's id, name, role and (optional) body, without the hash."""
+
+    id: int
+    name: str
+    role: str
+    prefix: str
+    body_id: int | None
+    body_code: str | None
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A token just created: its identity and the secret, which is never shown again."""
+
+    identity: TokenIdentity
+    secret: str
+
+
+def hash_token(secret: str) -> str:
+    """The stored form of a token: SHA-256 hex of its UTF-8 bytes."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _identity(token: ApiToken, body_code: str | None) -> TokenIdentity:
+    return TokenIdentity(token.id, token.name, token.role, token.prefix, token.body_id, body_code)
+
+
+def create_token(session: Session, role: str, name: str, body_code: str | None = None) -> NewToken:
+    """Create a token for ``role`` (and optionally one body); the secret is returned once."""
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("give the token a name of 1 to 100 characters (who or what uses it)")
+    body_id = None
+    if body_code is not None:
+        body = session.scalar(
+            select(CertificationBody).where(CertificationBody.code == body_code.strip().upper())
+        )
+        if body is None:
+            raise NotFound(f"no certification body with code {body_code}; `certsvc body list`")
+        body_id, body_code = body.id, body.code
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        name=name,
+        prefix=secret[:PREFIX_LENGTH],
+        token_hash=hash_token(secret),
+        role=role,
+        body_id=body_id,
+    )
+    session.add(token)
+    session.flush()
+    return NewToken(_identity(token, body_code), secret)
+
+
+def authenticate(session: Session, secret: str, *, now: dt.datetime | None = None) -> TokenIdentity:
+    """The identity behind a presented token; :class:`Unauthenticated` if it is not valid.
+
+    The row is found by the hash (a unique index) and the hashes are compared again with
+    :func:`hmac.compare_digest`, so nothing about a stored hash leaks through timing beyond
+    what the index look-up of an unguessable value does. Revoked tokens are refused.
+    """
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) != _SECRET_LENGTH:
+        raise Unauthenticated("the bearer token is not a certsvc API token")
+    digest = hash_token(secret)
+    row = session.execute(
+        select(ApiToken, CertificationBody.code)
+        .outerjoin(CertificationBody, CertificationBody.id == ApiToken.body_id)
+        .where(ApiToken.token_hash == digest)
+    ).first()
+    if row is None or not hmac.compare_digest(row[0].token_hash, digest):
+        raise Unauthenticated("the bearer token is unknown; ask an operator for a new one")
+    token, body_code = row[0], row[1]
+    if token.revoked_at is not None:
+        raise Unauthenticated(
+            f"the bearer token {token.prefix}… was revoked; ask an operator for a new one"
+        )
+    now = now or utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        token.last_used_at = now
+    return _identity(token, body_code)
+
+
+def list_tokens(session: Session) -> list[tuple[ApiToken, str | None]]:
+    """Every token with its body code, oldest first (hashes stay in the rows; never show them)."""
+    return [
+        (token, code)
+        for token, code in session.execute(
+            select(ApiToken, CertificationBody.code)
+            .outerjoin(CertificationBody, CertificationBody.id == ApiToken.body_id)
+            .order_by(ApiToken.created_at, ApiToken.id)
+        ).all()
+    ]
+
+
+def revoke_token(session: Session, which: str) -> ApiToken:
+    """Revoke a token named by its id or its prefix; it stops working at once."""
+    which = which.strip()
+    query = select(ApiToken)
+    if which.isdigit():
+        query = query.where(ApiToken.id == int(which))
+    elif which.startswith(TOKEN_PREFIX) and len(which) >= PREFIX_LENGTH:
+        query = query.where(ApiToken.prefix == which[:PREFIX_LENGTH])
+    else:
+        raise InvalidInput("name the token by its id or its prefix (see `certsvc tokens list`)")
+    found = session.scalars(query).all()
+    if not found:
+        raise NotFound(f"no API token {which}; `certsvc tokens list` shows them")
+    if len(found) > 1:
+        raise Conflict(f"the prefix {which} names {len(found)} tokens; revoke by id instead")
+    token = found[0]
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    return token
+
+
+# --- Flask ------------------------------------------------------------------------------------
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_REALM = "certsvc"
+
+
+def _error(exc: CertsvcError, challenge: str | None) -> ResponseReturnValue:
+    response = jsonify(error=exc.to_dict())
+    response.status_code = exc.http_status
+    response.headers["Cache-Control"] = "no-store"
+    if challenge is not None:
+        response.headers["WWW-Authenticate"] = challenge
+    return response
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return None
+    return credentials.strip()
+
+
+def require_token(
+    *roles: str,
+) -> Callable[[Callable[P, ResponseReturnValue]], Callable[P, ResponseReturnValue]]:
+    """Guard a view: a valid bearer token with one of ``roles``; the identity is in ``g``.
+
+    Answers 401 with ``WWW-Authenticate: Bearer realm="certsvc"`` (plus
+    ``error="invalid_token"`` when a token was given but is not valid) and 403 when the
+    token's role is not one of ``roles``. Read the identity with :func:`current_token`.
+    """
+    unknown = [r for r in roles if r not in ROLES]
+    if not roles or unknown:
+        raise ValueError(f"require_token needs roles from {ROLES}, got {roles}")
+
+    def decorate(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
+        @functools.wraps(view)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
+            from certsvc import services_of
+
+            secret = _bearer()
+            if secret is None:
+                missing = Unauthenticated(
+                    "this endpoint needs an API token: send 'Authorization: Bearer <token>'"
+                )
+                return _error(missing, f'Bearer realm="{_REALM}"')
+            try:
+                with services_of(current_app).db.transaction() as session:
+                    identity = authenticate(session, secret)
+            except Unauthenticated as exc:
+                challenge = f'Bearer realm="{_REALM}", error="invalid_token"'
+                return _error(exc, challenge)
+            if identity.role not in roles:
+                denied = PermissionDenied(
+                    f"the token {identity.prefix}… has role {identity.role!r}; this endpoint "
+                    f"needs {' or '.join(repr(r) for r in roles)}"
+                )
+                return _error(denied, None)
+            g.api_token = identity
+            return view(*args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+def current_token() -> TokenIdentity:
+    """The identity :func:`require_token` put on this request."""
+    identity = g.get("api_token")
+    if not isinstance(identity, TokenIdentity):
+        raise RuntimeError("current_token() outside a view guarded by require_token")
+    return identity

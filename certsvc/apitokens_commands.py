@@ -1,0 +1,56 @@
+"""``certsvc tokens create | list | revoke``: API bearer tokens (see :mod:`certsvc.apitokens`)."""
+
+from __future__ import annotations
+
+import click
+
+from certsvc.apitokens import ROLES, create_token, list_tokens, revoke_token
+from certsvc.cli import Context, cli, pass_ctx
+
+
+@cli.group()
+def tokens() -> None:
+    """API bearer tokens: create (secret shown once), list, revoke."""
+
+
+@tokens.command("create")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What the token may do.")
+@click.option("--name", required=True, help="Who or what uses it, e.g. 全国联网查询 prod.")
+@click.option("--body", "body_code", default=None, help="Tie the token to one body (code).")
+@pass_ctx
+def tokens_create(ctx: Context, role: str, name: str, body_code: str | None) -> None:
+    """Create a token and print its secret — the only time it is shown."""
+    with ctx.transaction() as session:
+        new = create_token(session, role, name, body_code)
+    scope = f" for body {new.identity.body_code}" if new.identity.body_code else ""
+    click.echo(
+        f"created token {new.identity.id} ({new.identity.prefix}…) role {role}{scope}; "
+        "store the secret now, it is not shown again:",
+        err=True,
+    )
+    click.echo(new.secret)
+
+
+@tokens.command("list")
+@pass_ctx
+def tokens_list(ctx: Context) -> None:
+    """List tokens: id, prefix, role, body, name, created, last used, revoked."""
+    with ctx.services.db.session() as session:
+        rows = list_tokens(session)
+    for token, body_code in rows:
+        state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
+        used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+        click.echo(
+            f"{token.id:<5} {token.prefix}…  {token.role:<8} {body_code or '-':<13} "
+            f"{state:<18} created {token.created_at:%Y-%m-%d}  used {used}  {token.name}"
+        )
+
+
+@tokens.command("revoke")
+@click.argument("token")
+@pass_ctx
+def tokens_revoke(ctx: Context, token: str) -> None:
+    """Revoke a token by id or prefix; it stops working at once."""
+    with ctx.transaction() as session:
+        revoked = revoke_token(session, token)
+        click.echo(f"revoked token {revoked.id} ({revoked.prefix}…) {revoked.name}")

@@ -1,0 +1,115 @@
+"""``certsvc registry pull`` (the reference registry client) and ``certsvc stats``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from certsvc.cli import Context, cli, pass_ctx
+from certsvc.errors import InvalidInput, RecordsRejected
+from certsvc.registry.client import FeedClient, RetryPolicy, pull
+from certsvc.registry.feed import DEFAULT_LIMIT, MAX_LIMIT
+from certsvc.registry.mirror import Mirror
+from certsvc.registry.stats import FORMATS, compute_stats, render
+
+
+@cli.group()
+def registry() -> None:
+    """The national registry side: pull the signed change feed into a local mirror."""
+
+
+@registry.command("pull")
+@click.option("--url", required=True, help="Base URL of the certsvc service.")
+@click.option(
+    "--token",
+    envvar="CERTSVC_REGISTRY_TOKEN",
+    required=True,
+    help="Registry-role API token (or CERTSVC_REGISTRY_TOKEN).",
+)
+@click.option(
+    "--db",
+    "mirror_db",
+    default="registry-mirror.db",
+    show_default=True,
+    help="The mirror: a SQLite file path or any SQLAlchemy URL.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, MAX_LIMIT),
+    default=DEFAULT_LIMIT,
+    show_default=True,
+    help="Events per page.",
+)
+@click.option(
+    "--retries", type=click.IntRange(1, 100), default=10, show_default=True, help="Tries per page."
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def registry_pull(
+    url: str, token: str, mirror_db: str, limit: int, retries: int, quiet: bool
+) -> None:
+    """Pull every new event, verify each record, apply it to the mirror; report rejections."""
+    show_progress = not quiet and sys.stderr.isatty()
+
+    def on_retry(problem: str, delay: float) -> None:
+        if not quiet:
+            click.echo(f"retrying in {delay:.1f} s: {problem}", err=True)
+
+    client = FeedClient(url, token, policy=RetryPolicy(attempts=retries), on_retry=on_retry)
+    mirror = Mirror(mirror_db)
+    try:
+        if show_progress:
+            with click.progressbar(length=1, label="pulling", file=sys.stderr) as bar:
+
+                def progress(done: int, total: int) -> None:
+                    bar.length = max(total, done, 1)
+                    bar.update(done - bar.pos)
+
+                summary = pull(client, mirror, limit=limit, progress=progress)
+        else:
+            summary = pull(client, mirror, limit=limit)
+    finally:
+        mirror.dispose()
+    for rejection in summary.rejections:
+        click.echo(f"rejected: {rejection}", err=True)
+    for line in summary.lines():
+        click.echo(line)
+    if summary.rejections:
+        raise RecordsRejected(
+            f"{len(summary.rejections)} record(s) did not verify and were not applied; "
+            "they are listed above and kept in the mirror's mirror_events table"
+        )
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
+@click.option("--body", "body_code", default=None, help="Only this body's certificates.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file (default: standard output; xlsx needs a file).",
+)
+@pass_ctx
+def stats(ctx: Context, fmt: str, body_code: str | None, output: Path | None) -> None:
+    """Valid certificates and distinct holders by province, occupation, level, year, route."""
+    from certsvc.bodies import get_body
+
+    if fmt == "xlsx" and output is None:
+        raise InvalidInput("xlsx is a binary format: give --output FILE.xlsx")
+    services = ctx.services
+    with services.db.session() as session:
+        body_id = get_body(session, body_code).id if body_code else None
+        result = compute_stats(
+            session, body_id=body_id, extra_provinces=services.settings.extra_provinces
+        )
+    data = render(result, fmt)
+    if output is None:
+        click.echo(data.decode("utf-8-sig"), nl=False)
+    else:
+        output.write_bytes(data)
+        click.echo(
+            f"wrote {output}: {result.certificates} valid certificates, {result.holders} holders"
+        )

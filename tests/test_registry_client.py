@@ -1,0 +1,397 @@
+"""The reference registry client against the app in-process: verify, apply, reject, follow keys.
+
+The fault cases against a real server process are in test_registry_faults.py.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+
+import certsvc.registry.commands  # noqa: F401 - registers `certsvc registry pull`
+from certsvc import create_app
+from certsvc.bodies import get_body
+from certsvc.cli import cli
+from certsvc.errors import (
+    FeedIntegrityError,
+    PermissionDenied,
+    RegistryUnavailable,
+    Unauthenticated,
+)
+from certsvc.models import Certificate, Event, EventLogHead, utcnow
+from certsvc.registry.client import FeedClient, HttpResponse, PullSummary, RetryPolicy, pull
+from certsvc.registry.mirror import Mirror
+from certsvc.services import Services
+from tests.conftest import row
+from tests.test_issuance import issue
+from tests.test_registry_feed import FlaskTransport, history, token_for
+
+BASE = "http://certsvc.test"
+NO_WAIT = RetryPolicy(attempts=4, sleep=lambda _s: None)
+
+
+@pytest.fixture
+def client(services: Services) -> FlaskClient:
+    app = create_app(services=services)
+    app.testing = True
+    return app.test_client()
+
+
+def source_certificates(services: Services) -> dict[str, tuple[Any, ...]]:
+    """What the registry should end up with: number -> (status, reason, successor, record)."""
+    with services.db.session() as session:
+        certs = session.scalars(select(Certificate)).all()
+        successor = {c.supersedes_id: c.number for c in certs if c.supersedes_id}
+        return {c.number: (c.status, c.status_reason, successor.get(c.id), c.record) for c in certs}
+
+
+def mirror_certificates(path: Path) -> dict[str, tuple[Any, ...]]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute(
+            "SELECT number, status, status_reason, superseded_by, record FROM mirror_certificates"
+        ).fetchall()
+    return {number: tuple(rest) for number, *rest in rows}
+
+
+def head(services: Services) -> int:
+    with services.db.session() as session:
+        return int(session.scalar(select(EventLogHead.last_seq)) or 0)
+
+
+def assert_mirror_matches(services: Services, path: Path) -> None:
+    """The mirror holds every certificate with the source's status, and the cursor is at head."""
+    assert mirror_certificates(path) == source_certificates(services)
+    with sqlite3.connect(path) as db:
+        (cursor,) = db.execute("SELECT cursor FROM mirror_state").fetchone()
+        seqs = [s for (s,) in db.execute("SELECT seq FROM mirror_events ORDER BY seq")]
+    assert cursor == head(services)
+    assert seqs == list(range(1, cursor + 1))
+
+
+class Faulty(FlaskTransport):
+    """A transport whose responses a test can change on the way."""
+
+    def __init__(
+        self,
+        client: FlaskClient,
+        change: Callable[[int, HttpResponse], HttpResponse | Exception] | None = None,
+    ) -> None:
+        super().__init__(client)
+        self.change = change
+        self.feed_calls = 0
+
+    def get(self, url: str, headers: Mapping[str, str], timeout: float) -> HttpResponse:
+        response = super().get(url, headers, timeout)
+        if "/registry/changes" not in url or self.change is None:
+            return response
+        self.feed_calls += 1
+        changed = self.change(self.feed_calls, response)
+        if isinstance(changed, Exception):
+            raise changed
+        return changed
+
+
+def edit_events(
+    response: HttpResponse, edit: Callable[[list[dict[str, Any]]], None]
+) -> HttpResponse:
+    page = json.loads(response.body)
+    edit(page["events"])
+    page["count"] = len(page["events"])
+    return HttpResponse(response.status, response.headers, json.dumps(page).encode())
+
+
+def run_pull(
+    services: Services,
+    transport: FlaskTransport,
+    path: Path,
+    *,
+    limit: int = 4,
+    secret: str | None = None,
+) -> PullSummary:
+    feed = FeedClient(BASE, secret or token_for(services), transport=transport, policy=NO_WAIT)
+    mirror = Mirror(str(path))
+    try:
+        return pull(feed, mirror, limit=limit)
+    finally:
+        mirror.dispose()
+
+
+def test_a_pull_mirrors_every_certificate_and_status(
+    client: FlaskClient, services: Services, body: str, tmp_path: Path
+) -> None:
+    history(services)
+    path = tmp_path / "mirror.db"
+    summary = run_pull(services, FlaskTransport(client), path)
+    assert not summary.rejections and summary.applied >= 10
+    assert summary.kinds["issued"] == 5 and summary.kinds["revoked"] == 2
+    assert_mirror_matches(services, path)
+    assert (path.stat().st_mode & 0o777) == 0o600  # clear ID numbers inside
+    with sqlite3.connect(path) as db:
+        stored = dict(db.execute("SELECT number, id_number FROM mirror_certificates").fetchall())
+    assert row(2)["id_number"] in stored.values()
+    again = run_pull(services, FlaskTransport(client), path)
+    assert again.events == 0 and again.pages == 1
+    issue(services, [row(9)])
+    more = run_pull(services, FlaskTransport(client), path)
+    assert more.kinds == {"issued": 1}
+    assert_mirror_matches(services, path)
+
+
+def test_the_client_follows_key_rotation_by_refetching_the_jwks(
+    client: FlaskClient, services: Services, body: str, tmp_path: Path
+) -> None:
+    issue(services, [row(1)])
+    path = tmp_path / "mirror.db"
+    transport = FlaskTransport(client)
+    assert run_pull(services, transport, path).jwks_fetches == 1
+    with services.db.transaction() as session:
+        services.keyring.rotate(session, get_body(session, body))
+    issue(services, [row(2)])
+    transport.requests.clear()
+    summary = run_pull(services, transport, path)
+    assert not summary.rejections
+    assert summary.jwks_fetches == 1  # once, for the new kid
+    assert sum("jwks" in r for r in transport.requests) == 1
+    assert_mirror_matches(services, path)
+    with sqlite3.connect(path) as db:
+        keys = dict(db.execute("SELECT kid, status FROM mirror_keys").fetchall())
+    assert sorted(keys.values()) == ["active", "retired"]
+
+
+def test_a_compromise_marks_later_signatures_untrusted(
+    client: FlaskClient, services: Services, body: str, tmp_path: Path
+) -> None:
+    issue(services, [row(1)])
+    cutoff = utcnow()
+    issue(services, [row(2)])  # signed after the cutoff by the key later reported compromised
+    with services.db.transaction() as session:
+        key = services.keyring.active_key(session, get_body(session, body))
+        assert key is not None
+        services.keyring.mark_compromised(session, key.kid, cutoff)
+    issue(services, [row(3)])  # the fresh key
+    path = tmp_path / "mirror.db"
+    summary = run_pull(services, FlaskTransport(client), path)
+    assert not summary.rejections and summary.untrusted == 1
+    with sqlite3.connect(path) as db:
+        trusted = dict(
+            db.execute("SELECT holder_name || issued_seq, trusted FROM mirror_certificates")
+        )
+    assert sorted(trusted.values()) == [0, 1, 1]
+
+
+def test_a_record_that_does_not_verify_is_rejected_and_reported(
+    client: FlaskClient, services: Services, body: str, tmp_path: Path
+) -> None:
+    numbers = [c.number for c in issue(services, [row(1), row(2), row(3)]).certificates]
+    with services.db.transaction() as session:
+        record = session.scalar(select(Certificate.record).where(Certificate.number == numbers[1]))
+        assert record is not None
+        header, payload, signature = record.split(".")
+        forged = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BA")
+        session.execute(
+            update(Certificate)
+            .where(Certificate.number == numbers[1])
+            .values(record=f"{header}.{payload}.{forged}")
+        )
+    path = tmp_path / "mirror.db"
+    summary = run_pull(services, FlaskTransport(client), path)
+    assert [r.certificate for r in summary.rejections] == [numbers[1]]
+    assert "signature" in summary.rejections[0].reason
+    assert set(mirror_certificates(path)) == {numbers[0], numbers[2]}
+    with sqlite3.connect(path) as db:
+        (detail,) = db.execute(
+            "SELECT detail FROM mirror_events WHERE outcome = 'rejected'"
+        ).fetchone()
+    assert "signature" in detail
+    # A later revocation of the rejected certificate cannot be applied either.
+    from certsvc.issuance.service import revoke
+
+    revoke(services, numbers[1], "测试撤销 testing")
+    assert (
+        "not in the mirror" in run_pull(services, FlaskTransport(client), path).rejections[0].reason
+    )
+
+
+@pytest.mark.parametrize(
+    ("what", "edit", "reason"),
+    [
+        (
+            "ID number",
+            lambda e: e["holder"].update(id_number=e["holder"]["id_number"][:-2] + "00"),
+            "commitment",
+        ),
+        ("salt", lambda e: e["holder"].update(id_salt="A" * 22), "commitment"),
+        ("number", lambda e: e.update(certificate="Y000132010001264999999"), "signed for"),
+        ("body", lambda e: e.update(body="Y000244010002"), "body"),
+        ("record", lambda e: e.update(record=None), "no signed record"),
+    ],
+)
+def test_a_record_changed_on_the_way_is_rejected(
+    client: FlaskClient,
+    services: Services,
+    body: str,
+    tmp_path: Path,
+    what: str,
+    edit: Callable[[dict[str, Any]], None],
+    reason: str,
+) -> None:
+    issue(services, [row(1), row(2)])
+
+    def change(_call: int, response: HttpResponse) -> HttpResponse:
+        def tamper(events: list[dict[str, Any]]) -> None:
+            issued = [e for e in events if e["kind"] == "issued"]
+            if issued:
+                edit(issued[0])
+
+        return edit_events(response, tamper)
+
+    summary = run_pull(services, Faulty(client, change), tmp_path / "m.db", limit=100)
+    assert len(summary.rejections) == 1, what
+    assert reason in summary.rejections[0].reason
+    assert len(mirror_certificates(tmp_path / "m.db")) == 1
+
+
+def test_an_unsigned_status_change_is_rejected(
+    client: FlaskClient, services: Services, body: str, tmp_path: Path
+) -> None:
+    number = issue(services, [row(1)]).certificates[0].number
+    with services.db.transaction() as session:  # as the log looked before statements were signed
+        cert = session.scalar(select(Certificate).where(Certificate.number == number))
+        assert cert is not None
+        cert.status = "revoked"
+        session.add(
+            Event(
+                kind="revoked",
+                body_id=cert.body_id,
+                certificate_id=cert.id,
+                data={"number": number, "reason": "old"},
+            )
+        )
+    summary = run_pull(services, FlaskTransport(client), tmp_path / "m.db")
+    assert "not signed" in summary.rejections[0].reason
+    assert mirror_certificates(tmp_path / "m.db")[number][0] == "valid"
+
+
+def test_duplicate_delivery_changes_nothing(
+    client: FlaskClient, services: Services, body: str, tmp_path: Path
+) -> None:
+    history(services)
+
+    def replay(call: int, response: HttpResponse) -> HttpResponse:
+        if call % 2:
+            return response
+
+        def prepend_earlier(events: list[dict[str, Any]]) -> None:
+            if events:
+                earlier = client.get(
+                    f"/api/v1/registry/changes?after={max(events[0]['seq'] - 4, 0)}&limit=3",
+                    headers={"Authorization": f"Bearer {secret}"},
+                ).json
+                events[:0] = earlier["events"]
+
+        return edit_events(response, prepend_earlier)
+
+    secret = token_for(services)
+    path = tmp_path / "m.db"
+    summary = run_pull(services, Faulty(client, replay), path, secret=secret)
+    assert summary.duplicates > 0 and not summary.rejections
+    assert_mirror_matches(services, path)
+
+
+def test_a_gap_in_the_sequence_stops_the_pull(
+    client: FlaskClient, services: Services, body: str, tmp_path: Path
+) -> None:
+    issue(services, [row(n) for n in range(1, 6)])
+
+    def drop(call: int, response: HttpResponse) -> HttpResponse:
+        return edit_events(
+            response, lambda events: events.pop(1) if call == 2 and len(events) > 2 else None
+        )
+
+    path = tmp_path / "m.db"
+    with pytest.raises(FeedIntegrityError, match="skipped"):
+        run_pull(services, Faulty(client, drop), path)
+    with sqlite3.connect(path) as db:
+        (cursor,) = db.execute("SELECT cursor FROM mirror_state").fetchone()
+    assert cursor == 4  # the first page only: nothing of the broken page was applied
+    run_pull(services, FlaskTransport(client), path)
+    assert_mirror_matches(services, path)
+
+
+def test_network_errors_and_5xx_are_retried(
+    client: FlaskClient, services: Services, body: str, tmp_path: Path
+) -> None:
+    issue(services, [row(n) for n in range(1, 6)])
+
+    def flaky(call: int, response: HttpResponse) -> HttpResponse | Exception:
+        if call == 1 or call % 5 == 0:
+            return ConnectionResetError("connection reset by peer")
+        if call == 2:
+            busy = b'{"error":{"code":"x","message":"busy"}}'
+            return HttpResponse(503, {"retry-after": "0"}, busy)
+        if call == 3:  # the connection dropped half-way through the page
+            return HttpResponse(200, response.headers, response.body[: len(response.body) // 2])
+        return response
+
+    path = tmp_path / "m.db"
+    summary = run_pull(services, Faulty(client, flaky), path)
+    assert summary.retries >= 4
+    assert_mirror_matches(services, path)
+    always = Faulty(client, lambda _c, _r: ConnectionRefusedError("refused"))
+    with pytest.raises(RegistryUnavailable, match="failed 4 times"):
+        run_pull(services, always, tmp_path / "other.db")
+
+
+def test_a_bad_token_fails_at_once(
+    client: FlaskClient, services: Services, body: str, tmp_path: Path
+) -> None:
+    transport = FlaskTransport(client)
+    with pytest.raises(Unauthenticated):
+        run_pull(services, transport, tmp_path / "m.db", secret="cst_" + "x" * 43)
+    assert sum("changes" in r for r in transport.requests) == 1
+    with pytest.raises(PermissionDenied):
+        run_pull(services, transport, tmp_path / "m.db", secret=token_for(services, "viewer"))
+
+
+def test_the_pull_command_reports_rejections_with_exit_code_65(
+    client: FlaskClient,
+    services: Services,
+    body: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    issue(services, [row(1), row(2)])
+    with services.db.transaction() as session:
+        session.execute(
+            update(Certificate)
+            .where(Certificate.number == "Y000132010001264000002")
+            .values(record=Certificate.record + "x")
+        )
+    import certsvc.registry.client as client_module
+
+    monkeypatch.setattr(client_module, "UrllibTransport", lambda: FlaskTransport(client))
+    result = CliRunner().invoke(
+        cli,
+        [
+            "registry",
+            "pull",
+            "--url",
+            BASE,
+            "--token",
+            token_for(services),
+            "--db",
+            str(tmp_path / "m.db"),
+        ],
+    )
+    assert result.exit_code == 65, result.output
+    assert "rejected: seq" in result.stderr and "Y000132010001264000002" in result.stderr
+    assert "applied" in result.stdout and "rejected 1" in result.stdout
+    assert "1 record(s) did not verify" in result.stderr

@@ -1,0 +1,358 @@
+"""The registry change feed: auth, order, signed records (and statements), replay, streaming."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask.testing import FlaskClient
+from joserfc import jwt as jose_jwt
+from joserfc.jwk import KeySet as JoseKeySet
+from sqlalchemy import select, update
+
+from certsvc import create_app
+from certsvc.apitokens import create_token
+from certsvc.bodies import NewBody, add_scope, create_body, get_body
+from certsvc.config import Settings
+from certsvc.demo import uscc
+from certsvc.domain.ids import IdType
+from certsvc.domain.levels import CERTIFIED_LEVELS
+from certsvc.identity import id_commitment
+from certsvc.issuance.service import revoke
+from certsvc.keyring import published_keys
+from certsvc.models import Certificate, Event
+from certsvc.registry import feed as feed_module
+from certsvc.registry.client import HttpResponse
+from certsvc.registry.statements import verify_status_statement
+from certsvc.services import Services
+from certsvc.signing.b64 import b64url_decode
+from certsvc.signing.jwks import KeySet
+from certsvc.signing.vc import verify_credential
+from certsvc.web.registry_api import openapi_paths, openapi_schemas, openapi_security_schemes
+from tests.conftest import BODY_CODE, row
+from tests.test_issuance import issue
+
+OTHER_BODY = "Y000244010002"
+
+
+def env_of(settings: Settings) -> dict[str, str]:
+    """The CERTSVC_* environment that rebuilds ``settings`` (for the CLI and server processes)."""
+    return {
+        "CERTSVC_DATABASE_URL": settings.database_url,
+        "CERTSVC_KEY_DIR": str(settings.key_dir),
+        "CERTSVC_PUBLIC_URL": settings.public_url,
+        "CERTSVC_SECRET_KEY": settings.secret_key,
+        "CERTSVC_ID_HASH_KEY": base64.b64encode(settings.id_hash_key).decode(),
+        "CERTSVC_ID_ENCRYPTION_KEY": base64.b64encode(settings.id_encryption_key).decode(),
+        "CERTSVC_KEY_PASSPHRASE": settings.key_passphrase.decode(),
+    }
+
+
+def token_for(services: Services, role: str = "registry", body: str | None = None) -> str:
+    with services.db.transaction() as session:
+        return create_token(session, role, f"test {role}", body).secret
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+def client(services: Services) -> FlaskClient:
+    app = create_app(services=services)
+    app.testing = True
+    return app.test_client()
+
+
+class FlaskTransport:
+    """The client's Transport over a Flask test client (no sockets), with optional faults."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self.requests: list[str] = []
+
+    def get(self, url: str, headers: Mapping[str, str], timeout: float) -> HttpResponse:
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        self.requests.append(path)
+        response = self.client.get(path, headers=dict(headers))
+        names = {k.lower(): v for k, v in response.headers.items()}
+        return HttpResponse(response.status_code, names, response.get_data())
+
+
+def all_events(client: FlaskClient, secret: str, limit: int = 1000) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    after = 0
+    while True:
+        page = client.get(
+            f"/api/v1/registry/changes?after={after}&limit={limit}", headers=bearer(secret)
+        )
+        assert page.status_code == 200, page.get_data(as_text=True)
+        data = page.json
+        assert data is not None and data["count"] == len(data["events"])
+        if not data["events"]:
+            return events
+        events += data["events"]
+        after = data["next"]
+
+
+def history(services: Services) -> dict[str, str]:
+    """Issue, correct, revoke, rotate and compromise: every kind of event. Returns numbers."""
+    first = issue(services, [row(1, name="张山"), row(2), row(3, level="三级")])
+    a, b, c = (x.number for x in first.certificates)
+    fixed = issue(services, [row(1, name="张三", corrects=a)]).certificates[0].number
+    revoke(services, b, "考核记录造假 falsified assessment")
+    with services.db.transaction() as session:
+        services.keyring.rotate(session, get_body(session, BODY_CODE))
+    late = issue(services, [row(4)]).certificates[0].number
+    revoke(services, c, "持证人申请撤销 holder request")
+    return {"a": a, "b": b, "c": c, "fixed": fixed, "late": late}
+
+
+def test_the_feed_needs_a_registry_token(
+    client: FlaskClient, services: Services, body: str
+) -> None:
+    url = "/api/v1/registry/changes"
+    missing = client.get(url)
+    assert missing.status_code == 401
+    assert missing.headers["WWW-Authenticate"] == 'Bearer realm="certsvc"'
+    assert missing.json == {
+        "error": {"code": "unauthenticated", "message": missing.json["error"]["message"]}
+    }
+    wrong = client.get(url, headers=bearer("cst_" + "A" * 43))
+    assert wrong.status_code == 401
+    assert 'error="invalid_token"' in wrong.headers["WWW-Authenticate"]
+    garbage = client.get(url, headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    assert garbage.status_code == 401
+    issuer = client.get(url, headers=bearer(token_for(services, "issuer", body)))
+    assert issuer.status_code == 403
+    assert issuer.json["error"]["code"] == "permission_denied"
+    assert "WWW-Authenticate" not in issuer.headers
+    ok = client.get(url, headers=bearer(token_for(services)))
+    assert ok.status_code == 200
+    assert ok.headers["Cache-Control"] == "no-store"
+
+
+def test_events_come_in_seq_order_with_records_the_registry_can_verify(
+    client: FlaskClient, services: Services, body: str
+) -> None:
+    numbers = history(services)
+    events = all_events(client, token_for(services), limit=3)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    kinds = [e["kind"] for e in events if e["kind"] not in ("body_created", "body_changed")]
+    assert kinds == [
+        "key_created",
+        "issued",
+        "issued",
+        "issued",
+        "superseded",
+        "issued",
+        "revoked",
+        "key_rotated",
+        "issued",
+        "revoked",
+    ]
+    keys = KeySet.from_document(client.get("/.well-known/jwks.json").json)
+    jose_keys = JoseKeySet.import_key_set(client.get("/.well-known/jwks.json").json)
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        by_kind.setdefault(event["kind"], []).append(event)
+        assert event["occurred_at"].endswith("Z")
+    for event in by_kind["issued"]:
+        credential, verified = verify_credential(event["record"], keys.public_key)
+        assert verified.kid == event["kid"] and event["body"] == BODY_CODE
+        assert credential["certificateNumber"] == event["certificate"]
+        # An independent JOSE library agrees.
+        jose_jwt.decode(event["record"], jose_keys, algorithms=["EdDSA"])
+        holder = event["holder"]
+        subject = credential["credentialSubject"]
+        salt = b64url_decode(holder["id_salt"])
+        commitment = id_commitment(IdType(holder["id_type"]), holder["id_number"], salt)
+        assert commitment == subject["idNumberCommitment"]
+        assert holder["id_number"][-4:] == subject["idNumberMasked"][-4:]
+    # The revocations are signed by the key active at the time: old key, then the new one.
+    first_revocation, second_revocation = by_kind["revoked"]
+    assert first_revocation["certificate"] == numbers["b"]
+    claim = verify_status_statement(first_revocation["record"], keys.public_key)
+    assert (claim.number, claim.status, claim.body_code) == (numbers["b"], "revoked", BODY_CODE)
+    assert claim.reason == "考核记录造假 falsified assessment"
+    later = verify_status_statement(second_revocation["record"], keys.public_key)
+    assert later.kid == by_kind["key_rotated"][0]["key"]["kid"] != claim.kid
+    (superseded,) = by_kind["superseded"]
+    statement = verify_status_statement(superseded["record"], keys.public_key)
+    assert statement.superseded_by == numbers["fixed"] == superseded["superseded_by"]
+    assert statement.number == numbers["a"]
+    new_key = by_kind["key_rotated"][0]["key"]
+    assert new_key["kid"] in keys and new_key["body"] == BODY_CODE and "d" not in new_key
+
+
+def test_a_compromise_event_carries_the_cutoff(
+    client: FlaskClient, services: Services, body: str
+) -> None:
+    with services.db.transaction() as session:
+        kid = services.keyring.active_key(session, get_body(session, body)).kid  # type: ignore[union-attr]
+        cutoff = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        services.keyring.mark_compromised(session, kid, cutoff)
+    events = all_events(client, token_for(services))
+    compromised = [e for e in events if e["kind"] == "key_compromised"]
+    assert compromised[0]["key"]["kid"] == kid
+    assert compromised[0]["compromised_after"] == "2026-11-26T00:00:00.000000Z"
+    assert events[-1]["kind"] == "key_rotated"  # a fresh key replaced the compromised one
+
+
+def test_replay_from_any_cursor_returns_the_same_events(
+    client: FlaskClient, services: Services, body: str
+) -> None:
+    history(services)
+    secret = token_for(services)
+    whole = all_events(client, secret)
+    # State changes after the events were written do not change them.
+    with services.db.transaction() as session:
+        services.keyring.rotate(session, get_body(session, body))
+    again = all_events(client, secret, limit=2)
+    assert len(again) == len(whole) + 1
+    assert json.dumps(again[:-1], ensure_ascii=False) == json.dumps(whole, ensure_ascii=False)
+    for cursor in (0, 1, 5, len(whole) - 1):
+        page = client.get(
+            f"/api/v1/registry/changes?after={cursor}&limit=4", headers=bearer(secret)
+        ).json
+        assert page["events"] == again[cursor : cursor + 4]
+        assert page["next"] == page["events"][-1]["seq"]
+
+
+def test_after_and_limit_are_checked(client: FlaskClient, services: Services, body: str) -> None:
+    secret = token_for(services)
+    for query in ("after=-1", "after=abc", "limit=0", "limit=10001", "limit=x"):
+        response = client.get(f"/api/v1/registry/changes?{query}", headers=bearer(secret))
+        assert response.status_code == 422, query
+        assert response.json["error"]["code"] == "invalid_input"
+    end = client.get("/api/v1/registry/changes?after=999999", headers=bearer(secret)).json
+    assert end["events"] == [] and end["count"] == 0 and end["next"] == 999999
+
+
+def add_other_body(services: Services) -> None:
+    with services.db.transaction() as session:
+        other = create_body(
+            session, NewBody(OTHER_BODY, "广州其他评价机构", uscc("91440101MA5CWXY41"))
+        )
+        services.keyring.create_key(session, other)
+        add_scope(session, other, ["6-31-01-03"], CERTIFIED_LEVELS)
+
+
+def test_a_body_token_sees_only_its_body(
+    client: FlaskClient, services: Services, body: str
+) -> None:
+    issue(services, [row(1)])
+    add_other_body(services)
+    secret = token_for(services, "registry", OTHER_BODY)
+    scoped = all_events(client, secret)
+    assert scoped and {e["body"] for e in scoped} == {OTHER_BODY}
+    assert len(all_events(client, token_for(services))) > len(scoped)
+    page = client.get("/api/v1/registry/changes", headers=bearer(secret)).json
+    assert page["scope"] == OTHER_BODY
+
+
+def test_the_page_streams_in_chunks(
+    services: Services, body: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    issue(services, [row(n) for n in range(1, 8)])
+    monkeypatch.setattr(feed_module, "FETCH_ROWS", 3)
+    chunks = list(feed_module.stream_changes(services, feed_module.FeedRequest(0, 100)))
+    assert len(chunks) >= 5  # head, at least 3 chunks of rows, tail
+    page = json.loads("".join(chunks))
+    assert page["count"] == len(page["events"]) == page["next"]
+    cut = json.loads(
+        "".join(list(feed_module.stream_changes(services, feed_module.FeedRequest(2, 4))))
+    )
+    assert [e["seq"] for e in cut["events"]] == [3, 4, 5, 6]
+
+
+def test_clear_id_numbers_are_not_logged_or_stored(
+    client: FlaskClient, services: Services, body: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    issue(services, [row(7)])
+    caplog.set_level(logging.DEBUG)
+    events = all_events(client, token_for(services))
+    number = next(e for e in events if e["kind"] == "issued")["holder"]["id_number"]
+    assert number == row(7)["id_number"]
+    assert number not in caplog.text
+    with services.db.session() as session:
+        for event in session.scalars(select(Event)):
+            assert number not in json.dumps(event.data)
+        for cert in session.scalars(select(Certificate)):
+            assert number not in cert.record
+
+
+def test_revocation_and_supersession_events_store_a_signed_statement(
+    services: Services, body: str
+) -> None:
+    numbers = history(services)
+    with services.db.session() as session:
+        data = {
+            e.data["number"]: e.data
+            for e in session.scalars(select(Event).where(Event.kind.in_(["revoked", "superseded"])))
+        }
+        keys = KeySet(published_keys(session))
+    for number in (numbers["a"], numbers["b"], numbers["c"]):
+        claim = verify_status_statement(data[number]["record"], keys.public_key)
+        assert claim.number == number and claim.kid == data[number]["kid"]
+    assert verify_status_statement(data[numbers["a"]]["record"], keys.public_key).status == (
+        "superseded"
+    )
+
+
+def test_the_fast_path_writes_the_same_json_as_json_dumps(services: Services, body: str) -> None:
+    history(services)
+    number = issue(services, [row(30)]).certificates[0].number
+    with services.db.transaction() as session:  # a damaged row must still give valid JSON
+        damaged = Certificate.record + '"\\\n报'
+        session.execute(
+            update(Certificate).where(Certificate.number == number).values(record=damaged)
+        )
+    items = feed_module._Items(services.db, services.vault)
+    rows = feed_module._fetch(services.db, feed_module.FeedRequest(), 0, 1000)
+    assert sum(r.kind == "issued" for r in rows) == 6
+    for r in rows:
+        assert items.text(r) == json.dumps(items.item(r), ensure_ascii=False, separators=(",", ":"))
+    assert json.loads(items.text(rows[-1]))["record"].endswith('"\\\n报')
+
+
+def _refs(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "$ref":
+                yield item
+            else:
+                yield from _refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _refs(item)
+
+
+def test_the_openapi_fragment_is_whole_and_describes_real_responses(
+    client: FlaskClient, services: Services, body: str
+) -> None:
+    paths, schemas = openapi_paths(), openapi_schemas()
+    assert set(paths) == {"/api/v1/registry/changes", "/api/v1/registry/stats"}
+    for ref in [*_refs(paths), *_refs(schemas)]:
+        assert ref.removeprefix("#/components/schemas/") in schemas, ref
+    for operation in (p["get"] for p in paths.values()):
+        for requirement in operation["security"]:
+            assert set(requirement) <= set(openapi_security_schemes())
+    history(services)
+    secret = token_for(services)
+    page = client.get("/api/v1/registry/changes?limit=100", headers=bearer(secret)).json
+    stats = client.get("/api/v1/registry/stats", headers=bearer(secret)).json
+    jsonschema_rs = pytest.importorskip("jsonschema_rs")
+    document = {"components": {"schemas": schemas}}
+    for name, instance in (("RegistryChangePage", page), ("RegistryStats", stats)):
+        schema = {**document, "$ref": f"#/components/schemas/{name}"}
+        validator = jsonschema_rs.validator_for(schema)
+        validator.validate(instance)
+        assert not validator.is_valid({**instance, "by": [], "events": [{"seq": "1"}]})
