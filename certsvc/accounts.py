@@ -1,0 +1,421 @@
+"""Console accounts: roles and permissions, password hashing, log-in with lock-out.
+
+Roles (DESIGN.md — accounts): per certification body ``admin`` (members, scope, accounts, keys,
+API tokens, the audit log), ``issuer`` (import, issue, revoke, correct) and ``viewer`` (read);
+platform-wide ``operator`` (creates bodies and their first accounts) and ``registry`` (reads
+the registry feed, through API tokens only). What a role may do is one table,
+:data:`ROLE_PERMISSIONS`, used by the console, the issuing API and API tokens alike.
+
+Passwords are hashed with scrypt by Werkzeug (``scrypt:32768:8:1``), which compares in
+constant time. A log-in with an unknown user name still runs one scrypt, so timing does not
+tell which user names exist. Two brakes stop guessing: an account is locked for
+:data:`LOCKOUT_DURATION` after :data:`LOCKOUT_THRESHOLD` consecutive failures, and a client
+address with :data:`ADDRESS_FAILURE_LIMIT` failures within :data:`ADDRESS_WINDOW` is refused
+for a while, whichever account it tries. Both are kept in the database (the account row and
+the audit log), so every app server enforces the same counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from certsvc import audit
+from certsvc.db import Database
+from certsvc.errors import (
+    AccountLocked,
+    CertsvcError,
+    Conflict,
+    InvalidInput,
+    LoginFailed,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+)
+from certsvc.models import Account, AuditEntry, CertificationBody, utcnow
+
+__all__ = [
+    "BODY_ROLES",
+    "PLATFORM_ROLES",
+    "ROLES",
+    "ROLE_PERMISSIONS",
+    "Permission",
+    "Principal",
+    "change_password",
+    "create_account",
+    "hash_password",
+    "list_accounts",
+    "load_principal",
+    "login",
+    "permissions_of",
+    "roles_with",
+    "set_disabled",
+    "unlock",
+]
+
+
+class Permission(StrEnum):
+    """One thing a role may do."""
+
+    READ = "read"  # a body's dashboard, certificates, batches, members, scope, keys
+    ISSUE = "issue"  # import and issue batches, correct (reissue) certificates
+    REVOKE = "revoke"
+    MANAGE_MEMBERS = "manage_members"
+    MANAGE_SCOPE = "manage_scope"
+    MANAGE_KEYS = "manage_keys"
+    MANAGE_ACCOUNTS = "manage_accounts"
+    MANAGE_TOKENS = "manage_tokens"
+    VIEW_AUDIT = "view_audit"
+    MANAGE_BODIES = "manage_bodies"  # platform operator
+    READ_FEED = "read_feed"  # national registry
+
+
+BODY_ROLES = ("admin", "issuer", "viewer")
+PLATFORM_ROLES = ("operator", "registry")
+ROLES = BODY_ROLES + PLATFORM_ROLES
+
+P = Permission
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "admin": frozenset(
+        {
+            P.READ,
+            P.MANAGE_MEMBERS,
+            P.MANAGE_SCOPE,
+            P.MANAGE_KEYS,
+            P.MANAGE_ACCOUNTS,
+            P.MANAGE_TOKENS,
+            P.VIEW_AUDIT,
+        }
+    ),
+    "issuer": frozenset({P.READ, P.ISSUE, P.REVOKE}),
+    "viewer": frozenset({P.READ}),
+    "operator": frozenset({P.MANAGE_BODIES, P.MANAGE_ACCOUNTS, P.MANAGE_TOKENS, P.VIEW_AUDIT}),
+    "registry": frozenset({P.READ_FEED}),
+}
+
+#: Consecutive failed log-ins that lock an account, and for how long.
+LOCKOUT_THRESHOLD = 5
+LOCKOUT_DURATION = dt.timedelta(minutes=15)
+#: Failed log-ins from one client address (any account) that make it wait.
+ADDRESS_FAILURE_LIMIT = 20
+ADDRESS_WINDOW = dt.timedelta(minutes=15)
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200
+#: Werkzeug's scrypt with N=2^15, r=8, p=1 (32 MiB, a few hundred ms per hash).
+PASSWORD_HASH_METHOD = "scrypt:32768:8:1"  # noqa: S105 — a method, not a password
+_USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,99}$")
+
+
+def permissions_of(role: str) -> frozenset[Permission]:
+    """What ``role`` may do (nothing for an unknown role)."""
+    return ROLE_PERMISSIONS.get(role, frozenset())
+
+
+def roles_with(permission: Permission) -> tuple[str, ...]:
+    """Every role that has ``permission``, in :data:`ROLES` order."""
+    return tuple(r for r in ROLES if permission in ROLE_PERMISSIONS[r])
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a console session is: the account, its role and body, and the session stamp."""
+
+    account_id: int
+    username: str
+    role: str
+    body_id: int | None
+    body_code: str | None
+    #: Changes when the password, role or body changes: older sessions stop working.
+    stamp: str
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return permissions_of(self.role)
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+
+# --- passwords ----------------------------------------------------------------------------
+
+
+def check_password_rules(password: str, username: str = "") -> None:
+    """Raise InvalidInput when ``password`` is too short, too long or the user name."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(f"the password may have at most {MAX_PASSWORD_LENGTH} characters")
+    if username and password.strip().casefold() == username.casefold():
+        raise InvalidInput("the password must not be the user name")
+
+
+def hash_password(password: str) -> str:
+    """The stored form of a password: Werkzeug's scrypt hash with a random salt."""
+    return generate_password_hash(password, method=PASSWORD_HASH_METHOD)
+
+
+@cache
+def _dummy_hash() -> str:
+    return hash_password("certsvc-dummy-password")
+
+
+def _stamp(account: Account) -> str:
+    material = f"{account.id}|{account.password_hash}|{account.role}|{account.body_id}"
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def _normalize_username(username: str) -> str:
+    return username.strip().lower()
+
+
+# --- log-in -------------------------------------------------------------------------------
+
+
+def login(
+    db: Database, username: str, password: str, *, ip: str, now: dt.datetime | None = None
+) -> Principal:
+    """Check a user name and password; the :class:`Principal` for the new session.
+
+    Every attempt is written to the audit log. Raises :class:`LoginFailed` (unknown user,
+    wrong password or disabled account — the message never says which),
+    :class:`AccountLocked` or :class:`RateLimited`. The failure counts are committed even
+    though the call raises.
+    """
+    now = now or utcnow()
+    with db.transaction() as session:
+        outcome = _attempt(session, _normalize_username(username), password, ip, now)
+    if isinstance(outcome, CertsvcError):
+        raise outcome
+    return outcome
+
+
+def _attempt(
+    session: Session, username: str, password: str, ip: str, now: dt.datetime
+) -> Principal | CertsvcError:
+    who = audit.Actor(name=username[:100] or "?", ip=ip)
+    recent = session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(
+            AuditEntry.action == "login",
+            AuditEntry.outcome == "failed",
+            AuditEntry.ip == ip,
+            AuditEntry.occurred_at >= now - ADDRESS_WINDOW,
+        )
+    )
+    if (recent or 0) >= ADDRESS_FAILURE_LIMIT:
+        audit.record(session, who, "login", outcome="rate_limited")
+        minutes = int(ADDRESS_WINDOW.total_seconds() // 60)
+        return RateLimited(
+            f"too many failed log-ins from this address; wait {minutes} minutes and try again",
+            retry_after=int(ADDRESS_WINDOW.total_seconds()),
+        )
+    account = session.scalar(select(Account).where(Account.username == username))
+    if account is None:
+        check_password_hash(_dummy_hash(), password)  # same work as for a real account
+        audit.record(session, who, "login", outcome="failed", detail={"reason": "unknown"})
+        return _wrong()
+    who = audit.Actor(name=account.username, ip=ip, account_id=account.id)
+    if account.locked_until is not None and account.locked_until > now:
+        audit.record(session, who, "login", body_id=account.body_id, outcome="locked")
+        return _locked(account.locked_until, now)
+    if not check_password_hash(account.password_hash, password):
+        account.failed_logins += 1
+        reason = "password"
+        if account.failed_logins >= LOCKOUT_THRESHOLD:
+            account.failed_logins = 0
+            account.locked_until = now + LOCKOUT_DURATION
+            reason = "password; account locked"
+        audit.record(
+            session,
+            who,
+            "login",
+            body_id=account.body_id,
+            outcome="failed",
+            detail={"reason": reason},
+        )
+        if account.locked_until is not None and account.locked_until > now:
+            return _locked(account.locked_until, now)
+        return _wrong()
+    if account.disabled:
+        audit.record(session, who, "login", body_id=account.body_id, outcome="disabled")
+        return LoginFailed("this account is disabled; ask an administrator of your body")
+    account.failed_logins = 0
+    account.locked_until = None
+    account.last_login_at = now
+    if not account.password_hash.startswith(PASSWORD_HASH_METHOD + "$"):
+        account.password_hash = hash_password(password)  # upgrade old hashes on the way
+    session.flush()
+    audit.record(session, who, "login", body_id=account.body_id)
+    return _principal(session, account)
+
+
+def _wrong() -> LoginFailed:
+    return LoginFailed("wrong user name or password")
+
+
+def _locked(until: dt.datetime, now: dt.datetime) -> AccountLocked:
+    seconds = max(1, int((until - now).total_seconds()))
+    minutes = max(1, (seconds + 59) // 60)
+    return AccountLocked(
+        f"too many failed log-ins: the account is locked for {minutes} more minute(s); "
+        "an administrator can unlock it",
+        retry_after=seconds,
+    )
+
+
+def _principal(session: Session, account: Account) -> Principal:
+    body_code = None
+    if account.body_id is not None:
+        body = session.get(CertificationBody, account.body_id)
+        body_code = body.code if body is not None else None
+    return Principal(
+        account_id=account.id,
+        username=account.username,
+        role=account.role,
+        body_id=account.body_id,
+        body_code=body_code,
+        stamp=_stamp(account),
+    )
+
+
+def load_principal(session: Session, account_id: int, stamp: str) -> Principal | None:
+    """The principal of a stored session, or None when it no longer holds.
+
+    A session ends when the account is disabled or its password, role or body changed.
+    """
+    account = session.get(Account, account_id)
+    if account is None or account.disabled or _stamp(account) != stamp:
+        return None
+    return _principal(session, account)
+
+
+# --- managing accounts --------------------------------------------------------------------
+
+
+def create_account(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    body_code: str | None = None,
+    *,
+    actor: audit.Actor,
+) -> Account:
+    """Create an account; body roles need a body, platform roles must not have one."""
+    username = _normalize_username(username)
+    if not _USERNAME_RE.match(username):
+        raise InvalidInput(
+            "a user name has 3 to 100 characters: letters, digits, '.', '_', '@' or '-', "
+            "starting with a letter or digit"
+        )
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    check_password_rules(password, username)
+    body_id = None
+    if role in BODY_ROLES:
+        if not body_code:
+            raise InvalidInput(f"a {role} account belongs to a body: give its code")
+        body = session.scalar(
+            select(CertificationBody).where(CertificationBody.code == body_code.strip().upper())
+        )
+        if body is None:
+            raise NotFound(f"no certification body with code {body_code}")
+        body_id = body.id
+    elif body_code:
+        raise InvalidInput(f"an {role} account is platform-wide; do not give a body")
+    if session.scalar(select(Account.id).where(Account.username == username)) is not None:
+        raise Conflict(f"the user name {username} is taken")
+    account = Account(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        body_id=body_id,
+        disabled=False,
+        failed_logins=0,
+    )
+    session.add(account)
+    session.flush()
+    audit.record(
+        session, actor, "account.create", body_id=body_id, target=username, detail={"role": role}
+    )
+    return account
+
+
+def list_accounts(session: Session, body_id: int | None) -> list[Account]:
+    """The accounts of one body (``body_id``), or the platform accounts (``None``)."""
+    query = select(Account).order_by(Account.username)
+    query = query.where(
+        Account.body_id.is_(None) if body_id is None else Account.body_id == body_id
+    )
+    return list(session.scalars(query))
+
+
+def _account_in(session: Session, account_id: int, body_id: int | None) -> Account:
+    account = session.get(Account, account_id)
+    if account is None or account.body_id != body_id:
+        raise NotFound(f"no account {account_id} here")
+    return account
+
+
+def set_disabled(
+    session: Session, account_id: int, disabled: bool, *, body_id: int | None, actor: audit.Actor
+) -> Account:
+    """Disable or enable an account of ``body_id``; nobody disables their own account."""
+    account = _account_in(session, account_id, body_id)
+    if disabled and account.id == actor.account_id:
+        raise PermissionDenied("you cannot disable your own account")
+    account.disabled = disabled
+    audit.record(
+        session,
+        actor,
+        "account.disable" if disabled else "account.enable",
+        body_id=account.body_id,
+        target=account.username,
+    )
+    return account
+
+
+def unlock(
+    session: Session,
+    username: str,
+    *,
+    body_id: int | None,
+    actor: audit.Actor,
+    anywhere: bool = False,
+) -> Account:
+    """Lift a lock-out of an account of ``body_id`` (of any account with ``anywhere``)."""
+    account = session.scalar(
+        select(Account).where(Account.username == _normalize_username(username))
+    )
+    if account is None or (not anywhere and account.body_id != body_id):
+        raise NotFound(f"no account {username} here")
+    account.locked_until = None
+    account.failed_logins = 0
+    audit.record(session, actor, "account.unlock", body_id=account.body_id, target=account.username)
+    return account
+
+
+def change_password(
+    session: Session, account_id: int, current: str, new: str, *, actor: audit.Actor
+) -> Principal:
+    """Change one's own password (the current one is needed); other sessions end."""
+    account = session.get(Account, account_id)
+    if account is None or account.disabled:
+        raise NotFound("the account no longer exists")
+    if not check_password_hash(account.password_hash, current):
+        raise InvalidInput("the current password is wrong")
+    check_password_rules(new, account.username)
+    account.password_hash = hash_password(new)
+    session.flush()
+    audit.record(session, actor, "account.password", body_id=account.body_id)
+    return _principal(session, account)

@@ -1,0 +1,70 @@
+"""``certsvc account create | list | unlock``: console accounts (see :mod:`certsvc.accounts`)."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from certsvc import accounts, audit
+from certsvc.cli import Context, cli, pass_ctx
+from certsvc.models import Account, CertificationBody
+
+_CLI = audit.Actor(name="cli")
+
+
+@cli.group("account")
+def account() -> None:
+    """Console accounts: create (password prompted), list, unlock."""
+
+
+@account.command("create")
+@click.option("--username", required=True, help="3-100 characters: letters, digits, . _ @ -")
+@click.option("--role", required=True, type=click.Choice(accounts.ROLES))
+@click.option("--body", "body_code", default=None, help="Body code; needed for body roles.")
+@click.password_option(
+    "--password",
+    prompt="Password",
+    confirmation_prompt="Repeat the password",
+    help="Prompted (hidden, twice) when not given; prefer the prompt over the command line.",
+)
+@pass_ctx
+def account_create(
+    ctx: Context, username: str, role: str, body_code: str | None, password: str
+) -> None:
+    """Create a console account."""
+    with ctx.transaction() as session:
+        created = accounts.create_account(session, username, password, role, body_code, actor=_CLI)
+        scope = f" of {body_code.strip().upper()}" if body_code else ""
+        click.echo(f"created account {created.username} ({role}{scope})")
+
+
+@account.command("list")
+@click.option("--body", "body_code", default=None, help="Only the accounts of this body.")
+@pass_ctx
+def account_list(ctx: Context, body_code: str | None) -> None:
+    """List accounts: user name, role, body, state, last log-in."""
+    with ctx.services.db.session() as session:
+        query = (
+            select(Account, CertificationBody.code)
+            .outerjoin(CertificationBody, CertificationBody.id == Account.body_id)
+            .order_by(CertificationBody.code, Account.username)
+        )
+        if body_code:
+            query = query.where(CertificationBody.code == body_code.strip().upper())
+        for found, code in session.execute(query):
+            state = "disabled" if found.disabled else "locked" if found.locked_until else "active"
+            last = f"{found.last_login_at:%Y-%m-%d %H:%M}Z" if found.last_login_at else "never"
+            click.echo(
+                f"{found.username:<24} {found.role:<9} {code or '-':<13} {state:<9} "
+                f"last log-in {last}"
+            )
+
+
+@account.command("unlock")
+@click.argument("username")
+@pass_ctx
+def account_unlock(ctx: Context, username: str) -> None:
+    """Lift a lock-out after too many failed log-ins."""
+    with ctx.transaction() as session:
+        found = accounts.unlock(session, username, body_id=None, actor=_CLI, anywhere=True)
+        click.echo(f"unlocked {found.username}")

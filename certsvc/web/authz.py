@@ -1,0 +1,166 @@
+"""Who is asking and what they may do: console sessions, permission checks, audit entries.
+
+A console session is a signed Flask cookie holding the account id, a stamp of the account
+(:attr:`certsvc.accounts.Principal.stamp`) and two times. On every request the account is
+read again: a disabled account, a changed password, role or body, an idle session (over
+:data:`IDLE_TIMEOUT`) or an old one (over :data:`MAX_SESSION_AGE`) ends the session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec
+
+from flask import abort, current_app, g, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from certsvc import audit, services_of
+from certsvc.accounts import Permission, Principal, load_principal
+
+__all__ = [
+    "IDLE_TIMEOUT",
+    "MAX_SESSION_AGE",
+    "audit_request",
+    "client_ip",
+    "current_principal",
+    "end_session",
+    "principal",
+    "request_actor",
+    "requires",
+    "start_session",
+]
+
+SESSION_KEY = "console"
+IDLE_TIMEOUT = dt.timedelta(hours=1)
+MAX_SESSION_AGE = dt.timedelta(hours=10)
+
+P = ParamSpec("P")
+
+
+def client_ip() -> str:
+    """The client's address (behind a proxy, configure ProxyFix so this is the client's)."""
+    return (request.remote_addr or "")[:64]
+
+
+def start_session(who: Principal) -> None:
+    """Begin a console session for ``who`` (a fresh cookie: nothing of the old one is kept)."""
+    lang = session.get("lang")
+    session.clear()
+    now = int(time.time())
+    session[SESSION_KEY] = {"a": who.account_id, "s": who.stamp, "t": now, "seen": now}
+    if lang:
+        session["lang"] = lang
+    session.permanent = True
+    g.principal = who
+
+
+def end_session() -> None:
+    session.pop(SESSION_KEY, None)
+    g.principal = None
+
+
+def current_principal() -> Principal | None:
+    """The logged-in account of this request, or None."""
+    if "principal" in g:
+        cached: Principal | None = g.principal
+        return cached
+    g.principal = None
+    data = session.get(SESSION_KEY)
+    if not isinstance(data, dict):
+        return None
+    try:
+        account_id, stamp = int(data["a"]), str(data["s"])
+        started, seen = int(data["t"]), int(data["seen"])
+    except (KeyError, TypeError, ValueError):
+        end_session()
+        return None
+    now = int(time.time())
+    if now - started > MAX_SESSION_AGE.total_seconds() or now - seen > IDLE_TIMEOUT.total_seconds():
+        end_session()
+        return None
+    with services_of(current_app).db.session() as db_session:
+        who = load_principal(db_session, account_id, stamp)
+    if who is None:
+        end_session()
+        return None
+    if now - seen > 60:  # refresh the idle clock, at most once a minute
+        session[SESSION_KEY] = {**data, "seen": now}
+    g.principal = who
+    return who
+
+
+def principal() -> Principal:
+    """The logged-in account of a view guarded by :func:`requires`."""
+    who = current_principal()
+    if who is None:
+        raise RuntimeError("principal() outside a view guarded by requires()")
+    return who
+
+
+def request_actor() -> audit.Actor:
+    """The audit actor of this request: the console account, the API token, or anonymous."""
+    token = g.get("api_token")
+    if token is not None:
+        return audit.Actor(
+            name=f"token {token.prefix}… {token.name}"[:100], ip=client_ip(), token_id=token.id
+        )
+    who = current_principal()
+    if who is None:
+        return audit.Actor(name="anonymous", ip=client_ip())
+    return audit.Actor(name=who.username, ip=client_ip(), account_id=who.account_id)
+
+
+def audit_request(
+    action: str,
+    *,
+    body_id: int | None,
+    target: str = "",
+    outcome: str = "ok",
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    """Write one audit entry for this request, in its own transaction."""
+    with services_of(current_app).db.transaction() as db_session:
+        audit.record(
+            db_session,
+            request_actor(),
+            action,
+            body_id=body_id,
+            target=target,
+            outcome=outcome,
+            detail=detail,
+        )
+
+
+def requires(
+    permission: Permission,
+) -> Callable[[Callable[P, ResponseReturnValue]], Callable[P, ResponseReturnValue]]:
+    """Guard a console view: a logged-in account whose role has ``permission``.
+
+    Without a session the browser is sent to the log-in page (and back afterwards); an account
+    without the permission gets 403, and the refusal is audited.
+    """
+
+    def decorate(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
+        @functools.wraps(view)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
+            who = current_principal()
+            if who is None:
+                target = request.full_path if request.method == "GET" else None
+                return redirect(url_for("console.login", next=target), code=302)
+            if not who.can(permission):
+                audit_request(
+                    "denied",
+                    body_id=who.body_id,
+                    target=request.path[:200],
+                    outcome="denied",
+                    detail={"needs": permission.value, "method": request.method},
+                )
+                abort(403)
+            return view(*args, **kwargs)
+
+        return guarded
+
+    return decorate

@@ -1,0 +1,122 @@
+"""Log-in, log-out, one's own password, and the start page for each role."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from certsvc import accounts, services_of
+from certsvc.errors import CertsvcError, RateLimited
+from certsvc.web.authz import (
+    audit_request,
+    client_ip,
+    current_principal,
+    end_session,
+    request_actor,
+    start_session,
+)
+from certsvc.web.console import bp
+from certsvc.web.console.forms import ActionForm, LoginForm, PasswordForm
+from certsvc.web.console.i18n import tr
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path inside the console: never another site (open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/console/"):
+        return None
+    if "\\" in target or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    """The log-in form; on success the start page (or the page that sent the browser here)."""
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = _safe_next(request.args.get("next")) or ""
+    status = 200
+    if form.validate_on_submit():
+        assert form.username.data is not None and form.password.data is not None
+        try:
+            who = accounts.login(
+                services_of(current_app).db,
+                form.username.data,
+                form.password.data,
+                ip=client_ip(),
+            )
+        except RateLimited as exc:
+            form.password.errors = [exc.message]
+            status = 429
+        except CertsvcError as exc:
+            form.password.errors = [exc.message]
+            status = exc.http_status
+        else:
+            start_session(who)
+            return redirect(_safe_next(form.next.data) or url_for("console.index"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("console/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    """End the session (a POST with a CSRF token: a link elsewhere cannot log you out)."""
+    who = current_principal()
+    if who is not None:
+        audit_request("logout", body_id=who.body_id)
+    end_session()
+    return redirect(url_for("console.login"))
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    """Each role's start page."""
+    who = current_principal()
+    if who is None:
+        return redirect(url_for("console.login"))
+    if who.can(accounts.Permission.READ):
+        return redirect(url_for("console.dashboard"))
+    if who.can(accounts.Permission.MANAGE_BODIES):
+        return redirect(url_for("console.bodies"))
+    return render_template("console/no_access.html"), 403
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def password() -> ResponseReturnValue:
+    """Change one's own password; every other session of the account ends."""
+    who = current_principal()
+    if who is None:
+        return redirect(url_for("console.login", next=request.full_path))
+    form = PasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        assert form.new.data is not None and form.current.data is not None
+        if form.new.data != form.repeat.data:
+            form.repeat.errors = [tr("两次输入的新密码不一致", "The new passwords differ")]
+            status = 422
+        else:
+            try:
+                with services_of(current_app).db.transaction() as session:
+                    updated = accounts.change_password(
+                        session,
+                        who.account_id,
+                        form.current.data,
+                        form.new.data,
+                        actor=request_actor(),
+                    )
+            except CertsvcError as exc:
+                form.new.errors = [exc.message]
+                status = exc.http_status
+            else:
+                start_session(updated)
+                flash(tr("密码已修改。", "Password changed."))
+                return redirect(url_for("console.index"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("console/password.html", form=form, logout=ActionForm()), status

@@ -1,0 +1,265 @@
+"""Dashboard, batches and certificates: search, detail with history, revoke, correct."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import (
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from certsvc import certificates as service
+from certsvc import services_of
+from certsvc.accounts import Permission
+from certsvc.domain.levels import CERTIFIED_LEVELS
+from certsvc.errors import BatchRejected, CertsvcError
+from certsvc.issuance.service import revoke
+from certsvc.verify.core import certificate_fields
+from certsvc.web.authz import audit_request, principal, requires
+from certsvc.web.console import bp, downloads, i18n
+from certsvc.web.console.forms import CorrectForm, RevokeForm
+from certsvc.web.console.i18n import tr
+
+
+def _body_id() -> int:
+    body_id = principal().body_id
+    assert body_id is not None  # READ is a body role's permission
+    return body_id
+
+
+@bp.get("/dashboard")
+@requires(Permission.READ)
+def dashboard() -> ResponseReturnValue:
+    """Counts by occupation, level and month; the latest batches."""
+    with services_of(current_app).db.session() as session:
+        body = service.body_by_id(session, _body_id())
+        board = service.dashboard(session, body.id)
+        return render_template("console/dashboard.html", body=body, board=board)
+
+
+@bp.get("/batches")
+@requires(Permission.READ)
+def batches() -> ResponseReturnValue:
+    with services_of(current_app).db.session() as session:
+        rows = service.list_batches(session, _body_id(), limit=200)
+        return render_template("console/batches.html", batches=rows)
+
+
+@bp.get("/batches/<batch_id>")
+@requires(Permission.READ)
+def batch(batch_id: str) -> ResponseReturnValue:
+    """A batch and its certificates, with the downloads."""
+    with services_of(current_app).db.session() as session:
+        found = service.get_batch(session, _body_id(), batch_id)
+        certs = service.batch_certificates(session, found)
+        return render_template(
+            "console/batch.html",
+            batch=found,
+            certificates=certs,
+            downloads=downloads.available(),
+        )
+
+
+@bp.get("/batches/<batch_id>/certificates.csv")
+@requires(Permission.READ)
+def batch_csv(batch_id: str) -> ResponseReturnValue:
+    """The batch's certificate numbers, names and verification links, as CSV for HR."""
+    services = services_of(current_app)
+    with services.db.session() as session:
+        found = service.get_batch(session, _body_id(), batch_id)
+        certs = service.batch_certificates(session, found)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(["row", "number", "name", "id_number_masked", "level", "status", "url"])
+        for c in certs:
+            writer.writerow(
+                [
+                    c.batch_row,
+                    c.number,
+                    c.holder_name,
+                    c.holder.id_masked,
+                    i18n.level_name(c.level),
+                    c.status,
+                    f"{services.settings.public_url}/v/{c.token}",
+                ]
+            )
+    audit_request("batch.export", body_id=found.body_id, target=found.id)
+    response = Response("\ufeff" + buffer.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="batch-{found.id}.csv"'
+    return response
+
+
+@bp.get("/certificates")
+@requires(Permission.READ)
+def certificate_search() -> ResponseReturnValue:
+    """Search by number, name, occupation, level, batch and status."""
+    args = request.args
+    page_text = args.get("page", "1")
+    query = service.CertificateQuery(
+        number=args.get("number", "")[:40],
+        name=args.get("name", "")[:50],
+        occupation=args.get("occupation", "")[:40],
+        level=args.get("level", "")[:2],
+        batch=args.get("batch", "")[:40],
+        status=args.get("status", "")[:16],
+        page=int(page_text) if page_text.isdigit() and 0 < int(page_text) < 100_000 else 1,
+    )
+    with services_of(current_app).db.session() as session:
+        found, total = service.search(session, _body_id(), query)
+        return render_template(
+            "console/certificates.html",
+            certificates=found,
+            total=total,
+            query=query,
+            page_size=service.PAGE_SIZE,
+            levels=i18n.level_choices(),
+        )
+
+
+@bp.get("/certificates/<number>")
+@requires(Permission.READ)
+def certificate(number: str) -> ResponseReturnValue:
+    """Every field, the status, and the history of corrections."""
+    services = services_of(current_app)
+    with services.db.session() as session:
+        cert = service.get_certificate(session, _body_id(), number)
+        past = service.history(session, cert)
+        page = render_template(
+            "console/certificate.html",
+            cert=cert,
+            fields=certificate_fields(cert),
+            history=past,
+            verify_url=f"{services.settings.public_url}/v/{cert.token}",
+            downloads=downloads.available(),
+        )
+    audit_request("certificate.view", body_id=cert.body_id, target=cert.number)
+    return page
+
+
+@bp.route("/certificates/<number>/revoke", methods=["GET", "POST"])
+@requires(Permission.REVOKE)
+def certificate_revoke(number: str) -> ResponseReturnValue:
+    """Revoke with a reason (shown to everyone who verifies it)."""
+    services = services_of(current_app)
+    with services.db.session() as session:
+        cert = service.get_certificate(session, _body_id(), number)
+    form = RevokeForm()
+    status = 200
+    if form.validate_on_submit():
+        assert form.reason.data is not None
+        try:
+            revoke(services, cert.number, form.reason.data, actor=principal().username)
+        except CertsvcError as exc:
+            form.reason.errors = [exc.message]
+            status = exc.http_status
+            audit_request(
+                "certificate.revoke",
+                body_id=cert.body_id,
+                target=cert.number,
+                outcome="failed",
+                detail={"error": exc.code},
+            )
+        else:
+            audit_request(
+                "certificate.revoke",
+                body_id=cert.body_id,
+                target=cert.number,
+                detail={"reason": form.reason.data.strip()},
+            )
+            flash(tr(f"证书 {cert.number} 已撤销。", f"Certificate {cert.number} was revoked."))
+            return redirect(url_for("console.certificate", number=cert.number))
+    elif request.method == "POST":
+        status = 422
+    return render_template("console/revoke.html", cert=cert, form=form), status
+
+
+@bp.route("/certificates/<number>/correct", methods=["GET", "POST"])
+@requires(Permission.ISSUE)
+def certificate_correct(number: str) -> ResponseReturnValue:
+    """Issue a corrected certificate that supersedes this one; both stay in the history."""
+    services = services_of(current_app)
+    with services.db.session() as session:
+        cert = service.get_certificate(session, _body_id(), number)
+        id_type = cert.holder.id_type
+    form = CorrectForm()
+    form.id_type.choices = i18n.id_type_choices()
+    form.level.choices = [(lv.code, i18n.level_name(lv.code)) for lv in CERTIFIED_LEVELS]
+    form.route.choices = i18n.route_choices()
+    form.direct_ground.choices = i18n.ground_choices()
+    if request.method == "GET":
+        form.process(
+            data={
+                "name": cert.holder_name,
+                "id_type": id_type,
+                "employer_uscc": cert.employer_uscc,
+                "employer_name": cert.employer_name,
+                "occupation_code": cert.occupation_code,
+                "work_type": cert.work_type,
+                "level": cert.level,
+                "issue_date": cert.issue_date.isoformat(),
+                "route": cert.route,
+                "direct_ground": cert.direct_ground or "",
+                "direct_evidence": cert.direct_evidence,
+            }
+        )
+    status = 200
+    errors: list[str] = []
+    if form.validate_on_submit():
+        changes = {key: str(form[key].data or "") for key in service.CORRECTABLE}
+        try:
+            result = service.reissue(
+                services,
+                _body_id(),
+                cert.number,
+                changes,
+                actor=principal().username,
+                source="console",
+            )
+        except BatchRejected as exc:
+            errors = [f"{_label(e.column)}: {e.message}" for e in exc.errors]
+            status = exc.http_status
+        except CertsvcError as exc:
+            errors = [exc.message]
+            status = exc.http_status
+        else:
+            new_number = result.certificates[0].number
+            audit_request(
+                "certificate.correct",
+                body_id=cert.body_id,
+                target=cert.number,
+                detail={"new": new_number, "batch": result.batch_id},
+            )
+            flash(
+                tr(
+                    f"已签发更正证书 {new_number}，原证书 {cert.number} 已被替代。",
+                    f"Issued {new_number}; it supersedes {cert.number}.",
+                )
+            )
+            return redirect(url_for("console.certificate", number=new_number))
+        if errors:
+            audit_request(
+                "certificate.correct",
+                body_id=cert.body_id,
+                target=cert.number,
+                outcome="failed",
+            )
+    elif request.method == "POST":
+        status = 422
+    return render_template("console/correct.html", cert=cert, form=form, errors=errors), status
+
+
+def _label(column: str) -> str:
+    from certsvc.issuance.rows import COLUMNS_BY_KEY
+
+    found = COLUMNS_BY_KEY.get(column)
+    if found is None:
+        return tr("整行", "Row")
+    return tr(found.label_zh, found.label_en)

@@ -1,0 +1,111 @@
+"""The platform operator's pages: certification bodies and their first accounts.
+
+An operator registers a body (which gets its signing key at once) and creates its first
+admin; from then on the body's admins run it. Operators never see a body's certificates.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import func, select
+
+from certsvc import accounts, bodies, services_of
+from certsvc.accounts import Permission
+from certsvc.errors import CertsvcError
+from certsvc.models import Certificate, CertificationBody
+from certsvc.web.authz import audit_request, request_actor, requires
+from certsvc.web.console import bp, i18n
+from certsvc.web.console.forms import AccountForm, BodyForm
+from certsvc.web.console.i18n import tr
+
+
+def _account_form(formdata: bool = True) -> AccountForm:
+    form = AccountForm() if formdata else AccountForm(formdata=None)
+    form.role.choices = [(r, i18n.role_name(r)) for r in accounts.BODY_ROLES]
+    return form
+
+
+def _bodies_page(
+    form: BodyForm, account_form: AccountForm, status: int = 200
+) -> ResponseReturnValue:
+    with services_of(current_app).db.session() as session:
+        counts = dict(
+            session.execute(
+                select(Certificate.body_id, func.count()).group_by(Certificate.body_id)
+            ).all()
+        )
+        found = session.scalars(select(CertificationBody).order_by(CertificationBody.code)).all()
+        return render_template(
+            "console/bodies.html",
+            bodies=found,
+            counts=counts,
+            form=form,
+            account_form=account_form,
+        ), status
+
+
+@bp.get("/bodies", endpoint="bodies")
+@requires(Permission.MANAGE_BODIES)
+def bodies_list() -> ResponseReturnValue:
+    """Every body with its status and number of certificates."""
+    return _bodies_page(BodyForm(formdata=None), _account_form(formdata=False))
+
+
+@bp.post("/bodies")
+@requires(Permission.MANAGE_BODIES)
+def body_create() -> ResponseReturnValue:
+    """Register a body and give it a signing key."""
+    form = BodyForm()
+    if not form.validate_on_submit():
+        return _bodies_page(form, _account_form(formdata=False), 422)
+    services = services_of(current_app)
+    try:
+        with services.db.transaction() as session:
+            created = bodies.create_body(
+                session,
+                bodies.NewBody(
+                    code=str(form.code.data),
+                    name_zh=str(form.name_zh.data),
+                    uscc=str(form.uscc.data),
+                    name_en=form.name_en.data or "",
+                    filing_number=form.filing_number.data or "",
+                    chain_leader=bool(form.chain_leader.data),
+                ),
+                extra_provinces=dict(services.settings.extra_provinces),
+                actor=request_actor().name,
+            )
+            services.keyring.create_key(session, created, actor=request_actor().name)
+            code, body_id = created.code, created.id
+    except CertsvcError as exc:
+        form.code.errors = [exc.message]
+        return _bodies_page(form, _account_form(formdata=False), exc.http_status)
+    audit_request("body.create", body_id=None, target=code, detail={"body_id": body_id})
+    flash(tr(f"已登记评价机构 {code}。", f"Registered body {code}."))
+    return redirect(url_for("console.bodies"), code=303)
+
+
+@bp.post("/bodies/<code>/accounts")
+@requires(Permission.MANAGE_BODIES)
+def body_account_create(code: str) -> ResponseReturnValue:
+    """Create an account of a body (its first admin, typically)."""
+    form = _account_form()
+    if not form.validate_on_submit():
+        return _bodies_page(BodyForm(formdata=None), form, 422)
+    try:
+        with services_of(current_app).db.transaction() as session:
+            body = bodies.get_body(session, code)
+            created = accounts.create_account(
+                session,
+                str(form.username.data),
+                str(form.password.data),
+                str(form.role.data),
+                body.code,
+                actor=request_actor(),
+            )
+            username = created.username
+    except CertsvcError as exc:
+        form.username.errors = [exc.message]
+        return _bodies_page(BodyForm(formdata=None), form, exc.http_status)
+    flash(tr(f"已为 {code} 创建账号 {username}。", f"Created {username} for {code}."))
+    return redirect(url_for("console.bodies"), code=303)

@@ -1,0 +1,184 @@
+"""Accounts: password hashing, log-in, lock-out, the per-address brake, roles; the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+import certsvc.accounts_commands  # noqa: F401 — registers `certsvc account`
+from certsvc import accounts
+from certsvc.accounts import (
+    ADDRESS_FAILURE_LIMIT,
+    LOCKOUT_DURATION,
+    LOCKOUT_THRESHOLD,
+    Permission,
+    change_password,
+    create_account,
+    load_principal,
+    login,
+)
+from certsvc.audit import Actor
+from certsvc.cli import cli
+from certsvc.config import generate_secrets
+from certsvc.errors import (
+    AccountLocked,
+    Conflict,
+    InvalidInput,
+    LoginFailed,
+    NotFound,
+    RateLimited,
+)
+from certsvc.models import Account, utcnow
+from certsvc.services import Services
+from tests.conftest import BODY_CODE
+from tests.test_console import PASSWORD, fast_password_hashing  # noqa: F401 — fixture
+
+ACTOR = Actor("test")
+
+
+def new(
+    services: Services, username: str, role: str = "issuer", body: str | None = BODY_CODE
+) -> None:
+    with services.db.transaction() as session:
+        create_account(session, username, PASSWORD, role, body, actor=ACTOR)
+
+
+def test_passwords_are_stored_as_scrypt_hashes(services: Services, body: str) -> None:
+    new(services, "Alice")
+    with services.db.session() as session:
+        stored = session.scalar(select(Account).where(Account.username == "alice"))
+    assert stored is not None and PASSWORD not in stored.password_hash
+    assert stored.password_hash.startswith("scrypt:")
+    who = login(services.db, "ALICE ", PASSWORD, ip="10.0.0.1")
+    assert who.username == "alice" and who.body_code == BODY_CODE
+    assert who.can(Permission.ISSUE) and not who.can(Permission.MANAGE_KEYS)
+
+
+def test_production_hash_parameters() -> None:
+    # The suite lowers the cost for speed (fast_password_hashing); production must not.
+    import inspect
+    import re
+
+    source = inspect.getsource(accounts)
+    assert re.search(r"^PASSWORD_HASH_METHOD = \"scrypt:32768:8:1\"  #", source, re.MULTILINE)
+
+
+def test_wrong_and_unknown_users_get_the_same_answer(services: Services, body: str) -> None:
+    new(services, "alice")
+    with pytest.raises(LoginFailed) as wrong:
+        login(services.db, "alice", "not the password", ip="10.0.0.1")
+    with pytest.raises(LoginFailed) as unknown:
+        login(services.db, "nobody", "not the password", ip="10.0.0.1")
+    assert wrong.value.message == unknown.value.message
+
+
+def test_lockout_after_consecutive_failures_then_it_expires(services: Services, body: str) -> None:
+    new(services, "alice")
+    now = utcnow()
+    for _ in range(LOCKOUT_THRESHOLD - 1):
+        with pytest.raises(LoginFailed):
+            login(services.db, "alice", "wrong password", ip="10.0.0.1", now=now)
+    with pytest.raises(AccountLocked) as locked:
+        login(services.db, "alice", "wrong password", ip="10.0.0.1", now=now)
+    assert locked.value.retry_after == int(LOCKOUT_DURATION.total_seconds())
+    with pytest.raises(AccountLocked):
+        login(services.db, "alice", PASSWORD, ip="10.0.0.2", now=now)
+    later = now + LOCKOUT_DURATION + dt.timedelta(seconds=1)
+    assert login(services.db, "alice", PASSWORD, ip="10.0.0.2", now=later).username == "alice"
+
+
+def test_one_address_guessing_many_accounts_is_slowed_down(services: Services, body: str) -> None:
+    new(services, "alice")
+    for n in range(ADDRESS_FAILURE_LIMIT):
+        with pytest.raises(LoginFailed):
+            login(services.db, f"user{n}", "guess guess", ip="10.9.9.9")
+    with pytest.raises(RateLimited):
+        login(services.db, "alice", PASSWORD, ip="10.9.9.9")
+    assert login(services.db, "alice", PASSWORD, ip="10.0.0.1").username == "alice"
+
+
+def test_a_changed_password_ends_older_sessions(services: Services, body: str) -> None:
+    new(services, "alice")
+    who = login(services.db, "alice", PASSWORD, ip="10.0.0.1")
+    with services.db.transaction() as session, pytest.raises(InvalidInput):
+        change_password(session, who.account_id, "wrong", "another password", actor=ACTOR)
+    with services.db.transaction() as session:
+        updated = change_password(
+            session, who.account_id, PASSWORD, "another password", actor=ACTOR
+        )
+    with services.db.session() as session:
+        assert load_principal(session, who.account_id, who.stamp) is None
+        assert load_principal(session, who.account_id, updated.stamp) == updated
+
+
+@pytest.mark.parametrize(
+    ("username", "role", "body_code", "error"),
+    [
+        ("alice", "issuer", None, InvalidInput),  # a body role needs a body
+        ("ops", "operator", BODY_CODE, InvalidInput),  # a platform role has none
+        ("x", "viewer", BODY_CODE, InvalidInput),  # too short a name
+        ("bob", "root", BODY_CODE, InvalidInput),
+        ("bob", "viewer", "Y000999110001", NotFound),
+    ],
+)
+def test_account_rules(
+    services: Services, body: str, username: str, role: str, body_code: str | None, error: type
+) -> None:
+    with services.db.transaction() as session, pytest.raises(error):
+        create_account(session, username, PASSWORD, role, body_code, actor=ACTOR)
+
+
+def test_duplicate_and_weak(services: Services, body: str) -> None:
+    new(services, "alice")
+    with services.db.transaction() as session, pytest.raises(Conflict):
+        create_account(session, "ALICE", PASSWORD, "viewer", BODY_CODE, actor=ACTOR)
+    with services.db.transaction() as session, pytest.raises(InvalidInput):
+        create_account(session, "carol", "carol", "viewer", BODY_CODE, actor=ACTOR)
+
+
+def test_cli_create_prompts_for_a_hidden_confirmed_password(
+    services: Services, body: str, database_url: str, tmp_path: Path
+) -> None:
+    env = {
+        **generate_secrets(),
+        "CERTSVC_DATABASE_URL": database_url,
+        "CERTSVC_KEY_DIR": str(tmp_path / "keys"),
+    }
+    runner = CliRunner()
+    result = runner.invoke(
+        cli,
+        ["account", "create", "--username", "hr.admin", "--role", "admin", "--body", BODY_CODE],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    assert "created account hr.admin (admin of Y000132010001)" in result.output
+    assert PASSWORD not in result.output  # the prompt does not echo
+    mismatch = runner.invoke(
+        cli,
+        ["account", "create", "--username", "x.y", "--role", "operator"],
+        input=f"{PASSWORD}\nsomething else\n{PASSWORD}\n{PASSWORD}\n",
+        env=env,
+    )
+    assert mismatch.exit_code == 0 and "do not match" in mismatch.output
+    weak = runner.invoke(
+        cli,
+        ["account", "create", "--username", "weak", "--role", "operator"],
+        input="short\nshort\n",
+        env=env,
+    )
+    assert weak.exit_code == 65 and "at least 10" in weak.output
+    listing = runner.invoke(cli, ["account", "list"], env=env)
+    assert listing.exit_code == 0
+    assert (
+        "hr.admin" in listing.output
+        and "x.y" in listing.output
+        and "Y000132010001" in listing.output
+    )
+    assert "weak" not in listing.output
+    unlock = runner.invoke(cli, ["account", "unlock", "hr.admin"], env=env)
+    assert unlock.exit_code == 0 and "unlocked hr.admin" in unlock.output

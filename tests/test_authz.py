@@ -1,0 +1,266 @@
+"""Authorization matrix: every console and issuing-API route × every role × own / other body.
+
+Expected: no session → 302 to the log-in page (no token → 401); a role without the
+permission → 403; an object of another body → 404 (the same as one that does not exist);
+otherwise the route answers (200/201/302/303, or 400/422 for the deliberately empty form or
+request). Afterwards the other body's data is checked unchanged, and its identifiers must not
+appear on any page the first body's accounts can open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from certsvc.accounts import ROLES, Permission, permissions_of
+from certsvc.apitokens import create_token
+from certsvc.issuance.service import content_hash, issue_batch
+from certsvc.models import (
+    Account,
+    ApiToken,
+    Batch,
+    Certificate,
+    EcosystemMember,
+    SigningKey,
+)
+from certsvc.services import Services
+from tests.conftest import BODY_CODE, row
+from tests.test_console import (  # noqa: F401 — fast_password_hashing is a fixture
+    Console,
+    console_app,
+    fast_password_hashing,
+    make_account,
+    other_body,
+)
+
+P = Permission
+ALLOWED = {200, 201, 302, 303, 400, 422}
+
+
+@pytest.fixture
+def app(services: Services) -> Flask:
+    return console_app(services)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # with {cert} {batch} {member} {kid} {account} {token} {code}
+    needs: Permission | None
+    on_object: bool
+
+    def url(self, objects: dict[str, str]) -> str:
+        return self.path.format(**objects)
+
+
+def r(method: str, path: str, needs: Permission | None) -> Route:
+    return Route(method, path, needs, on_object="{" in path and "{code}" not in path)
+
+
+CONSOLE_ROUTES = [
+    r("GET", "/console/dashboard", P.READ),
+    r("GET", "/console/batches", P.READ),
+    r("GET", "/console/batches/{batch}", P.READ),
+    r("GET", "/console/batches/{batch}/certificates.csv", P.READ),
+    r("GET", "/console/batches/{batch}/certificates.zip", P.READ),
+    r("GET", "/console/batches/{batch}/print.pdf", P.READ),
+    r("GET", "/console/certificates", P.READ),
+    r("GET", "/console/certificates/{cert}", P.READ),
+    r("GET", "/console/certificates/{cert}.pdf", P.READ),
+    r("GET", "/console/certificates/{cert}/revoke", P.REVOKE),
+    r("POST", "/console/certificates/{cert}/revoke", P.REVOKE),
+    r("GET", "/console/certificates/{cert}/correct", P.ISSUE),
+    r("POST", "/console/certificates/{cert}/correct", P.ISSUE),
+    r("GET", "/console/import", P.ISSUE),
+    r("GET", "/console/import/template.xlsx", P.ISSUE),
+    r("GET", "/console/import/template.csv", P.ISSUE),
+    r("POST", "/console/import", P.ISSUE),
+    r("POST", "/console/import/confirm", P.ISSUE),
+    r("GET", "/console/members", P.READ),
+    r("POST", "/console/members", P.MANAGE_MEMBERS),
+    r("POST", "/console/members/{member}/end", P.MANAGE_MEMBERS),
+    r("GET", "/console/scope", P.READ),
+    r("POST", "/console/scope", P.MANAGE_SCOPE),
+    r("POST", "/console/scope/remove", P.MANAGE_SCOPE),
+    r("GET", "/console/keys", P.READ),
+    r("GET", "/console/keys/rotate", P.MANAGE_KEYS),
+    r("POST", "/console/keys/rotate", P.MANAGE_KEYS),
+    r("GET", "/console/keys/{kid}/compromise", P.MANAGE_KEYS),
+    r("POST", "/console/keys/{kid}/compromise", P.MANAGE_KEYS),
+    r("GET", "/console/accounts", P.MANAGE_ACCOUNTS),
+    r("POST", "/console/accounts", P.MANAGE_ACCOUNTS),
+    r("POST", "/console/accounts/{account}/enable", P.MANAGE_ACCOUNTS),
+    r("POST", "/console/accounts/{account}/unlock", P.MANAGE_ACCOUNTS),
+    r("POST", "/console/accounts/{account}/disable", P.MANAGE_ACCOUNTS),
+    r("GET", "/console/tokens", P.MANAGE_TOKENS),
+    r("POST", "/console/tokens", P.MANAGE_TOKENS),
+    r("POST", "/console/tokens/{token}/revoke", P.MANAGE_TOKENS),
+    r("GET", "/console/audit", P.VIEW_AUDIT),
+    r("GET", "/console/audit.csv", P.VIEW_AUDIT),
+    r("GET", "/console/bodies", P.MANAGE_BODIES),
+    r("POST", "/console/bodies", P.MANAGE_BODIES),
+    r("POST", "/console/bodies/{code}/accounts", P.MANAGE_BODIES),
+]
+
+API_ROUTES = [
+    r("POST", "/api/v1/batches", P.ISSUE),
+    r("GET", "/api/v1/batches/{batch}", P.READ),
+    r("GET", "/api/v1/certificates/{cert}", P.READ),
+    r("POST", "/api/v1/certificates/{cert}/revoke", P.REVOKE),
+    r("POST", "/api/v1/certificates/{cert}/reissue", P.ISSUE),
+]
+
+
+def populate(services: Services, code: str, serial: int) -> dict[str, str]:
+    """A batch, certificate, member, key, spare account and token of body ``code``."""
+    rows = [(2, row(serial, employer_uscc=_uscc_of(services, code)))]
+    result = issue_batch(services, code, rows, source="api", content_sha256=content_hash(rows))
+    with services.db.transaction() as session:
+        body_id = session.scalar(select(Batch.body_id).where(Batch.id == result.batch_id))
+        spare = Account(
+            username=f"spare-{code.lower()}", password_hash="x", role="viewer", body_id=body_id
+        )
+        session.add(spare)
+        token = create_token(session, "viewer", f"matrix {code}", code)
+        member = session.scalar(
+            select(EcosystemMember.id).where(EcosystemMember.body_id == body_id)
+        )
+        kid = session.scalar(select(SigningKey.kid).where(SigningKey.body_id == body_id))
+        session.flush()
+        return {
+            "cert": result.certificates[0].number,
+            "batch": result.batch_id,
+            "member": str(member or 999_999),
+            "kid": str(kid),
+            "account": str(spare.id),
+            "token": str(token.identity.id),
+            "code": code,
+            "token_prefix": token.identity.prefix,
+        }
+
+
+def _uscc_of(services: Services, code: str) -> str:
+    from certsvc.models import CertificationBody
+
+    with services.db.session() as session:
+        found = session.scalar(select(CertificationBody.uscc).where(CertificationBody.code == code))
+        assert found is not None
+        return found
+
+
+def expected(role: str | None, route: Route, own: bool) -> int | set[int]:
+    if role is None:
+        return 302
+    if route.needs is not None and route.needs not in permissions_of(role):
+        return 403
+    body_role = role in ("admin", "issuer", "viewer")
+    if route.on_object and (not own or not body_role):
+        return 404
+    return ALLOWED
+
+
+def test_console_matrix(services: Services, body: str, app: Flask) -> None:
+    other = other_body(services)
+    mine = populate(services, body, 1)
+    theirs = populate(services, other, 2)
+    clients: dict[str | None, Console] = {None: Console(app.test_client())}
+    for role in ROLES:
+        make_account(
+            services, f"m-{role}", role, body if role in ("admin", "issuer", "viewer") else None
+        )
+        clients[role] = Console(app.test_client())
+        assert clients[role].login(f"m-{role}").status_code == 302
+    mismatches = []
+    checked = 0
+    for route in CONSOLE_ROUTES:
+        for which, objects in (("own", mine), ("other", theirs)):
+            if which == "other" and not route.on_object:
+                continue
+            for role, client in clients.items():
+                url = route.url(objects)
+                if route.method == "GET":
+                    status = client.get(url).status_code
+                else:
+                    status = client.post(url, {}).status_code
+                want = expected(role, route, which == "own")
+                checked += 1
+                if (status not in want) if isinstance(want, set) else status != want:
+                    mismatches.append(
+                        f"{route.method} {url} as {role} ({which}): {status}, want {want}"
+                    )
+    assert not mismatches, "\n".join(mismatches)
+    assert checked > 250
+    assert_untouched(services, theirs)
+    # Nothing of the other body shows on any page an account of this body can open.
+    for role in ("admin", "issuer", "viewer"):
+        for route in CONSOLE_ROUTES:
+            if route.method != "GET" or route.on_object or route.path.endswith((".xlsx", ".csv")):
+                continue
+            if route.path == "/console/audit":
+                continue  # it shows the paths this body's own accounts asked for
+            page = clients[role].get(route.path).get_data(as_text=True)
+            for leak in (
+                theirs["cert"],
+                theirs["batch"][:12],
+                theirs["token_prefix"],
+                "spare-y0002",
+            ):
+                assert leak not in page, (role, route.path, leak)
+
+
+def assert_untouched(services: Services, theirs: dict[str, str]) -> None:
+    with services.db.session() as session:
+        cert = session.scalar(select(Certificate).where(Certificate.number == theirs["cert"]))
+        assert cert is not None and cert.status == "valid"
+        key = session.get(SigningKey, theirs["kid"])
+        assert key is not None and key.status == "active"
+        token = session.get(ApiToken, int(theirs["token"]))
+        assert token is not None and token.revoked_at is None
+        spare = session.get(Account, int(theirs["account"]))
+        assert spare is not None and not spare.disabled
+        count = session.scalar(
+            select(Certificate.id).where(Certificate.body_id == cert.body_id).limit(2).offset(1)
+        )
+        assert count is None  # still one certificate: nothing was issued for them
+
+
+def test_api_matrix(services: Services, body: str, app: Flask) -> None:
+    other = other_body(services)
+    mine = populate(services, body, 1)
+    theirs = populate(services, other, 2)
+    secrets: dict[str | None, str | None] = {None: None}
+    with services.db.transaction() as session:
+        for role in ROLES:
+            scoped = BODY_CODE if role in ("admin", "issuer", "viewer") else None
+            secrets[role] = create_token(session, role, f"api {role}", scoped).secret
+    client = app.test_client()
+    mismatches = []
+    for route in API_ROUTES:
+        for which, objects in (("own", mine), ("other", theirs)):
+            if which == "other" and not route.on_object:
+                continue
+            for role, secret in secrets.items():
+                headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+                url = route.url(objects)
+                if route.method == "GET":
+                    response = client.get(url, headers=headers)
+                else:
+                    response = client.post(url, json={}, headers=headers)
+                want = 401 if role is None else expected(role, route, which == "own")
+                status = response.status_code
+                if (status not in want) if isinstance(want, set) else status != want:
+                    mismatches.append(
+                        f"{route.method} {url} as {role} ({which}): {status}, want {want}"
+                    )
+                assert (response.is_json and "error" in response.json) or status < 300, url
+    assert not mismatches, "\n".join(mismatches)
+    assert_untouched(services, theirs)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_has_a_defined_permission_set(role: str) -> None:
+    assert permissions_of(role), role
+    assert permissions_of("nobody") == frozenset()

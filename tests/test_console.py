@@ -1,0 +1,570 @@
+"""The enterprise console through its HTTP interface: log-in, import, certificates, set-up.
+
+Helpers here (``Console``, ``make_account``, ``other_body``, ``csv_file``) are shared by the
+other console, authorization and API tests.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from werkzeug.test import TestResponse
+
+from certsvc import create_app
+from certsvc.accounts import create_account
+from certsvc.audit import Actor
+from certsvc.bodies import NewBody, add_scope, create_body
+from certsvc.demo import uscc
+from certsvc.domain.levels import CERTIFIED_LEVELS
+from certsvc.issuance.rows import COLUMNS
+from certsvc.models import AuditEntry, Batch, Certificate, Event, SigningKey
+from certsvc.services import Services
+from tests.conftest import BODY_USCC, MEMBER_USCC, row
+
+PASSWORD = "correct horse battery"
+OTHER_CODE = "Y000211010001"
+OTHER_USCC = uscc("91110000MA01XYW7Q")
+_CSRF = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
+
+
+def make_account(services: Services, username: str, role: str, body: str | None) -> str:
+    with services.db.transaction() as session:
+        create_account(session, username, PASSWORD, role, body, actor=Actor("test"))
+    return username
+
+
+def other_body(services: Services) -> str:
+    """A second body (not a chain leader) with scope and a key."""
+    with services.db.transaction() as session:
+        created = create_body(
+            session, NewBody(code=OTHER_CODE, name_zh="北京其他机构有限公司", uscc=OTHER_USCC)
+        )
+        services.keyring.create_key(session, created)
+        add_scope(session, created, ["6-31-01-03"], CERTIFIED_LEVELS)
+    return OTHER_CODE
+
+
+def csv_file(rows: list[dict[str, str]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([c.header for c in COLUMNS])
+    for r in rows:
+        writer.writerow([r.get(c.key, "") for c in COLUMNS])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+class Console:
+    """A browser-like client of the console: keeps the session and the CSRF token."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self._token: str | None = None
+
+    def csrf(self) -> str:
+        if self._token is None:
+            page = self.client.get("/console/login").get_data(as_text=True)
+            self._token = token_in(page)
+        return self._token
+
+    def login(self, username: str, password: str = PASSWORD) -> TestResponse:
+        response = self.post(
+            "/console/login", {"username": username, "password": password}, csrf=True
+        )
+        self._token = None  # a new session: a new token
+        return response
+
+    def get(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.client.get(url, **kwargs)
+
+    def post(
+        self, url: str, data: dict[str, Any] | None = None, *, csrf: bool = True, **kwargs: Any
+    ) -> TestResponse:
+        form = dict(data or {})
+        if csrf:
+            form.setdefault("csrf_token", self.csrf())
+        return self.client.post(url, data=form, **kwargs)
+
+    def upload(self, content: bytes, name: str = "results.csv") -> TestResponse:
+        return self.post(
+            "/console/import",
+            {"file": (io.BytesIO(content), name)},
+            content_type="multipart/form-data",
+        )
+
+    def confirm(self, preview: TestResponse) -> TestResponse:
+        html = preview.get_data(as_text=True)
+        ticket = re.search(r'name="ticket" type="hidden" value="([^"]+)"', html)
+        content = re.search(r'name="content" type="hidden" value="([^"]+)"', html)
+        assert ticket and content, html[:2000]
+        return self.post(
+            "/console/import/confirm",
+            {"ticket": ticket.group(1), "content": content.group(1)},
+            content_type="multipart/form-data",
+        )
+
+
+def token_in(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, html[:2000]
+    return match.group(1) or match.group(2)
+
+
+def count(services: Services, model: type) -> int:
+    with services.db.session() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def audit_actions(services: Services) -> list[tuple[str, str]]:
+    with services.db.session() as session:
+        return [
+            (a, o)
+            for a, o in session.execute(
+                select(AuditEntry.action, AuditEntry.outcome).order_by(AuditEntry.id)
+            )
+        ]
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap scrypt parameters: the suite creates and logs in many accounts."""
+    from certsvc import accounts
+
+    monkeypatch.setattr(accounts, "PASSWORD_HASH_METHOD", "scrypt:1024:8:1")
+
+
+def console_app(services: Services) -> Flask:
+    flask_app = create_app(services=services)
+    flask_app.testing = True
+    return flask_app
+
+
+def logged_in(app: Flask, services: Services, username: str, role: str, body: str) -> Console:
+    make_account(services, username, role, body)
+    client = Console(app.test_client())
+    assert client.login(username).status_code == 302
+    return client
+
+
+@pytest.fixture
+def app(services: Services) -> Flask:
+    return console_app(services)
+
+
+@pytest.fixture
+def console(app: Flask) -> Console:
+    return Console(app.test_client())
+
+
+@pytest.fixture
+def issuer(services: Services, body: str, console: Console) -> Console:
+    make_account(services, "issuer1", "issuer", body)
+    assert console.login("issuer1").status_code == 302
+    return console
+
+
+@pytest.fixture
+def admin(services: Services, body: str, app: Flask) -> Console:
+    make_account(services, "admin1", "admin", body)
+    client = Console(app.test_client())
+    assert client.login("admin1").status_code == 302
+    return client
+
+
+# --- log-in and sessions --------------------------------------------------------------------
+
+
+def test_login_sets_a_hardened_session_cookie_and_logout_ends_it(
+    services: Services, body: str, console: Console
+) -> None:
+    make_account(services, "alice", "viewer", body)
+    response = console.login("alice")
+    assert response.status_code == 302 and response.headers["Location"] == "/console/"
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+    page = console.get("/console/dashboard")
+    assert page.status_code == 200 and "南京测试装备集团" in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert console.post("/console/logout").status_code == 302
+    assert console.get("/console/dashboard").status_code == 302
+
+
+def test_a_form_without_its_csrf_token_is_refused(
+    services: Services, body: str, console: Console
+) -> None:
+    make_account(services, "alice", "viewer", body)
+    response = console.post(
+        "/console/login", {"username": "alice", "password": PASSWORD}, csrf=False
+    )
+    assert response.status_code == 400
+    forged = {"username": "alice", "password": PASSWORD, "csrf_token": "forged"}
+    assert console.post("/console/login", forged, csrf=False).status_code == 400
+    assert [a for a, _ in audit_actions(services) if a == "login"] == []  # never reached
+
+
+def test_wrong_passwords_lock_the_account_and_are_audited(
+    services: Services, body: str, console: Console
+) -> None:
+    make_account(services, "alice", "issuer", body)
+    for _ in range(4):
+        response = console.login("alice", "wrong password!")
+        assert response.status_code == 401
+        assert "wrong user name or password" in response.get_data(as_text=True)
+    locked = console.login("alice", "wrong password!")
+    assert locked.status_code == 429
+    assert console.login("alice").status_code == 429  # even the right password now
+    unknown = console.login("mallory", "whatever123")
+    assert unknown.status_code == 401  # the same answer as a wrong password
+    outcomes = [o for a, o in audit_actions(services) if a == "login"]
+    assert outcomes == ["failed"] * 5 + ["locked", "failed"]
+
+
+def test_a_disabled_account_loses_its_session_at_once(
+    services: Services, body: str, issuer: Console, admin: Console
+) -> None:
+    assert issuer.get("/console/dashboard").status_code == 200
+    with services.db.session() as session:
+        from certsvc.models import Account
+
+        issuer_id = session.scalar(select(Account.id).where(Account.username == "issuer1"))
+    assert admin.post(f"/console/accounts/{issuer_id}/disable").status_code == 303
+    assert issuer.get("/console/dashboard").status_code == 302
+    assert issuer.login("issuer1").status_code == 401
+
+
+def test_login_redirects_only_inside_the_console(
+    services: Services, body: str, console: Console
+) -> None:
+    make_account(services, "alice", "viewer", body)
+    page = console.get("/console/login?next=https://evil.example/x")
+    assert "evil.example" not in page.get_data(as_text=True)
+    response = console.post(
+        "/console/login",
+        {"username": "alice", "password": PASSWORD, "next": "//evil.example/"},
+    )
+    assert response.headers["Location"] == "/console/"
+
+
+def test_password_change_ends_other_sessions(
+    services: Services, body: str, app: Flask, issuer: Console
+) -> None:
+    second = Console(app.test_client())
+    assert second.login("issuer1").status_code == 302
+    response = issuer.post(
+        "/console/password",
+        {"current": PASSWORD, "new": "a better passphrase", "repeat": "a better passphrase"},
+    )
+    assert response.status_code == 302
+    assert issuer.get("/console/dashboard").status_code == 200
+    assert second.get("/console/dashboard").status_code == 302
+
+
+def test_english_switch(services: Services, body: str, issuer: Console) -> None:
+    assert "概览" in issuer.get("/console/dashboard").get_data(as_text=True)
+    english = issuer.get("/console/dashboard?lang=en").get_data(as_text=True)
+    assert "Valid certificates" in english and "Recent batches" in english
+    assert "Valid certificates" in issuer.get("/console/dashboard").get_data(as_text=True)
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+def test_import_preview_marks_every_bad_row_then_a_fixed_file_issues(
+    services: Services, body: str, issuer: Console
+) -> None:
+    bad = [row(1), row(2, id_number="110105194912310021"), row(3, level="九级")]
+    preview = issuer.upload(csv_file(bad))
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 422
+    assert 'id="preview-errors"' in html and "confirm-issue" not in html
+    assert re.search(r'<tr class="bad" id="row-3">', html)
+    assert re.search(r'<tr class="bad" id="row-4">', html)
+    assert re.search(r'<tr class="" id="row-2">', html)
+    assert html.count('<td class="bad">') == 2  # exactly the two faulty cells
+    assert count(services, Certificate) == 0 and count(services, Batch) == 0
+
+    good = [row(1), row(2), row(3, level="三级")]
+    preview = issuer.upload(csv_file(good))
+    assert preview.status_code == 200, preview.get_data(as_text=True)[:3000]
+    assert person_id_hidden(preview.get_data(as_text=True), good)
+    assert count(services, Certificate) == 0  # a preview issues nothing
+    issued = issuer.confirm(preview)
+    assert issued.status_code == 303
+    batch_page = issuer.get(issued.headers["Location"]).get_data(as_text=True)
+    assert count(services, Certificate) == 3
+    assert "Y000132010001264000001" in batch_page and "download-csv" in batch_page
+    # Confirming the same preview again issues nothing new.
+    again = issuer.confirm(preview)
+    assert again.status_code == 303 and count(services, Certificate) == 3
+    assert issuer.upload(csv_file(good)).get_data(as_text=True).count("confirm-issue") == 0
+
+
+def person_id_hidden(html: str, rows: list[dict[str, str]]) -> bool:
+    """Valid ID numbers are masked in the preview."""
+    return all(r["id_number"] not in html for r in rows)
+
+
+def test_a_tampered_or_foreign_confirmation_issues_nothing(
+    services: Services, body: str, app: Flask, issuer: Console
+) -> None:
+    preview = issuer.upload(csv_file([row(1)]))
+    html = preview.get_data(as_text=True)
+    ticket = re.search(r'name="ticket" type="hidden" value="([^"]+)"', html)
+    assert ticket is not None
+    import base64
+    import zlib
+
+    forged = base64.b64encode(zlib.compress(csv_file([row(2)]))).decode()
+    response = issuer.post(
+        "/console/import/confirm",
+        {"ticket": ticket.group(1), "content": forged},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    make_account(services, "issuer2", "issuer", body)
+    other = Console(app.test_client())
+    other.login("issuer2")
+    content = re.search(r'name="content" type="hidden" value="([^"]+)"', html)
+    assert content is not None
+    stolen = other.post(
+        "/console/import/confirm",
+        {"ticket": ticket.group(1), "content": content.group(1)},
+        content_type="multipart/form-data",
+    )
+    assert stolen.status_code == 422
+    assert count(services, Certificate) == 0
+
+
+def test_a_file_that_cannot_be_read_says_why(
+    services: Services, body: str, issuer: Console
+) -> None:
+    response = issuer.upload(b"%PDF-1.7 not a spreadsheet", "results.pdf")
+    assert response.status_code == 422
+    assert "not a results file" in response.get_data(as_text=True)
+
+
+def test_xlsx_template_has_drop_down_lists(services: Services, body: str, issuer: Console) -> None:
+    from openpyxl import load_workbook
+
+    response = issuer.get("/console/import/template.xlsx")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
+    assert len(sheet.data_validations.dataValidation) >= 4
+
+
+# --- certificates ---------------------------------------------------------------------------
+
+
+def issue_via_console(issuer: Console, rows: list[dict[str, str]]) -> str:
+    response = issuer.confirm(issuer.upload(csv_file(rows)))
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    return str(response.headers["Location"]).rsplit("/", 1)[-1]
+
+
+def test_search_detail_and_dashboard(services: Services, body: str, issuer: Console) -> None:
+    batch_id = issue_via_console(
+        issuer, [row(1, name="欧阳晓明"), row(2), row(3, occupation_code="6-18-02-04")]
+    )
+    found = issuer.get("/console/certificates?name=欧阳").get_data(as_text=True)
+    assert "Y000132010001264000001" in found and "Y000132010001264000002" not in found
+    by_batch = issuer.get(f"/console/certificates?batch={batch_id}").get_data(as_text=True)
+    assert by_batch.count("/console/certificates/Y0001") == 3
+    by_level = issuer.get("/console/certificates?level=3").get_data(as_text=True)
+    assert "/console/certificates/Y0001" not in by_level
+    detail = issuer.get("/console/certificates/Y000132010001264000001").get_data(as_text=True)
+    assert "欧阳晓明" in detail and "**" in detail  # the ID number masked
+    board = issuer.get("/console/dashboard").get_data(as_text=True)
+    assert "2026-11" in board and "四级/中级工" in board
+
+
+def test_revoke_needs_a_reason(services: Services, body: str, issuer: Console) -> None:
+    issue_via_console(issuer, [row(1)])
+    number = "Y000132010001264000001"
+    assert issuer.get(f"/console/certificates/{number}/revoke").status_code == 200
+    empty = issuer.post(f"/console/certificates/{number}/revoke", {"reason": ""})
+    assert empty.status_code == 422
+    done = issuer.post(f"/console/certificates/{number}/revoke", {"reason": "考核材料造假"})
+    assert done.status_code == 302
+    page = issuer.get(f"/console/certificates/{number}").get_data(as_text=True)
+    assert "考核材料造假" in page and "badge revoked" in page
+    assert ("certificate.revoke", "ok") in audit_actions(services)
+
+
+def test_correcting_a_name_supersedes_and_keeps_both_in_history(
+    services: Services, body: str, issuer: Console
+) -> None:
+    issue_via_console(issuer, [row(1, name="张三")])
+    old = "Y000132010001264000001"
+    form = issuer.get(f"/console/certificates/{old}/correct").get_data(as_text=True)
+    assert 'value="张三"' in form and "110105" not in form
+    fields = dict(re.findall(r'name="(\w+)"[^>]*value="([^"]*)"', form))
+    fields.update(
+        {
+            "name": "张三丰",
+            "id_type": "resident_id",
+            "level": "4",
+            "route": "regular",
+            "direct_ground": "",
+            "direct_evidence": "",
+        }
+    )
+    fields.pop("csrf_token", None)
+    response = issuer.post(f"/console/certificates/{old}/correct", fields)
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    new = str(response.headers["Location"]).rsplit("/", 1)[-1]
+    assert new == "Y000132010001264000002"
+    with services.db.session() as session:
+        statuses = dict(session.execute(select(Certificate.number, Certificate.status)).all())
+        kinds = session.scalars(select(Event.kind).order_by(Event.seq)).all()
+    assert statuses == {old: "superseded", new: "valid"}
+    assert kinds[-2:] == ["superseded", "issued"]
+    for number in (old, new):
+        page = issuer.get(f"/console/certificates/{number}").get_data(as_text=True)
+        assert old in page and new in page
+    # Sending the same correction again is answered with the same new certificate.
+    again = issuer.post(f"/console/certificates/{old}/correct", fields)
+    assert again.status_code == 302 and again.headers["Location"].endswith(new)
+    assert count(services, Certificate) == 2
+    # Another correction of the superseded certificate is refused; of the new one nothing
+    # to change is refused too.
+    fields["name"] = "张三风"
+    assert issuer.post(f"/console/certificates/{old}/correct", fields).status_code == 409
+    fields["name"] = "张三丰"
+    unchanged = issuer.post(f"/console/certificates/{new}/correct", fields)
+    assert unchanged.status_code == 422 and "nothing to correct" in unchanged.get_data(as_text=True)
+
+
+# --- members, scope, keys -------------------------------------------------------------------
+
+
+def test_members_and_scope(services: Services, body: str, admin: Console) -> None:
+    new_member = uscc("91320300MA1Y9Q3W5")
+    added = admin.post(
+        "/console/members", {"uscc": new_member, "name": "徐州成员", "valid_from": "2026-01-01"}
+    )
+    assert added.status_code == 303
+    page = admin.get("/console/members").get_data(as_text=True)
+    assert new_member in page and MEMBER_USCC in page
+    bad = admin.post("/console/members", {"uscc": "123", "valid_from": "2026-01-01"})
+    assert bad.status_code == 422
+    with services.db.session() as session:
+        from certsvc.models import EcosystemMember
+
+        member_id = session.scalar(
+            select(EcosystemMember.id).where(EcosystemMember.uscc == new_member)
+        )
+    ended = admin.post(f"/console/members/{member_id}/end", {"valid_to": "2026-06-30"})
+    assert ended.status_code == 303
+    assert "2026-06-30" in admin.get("/console/members").get_data(as_text=True)
+
+    added = admin.post("/console/scope", {"occupations": ["4-04-05-05"], "levels": ["3", "2"]})
+    assert added.status_code == 303
+    scope_page = admin.get("/console/scope").get_data(as_text=True)
+    assert "4-04-05-05" in scope_page
+    removed = admin.post("/console/scope/remove", {"occupation_code": "4-04-05-05", "level": "3"})
+    assert removed.status_code == 303
+    actions = [a for a, _ in audit_actions(services)]
+    assert {"member.add", "member.end", "scope.add", "scope.remove"} <= set(actions)
+    assert BODY_USCC  # the body itself stays out of its member list
+    assert BODY_USCC not in page
+
+
+def test_key_rotation_and_compromise_need_confirmation(
+    services: Services, body: str, admin: Console
+) -> None:
+    assert admin.post("/console/keys/rotate", {}).status_code == 422  # not confirmed
+    assert admin.post("/console/keys/rotate", {"confirm": "y"}).status_code == 303
+    with services.db.session() as session:
+        keys = session.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
+    assert [k.status for k in keys] == ["retired", "active"]
+    active = keys[1].kid
+    page = admin.get(f"/console/keys/{active}/compromise")
+    assert page.status_code == 200
+    assert (
+        admin.post(f"/console/keys/{active}/compromise", {"cutoff": "2026-11-26T08:00"}).status_code
+        == 422
+    )
+    done = admin.post(
+        f"/console/keys/{active}/compromise", {"cutoff": "2026-11-26T08:00", "confirm": "y"}
+    )
+    assert done.status_code == 303
+    with services.db.session() as session:
+        key = session.get(SigningKey, active)
+        assert key is not None and key.status == "compromised"
+        assert key.compromised_after == dt.datetime(2026, 11, 26, 0, 0, tzinfo=dt.UTC)
+
+
+# --- accounts, tokens, audit ----------------------------------------------------------------
+
+
+def test_admin_creates_accounts_of_the_body_only(
+    services: Services, body: str, admin: Console
+) -> None:
+    made = admin.post(
+        "/console/accounts", {"username": "Viewer.One", "password": PASSWORD, "role": "viewer"}
+    )
+    assert made.status_code == 303
+    assert "viewer.one" in admin.get("/console/accounts").get_data(as_text=True)
+    operator = admin.post(
+        "/console/accounts", {"username": "boss", "password": PASSWORD, "role": "operator"}
+    )
+    assert operator.status_code == 422  # not a choice for a body's admin
+    weak = admin.post(
+        "/console/accounts", {"username": "weak", "password": "short", "role": "viewer"}
+    )
+    assert weak.status_code == 422
+
+
+def test_token_secret_is_shown_once_and_works_until_revoked(
+    services: Services, body: str, admin: Console
+) -> None:
+    created = admin.post("/console/tokens", {"name": "HR 系统", "role": "issuer"})
+    assert created.status_code == 201
+    secret = re.search(r'id="token-secret">(cst_[^<]+)<', created.get_data(as_text=True))
+    assert secret is not None
+    listing = admin.get("/console/tokens").get_data(as_text=True)
+    assert secret.group(1) not in listing and secret.group(1)[:12] in listing
+    api = admin.client.get(
+        "/api/v1/batches/nope", headers={"Authorization": f"Bearer {secret.group(1)}"}
+    )
+    assert api.status_code == 404
+    listing = admin.get("/console/tokens").get_data(as_text=True)
+    assert "从未" not in listing  # last use is shown
+    from certsvc.models import ApiToken
+
+    with services.db.session() as session:
+        token_id = session.scalar(select(ApiToken.id))
+    assert admin.post(f"/console/tokens/{token_id}/revoke").status_code == 303
+    api = admin.client.get(
+        "/api/v1/batches/nope", headers={"Authorization": f"Bearer {secret.group(1)}"}
+    )
+    assert api.status_code == 401
+
+
+def test_audit_log_is_visible_to_admins_and_exports_csv(
+    services: Services, body: str, admin: Console, issuer: Console
+) -> None:
+    issuer.upload(csv_file([row(1, name="X1")]), name="=HYPERLINK.csv")  # refused rows
+    issuer.get("/console/audit")  # denied, and audited
+    page = admin.get("/console/audit").get_data(as_text=True)
+    assert "import.preview" in page and "denied" in page and "issuer1" in page
+    export = admin.get("/console/audit.csv")
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][:3] == ["id", "occurred_at", "actor"]
+    actions = {r[5] for r in rows[1:]}
+    assert {"login", "import.preview", "denied", "audit.export"} <= actions
+    assert "'=HYPERLINK.csv" in {r[6] for r in rows}  # no formula for the spreadsheet
+    assert {r[8] for r in rows[1:] if r[2] != "test"} == {"127.0.0.1"}

@@ -1,0 +1,173 @@
+"""The console in a real browser (headless Chromium driven by Playwright).
+
+Logs in, downloads the template, uploads a file with one bad row, sees the error marked,
+uploads the fixed file, issues, and downloads the batch (the ZIP of PDFs). Screenshots go to
+``$CERTSVC_SCREENSHOTS`` (default: the test's temporary directory).
+
+Needs Debian's ``chromium`` (``/usr/bin/chromium``, or ``$CERTSVC_CHROMIUM``) and the
+``playwright`` package; Playwright's own browser downloads are not used. Without them the
+test is skipped locally and fails under CI (``CI=true``), so CI cannot go green without it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import threading
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from certsvc import create_app
+from certsvc.bodies import load_occupations
+from certsvc.domain.occupations import shipped_catalogue
+from certsvc.services import Services
+from tests.conftest import make_settings, row
+from tests.test_console import PASSWORD, csv_file, fast_password_hashing, make_account  # noqa: F401
+
+CHROMIUM = os.environ.get("CERTSVC_CHROMIUM", "/usr/bin/chromium")
+
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed"
+    return None
+
+
+@pytest.fixture
+def backend() -> str:
+    """One backend is enough here: the browser checks the pages, not the database."""
+    return "sqlite"
+
+
+@pytest.fixture
+def live_services(database_url: str, tmp_path: Path) -> Iterator[Services]:
+    services = Services.from_settings(
+        make_settings(tmp_path, database_url, public_url="http://127.0.0.1")
+    )
+    with services.db.transaction() as session:
+        load_occupations(session, shipped_catalogue())
+    yield services
+    services.db.dispose()
+
+
+@pytest.fixture
+def server(live_services: Services) -> Iterator[str]:
+    """The app on 127.0.0.1 on a free port, stopped afterwards."""
+    app = create_app(services=live_services)
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("CERTSVC_SCREENSHOTS", tmp_path / "screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_login_upload_fix_issue_download(
+    live_services: Services, server: str, shots: Path, tmp_path: Path
+) -> None:
+    reason = _missing()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import expect, sync_playwright
+
+    body = _seed(live_services)
+    make_account(live_services, "hr.issuer", "issuer", body)
+    bad = tmp_path / "results-bad.csv"
+    bad.write_bytes(csv_file([row(1, name="王小明"), row(2, id_number="110105194912310021")]))
+    good = tmp_path / "results.csv"
+    good.write_bytes(csv_file([row(1, name="王小明"), row(2, name="李华")]))
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_context(accept_downloads=True, locale="zh-CN").new_page()
+            page.goto(f"{server}/console/login")
+            page.fill("#username", "hr.issuer")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            expect(page.locator("h1")).to_contain_text("南京测试装备集团")
+            page.screenshot(path=str(shots / "1-dashboard.png"), full_page=True)
+
+            page.click("text=导入发证")
+            with page.expect_download() as template:
+                page.click("#template-xlsx")
+            assert template.value.suggested_filename == "certsvc-template.xlsx"
+
+            page.set_input_files("#file", str(bad))
+            page.click("#upload")
+            expect(page.locator("#preview-errors")).to_be_visible()
+            expect(page.locator("#row-3")).to_have_class("bad")
+            expect(page.locator("#row-3 td.bad")).to_have_count(1)
+            expect(page.locator("#row-3")).to_contain_text("check")
+            expect(page.locator("#confirm-issue")).to_have_count(0)
+            page.screenshot(path=str(shots / "2-preview-with-error.png"), full_page=True)
+
+            page.set_input_files("#file", str(good))
+            page.click("#upload")
+            expect(page.locator("#preview-ok")).to_be_visible()
+            page.screenshot(path=str(shots / "3-preview-ok.png"), full_page=True)
+            page.click("#confirm-issue")
+            expect(page.locator("table")).to_contain_text("Y000132010001264000002")
+            page.screenshot(path=str(shots / "4-batch.png"), full_page=True)
+
+            if page.locator("#download-zip").count():
+                with page.expect_download(timeout=60_000) as download:
+                    page.click("#download-zip")
+                archive = zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes()))
+                names = sorted(archive.namelist())
+                assert names == ["Y000132010001264000001.pdf", "Y000132010001264000002.pdf"]
+                assert all(archive.read(n).startswith(b"%PDF") for n in names)
+            else:  # the renderer is not installed: the list is the download there is
+                with page.expect_download() as download:
+                    page.click("#download-csv")
+                assert "Y000132010001264000002" in Path(download.value.path()).read_text()
+
+            page.click("text=Y000132010001264000001")
+            page.click("text=English")
+            expect(page.locator("body")).to_contain_text("History")
+            page.screenshot(path=str(shots / "5-certificate-en.png"), full_page=True)
+        finally:
+            browser.close()
+    assert len(list(shots.glob("*.png"))) == 5
+
+
+def _seed(services: Services) -> str:
+    from certsvc.bodies import NewBody, add_member, add_scope, create_body
+    from certsvc.domain.levels import CERTIFIED_LEVELS
+    from tests.conftest import BODY_CODE, BODY_USCC, MEMBER_USCC
+
+    with services.db.transaction() as session:
+        created = create_body(
+            session,
+            NewBody(
+                code=BODY_CODE,
+                name_zh="南京测试装备集团有限公司",
+                uscc=BODY_USCC,
+                name_en="Nanjing Test Equipment Group",
+                chain_leader=True,
+            ),
+        )
+        services.keyring.create_key(session, created)
+        add_member(session, created, MEMBER_USCC, "无锡成员企业", dt.date(2025, 1, 1))
+        add_scope(session, created, ["6-31-01-03", "6-18-02-04"], CERTIFIED_LEVELS)
+    return BODY_CODE
