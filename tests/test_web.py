@@ -1,4 +1,4 @@
-"""The public routes built so far: health, JWKS, and the page behind each QR code."""
+"""The public routes: health, JWKS, and the page behind each QR code."""
 
 from __future__ import annotations
 
@@ -54,10 +54,13 @@ def test_verify_page_shows_status_and_every_field(
     page = client.get(f"/v/{token}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "证书有效" in html and "Valid certificate" in html
+    assert "证书有效" in html and "Valid certificate" not in html  # Chinese by default
     for text in ("欧阳晓明", result.certificates[0].number, "四级/中级工", "电工", "南京测试装备"):
         assert text in html
-    assert page.headers["X-Robots-Tag"] == "noindex"
+    assert "noindex" in page.headers["X-Robots-Tag"]
+    assert '<meta name="robots" content="noindex' in html
+    english = client.get(f"/v/{token}?lang=en").get_data(as_text=True)
+    assert "Valid certificate" in english and "Level 4 / Intermediate Worker" in english
 
     revoke(services, result.certificates[1].number, "考核记录不实 assessment record false")
     html = client.get(f"/v/{result.certificates[1].token}").get_data(as_text=True)
@@ -93,3 +96,47 @@ def test_compromised_key_cutoff_separates_old_and_new_signatures(
         services.keyring.mark_compromised(session, kid, cutoff - dt.timedelta(hours=1))
     html = client.get(f"/v/{before.token}").get_data(as_text=True)
     assert "签名无效" in html and "compromised" in html
+
+
+def test_lookup_forms_post_and_show_masked_results(
+    client: FlaskClient, services: Services, body: str
+) -> None:
+    from tests.conftest import person_id
+
+    issued = issue(services, [row(5, name="韩梅梅"), row(5, name="韩梅梅", level="三级")])
+    form = client.get("/lookup")
+    assert form.status_code == 200 and 'method="post"' in form.get_data(as_text=True)
+    page = client.post("/lookup/id", data={"id_number": person_id(5), "name": "韩梅梅"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "共 2 张证书" in html
+    assert all(c.number in html for c in issued.certificates)
+    assert person_id(5) not in html and person_id(5)[:4] + "**********" in html
+    one = client.post(
+        "/lookup/number", data={"number": issued.certificates[0].number, "name": "韩梅梅"}
+    )
+    assert "证书有效" in one.get_data(as_text=True)
+    bad_id = person_id(5)[:-1] + ("0" if person_id(5)[-1] != "0" else "1")
+    wrong = client.post("/lookup/id", data={"id_number": bad_id, "name": "韩梅梅", "lang": "en"})
+    text = wrong.get_data(as_text=True)
+    assert wrong.status_code == 422 and "Please check your entry" in text
+    assert bad_id not in text  # never echoed back
+    nothing = client.post("/lookup/number", data={"number": "Y000132010001264999999", "name": "x"})
+    assert "查无此证书" in nothing.get_data(as_text=True)
+
+
+def test_language_follows_accept_language_unless_switched(
+    client: FlaskClient, services: Services, body: str
+) -> None:
+    token = issue(services, [row(1)]).certificates[0].token
+    english = client.get(f"/v/{token}", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert "Valid certificate" in english.get_data(as_text=True)
+    assert english.headers["Vary"] == "Accept-Language"
+    chinese = client.get(f"/v/{token}", headers={"Accept-Language": "zh-TW,zh;q=0.9,en;q=0.5"})
+    assert "证书有效" in chinese.get_data(as_text=True)
+    switched = client.get(f"/v/{token}?lang=zh", headers={"Accept-Language": "en"})
+    assert "证书有效" in switched.get_data(as_text=True)
+    assert "证书有效" in client.get(f"/v/{token}", headers={"Accept-Language": "fr"}).get_data(
+        as_text=True
+    )
+    csp = english.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "'unsafe-eval'" not in csp

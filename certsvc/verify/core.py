@@ -1,66 +1,80 @@
-"""Checking a QR token against the signing keys and the stored certificate.
+"""Checking a QR token against the signing keys and the stored certificate — the one verify().
 
-The result follows the DESIGN.md contract: ``status`` is one of ``valid``, ``revoked``,
-``superseded``, ``invalid_signature``, ``unknown_key``, ``malformed``, ``not_found``, and the
-result carries every certified field as the service holds them (so a tampered printout cannot
-pass as valid by comparison), the issuer, the route, the masked ID and ``checked_at``.
+The page, the API, the look-ups and the CLI (when it has a database) all call
+:func:`verify_token`; the CLI without a database calls
+:func:`certsvc.verify.offline.verify_offline`, which applies the same rules to what a key set
+alone can show.
 
-A token is ``valid`` only when all of these hold: it is a well-formed EdDSA compact JWS; its key
-is one of ours and was not compromised before the certificate was signed; the signature
-verifies; the signed fields equal the stored certificate's; and the certificate is current.
+A token is ``valid`` only when all of these hold, checked in this order:
+
+1. it is a well-formed compact JWS whose header is exactly what certsvc signs (``alg`` EdDSA,
+   a ``kid``, no ``crit``/``b64``) — else ``malformed`` or ``invalid_signature``;
+2. its ``kid`` names one of this service's keys — else ``unknown_key``;
+3. the Ed25519 signature verifies — else ``invalid_signature`` (reason ``tampered``);
+4. the payload is a certsvc QR payload — else ``malformed``;
+5. a certificate with the signed number is on record — else ``not_found``;
+6. the key was not compromised before the certificate was created (the cutoff is compared with
+   the certificate's stored ``created_at``, which only the service knows) — else
+   ``invalid_signature`` (reason ``key_compromised``);
+7. the token is the one stored for that certificate and every signed field equals the stored
+   one — else ``invalid_signature`` (reason ``record_mismatch``);
+8. the certificate is current — else ``revoked`` or ``superseded``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
+from certsvc.db import Database
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
 from certsvc.domain.routes import DirectGround
 from certsvc.errors import InvalidSignature, MalformedToken, UnknownKey
-from certsvc.issuance.credential import parse_qr_payload
+from certsvc.issuance.credential import QrClaims, parse_qr_payload
 from certsvc.models import Certificate, SigningKey, utcnow
-from certsvc.signing.jws import VerifiedJws, verify_compact
+from certsvc.signing.jws import ALG, parse_compact, verify_compact
 from certsvc.signing.keys import public_key_from_jwk
+from certsvc.verify.result import STATUSES, VerificationResult, format_time
 
-STATUSES = (
-    "valid",
-    "revoked",
-    "superseded",
-    "invalid_signature",
-    "unknown_key",
-    "malformed",
-    "not_found",
-)
+__all__ = [
+    "STATUSES",
+    "VerificationResult",
+    "certificate_fields",
+    "public_fields",
+    "reading",
+    "signed_fields",
+    "verify_token",
+]
+
+#: Public keys by kid. A kid is the RFC 7638 thumbprint of its key, so an entry can never go
+#: stale; whether the key belongs to *this* service, and its status, is read per request.
+_PUBLIC_KEYS: dict[str, Ed25519PublicKey] = {}
+_MAX_CACHED_KEYS = 4096
 
 
-@dataclass(frozen=True)
-class VerificationResult:
-    """What page, API and CLI report about one token."""
+@contextmanager
+def reading(db: Database) -> Iterator[Session]:
+    """A session for read-only verification.
 
-    status: str
-    message: str
-    checked_at: dt.datetime
-    kid: str | None = None
-    certificate: dict[str, Any] | None = None
-    superseded_by: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def is_valid(self) -> bool:
-        return self.status == "valid"
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["checked_at"] = self.checked_at.isoformat().replace("+00:00", "Z")
-        d.pop("extra")
-        d.update(self.extra)
-        return d
+    On PostgreSQL it runs in autocommit mode: every verification is one or two SELECTs, each
+    atomic by itself, so the BEGIN and ROLLBACK round trips of a transaction are saved. On
+    SQLite (whose engine opens every transaction with BEGIN IMMEDIATE) it is a plain session.
+    """
+    if db.dialect != "postgresql":
+        with db.session() as session:
+            yield session
+        return
+    with db.engine.connect() as connection:
+        autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+        with Session(bind=autocommit) as session:
+            yield session
 
 
 def certificate_fields(cert: Certificate) -> dict[str, Any]:
@@ -73,6 +87,7 @@ def certificate_fields(cert: Certificate) -> dict[str, Any]:
         "holder_name": cert.holder_name,
         "id_type": id_type.value,
         "id_type_name": id_type.label_zh,
+        "id_type_name_en": id_type.label_en,
         "id_number_masked": cert.holder.id_masked,
         "employer_uscc": cert.employer_uscc,
         "employer_name": cert.employer_name,
@@ -87,6 +102,7 @@ def certificate_fields(cert: Certificate) -> dict[str, Any]:
         "route": cert.route,
         "direct_ground": ground.value if ground else None,
         "direct_ground_name": ground.label_zh if ground else None,
+        "direct_ground_name_en": ground.label_en if ground else None,
         "direct_evidence": cert.direct_evidence or None,
         "issuer": {
             "code": cert.body.code,
@@ -95,89 +111,155 @@ def certificate_fields(cert: Certificate) -> dict[str, Any]:
         },
         "status": cert.status,
         "status_reason": cert.status_reason or None,
-        "status_changed_at": cert.status_changed_at.isoformat() if cert.status_changed_at else None,
+        "status_changed_at": (
+            format_time(cert.status_changed_at) if cert.status_changed_at else None
+        ),
     }
+
+
+#: Recorded but not printed on the certificate, so not shown to the public (DOMAIN.md: the face
+#: of the certificate); the signed record for the registry keeps them.
+NOT_PUBLIC = ("employer_uscc", "employer_name")
+
+
+def public_fields(cert: Certificate) -> dict[str, Any]:
+    """The certified fields a verifier sees: what the certificate shows, plus its status."""
+    fields = certificate_fields(cert)
+    for name in NOT_PUBLIC:
+        del fields[name]
+    return fields
+
+
+def signed_fields(claims: QrClaims) -> dict[str, Any]:
+    """The fields a QR token signs, in the result's vocabulary."""
+    return {
+        "number": claims.number,
+        "holder_name": claims.holder_name,
+        "occupation_code": claims.occupation_code,
+        "issue_date": claims.issue_date.isoformat(),
+    }
+
+
+def rejection_reason(token: str) -> str:
+    """For a token that raised InvalidSignature: its header, or its signature, is at fault."""
+    try:
+        header = parse_compact(token).header
+    except MalformedToken:  # pragma: no cover - verify_compact parsed it already
+        return "tampered"
+    if header.get("alg") != ALG or "crit" in header or "b64" in header:
+        return "unsupported_header"
+    return "tampered"
 
 
 def verify_token(
     session: Session, token: str, now: dt.datetime | None = None
 ) -> VerificationResult:
-    """Verify a QR token against this service's keys and records."""
+    """Verify a QR token against this service's keys and records (see the module docstring)."""
     checked_at = now or utcnow()
-    keys: dict[str, SigningKey] = {}
+    token = token.strip()
 
-    def key_for_kid(kid: str) -> Any:
+    def key_for_kid(kid: str) -> Ed25519PublicKey:
+        cached = _PUBLIC_KEYS.get(kid)
+        if cached is not None:
+            return cached
         key = session.get(SigningKey, kid)
         if key is None:
             raise UnknownKey(f"the certificate was signed with key {kid}, which is not ours")
-        keys[kid] = key
-        return public_key_from_jwk(key.public_jwk)
+        if len(_PUBLIC_KEYS) >= _MAX_CACHED_KEYS:
+            _PUBLIC_KEYS.clear()
+        public = _PUBLIC_KEYS[kid] = public_key_from_jwk(key.public_jwk)
+        return public
 
     try:
-        verified: VerifiedJws = verify_compact(token.strip(), key_for_kid)
+        verified = verify_compact(token, key_for_kid)
         claims = parse_qr_payload(verified.payload)
     except MalformedToken as exc:
         return VerificationResult("malformed", exc.message, checked_at)
     except UnknownKey as exc:
         return VerificationResult("unknown_key", exc.message, checked_at)
     except InvalidSignature as exc:
-        return VerificationResult("invalid_signature", exc.message, checked_at)
+        return VerificationResult(
+            "invalid_signature", exc.message, checked_at, reason=rejection_reason(token)
+        )
 
     kid = verified.kid
-    cert = session.scalar(select(Certificate).where(Certificate.number == claims.number))
-    if cert is None:
+    signed = signed_fields(claims)
+    row = session.execute(
+        select(Certificate, SigningKey)
+        .outerjoin(SigningKey, SigningKey.kid == kid)
+        .options(
+            joinedload(Certificate.holder),
+            joinedload(Certificate.body),
+            joinedload(Certificate.occupation),
+        )
+        .where(Certificate.number == claims.number)
+    ).first()
+    key = row[1] if row is not None else session.get(SigningKey, kid)
+    if key is None:  # the key is cached from another database, but is not ours
+        return VerificationResult(
+            "unknown_key",
+            f"the certificate was signed with key {kid}, which is not ours",
+            checked_at,
+        )
+    base: dict[str, Any] = {"kid": kid, "key_status": key.status, "signed": signed}
+    if row is None:
         return VerificationResult(
             "not_found",
             f"the signature is ours but no certificate {claims.number} is on record",
             checked_at,
-            kid=kid,
+            **base,
         )
-    fields = certificate_fields(cert)
-    key = keys[kid]
-    signed_at = cert.created_at
-    if key.compromised_after is not None and signed_at > key.compromised_after:
+    cert: Certificate = row[0]
+    base["certificate"] = public_fields(cert)
+    if key.compromised_after is not None and cert.created_at > key.compromised_after:
         return VerificationResult(
             "invalid_signature",
             f"signed by key {kid} after it was reported compromised "
-            f"({key.compromised_after.isoformat()}); the signature cannot be trusted",
+            f"({format_time(key.compromised_after)}); the signature cannot be trusted",
             checked_at,
-            kid=kid,
-            certificate=fields,
+            reason="key_compromised",
+            **base,
         )
-    if (
-        cert.kid != kid
-        or cert.token != token.strip()
-        or claims.holder_name != cert.holder_name
-        or claims.occupation_code != cert.occupation_code
-        or claims.issue_date != cert.issue_date
-    ):
+    mismatched = _mismatched_fields(cert, claims, kid, token)
+    if mismatched:
         return VerificationResult(
             "invalid_signature",
-            "the signed fields do not match the certificate on record",
+            "the signed fields do not match the certificate on record: " + ", ".join(mismatched),
             checked_at,
-            kid=kid,
-            certificate=fields,
+            reason="record_mismatch",
+            **base,
         )
     if cert.status == "revoked":
-        return VerificationResult(
-            "revoked",
-            f"revoked: {cert.status_reason}",
-            checked_at,
-            kid=kid,
-            certificate=fields,
-        )
+        return VerificationResult("revoked", f"revoked: {cert.status_reason}", checked_at, **base)
     if cert.status == "superseded":
-        newer = session.scalar(
-            select(Certificate.number).where(Certificate.supersedes_id == cert.id)
-        )
+        newer = session.execute(
+            select(Certificate.number, Certificate.token).where(
+                Certificate.supersedes_id == cert.id
+            )
+        ).first()
         return VerificationResult(
             "superseded",
-            f"replaced by certificate {newer}",
+            f"replaced by certificate {newer.number}" if newer else "replaced by a newer one",
             checked_at,
-            kid=kid,
-            certificate=fields,
-            superseded_by=newer,
+            superseded_by=newer.number if newer else None,
+            superseded_by_token=newer.token if newer else None,
+            **base,
         )
-    return VerificationResult(
-        "valid", "genuine and current", checked_at, kid=kid, certificate=fields
-    )
+    return VerificationResult("valid", "genuine and current", checked_at, **base)
+
+
+def _mismatched_fields(cert: Certificate, claims: QrClaims, kid: str, token: str) -> list[str]:
+    """Names of the signed fields that differ from the stored certificate (empty: all equal)."""
+    differences = [
+        name
+        for name, signed, stored in (
+            ("holder_name", claims.holder_name, cert.holder_name),
+            ("occupation_code", claims.occupation_code, cert.occupation_code),
+            ("issue_date", claims.issue_date, cert.issue_date),
+            ("kid", kid, cert.kid),
+        )
+        if signed != stored
+    ]
+    if not differences and token != cert.token:
+        differences.append("token")
+    return differences

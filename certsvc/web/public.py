@@ -1,46 +1,157 @@
-"""Public routes: health, the JWKS and the verification page behind each QR code."""
+"""Public routes: health, the JWKS, the page behind each QR code and the manual look-up forms.
+
+Pages are server-rendered and work without JavaScript; ``static/verify.js`` only adds the
+on-device signature check. Chinese by default; ``?lang=en`` (or a form's ``lang`` field)
+switches, otherwise ``Accept-Language`` decides. Every page is ``noindex`` and ``no-store``.
+Look-up forms are POSTed, so names and ID numbers never appear in URLs or access logs.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from certsvc import services_of
+from certsvc.domain.ids import IdType
+from certsvc.errors import CertsvcError
 from certsvc.keyring import published_keys
 from certsvc.signing.jwks import jwks_document
-from certsvc.verify import verify_token
+from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
+from certsvc.verify.core import reading
+from certsvc.verify.result import VerificationResult
+from certsvc.verify.text import DEFAULT_LANGUAGE, LANGUAGES, texts
 
-bp = Blueprint("public", __name__)
+bp = Blueprint(
+    "public",
+    __name__,
+    static_folder="../../static",
+    static_url_path="/assets",
+)
+
+#: Only our own script, styles inline in base.html, JSON fetched from this origin.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; "
+    "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 @bp.get("/healthz")
 def health() -> dict[str, str]:
+    """Liveness for load balancers."""
     return {"status": "ok"}
 
 
 @bp.get("/.well-known/jwks.json")
 def jwks() -> ResponseReturnValue:
+    """Every key that ever signed, with its status (DESIGN.md contract — JWKS)."""
     services = services_of(current_app)
-    with services.db.session() as session:
+    with reading(services.db) as session:
         document = jwks_document(published_keys(session))
     body = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     etag = hashlib.sha256(body.encode()).hexdigest()[:32]
     response = Response(body, mimetype="application/jwk-set+json")
     response.set_etag(etag)
     response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"  # any verifier may fetch it
     return response.make_conditional(request)
+
+
+def page_language() -> str:
+    """``lang`` from the query or form if given, else the best of Accept-Language, else zh."""
+    asked = request.values.get("lang", "")
+    if asked in LANGUAGES:
+        return asked
+    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE) or "zh"
+
+
+def _page(template: str, status: int = 200, **context: Any) -> Response:
+    lang = page_language()
+    other = "en" if lang == "zh" else "zh"
+    html = render_template(
+        template,
+        lang=lang,
+        t=texts(lang),
+        switch_url=f"{request.path if request.method == 'GET' else url_for('public.lookup')}"
+        f"?lang={other}",
+        id_types=list(IdType),
+        **context,
+    )
+    response = Response(html, status=status, mimetype="text/html")
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Vary"] = "Accept-Language"
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _result_page(result: VerificationResult, token: str | None) -> Response:
+    return _page(
+        "verify.html",
+        400 if result.status == "malformed" else 200,
+        result=result,
+        token=token,
+    )
 
 
 @bp.get("/v/<path:token>")
 def verify_page(token: str) -> Response:
+    """The page behind each QR code: status banner, every certified field, key, time."""
     services = services_of(current_app)
-    with services.db.session() as session:
+    with reading(services.db) as session:
         result = verify_token(session, token)
-    html = render_template("verify.html", result=result)
-    response = Response(html, status=200 if result.status != "malformed" else 400)
-    response.headers["X-Robots-Tag"] = "noindex"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return _result_page(result, token.strip())
+
+
+@bp.get("/lookup")
+def lookup() -> Response:
+    """The manual look-up forms."""
+    return _page("lookup.html")
+
+
+@bp.post("/lookup/number")
+def lookup_number() -> Response:
+    """Look up by certificate number + name; shows the same page as a QR scan."""
+    number, name = request.form.get("number", ""), request.form.get("name", "")
+    services = services_of(current_app)
+    try:
+        with reading(services.db) as session:
+            result = lookup_by_number(session, number, name)
+    except CertsvcError as exc:
+        return _page("lookup.html", 422, error=exc.message, number=number, name=name)
+    return _result_page(result, None)
+
+
+@bp.post("/lookup/id")
+def lookup_id() -> Response:
+    """Look up by ID number + name: that person's certificates, masked data only."""
+    name = request.form.get("name", "")
+    id_type = request.form.get("id_type", IdType.RESIDENT_ID.value)
+    services = services_of(current_app)
+    try:
+        with reading(services.db) as session:
+            results = lookup_by_id(
+                session, services.vault, request.form.get("id_number", ""), name, id_type
+            )
+    except CertsvcError as exc:
+        return _page("lookup.html", 422, error=exc.message, name=name, id_type=id_type)
+    return _page("lookup.html", results=results, name=name, id_type=id_type, searched=True)
+
+
+CHINA = dt.timezone(dt.timedelta(hours=8), "UTC+8")
+
+
+@bp.app_template_filter("china_time")
+def china_time(moment: dt.datetime | str | None) -> str:
+    """A time as people in China read it: ``2026-11-26 20:54:03 (UTC+8)``."""
+    if moment is None or moment == "":
+        return "—"
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S (UTC+8)")

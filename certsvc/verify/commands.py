@@ -1,0 +1,153 @@
+"""``certsvc verify TOKEN|URL|FILE.pdf|IMAGE.png [--jwks FILE_OR_URL]``.
+
+Without ``--jwks`` the token is checked against this installation's database (the same
+:func:`~certsvc.verify.core.verify_token` as the page and the API). With ``--jwks`` nothing
+but the key set is used — fully offline with a file — and the output says what could not be
+checked (revocation, supersession, the stored record; see :mod:`certsvc.verify.offline`).
+
+Exit status: 0 only for ``valid``; otherwise :data:`EXIT_CODES` by status, with a one-line
+reason on stderr. Input that cannot be read exits with its error's code (65 bad file, 64 …).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.error import URLError
+from urllib.request import Request, urlopen
+
+import click
+
+from certsvc.cli import Context, cli, pass_ctx
+from certsvc.errors import SigningKeyError
+from certsvc.signing.jwks import KeySet
+from certsvc.signing.strictjson import loads_object
+from certsvc.verify.core import verify_token
+from certsvc.verify.offline import verify_offline
+from certsvc.verify.result import VerificationResult
+from certsvc.verify.sources import Presented, read_target
+
+__all__ = ["EXIT_CODES", "load_key_set", "verify"]
+
+#: Exit status per verification status (0 only for valid; 1, 2 are click's own).
+EXIT_CODES = {
+    "valid": 0,
+    "revoked": 3,
+    "superseded": 4,
+    "invalid_signature": 5,
+    "unknown_key": 6,
+    "malformed": 7,
+    "not_found": 8,
+}
+_MAX_JWKS = 1024 * 1024
+
+
+def load_key_set(source: str) -> KeySet:
+    """A key set from a JWKS file or an http(s) URL; SigningKeyError says what is wrong."""
+    if not source.lower().startswith(("https://", "http://")):
+        return KeySet.from_file(Path(source))
+    accept = {"Accept": "application/jwk-set+json, application/json"}
+    request = Request(source, headers=accept)  # noqa: S310 - http(s) only, checked above
+    try:
+        with urlopen(request, timeout=15) as response:  # noqa: S310 - scheme checked above
+            data = response.read(_MAX_JWKS + 1)
+    except (URLError, OSError, ValueError) as exc:
+        raise SigningKeyError(
+            f"cannot fetch the JWKS from {source}: {exc}; download it and give the file"
+        ) from exc
+    if len(data) > _MAX_JWKS:
+        raise SigningKeyError(f"the JWKS at {source} is larger than 1 MB; refusing it")
+    return KeySet.from_document(loads_object(data, what=f"JWKS from {source}"))
+
+
+def _both(zh: Any, en: Any) -> str:
+    if zh and en and zh != en:
+        return f"{zh} ({en})"
+    return str(zh or en or "—")
+
+
+def result_lines(result: VerificationResult, presented: Presented) -> list[str]:
+    """The result as aligned ``label value`` lines, the fields the page shows."""
+    c = result.certificate or {}
+    issuer = c.get("issuer") or {}
+    route = c.get("route") or "—"
+    if route == "direct":
+        route = f"direct: {_both(c.get('direct_ground_name'), c.get('direct_ground_name_en'))}"
+        if c.get("direct_evidence"):
+            route += f" — {c['direct_evidence']}"
+    rows: list[tuple[str, Any]] = [("status", result.status.upper())]
+    if result.reason:
+        rows.append(("reason", result.reason))
+    rows.append(("message", result.message))
+    if c:
+        rows += [
+            ("number", c.get("number")),
+            ("holder name", c.get("holder_name")),
+            ("id", f"{c.get('id_type_name') or '—'} {c.get('id_number_masked') or '—'}"),
+            (
+                "occupation",
+                f"{_both(c.get('occupation_name'), c.get('occupation_name_en'))} "
+                f"{c.get('occupation_code')}",
+            ),
+            ("work type", c.get("work_type")),
+            ("level", _both(c.get("level_name"), c.get("level_name_en"))),
+            ("issue date", c.get("issue_date")),
+            ("route", route),
+            ("issuer", f"{_both(issuer.get('name'), issuer.get('name_en'))} {issuer.get('code')}"),
+        ]
+        if result.status == "revoked":
+            rows += [
+                ("revoked because", c.get("status_reason")),
+                ("revoked at", c.get("status_changed_at")),
+            ]
+    if result.superseded_by:
+        rows.append(("superseded by", result.superseded_by))
+    if result.kid:
+        rows.append(("key", f"{result.kid} ({result.key_status or 'status unknown'})"))
+    rows += [
+        ("checked at", result.to_dict()["checked_at"]),
+        ("checked", f"{result.mode}, from {presented.source}"),
+    ]
+    if result.not_checked:
+        rows.append(("NOT checked", ", ".join(result.not_checked).replace("_", " ")))
+    return [f"{label:<16} {value if value not in (None, '') else '—'}" for label, value in rows]
+
+
+@cli.command("verify")
+@click.argument("target")
+@click.option(
+    "--jwks",
+    "jwks_source",
+    metavar="FILE_OR_URL",
+    help="Verify against this key set only (no database): fully offline with a file.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the verification result as JSON.")
+@pass_ctx
+def verify(ctx: Context, target: str, jwks_source: str | None, as_json: bool) -> None:
+    """Verify a certificate: TOKEN, its QR URL, a certificate PDF or a QR image (PNG/JPEG).
+
+    Exit status 0 only when the certificate is valid; 3 revoked, 4 superseded, 5 invalid
+    signature, 6 unknown key, 7 malformed, 8 not found.
+    """
+    presented = read_target(target)
+    if jwks_source is not None:
+        result = verify_offline(presented.token, load_key_set(jwks_source), record=presented.record)
+    else:
+        with ctx.services.db.session() as session:
+            result = verify_token(session, presented.token)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        for line in result_lines(result, presented):
+            click.echo(line)
+    if not result.is_valid:
+        click.echo(f"not valid: {result.status}: {result.message}", err=True)
+        raise click.exceptions.Exit(EXIT_CODES[result.status])
+    if result.not_checked:
+        click.echo(
+            "valid as signed; not checked offline: "
+            + ", ".join(result.not_checked).replace("_", " ")
+            + " — verify online for the current status",
+            err=True,
+        )

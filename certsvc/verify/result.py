@@ -1,0 +1,93 @@
+"""The verification result: what the page, the API and the CLI all report (DESIGN.md contract).
+
+``status`` is one of :data:`STATUSES`. ``reason`` refines a non-valid status for people and
+programs (a stable code, see :data:`REASONS`), ``message`` says the same in one English line.
+``certificate`` carries every certified field as the service holds them — or, offline, as far
+as the signed data shows them — so a doctored printout is caught by comparison. ``not_checked``
+names what this verifier could not check (offline: revocation, supersession, the stored record),
+so that "valid" is never claimed beyond what was checked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+STATUSES = (
+    "valid",
+    "revoked",
+    "superseded",
+    "invalid_signature",
+    "unknown_key",
+    "malformed",
+    "not_found",
+)
+
+#: Why a token is not valid, finer than the status (``None`` when the status says it all).
+REASONS = (
+    "tampered",  # the signature does not match the signed bytes
+    "unsupported_header",  # alg other than EdDSA (none, HS256, ...), crit, b64=false
+    "key_compromised",  # signed after the key's compromise cutoff
+    "key_compromised_undecided",  # offline: the signing time cannot be established
+    "record_mismatch",  # the signed fields differ from the stored (or embedded) record
+)
+
+#: Things a verifier may be unable to check; listed in ``not_checked``.
+OFFLINE_GAPS = ("revocation", "supersession", "stored_record")
+
+Mode = Literal["online", "offline"]
+
+
+def format_time(moment: dt.datetime) -> str:
+    """RFC 3339 in UTC with ``Z``, to the second (as in the JWKS)."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    """What page, API and CLI report about one token (or one looked-up certificate)."""
+
+    status: str
+    message: str
+    checked_at: dt.datetime
+    mode: Mode = "online"
+    reason: str | None = None
+    kid: str | None = None
+    key_status: str | None = None
+    #: Every certified field (see :func:`certsvc.verify.core.certificate_fields`).
+    certificate: dict[str, Any] | None = None
+    #: The fields the token itself signs, as it signs them (number, name, occupation, date).
+    signed: dict[str, Any] | None = None
+    superseded_by: str | None = None
+    #: The QR token of the newer certificate, so a page can link to its verification.
+    superseded_by_token: str | None = None
+    not_checked: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown verification status {self.status!r}")
+        if self.reason is not None and self.reason not in REASONS:
+            raise ValueError(f"unknown verification reason {self.reason!r}")
+
+    @property
+    def is_valid(self) -> bool:
+        """True only for ``valid``: genuine, trusted key, matching record, current."""
+        return self.status == "valid"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form shared by the API and ``certsvc verify --json``."""
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "message": self.message,
+            "mode": self.mode,
+            "checked_at": format_time(self.checked_at),
+            "kid": self.kid,
+            "key_status": self.key_status,
+            "certificate": self.certificate,
+            "signed": self.signed,
+            "superseded_by": self.superseded_by,
+            "superseded_by_token": self.superseded_by_token,
+            "not_checked": list(self.not_checked),
+        }

@@ -1,0 +1,164 @@
+"""Finding the QR token in what a person hands to ``certsvc verify``.
+
+Accepted: the token itself; the QR's URL (``https://…/v/<token>``); a text file holding
+either; an image (PNG, JPEG, …) of the QR code, decoded with zxing-cpp; a certificate PDF.
+For a PDF, :func:`certsvc.render.read_embedded` is used when the render module provides it
+(it returns the token *and* the signed record embedded in the file); otherwise every page is
+rendered with pypdfium2 and its QR code decoded. Decoders are imported only when needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from certsvc.errors import BadFile, CertsvcError, InvalidInput
+
+__all__ = ["Presented", "read_target", "token_from_text"]
+
+#: A compact JWS as certsvc writes it: three base64url segments.
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$")
+_MAX_FILE = 50 * 1024 * 1024
+_PDF_SCALE = 4  # 288 dpi: QR modules of a printed certificate come out several pixels wide
+_MAX_PDF_PAGES = 10
+
+
+@dataclass(frozen=True)
+class Presented:
+    """A token found in the input, and the signed record when the input carried one."""
+
+    token: str
+    source: str  # token | url | text file | image | pdf (embedded) | pdf (QR)
+    record: str | None = None
+
+
+def token_from_text(text: str) -> str:
+    """The token in *text*: a compact JWS or a URL whose path has ``/v/<token>``.
+
+    Anything else is returned stripped, for the verifier to call it malformed (a damaged
+    token is a verification result, not a usage error).
+    """
+    text = text.strip()
+    if text.lower().startswith(("http://", "https://")):
+        path = urlsplit(text).path
+        marker = path.rfind("/v/")
+        if marker < 0:
+            raise InvalidInput(
+                f"the URL {text[:80]} is not a certificate verification URL (…/v/<token>); "
+                "give the URL from the certificate's QR code"
+            )
+        return unquote(path[marker + 3 :]).strip("/")
+    return text
+
+
+def read_target(target: str) -> Presented:
+    """Read *target* (token, URL or file path) into the token to verify."""
+    path = Path(target)
+    looks_like_file = not _TOKEN.match(target.strip()) and "://" not in target
+    if looks_like_file and path.is_file():
+        return _read_file(path)
+    if looks_like_file and path.suffix.lower() in {".pdf", ".png", ".jpg", ".jpeg", ".txt"}:
+        raise InvalidInput(f"no such file: {target}")
+    source = "url" if "://" in target else "token"
+    return Presented(token_from_text(target), source)
+
+
+def _read_file(path: Path) -> Presented:
+    try:
+        if path.stat().st_size > _MAX_FILE:
+            raise BadFile(f"{path} is larger than {_MAX_FILE // 2**20} MB; give the certificate")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadFile(f"cannot read {path}: {exc.strerror}") from exc
+    if data.startswith(b"%PDF-"):
+        return read_pdf(data, str(path))
+    if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff" or data[:4] == b"RIFF":
+        return Presented(_one_token(_decode_image_bytes(data, str(path)), str(path)), "image")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadFile(
+            f"{path} is neither a PDF, an image nor text; give the certificate PDF, a photo "
+            "of its QR code, or the token"
+        ) from exc
+    return Presented(token_from_text(text), "text file")
+
+
+def _decode_image_bytes(data: bytes, name: str) -> list[str]:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return decode_qr(image.convert("L"))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise BadFile(f"{name} is not an image that can be read: {exc}") from exc
+
+
+def decode_qr(image: Any) -> list[str]:
+    """The texts of every QR code in a PIL image (zxing-cpp)."""
+    import zxingcpp
+
+    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.QRCode))
+    return [b.text for b in found if b.valid and b.text]
+
+
+def _one_token(texts: list[str], name: str) -> str:
+    """The single certsvc token among decoded QR *texts*."""
+    tokens = {token_from_text(t) for t in texts if "/v/" in t or _TOKEN.match(t.strip())}
+    if not tokens:
+        what = f"QR code(s) that are not certsvc codes: {texts[0][:60]!r}" if texts else "no QR"
+        raise BadFile(
+            f"{name}: found {what}; photograph the certificate's QR code straight on, sharp "
+            "and with its white margin"
+        )
+    if len(tokens) > 1:
+        raise BadFile(f"{name} holds {len(tokens)} different certificate QR codes; give one")
+    return tokens.pop()
+
+
+def _embedded_reader() -> Any | None:
+    """``certsvc.render.read_embedded`` if the render module provides it, else None."""
+    try:
+        module = importlib.import_module("certsvc.render")
+    except ImportError:
+        return None
+    return getattr(module, "read_embedded", None)
+
+
+def read_pdf(data: bytes, name: str = "the PDF") -> Presented:
+    """The token (and signed record) of a certificate PDF; see the module docstring."""
+    reader = _embedded_reader()
+    if reader is not None:
+        try:
+            embedded = reader(data)
+        except CertsvcError:  # no embedded record (e.g. a scan): read the printed QR
+            embedded = None
+        if embedded is not None and getattr(embedded, "token", None):
+            record = getattr(embedded, "record", None)
+            return Presented(str(embedded.token), "pdf (embedded)", record or None)
+    return Presented(_one_token(_pdf_qr_texts(data, name), name), "pdf (QR)")
+
+
+def _pdf_qr_texts(data: bytes, name: str) -> list[str]:
+    import pypdfium2  # type: ignore[import-untyped]
+
+    try:
+        pdf = pypdfium2.PdfDocument(data)
+    except pypdfium2.PdfiumError as exc:
+        raise BadFile(f"{name} is not a readable PDF: {exc}") from exc
+    try:
+        texts: list[str] = []
+        for index in range(min(len(pdf), _MAX_PDF_PAGES)):
+            page = pdf[index]
+            bitmap = page.render(scale=_PDF_SCALE, grayscale=True)
+            texts.extend(decode_qr(bitmap.to_pil()))
+            if texts:
+                break
+        return texts
+    finally:
+        pdf.close()

@@ -1,0 +1,66 @@
+// Progressive enhancement for /v/<token>: check the Ed25519 signature on this device with
+// WebCrypto against the service's JWKS, and that the signed fields equal those shown.
+// The page is complete without this script; it only adds one line of evidence.
+(function () {
+  "use strict";
+  var el = document.getElementById("device-check");
+  if (!el) return;
+  function show(kind, text) {
+    el.className = "device " + kind;
+    el.textContent = text;
+    el.hidden = false;
+  }
+  function b64url(text) {
+    if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error("not base64url");
+    var s = text.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) s += "=";
+    var bin = atob(s), out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  function b64urlEncode(bytes) {
+    var bin = "";
+    for (var i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  var subtle = window.crypto && window.crypto.subtle;
+  if (!subtle || !window.fetch || !window.TextEncoder) {
+    show("neutral", el.dataset.unsupported);
+    return;
+  }
+  var d = el.dataset, parts = d.token.split(".");
+  var decoder = new TextDecoder("utf-8", { fatal: true });
+  show("neutral", d.checking);
+  (async function () {
+    if (parts.length !== 3) return "bad";
+    var header = JSON.parse(decoder.decode(b64url(parts[0])));
+    if (header.alg !== "EdDSA" || typeof header.kid !== "string" || "crit" in header) return "bad";
+    var response = await fetch(d.jwks, { credentials: "omit" });
+    var jwks = await response.json();
+    var jwk = (jwks.keys || []).filter(function (k) { return k.kid === header.kid; })[0];
+    if (!jwk || jwk.kty !== "OKP" || jwk.crv !== "Ed25519") return "bad";
+    // Whether a compromised key's signature predates its cutoff only the server can tell.
+    if (jwk.status === "compromised") return "neutral";
+    // The kid must be the RFC 7638 thumbprint of the key it names.
+    var canonical = '{"crv":"Ed25519","kty":"OKP","x":"' + jwk.x + '"}';
+    var thumb = new Uint8Array(await subtle.digest("SHA-256", new TextEncoder().encode(canonical)));
+    if (b64urlEncode(thumb) !== jwk.kid) return "bad";
+    var key = await subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: jwk.x },
+                                     { name: "Ed25519" }, false, ["verify"]);
+    var signed = new TextEncoder().encode(parts[0] + "." + parts[1]);
+    if (!(await subtle.verify({ name: "Ed25519" }, key, b64url(parts[2]), signed))) return "bad";
+    // Payload: [1, number, holder name, occupation code, issue date as YYYYMMDD].
+    var p = JSON.parse(decoder.decode(b64url(parts[1])));
+    var same = Array.isArray(p) && p.length === 5 && p[0] === 1 && p[1] === d.number &&
+      p[2] === d.name && p[3] === d.occupation && String(p[4]) === d.date.replace(/-/g, "");
+    return same ? "ok" : "bad";
+  })().then(function (state) {
+    if (state === "ok") show("", d.ok);
+    else if (state === "bad") show("bad", d.bad);
+    else el.hidden = true;
+  }, function () {
+    // No Ed25519 in this browser's WebCrypto, no network, or an unreadable token: say
+    // only that this device could not check; the server's verdict above stands.
+    show("neutral", d.unsupported);
+  });
+})();

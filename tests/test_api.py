@@ -1,0 +1,197 @@
+"""The public API /api/v1: results, JSON errors with the right status, rate limits."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from certsvc import create_app
+from certsvc.services import Services
+from tests.conftest import person_id, row
+from tests.test_issuance import issue
+
+REDIS_URL = os.environ.get("CERTSVC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def app(services: Services) -> Flask:
+    app = create_app(services=services)
+    app.testing = True
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def test_verify_answers_200_with_the_result_for_every_status(
+    client: FlaskClient, services: Services, body: str
+) -> None:
+    token = issue(services, [row(1)]).certificates[0].token
+    ok = client.post("/api/v1/verify", json={"token": token})
+    assert ok.status_code == 200 and ok.headers["Cache-Control"] == "no-store"
+    assert ok.json is not None
+    assert ok.json["status"] == "valid" and ok.json["certificate"]["level_name"] == "四级/中级工"
+    assert set(ok.json) >= {"status", "message", "checked_at", "kid", "certificate", "reason"}
+    bad = client.post("/api/v1/verify", json={"token": token[:-3] + "AAA"})
+    assert bad.status_code == 200 and bad.json is not None
+    assert bad.json["status"] in {"invalid_signature", "malformed"}
+    junk = client.post("/api/v1/verify", json={"token": "x.y.z"})
+    assert junk.status_code == 200 and junk.json == {**junk.json, "status": "malformed"}
+
+
+@pytest.mark.parametrize(
+    ("body", "raw"),
+    [
+        (None, b"not json"),
+        (None, b"[1, 2]"),
+        (None, b'"token"'),
+        ({}, None),
+        ({"token": 1}, None),
+        ({"token": ""}, None),
+        ({"token": None}, None),
+        ({"token": "a.b.c", "extra": 1}, None),
+        ({"token": "a" * 5000}, None),
+        (None, b"\xff\xfe"),
+    ],
+)
+def test_bad_requests_get_400_json_errors(
+    client: FlaskClient, body: dict[str, Any] | None, raw: bytes | None
+) -> None:
+    if raw is not None:
+        response = client.post(
+            "/api/v1/verify", data=raw, headers={"Content-Type": "application/json"}
+        )
+    else:
+        response = client.post("/api/v1/verify", json=body)
+    assert response.status_code == 400
+    assert response.json is not None
+    assert response.json["error"]["code"] == "invalid_request"
+    assert response.json["error"]["message"]
+
+
+def test_unknown_routes_and_methods_are_json_errors(client: FlaskClient) -> None:
+    missing = client.get("/api/v1/nothing-here")
+    assert missing.status_code == 404 and missing.json is not None
+    assert missing.json["error"]["code"] == "not_found"
+    wrong = client.get("/api/v1/verify")
+    assert wrong.status_code == 405 and wrong.json is not None and "error" in wrong.json
+
+
+def test_lookups(client: FlaskClient, services: Services, body: str) -> None:
+    issued = issue(services, [row(3, name="韩梅梅")]).certificates[0]
+    found = client.post(
+        "/api/v1/lookup/by-number", json={"number": issued.number, "name": "韩梅梅"}
+    )
+    assert found.status_code == 200 and found.json is not None
+    assert found.json["status"] == "valid"
+    wrong = client.post("/api/v1/lookup/by-number", json={"number": issued.number, "name": "李雷"})
+    assert wrong.json is not None and wrong.json["status"] == "not_found"
+    shape = client.post("/api/v1/lookup/by-number", json={"number": "123", "name": "韩梅梅"})
+    assert shape.status_code == 422 and shape.json is not None
+    assert shape.json["error"]["code"] == "invalid_certificate_number"
+
+    by_id = client.post("/api/v1/lookup/by-id", json={"id_number": person_id(3), "name": "韩梅梅"})
+    assert by_id.status_code == 200 and by_id.json is not None
+    assert by_id.json["count"] == 1
+    assert by_id.json["certificates"][0]["certificate"]["number"] == issued.number
+    assert person_id(3) not in by_id.get_data(as_text=True)
+    typed = client.post(
+        "/api/v1/lookup/by-id",
+        json={"id_number": person_id(3), "name": "韩梅梅", "id_type": "passport"},
+    )
+    assert typed.status_code == 422  # a resident ID is no passport number
+    unknown_type = client.post(
+        "/api/v1/lookup/by-id", json={"id_number": person_id(3), "name": "x", "id_type": "身份证"}
+    )
+    assert unknown_type.status_code == 400
+    bad = client.post(
+        "/api/v1/lookup/by-id", json={"id_number": person_id(3)[:-1] + "9", "name": "韩梅梅"}
+    )
+    assert bad.status_code == 422 and bad.json is not None
+    assert bad.json["error"]["code"] == "invalid_id_number"
+    assert person_id(3)[:-1] not in bad.get_data(as_text=True)
+
+
+def test_openapi_document(client: FlaskClient) -> None:
+    doc = client.get("/api/v1/openapi.json")
+    assert doc.status_code == 200 and doc.json is not None
+    assert doc.json["openapi"].startswith("3.1")
+    assert {"/verify", "/lookup/by-number", "/lookup/by-id"} <= set(doc.json["paths"])
+    assert doc.json["servers"] == [{"url": "https://cert.example.cn/api/v1"}]
+
+
+def test_rate_limit_gives_429_with_retry_after(app: Flask, client: FlaskClient) -> None:
+    app.config["CERTSVC_RATELIMIT_LOOKUP"] = "3 per minute"
+    answers = [
+        client.post(
+            "/api/v1/lookup/by-number", json={"number": "Y000132010001264000001", "name": "x"}
+        )
+        for _ in range(4)
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    limited = answers[-1]
+    assert limited.json is not None and limited.json["error"]["code"] == "rate_limited"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    # The page's form shares the scope: also refused, as a page.
+    page = client.post("/lookup/number", data={"number": "Y000132010001264000001", "name": "x"})
+    assert page.status_code == 429 and "请求过于频繁" in page.get_data(as_text=True)
+    assert "Retry-After" in page.headers
+    # Another client address has its own allowance; other scopes are untouched.
+    other = client.post(
+        "/api/v1/lookup/by-number",
+        json={"number": "Y000132010001264000001", "name": "x"},
+        environ_base={"REMOTE_ADDR": "192.0.2.9"},
+    )
+    assert other.status_code == 200
+    assert client.post("/api/v1/verify", json={"token": "a.b.c"}).status_code == 200
+
+
+@pytest.fixture
+def redis_services(services: Services) -> Iterator[Services]:
+    redis = pytest.importorskip("redis")
+    connection = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        connection.ping()
+    except redis.exceptions.ConnectionError as exc:
+        if "CERTSVC_TEST_REDIS_URL" in os.environ:
+            raise
+        pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
+    yield Services(settings=services.settings.with_overrides(redis_url=REDIS_URL), db=services.db)
+    connection.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_rate_limit_counters_are_shared_through_redis(redis_services: Services) -> None:
+    import redis
+
+    # Two app instances stand for two gunicorn workers: only shared storage limits both.
+    apps = [create_app(services=redis_services) for _ in range(2)]
+    for app in apps:
+        app.config["CERTSVC_RATELIMIT_VERIFY"] = "4 per minute"
+    client_ip = f"198.51.100.{secrets.randbelow(250) + 1}"
+    marker = secrets.token_hex(4)
+    codes = [
+        apps[i % 2]
+        .test_client()
+        .post(
+            "/api/v1/verify",
+            json={"token": f"t.{marker}.x"},
+            environ_base={"REMOTE_ADDR": client_ip},
+        )
+        for i in range(5)
+    ]
+    assert [c.status_code for c in codes] == [200, 200, 200, 200, 429]
+    assert int(codes[-1].headers["Retry-After"]) >= 1
+    connection = redis.Redis.from_url(REDIS_URL)
+    keys = list(connection.scan_iter(f"*{client_ip}*"))
+    assert keys, "the counters live in Redis"
+    connection.delete(*keys)
+    connection.close()

@@ -1,0 +1,190 @@
+"""The verification page in a real browser: headless Chromium at phone and desktop widths.
+
+Screenshots go to ``tmp_path`` (or ``CERTSVC_SCREENSHOT_DIR`` to keep and look at them). The
+test checks what a browser shows — the banner colour at the top, the on-device signature
+check written by ``static/verify.js`` with WebCrypto Ed25519 — so a page that renders but
+looks wrong, or whose script breaks, fails here. Skipped when Chromium is not installed
+(Debian package ``chromium``; CI installs it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from werkzeug.serving import make_server
+
+from certsvc import create_app
+from certsvc.bodies import get_body
+from certsvc.issuance.service import revoke
+from certsvc.services import Services
+from tests.conftest import row
+from tests.test_issuance import issue
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get chromium)"),
+    pytest.mark.parametrize("backend", ["sqlite"]),
+]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+    "--virtual-time-budget=4000",
+]
+PHONE, DESKTOP = (390, 844), (1280, 900)
+GREEN, RED, AMBER = (0x17, 0x75, 0x3A), (0xB3, 0x26, 0x1E), (0x9A, 0x67, 0x00)
+
+
+@pytest.fixture
+def site(services: Services, body: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """A live server on 127.0.0.1 with a valid, a revoked, a superseded and a forged token."""
+    first = issue(services, [row(1, name="欧阳晓明"), row(2, name="张山")]).certificates
+    revoke(services, first[0].number, "考核记录不实，经复核撤销")
+    fixed = issue(services, [row(2, name="张三", corrects=first[1].number)]).certificates[0]
+    valid = issue(
+        services,
+        [
+            row(
+                3,
+                name="李雷",
+                level="技师",
+                route="直接认定",
+                direct_ground="师带徒绩效突出",
+                direct_evidence="近五年带徒32人，其中12人取得技师以上等级。",
+            )
+        ],
+    ).certificates[0]
+    header, payload, signature = valid.token.split(".")
+    forged = f"{header}.{payload}.{signature[:-4]}AAAA"
+    with services.db.session() as session:  # our key, the valid number, another name
+        signer = services.keyring.signer_for(session, get_body(session, body))
+    claims = [1, valid.number, "王五", "6-31-01-03", 20261120]
+    mismatch = signer.sign(json.dumps(claims, ensure_ascii=False, separators=(",", ":")).encode())
+    tokens = {
+        "valid": valid.token,
+        "revoked": first[0].token,
+        "superseded": first[1].token,
+        "newer": fixed.token,
+        "forged": forged,
+        "mismatch": mismatch,
+    }
+    server = make_server("127.0.0.1", 0, create_app(services=services), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", tokens
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def chromium(url: str, profile: Path, *extra: str, accept: str = "zh-CN,zh") -> str:
+    """Run Chromium on *url*; its Accept-Language is *accept* (the page follows it)."""
+    assert CHROMIUM is not None
+    done = subprocess.run(
+        [CHROMIUM, *FLAGS, f"--accept-lang={accept}", f"--user-data-dir={profile}", *extra, url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout
+
+
+def screenshot(url: str, path: Path, size: tuple[int, int], profile: Path) -> Image.Image:
+    chromium(url, profile, f"--window-size={size[0]},{size[1]}", f"--screenshot={path}")
+    return Image.open(path).convert("RGB")
+
+
+def share_of(image: Image.Image, colour: tuple[int, int, int], box: tuple[int, ...]) -> float:
+    """Fraction of pixels in *box* within a small distance of *colour*."""
+    region = image.crop(box)
+    pixels = list(region.get_flattened_data())
+    close = sum(1 for p in pixels if sum(abs(a - b) for a, b in zip(p, colour, strict=True)) < 30)
+    return close / len(pixels)
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    keep = os.environ.get("CERTSVC_SCREENSHOT_DIR")
+    path = Path(keep) if keep else tmp_path / "shots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def test_banner_colours_at_phone_and_desktop_widths(
+    site: tuple[str, dict[str, str]], shots: Path, tmp_path: Path
+) -> None:
+    base, tokens = site
+    cases = [
+        ("valid", "", PHONE, GREEN),
+        ("valid", "?lang=en", DESKTOP, GREEN),
+        ("revoked", "", PHONE, RED),
+        ("superseded", "?lang=en", PHONE, AMBER),
+        ("forged", "", PHONE, RED),
+        ("mismatch", "", PHONE, RED),
+        ("revoked", "?lang=en", DESKTOP, RED),
+    ]
+    for name, query, size, colour in cases:
+        width = "phone" if size == PHONE else "desktop"
+        image = screenshot(
+            f"{base}/v/{tokens[name]}{query}",
+            shots / f"verify-{name}-{width}{query.replace('?lang=', '-')}.png",
+            size,
+            tmp_path / "profile",
+        )
+        assert image.size == size
+        # The banner fills a good part of the top of the page (below the top bar).
+        top = (0, 40, size[0], 200)
+        assert share_of(image, colour, top) > 0.3, (name, width)
+    form = screenshot(f"{base}/lookup", shots / "lookup-phone.png", PHONE, tmp_path / "profile")
+    assert share_of(form, (0x0B, 0x57, 0xD0), (0, 0, PHONE[0], PHONE[1])) > 0.005  # buttons
+
+
+def device_line(dom: str) -> str:
+    """The text the on-device check wrote into ``#device-check`` ('' if absent or hidden)."""
+    found = re.search(r'<p id="device-check" class="([^"]*)"(?: [^>]*)?>([^<]*)</p>', dom)
+    if found is None or re.search(r'<p id="device-check"[^>]* hidden', dom):
+        return ""
+    return f"[{found.group(1)}] {found.group(2)}"
+
+
+def test_signature_is_checked_on_the_device(
+    site: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    base, tokens = site
+
+    def page(name: str, accept: str = "zh-CN,zh") -> tuple[str, str]:
+        dom = chromium(f"{base}/v/{tokens[name]}", tmp_path / "p", "--dump-dom", accept=accept)
+        return dom, device_line(dom)
+
+    dom, line = page("valid", accept="en-US,en")
+    assert "Valid certificate" in dom  # English from Accept-Language
+    assert line.startswith("[device ] Signature checked on this device"), line
+    dom, line = page("revoked")
+    assert "证书已撤销" in dom  # Chinese from Accept-Language
+    assert line.startswith("[device ] 已在本设备上核验签名"), line  # genuine, but revoked
+    # Signed by our key for another name than the record shown: the device refuses it too.
+    dom, line = page("mismatch", accept="en")
+    assert "Invalid signature" in dom and line.startswith(
+        "[device bad] Not confirmed on this device"
+    )
+    # A broken signature shows no record, so there is nothing to check on the device.
+    dom, line = page("forged", accept="en")
+    assert "Invalid signature" in dom and line == ""
