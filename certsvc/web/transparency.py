@@ -1,0 +1,99 @@
+"""Public routes of the transparency log: its keys and checkpoint, and proofs for monitors.
+
+* ``GET /.well-known/transparency.json`` — origin, log keys (signed-note verifier keys and
+  JWKs), the latest checkpoint;
+* ``GET /transparency/checkpoint`` — the latest checkpoint note as ``text/plain`` (the path
+  C2SP tlog-tiles clients and witnesses read);
+* ``GET /api/v1/transparency/inclusion?seq=N&tree_size=M`` — audit path of event N;
+* ``GET /api/v1/transparency/consistency?old=M&new=N`` — consistency proof;
+* ``GET /api/v1/transparency/certificates/<number>`` — the inclusion bundle of a certificate.
+
+Hashes are standard base64, as in checkpoints. Everything here is public: leaves hold only
+hashes of signed documents.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from certsvc import services_of
+from certsvc.errors import InvalidRequest, NotFound
+from certsvc.transparency import store
+from certsvc.transparency.log import certificate_inclusion, latest_checkpoint, transparency_document
+
+bp = Blueprint("transparency", __name__)
+
+_MAX_DIGITS = 18
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _int_arg(name: str) -> int:
+    text = request.args.get(name, "").strip()
+    if not text.isdigit() or len(text) > _MAX_DIGITS:
+        raise InvalidRequest(f"query parameter {name!r} must be a whole number")
+    return int(text)
+
+
+def _json(payload: dict[str, Any], *, max_age: int) -> Response:
+    response = jsonify(payload)
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/.well-known/transparency.json")
+def document() -> Response:
+    """The log's public description: keys, origin and the latest checkpoint."""
+    with services_of(current_app).db.session() as session:
+        payload = transparency_document(session)
+    return _json(payload, max_age=60)
+
+
+@bp.get("/transparency/checkpoint")
+def checkpoint() -> Response:
+    """The latest checkpoint, as the signed note itself."""
+    with services_of(current_app).db.session() as session:
+        signed = latest_checkpoint(session)
+    if signed is None:
+        raise NotFound("the transparency log has no checkpoint yet")
+    response = Response(signed.note, mimetype="text/plain; charset=utf-8")
+    response.headers["Cache-Control"] = "public, max-age=10"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/api/v1/transparency/inclusion")
+def inclusion() -> Response:
+    """The audit path of event ``seq`` in the tree of ``tree_size`` events."""
+    seq, size = _int_arg("seq"), _int_arg("tree_size")
+    with services_of(current_app).db.session() as session:
+        proof = store.inclusion_proof(session, seq, size)
+    payload = {"seq": seq, "leaf_index": seq - 1, "tree_size": size}
+    return _json({**payload, "proof": [_b64(p) for p in proof]}, max_age=3600)
+
+
+@bp.get("/api/v1/transparency/consistency")
+def consistency() -> Response:
+    """The proof that the tree of ``new`` events extends the tree of ``old`` events."""
+    old, new = _int_arg("old"), _int_arg("new")
+    with services_of(current_app).db.session() as session:
+        proof = store.consistency_proof(session, old, new)
+    return _json({"old": old, "new": new, "proof": [_b64(p) for p in proof]}, max_age=3600)
+
+
+@bp.get("/api/v1/transparency/certificates/<number>")
+def certificate(number: str) -> Response:
+    """The inclusion bundle of one certificate against the latest checkpoint."""
+    if len(number) > 32:
+        raise InvalidRequest("a certificate number has at most 22 characters")
+    with services_of(current_app).db.session() as session:
+        result = certificate_inclusion(session, number)
+    if result is None:
+        raise NotFound(f"certificate {number} is not in a checkpoint of the log (yet)")
+    return _json(result.to_dict(), max_age=10)
