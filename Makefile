@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Reinstall when the declared dependencies change.
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: run test lint bench clean system-deps-run system-deps-test
+.PHONY: run test lint bench clean system-deps-run system-deps-test system-deps-bench
 
 $(STAMP):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "certsvc needs Python 3.11 or newer"'
@@ -20,6 +20,9 @@ system-deps-run:
 
 system-deps-test:
 	@scripts/system-deps test
+
+system-deps-bench:
+	@scripts/system-deps bench
 
 ## run: initialise SQLite, load demo data, serve on http://127.0.0.1:$${CERTSVC_PORT:-5000}
 run: $(STAMP) system-deps-run
@@ -38,8 +41,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check certsvc tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP) system-deps-test
-	$(BIN)/python -m bench.run
+## bench: writes bench/results.md; SECTIONS="issuance pdf" runs only those
+bench: $(STAMP) system-deps-bench
+	$(BIN)/python -m bench.run $(SECTIONS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -10,6 +10,7 @@ import logging
 from flask import Flask
 
 from certsvc.config import Settings
+from certsvc.render import ensure_font
 from certsvc.services import Services
 
 __all__ = ["create_app", "services_of"]
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if services is None:
         services = Services.from_settings(settings or Settings.from_env())
     settings = services.settings
+    ensure_font()  # certificates are printed on demand: no font, no start
     app = Flask(__name__, template_folder="../templates")
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -35,10 +37,22 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.extensions[EXTENSION] = services
     logging.getLogger("certsvc").setLevel(settings.log_level)
 
-    from certsvc.web import errors, public
+    from certsvc.web import api, errors, limits, public
 
     errors.register(app)
     app.register_blueprint(public.bp)
+    app.register_blueprint(api.bp)
+    from certsvc.web.registry_api import bp as registry_bp  # registry feed, stats (issue 7)
+
+    app.register_blueprint(registry_bp)
+    from certsvc.web import console, issuing_api  # console + issuing API (issue 6)
+
+    console.init_app(app)  # the console blueprint, CSRFProtect, session lifetime
+    app.register_blueprint(issuing_api.bp)
+    from certsvc.web import transparency  # checkpoints and proofs (issue 8)
+
+    app.register_blueprint(transparency.bp)
+    limits.init_app(app, settings.redis_url)  # after the blueprints: it wraps their views
     return app
 
 

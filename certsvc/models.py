@@ -407,3 +407,8 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# The transparency log's tables live with their code; importing them here puts them in
+# Base.metadata, so Alembic and the tests see one schema.
+from certsvc.transparency import models as _transparency_models  # noqa: E402, F401

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -23,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Row, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from certsvc.db import bulk_insert, insert_ignoring_conflicts
@@ -33,6 +34,7 @@ from certsvc.domain.numbers import MAX_SERIAL, CertificateNumber, parse_body_cod
 from certsvc.errors import (
     BatchRejected,
     BodySuspended,
+    CertsvcError,
     Conflict,
     InvalidInput,
     NotFound,
@@ -52,9 +54,13 @@ from certsvc.models import (
     UTCDateTime,
     utcnow,
 )
+from certsvc.registry.statements import sign_status_statement, status_statement
 from certsvc.services import Services
 from certsvc.signing.jws import JwsSigner, SigningJob
 from certsvc.signing.vc import credential_job
+from certsvc.transparency.log import append_and_checkpoint
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,54 @@ def issue_batch(
     read_errors: Sequence[RowError] = (),
     progress: Callable[[int], None] | None = None,
 ) -> BatchResult:
-    """Issue every row or none. Raises BatchRejected with all row errors when any row fails."""
+    """Issue every row or none. Raises BatchRejected with all row errors when any row fails.
+
+    After the batch commits, the transparency log is extended to cover it and a new
+    checkpoint is signed (:func:`publish`).
+    """
+    result = _issue_once(
+        services,
+        body_code,
+        rows,
+        source=source,
+        content_sha256=content_sha256,
+        filename=filename,
+        idempotency_key=idempotency_key,
+        actor=actor,
+        read_errors=read_errors,
+        progress=progress,
+    )
+    if not result.replayed:
+        publish(services)
+    return result
+
+
+def publish(services: Services) -> None:
+    """Bring the transparency log up to the last committed event and sign a checkpoint.
+
+    The events are committed already; if the log cannot be extended now (say the log key
+    is unreadable), the failure is logged loudly and the next call, or `certsvc log
+    checkpoint`, catches up — the certificates stay issued either way.
+    """
+    try:
+        append_and_checkpoint(services)
+    except (CertsvcError, SQLAlchemyError):
+        log.exception("transparency log not extended; run `certsvc log checkpoint`")
+
+
+def _issue_once(
+    services: Services,
+    body_code: str,
+    rows: Sequence[tuple[int, Mapping[str, str]]],
+    *,
+    source: str,
+    content_sha256: str,
+    filename: str,
+    idempotency_key: str | None,
+    actor: str,
+    read_errors: Sequence[RowError],
+    progress: Callable[[int], None] | None,
+) -> BatchResult:
     try:
         with services.db.transaction() as session:
             return _issue(
@@ -393,6 +446,29 @@ def _store(
     bulk_insert(session, Certificate, certificate_rows())
     # Events last: reserving seqs locks the log head until commit (see certsvc.events).
     corrections = [r for r in requests if r.corrects is not None]
+    # Each supersession is signed (a status statement the registry verifies), before the seqs
+    # are reserved so the log head stays locked no longer than it must.
+    superseded_data = [
+        {
+            "number": r.corrects.number,
+            "superseded_by": numbers[r.row],
+            "kid": signer.kid,
+            "record": sign_status_statement(
+                signer,
+                status_statement(
+                    number=r.corrects.number,
+                    body_code=body.code,
+                    status="superseded",
+                    reason=f"corrected by {numbers[r.row]}",
+                    at=now,
+                    public_url=public_url,
+                    superseded_by=numbers[r.row],
+                ),
+            ),
+        }
+        for r in corrections
+        if r.corrects is not None
+    ]
     first = reserve(session, len(corrections) + len(requests))
     if corrections:
         session.execute(
@@ -405,10 +481,10 @@ def _store(
                     "certificate_id": r.corrects.id,
                     "batch_id": batch.id,
                     "actor": actor,
-                    "data": {"number": r.corrects.number, "superseded_by": numbers[r.row]},
+                    "data": data,
                     "occurred_at": now,
                 }
-                for offset, r in enumerate(corrections)
+                for offset, (r, data) in enumerate(zip(corrections, superseded_data, strict=True))
                 if r.corrects is not None
             ],
         )
@@ -470,7 +546,13 @@ def facts_for(
 
 
 def revoke(services: Services, number: str, reason: str, actor: str = "") -> Certificate:
-    """Revoke a valid certificate; the reason is shown on verification."""
+    """Revoke a valid certificate; the reason is shown on verification and logged publicly."""
+    cert = _revoke(services, number, reason, actor)
+    publish(services)
+    return cert
+
+
+def _revoke(services: Services, number: str, reason: str, actor: str) -> Certificate:
     reason = reason.strip()
     if len(reason) < 4:
         raise InvalidInput("give a reason for the revocation (shown to anyone who verifies)")
@@ -484,13 +566,24 @@ def revoke(services: Services, number: str, reason: str, actor: str = "") -> Cer
         cert.status = "revoked"
         cert.status_reason = reason
         cert.status_changed_at = now
-        session.add(
+        # Signed by the body's active key now, so the registry can verify the revocation too.
+        signer = services.keyring.signer_for(session, cert.body)
+        statement = status_statement(
+            number=number,
+            body_code=cert.body.code,
+            status="revoked",
+            reason=reason,
+            at=now,
+            public_url=services.settings.public_url,
+        )
+        record = sign_status_statement(signer, statement)
+        session.add(  # numbered at flush, i.e. last (certsvc.events lock order)
             Event(
                 kind="revoked",
                 body_id=cert.body_id,
                 certificate_id=cert.id,
                 actor=actor,
-                data={"number": number, "reason": reason},
+                data={"number": number, "reason": reason, "kid": signer.kid, "record": record},
                 occurred_at=now,
             )
         )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 13:22:47.468312
+Create Date: 2026-11-26 13:40:34.209186
 """
 
 from collections.abc import Sequence
@@ -55,6 +55,32 @@ def upgrade() -> None:
     sa.Column('created_at', certsvc.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_holders')),
     sa.UniqueConstraint('id_hash', 'id_type', name=op.f('uq_holders_id_hash_id_type'))
+    )
+    op.create_table('log_keys',
+    sa.Column('kid', sa.String(length=43), nullable=False),
+    sa.Column('origin', sa.String(length=255), nullable=False),
+    sa.Column('public_jwk', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_at', certsvc.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('retired_at', certsvc.models.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status IN ('active', 'retired')", name=op.f('ck_log_keys_status')),
+    sa.PrimaryKeyConstraint('kid', name=op.f('pk_log_keys'))
+    )
+    with op.batch_alter_table('log_keys', schema=None) as batch_op:
+        batch_op.create_index('uq_log_keys_one_active', ['status'], unique=True, sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
+
+    op.create_table('log_state',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('tree_size', sa.BigInteger(), nullable=False),
+    sa.CheckConstraint('id = 1', name=op.f('ck_log_state_single_row')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_log_state'))
+    )
+    op.create_table('merkle_nodes',
+    sa.Column('level', sa.SmallInteger(), autoincrement=False, nullable=False),
+    sa.Column('idx', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('hash', sa.LargeBinary(length=32), nullable=False),
+    sa.PrimaryKeyConstraint('level', 'idx', name=op.f('pk_merkle_nodes')),
+    sqlite_with_rowid=False
     )
     op.create_table('occupations',
     sa.Column('code', sa.String(length=16), nullable=False),
@@ -142,6 +168,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('ecosystem_members', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ecosystem_members_body_id'), ['body_id'], unique=False)
+
+    op.create_table('log_checkpoints',
+    sa.Column('tree_size', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('root_hash', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('kid', sa.String(length=43), nullable=False),
+    sa.Column('created_at', certsvc.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['kid'], ['log_keys.kid'], name=op.f('fk_log_checkpoints_kid_log_keys')),
+    sa.PrimaryKeyConstraint('tree_size', name=op.f('pk_log_checkpoints'))
+    )
+    with op.batch_alter_table('log_checkpoints', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_log_checkpoints_created_at'), ['created_at'], unique=False)
 
     op.create_table('number_sequences',
     sa.Column('body_id', sa.Integer(), nullable=False),
@@ -279,6 +317,10 @@ def downgrade() -> None:
 
     op.drop_table('signing_keys')
     op.drop_table('number_sequences')
+    with op.batch_alter_table('log_checkpoints', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_log_checkpoints_created_at'))
+
+    op.drop_table('log_checkpoints')
     with op.batch_alter_table('ecosystem_members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ecosystem_members_body_id'))
 
@@ -297,6 +339,12 @@ def downgrade() -> None:
 
     op.drop_table('accounts')
     op.drop_table('occupations')
+    op.drop_table('merkle_nodes')
+    op.drop_table('log_state')
+    with op.batch_alter_table('log_keys', schema=None) as batch_op:
+        batch_op.drop_index('uq_log_keys_one_active', sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
+
+    op.drop_table('log_keys')
     op.drop_table('holders')
     op.drop_table('event_log_head')
     op.drop_table('certification_bodies')
