@@ -389,6 +389,18 @@ def test_search_detail_and_dashboard(services: Services, body: str, issuer: Cons
     assert "2026-11" in board and "四级/中级工" in board
 
 
+def test_dashboard_charts_the_talent_statistics(
+    services: Services, body: str, issuer: Console
+) -> None:
+    # One person certified in two occupations counts once among the holders.
+    issue_via_console(issuer, [row(1), row(1, occupation_code="6-18-02-04"), row(2)])
+    board = issuer.get("/console/dashboard").get_data(as_text=True)
+    assert "有效证书 3 · 持证人数（去重） 2" in board
+    for dimension in ("level", "route", "year"):
+        assert f'data-dimension="{dimension}"' in board
+    assert "正常认定" in board and "2026" in board
+
+
 def test_revoke_needs_a_reason(services: Services, body: str, issuer: Console) -> None:
     issue_via_console(issuer, [row(1)])
     number = "Y000132010001264000001"

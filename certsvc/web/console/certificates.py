@@ -22,6 +22,7 @@ from certsvc.accounts import Permission
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.errors import BatchRejected, CertsvcError
 from certsvc.issuance.service import revoke
+from certsvc.registry.stats import compute_stats
 from certsvc.verify.core import certificate_fields
 from certsvc.web.authz import audit_request, principal, requires
 from certsvc.web.console import bp, downloads, i18n
@@ -42,7 +43,12 @@ def dashboard() -> ResponseReturnValue:
     with services_of(current_app).db.session() as session:
         body = service.body_by_id(session, _body_id())
         board = service.dashboard(session, body.id)
-        return render_template("console/dashboard.html", body=body, board=board)
+        talent = compute_stats(
+            session,
+            body_id=body.id,
+            extra_provinces=services_of(current_app).settings.extra_provinces,
+        )
+        return render_template("console/dashboard.html", body=body, board=board, talent=talent)
 
 
 @bp.get("/batches")
