@@ -191,6 +191,12 @@ class FeedIntegrityError(CertsvcError):
     exit_code = 65
 
 
+class HistoryRewritten(FeedIntegrityError):
+    """The service's transparency log is not an extension of a checkpoint accepted before."""
+
+    code = "history_rewritten"
+
+
 class RecordsRejected(CertsvcError):
     """A pull finished, but some records did not verify and were not applied."""
 

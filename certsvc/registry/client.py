@@ -12,7 +12,14 @@
   the feed delivers; every revocation and supersession must come with a status statement
   signed by the body (:mod:`certsvc.registry.statements`);
 * anything that fails is **rejected**: recorded with its reason in ``mirror_events``,
-  reported, and not applied.
+  reported, and not applied;
+* every page carries the transparency log's latest signed checkpoint. The client checks its
+  signature with the log keys of ``/.well-known/transparency.json`` (cached in the mirror,
+  fetched again when a checkpoint names a key the cache does not know) and, with a
+  consistency proof from ``/api/v1/transparency/consistency``, that it extends the last
+  checkpoint it accepted (kept in the mirror with the page it came with). A history that was
+  rewritten — a checkpoint not consistent with the accepted one — stops the pull with
+  :class:`~certsvc.errors.HistoryRewritten` before anything of that page is applied.
 
 Faults: network errors, 5xx, 429 and pages cut short are retried with exponential back-off
 and jitter (a server restarted mid-pull is just a few refused connections); each page is
@@ -23,6 +30,8 @@ The next page is fetched on a helper thread while the current one is verified an
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import hmac
 import http.client
@@ -44,7 +53,9 @@ from sqlalchemy.orm import Session
 from certsvc.domain.ids import IdType, mask_id_number
 from certsvc.errors import (
     CertsvcError,
+    CheckpointError,
     FeedIntegrityError,
+    HistoryRewritten,
     InvalidInput,
     PermissionDenied,
     RegistryUnavailable,
@@ -58,6 +69,7 @@ from certsvc.registry.mirror import (
     MirrorCertificate,
     MirrorEvent,
     MirrorKey,
+    MirrorLog,
     MirrorState,
     insert_rows,
 )
@@ -66,6 +78,8 @@ from certsvc.signing.b64 import b64url_decode
 from certsvc.signing.jwks import KeySet, PublishedKey, parse_rfc3339
 from certsvc.signing.keys import jwk_thumbprint
 from certsvc.signing.vc import verify_credential
+from certsvc.transparency.merkle import verify_consistency
+from certsvc.transparency.note import Checkpoint, NoteVerifier, open_checkpoint
 
 __all__ = [
     "FeedClient",
@@ -80,6 +94,8 @@ __all__ = [
 
 FEED_PATH = "/api/v1/registry/changes"
 JWKS_PATH = "/.well-known/jwks.json"
+TRANSPARENCY_PATH = "/.well-known/transparency.json"
+CONSISTENCY_PATH = "/api/v1/transparency/consistency"
 
 
 # --- HTTP with retries ---------------------------------------------------------------------------
@@ -252,6 +268,36 @@ class FeedClient:
         result: tuple[dict[str, Any] | None, str] = self._get(JWKS_PATH, headers, parse)
         return result
 
+    def _json(self, path: str, what: str) -> Any:
+        def parse(response: HttpResponse) -> Any:
+            try:
+                return json.loads(response.body)
+            except ValueError as exc:
+                raise _Retry(f"{what} was cut short or garbled ({exc})") from exc
+
+        return self._get(path, {"Accept": "application/json"}, parse)
+
+    def transparency(self) -> dict[str, Any]:
+        """The transparency log's public document: origin and log keys."""
+        document = self._json(TRANSPARENCY_PATH, "the transparency document")
+        if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+            raise FeedIntegrityError(f"{self.base_url}{TRANSPARENCY_PATH} lists no log keys")
+        return document
+
+    def consistency(self, old: int, new: int) -> list[bytes]:
+        """The proof that the log's tree of ``new`` events extends its tree of ``old``."""
+        query = urllib.parse.urlencode({"old": old, "new": new})
+        answer = self._json(f"{CONSISTENCY_PATH}?{query}", "the consistency proof")
+        proof = answer.get("proof") if isinstance(answer, dict) else None
+        if not isinstance(proof, list) or not all(isinstance(p, str) for p in proof):
+            raise FeedIntegrityError(f"the consistency proof from {old} to {new} is malformed")
+        try:
+            return [base64.b64decode(p, validate=True) for p in proof]
+        except (binascii.Error, ValueError):
+            raise FeedIntegrityError(
+                f"the consistency proof from {old} to {new} is not base64"
+            ) from None
+
 
 # --- verification ------------------------------------------------------------------------------
 
@@ -323,6 +369,126 @@ def _text(mapping: Any, *path: str) -> str:
     return value
 
 
+class _Log:
+    """The last accepted checkpoint of the service's transparency log, and the checks of new ones.
+
+    The first checkpoint is accepted on its signature alone (as the JWKS is trusted on first
+    use); every later one must be signed by a published log key of the same origin and be
+    consistent with the accepted one — an extension of it, or a prefix of it (a lagging
+    replica) — proven by the service's consistency proof. Only a larger one replaces it.
+    """
+
+    def __init__(self, client: FeedClient, mirror: Mirror) -> None:
+        self._client = client
+        self._mirror = mirror
+        row = mirror.log()
+        self.note = row.checkpoint
+        self.size = row.tree_size
+        self.root = base64.b64decode(row.root_hash) if row.root_hash else b""
+        self._document = row.document
+        self._refreshed = False
+        self.fetches = 0
+        #: Accepted but not yet stored (stored with the page it came with).
+        self.unsaved = False
+
+    def _fetch_document(self) -> None:
+        document = self._client.transparency()
+        self.fetches += 1
+        self._refreshed = True
+        if self._document is not None and document.get("origin") != self._document.get("origin"):
+            raise HistoryRewritten(
+                f"REFUSED: the service's transparency log is now {document.get('origin')!r}, "
+                f"not {self._document.get('origin')!r} as before; the mirror is unchanged"
+            )
+        self._document = document
+        self.unsaved = True
+
+    def _verifiers(self) -> tuple[list[NoteVerifier], str]:
+        assert self._document is not None
+        origin = self._document.get("origin")
+        if not isinstance(origin, str):
+            raise FeedIntegrityError("the service's transparency document names no log origin")
+        verifiers: list[NoteVerifier] = []
+        for key in self._document.get("keys", []):
+            try:
+                verifiers.append(NoteVerifier.parse(str(key["note_key"])))
+            except (CheckpointError, KeyError, TypeError):
+                continue  # an unreadable key signs nothing we accept
+        return verifiers, origin
+
+    def _open(self, note: str) -> Checkpoint:
+        if self._document is None:
+            self._fetch_document()
+        try:
+            return open_checkpoint(note, *self._verifiers())
+        except CheckpointError as first:
+            if self._refreshed:
+                raise HistoryRewritten(
+                    f"REFUSED: the feed's checkpoint does not verify with the service's log "
+                    f"keys ({first.message}); the mirror is unchanged"
+                ) from first
+        self._fetch_document()  # a new log key: fetch the document once per run
+        try:
+            return open_checkpoint(note, *self._verifiers())
+        except CheckpointError as exc:
+            raise HistoryRewritten(
+                f"REFUSED: the feed's checkpoint does not verify with the service's log keys "
+                f"({exc.message}); the mirror is unchanged"
+            ) from exc
+
+    def check(self, note: object, cursor: int) -> None:
+        """Check the checkpoint a page carries; HistoryRewritten if the history was rewritten."""
+        if note is None:
+            if self.note is not None:
+                raise HistoryRewritten(
+                    "REFUSED: the feed no longer carries transparency-log checkpoints though it "
+                    f"did before; nothing was applied, the mirror is unchanged at seq {cursor}"
+                )
+            return
+        if not isinstance(note, str):
+            raise FeedIntegrityError("the page's checkpoint is not a signed note")
+        if note == self.note:
+            return
+        new = self._open(note)
+        if self.note is not None:
+            old_size, old_root = self.size, self.root
+            if old_size == 0:  # the empty tree is a prefix of every tree
+                consistent = True
+            elif new.size == old_size:
+                consistent = new.root_hash == old_root
+            elif new.size > old_size:
+                proof = self._client.consistency(old_size, new.size)
+                consistent = verify_consistency(old_size, new.size, old_root, new.root_hash, proof)
+            else:
+                proof = self._client.consistency(new.size, old_size)
+                consistent = verify_consistency(new.size, old_size, new.root_hash, old_root, proof)
+            if not consistent:
+                raise HistoryRewritten(
+                    f"REFUSED: the service's transparency log was rewritten — its checkpoint of "
+                    f"{new.size} events is not consistent with the checkpoint of {old_size} "
+                    f"events this mirror accepted; nothing was applied, the mirror is unchanged "
+                    f"at seq {cursor} — report it to the issuer and keep this mirror as evidence"
+                )
+            if new.size < old_size:
+                return
+        self.note, self.size, self.root = note, new.size, new.root_hash
+        self.unsaved = True
+
+    def save(self, session: Session) -> None:
+        """Store the accepted checkpoint and the log keys (in the page's transaction)."""
+        if not self.unsaved:
+            return
+        row = session.get(MirrorLog, 1)
+        if row is None:
+            row = MirrorLog(id=1)
+            session.add(row)
+        row.checkpoint, row.tree_size = self.note, self.size
+        row.root_hash = base64.b64encode(self.root).decode("ascii") if self.root else ""
+        row.document = self._document
+        row.updated_at = dt.datetime.now(dt.UTC)
+        self.unsaved = False
+
+
 # --- pulling ---------------------------------------------------------------------------------
 
 
@@ -356,6 +522,8 @@ class PullSummary:
     rejections: list[Rejection] = field(default_factory=list)
     retries: int = 0
     jwks_fetches: int = 0
+    #: The size of the transparency-log checkpoint the mirror holds (None: none seen).
+    checkpoint: int | None = None
     seconds: float = 0.0
 
     @property
@@ -373,6 +541,11 @@ class PullSummary:
             f"retries {self.retries}, JWKS fetches {self.jwks_fetches}; "
             f"cursor {self.cursor} of {self.head}",
             *(
+                [f"transparency log: checkpoint of {self.checkpoint} events verified consistent"]
+                if self.checkpoint is not None
+                else []
+            ),
+            *(
                 [
                     f"{self.untrusted} certificate(s) in the mirror were signed after their key's "
                     "compromise cut-off: kept, marked untrusted"
@@ -386,9 +559,10 @@ class PullSummary:
 class _Applier:
     """Verifies and applies the events of one page inside one mirror transaction."""
 
-    def __init__(self, keys: _Keys, summary: PullSummary) -> None:
+    def __init__(self, keys: _Keys, summary: PullSummary, log: _Log | None = None) -> None:
         self._keys = keys
         self._summary = summary
+        self._log = log
         self._session: Session | None = None
         #: Certificates issued in this page, inserted together when the page ends.
         self._pending: dict[str, dict[str, Any]] = {}
@@ -445,6 +619,8 @@ class _Applier:
             if self._keys.unsaved:
                 state.jwks, state.jwks_etag = self._keys.document()
                 self._keys.unsaved = False
+            if self._log is not None:
+                self._log.save(session)
         return cursor
 
     def _apply(self, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -697,7 +873,8 @@ def pull(
     ``progress(done, total)`` is called after each page with events applied so far and the
     number there were to apply when the pull started (the total grows if the head moves).
     Raises RegistryUnavailable when the service stays unreachable, FeedIntegrityError on a
-    gap in the sequence, Unauthenticated / PermissionDenied for a bad token.
+    gap in the sequence, HistoryRewritten when the transparency log is not consistent with
+    the checkpoint accepted before, Unauthenticated / PermissionDenied for a bad token.
     """
     started = time.perf_counter()
     state = mirror.state()
@@ -712,7 +889,8 @@ def pull(
             )
     summary = PullSummary(first_cursor=state.cursor, cursor=state.cursor)
     keys = _Keys(client, mirror)
-    applier = _Applier(keys, summary)
+    log = _Log(client, mirror)
+    applier = _Applier(keys, summary, log)
     cursor = state.cursor
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-fetch")
     try:
@@ -721,8 +899,12 @@ def pull(
             page = pending.result()
             summary.pages += 1
             summary.head = max(summary.head, int(page.get("head", 0)))
+            log.check(page.get("checkpoint"), cursor)  # before anything of the page is applied
             events = page["events"]
             if not events:
+                if log.unsaved:
+                    with mirror.transaction() as session:
+                        log.save(session)
                 break
             following = int(page["next"])
             if following < int(events[-1]["seq"]):
@@ -738,5 +920,6 @@ def pull(
     summary.untrusted = mirror.untrusted()
     summary.retries = client.retries
     summary.jwks_fetches = keys.fetches
+    summary.checkpoint = log.size if log.note is not None else None
     summary.seconds = time.perf_counter() - started
     return summary

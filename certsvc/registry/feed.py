@@ -6,12 +6,16 @@ database — a few hundred rows at a time, each chunk leaving as JSON text at on
 server's memory does not grow with ``limit``. Its shape::
 
     {"head": 1200, "after": 0, "limit": 1000, "scope": null,
+     "checkpoint": "cert.example.cn/log\n1200\n…\n\n— cert.example.cn/log …\n",
      "events": [ {event}, ... ],
      "count": 1000, "next": 1000}
 
 ``count`` and ``next`` come last on purpose: a page cut short on the way (a dropped
 connection) is not valid JSON, so a client can never take half a page for a whole one.
 ``head`` is the last seq committed when the page began (for progress bars only).
+``checkpoint`` is the transparency log's latest signed checkpoint at that moment (null before
+the first; :mod:`certsvc.transparency`): a client keeps the last one it accepted and checks
+that the next one extends it (a consistency proof), so a rewritten history is noticed.
 
 Every event has ``seq``, ``kind``, ``occurred_at`` (RFC 3339, UTC, exact) and ``body`` (the
 body code), and by kind:
@@ -49,6 +53,7 @@ from certsvc.identity import IdVault
 from certsvc.models import Certificate, CertificationBody, Event, EventLogHead, Holder, SigningKey
 from certsvc.services import Services
 from certsvc.signing.b64 import b64url_encode
+from certsvc.transparency.models import LogCheckpoint
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "FeedRequest", "parse_request", "stream_changes"]
 
@@ -259,11 +264,14 @@ def stream_changes(services: Services, request: FeedRequest) -> Iterator[str]:
     db = services.db
     with db.session() as session:
         head = session.scalar(select(EventLogHead.last_seq).where(EventLogHead.id == 1)) or 0
+        checkpoint = session.scalar(
+            select(LogCheckpoint.note).order_by(LogCheckpoint.tree_size.desc()).limit(1)
+        )
         session.rollback()
     items = _Items(db, services.vault)
     yield (
         f'{{"head":{int(head)},"after":{request.after},"limit":{request.limit},'
-        f'"scope":{_dumps(request.body_code)},"events":['
+        f'"scope":{_dumps(request.body_code)},"checkpoint":{_string(checkpoint)},"events":['
     )
     count, last = 0, request.after
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-read")

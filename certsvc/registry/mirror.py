@@ -10,7 +10,9 @@ SQLAlchemy URL), created by the client on first use; it is not the service schem
   before it was signed;
 * ``mirror_keys`` — the signing keys as the feed announced them;
 * ``mirror_events`` — one row per seq seen: ``applied``, ``recorded`` (body events) or
-  ``rejected`` with the reason.
+  ``rejected`` with the reason;
+* ``mirror_log`` — one row: the last transparency-log checkpoint the client accepted (saved
+  with the page it came with) and the cached ``/.well-known/transparency.json`` (log keys).
 
 A page is applied in **one transaction** together with the new cursor; an event whose seq is
 not above the cursor is a duplicate delivery and is skipped. So a client killed at any point
@@ -54,6 +56,7 @@ __all__ = [
     "MirrorCertificate",
     "MirrorEvent",
     "MirrorKey",
+    "MirrorLog",
     "MirrorState",
     "mirror_url",
 ]
@@ -124,6 +127,22 @@ class MirrorEvent(MirrorBase):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
+class MirrorLog(MirrorBase):
+    """The service's transparency log as this mirror last saw it (a table of its own, so
+    mirrors made before it existed gain it from ``create_all``)."""
+
+    __tablename__ = "mirror_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: The last accepted checkpoint (signed note), its size and root hash (standard base64).
+    checkpoint: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    root_hash: Mapped[str] = mapped_column(String(64), default="")
+    #: The cached ``/.well-known/transparency.json``: origin and log keys.
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 def mirror_url(target: str) -> str:
     """A SQLAlchemy URL as is; anything else is a SQLite file path."""
     if "://" in target:
@@ -189,6 +208,15 @@ class Mirror:
                 .where(MirrorState.id == 1)
                 .values(jwks=document, jwks_etag=etag, updated_at=dt.datetime.now(dt.UTC))
             )
+
+    def log(self) -> MirrorLog:
+        """The transparency-log row (created empty on first use)."""
+        with self.transaction() as session:
+            row = session.get(MirrorLog, 1)
+            if row is None:
+                row = MirrorLog(id=1, tree_size=0, root_hash="")
+                session.add(row)
+            return row
 
     def outcomes(self) -> dict[str, int]:
         """How many events were applied, recorded and rejected, in all runs."""

@@ -344,6 +344,30 @@ class InclusionResult:
         }
 
 
+#: Checkpoints whose signature checked out, by (note, verifier key): every verification of a
+#: certificate opens the latest checkpoint, which changes only once per batch.
+_OPENED: dict[tuple[str, str], Checkpoint] = {}
+_MAX_OPENED = 64
+#: Log verifier keys by kid: a kid is the thumbprint of its key and a key keeps its origin.
+_VERIFIERS: dict[str, NoteVerifier] = {}
+
+
+def _opened(note: str, verifier: NoteVerifier) -> Checkpoint | None:
+    """The checkpoint ``note`` if ``verifier`` signed it (cached), else None."""
+    cache_key = (note, verifier_key(verifier.name, verifier.public_key))
+    cached = _OPENED.get(cache_key)
+    if cached is not None:
+        return cached
+    try:
+        signed = open_checkpoint(note, [verifier], verifier.name)
+    except CheckpointError:
+        return None
+    if len(_OPENED) >= _MAX_OPENED:
+        _OPENED.clear()
+    _OPENED[cache_key] = signed
+    return signed
+
+
 def certificate_inclusion(session: Session, certificate_number: str) -> InclusionResult | None:
     """The inclusion proof of a certificate's issuance in the latest checkpoint.
 
@@ -360,28 +384,32 @@ def certificate_inclusion(session: Session, certificate_number: str) -> Inclusio
     latest = _latest_row(session)
     if seq is None or latest is None or seq > latest.tree_size:
         return None
-    key = session.get(LogKey, latest.kid)
-    assert key is not None
-    verifier = NoteVerifier.of(key.origin, public_key_from_jwk(key.public_jwk))
+    verifier = _VERIFIERS.get(latest.kid)
+    if verifier is None:
+        key = session.get(LogKey, latest.kid)
+        assert key is not None
+        verifier = NoteVerifier.of(key.origin, public_key_from_jwk(key.public_jwk))
+        if len(_VERIFIERS) >= _MAX_OPENED:
+            _VERIFIERS.clear()
+        _VERIFIERS[latest.kid] = verifier
     facts = next(_facts(session, seq, seq))
     data = leaf_data(facts)
-    proof = store.inclusion_proof(session, seq, latest.tree_size)
-    try:
-        signed = open_checkpoint(latest.note, [verifier], key.origin)
-        verified = signed.size == latest.tree_size and verify_inclusion(
-            leaf_hash(data), seq - 1, signed.size, proof, signed.root_hash
-        )
-    except CheckpointError:
-        verified = False
+    proof = store.inclusion_proof(session, seq, latest.tree_size, size_known=True)
+    signed = _opened(latest.note, verifier)
+    verified = (
+        signed is not None
+        and signed.size == latest.tree_size
+        and verify_inclusion(leaf_hash(data), seq - 1, signed.size, proof, signed.root_hash)
+    )
     return InclusionResult(
         checkpoint=latest.note,
-        origin=key.origin,
+        origin=verifier.name,
         tree_size=latest.tree_size,
         root_hash=bytes(latest.root_hash),
         seq=seq,
         leaf_data=data.decode(),
         proof=proof,
-        log_key=verifier_key(key.origin, verifier.public_key),
+        log_key=verifier_key(verifier.name, verifier.public_key),
         verified=verified,
     )
 

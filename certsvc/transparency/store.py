@@ -134,9 +134,16 @@ def root_hash(session: Session, size: int) -> bytes:
     return _resolve(session, merkle.root_plan(size))[0]
 
 
-def inclusion_proof(session: Session, seq: int, tree_size: int) -> list[bytes]:
-    """The audit path of event ``seq`` (leaf ``seq − 1``) in the tree of ``tree_size`` leaves."""
-    _check_size(session, tree_size, "tree size")
+def inclusion_proof(
+    session: Session, seq: int, tree_size: int, *, size_known: bool = False
+) -> list[bytes]:
+    """The audit path of event ``seq`` (leaf ``seq − 1``) in the tree of ``tree_size`` leaves.
+
+    ``size_known``: the caller took ``tree_size`` from a stored checkpoint (never beyond the
+    tree), so the round trip that reads the tree's size is saved.
+    """
+    if not size_known:
+        _check_size(session, tree_size, "tree size")
     if not 1 <= seq <= tree_size:
         raise LogRangeError(f"event {seq} is not in the log's first {tree_size} events")
     return _resolve(session, merkle.inclusion_plan(seq - 1, tree_size))

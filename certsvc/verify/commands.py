@@ -5,12 +5,20 @@ Without ``--jwks`` the token is checked against this installation's database (th
 but the key set is used — fully offline with a file — and the output says what could not be
 checked (revocation, supersession, the stored record; see :mod:`certsvc.verify.offline`).
 
+With ``--log-bundle FILE --log-key KEY`` (offline, with ``--jwks``) the certificate's
+inclusion bundle — the ``transparency`` member of an online result, or ``certsvc log prove`` —
+is checked against the transparency log's verifier key
+(:func:`certsvc.transparency.offline.verify_bundle`): signed checkpoint, this token's leaf,
+audit path. The result then carries it as ``transparency``; a bundle that does not check out
+is an error (one line, exit 65), never a quiet "valid".
+
 Exit status: 0 only for ``valid``; otherwise :data:`EXIT_CODES` by status, with a one-line
 reason on stderr. Input that cannot be read exits with its error's code (65 bad file, 64 …).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -20,9 +28,11 @@ from urllib.request import Request, urlopen
 import click
 
 from certsvc.cli import Context, cli, pass_ctx
-from certsvc.errors import SigningKeyError
+from certsvc.errors import CheckpointError, InvalidInput, LogIntegrityError, SigningKeyError
 from certsvc.signing.jwks import KeySet
 from certsvc.signing.strictjson import loads_object
+from certsvc.transparency.note import NoteVerifier
+from certsvc.transparency.offline import verify_bundle
 from certsvc.verify.core import verify_token
 from certsvc.verify.offline import verify_offline
 from certsvc.verify.result import VerificationResult
@@ -105,6 +115,16 @@ def result_lines(result: VerificationResult, presented: Presented) -> list[str]:
         rows.append(("superseded by", result.superseded_by))
     if result.kid:
         rows.append(("key", f"{result.kid} ({result.key_status or 'status unknown'})"))
+    logged = result.transparency
+    if logged is not None:
+        rows.append(
+            (
+                "issuance log",
+                f"logged, checkpoint size {logged['tree_size']} (event {logged['seq']})"
+                if logged.get("verified")
+                else "NOT confirmed: the record differs from what was logged",
+            )
+        )
     rows += [
         ("checked at", result.to_dict()["checked_at"]),
         ("checked", f"{result.mode}, from {presented.source}"),
@@ -112,6 +132,34 @@ def result_lines(result: VerificationResult, presented: Presented) -> list[str]:
     if result.not_checked:
         rows.append(("NOT checked", ", ".join(result.not_checked).replace("_", " ")))
     return [f"{label:<16} {value if value not in (None, '') else '—'}" for label, value in rows]
+
+
+def check_log_bundle(
+    result: VerificationResult, token: str, bundle_file: Path, log_key: str
+) -> VerificationResult:
+    """``result`` with its inclusion bundle checked offline (CertsvcError if it fails)."""
+    if result.signed is None:  # the token itself did not verify: nothing to prove
+        return result
+    try:
+        document = json.loads(bundle_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"{bundle_file} is not a JSON inclusion bundle") from exc
+    if isinstance(document, dict) and isinstance(document.get("transparency"), dict):
+        document = document["transparency"]  # a whole verification result works too
+    if not isinstance(document, dict):
+        raise InvalidInput(f"{bundle_file} is not a JSON inclusion bundle")
+    origin = NoteVerifier.parse(log_key).name  # a log key is named after its origin
+    try:
+        verify_bundle(
+            document,
+            trusted_keys=[log_key],
+            origin=origin,
+            token=token,
+            certificate_number=str(result.signed["number"]),
+        )
+    except CheckpointError as exc:  # exit 65, as for a proof that fails
+        raise LogIntegrityError(f"the log bundle does not check out: {exc.message}") from exc
+    return dataclasses.replace(result, transparency={**document, "verified": True})
 
 
 @cli.command("verify")
@@ -122,17 +170,40 @@ def result_lines(result: VerificationResult, presented: Presented) -> list[str]:
     metavar="FILE_OR_URL",
     help="Verify against this key set only (no database): fully offline with a file.",
 )
+@click.option(
+    "--log-bundle",
+    "log_bundle",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --jwks: the certificate's transparency-log inclusion bundle to check offline.",
+)
+@click.option(
+    "--log-key",
+    "log_key",
+    metavar="KEY",
+    help="The log's verifier key (origin+id+base64, from /.well-known/transparency.json).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verification result as JSON.")
 @pass_ctx
-def verify(ctx: Context, target: str, jwks_source: str | None, as_json: bool) -> None:
+def verify(
+    ctx: Context,
+    target: str,
+    jwks_source: str | None,
+    log_bundle: Path | None,
+    log_key: str | None,
+    as_json: bool,
+) -> None:
     """Verify a certificate: TOKEN, its QR URL, a certificate PDF or a QR image (PNG/JPEG).
 
     Exit status 0 only when the certificate is valid; 3 revoked, 4 superseded, 5 invalid
     signature, 6 unknown key, 7 malformed, 8 not found.
     """
+    if (log_bundle is None) != (log_key is None) or (log_bundle and jwks_source is None):
+        raise click.UsageError("--log-bundle and --log-key go together, and with --jwks")
     presented = read_target(target)
     if jwks_source is not None:
         result = verify_offline(presented.token, load_key_set(jwks_source), record=presented.record)
+        if log_bundle is not None and log_key is not None:
+            result = check_log_bundle(result, presented.token, log_bundle, log_key)
     else:
         with ctx.services.db.session() as session:
             result = verify_token(session, presented.token)

@@ -13,17 +13,25 @@ A token is ``valid`` only when all of these hold, checked in this order:
 3. the Ed25519 signature verifies — else ``invalid_signature`` (reason ``tampered``);
 4. the payload is a certsvc QR payload — else ``malformed``;
 5. a certificate with the signed number is on record — else ``not_found``;
-6. the key was not compromised before the certificate was created (the cutoff is compared with
-   the certificate's stored ``created_at``, which only the service knows) — else
-   ``invalid_signature`` (reason ``key_compromised``);
+6. the key was not compromised before the certificate was logged: its ``issued`` event's seq
+   must be at or before the log position of the key's cutoff
+   (:func:`certsvc.transparency.log.log_position_at`), not its ``created_at``, which anyone
+   who can write the database could move — else ``invalid_signature`` (reason
+   ``key_compromised``);
 7. the token is the one stored for that certificate and every signed field equals the stored
    one — else ``invalid_signature`` (reason ``record_mismatch``);
 8. the certificate is current — else ``revoked`` or ``superseded``.
+
+Whenever the certificate is on record the result carries ``transparency``: the inclusion proof
+of its ``issued`` event in the latest signed checkpoint of the transparency log
+(:func:`certsvc.transparency.log.certificate_inclusion`), with ``verified`` false when the
+records no longer match what was logged; None when no checkpoint covers it yet.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -36,11 +44,18 @@ from certsvc.db import Database
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
 from certsvc.domain.routes import DirectGround
-from certsvc.errors import InvalidSignature, MalformedToken, UnknownKey
+from certsvc.errors import (
+    InvalidSignature,
+    LogIntegrityError,
+    LogRangeError,
+    MalformedToken,
+    UnknownKey,
+)
 from certsvc.issuance.credential import QrClaims, parse_qr_payload
-from certsvc.models import Certificate, SigningKey, utcnow
+from certsvc.models import Certificate, Event, SigningKey, utcnow
 from certsvc.signing.jws import ALG, parse_compact, verify_compact
 from certsvc.signing.keys import public_key_from_jwk
+from certsvc.transparency.log import InclusionResult, certificate_inclusion, log_position_at
 from certsvc.verify.result import STATUSES, VerificationResult, format_time
 
 __all__ = [
@@ -52,6 +67,8 @@ __all__ = [
     "signed_fields",
     "verify_token",
 ]
+
+log = logging.getLogger("certsvc.verify")
 
 #: Public keys by kid. A kid is the RFC 7638 thumbprint of its key, so an entry can never go
 #: stale; whether the key belongs to *this* service, and its status, is read per request.
@@ -211,10 +228,14 @@ def verify_token(
         )
     cert: Certificate = row[0]
     base["certificate"] = public_fields(cert)
-    if key.compromised_after is not None and cert.created_at > key.compromised_after:
+    inclusion = _inclusion(session, cert.number)
+    base["transparency"] = inclusion.to_dict() if inclusion is not None else None
+    if key.compromised_after is not None and not _logged_before(
+        session, cert, key.compromised_after, inclusion.seq if inclusion is not None else None
+    ):
         return VerificationResult(
             "invalid_signature",
-            f"signed by key {kid} after it was reported compromised "
+            f"logged after the compromise cut-off of key {kid} "
             f"({format_time(key.compromised_after)}); the signature cannot be trusted",
             checked_at,
             reason="key_compromised",
@@ -246,6 +267,26 @@ def verify_token(
             **base,
         )
     return VerificationResult("valid", "genuine and current", checked_at, **base)
+
+
+def _inclusion(session: Session, number: str) -> InclusionResult | None:
+    """The certificate's inclusion proof; None (never "logged") when the stored log is broken."""
+    try:
+        return certificate_inclusion(session, number)
+    except (LogIntegrityError, LogRangeError) as exc:
+        log.error("no inclusion proof for certificate %s: %s", number, exc.message)
+        return None
+
+
+def _logged_before(
+    session: Session, cert: Certificate, cutoff: dt.datetime, seq: int | None
+) -> bool:
+    """Whether ``cert``'s ``issued`` event is at or before the log position of ``cutoff``."""
+    if seq is None:
+        seq = session.scalar(
+            select(Event.seq).where(Event.certificate_id == cert.id, Event.kind == "issued")
+        )
+    return seq is not None and seq <= log_position_at(session, cutoff)
 
 
 def _mismatched_fields(cert: Certificate, claims: QrClaims, kid: str, token: str) -> list[str]:

@@ -5,7 +5,8 @@ programs (a stable code, see :data:`REASONS`), ``message`` says the same in one 
 ``certificate`` carries every certified field as the service holds them — or, offline, as far
 as the signed data shows them — so a doctored printout is caught by comparison. ``not_checked``
 names what this verifier could not check (offline: revocation, supersession, the stored record),
-so that "valid" is never claimed beyond what was checked.
+so that "valid" is never claimed beyond what was checked. ``transparency`` (online) proves the
+certificate's issuance is in the public issuance log's latest signed checkpoint.
 """
 
 from __future__ import annotations
@@ -63,6 +64,11 @@ class VerificationResult:
     #: The QR token of the newer certificate, so a page can link to its verification.
     superseded_by_token: str | None = None
     not_checked: tuple[str, ...] = field(default_factory=tuple)
+    #: Online: the inclusion proof of the certificate's ``issued`` event in the latest signed
+    #: checkpoint of the transparency log
+    #: (:meth:`certsvc.transparency.log.InclusionResult.to_dict`); None when the certificate
+    #: is not in a checkpoint yet, or offline.
+    transparency: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -90,4 +96,5 @@ class VerificationResult:
             "superseded_by": self.superseded_by,
             "superseded_by_token": self.superseded_by_token,
             "not_checked": list(self.not_checked),
+            "transparency": self.transparency,
         }

@@ -61,6 +61,9 @@ _ZH: dict[str, str] = {
     "key.compromised": "已报告泄露",
     "meta.checked_at": "核验时间",
     "meta.online": "已在服务器上核验签名与发证记录。",
+    "log.included": "已记入公开签发日志，检查点大小 {size}",
+    "log.unverified": "公开签发日志核对未通过：记录与签发时记入日志的不一致。",
+    "log.checkpoint": "签名检查点",
     "device.checking": "正在本设备上核验签名……",
     "device.ok": "已在本设备上核验签名：证书编号、姓名、职业和发证日期与签名一致。",
     "device.bad": "本设备核验未通过：签名无效，或签名内容与下列信息不一致。",
@@ -144,6 +147,10 @@ _EN: dict[str, str] = {
     "key.compromised": "reported compromised",
     "meta.checked_at": "Checked at",
     "meta.online": "Signature and record checked on the server.",
+    "log.included": "Logged in the public issuance log, checkpoint size {size}",
+    "log.unverified": "The public issuance log does not confirm this certificate: the record "
+    "differs from what was logged at issuance.",
+    "log.checkpoint": "Signed checkpoint",
     "device.checking": "Checking the signature on this device…",
     "device.ok": "Signature checked on this device: number, name, occupation and issue date "
     "match the signature.",

@@ -114,6 +114,29 @@ def _schemas() -> dict[str, Any]:
                 "description": "QR token of the newer certificate (verify it in turn).",
             },
             "not_checked": {"type": "array", "items": {"enum": list(OFFLINE_GAPS)}},
+            "transparency": {
+                "oneOf": [{"$ref": "#/components/schemas/InclusionProof"}, {"type": "null"}],
+                "description": "Proof that the certificate's issuance is in the latest signed "
+                "checkpoint of the public issuance log; null when not in a checkpoint yet.",
+            },
+        }
+    )
+    inclusion = _object(
+        {
+            "checkpoint": {**_TEXT, "description": "The signed checkpoint (C2SP signed note)."},
+            "origin": _TEXT,
+            "tree_size": {"type": "integer", "minimum": 1},
+            "root_hash": {**_TEXT, "description": "Standard base64, as in the checkpoint."},
+            "seq": {"type": "integer", "minimum": 1},
+            "leaf_index": {"type": "integer", "minimum": 0},
+            "leaf_data": {**_TEXT, "description": "The logged leaf (canonical JSON)."},
+            "leaf_hash": _TEXT,
+            "proof": {"type": "array", "items": _TEXT},
+            "log_key": {**_TEXT, "description": "Signed-note verifier key of the log."},
+            "verified": {
+                "type": "boolean",
+                "description": "The service's records, the proof and the signature agree.",
+            },
         }
     )
     result["description"] = (
@@ -143,6 +166,7 @@ def _schemas() -> dict[str, Any]:
     )
     return {
         "VerificationResult": result,
+        "InclusionProof": inclusion,
         "Certificate": certificate,
         "SignedFields": signed,
         "IdLookupResult": id_lookup,

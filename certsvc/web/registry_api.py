@@ -242,9 +242,23 @@ def openapi_schemas() -> dict[str, Any]:
         },
         "RegistryChangePage": {
             "type": "object",
-            "required": ["head", "after", "limit", "scope", "events", "count", "next"],
+            "required": [
+                "head",
+                "after",
+                "limit",
+                "scope",
+                "checkpoint",
+                "events",
+                "count",
+                "next",
+            ],
             "properties": {
                 "head": {"type": "integer", "description": "Last seq when the page began."},
+                "checkpoint": {
+                    **nullable_string,
+                    "description": "The transparency log's latest signed checkpoint when the "
+                    "page began (C2SP signed note); null before the first.",
+                },
                 "after": {"type": "integer"},
                 "limit": {"type": "integer"},
                 "scope": {**nullable_string, "description": "Body code of a scoped token."},

@@ -1,0 +1,199 @@
+"""The verification result and page carry the transparency log: the certificate's inclusion
+proof in the latest signed checkpoint, and a key-compromise cutoff tied to a log position.
+Both backends (the ``services`` fixture)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask.testing import FlaskClient
+from sqlalchemy import delete, select, update
+
+import certsvc.verify.commands  # noqa: F401 - registers `certsvc verify`
+from certsvc import create_app
+from certsvc.cli import Context, cli
+from certsvc.models import Certificate, Event
+from certsvc.services import Services
+from certsvc.transparency.log import latest_checkpoint, log_position_at, transparency_document
+from certsvc.transparency.models import MerkleNode
+from certsvc.transparency.offline import verify_bundle
+from certsvc.verify import VerificationResult, verify_token
+from tests.conftest import row
+from tests.test_issuance import issue
+
+LOGGED_ZH = "已记入公开签发日志"
+LOGGED_EN = "Logged in the public issuance log, checkpoint size"
+
+
+@pytest.fixture
+def client(services: Services) -> FlaskClient:
+    app = create_app(services=services)
+    app.testing = True
+    return app.test_client()
+
+
+def check(services: Services, token: str) -> VerificationResult:
+    with services.db.session() as session:
+        return verify_token(session, token)
+
+
+def test_a_valid_certificate_carries_its_verified_inclusion_proof(
+    client: FlaskClient, services: Services, body: str
+) -> None:
+    first = issue(services, [row(1), row(2)]).certificates[1]
+    issue(services, [row(3)])  # a later checkpoint: the proof is against the newest
+    result = check(services, first.token)
+    assert result.is_valid and result.transparency is not None
+    with services.db.session() as session:
+        latest = latest_checkpoint(session)
+        document = transparency_document(session)
+    assert latest is not None
+    proof = result.transparency
+    assert proof["verified"] is True
+    assert (proof["tree_size"], proof["checkpoint"]) == (latest.tree_size, latest.note)
+    assert json.loads(proof["leaf_data"])["certificate"] == first.number
+    bundle = json.loads(json.dumps(result.to_dict()))["transparency"]
+    checked = verify_bundle(  # what a relying party can redo with the log key alone
+        bundle,
+        trusted_keys=[k["note_key"] for k in document["keys"]],
+        origin=document["origin"],
+        token=first.token,
+        certificate_number=first.number,
+    )
+    assert checked.size == latest.tree_size
+
+    api = client.post("/api/v1/verify", json={"token": first.token})
+    assert api.status_code == 200 and api.json is not None
+    assert api.json["transparency"] == proof
+    zh = client.get(f"/v/{first.token}").get_data(as_text=True)
+    assert f"{LOGGED_ZH}，检查点大小 {latest.tree_size}" in zh
+    assert latest.note.splitlines()[2] in zh  # the checkpoint itself is shown
+    en = client.get(f"/v/{first.token}?lang=en").get_data(as_text=True)
+    assert f"{LOGGED_EN} {latest.tree_size}" in en
+
+
+def test_a_record_changed_after_logging_is_not_shown_as_logged(
+    client: FlaskClient, services: Services, body: str
+) -> None:
+    cert = issue(services, [row(1)]).certificates[0]
+    with services.db.transaction() as session:  # someone with database access re-signs it
+        session.execute(
+            update(Certificate)
+            .where(Certificate.number == cert.number)
+            .values(record=Certificate.record + "x")
+        )
+    result = check(services, cert.token)
+    assert result.transparency is not None and result.transparency["verified"] is False
+    page = client.get(f"/v/{cert.token}").get_data(as_text=True)
+    assert LOGGED_ZH not in page and "公开签发日志核对未通过" in page
+    api = client.post("/api/v1/verify", json={"token": cert.token})
+    assert api.json is not None and api.json["transparency"]["verified"] is False
+
+
+def test_results_without_a_certificate_carry_no_proof(services: Services, body: str) -> None:
+    result = check(services, "not-a-token")
+    assert result.transparency is None and result.to_dict()["transparency"] is None
+
+
+def test_a_compromise_cutoff_is_a_log_position_not_a_stored_time(
+    services: Services, body: str
+) -> None:
+    before = issue(services, [row(1)]).certificates[0]
+    with services.db.session() as session:
+        cutoff = session.scalar(
+            select(Event.occurred_at)
+            .join(Certificate, Certificate.id == Event.certificate_id)
+            .where(Certificate.number == before.number, Event.kind == "issued")
+        )
+        assert cutoff is not None
+        kid = session.scalar(select(Certificate.kid).where(Certificate.number == before.number))
+        assert kid is not None
+    after = issue(services, [row(2)]).certificates[0]  # same key, logged after the cutoff
+    with services.db.session() as session:
+        position = log_position_at(session, cutoff)
+        seqs = dict(
+            session.execute(
+                select(Certificate.number, Event.seq)
+                .join(Event, Event.certificate_id == Certificate.id)
+                .where(Event.kind == "issued")
+            ).all()
+        )
+    assert seqs[before.number] <= position < seqs[after.number]
+    with services.db.transaction() as session:
+        services.keyring.mark_compromised(session, kid, cutoff)
+
+    assert check(services, before.token).is_valid
+    late = check(services, after.token)
+    assert (late.status, late.reason) == ("invalid_signature", "key_compromised")
+    assert "logged after the compromise cut-off" in late.message
+
+    # Moving the stored creation times changes nothing: the log position decides.
+    with services.db.transaction() as session:
+        session.execute(
+            update(Certificate)
+            .where(Certificate.number == after.number)
+            .values(created_at=cutoff - dt.timedelta(days=365))
+        )
+        session.execute(
+            update(Certificate)
+            .where(Certificate.number == before.number)
+            .values(created_at=cutoff + dt.timedelta(days=365))
+        )
+    assert check(services, before.token).is_valid
+    assert check(services, after.token).reason == "key_compromised"
+
+
+# --- certsvc verify ---------------------------------------------------------------------------
+
+
+def test_the_cli_says_so_online_and_checks_a_bundle_offline(
+    client: FlaskClient, services: Services, body: str, tmp_path: Path
+) -> None:
+    ctx = Context()
+    ctx._services = services
+    runner = CliRunner()
+    cert, other = issue(services, [row(1), row(2)]).certificates
+    with services.db.session() as session:
+        latest = latest_checkpoint(session)
+        log_key = transparency_document(session)["keys"][0]["note_key"]
+    assert latest is not None
+    online = runner.invoke(cli, ["verify", cert.token], obj=ctx)
+    assert online.exit_code == 0, online.output
+    assert f"logged, checkpoint size {latest.tree_size}" in online.stdout
+
+    jwks = tmp_path / "jwks.json"
+    jwks.write_bytes(client.get("/.well-known/jwks.json").data)
+    bundle = tmp_path / "result.json"  # a whole online result, as `--json` or the API gives
+    bundle.write_text(runner.invoke(cli, ["verify", cert.token, "--json"], obj=ctx).stdout)
+    offline = ["verify", cert.token, "--jwks", str(jwks), "--log-bundle", str(bundle)]
+    result = runner.invoke(cli, [*offline, "--log-key", log_key, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["mode"] == "offline" and data["transparency"]["verified"] is True
+    assert data["transparency"]["tree_size"] == latest.tree_size
+
+    # The bundle of another certificate, or a forged checkpoint, is one line and exit 65.
+    wrong = ["verify", other.token, "--jwks", str(jwks), "--log-bundle", str(bundle)]
+    refused = runner.invoke(cli, [*wrong, "--log-key", log_key])
+    assert refused.exit_code == 65 and "not the issuance of this" in refused.stderr
+    forged = json.loads(bundle.read_text())
+    note = forged["transparency"]["checkpoint"].split("\n")
+    note[1] = str(int(note[1]) + 1)
+    forged["transparency"]["checkpoint"] = "\n".join(note)
+    bundle.write_text(json.dumps(forged))
+    refused = runner.invoke(cli, [*offline, "--log-key", log_key])
+    assert refused.exit_code == 65 and "does not verify" in refused.stderr
+    usage = runner.invoke(cli, ["verify", cert.token, "--log-bundle", str(bundle)], obj=ctx)
+    assert usage.exit_code == 2
+
+
+def test_a_broken_log_never_breaks_verification(services: Services, body: str) -> None:
+    cert = issue(services, [row(1)]).certificates[0]
+    with services.db.transaction() as session:  # the stored tree is gone
+        session.execute(delete(MerkleNode))
+    result = check(services, cert.token)
+    assert result.is_valid and result.transparency is None  # valid, but not claimed logged
