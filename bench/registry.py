@@ -28,13 +28,9 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
-from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
-
+from bench.run import PG_URL, postgres_schema
 from certsvc.apitokens import create_token
 from certsvc.bodies import NewBody, add_scope, create_body, load_occupations
 from certsvc.config import Settings, generate_secrets
@@ -48,9 +44,6 @@ from certsvc.registry.feed import MAX_LIMIT
 from certsvc.registry.mirror import Mirror
 from certsvc.services import Services
 
-PG_URL = os.environ.get(
-    "CERTSVC_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 CERTIFICATES = int(os.environ.get("CERTSVC_BENCH_REGISTRY_CERTIFICATES", "100000"))
 BATCH = 1_000
 BODY = "Y000132010001"
@@ -177,27 +170,10 @@ def _env(settings: Settings) -> dict[str, str]:
     }
 
 
-def _schema() -> tuple[str, Callable[[], None]] | None:
-    try:
-        admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        schema = f"certsvc_bench_reg_{uuid.uuid4().hex[:8]}"
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError:
-        return None
-
-    def drop() -> None:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-    return f"{PG_URL}?options=-csearch_path%3D{schema}", drop
-
-
 def section() -> list[str]:
     """The registry figures as markdown lines."""
     load_before = os.getloadavg()[0]
-    pg = _schema()
+    pg = postgres_schema("certsvc_bench_reg")
     if pg is None:
         return ["## Registry feed", "", f"PostgreSQL was not reachable at {PG_URL}; skipped.", ""]
     url, drop = pg

@@ -121,10 +121,11 @@ def issuance_rate(url: str, workdir: Path) -> tuple[float, list[float]]:
         services.db.dispose()
 
 
-def postgres_schema() -> tuple[str, Callable[[], None]] | None:
+def postgres_schema(prefix: str = "certsvc_bench") -> tuple[str, Callable[[], None]] | None:
+    """A fresh schema on the benchmark PostgreSQL: (URL using it, drop function), or None."""
     try:
         admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        schema = f"certsvc_bench_{uuid.uuid4().hex[:8]}"
+        schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except OperationalError:

@@ -18,14 +18,13 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import text
 
+from bench.run import PG_URL, postgres_schema
 from certsvc.db import Database
 from certsvc.models import Base
 from certsvc.transparency import merkle, store
@@ -36,9 +35,6 @@ LEAVES = int(os.environ.get("CERTSVC_BENCH_LOG_LEAVES", "1000000"))
 CHUNK = 50_000  # leaves per transaction while building the log
 BATCH = 1_000  # an issuance batch
 PROOFS = 500
-PG_URL = os.environ.get(
-    "CERTSVC_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 TABLES = [m.__table__ for m in (MerkleNode, LogState, LogKey, LogCheckpoint)]
 
 
@@ -135,23 +131,6 @@ def leaf_rate(count: int = 50_000) -> float:
     return count / (time.perf_counter() - start)
 
 
-def _postgres() -> tuple[str, Callable[[], None]] | None:
-    try:
-        admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        schema = f"certsvc_bench_log_{uuid.uuid4().hex[:8]}"
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError:
-        return None
-
-    def drop() -> None:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-    return f"{PG_URL}?options=-csearch_path%3D{schema}", drop
-
-
 def section() -> list[str]:
     """Markdown lines for the transparency-log part of ``bench/results.md``."""
     workdir = Path(tempfile.mkdtemp(prefix="certsvc-bench-log-"))
@@ -163,7 +142,7 @@ def section() -> list[str]:
             results.append(measure(db, "SQLite"))
         finally:
             db.dispose()
-        pg = _postgres()
+        pg = postgres_schema("certsvc_bench_log")
         if pg is not None:
             url, drop = pg
             db = Database(url)

@@ -86,6 +86,20 @@ def content_hash(rows: Sequence[tuple[int, Mapping[str, str]]]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Submission:
+    """One batch as submitted: its rows, where they came from, how to recognise a repeat."""
+
+    body_code: str
+    rows: Sequence[tuple[int, Mapping[str, str]]]
+    source: str
+    content_sha256: str
+    filename: str
+    idempotency_key: str | None
+    actor: str
+    read_errors: Sequence[RowError]
+
+
 def issue_batch(
     services: Services,
     body_code: str,
@@ -104,18 +118,10 @@ def issue_batch(
     After the batch commits, the transparency log is extended to cover it and a new
     checkpoint is signed (:func:`publish`).
     """
-    result = _issue_once(
-        services,
-        body_code,
-        rows,
-        source=source,
-        content_sha256=content_sha256,
-        filename=filename,
-        idempotency_key=idempotency_key,
-        actor=actor,
-        read_errors=read_errors,
-        progress=progress,
+    submission = _Submission(
+        body_code, rows, source, content_sha256, filename, idempotency_key, actor, read_errors
     )
+    result = _issue_once(services, submission, progress)
     if not result.replayed:
         publish(services)
     return result
@@ -135,39 +141,17 @@ def publish(services: Services) -> None:
 
 
 def _issue_once(
-    services: Services,
-    body_code: str,
-    rows: Sequence[tuple[int, Mapping[str, str]]],
-    *,
-    source: str,
-    content_sha256: str,
-    filename: str,
-    idempotency_key: str | None,
-    actor: str,
-    read_errors: Sequence[RowError],
-    progress: Callable[[int], None] | None,
+    services: Services, sub: _Submission, progress: Callable[[int], None] | None
 ) -> BatchResult:
     try:
         with services.db.transaction() as session:
-            return _issue(
-                services,
-                session,
-                body_code,
-                rows,
-                source=source,
-                content_sha256=content_sha256,
-                filename=filename,
-                idempotency_key=idempotency_key,
-                actor=actor,
-                read_errors=read_errors,
-                progress=progress,
-            )
+            return _issue(services, session, sub, progress)
     except IntegrityError as exc:
         # A concurrent submission of the same batch won the race, or another batch certified
         # the same person meanwhile. Answer the first from the stored batch.
         with services.db.transaction() as session:
-            body = _body(session, body_code)
-            replay = _find_replay(session, body, content_sha256, idempotency_key)
+            body = _body(session, sub.body_code)
+            replay = _find_replay(session, body, sub.content_sha256, sub.idempotency_key)
             if replay is not None:
                 return replay
         raise Conflict(
@@ -179,29 +163,21 @@ def _issue_once(
 def _issue(
     services: Services,
     session: Session,
-    body_code: str,
-    rows: Sequence[tuple[int, Mapping[str, str]]],
-    *,
-    source: str,
-    content_sha256: str,
-    filename: str,
-    idempotency_key: str | None,
-    actor: str,
-    read_errors: Sequence[RowError],
+    sub: _Submission,
     progress: Callable[[int], None] | None,
 ) -> BatchResult:
-    body = _body(session, body_code)
-    replay = _find_replay(session, body, content_sha256, idempotency_key)
+    body = _body(session, sub.body_code)
+    replay = _find_replay(session, body, sub.content_sha256, sub.idempotency_key)
     if replay is not None:
         return replay
     if body.status != "active":
         raise BodySuspended(
             f"body {body.code} is suspended and may not issue; an operator must reactivate it"
         )
-    if not rows and not read_errors:
+    if not sub.rows and not sub.read_errors:
         raise BatchRejected([RowError(1, "", "the batch has no rows")])
-    requests, errors = validate_rows(session, body, rows, services.vault)
-    errors = [*read_errors, *errors]
+    requests, errors = validate_rows(session, body, sub.rows, services.vault)
+    errors = [*sub.read_errors, *errors]
     if errors:
         raise BatchRejected(sorted(errors, key=lambda e: (e.row, e.column)))
 
@@ -209,21 +185,21 @@ def _issue(
     batch = Batch(
         id=uuid.uuid4().hex,
         body_id=body.id,
-        source=source,
-        filename=filename[:255],
-        content_sha256=content_sha256,
-        idempotency_key=idempotency_key,
+        source=sub.source,
+        filename=sub.filename[:255],
+        content_sha256=sub.content_sha256,
+        idempotency_key=sub.idempotency_key,
         row_count=len(requests),
-        created_by=actor,
+        created_by=sub.actor,
     )
     session.add(batch)
     session.flush()
 
     numbers = _allocate_numbers(session, services, body, requests)
     holders = _holders(session, services, requests)
-    superseded = _supersede(session, requests, numbers, actor)
+    superseded = _supersede(session, requests, numbers, sub.actor)
     issued = _store(
-        session, services, body, batch, signer, requests, numbers, holders, actor, progress
+        session, services, body, batch, signer, requests, numbers, holders, sub.actor, progress
     )
     return BatchResult(batch.id, issued, superseded=superseded)
 
