@@ -14,9 +14,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
 
 from certsvc import bodies
+from certsvc.accounts import hash_password
 from certsvc.config import PROJECT_ROOT
 from certsvc.domain.ids import resident_id_check_char
 from certsvc.domain.levels import CERTIFIED_LEVELS, Level
@@ -26,7 +26,7 @@ from certsvc.models import Account, CertificationBody
 from certsvc.services import Services
 
 DEMO_BODY = "Y000032010001"
-DEMO_USERNAME = "demo-admin"
+DEMO_ACCOUNTS = (("demo-admin", "admin"), ("demo-issuer", "issuer"))
 OCCUPATIONS = ("6-31-01-03", "6-18-02-04", "4-04-05-05", "6-18-01-05")
 
 
@@ -138,7 +138,7 @@ def load_demo(services: Services, credentials_file: Path | None = None) -> Itera
             levels = [lv for lv in CERTIFIED_LEVELS if lv is not Level.CHIEF_TECHNICIAN]
             bodies.add_scope(session, body, OCCUPATIONS, levels, actor="demo")
             yield f"created demo chain leader {DEMO_BODY} with 2 member enterprises"
-        password = _demo_account(session, body, credentials_file)
+        logins = _demo_accounts(session, body, credentials_file)
 
     rows = list(enumerate(demo_rows(), start=2))
     result = issue_batch(
@@ -153,23 +153,37 @@ def load_demo(services: Services, credentials_file: Path | None = None) -> Itera
         f"demo certificates: {len(result.certificates)} "
         + ("(already issued)" if result.replayed else "(issued now)")
     )
-    yield f"console login (the web console arrives with issue #6): {DEMO_USERNAME} / {password}"
-    yield "verify URLs (open one in a browser, or scan its QR once PDFs exist):"
+    yield f"console: {services.settings.public_url}/console/login"
+    for username, password in logins.items():
+        yield f"  {username} / {password}"
+    yield "verify URLs (open one in a browser; `certsvc pdf NUMBER` prints a certificate with its QR):"
     for cert in result.certificates:
         yield f"  {cert.number}  {cert.holder_name}  {services.settings.public_url}/v/{cert.token}"
 
 
-def _demo_account(session: Session, body: CertificationBody, credentials_file: Path) -> str:
-    """The demo admin's password, kept (0600) in instance/ so reruns can print it."""
-    account = session.scalar(select(Account).where(Account.username == DEMO_USERNAME))
-    if account is not None and credentials_file.exists():
-        return credentials_file.read_text().strip()
-    password = secrets.token_urlsafe(12)
+def _demo_accounts(
+    session: Session, body: CertificationBody, credentials_file: Path
+) -> dict[str, str]:
+    """Demo console users and their passwords, kept (0600) in instance/ for reruns.
+
+    An admin manages members, scope, keys and tokens; an issuer imports and issues.
+    """
+    known: dict[str, str] = {}
+    if credentials_file.exists():
+        for line in credentials_file.read_text().splitlines():
+            username, _, password = line.partition(" ")
+            if username and password:
+                known[username] = password
+    for username, role in DEMO_ACCOUNTS:
+        account = session.scalar(select(Account).where(Account.username == username))
+        if account is not None and username in known:
+            continue
+        known[username] = secrets.token_urlsafe(12)
+        if account is None:
+            account = Account(username=username, role=role, body_id=body.id, password_hash="")
+            session.add(account)
+        account.password_hash = hash_password(known[username])
     credentials_file.parent.mkdir(parents=True, exist_ok=True)
     credentials_file.touch(mode=0o600)
-    credentials_file.write_text(password + "\n")
-    if account is None:
-        account = Account(username=DEMO_USERNAME, role="admin", body_id=body.id, password_hash="")
-        session.add(account)
-    account.password_hash = generate_password_hash(password)
-    return password
+    credentials_file.write_text("".join(f"{u} {p}\n" for u, p in known.items()))
+    return known
