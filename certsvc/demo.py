@@ -156,7 +156,7 @@ def load_demo(services: Services, credentials_file: Path | None = None) -> Itera
     yield f"console: {services.settings.public_url}/console/login"
     for username, password in logins.items():
         yield f"  {username} / {password}"
-    yield "verify URLs (open one in a browser; `certsvc pdf NUMBER` prints a certificate with its QR):"
+    yield "verify URLs (open one in a browser; `certsvc pdf NUMBER` prints it with its QR):"
     for cert in result.certificates:
         yield f"  {cert.number}  {cert.holder_name}  {services.settings.public_url}/v/{cert.token}"
 
