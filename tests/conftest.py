@@ -134,8 +134,7 @@ def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
     svc.db.dispose()
 
 
-@pytest.fixture
-def body(services: Services) -> str:
+def seed_body(services: Services) -> str:
     """A chain-leader body with one member, scope over two occupations × all levels, a key."""
     with services.db.transaction() as session:
         created = create_body(
@@ -152,6 +151,12 @@ def body(services: Services) -> str:
         add_member(session, created, MEMBER_USCC, "无锡成员企业", dt.date(2025, 1, 1))
         add_scope(session, created, ["6-31-01-03", "6-18-02-04"], CERTIFIED_LEVELS)
     return BODY_CODE
+
+
+@pytest.fixture
+def body(services: Services) -> str:
+    """The code of the body :func:`seed_body` makes."""
+    return seed_body(services)
 
 
 def person_id(n: int) -> str:

@@ -11,7 +11,6 @@ test is skipped locally and fails under CI (``CI=true``), so CI cannot go green 
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import os
 import threading
@@ -26,7 +25,7 @@ from certsvc import create_app
 from certsvc.bodies import load_occupations
 from certsvc.domain.occupations import shipped_catalogue
 from certsvc.services import Services
-from tests.conftest import make_settings, row
+from tests.conftest import make_settings, row, seed_body
 from tests.test_console import PASSWORD, csv_file, fast_password_hashing, make_account  # noqa: F401
 
 CHROMIUM = os.environ.get("CERTSVC_CHROMIUM", "/usr/bin/chromium")
@@ -90,7 +89,7 @@ def test_login_upload_fix_issue_download(
         pytest.skip(reason)
     from playwright.sync_api import expect, sync_playwright
 
-    body = _seed(live_services)
+    body = seed_body(live_services)
     make_account(live_services, "hr.issuer", "issuer", body)
     bad = tmp_path / "results-bad.csv"
     bad.write_bytes(csv_file([row(1, name="王小明"), row(2, id_number="110105194912310021")]))
@@ -149,25 +148,3 @@ def test_login_upload_fix_issue_download(
         finally:
             browser.close()
     assert len(list(shots.glob("*.png"))) == 5
-
-
-def _seed(services: Services) -> str:
-    from certsvc.bodies import NewBody, add_member, add_scope, create_body
-    from certsvc.domain.levels import CERTIFIED_LEVELS
-    from tests.conftest import BODY_CODE, BODY_USCC, MEMBER_USCC
-
-    with services.db.transaction() as session:
-        created = create_body(
-            session,
-            NewBody(
-                code=BODY_CODE,
-                name_zh="南京测试装备集团有限公司",
-                uscc=BODY_USCC,
-                name_en="Nanjing Test Equipment Group",
-                chain_leader=True,
-            ),
-        )
-        services.keyring.create_key(session, created)
-        add_member(session, created, MEMBER_USCC, "无锡成员企业", dt.date(2025, 1, 1))
-        add_scope(session, created, ["6-31-01-03", "6-18-02-04"], CERTIFIED_LEVELS)
-    return BODY_CODE
