@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,11 +22,13 @@ from werkzeug.test import TestResponse
 from certsvc import create_app
 from certsvc.accounts import create_account
 from certsvc.audit import Actor
-from certsvc.bodies import NewBody, add_scope, create_body
+from certsvc.bodies import NewBody, add_scope, create_body, get_body, set_seal
 from certsvc.demo import uscc
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.issuance.rows import COLUMNS
 from certsvc.models import AuditEntry, Batch, Certificate, Event, SigningKey
+from certsvc.render import render_certificate
+from certsvc.render.batch import certificate_face, stored_seal
 from certsvc.services import Services
 from tests.conftest import BODY_USCC, MEMBER_USCC, row
 
@@ -580,3 +583,22 @@ def test_audit_log_is_visible_to_admins_and_exports_csv(
     assert {"login", "import.preview", "denied", "audit.export"} <= actions
     assert "'=HYPERLINK.csv" in {r[6] for r in rows}  # no formula for the spreadsheet
     assert {r[8] for r in rows[1:] if r[2] != "test"} == {"127.0.0.1"}
+
+
+RENDER_ASSETS = Path(__file__).parent / "assets" / "render"
+
+
+def test_certificate_pdf_carries_the_body_stored_seal(
+    services: Services, body: str, issuer: Console
+) -> None:
+    issue_via_console(issuer, [row(1)])
+    number = "Y000132010001264000001"
+    generated = issuer.get(f"/console/certificates/{number}.pdf").data
+    with services.db.transaction() as session:
+        set_seal(session, get_body(session, body), (RENDER_ASSETS / "seal.png").read_bytes())
+    uploaded = issuer.get(f"/console/certificates/{number}.pdf").data
+    assert generated.startswith(b"%PDF") and uploaded.startswith(b"%PDF")
+    assert uploaded != generated  # the stored seal replaced the generated one
+    with services.db.session() as session:
+        face = certificate_face(session, number, services.settings.public_url)
+        assert uploaded == render_certificate(face, stored_seal(session, body))

@@ -55,12 +55,14 @@ def _attachment(response: Response, filename: str) -> Response:
 def certificate_pdf(number: str) -> ResponseReturnValue:
     """The certificate as A4 PDF with its signed record attached."""
     from certsvc.render import face_from_certificate, render_certificate
+    from certsvc.render.batch import stored_seal
 
     services = services_of(current_app)
     with services.db.session() as session:
         cert = service.get_certificate(session, _body_id(), number)
         face = face_from_certificate(cert, services.settings.public_url)
-    data = render_certificate(face)
+        seal = stored_seal(session, face.body_code)  # as `certsvc pdf` and batch downloads do
+    data = render_certificate(face, seal)
     audit_request("certificate.pdf", body_id=_body_id(), target=face.number)
     return _attachment(Response(data, mimetype="application/pdf"), f"{face.number}.pdf")
 
