@@ -9,18 +9,21 @@ upgrades to a writer mid-transaction.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnClause, Engine, Row, Table, column, create_engine, event, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 
 from certsvc.errors import ConfigError
+
+T = TypeVar("T")
 
 
 def normalize_url(url: str) -> str:
@@ -47,7 +50,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         _configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # No pool_pre_ping: it costs a round trip on every checkout, as much as the one SELECT
+        # a verification needs. A connection the server dropped fails its first statement
+        # instead; SQLAlchemy then invalidates the whole pool, and Database.read retries reads
+        # once on a fresh connection. pool_recycle retires connections before idle timeouts.
+        return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=1800)
     raise ConfigError(
         f"unsupported database {parsed.get_backend_name()!r}: use sqlite:///PATH or "
         "postgresql+psycopg://USER@HOST/DB"
@@ -91,6 +98,36 @@ class Database:
         """One unit of work: commit when the block succeeds, roll back when it raises."""
         with self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for read-only work.
+
+        On PostgreSQL it runs in autocommit mode: a read of one or two SELECTs, each atomic by
+        itself, saves the BEGIN and ROLLBACK round trips of a transaction. On SQLite (whose
+        engine opens every transaction with BEGIN IMMEDIATE) it is a plain session.
+        """
+        if self.dialect != "postgresql":
+            with self.session() as session:
+                yield session
+            return
+        with self.engine.connect() as connection:
+            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+            with Session(bind=autocommit) as session:
+                yield session
+
+    def read(self, work: Callable[[Session], T]) -> T:
+        """``work(session)`` in a :meth:`reading` session, retried once if the connection was
+        dead (the server restarted or dropped it): a read is safe to repeat, so a verifier
+        never sees the one failure that tells the pool its connections are stale."""
+        try:
+            with self.reading() as session:
+                return work(session)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        with self.reading() as session:
+            return work(session)
 
     def dispose(self) -> None:
         self.engine.dispose()

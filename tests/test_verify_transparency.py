@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
-from sqlalchemy import delete, select, update
+from sqlalchemy import create_engine, delete, select, update
 
 import certsvc.verify.commands  # noqa: F401 - registers `certsvc verify`
 from certsvc import create_app
 from certsvc.cli import Context, cli
+from certsvc.issuance.service import revoke
 from certsvc.models import Certificate, Event
 from certsvc.services import Services
 from certsvc.transparency.log import latest_checkpoint, log_position_at, transparency_document
@@ -197,3 +198,48 @@ def test_a_broken_log_never_breaks_verification(services: Services, body: str) -
         session.execute(delete(MerkleNode))
     result = check(services, cert.token)
     assert result.is_valid and result.transparency is None  # valid, but not claimed logged
+
+
+def test_warm_caches_never_hide_a_revocation_or_a_newer_checkpoint(
+    client: FlaskClient, services: Services, body: str
+) -> None:
+    """Keys, checkpoints and proofs are cached per process; status and the latest checkpoint
+    are read with the certificate on every verification, so neither can go stale."""
+    cert = issue(services, [row(1), row(2)]).certificates[0]
+    first = check(services, cert.token)
+    assert first.is_valid and first.transparency is not None
+    assert check(services, cert.token).transparency == first.transparency  # from the caches
+
+    issue(services, [row(3)])  # a new batch: a larger tree and a new checkpoint
+    newer = check(services, cert.token)
+    assert newer.transparency is not None and newer.transparency["verified"] is True
+    assert newer.transparency["tree_size"] > first.transparency["tree_size"]
+    assert newer.transparency["proof"] != first.transparency["proof"]
+
+    revoke(services, cert.number, "证书信息有误")
+    revoked = client.post("/api/v1/verify", json={"token": cert.token}).json
+    assert revoked is not None and revoked["status"] == "revoked"
+    assert "revoked" in check(services, cert.token).status
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite has no server to drop it
+def test_a_read_survives_connections_the_server_dropped(
+    client: FlaskClient, services: Services, body: str
+) -> None:
+    """After a database restart (here: every pooled connection killed), the first verification
+    still answers: the dead connection invalidates the pool and the read is retried once."""
+    cert = issue(services, [row(1)]).certificates[0]
+    assert client.post("/api/v1/verify", json={"token": cert.token}).status_code == 200
+    with services.db.engine.connect() as conn:
+        own = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    admin = create_engine(services.db.url.split("?")[0])
+    with admin.begin() as conn:
+        killed = conn.exec_driver_sql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid = %(pid)s",
+            {"pid": own},
+        ).scalar()
+    admin.dispose()
+    assert killed == 1
+    answer = client.post("/api/v1/verify", json={"token": cert.token})
+    assert answer.status_code == 200 and answer.json is not None
+    assert answer.json["status"] == "valid"

@@ -19,17 +19,26 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ScalarSelect, Select, bindparam, func, select
+from sqlalchemy.orm import Session, aliased
 
-from certsvc.errors import CheckpointError, InvalidInput, LogIntegrityError, SigningKeyError
+from certsvc.errors import (
+    CheckpointError,
+    InvalidInput,
+    LogIntegrityError,
+    LogRangeError,
+    SigningKeyError,
+)
 from certsvc.models import Certificate, CertificationBody, Event, EventLogHead, utcnow
 from certsvc.services import Services
 from certsvc.signing.keys import (
@@ -79,6 +88,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("certsvc.transparency")
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 #: Events appended per transaction when catching up on a long backlog.
 APPEND_CHUNK = 20_000
@@ -344,74 +356,206 @@ class InclusionResult:
         }
 
 
-#: Checkpoints whose signature checked out, by (note, verifier key): every verification of a
-#: certificate opens the latest checkpoint, which changes only once per batch.
-_OPENED: dict[tuple[str, str], Checkpoint] = {}
-_MAX_OPENED = 64
-#: Log verifier keys by kid: a kid is the thumbprint of its key and a key keeps its origin.
-_VERIFIERS: dict[str, NoteVerifier] = {}
+class _Lru(Generic[K, V]):
+    """A small thread-safe least-recently-used map (gunicorn's gthread workers share one)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
 
-def _opened(note: str, verifier: NoteVerifier) -> Checkpoint | None:
-    """The checkpoint ``note`` if ``verifier`` signed it (cached), else None."""
-    cache_key = (note, verifier_key(verifier.name, verifier.public_key))
-    cached = _OPENED.get(cache_key)
+@dataclass(frozen=True)
+class _OpenedCheckpoint:
+    """A stored checkpoint with its log key, and what its signature says (None: it fails)."""
+
+    tree_size: int
+    root_hash: bytes
+    note: str
+    verifier: NoteVerifier
+    signed: Checkpoint | None
+
+
+#: Checkpoints by (tree size, note), their signatures checked once: every verification of a
+#: certificate opens the latest checkpoint, which changes only once per batch. Keyed by the
+#: note as stored, so a note changed in the database is opened (and fails) afresh.
+_CHECKPOINTS: _Lru[tuple[int, str], _OpenedCheckpoint] = _Lru(64)
+#: Inclusion proofs by (root hash, tree size, seq). A root hash names one tree, and the audit
+#: path of a leaf in it never changes, so a proof read once is reused until a newer checkpoint
+#: becomes the latest (keyed by the root, not the size alone, so that two databases in one
+#: process never share one). The leaf itself is recomputed from today's records on every
+#: verification.
+_PROOFS: _Lru[tuple[bytes, int, int], tuple[bytes, ...]] = _Lru(16_384)
+
+
+def _checkpoint(session: Session, latest: LatestCheckpoint) -> _OpenedCheckpoint:
+    """The stored checkpoint ``latest`` with its signature checked (cached)."""
+    cached = _CHECKPOINTS.get(latest)
     if cached is not None:
         return cached
+    row = session.get(LogCheckpoint, latest[0])
+    if row is None:
+        raise LogRangeError(f"no checkpoint of tree size {latest[0]} is stored")
+    key = session.get(LogKey, row.kid)
+    assert key is not None  # a foreign key
+    verifier = NoteVerifier.of(key.origin, public_key_from_jwk(key.public_jwk))
     try:
-        signed = open_checkpoint(note, [verifier], verifier.name)
+        signed: Checkpoint | None = open_checkpoint(row.note, [verifier], verifier.name)
     except CheckpointError:
+        signed = None
+    opened = _OpenedCheckpoint(row.tree_size, bytes(row.root_hash), row.note, verifier, signed)
+    _CHECKPOINTS.put((row.tree_size, row.note), opened)
+    return opened
+
+
+def _proof(session: Session, seq: int, checkpoint: _OpenedCheckpoint) -> list[bytes]:
+    key = (checkpoint.root_hash, checkpoint.tree_size, seq)
+    cached = _PROOFS.get(key)
+    if cached is None:
+        cached = tuple(store.inclusion_proof(session, seq, checkpoint.tree_size, size_known=True))
+        _PROOFS.put(key, cached)
+    return list(cached)
+
+
+#: The newest checkpoint as (tree size, note); see :func:`latest_checkpoint_columns`.
+LatestCheckpoint = tuple[int, str]
+
+
+def latest_checkpoint_columns() -> tuple[ScalarSelect[Any], ScalarSelect[Any]]:
+    """The newest checkpoint's tree size and note, as subqueries of the same statement.
+
+    Reading them with the certificate saves a round trip per verification; both are index
+    probes of the checkpoints' primary key.
+    """
+    newest = select(func.max(LogCheckpoint.tree_size)).scalar_subquery()
+    note = select(LogCheckpoint.note).where(LogCheckpoint.tree_size == newest)
+    return newest, note.scalar_subquery()
+
+
+def latest_of(size: int | None, note: str | None) -> LatestCheckpoint | None:
+    """The two :func:`latest_checkpoint_columns` as read; None before the first checkpoint."""
+    return None if size is None or note is None else (int(size), note)
+
+
+def issued_facts_columns() -> tuple[Any, ...]:
+    """The columns :func:`issued_facts` reads, for a query that joins ``issued_event``."""
+    return (
+        issued_event.seq,
+        issued_event.occurred_at,
+        issued_event.data,
+        _event_body.code,
+    )
+
+
+#: The ``issued`` event of a certificate, and the body that event names, for joining.
+issued_event = aliased(Event, name="issued_event")
+_event_body = aliased(CertificationBody, name="issued_event_body")
+
+
+def join_issued_event(statement: Select[Any]) -> Select[Any]:
+    """``statement`` (over certificates) joined to each certificate's ``issued`` event."""
+    return statement.outerjoin(
+        issued_event,
+        (issued_event.certificate_id == Certificate.id) & (issued_event.kind == "issued"),
+    ).outerjoin(_event_body, _event_body.id == issued_event.body_id)
+
+
+def issued_facts(row: Any, number: str, token: str, record: str) -> EventFacts | None:
+    """The leaf facts of a certificate's ``issued`` event from :func:`issued_facts_columns`."""
+    seq, occurred_at, data, body_code = row
+    if seq is None:
         return None
-    if len(_OPENED) >= _MAX_OPENED:
-        _OPENED.clear()
-    _OPENED[cache_key] = signed
-    return signed
+    return EventFacts(
+        seq=int(seq),
+        kind="issued",
+        occurred_at=occurred_at,
+        data=data or {},
+        body_code=body_code,
+        certificate_number=number,
+        token=token,
+        record=record,
+    )
+
+
+def inclusion_of(
+    session: Session, facts: EventFacts, latest: LatestCheckpoint | None
+) -> InclusionResult | None:
+    """The inclusion proof of an ``issued`` event in the newest checkpoint, ``latest``.
+
+    ``latest`` is read with the facts (see :func:`latest_checkpoint_columns`); None when no
+    checkpoint covers the event yet. ``verified`` is
+    False when the leaf recomputed from today's records, the proof and the signed checkpoint
+    disagree — the records or the log were changed after logging.
+    """
+    if latest is None or facts.seq > latest[0]:
+        return None
+    checkpoint = _checkpoint(session, latest)
+    proof = _proof(session, facts.seq, checkpoint)
+    data = leaf_data(facts)
+    signed = checkpoint.signed
+    verified = (
+        signed is not None
+        and signed.size == checkpoint.tree_size
+        and verify_inclusion(leaf_hash(data), facts.seq - 1, signed.size, proof, signed.root_hash)
+    )
+    verifier = checkpoint.verifier
+    return InclusionResult(
+        checkpoint=checkpoint.note,
+        origin=verifier.name,
+        tree_size=checkpoint.tree_size,
+        root_hash=checkpoint.root_hash,
+        seq=facts.seq,
+        leaf_data=data.decode(),
+        proof=proof,
+        log_key=verifier_key(verifier.name, verifier.public_key),
+        verified=verified,
+    )
+
+
+@functools.cache
+def _inclusion_query() -> Select[Any]:
+    """The statement of :func:`certificate_inclusion`, built once; parameter ``number``."""
+    return join_issued_event(
+        select(
+            Certificate.number,
+            Certificate.token,
+            Certificate.record,
+            *latest_checkpoint_columns(),
+            *issued_facts_columns(),
+        )
+    ).where(Certificate.number == bindparam("number"))
 
 
 def certificate_inclusion(session: Session, certificate_number: str) -> InclusionResult | None:
     """The inclusion proof of a certificate's issuance in the latest checkpoint.
 
     None when there is no such certificate or no checkpoint covers its ``issued`` event yet
-    (it was issued after the last checkpoint). ``verified`` is False when the leaf recomputed
-    from today's records, the stored proof and the signed checkpoint disagree — the records or
-    the log were changed after logging.
+    (it was issued after the last checkpoint). See :func:`inclusion_of`.
     """
-    seq = session.scalar(
-        select(Event.seq)
-        .join(Certificate, Certificate.id == Event.certificate_id)
-        .where(Certificate.number == certificate_number, Event.kind == "issued")
-    )
-    latest = _latest_row(session)
-    if seq is None or latest is None or seq > latest.tree_size:
+    row = session.execute(_inclusion_query(), {"number": certificate_number}).first()
+    if row is None:
         return None
-    verifier = _VERIFIERS.get(latest.kid)
-    if verifier is None:
-        key = session.get(LogKey, latest.kid)
-        assert key is not None
-        verifier = NoteVerifier.of(key.origin, public_key_from_jwk(key.public_jwk))
-        if len(_VERIFIERS) >= _MAX_OPENED:
-            _VERIFIERS.clear()
-        _VERIFIERS[latest.kid] = verifier
-    facts = next(_facts(session, seq, seq))
-    data = leaf_data(facts)
-    proof = store.inclusion_proof(session, seq, latest.tree_size, size_known=True)
-    signed = _opened(latest.note, verifier)
-    verified = (
-        signed is not None
-        and signed.size == latest.tree_size
-        and verify_inclusion(leaf_hash(data), seq - 1, signed.size, proof, signed.root_hash)
-    )
-    return InclusionResult(
-        checkpoint=latest.note,
-        origin=verifier.name,
-        tree_size=latest.tree_size,
-        root_hash=bytes(latest.root_hash),
-        seq=seq,
-        leaf_data=data.decode(),
-        proof=proof,
-        log_key=verifier_key(verifier.name, verifier.public_key),
-        verified=verified,
-    )
+    number, token, record, size, note, *event = row
+    facts = issued_facts(event, number, token, record)
+    return None if facts is None else inclusion_of(session, facts, latest_of(size, note))
 
 
 def log_position_at(session: Session, when: dt.datetime) -> int:

@@ -31,16 +31,15 @@ records no longer match what was logged; None when no checkpoint covers it yet.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import Session
 
-from certsvc.db import Database
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
 from certsvc.domain.routes import DirectGround
@@ -52,18 +51,36 @@ from certsvc.errors import (
     UnknownKey,
 )
 from certsvc.issuance.credential import QrClaims, parse_qr_payload
-from certsvc.models import Certificate, Event, SigningKey, utcnow
+from certsvc.models import (
+    Certificate,
+    CertificationBody,
+    Holder,
+    Occupation,
+    SigningKey,
+    utcnow,
+)
 from certsvc.signing.jws import ALG, parse_compact, verify_compact
 from certsvc.signing.keys import public_key_from_jwk
-from certsvc.transparency.log import InclusionResult, certificate_inclusion, log_position_at
+from certsvc.transparency.leaf import EventFacts
+from certsvc.transparency.log import (
+    InclusionResult,
+    LatestCheckpoint,
+    inclusion_of,
+    issued_facts,
+    issued_facts_columns,
+    join_issued_event,
+    latest_checkpoint_columns,
+    latest_of,
+    log_position_at,
+)
 from certsvc.verify.result import STATUSES, VerificationResult, format_time
 
 __all__ = [
     "STATUSES",
+    "CertificateView",
     "VerificationResult",
     "certificate_fields",
     "public_fields",
-    "reading",
     "signed_fields",
     "verify_token",
 ]
@@ -76,60 +93,111 @@ _PUBLIC_KEYS: dict[str, Ed25519PublicKey] = {}
 _MAX_CACHED_KEYS = 4096
 
 
-@contextmanager
-def reading(db: Database) -> Iterator[Session]:
-    """A session for read-only verification.
+@dataclass(frozen=True)
+class CertificateView:
+    """A stored certificate with the names it displays: what :func:`certificate_fields` reads.
 
-    On PostgreSQL it runs in autocommit mode: every verification is one or two SELECTs, each
-    atomic by itself, so the BEGIN and ROLLBACK round trips of a transaction are saved. On
-    SQLite (whose engine opens every transaction with BEGIN IMMEDIATE) it is a plain session.
+    Built from the ORM object (:meth:`of`) or, on the verification path, from one row of one
+    statement (:func:`_read_certificate`), so both give the same fields.
     """
-    if db.dialect != "postgresql":
-        with db.session() as session:
-            yield session
-        return
-    with db.engine.connect() as connection:
-        autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
-        with Session(bind=autocommit) as session:
-            yield session
+
+    id: int
+    number: str
+    holder_name: str
+    id_type: str
+    id_masked: str
+    employer_uscc: str
+    employer_name: str
+    occupation_code: str
+    occupation_name_zh: str
+    occupation_name_en: str
+    work_type: str
+    level: str
+    issue_date: dt.date
+    route: str
+    direct_ground: str | None
+    direct_evidence: str
+    body_code: str
+    body_name_zh: str
+    body_name_en: str
+    status: str
+    status_reason: str
+    status_changed_at: dt.datetime | None
+    kid: str
+    token: str
+    record: str
+
+    @classmethod
+    def of(cls, cert: Certificate) -> CertificateView:
+        return cls(
+            **{name: getattr(cert, name) for name in _OWN_COLUMNS},
+            id_type=cert.holder.id_type,
+            id_masked=cert.holder.id_masked,
+            occupation_name_zh=cert.occupation.name_zh,
+            occupation_name_en=cert.occupation.name_en,
+            body_code=cert.body.code,
+            body_name_zh=cert.body.name_zh,
+            body_name_en=cert.body.name_en,
+        )
 
 
-def certificate_fields(cert: Certificate) -> dict[str, Any]:
+#: The view's fields that are columns of ``certificates`` under the same name.
+_OWN_COLUMNS = tuple(
+    f.name for f in fields(CertificateView) if f.name in Certificate.__table__.columns
+)
+#: The other fields, in the view's order: (field, column of a joined table).
+_JOINED_COLUMNS = {
+    "id_type": Holder.id_type,
+    "id_masked": Holder.id_masked,
+    "occupation_name_zh": Occupation.name_zh,
+    "occupation_name_en": Occupation.name_en,
+    "body_code": CertificationBody.code,
+    "body_name_zh": CertificationBody.name_zh,
+    "body_name_en": CertificationBody.name_en,
+}
+_VIEW_COLUMNS = tuple(
+    getattr(Certificate, f.name) if f.name in _OWN_COLUMNS else _JOINED_COLUMNS[f.name]
+    for f in fields(CertificateView)
+)
+
+
+def certificate_fields(cert: Certificate | CertificateView) -> dict[str, Any]:
     """Every certified field of a stored certificate, for display and comparison."""
-    level = Level.from_code(cert.level)
-    ground = DirectGround(cert.direct_ground) if cert.direct_ground else None
-    id_type = IdType(cert.holder.id_type)
+    view = cert if isinstance(cert, CertificateView) else CertificateView.of(cert)
+    level = Level.from_code(view.level)
+    ground = DirectGround(view.direct_ground) if view.direct_ground else None
+    id_type = IdType(view.id_type)
     return {
-        "number": cert.number,
-        "holder_name": cert.holder_name,
+        "number": view.number,
+        "holder_name": view.holder_name,
         "id_type": id_type.value,
         "id_type_name": id_type.label_zh,
         "id_type_name_en": id_type.label_en,
-        "id_number_masked": cert.holder.id_masked,
-        "employer_uscc": cert.employer_uscc,
-        "employer_name": cert.employer_name,
-        "occupation_code": cert.occupation_code,
-        "occupation_name": cert.occupation.name_zh,
-        "occupation_name_en": cert.occupation.name_en,
-        "work_type": cert.work_type or "--",
+        "id_number_masked": view.id_masked,
+        "employer_uscc": view.employer_uscc,
+        "employer_name": view.employer_name,
+        "occupation_code": view.occupation_code,
+        "occupation_name": view.occupation_name_zh,
+        "occupation_name_en": view.occupation_name_en,
+        "work_type": view.work_type or "--",
         "level": level.code,
         "level_name": level.printed_zh,
         "level_name_en": level.printed_en,
-        "issue_date": cert.issue_date.isoformat(),
-        "route": cert.route,
+        "issue_date": view.issue_date.isoformat(),
+        "route": view.route,
         "direct_ground": ground.value if ground else None,
         "direct_ground_name": ground.label_zh if ground else None,
         "direct_ground_name_en": ground.label_en if ground else None,
-        "direct_evidence": cert.direct_evidence or None,
+        "direct_evidence": view.direct_evidence or None,
         "issuer": {
-            "code": cert.body.code,
-            "name": cert.body.name_zh,
-            "name_en": cert.body.name_en,
+            "code": view.body_code,
+            "name": view.body_name_zh,
+            "name_en": view.body_name_en,
         },
-        "status": cert.status,
-        "status_reason": cert.status_reason or None,
+        "status": view.status,
+        "status_reason": view.status_reason or None,
         "status_changed_at": (
-            format_time(cert.status_changed_at) if cert.status_changed_at else None
+            format_time(view.status_changed_at) if view.status_changed_at else None
         ),
     }
 
@@ -139,7 +207,7 @@ def certificate_fields(cert: Certificate) -> dict[str, Any]:
 NOT_PUBLIC = ("employer_uscc", "employer_name")
 
 
-def public_fields(cert: Certificate) -> dict[str, Any]:
+def public_fields(cert: Certificate | CertificateView) -> dict[str, Any]:
     """The certified fields a verifier sees: what the certificate shows, plus its status."""
     fields = certificate_fields(cert)
     for name in NOT_PUBLIC:
@@ -201,42 +269,34 @@ def verify_token(
 
     kid = verified.kid
     signed = signed_fields(claims)
-    row = session.execute(
-        select(Certificate, SigningKey)
-        .outerjoin(SigningKey, SigningKey.kid == kid)
-        .options(
-            joinedload(Certificate.holder),
-            joinedload(Certificate.body),
-            joinedload(Certificate.occupation),
-        )
-        .where(Certificate.number == claims.number)
-    ).first()
-    key = row[1] if row is not None else session.get(SigningKey, kid)
+    found = _read_certificate(session, claims.number, kid)
+    key = found.key if found is not None else _key_status(session, kid)
     if key is None:  # the key is cached from another database, but is not ours
         return VerificationResult(
             "unknown_key",
             f"the certificate was signed with key {kid}, which is not ours",
             checked_at,
         )
-    base: dict[str, Any] = {"kid": kid, "key_status": key.status, "signed": signed}
-    if row is None:
+    key_status, compromised_after = key
+    base: dict[str, Any] = {"kid": kid, "key_status": key_status, "signed": signed}
+    if found is None:
         return VerificationResult(
             "not_found",
             f"the signature is ours but no certificate {claims.number} is on record",
             checked_at,
             **base,
         )
-    cert: Certificate = row[0]
+    cert = found.certificate
     base["certificate"] = public_fields(cert)
-    inclusion = _inclusion(session, cert.number)
+    inclusion = _inclusion(session, found)
     base["transparency"] = inclusion.to_dict() if inclusion is not None else None
-    if key.compromised_after is not None and not _logged_before(
-        session, cert, key.compromised_after, inclusion.seq if inclusion is not None else None
+    if compromised_after is not None and not _logged_before(
+        session, found.issued_seq, compromised_after
     ):
         return VerificationResult(
             "invalid_signature",
             f"logged after the compromise cut-off of key {kid} "
-            f"({format_time(key.compromised_after)}); the signature cannot be trusted",
+            f"({format_time(compromised_after)}); the signature cannot be trusted",
             checked_at,
             reason="key_compromised",
             **base,
@@ -269,27 +329,86 @@ def verify_token(
     return VerificationResult("valid", "genuine and current", checked_at, **base)
 
 
-def _inclusion(session: Session, number: str) -> InclusionResult | None:
+@dataclass(frozen=True)
+class _Found:
+    """What one statement reads for a verification (see :func:`_read_certificate`)."""
+
+    certificate: CertificateView
+    #: The signing key's (status, compromise cut-off); None when the kid is not ours.
+    key: tuple[str, dt.datetime | None] | None
+    #: The leaf facts of the ``issued`` event; None only if the event row is missing.
+    issued: EventFacts | None
+    latest_checkpoint: LatestCheckpoint | None
+
+    @property
+    def issued_seq(self) -> int | None:
+        return self.issued.seq if self.issued is not None else None
+
+
+@functools.cache
+def _verification_query() -> Select[Any]:
+    """The statement of :func:`_read_certificate`, built once (building costs more than running
+    it); parameters ``number`` and ``kid``."""
+    return join_issued_event(
+        select(
+            *_VIEW_COLUMNS,
+            SigningKey.status,
+            SigningKey.compromised_after,
+            *latest_checkpoint_columns(),
+            *issued_facts_columns(),
+        )
+        .join(Holder, Holder.id == Certificate.holder_id)
+        .join(Occupation, Occupation.code == Certificate.occupation_code)
+        .join(CertificationBody, CertificationBody.id == Certificate.body_id)
+        .outerjoin(SigningKey, SigningKey.kid == bindparam("kid"))
+    ).where(Certificate.number == bindparam("number"))
+
+
+def _read_certificate(session: Session, number: str, kid: str) -> _Found | None:
+    """The certificate numbered ``number`` with everything its verification needs.
+
+    One statement, one round trip: the certificate with its holder, occupation and body, the
+    status of key ``kid``, the ``issued`` event's leaf facts and the newest checkpoint. The
+    status fields are read on every call, never cached, so a revocation shows at once.
+    """
+    row = session.execute(_verification_query(), {"number": number, "kid": kid}).first()
+    if row is None:
+        return None
+    width = len(_VIEW_COLUMNS)
+    view = CertificateView(*row[:width])
+    key_status, compromised_after, size, note = row[width : width + 4]
+    return _Found(
+        certificate=view,
+        key=(key_status, compromised_after) if key_status is not None else None,
+        issued=issued_facts(row[width + 4 :], view.number, view.token, view.record),
+        latest_checkpoint=latest_of(size, note),
+    )
+
+
+def _key_status(session: Session, kid: str) -> tuple[str, dt.datetime | None] | None:
+    key = session.get(SigningKey, kid)
+    return (key.status, key.compromised_after) if key is not None else None
+
+
+def _inclusion(session: Session, found: _Found) -> InclusionResult | None:
     """The certificate's inclusion proof; None (never "logged") when the stored log is broken."""
+    if found.issued is None:
+        return None
     try:
-        return certificate_inclusion(session, number)
+        return inclusion_of(session, found.issued, found.latest_checkpoint)
     except (LogIntegrityError, LogRangeError) as exc:
-        log.error("no inclusion proof for certificate %s: %s", number, exc.message)
+        log.error(
+            "no inclusion proof for certificate %s: %s", found.certificate.number, exc.message
+        )
         return None
 
 
-def _logged_before(
-    session: Session, cert: Certificate, cutoff: dt.datetime, seq: int | None
-) -> bool:
-    """Whether ``cert``'s ``issued`` event is at or before the log position of ``cutoff``."""
-    if seq is None:
-        seq = session.scalar(
-            select(Event.seq).where(Event.certificate_id == cert.id, Event.kind == "issued")
-        )
+def _logged_before(session: Session, seq: int | None, cutoff: dt.datetime) -> bool:
+    """Whether the ``issued`` event ``seq`` is at or before the log position of ``cutoff``."""
     return seq is not None and seq <= log_position_at(session, cutoff)
 
 
-def _mismatched_fields(cert: Certificate, claims: QrClaims, kid: str, token: str) -> list[str]:
+def _mismatched_fields(cert: CertificateView, claims: QrClaims, kid: str, token: str) -> list[str]:
     """Names of the signed fields that differ from the stored certificate (empty: all equal)."""
     differences = [
         name

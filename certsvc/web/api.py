@@ -19,7 +19,6 @@ from certsvc.domain.ids import IdType
 from certsvc.errors import InvalidRequest
 from certsvc.models import utcnow
 from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
-from certsvc.verify.core import reading
 from certsvc.verify.result import format_time
 from certsvc.web.openapi import MAX_ID_NUMBER, MAX_NAME, MAX_NUMBER, MAX_TOKEN, openapi_document
 
@@ -68,8 +67,7 @@ def _body(fields: Mapping[str, int], optional: frozenset[str] = frozenset()) -> 
 def verify() -> Response:
     """Verify a QR token (the part after ``/v/`` in the QR's URL)."""
     token = _body({"token": MAX_TOKEN})["token"]
-    with reading(services_of(current_app).db) as session:
-        result = verify_token(session, token)
+    result = services_of(current_app).db.read(lambda session: verify_token(session, token))
     return _no_store(result.to_dict())
 
 
@@ -77,8 +75,9 @@ def verify() -> Response:
 def lookup_number() -> Response:
     """Look up a certificate by its number and the holder's name."""
     body = _body({"number": MAX_NUMBER, "name": MAX_NAME})
-    with reading(services_of(current_app).db) as session:
-        result = lookup_by_number(session, body["number"], body["name"])
+    result = services_of(current_app).db.read(
+        lambda session: lookup_by_number(session, body["number"], body["name"])
+    )
     return _no_store(result.to_dict())
 
 
@@ -94,10 +93,11 @@ def lookup_id() -> Response:
         raise InvalidRequest(f"id_type must be one of {', '.join(t.value for t in IdType)}")
     services = services_of(current_app)
     checked_at = utcnow()
-    with reading(services.db) as session:
-        results = lookup_by_id(
+    results = services.db.read(
+        lambda session: lookup_by_id(
             session, services.vault, body["id_number"], body["name"], id_type, checked_at
         )
+    )
     return _no_store(
         {
             "checked_at": format_time(checked_at),

@@ -22,7 +22,6 @@ from certsvc.errors import CertsvcError
 from certsvc.keyring import published_keys
 from certsvc.signing.jwks import jwks_document
 from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
-from certsvc.verify.core import reading
 from certsvc.verify.result import VerificationResult
 from certsvc.verify.text import DEFAULT_LANGUAGE, LANGUAGES, texts
 
@@ -50,8 +49,7 @@ def health() -> dict[str, str]:
 def jwks() -> ResponseReturnValue:
     """Every key that ever signed, with its status (DESIGN.md contract — JWKS)."""
     services = services_of(current_app)
-    with reading(services.db) as session:
-        document = jwks_document(published_keys(session))
+    document = services.db.read(lambda session: jwks_document(published_keys(session)))
     body = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     etag = hashlib.sha256(body.encode()).hexdigest()[:32]
     response = Response(body, mimetype="application/jwk-set+json")
@@ -104,8 +102,7 @@ def _result_page(result: VerificationResult, token: str | None) -> Response:
 def verify_page(token: str) -> Response:
     """The page behind each QR code: status banner, every certified field, key, time."""
     services = services_of(current_app)
-    with reading(services.db) as session:
-        result = verify_token(session, token)
+    result = services.db.read(lambda session: verify_token(session, token))
     return _result_page(result, token.strip())
 
 
@@ -121,8 +118,7 @@ def lookup_number() -> Response:
     number, name = request.form.get("number", ""), request.form.get("name", "")
     services = services_of(current_app)
     try:
-        with reading(services.db) as session:
-            result = lookup_by_number(session, number, name)
+        result = services.db.read(lambda session: lookup_by_number(session, number, name))
     except CertsvcError as exc:
         return _page("lookup.html", 422, error=exc.message, number=number, name=name)
     return _result_page(result, None)
@@ -135,10 +131,10 @@ def lookup_id() -> Response:
     id_type = request.form.get("id_type", IdType.RESIDENT_ID.value)
     services = services_of(current_app)
     try:
-        with reading(services.db) as session:
-            results = lookup_by_id(
-                session, services.vault, request.form.get("id_number", ""), name, id_type
-            )
+        id_number = request.form.get("id_number", "")
+        results = services.db.read(
+            lambda session: lookup_by_id(session, services.vault, id_number, name, id_type)
+        )
     except CertsvcError as exc:
         return _page("lookup.html", 422, error=exc.message, name=name, id_type=id_type)
     return _page("lookup.html", results=results, name=name, id_type=id_type, searched=True)
