@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +15,7 @@ from flask.testing import FlaskClient
 
 from certsvc import create_app
 from certsvc.services import Services
+from certsvc.web.limits import RateLimits
 from tests.conftest import person_id, row
 from tests.test_issuance import issue
 
@@ -195,3 +198,22 @@ def test_rate_limit_counters_are_shared_through_redis(redis_services: Services) 
     assert keys, "the counters live in Redis"
     connection.delete(*keys)
     connection.close()
+
+
+def test_rate_limits_count_in_memory_while_redis_is_down(caplog: pytest.LogCaptureFixture) -> None:
+    """Verification never fails because the counters' Redis is gone: they move to memory
+    (one warning, not one per request) and still refuse a client over its limit."""
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{s.getsockname()[1]}/0"
+    counters = RateLimits(dead)
+    with caplog.at_level(logging.WARNING, logger="certsvc.limits"):
+        answers = [counters.hit("verify", "192.0.2.1", "2 per minute") for _ in range(3)]
+    assert answers[:2] == [None, None]
+    assert answers[2] is not None and answers[2][0] == "2 per 1 minute"
+    assert 1 <= answers[2][1] <= 60
+    assert len([r for r in caplog.records if "counting in memory" in r.message]) == 1
+    # Several windows in one spec: the tightest is counted first, every one must allow.
+    assert counters.hit("lookup_id", "192.0.2.1", "10 per minute;1 per day") is None
+    refused = counters.hit("lookup_id", "192.0.2.1", "10 per minute;1 per day")
+    assert refused is not None and refused[0] == "1 per 1 day"

@@ -371,7 +371,9 @@ def _read_certificate(session: Session, number: str, kid: str) -> _Found | None:
     status of key ``kid``, the ``issued`` event's leaf facts and the newest checkpoint. The
     status fields are read on every call, never cached, so a revocation shows at once.
     """
-    row = session.execute(_verification_query(), {"number": number, "kid": kid}).first()
+    # On the session's connection: a Core statement needs none of the ORM's execution layer.
+    params = {"number": number, "kid": kid}
+    row = session.connection().execute(_verification_query(), params).first()
     if row is None:
         return None
     width = len(_VIEW_COLUMNS)
