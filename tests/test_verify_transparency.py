@@ -243,3 +243,24 @@ def test_a_read_survives_connections_the_server_dropped(
     answer = client.post("/api/v1/verify", json={"token": cert.token})
     assert answer.status_code == 200 and answer.json is not None
     assert answer.json["status"] == "valid"
+
+
+def test_the_fast_verification_read_types_values_as_sqlalchemy_does(
+    services: Services, body: str
+) -> None:
+    """first_row (raw DBAPI cursor, compiled once) returns what SQLAlchemy's own execution of
+    the same statement returns, value for value and type for type, on both backends."""
+    from certsvc.db import first_row
+    from certsvc.verify.core import _verification_query
+
+    cert = issue(services, [row(1)]).certificates[0]
+    with services.db.session() as session:
+        kid = session.scalar(select(Certificate.kid).where(Certificate.number == cert.number))
+        params = {"number": cert.number, "kid": kid}
+        expected = tuple(session.execute(_verification_query(), params).one())
+        fast = first_row(session, _verification_query(), params)
+        assert first_row(session, _verification_query(), {**params, "number": "nope"}) is None
+    assert fast == expected
+    assert [type(v) for v in fast] == [type(v) for v in expected]
+    assert any(isinstance(v, dt.datetime) and v.tzinfo is not None for v in fast)
+    assert any(isinstance(v, dict) for v in fast)  # the event's JSON data, decoded

@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
+from certsvc.db import first_row
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
 from certsvc.domain.routes import DirectGround
@@ -371,9 +372,7 @@ def _read_certificate(session: Session, number: str, kid: str) -> _Found | None:
     status of key ``kid``, the ``issued`` event's leaf facts and the newest checkpoint. The
     status fields are read on every call, never cached, so a revocation shows at once.
     """
-    # On the session's connection: a Core statement needs none of the ORM's execution layer.
-    params = {"number": number, "kid": kid}
-    row = session.connection().execute(_verification_query(), params).first()
+    row = first_row(session, _verification_query(), {"number": number, "kid": kid})
     if row is None:
         return None
     width = len(_VIEW_COLUMNS)
