@@ -42,7 +42,7 @@ from certsvc.errors import (
 )
 from certsvc.events import reserve
 from certsvc.identity import id_commitment
-from certsvc.issuance.credential import CertifiedFacts, credential, qr_payload
+from certsvc.issuance.credential import CertifiedFacts, credential_payload, qr_payload
 from certsvc.issuance.validate import CertificateRequest, validate_rows
 from certsvc.models import (
     Batch,
@@ -57,7 +57,7 @@ from certsvc.models import (
 from certsvc.registry.statements import sign_status_statement, status_statement
 from certsvc.services import Services
 from certsvc.signing.jws import JwsSigner, SigningJob
-from certsvc.signing.vc import credential_job
+from certsvc.signing.vc import VC_CTY, VC_JWT_TYP
 from certsvc.transparency.log import append_and_checkpoint
 
 log = logging.getLogger(__name__)
@@ -379,7 +379,7 @@ def _store(
     def jobs() -> Iterator[SigningJob]:
         for f in facts:
             yield qr_payload(f), None, None
-            yield credential_job(credential(f, public_url))
+            yield credential_payload(f, public_url), VC_JWT_TYP, VC_CTY
 
     tokens = signer.sign_all(jobs())
 
