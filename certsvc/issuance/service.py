@@ -58,6 +58,7 @@ from certsvc.registry.statements import sign_status_statement, status_statement
 from certsvc.services import Services
 from certsvc.signing.jws import JwsSigner, SigningJob
 from certsvc.signing.vc import VC_CTY, VC_JWT_TYP
+from certsvc.transparency.leaf import EventFacts, leaf_hash_of
 from certsvc.transparency.log import append_and_checkpoint
 
 log = logging.getLogger(__name__)
@@ -121,28 +122,29 @@ def issue_batch(
     submission = _Submission(
         body_code, rows, source, content_sha256, filename, idempotency_key, actor, read_errors
     )
-    result = _issue_once(services, submission, progress)
+    result, leaves = _issue_once(services, submission, progress)
     if not result.replayed:
-        publish(services)
+        publish(services, leaves)
     return result
 
 
-def publish(services: Services) -> None:
+def publish(services: Services, leaves: Mapping[int, bytes] | None = None) -> None:
     """Bring the transparency log up to the last committed event and sign a checkpoint.
 
     The events are committed already; if the log cannot be extended now (say the log key
     is unreadable), the failure is logged loudly and the next call, or `certsvc log
-    checkpoint`, catches up — the certificates stay issued either way.
+    checkpoint`, catches up — the certificates stay issued either way. ``leaves``: the leaf
+    hashes of the events just committed, by seq, so they need not be read back.
     """
     try:
-        append_and_checkpoint(services)
+        append_and_checkpoint(services, known_leaves=leaves)
     except (CertsvcError, SQLAlchemyError):
         log.exception("transparency log not extended; run `certsvc log checkpoint`")
 
 
 def _issue_once(
     services: Services, sub: _Submission, progress: Callable[[int], None] | None
-) -> BatchResult:
+) -> tuple[BatchResult, dict[int, bytes]]:
     try:
         with services.db.transaction() as session:
             return _issue(services, session, sub, progress)
@@ -153,7 +155,7 @@ def _issue_once(
             body = _body(session, sub.body_code)
             replay = _find_replay(session, body, sub.content_sha256, sub.idempotency_key)
             if replay is not None:
-                return replay
+                return replay, {}
         raise Conflict(
             "another batch issued a conflicting certificate at the same time; nothing from "
             "this batch was issued — submit it again to see which rows are affected"
@@ -165,11 +167,12 @@ def _issue(
     session: Session,
     sub: _Submission,
     progress: Callable[[int], None] | None,
-) -> BatchResult:
+) -> tuple[BatchResult, dict[int, bytes]]:
+    """The batch's result and the leaf hashes of the events it wrote (see :func:`_store`)."""
     body = _body(session, sub.body_code)
     replay = _find_replay(session, body, sub.content_sha256, sub.idempotency_key)
     if replay is not None:
-        return replay
+        return replay, {}
     if body.status != "active":
         raise BodySuspended(
             f"body {body.code} is suspended and may not issue; an operator must reactivate it"
@@ -198,10 +201,10 @@ def _issue(
     numbers = _allocate_numbers(session, services, body, requests)
     holders = _holders(session, services, requests)
     superseded = _supersede(session, requests, numbers, sub.actor)
-    issued = _store(
+    issued, leaves = _store(
         session, services, body, batch, signer, requests, numbers, holders, sub.actor, progress
     )
-    return BatchResult(batch.id, issued, superseded=superseded)
+    return BatchResult(batch.id, issued, superseded=superseded), leaves
 
 
 def _body(session: Session, body_code: str) -> CertificationBody:
@@ -366,10 +369,16 @@ def _store(
     holders: dict[tuple[str, str], _HolderRef],
     actor: str,
     progress: Callable[[int], None] | None,
-) -> list[IssuedCertificate]:
+) -> tuple[list[IssuedCertificate], dict[int, bytes]]:
+    """Sign and store the certificates and their events.
+
+    Returns the issued certificates and the transparency-log leaf hash of every event
+    written, by seq, made from the values written (for :func:`publish`).
+    """
     public_url = services.settings.public_url
     now = utcnow()
     issued: list[IssuedCertificate] = []
+    records: list[str] = []
 
     facts = [
         facts_for(r, numbers[r.row], body, holders[(r.id_type.value, r.id_digest)].salt)
@@ -414,6 +423,7 @@ def _store(
                 "updated_at": now,
             }
             issued.append(IssuedCertificate(r.row, f.number, r.holder_name, token))
+            records.append(record)
             if progress is not None and len(issued) % 100 == 0:
                 progress(100)
         if progress is not None and len(issued) % 100:
@@ -491,7 +501,24 @@ def _store(
             issued_events,
         )
     )
-    return issued
+    leaves = {
+        first + offset: leaf_hash_of(
+            EventFacts(first + offset, "superseded", now, data, body.code, data["number"])
+        )
+        for offset, data in enumerate(superseded_data)
+    }
+    # The issued events are numbered in batch_row order (row_number() above).
+    in_row_order = sorted(zip(issued, records, strict=True), key=lambda ir: ir[0].row)
+    if len({c.row for c in issued}) == len(issued):  # else the order is the database's
+        first_issued = first + len(corrections)
+        issued_data = {"kid": signer.kid}
+        for offset, (cert, record) in enumerate(in_row_order):
+            seq = first_issued + offset
+            event = EventFacts(
+                seq, "issued", now, issued_data, body.code, cert.number, cert.token, record
+            )
+            leaves[seq] = leaf_hash_of(event)
+    return issued, leaves
 
 
 def facts_for(
