@@ -9,12 +9,26 @@ upgrades to a writer mid-transaction.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnClause, Engine, Row, Table, column, create_engine, event, select, text
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    Engine,
+    Row,
+    Table,
+    any_,
+    bindparam,
+    column,
+    create_engine,
+    event,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -94,6 +108,21 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def one_of(
+    session: Session, attribute: InstrumentedAttribute[Any], values: Collection[Any]
+) -> ColumnElement[bool]:
+    """``attribute IN values``, written for the session's backend.
+
+    On PostgreSQL ``= ANY(:values)`` with the values bound as one array: a batch looks up
+    a thousand ID hashes at a time, and a thousand bound parameters cost more to render,
+    send and parse than the look-up itself. Elsewhere a plain ``IN``.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=ARRAY(attribute.type))
+        return attribute == any_(array)
+    return attribute.in_(values)
 
 
 def _table(model: type[DeclarativeBase]) -> Table:

@@ -13,6 +13,7 @@ from joserfc.jwk import KeySet as JoseKeySet
 from sqlalchemy import func, select
 
 from certsvc import bodies
+from certsvc.db import one_of
 from certsvc.domain.levels import Level
 from certsvc.domain.numbers import parse_certificate_number
 from certsvc.errors import BatchRejected, BodySuspended, Conflict, RowError
@@ -278,3 +279,15 @@ def test_the_leaves_made_while_issuing_are_the_leaves_of_the_stored_events(
     for leaves in given:
         for seq, leaf in leaves.items():
             assert leaf == stored[seq], seq
+
+
+def test_one_of_finds_what_in_finds(services: Services, body: str) -> None:
+    """db.one_of (one bound array on PostgreSQL) selects the same rows as IN."""
+    issue(services, [row(n) for n in range(1, 6)])
+    with services.db.session() as session:
+        hashes = sorted(session.scalars(select(Holder.id_hash)))
+        for wanted in ([], hashes[:1], [*hashes[1:4], "0" * 64, hashes[1]], hashes):
+            found = session.scalars(
+                select(Holder.id_hash).where(one_of(session, Holder.id_hash, wanted))
+            )
+            assert sorted(found) == sorted(set(wanted) & set(hashes))

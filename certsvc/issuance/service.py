@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from certsvc.db import bulk_insert, insert_ignoring_conflicts
+from certsvc.db import bulk_insert, insert_ignoring_conflicts, one_of
 from certsvc.domain.ids import mask_id_number
 from certsvc.domain.levels import Level
 from certsvc.domain.numbers import MAX_SERIAL, CertificateNumber, parse_body_code
@@ -308,7 +308,7 @@ def _holders(
     digests = [digest for _, digest in wanted]
     for start in range(0, len(digests), 1000):
         chunk = digests[start : start + 1000]
-        remember(session.execute(select(*columns).where(Holder.id_hash.in_(chunk))))
+        remember(session.execute(select(*columns).where(one_of(session, Holder.id_hash, chunk))))
     missing = [
         services.vault.protect(r.id_type, r.id_number) for k, r in wanted.items() if k not in found
     ]
@@ -329,7 +329,7 @@ def _holders(
     remember(insert_ignoring_conflicts(session, Holder, rows, ["id_hash", "id_type"], columns))
     if len(found) < len(wanted):  # created meanwhile by a concurrent batch
         late = [d for (t, d) in wanted if (t, d) not in found]
-        remember(session.execute(select(*columns).where(Holder.id_hash.in_(late))))
+        remember(session.execute(select(*columns).where(one_of(session, Holder.id_hash, late))))
     return found
 
 
