@@ -380,13 +380,15 @@ def _store(
     issued: list[IssuedCertificate] = []
     records: list[str] = []
 
-    facts = [
-        facts_for(r, numbers[r.row], body, holders[(r.id_type.value, r.id_digest)].salt)
-        for r in requests
-    ]
+    # Made as the signer asks for the next payloads, so the helper threads start signing
+    # after the first chunk rather than after the whole batch's facts.
+    facts: list[CertifiedFacts] = []
 
     def jobs() -> Iterator[SigningJob]:
-        for f in facts:
+        for r in requests:
+            salt = holders[(r.id_type.value, r.id_digest)].salt
+            f = facts_for(r, numbers[r.row], body, salt)
+            facts.append(f)
             yield qr_payload(f), None, None
             yield credential_payload(f, public_url), VC_JWT_TYP, VC_CTY
 
@@ -394,9 +396,10 @@ def _store(
 
     def certificate_rows() -> Iterator[dict[str, Any]]:
         # Generators all the way: on PostgreSQL each row is streamed to COPY as soon as it
-        # is signed, while the next payloads are signed on the signer's helper thread.
-        for r, f in zip(requests, facts, strict=True):
+        # is signed, while the next payloads are signed on the signer's helper threads.
+        for index, r in enumerate(requests):
             token, record = next(tokens), next(tokens)
+            f = facts[index]  # made before its payloads could be signed
             yield {
                 "number": f.number,
                 "body_id": body.id,
