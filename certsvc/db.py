@@ -9,7 +9,7 @@ upgrades to a writer mid-transaction.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,16 +17,20 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnClause,
+    ColumnElement,
     Engine,
     Row,
     Select,
     Table,
+    any_,
+    bindparam,
     column,
     create_engine,
     event,
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
@@ -232,6 +236,21 @@ class _CompiledRead:
 
 #: Compiled reads by (statement, dialect) identity; the objects are kept to rule out reuse.
 _COMPILED: dict[tuple[int, int], _CompiledRead] = {}
+
+
+def one_of(
+    session: Session, attribute: InstrumentedAttribute[Any], values: Collection[Any]
+) -> ColumnElement[bool]:
+    """``attribute IN values``, written for the session's backend.
+
+    On PostgreSQL ``= ANY(:values)`` with the values bound as one array: a batch looks up
+    a thousand ID hashes at a time, and a thousand bound parameters cost more to render,
+    send and parse than the look-up itself. Elsewhere a plain ``IN``.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=ARRAY(attribute.type))
+        return attribute == any_(array)
+    return attribute.in_(values)
 
 
 def _table(model: type[DeclarativeBase]) -> Table:

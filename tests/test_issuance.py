@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 
 import pytest
 from joserfc import jws as jose_jws
@@ -12,14 +13,18 @@ from joserfc.jwk import KeySet as JoseKeySet
 from sqlalchemy import func, select
 
 from certsvc import bodies
+from certsvc.db import one_of
 from certsvc.domain.levels import Level
 from certsvc.domain.numbers import parse_certificate_number
 from certsvc.errors import BatchRejected, BodySuspended, Conflict, RowError
+from certsvc.issuance import service
 from certsvc.issuance.service import BatchResult, content_hash, issue_batch, revoke
 from certsvc.keyring import published_keys
 from certsvc.models import Batch, Certificate, Event, Holder
 from certsvc.services import Services
 from certsvc.signing.jwks import jwks_document
+from certsvc.transparency import log as transparency_log
+from certsvc.transparency.leaf import leaf_hash_of
 from tests.conftest import BODY_CODE, MEMBER_USCC, OTHER_USCC, row
 
 
@@ -230,3 +235,59 @@ def test_a_name_the_certificate_font_cannot_print_is_refused(services: Services,
     assert errors[0].column == "name" and "U+30000" in errors[0].message
     assert errors[1].column == "work_type" and "U+E000" in errors[1].message
     assert count(services, Certificate) == 0
+
+
+def test_the_leaves_made_while_issuing_are_the_leaves_of_the_stored_events(
+    services: Services, body: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """issue_batch hands publish the leaf hashes of its events instead of reading them back:
+    they must be exactly what the log computes from the committed rows (the audit's view)."""
+    given: list[Mapping[int, bytes]] = []
+    real_publish = service.publish
+
+    def spy(services: Services, leaves: Mapping[int, bytes] | None = None) -> None:
+        given.append(dict(leaves or {}))
+        real_publish(services, leaves)
+
+    monkeypatch.setattr(service, "publish", spy)
+    first = issue(services, [row(1, name="张山"), row(2, name="李四·阿依")])
+    old = first.certificates[0].number
+    # Rows out of order (events follow batch_row), a correction (a superseded event), a
+    # direct certification.
+    rows = [
+        (9, row(4, level="三级/高级工")),
+        (3, row(1, name="张三", corrects=old)),
+        (
+            5,
+            row(
+                3,
+                level="技师",
+                route="直接认定",
+                direct_ground="师带徒绩效突出",
+                direct_evidence="近五年带徒32人，其中12人取得技师以上等级。",
+            ),
+        ),
+    ]
+    issue_batch(services, BODY_CODE, rows, source="api", content_sha256=content_hash(rows))
+    with services.db.session() as session:
+        head = count(services, Event)
+        stored = {f.seq: leaf_hash_of(f) for f in transparency_log._facts(session, 1, head)}
+        kinds = {seq: kind for seq, kind in session.execute(select(Event.seq, Event.kind))}
+        assert transparency_log.audit(session) == head
+    batch_events = [seq for seq, kind in kinds.items() if kind in ("issued", "superseded")]
+    assert sorted(seq for leaves in given for seq in leaves) == sorted(batch_events)
+    for leaves in given:
+        for seq, leaf in leaves.items():
+            assert leaf == stored[seq], seq
+
+
+def test_one_of_finds_what_in_finds(services: Services, body: str) -> None:
+    """db.one_of (one bound array on PostgreSQL) selects the same rows as IN."""
+    issue(services, [row(n) for n in range(1, 6)])
+    with services.db.session() as session:
+        hashes = sorted(session.scalars(select(Holder.id_hash)))
+        for wanted in ([], hashes[:1], [*hashes[1:4], "0" * 64, hashes[1]], hashes):
+            found = session.scalars(
+                select(Holder.id_hash).where(one_of(session, Holder.id_hash, wanted))
+            )
+            assert sorted(found) == sorted(set(wanted) & set(hashes))

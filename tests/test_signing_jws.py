@@ -23,6 +23,7 @@ from certsvc.errors import (
 from certsvc.signing.b64 import b64url_decode, b64url_encode
 from certsvc.signing.jws import (
     MAX_TOKEN_LENGTH,
+    JwsSigner,
     ParsedJws,
     VerifiedJws,
     _sign_with_header,
@@ -362,3 +363,16 @@ def test_error_codes_match_verification_statuses() -> None:
     assert MalformedToken.code == "malformed"
     assert InvalidSignature.code == "invalid_signature"
     assert UnknownKey.code == "unknown_key"
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("count", [0, 1, 5, 64, 65, 301])
+def test_sign_all_gives_each_token_in_order(threads: int, count: int) -> None:
+    """Chunks signed on several helper threads come back in the order of the jobs."""
+    signer = JwsSigner(KEY, KID)
+    jobs = [
+        (f"payload {n}".encode(), "vc+jwt" if n % 2 else None, "vc" if n % 3 == 0 else None)
+        for n in range(count)
+    ]
+    tokens = list(signer.sign_all(iter(jobs), chunk=7, threads=threads))
+    assert tokens == [signer.sign(payload, typ, cty=cty) for payload, typ, cty in jobs]

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from certsvc.errors import CheckpointError, LogIntegrityError
 from certsvc.transparency import merkle
-from certsvc.transparency.leaf import EventFacts, leaf_data
+from certsvc.transparency.leaf import EventFacts, canonical_json, leaf_data
 from certsvc.transparency.note import (
     Checkpoint,
     NoteVerifier,
@@ -320,6 +320,93 @@ def test_leaves_commit_to_what_each_kind_fixes() -> None:
     body = EventFacts(4, "body_created", AT, {"code": "Y000132010001", "名": "测试"})
     digest = hashlib.sha256('{"code":"Y000132010001","名":"测试"}'.encode()).hexdigest()
     assert json.loads(leaf_data(body))["data_sha256"] == digest
+
+
+def reference_leaf_data(facts: EventFacts) -> bytes:
+    """The leaf format's definition as a dictionary given to canonical_json (the module
+    docstring's table); leaf_data writes the same bytes directly."""
+    data = facts.data or {}
+    at = facts.occurred_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    statement: dict[str, Any] = dict.fromkeys(
+        ["certificate", "kid", "token_sha256", "record_sha256", "compromised_after"]
+    )
+    statement.update(v=1, seq=facts.seq, kind=facts.kind, at=at, body=facts.body_code)
+    statement["data_sha256"] = None
+
+    def sha(text: str | None) -> str | None:
+        return None if text is None else hashlib.sha256(text.encode()).hexdigest()
+
+    if facts.kind in ("issued", "revoked", "superseded"):
+        statement["certificate"] = facts.certificate_number or data.get("number")
+        statement["kid"] = data.get("kid")
+        if facts.kind == "issued":
+            statement["token_sha256"] = sha(facts.token)
+            statement["record_sha256"] = sha(facts.record)
+        else:
+            statement["record_sha256"] = sha(data.get("record"))
+    elif facts.kind in ("key_created", "key_rotated", "key_compromised"):
+        statement["kid"] = data.get("kid")
+        cutoff = data.get("compromised_after")
+        if facts.kind == "key_compromised" and cutoff is not None:
+            moment = dt.datetime.fromisoformat(str(cutoff)).astimezone(dt.UTC)
+            statement["compromised_after"] = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    else:
+        statement["data_sha256"] = hashlib.sha256(canonical_json(dict(data))).hexdigest()
+    return canonical_json(statement)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=6,
+)
+_aware = st.datetimes(
+    min_value=dt.datetime(1000, 1, 2),
+    timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=8))]),
+)
+
+
+@given(
+    seq=st.integers(min_value=1, max_value=2**53),
+    kind=st.sampled_from(
+        [
+            "issued",
+            "revoked",
+            "superseded",
+            "key_created",
+            "key_rotated",
+            "key_compromised",
+            "body_created",
+            "body_changed",
+        ]
+    ),
+    at=_aware,
+    data=st.dictionaries(
+        st.sampled_from(["number", "kid", "record", "code", "名"]), st.text() | _json_values
+    ),
+    cutoff=st.none() | _aware.map(lambda moment: moment.isoformat()),
+    body=st.none() | st.text(),
+    number=st.none() | st.text(),
+    token=st.none() | st.text(),
+    record=st.none() | st.text(),
+)
+def test_leaf_data_is_the_canonical_json_of_the_statement(
+    seq: int,
+    kind: str,
+    at: dt.datetime,
+    data: dict[str, Any],
+    cutoff: str | None,
+    body: str | None,
+    number: str | None,
+    token: str | None,
+    record: str | None,
+) -> None:
+    if kind == "key_compromised" and cutoff is not None:
+        data = {**data, "compromised_after": cutoff}
+    if kind != "issued" and not isinstance(data.get("record"), str | None):
+        data = {**data, "record": str(data["record"])}  # hashed as text, as stored
+    facts = EventFacts(seq, kind, at, data, body, number, token, record)
+    assert leaf_data(facts) == reference_leaf_data(facts)
 
 
 # --- the offline bundle check -----------------------------------------------------------------

@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from certsvc.db import bulk_insert, insert_ignoring_conflicts
+from certsvc.db import bulk_insert, insert_ignoring_conflicts, one_of
 from certsvc.domain.ids import mask_id_number
 from certsvc.domain.levels import Level
 from certsvc.domain.numbers import MAX_SERIAL, CertificateNumber, parse_body_code
@@ -42,7 +42,7 @@ from certsvc.errors import (
 )
 from certsvc.events import reserve
 from certsvc.identity import id_commitment
-from certsvc.issuance.credential import CertifiedFacts, credential, qr_payload
+from certsvc.issuance.credential import CertifiedFacts, credential_payload, qr_payload
 from certsvc.issuance.validate import CertificateRequest, validate_rows
 from certsvc.models import (
     Batch,
@@ -57,7 +57,8 @@ from certsvc.models import (
 from certsvc.registry.statements import sign_status_statement, status_statement
 from certsvc.services import Services
 from certsvc.signing.jws import JwsSigner, SigningJob
-from certsvc.signing.vc import credential_job
+from certsvc.signing.vc import VC_CTY, VC_JWT_TYP
+from certsvc.transparency.leaf import EventFacts, leaf_hash_of
 from certsvc.transparency.log import append_and_checkpoint
 
 log = logging.getLogger(__name__)
@@ -121,28 +122,29 @@ def issue_batch(
     submission = _Submission(
         body_code, rows, source, content_sha256, filename, idempotency_key, actor, read_errors
     )
-    result = _issue_once(services, submission, progress)
+    result, leaves = _issue_once(services, submission, progress)
     if not result.replayed:
-        publish(services)
+        publish(services, leaves)
     return result
 
 
-def publish(services: Services) -> None:
+def publish(services: Services, leaves: Mapping[int, bytes] | None = None) -> None:
     """Bring the transparency log up to the last committed event and sign a checkpoint.
 
     The events are committed already; if the log cannot be extended now (say the log key
     is unreadable), the failure is logged loudly and the next call, or `certsvc log
-    checkpoint`, catches up — the certificates stay issued either way.
+    checkpoint`, catches up — the certificates stay issued either way. ``leaves``: the leaf
+    hashes of the events just committed, by seq, so they need not be read back.
     """
     try:
-        append_and_checkpoint(services)
+        append_and_checkpoint(services, known_leaves=leaves)
     except (CertsvcError, SQLAlchemyError):
         log.exception("transparency log not extended; run `certsvc log checkpoint`")
 
 
 def _issue_once(
     services: Services, sub: _Submission, progress: Callable[[int], None] | None
-) -> BatchResult:
+) -> tuple[BatchResult, dict[int, bytes]]:
     try:
         with services.db.transaction() as session:
             return _issue(services, session, sub, progress)
@@ -153,7 +155,7 @@ def _issue_once(
             body = _body(session, sub.body_code)
             replay = _find_replay(session, body, sub.content_sha256, sub.idempotency_key)
             if replay is not None:
-                return replay
+                return replay, {}
         raise Conflict(
             "another batch issued a conflicting certificate at the same time; nothing from "
             "this batch was issued — submit it again to see which rows are affected"
@@ -165,11 +167,12 @@ def _issue(
     session: Session,
     sub: _Submission,
     progress: Callable[[int], None] | None,
-) -> BatchResult:
+) -> tuple[BatchResult, dict[int, bytes]]:
+    """The batch's result and the leaf hashes of the events it wrote (see :func:`_store`)."""
     body = _body(session, sub.body_code)
     replay = _find_replay(session, body, sub.content_sha256, sub.idempotency_key)
     if replay is not None:
-        return replay
+        return replay, {}
     if body.status != "active":
         raise BodySuspended(
             f"body {body.code} is suspended and may not issue; an operator must reactivate it"
@@ -198,10 +201,10 @@ def _issue(
     numbers = _allocate_numbers(session, services, body, requests)
     holders = _holders(session, services, requests)
     superseded = _supersede(session, requests, numbers, sub.actor)
-    issued = _store(
+    issued, leaves = _store(
         session, services, body, batch, signer, requests, numbers, holders, sub.actor, progress
     )
-    return BatchResult(batch.id, issued, superseded=superseded)
+    return BatchResult(batch.id, issued, superseded=superseded), leaves
 
 
 def _body(session: Session, body_code: str) -> CertificationBody:
@@ -305,7 +308,7 @@ def _holders(
     digests = [digest for _, digest in wanted]
     for start in range(0, len(digests), 1000):
         chunk = digests[start : start + 1000]
-        remember(session.execute(select(*columns).where(Holder.id_hash.in_(chunk))))
+        remember(session.execute(select(*columns).where(one_of(session, Holder.id_hash, chunk))))
     missing = [
         services.vault.protect(r.id_type, r.id_number) for k, r in wanted.items() if k not in found
     ]
@@ -326,7 +329,7 @@ def _holders(
     remember(insert_ignoring_conflicts(session, Holder, rows, ["id_hash", "id_type"], columns))
     if len(found) < len(wanted):  # created meanwhile by a concurrent batch
         late = [d for (t, d) in wanted if (t, d) not in found]
-        remember(session.execute(select(*columns).where(Holder.id_hash.in_(late))))
+        remember(session.execute(select(*columns).where(one_of(session, Holder.id_hash, late))))
     return found
 
 
@@ -366,28 +369,37 @@ def _store(
     holders: dict[tuple[str, str], _HolderRef],
     actor: str,
     progress: Callable[[int], None] | None,
-) -> list[IssuedCertificate]:
+) -> tuple[list[IssuedCertificate], dict[int, bytes]]:
+    """Sign and store the certificates and their events.
+
+    Returns the issued certificates and the transparency-log leaf hash of every event
+    written, by seq, made from the values written (for :func:`publish`).
+    """
     public_url = services.settings.public_url
     now = utcnow()
     issued: list[IssuedCertificate] = []
+    records: list[str] = []
 
-    facts = [
-        facts_for(r, numbers[r.row], body, holders[(r.id_type.value, r.id_digest)].salt)
-        for r in requests
-    ]
+    # Made as the signer asks for the next payloads, so the helper threads start signing
+    # after the first chunk rather than after the whole batch's facts.
+    facts: list[CertifiedFacts] = []
 
     def jobs() -> Iterator[SigningJob]:
-        for f in facts:
+        for r in requests:
+            salt = holders[(r.id_type.value, r.id_digest)].salt
+            f = facts_for(r, numbers[r.row], body, salt)
+            facts.append(f)
             yield qr_payload(f), None, None
-            yield credential_job(credential(f, public_url))
+            yield credential_payload(f, public_url), VC_JWT_TYP, VC_CTY
 
     tokens = signer.sign_all(jobs())
 
     def certificate_rows() -> Iterator[dict[str, Any]]:
         # Generators all the way: on PostgreSQL each row is streamed to COPY as soon as it
-        # is signed, while the next payloads are signed on the signer's helper thread.
-        for r, f in zip(requests, facts, strict=True):
+        # is signed, while the next payloads are signed on the signer's helper threads.
+        for index, r in enumerate(requests):
             token, record = next(tokens), next(tokens)
+            f = facts[index]  # made before its payloads could be signed
             yield {
                 "number": f.number,
                 "body_id": body.id,
@@ -414,6 +426,7 @@ def _store(
                 "updated_at": now,
             }
             issued.append(IssuedCertificate(r.row, f.number, r.holder_name, token))
+            records.append(record)
             if progress is not None and len(issued) % 100 == 0:
                 progress(100)
         if progress is not None and len(issued) % 100:
@@ -491,7 +504,24 @@ def _store(
             issued_events,
         )
     )
-    return issued
+    leaves = {
+        first + offset: leaf_hash_of(
+            EventFacts(first + offset, "superseded", now, data, body.code, data["number"])
+        )
+        for offset, data in enumerate(superseded_data)
+    }
+    # The issued events are numbered in batch_row order (row_number() above).
+    in_row_order = sorted(zip(issued, records, strict=True), key=lambda ir: ir[0].row)
+    if len({c.row for c in issued}) == len(issued):  # else the order is the database's
+        first_issued = first + len(corrections)
+        issued_data = {"kid": signer.kid}
+        for offset, (cert, record) in enumerate(in_row_order):
+            seq = first_issued + offset
+            event = EventFacts(
+                seq, "issued", now, issued_data, body.code, cert.number, cert.token, record
+            )
+            leaves[seq] = leaf_hash_of(event)
+    return issued, leaves
 
 
 def facts_for(

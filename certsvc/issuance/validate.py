@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from certsvc.db import one_of
 from certsvc.domain.ids import IdType, normalize_id_number, parse_id_type
 from certsvc.domain.levels import Level, parse_level
 from certsvc.domain.routes import (
@@ -371,7 +372,7 @@ def _already_certified(session: Session, requests: list[CertificateRequest]) -> 
             )
             .join(Certificate, Certificate.holder_id == Holder.id)
             .where(
-                Holder.id_hash.in_({r.id_digest for r in part}),
+                one_of(session, Holder.id_hash, {r.id_digest for r in part}),
                 Certificate.status == "valid",
             )
         ).all()

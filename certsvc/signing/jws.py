@@ -21,6 +21,8 @@ Errors, so that the verification result names the right status:
 from __future__ import annotations
 
 import itertools
+import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -48,6 +50,8 @@ __all__ = [
 ALG = "EdDSA"
 MAX_TOKEN_LENGTH = 64 * 1024  # characters; a QR token is a few hundred, a VC a few thousand
 SIGNATURE_LENGTH = 64
+#: Helper threads that sign a batch (:meth:`JwsSigner.sign_all`): one per core, at most two.
+SIGNING_THREADS = min(2, os.cpu_count() or 1)
 
 
 class ParsedJws(NamedTuple):
@@ -110,27 +114,33 @@ class JwsSigner:
         """
         return self._finish(self._signing_input(payload, typ, cty))
 
-    def sign_all(self, jobs: Iterable[SigningJob], *, chunk: int = 64) -> Iterator[str]:
+    def sign_all(
+        self, jobs: Iterable[SigningJob], *, chunk: int = 64, threads: int = SIGNING_THREADS
+    ) -> Iterator[str]:
         """Sign many payloads, yielding the compact tokens in the order of *jobs*.
 
-        The Ed25519 operations of one chunk run on a helper thread (cryptography releases
-        the GIL while signing) while this thread reads and encodes the next chunk of *jobs*,
-        which is where the caller's own work (building the payloads) happens when *jobs* is
-        a generator. On two cores this overlaps most of the payload building with signing.
+        The Ed25519 operations run on ``threads`` helper threads, a chunk of jobs at a time
+        (cryptography releases the GIL while signing), while this thread reads and encodes
+        the next chunks of *jobs*, which is where the caller's own work (building the
+        payloads) happens when *jobs* is a generator. On two cores, two helpers keep both
+        busy while this thread waits for signatures: signing is most of a batch's CPU.
         """
         iterator = iter(jobs)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jws-sign") as pool:
-            pending: Future[list[str]] | None = None
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="jws-sign") as pool:
+            # One chunk more than there are helpers is in flight, so none of them idles
+            # while this thread hands over the results of the oldest.
+            pending: deque[Future[list[str]]] = deque()
             while True:
                 group = [
                     self._signing_input(payload, typ, cty)
                     for payload, typ, cty in itertools.islice(iterator, chunk)
                 ]
-                if pending is not None:
-                    yield from pending.result()
-                if not group:
+                if group:
+                    pending.append(pool.submit(self._finish_all, group))
+                if pending and (not group or len(pending) > threads):
+                    yield from pending.popleft().result()
+                elif not group:
                     return
-                pending = pool.submit(self._finish_all, group)
 
     def _signing_input(self, payload: bytes, typ: str | None, cty: str | None) -> str:
         if not isinstance(payload, bytes):

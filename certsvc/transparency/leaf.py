@@ -30,10 +30,12 @@ leaf data alongside the feed item).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Any
 
 from certsvc.transparency.merkle import leaf_hash
@@ -52,10 +54,20 @@ def canonical_json(value: Any) -> bytes:
     ).encode()
 
 
+@functools.lru_cache(maxsize=64)  # the events of one batch share their time
 def _time(moment: dt.datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("a leaf time must be timezone-aware")
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _json(value: Any) -> str:
+    """One member value as :func:`canonical_json` writes it (strings and null directly)."""
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return encode_basestring(value)
+    return canonical_json(value).decode()
 
 
 def _sha256(text: str | None) -> str | None:
@@ -80,35 +92,32 @@ class EventFacts:
 def leaf_data(facts: EventFacts) -> bytes:
     """The canonical leaf data of one event (see the module docstring)."""
     data = facts.data or {}
-    statement: dict[str, Any] = {
-        "v": LEAF_VERSION,
-        "seq": facts.seq,
-        "kind": facts.kind,
-        "at": _time(facts.occurred_at),
-        "body": facts.body_code,
-        "certificate": None,
-        "kid": None,
-        "token_sha256": None,
-        "record_sha256": None,
-        "compromised_after": None,
-        "data_sha256": None,
-    }
+    certificate = kid = token_sha256 = record_sha256 = compromised_after = data_sha256 = None
     if facts.kind in _CERTIFICATE_KINDS:
-        statement["certificate"] = facts.certificate_number or data.get("number")
-        statement["kid"] = data.get("kid")
+        certificate = facts.certificate_number or data.get("number")
+        kid = data.get("kid")
         if facts.kind == "issued":
-            statement["token_sha256"] = _sha256(facts.token)
-            statement["record_sha256"] = _sha256(facts.record)
+            token_sha256 = _sha256(facts.token)
+            record_sha256 = _sha256(facts.record)
         else:
-            statement["record_sha256"] = _sha256(data.get("record"))
+            record_sha256 = _sha256(data.get("record"))
     elif facts.kind in _KEY_KINDS:
-        statement["kid"] = data.get("kid")
+        kid = data.get("kid")
         cutoff = data.get("compromised_after")
         if facts.kind == "key_compromised" and cutoff is not None:
-            statement["compromised_after"] = _time(dt.datetime.fromisoformat(str(cutoff)))
+            compromised_after = _time(dt.datetime.fromisoformat(str(cutoff)))
     else:
-        statement["data_sha256"] = hashlib.sha256(canonical_json(dict(data))).hexdigest()
-    return canonical_json(statement)
+        data_sha256 = hashlib.sha256(canonical_json(dict(data))).hexdigest()
+    # canonical_json of the statement object, written out: its members in JCS (sorted)
+    # order, each value as canonical_json writes it. A leaf is made for every event logged,
+    # and this is several times faster than building and sorting a dictionary.
+    return (
+        f'{{"at":{_json(_time(facts.occurred_at))},"body":{_json(facts.body_code)},'
+        f'"certificate":{_json(certificate)},"compromised_after":{_json(compromised_after)},'
+        f'"data_sha256":{_json(data_sha256)},"kid":{_json(kid)},"kind":{_json(facts.kind)},'
+        f'"record_sha256":{_json(record_sha256)},"seq":{_json(facts.seq)},'
+        f'"token_sha256":{_json(token_sha256)},"v":{LEAF_VERSION}}}'
+    ).encode()
 
 
 def leaf_hash_of(facts: EventFacts) -> bytes:

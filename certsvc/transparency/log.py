@@ -23,7 +23,7 @@ import functools
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
@@ -236,23 +236,46 @@ def _last_seq(session: Session) -> int:
     return int(session.scalar(select(EventLogHead.last_seq).where(EventLogHead.id == 1)) or 0)
 
 
-def append_events(session: Session, size: int, limit: int = APPEND_CHUNK) -> int:
+def _count_events(session: Session, first: int, last: int) -> int:
+    return int(
+        session.scalar(select(func.count()).where(Event.seq >= first, Event.seq <= last)) or 0
+    )
+
+
+def append_events(
+    session: Session,
+    size: int,
+    limit: int = APPEND_CHUNK,
+    known: Mapping[int, bytes] | None = None,
+) -> int:
     """Append up to ``limit`` committed events after the first ``size``; return the new size.
 
     The caller holds the log lock and passes the size :func:`store.lock_log` returned. Seqs are
     committed gap-free in order (:mod:`certsvc.events`), so the events after ``size`` that are
     visible now are exactly ``size + 1 … head``; a hole means rows were deleted.
+
+    ``known`` maps seqs to the leaf hashes of events the caller has just committed and
+    computed from the very values it wrote (:func:`certsvc.issuance.service.issue_batch`);
+    those events are only counted, not read back. Every other event is read and hashed here.
     """
+    known = known or {}
     last = min(_last_seq(session), size + limit)
     for first in range(size + 1, last + 1, _FETCH_ROWS):
         stop = min(first + _FETCH_ROWS - 1, last)
-        facts = list(_facts(session, first, stop))
-        if [f.seq for f in facts] != list(range(first, stop + 1)):
+        seqs = range(first, stop + 1)
+        if all(seq in known for seq in seqs):
+            present = _count_events(session, first, stop) == len(seqs)
+            leaves = [known[seq] for seq in seqs]
+        else:
+            facts = list(_facts(session, first, stop))
+            present = [f.seq for f in facts] == list(seqs)
+            leaves = [leaf_hash_of(f) for f in facts]
+        if not present:
             raise LogIntegrityError(
                 f"the event log has a hole after seq {size}: events were deleted, so the "
                 "transparency log cannot grow — restore the events table from a backup"
             )
-        size = store.append_leaves(session, [leaf_hash_of(f) for f in facts], size=size)
+        size = store.append_leaves(session, leaves, size=size)
     return size
 
 
@@ -287,18 +310,25 @@ def sign_checkpoint(session: Session, signer: LogSigner, size: int) -> SignedChe
     return SignedCheckpoint.from_row(row, signer.origin)
 
 
-def append_and_checkpoint(services: Services, *, chunk: int = APPEND_CHUNK) -> SignedCheckpoint:
+def append_and_checkpoint(
+    services: Services,
+    *,
+    chunk: int = APPEND_CHUNK,
+    known_leaves: Mapping[int, bytes] | None = None,
+) -> SignedCheckpoint:
     """Log every committed event not yet in the tree and sign a checkpoint of the result.
 
     Idempotent and safe under concurrency (see the module docstring). A long backlog is
     appended ``chunk`` events per transaction; the checkpoint comes with the last one.
+    ``known_leaves``: leaf hashes of events the caller just committed (see
+    :func:`append_events`).
     """
     keys = LogKeys.of(services)
     origin = log_origin(services.settings.public_url)
     while True:
         with services.db.transaction() as session:
             size = store.lock_log(session)
-            new_size = append_events(session, size, chunk)
+            new_size = append_events(session, size, chunk, known_leaves)
             if new_size - size < chunk or new_size == _last_seq(session):
                 return sign_checkpoint(session, keys.signer(session, origin), new_size)
 
