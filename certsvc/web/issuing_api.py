@@ -284,15 +284,21 @@ def get_certificate(number: str) -> ResponseReturnValue:
     return _no_store(payload)
 
 
+def _own_certificate(number: str) -> tuple[TokenIdentity, int, str]:
+    """The request's token, its body, and the number of that body's certificate ``number``
+    (NotFound when the body has none: another body's certificates do not exist for it)."""
+    token = current_token()
+    body_id = _body_of(token)
+    with services_of(current_app).db.session() as session:
+        return token, body_id, service.get_certificate(session, body_id, number[:64]).number
+
+
 @bp.post("/certificates/<number>/revoke")
 @require_token(*_REVOKE)
 def revoke_certificate(number: str) -> ResponseReturnValue:
     """Revoke with a reason; the reason is shown to everyone who verifies."""
-    token = current_token()
-    body_id = _body_of(token)
+    token, body_id, number = _own_certificate(number)
     services = services_of(current_app)
-    with services.db.session() as session:
-        number = service.get_certificate(session, body_id, number[:64]).number
     data = _json_object(frozenset({"reason"}))
     reason = data.get("reason")
     if not isinstance(reason, str) or len(reason) > MAX_REASON:
@@ -320,11 +326,8 @@ def revoke_certificate(number: str) -> ResponseReturnValue:
 @require_token(*_ISSUE)
 def reissue_certificate(number: str) -> ResponseReturnValue:
     """Issue a corrected certificate that supersedes this one (e.g. a name typo)."""
-    token = current_token()
-    body_id = _body_of(token)
+    token, body_id, number = _own_certificate(number)
     services = services_of(current_app)
-    with services.db.session() as session:
-        number = service.get_certificate(session, body_id, number[:64]).number
     key = _idempotency_key(required=False)
     data = _json_object(frozenset({"changes"}))
     changes = data.get("changes")
