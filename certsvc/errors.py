@@ -48,6 +48,10 @@ class InvalidIdNumber(InvalidInput):
     code = "invalid_id_number"
 
 
+class InvalidIdType(InvalidInput):
+    code = "invalid_id_type"
+
+
 class InvalidCreditCode(InvalidInput):
     """统一社会信用代码 (unified social credit code) fails its format or check character."""
 
@@ -56,6 +60,12 @@ class InvalidCreditCode(InvalidInput):
 
 class InvalidCertificateNumber(InvalidInput):
     code = "invalid_certificate_number"
+
+
+class InvalidName(InvalidInput):
+    """A holder name that cannot be on a certificate (empty, or too long)."""
+
+    code = "invalid_name"
 
 
 class InvalidLevel(InvalidInput):

@@ -18,7 +18,7 @@ from certsvc.domain.ids import (
     resident_id_check_char,
 )
 from certsvc.domain.provinces import PROVINCES, check_province, province_name
-from certsvc.errors import InvalidIdNumber, InvalidInput
+from certsvc.errors import InvalidIdNumber, InvalidIdType, InvalidInput
 
 # Published examples of GB 11643-1999 (the first is also in DOMAIN.md).
 PUBLISHED_RESIDENT_IDS = ["11010519491231002X", "440524188001010014"]
@@ -278,7 +278,7 @@ def test_parse_id_type_short_forms(text: str, expected: IdType) -> None:
 
 
 def test_parse_id_type_unknown_lists_accepted_values() -> None:
-    message = _raises_exactly(InvalidInput, parse_id_type, "驾驶证")
+    message = _raises_exactly(InvalidIdType, parse_id_type, "驾驶证")
     for id_type in IdType:
         assert id_type.value in message
 

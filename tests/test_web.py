@@ -140,3 +140,32 @@ def test_language_follows_accept_language_unless_switched(
     )
     csp = english.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "'unsafe-eval'" not in csp
+
+
+@pytest.mark.parametrize(
+    ("form", "zh", "en"),
+    [
+        (
+            {"number": "Y0001", "name": "韩梅梅"},
+            "证书编号应为 22 位",
+            "A certificate number has 22 characters",
+        ),
+        ({"number": "Y000132010001264000001", "name": "  "}, "请输入证书上印制的姓名", "Enter"),
+    ],
+)
+def test_lookup_errors_speak_the_pages_language(
+    client: FlaskClient, form: dict[str, str], zh: str, en: str
+) -> None:
+    for lang, expected in (("zh", zh), ("en", en)):
+        page = client.post("/lookup/number", data={**form, "lang": lang})
+        html = page.get_data(as_text=True)
+        assert page.status_code == 422 and expected in html
+    zh_page = client.post("/lookup/number", data={**form, "lang": "zh"}).get_data(as_text=True)
+    assert "copy it exactly" not in zh_page and "enter the holder" not in zh_page
+
+
+def test_id_lookup_errors_speak_the_pages_language(client: FlaskClient) -> None:
+    bad_type = client.post("/lookup/id", data={"id_number": "x", "name": "韩梅梅", "id_type": "?"})
+    assert bad_type.status_code == 422 and "证件类型有误" in bad_type.get_data(as_text=True)
+    bad_id = client.post("/lookup/id", data={"id_number": "11010519491231002Y", "name": "韩梅梅"})
+    assert bad_id.status_code == 422 and "证件号码有误" in bad_id.get_data(as_text=True)

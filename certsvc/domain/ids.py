@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from certsvc.domain._text import compact, lookup_key
 from certsvc.domain.provinces import PROVINCES
-from certsvc.errors import InvalidIdNumber, InvalidInput
+from certsvc.errors import InvalidIdNumber, InvalidIdType
 
 
 class IdType(StrEnum):
@@ -91,7 +91,7 @@ def parse_id_type(text: str) -> IdType:
     found = _ID_TYPE_LOOKUP.get(lookup_key(text))
     if found is None:
         accepted = "; ".join(f"{t.value} ({t.label_zh} / {t.label_en})" for t in IdType)
-        raise InvalidInput(
+        raise InvalidIdType(
             f"unknown ID type {text.strip()!r}; use one of: {accepted}; "
             "short forms 身份证, 护照, 港澳通行证, 台胞证, 永居证 also work"
         )

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from certsvc.domain._text import compact
 from certsvc.domain.ids import normalize_id_number, parse_id_type
 from certsvc.domain.numbers import looks_like_certificate_number
-from certsvc.errors import InvalidCertificateNumber, InvalidIdNumber, InvalidInput
+from certsvc.errors import InvalidCertificateNumber, InvalidIdNumber, InvalidName
 from certsvc.identity import IdVault
 from certsvc.models import Certificate, Holder, utcnow
 from certsvc.verify.core import verify_token
@@ -37,13 +37,13 @@ _DOTS = re.compile("[\u00b7\u2022\u2027\u30fb\u22c5\u2219\uff65.]")  # · • �
 def normalize_name(name: str) -> str:
     """A holder name as compared: NFKC, one kind of middle dot, single spaces, case-folded.
 
-    Raises :class:`InvalidInput` for an empty or overlong name.
+    Raises :class:`InvalidName` for an empty or overlong name.
     """
     text = " ".join(unicodedata.normalize("NFKC", name).split())
     if not text:
-        raise InvalidInput("enter the holder's name as printed on the certificate")
+        raise InvalidName("enter the holder's name as printed on the certificate")
     if len(text) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"a holder name has at most {MAX_NAME_LENGTH} characters")
+        raise InvalidName(f"a holder name has at most {MAX_NAME_LENGTH} characters")
     return _DOTS.sub("·", text).casefold()
 
 

@@ -89,6 +89,12 @@ def _page(template: str, status: int = 200, **context: Any) -> Response:
     return response
 
 
+def _error_text(exc: CertsvcError) -> str:
+    """What the look-up page says about a refused entry, in the page's language (the
+    error's own message, in English, only for an error without a text of its own)."""
+    return texts(page_language()).get(f"error.{exc.code}", exc.message)
+
+
 def _result_page(result: VerificationResult, token: str | None) -> Response:
     return _page(
         "verify.html",
@@ -120,7 +126,7 @@ def lookup_number() -> Response:
     try:
         result = services.db.read(lambda session: lookup_by_number(session, number, name))
     except CertsvcError as exc:
-        return _page("lookup.html", 422, error=exc.message, number=number, name=name)
+        return _page("lookup.html", 422, error=_error_text(exc), number=number, name=name)
     return _result_page(result, None)
 
 
@@ -136,7 +142,7 @@ def lookup_id() -> Response:
             lambda session: lookup_by_id(session, services.vault, id_number, name, id_type)
         )
     except CertsvcError as exc:
-        return _page("lookup.html", 422, error=exc.message, name=name, id_type=id_type)
+        return _page("lookup.html", 422, error=_error_text(exc), name=name, id_type=id_type)
     return _page("lookup.html", results=results, name=name, id_type=id_type, searched=True)
 
 
