@@ -125,22 +125,27 @@ class _Items:
     (:func:`_string` gives json.dumps's spelling of a string); the rest go through json.dumps.
     """
 
-    def __init__(self, db: Database, vault: IdVault, loaded: _Loaded | None = None) -> None:
+    def __init__(
+        self, db: Database, vault: IdVault, bodies: Sequence[tuple[int, str]] | None = None
+    ) -> None:
         self._db = db
         self._dialect = db.engine.dialect
         self._vault = vault
         self._bodies: dict[int, str] = {}
         self._body_json: dict[int | None, str] = {}
-        self._kid_json: dict[str, str] = {}
+        self._kid_json = _JsonStrings()
         self._keys: dict[str, dict[str, str]] = {}
         self._last_time: tuple[dt.datetime | None, str] = (None, "")
-        self._use(_read(db, _load) if loaded is None else loaded)
+        if bodies is None:
+            self._reload()
+        else:  # keys are read when a key event first needs them
+            self._use(bodies, ())
 
-    def _use(self, loaded: _Loaded) -> None:
-        bodies, keys = loaded
+    def _use(
+        self, bodies: Sequence[tuple[int, str]], keys: Sequence[tuple[str, dict[str, str], int]]
+    ) -> None:
         self._bodies = dict(bodies)
         self._body_json = {None: "null"} | {k: _string(v) for k, v in self._bodies.items()}
-        self._kid_json = {kid: _string(kid) for kid, _, _ in keys}
         for kid, jwk, body_id in keys:
             self._keys[kid] = {
                 "kty": jwk["kty"],
@@ -151,7 +156,7 @@ class _Items:
             }
 
     def _reload(self) -> None:
-        self._use(_read(self._db, _load))
+        self._use(*_read(self._db, _load))
 
     def body(self, body_id: int | None) -> str | None:
         if body_id is None:
@@ -194,7 +199,7 @@ class _Items:
             texts.append(
                 f'{{"seq":{int(seq)},"kind":"issued","occurred_at":"{time(occurred_at)}",'
                 f'"body":{body},"certificate":{_string(number)},'
-                f'"kid":{kids.get(kid) or _string(kid)},"record":{_string(record)},'
+                f'"kid":{kids[kid]},"record":{_string(record)},'
                 f'"holder":{{"id_type":{_ID_TYPE_JSON[id_type]},'
                 f'"id_number":{_string(next(numbers))},"id_salt":"{b64url_encode(salt)}"}}}}'
             )
@@ -243,14 +248,26 @@ class _Items:
         return item
 
 
-#: Bodies (id, code) and keys (kid, public JWK, body id): what :class:`_Items` looks up.
-_Loaded = tuple[Sequence[tuple[int, str]], Sequence[tuple[str, dict[str, str], int]]]
+class _JsonStrings(dict[str | None, str]):
+    """Strings (key ids) to their JSON spelling, each written once."""
+
+    def __missing__(self, key: str | None) -> str:
+        self[key] = text = _string(key)
+        return text
 
 
-def _load(connection: Connection) -> _Loaded:
-    bodies = connection.execute(select(CertificationBody.id, CertificationBody.code))
+@cache
+def _bodies_query() -> Any:
+    return select(CertificationBody.id, CertificationBody.code)
+
+
+def _load(
+    connection: Connection,
+) -> tuple[Sequence[tuple[int, str]], Sequence[tuple[str, dict[str, str], int]]]:
+    """Bodies (id, code) and keys (kid, public JWK, body id): what :class:`_Items` looks up."""
+    bodies = connection.execute(_bodies_query()).all()
     keys = connection.execute(select(SigningKey.kid, SigningKey.public_jwk, SigningKey.body_id))
-    return bodies.all(), keys.all()
+    return bodies, keys.all()
 
 
 def _read(db: Database, read: Callable[[Connection], T]) -> T:
@@ -331,24 +348,47 @@ def _page_query(scoped: bool) -> Any:
     )
 
 
-def _fetch(db: Database, request: FeedRequest, after: int, limit: int) -> list[Any]:
-    """One chunk of rows (events with seq > ``after``, at most ``limit``), in its own
-    transaction."""
+def _rows(connection: Connection, request: FeedRequest, after: int, limit: int) -> list[Any]:
+    """Events with seq > ``after`` (of the request's body, if any), at most ``limit``."""
     parameters = {"after": after, "limit": limit}
     if request.body_id is not None:
         parameters["body_id"] = request.body_id
-    query = _page_query(request.body_id is not None)
-    return _read(db, lambda connection: list(connection.execute(query, parameters).all()))
+    return list(connection.execute(_page_query(request.body_id is not None), parameters).all())
 
 
-def _start(connection: Connection) -> tuple[int, str | None, _Loaded]:
-    """What a page reads before its events: head, latest checkpoint, bodies and keys."""
+def _fetch(db: Database, request: FeedRequest, after: int, limit: int) -> list[Any]:
+    """One chunk of rows, in its own transaction."""
+    return _read(db, lambda connection: _rows(connection, request, after, limit))
+
+
+@cache
+def _head_query() -> Any:
     head = select(EventLogHead.last_seq).where(EventLogHead.id == 1).scalar_subquery()
     checkpoint = (
         select(LogCheckpoint.note).order_by(LogCheckpoint.tree_size.desc()).limit(1)
     ).scalar_subquery()
-    last_seq, note = connection.execute(select(head, checkpoint)).one()
-    return int(last_seq or 0), note, _load(connection)
+    return select(head, checkpoint)
+
+
+@dataclass(frozen=True)
+class _Start:
+    """What a page reads first, in one transaction: its head, the latest checkpoint, the
+    bodies and the first chunk of rows."""
+
+    head: int
+    checkpoint: str | None
+    bodies: Sequence[tuple[int, str]]
+    rows: list[Any]
+
+
+def _start(db: Database, request: FeedRequest, limit: int) -> _Start:
+    def read(connection: Connection) -> _Start:
+        head, checkpoint = connection.execute(_head_query()).one()
+        bodies = connection.execute(_bodies_query()).all()
+        rows = _rows(connection, request, request.after, limit)
+        return _Start(int(head or 0), checkpoint, bodies, rows)
+
+    return _read(db, read)
 
 
 def _chunks(limit: int) -> Iterator[int]:
@@ -372,34 +412,36 @@ def stream_changes(services: Services, request: FeedRequest) -> Iterator[str]:
     (SQLite takes the write lock for every transaction) nor an old snapshot (PostgreSQL) while
     the page drains. Splitting is safe because seqs commit in order without gaps
     (:mod:`certsvc.events`): a later chunk can only add events after the ones already sent.
-    The first chunk is read on a helper thread while the page's head is read, and each next
-    chunk while the one before is written out.
+    The first chunk is read with the page's head; each next one on a helper thread while the
+    one before is written out.
     """
     db = services.db
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-read")
+    sizes = _chunks(request.limit)
+    wanted = next(sizes)
+    start = _start(db, request, wanted)
+    items = _Items(db, services.vault, start.bodies)
+    yield (
+        f'{{"head":{start.head},"after":{request.after},"limit":{request.limit},'
+        f'"scope":{_dumps(request.body_code)},"checkpoint":{_string(start.checkpoint)},"events":['
+    )
+    rows, count, last = start.rows, 0, request.after
+    pool: ThreadPoolExecutor | None = None
     try:
-        sizes = _chunks(request.limit)
-        wanted = next(sizes)
-        pending: Future[list[Any]] | None = pool.submit(_fetch, db, request, request.after, wanted)
-        head, checkpoint, loaded = _read(db, _start)
-        items = _Items(db, services.vault, loaded)
-        yield (
-            f'{{"head":{head},"after":{request.after},"limit":{request.limit},'
-            f'"scope":{_dumps(request.body_code)},"checkpoint":{_string(checkpoint)},"events":['
-        )
-        count, last = 0, request.after
-        while pending is not None:
-            rows = pending.result()
-            pending = None
+        while True:
             if rows:
-                last = int(rows[-1].seq)
+                last = int(rows[-1][0])
             more = next(sizes, 0)
+            pending: Future[list[Any]] | None = None
             if len(rows) == wanted and more > 0:
+                pool = pool or ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-read")
                 pending = pool.submit(_fetch, db, request, last, more)
             if rows:
                 yield ("," if count else "") + items.texts(rows)
                 count += len(rows)
-            wanted = more
+            if pending is None:
+                break
+            rows, wanted = pending.result(), more
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
     yield f'],"count":{count},"next":{last}}}'
