@@ -2,7 +2,7 @@
 
 One page is ``GET /api/v1/registry/changes?after=<cursor>&limit=<n>``; the cursor is the seq
 of the last event the reader has (0 to start). The page is written as it is read from the
-database — a few hundred rows at a time, each chunk leaving as JSON text at once — so the
+database — up to a thousand rows at a time, each chunk leaving as JSON text at once — so the
 server's memory does not grow with ``limit``. Its shape::
 
     {"head": 1200, "after": 0, "limit": 1000, "scope": null,
@@ -271,8 +271,8 @@ def _load(
 
 
 def _read(db: Database, read: Callable[[Connection], T]) -> T:
-    """``read`` in a short read-only transaction of its own, on a Core connection (the feed
-    reads rows, not objects: an ORM session would only add work per statement)."""
+    """``read`` in a short transaction of its own, rolled back (it only reads), on a Core
+    connection: the feed reads rows, not objects, and an ORM session only adds work."""
     with db.engine.connect() as connection:
         try:
             return read(connection)
