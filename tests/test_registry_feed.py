@@ -334,14 +334,6 @@ def test_strings_are_spelled_as_json_dumps_spells_them(value: str) -> None:
     assert feed_module._string(None) == "null"
 
 
-def test_a_page_is_read_in_chunks_that_add_up_to_the_limit() -> None:
-    for limit in (1, 2, feed_module.FIRST_FETCH_ROWS, 1_000, 1_001, feed_module.MAX_LIMIT):
-        sizes = list(feed_module._chunks(limit))
-        assert sum(sizes) == limit and all(size > 0 for size in sizes)
-        assert sizes[0] == min(limit, feed_module.FIRST_FETCH_ROWS)
-        assert all(size <= feed_module.FETCH_ROWS for size in sizes)
-
-
 def test_occurred_at_is_the_stored_moment_in_utc(
     client: FlaskClient, services: Services, body: str
 ) -> None:

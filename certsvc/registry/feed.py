@@ -75,8 +75,6 @@ DEFAULT_LIMIT = 1_000
 MAX_LIMIT = 10_000
 #: Rows fetched from the database per round trip while a page streams.
 FETCH_ROWS = 1_000
-#: Rows of a page's first chunk, written while the next is read.
-FIRST_FETCH_ROWS = 250
 
 
 @dataclass(frozen=True)
@@ -391,23 +389,10 @@ def _start(db: Database, request: FeedRequest, limit: int) -> _Start:
     return _read(db, read)
 
 
-def _chunks(limit: int) -> Iterator[int]:
-    """Row counts of the chunks a page of ``limit`` is read in.
-
-    The first chunk is small so that writing begins while the next one is read; later ones
-    are :data:`FETCH_ROWS` (fewer round trips).
-    """
-    size = min(FIRST_FETCH_ROWS, FETCH_ROWS)
-    while limit > 0:
-        yield min(size, limit)
-        limit -= size
-        size = FETCH_ROWS
-
-
 def stream_changes(services: Services, request: FeedRequest) -> Iterator[str]:
     """The page for ``request`` as JSON text chunks, read from the database as it is written.
 
-    Rows are read in chunks (:func:`_chunks`), each chunk by seq range in its own short
+    Rows are read in chunks of :data:`FETCH_ROWS`, each chunk by seq range in its own short
     transaction: memory stays flat for any ``limit``, and a slow reader holds neither a lock
     (SQLite takes the write lock for every transaction) nor an old snapshot (PostgreSQL) while
     the page drains. Splitting is safe because seqs commit in order without gaps
@@ -416,8 +401,7 @@ def stream_changes(services: Services, request: FeedRequest) -> Iterator[str]:
     one before is written out.
     """
     db = services.db
-    sizes = _chunks(request.limit)
-    wanted = next(sizes)
+    wanted = min(FETCH_ROWS, request.limit)
     start = _start(db, request, wanted)
     items = _Items(db, services.vault, start.bodies)
     yield (
@@ -430,7 +414,7 @@ def stream_changes(services: Services, request: FeedRequest) -> Iterator[str]:
         while True:
             if rows:
                 last = int(rows[-1][0])
-            more = next(sizes, 0)
+            more = min(FETCH_ROWS, request.limit - count - len(rows))
             pending: Future[list[Any]] | None = None
             if len(rows) == wanted and more > 0:
                 pool = pool or ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-read")
