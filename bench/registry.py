@@ -14,12 +14,18 @@ Set-up (not timed): 100,000 certificates issued through the real ``issue_batch``
   size; flat memory means it does not grow with ``limit``.
 * **client end-to-end**: ``certsvc registry pull`` (in this process) into a fresh SQLite
   mirror: fetch, verify every signature and ID commitment, apply — records/s.
+
+For working on the feed, ``CERTSVC_BENCH_REGISTRY_KEEP=<dir>`` keeps the populated schema (its
+settings and token in ``<dir>``) and later runs reuse it, so a run takes seconds instead of
+minutes; drop the schema by hand when done. Figures for bench/results.md come from a run
+without it (a fresh schema, dropped at the end).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import http.client
+import json
 import os
 import socket
 import statistics
@@ -28,7 +34,11 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from bench.run import PG_URL, postgres_schema
 from certsvc.apitokens import create_token
@@ -39,12 +49,15 @@ from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.domain.occupations import shipped_catalogue
 from certsvc.issuance.service import content_hash, issue_batch
 from certsvc.migrate import upgrade
+from certsvc.models import Certificate
 from certsvc.registry.client import FeedClient, pull
 from certsvc.registry.feed import MAX_LIMIT
 from certsvc.registry.mirror import Mirror
 from certsvc.services import Services
 
 CERTIFICATES = int(os.environ.get("CERTSVC_BENCH_REGISTRY_CERTIFICATES", "100000"))
+#: A directory to keep the populated schema in between runs (see :func:`_kept`).
+KEEP = os.environ.get("CERTSVC_BENCH_REGISTRY_KEEP")
 BATCH = 1_000
 BODY = "Y000132010001"
 BODY_USCC = uscc("91320100MA1X7K3P8")
@@ -131,8 +144,6 @@ class _Server:
 
 def _serve_pass(port: int, token: str, limit: int, pages: int = 10**9) -> tuple[int, float]:
     """Receive every page (bytes only); returns (events, seconds)."""
-    import json
-
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     headers = {"Authorization": f"Bearer {token}"}
     after, events, seconds = 0, 0, 0.0
@@ -170,14 +181,12 @@ def _env(settings: Settings) -> dict[str, str]:
     }
 
 
-def section() -> list[str]:
-    """The registry figures as markdown lines."""
-    load_before = os.getloadavg()[0]
+def _fresh(workdir: Path) -> tuple[Settings, str, float, Callable[[], None]] | None:
+    """A new schema with the certificates issued: (settings, token, issuing s, drop)."""
     pg = postgres_schema("certsvc_bench_reg")
     if pg is None:
-        return ["## Registry feed", "", f"PostgreSQL was not reachable at {PG_URL}; skipped.", ""]
+        return None
     url, drop = pg
-    workdir = Path(tempfile.mkdtemp(prefix="certsvc-bench-registry-"))
     env = {
         **generate_secrets(),
         "CERTSVC_DATABASE_URL": url,
@@ -187,9 +196,57 @@ def section() -> list[str]:
     services = Services.from_settings(settings)
     try:
         issuing = _populate(services)
-        print(f"issued {CERTIFICATES:,} in {issuing:.0f} s", file=sys.stderr)
         with services.db.transaction() as session:
             token = create_token(session, "registry", "bench").secret
+    except BaseException:
+        services.db.dispose()
+        drop()
+        raise
+    services.db.dispose()
+    return settings, token, issuing, drop
+
+
+def _kept() -> tuple[Settings, str, float, Callable[[], None]] | None:
+    """The schema a run with ``CERTSVC_BENCH_REGISTRY_KEEP=<dir>`` kept, or a new one it keeps.
+
+    For working on the feed: issuing 100k certificates takes minutes, the figures seconds.
+    A kept schema is used only if it holds the same number of certificates.
+    """
+    assert KEEP is not None
+    saved = Path(KEEP) / "bench-registry.json"
+    if saved.exists():
+        state = json.loads(saved.read_text())
+        settings = Settings.from_env(state["env"])
+        services = Services.from_settings(settings)
+        try:
+            with services.db.session() as session:
+                count = session.scalar(select(func.count()).select_from(Certificate))
+        except SQLAlchemyError:
+            count = None
+        finally:
+            services.db.dispose()
+        if count == CERTIFICATES == state["certificates"]:
+            return settings, state["token"], state["issuing"], lambda: None
+    Path(KEEP).mkdir(parents=True, exist_ok=True)
+    fresh = _fresh(Path(KEEP))
+    if fresh is None:
+        return None
+    settings, token, issuing, _ = fresh  # kept: not dropped
+    state = {"env": _env(settings), "token": token, "issuing": issuing}
+    saved.write_text(json.dumps({**state, "certificates": CERTIFICATES}))
+    return settings, token, issuing, lambda: None
+
+
+def section() -> list[str]:
+    """The registry figures as markdown lines."""
+    load_before = os.getloadavg()[0]
+    workdir = Path(tempfile.mkdtemp(prefix="certsvc-bench-registry-"))
+    prepared = _kept() if KEEP else _fresh(workdir)
+    if prepared is None:
+        return ["## Registry feed", "", f"PostgreSQL was not reachable at {PG_URL}; skipped.", ""]
+    settings, token, issuing, drop = prepared
+    print(f"issued {CERTIFICATES:,} in {issuing:.0f} s", file=sys.stderr)
+    try:
         rows = []
         for limit in PAGE_SIZES:
             server = _Server(_env(settings))
@@ -219,7 +276,6 @@ def section() -> list[str]:
             server.stop()
         print(f"client: {summary.rate:,.0f} records/s", file=sys.stderr)
     finally:
-        services.db.dispose()
         drop()
     lines = [
         "## Registry feed",

@@ -65,6 +65,31 @@ def test_vault_refuses_a_ciphertext_moved_to_another_holder(services: Services) 
         vault.reveal(IdType.RESIDENT_ID, b.digest, a.ciphertext)
 
 
+def test_reveal_all_gives_what_reveal_gives_and_checks_every_number(services: Services) -> None:
+    vault: IdVault = services.vault
+    numbers = [(IdType.RESIDENT_ID, person_id(1)), (IdType.PASSPORT, "E12345678")]
+    numbers += [(IdType.RESIDENT_ID, person_id(n)) for n in range(2, 6)]
+    stored = [vault.protect(t, n) for t, n in numbers]
+    triples = [(p.id_type, p.digest, p.ciphertext) for p in stored]
+    assert vault.reveal_all(triples) == [n for _, n in numbers]
+    assert [vault.reveal(*t) for t in triples] == [n for _, n in numbers]
+    assert vault.reveal_all([]) == []
+    # A ciphertext moved to another holder, or one under another ID type, is refused in a batch.
+    moved = (IdType.RESIDENT_ID, stored[2].digest, stored[3].ciphertext)
+    retyped = (IdType.PASSPORT, stored[0].digest, stored[0].ciphertext)
+    for bad in (moved, retyped):
+        with pytest.raises(ConfigError, match="cannot be decrypted"):
+            vault.reveal_all([*triples[:2], bad])
+    # A number encrypted under another row's hash (a forged row) fails the hash check.
+    forged = vault._aead.encrypt(
+        b"\0" * 12,
+        person_id(9).encode(),
+        b"certsvc-id/v1|resident_id|" + stored[2].digest.encode(),
+    )
+    with pytest.raises(ConfigError, match="does not match its hash"):
+        vault.reveal_all([(IdType.RESIDENT_ID, stored[2].digest, b"\0" * 12 + forged)])
+
+
 def test_credentials_commit_to_the_id_number_without_revealing_it(
     services: Services, body: str
 ) -> None:

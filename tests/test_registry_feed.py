@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import given
+from hypothesis import strategies as st
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet as JoseKeySet
 from sqlalchemy import select, update
@@ -321,6 +323,28 @@ def test_the_fast_path_writes_the_same_json_as_json_dumps(services: Services, bo
     for r in rows:
         assert items.text(r) == json.dumps(items.item(r), ensure_ascii=False, separators=(",", ":"))
     assert json.loads(items.text(rows[-1]))["record"].endswith('"\\\n报')
+
+
+@given(
+    st.text()
+    | st.sampled_from(["", "a.b-c_d", 'say "hi"', "back\\slash", "\x00\x1f\x7f", "报/:+=@ "])
+)
+def test_strings_are_spelled_as_json_dumps_spells_them(value: str) -> None:
+    assert feed_module._string(value) == json.dumps(value, ensure_ascii=False)
+    assert feed_module._string(None) == "null"
+
+
+def test_occurred_at_is_the_stored_moment_in_utc(
+    client: FlaskClient, services: Services, body: str
+) -> None:
+    history(services)
+    events = all_events(client, token_for(services), limit=4)
+    with services.db.session() as session:
+        stored = dict(session.execute(select(Event.seq, Event.occurred_at)).all())
+    assert len(stored) == len(events)
+    for event in events:
+        moment = stored[event["seq"]]
+        assert event["occurred_at"] == moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _refs(value: Any) -> Iterator[str]:

@@ -2,7 +2,7 @@
 
 One page is ``GET /api/v1/registry/changes?after=<cursor>&limit=<n>``; the cursor is the seq
 of the last event the reader has (0 to start). The page is written as it is read from the
-database — a few hundred rows at a time, each chunk leaving as JSON text at once — so the
+database — up to a thousand rows at a time, each chunk leaving as JSON text at once — so the
 server's memory does not grow with ``limit``. Its shape::
 
     {"head": 1200, "after": 0, "limit": 1000, "scope": null,
@@ -38,22 +38,35 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+import string
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, case, null, select
+from sqlalchemy import DateTime, and_, bindparam, case, null, select, type_coerce
+from sqlalchemy.engine import Connection
 
 from certsvc.db import Database
 from certsvc.domain.ids import IdType
 from certsvc.errors import InvalidInput
 from certsvc.identity import IdVault
-from certsvc.models import Certificate, CertificationBody, Event, EventLogHead, Holder, SigningKey
+from certsvc.models import (
+    Certificate,
+    CertificationBody,
+    Event,
+    EventLogHead,
+    Holder,
+    SigningKey,
+    UTCDateTime,
+)
 from certsvc.services import Services
 from certsvc.signing.b64 import b64url_encode
 from certsvc.transparency.models import LogCheckpoint
+
+T = TypeVar("T")
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "FeedRequest", "parse_request", "stream_changes"]
 
@@ -94,35 +107,43 @@ def _time(moment: dt.datetime) -> str:
 
 
 _ID_TYPES = {t.value: t for t in IdType}
+_ID_TYPE_JSON = {t.value: encode_basestring(t.value) for t in IdType}
+#: occurred_at is selected without its type's per-row conversion; :meth:`_Items.time` applies
+#: the same conversion once per distinct value.
+_UTC = UTCDateTime()
 
 
 class _Items:
     """Turns event rows into feed items (JSON text), caching what repeats.
 
     Bodies and keys are loaded once per page and again only when a row names one created
-    since. ``issued`` events — nearly all of the feed — are written by a fast path that
-    gives the same bytes as ``json.dumps(item, ensure_ascii=False, separators=(",", ":"))``
-    (``encode_basestring`` is the function json.dumps itself uses for strings); the rest go
-    through json.dumps.
+    since; their JSON spellings, the ID types' and each batch's shared timestamp are written
+    once, not per row. ``issued`` events — nearly all of the feed — are written by a fast path
+    that gives the same bytes as ``json.dumps(item, ensure_ascii=False, separators=(",", ":"))``
+    (:func:`_string` gives json.dumps's spelling of a string); the rest go through json.dumps.
     """
 
-    def __init__(self, db: Database, vault: IdVault) -> None:
+    def __init__(
+        self, db: Database, vault: IdVault, bodies: Sequence[tuple[int, str]] | None = None
+    ) -> None:
         self._db = db
+        self._dialect = db.engine.dialect
         self._vault = vault
         self._bodies: dict[int, str] = {}
+        self._body_json: dict[int | None, str] = {}
+        self._kid_json = _JsonStrings()
         self._keys: dict[str, dict[str, str]] = {}
         self._last_time: tuple[dt.datetime | None, str] = (None, "")
-        self._load()
+        if bodies is None:
+            self._reload()
+        else:  # keys are read when a key event first needs them
+            self._use(bodies, ())
 
-    def _load(self) -> None:
-        with self._db.session() as session:
-            self._bodies = dict(
-                session.execute(select(CertificationBody.id, CertificationBody.code)).all()
-            )
-            keys = session.execute(
-                select(SigningKey.kid, SigningKey.public_jwk, SigningKey.body_id)
-            ).all()
-            session.rollback()
+    def _use(
+        self, bodies: Sequence[tuple[int, str]], keys: Sequence[tuple[str, dict[str, str], int]]
+    ) -> None:
+        self._bodies = dict(bodies)
+        self._body_json = {None: "null"} | {k: _string(v) for k, v in self._bodies.items()}
         for kid, jwk, body_id in keys:
             self._keys[kid] = {
                 "kty": jwk["kty"],
@@ -132,38 +153,59 @@ class _Items:
                 "body": self._bodies.get(body_id, ""),
             }
 
+    def _reload(self) -> None:
+        self._use(*_read(self._db, _load))
+
     def body(self, body_id: int | None) -> str | None:
         if body_id is None:
             return None
         if body_id not in self._bodies:  # created after the page began
-            self._load()
+            self._reload()
         return self._bodies.get(body_id, "")
 
     def key(self, kid: str) -> dict[str, str] | None:
         if kid not in self._keys:
-            self._load()
+            self._reload()
         return self._keys.get(kid)
 
     def time(self, moment: dt.datetime) -> str:
-        # A batch's events share one timestamp: format it once.
+        # Rows carry occurred_at as the driver gives it (no per-row conversion, see
+        # _page_query); a batch's events share one timestamp, converted and formatted once.
         if moment != self._last_time[0]:
-            self._last_time = (moment, _time(moment))
+            utc = _UTC.process_result_value(moment, self._dialect)
+            assert utc is not None
+            self._last_time = (moment, _time(utc))
         return self._last_time[1]
 
-    def text(self, row: Any) -> str:
-        """The event as compact JSON text."""
-        if row.kind != "issued":
-            return _dumps(self.item(row))
-        id_type = _ID_TYPES[row.id_type]
+    def texts(self, rows: Sequence[Any]) -> str:
+        """The events of ``rows`` (of :func:`_page_query`) as compact JSON joined by commas."""
         # Decrypted here, written to the response, never stored or logged (see package doc).
-        number = self._vault.reveal(id_type, row.id_hash, row.id_ciphertext)
-        return (
-            f'{{"seq":{int(row.seq)},"kind":"issued","occurred_at":"{self.time(row.occurred_at)}",'
-            f'"body":{_string(self.body(row.body_id))},"certificate":{_string(row.number)},'
-            f'"kid":{_string(row.kid)},"record":{_string(row.record)},'
-            f'"holder":{{"id_type":{_string(id_type.value)},"id_number":{_string(number)},'
-            f'"id_salt":"{b64url_encode(row.id_salt)}"}}}}'
+        numbers = iter(
+            self._vault.reveal_all(
+                [(_ID_TYPES[r[8]], r[9], r[10]) for r in rows if r[1] == "issued"]
+            )
         )
+        bodies, kids, time = self._body_json, self._kid_json, self.time
+        texts = []
+        for row in rows:
+            # Unpacked by position: a Row's attributes cost more than the rest of the row.
+            seq, kind, body_id, _, occurred_at, number, kid, record, id_type, _, _, salt = row
+            if kind != "issued":
+                texts.append(_dumps(self.item(row)))
+                continue
+            body = bodies.get(body_id) or _string(self.body(body_id))
+            texts.append(
+                f'{{"seq":{int(seq)},"kind":"issued","occurred_at":"{time(occurred_at)}",'
+                f'"body":{body},"certificate":{_string(number)},'
+                f'"kid":{kids[kid]},"record":{_string(record)},'
+                f'"holder":{{"id_type":{_ID_TYPE_JSON[id_type]},'
+                f'"id_number":{_string(next(numbers))},"id_salt":"{b64url_encode(salt)}"}}}}'
+            )
+        return ",".join(texts)
+
+    def text(self, row: Any) -> str:
+        """One event as compact JSON text."""
+        return self.texts([row])
 
     def item(self, row: Any) -> dict[str, Any]:
         """The event as a dict (the reference form; :meth:`text` must equal its JSON)."""
@@ -204,24 +246,89 @@ class _Items:
         return item
 
 
+class _JsonStrings(dict[str | None, str]):
+    """Strings (key ids) to their JSON spelling, each written once."""
+
+    def __missing__(self, key: str | None) -> str:
+        self[key] = text = _string(key)
+        return text
+
+
+@cache
+def _bodies_query() -> Any:
+    return select(CertificationBody.id, CertificationBody.code)
+
+
+def _load(
+    connection: Connection,
+) -> tuple[Sequence[tuple[int, str]], Sequence[tuple[str, dict[str, str], int]]]:
+    """Bodies (id, code) and keys (kid, public JWK, body id): what :class:`_Items` looks up."""
+    bodies = connection.execute(_bodies_query()).all()
+    keys = connection.execute(select(SigningKey.kid, SigningKey.public_jwk, SigningKey.body_id))
+    return bodies, keys.all()
+
+
+def _read(db: Database, read: Callable[[Connection], T]) -> T:
+    """``read`` in a short transaction of its own, rolled back (it only reads), on a Core
+    connection: the feed reads rows, not objects, and an ORM session only adds work."""
+    with db.engine.connect() as connection:
+        try:
+            return read(connection)
+        finally:
+            connection.rollback()
+
+
+#: Characters that json.dumps writes as themselves (no escape) in a string.
+_PLAIN = (string.ascii_letters + string.digits + "-_.:/+=@ ").encode()
+
+
 def _string(value: str | None) -> str:
-    return "null" if value is None else encode_basestring(value)
+    """``value`` as json.dumps (ensure_ascii=False) writes it.
+
+    Records (a vc+jwt: base64url and dots) are nearly all of the bytes; checking that a
+    string is made of plain characters only is several times faster than escaping it, and
+    a plain string is written as itself in quotes. Anything else is escaped by json's own
+    function.
+    """
+    if value is None:
+        return "null"
+    if value.isascii() and not value.encode("ascii").translate(None, _PLAIN):
+        return f'"{value}"'
+    return encode_basestring(value)
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _page_query(request: FeedRequest, after: int, limit: int) -> Any:
-    query = (
+@cache
+def _page_query(scoped: bool) -> Any:
+    """The chunk statement (built once: building it costs more than running it), with bound
+    parameters ``after``, ``limit`` and, when ``scoped``, ``body_id``."""
+    # The page's events are chosen first (by the primary key, in order), then joined: written
+    # as one join with LIMIT, PostgreSQL may plan a parallel or hash join over whole tables
+    # for every chunk, several times slower than these index look-ups.
+    events = select(
+        Event.seq,
+        Event.kind,
+        Event.body_id,
+        Event.certificate_id,
+        # Issued events' data is only their kid, which the certificate row has too: not
+        # sending it saves parsing JSON for nearly every row.
+        case((Event.kind == "issued", null()), else_=Event.data).label("data"),
+        # As the driver gives it: _Items.time converts each distinct value once.
+        type_coerce(Event.occurred_at, DateTime(timezone=True)).label("occurred_at"),
+    ).where(Event.seq > bindparam("after"))
+    if scoped:
+        events = events.where(Event.body_id == bindparam("body_id"))
+    page = events.order_by(Event.seq).limit(bindparam("limit")).subquery("page")
+    return (
         select(
-            Event.seq,
-            Event.kind,
-            Event.body_id,
-            # Issued events' data is only their kid, which the certificate row has too: not
-            # sending it saves parsing JSON for nearly every row.
-            case((Event.kind == "issued", null()), else_=Event.data).label("data"),
-            Event.occurred_at,
+            page.c.seq,
+            page.c.kind,
+            page.c.body_id,
+            page.c.data,
+            page.c.occurred_at,
             Certificate.number,
             Certificate.kid,
             Certificate.record,
@@ -230,25 +337,56 @@ def _page_query(request: FeedRequest, after: int, limit: int) -> Any:
             Holder.id_ciphertext,
             Holder.id_salt,
         )
+        .select_from(page)
         .outerjoin(
-            Certificate, and_(Certificate.id == Event.certificate_id, Event.kind == "issued")
+            Certificate, and_(Certificate.id == page.c.certificate_id, page.c.kind == "issued")
         )
         .outerjoin(Holder, Holder.id == Certificate.holder_id)
-        .where(Event.seq > after)
-        .order_by(Event.seq)
-        .limit(limit)
+        .order_by(page.c.seq)
     )
+
+
+def _rows(connection: Connection, request: FeedRequest, after: int, limit: int) -> list[Any]:
+    """Events with seq > ``after`` (of the request's body, if any), at most ``limit``."""
+    parameters = {"after": after, "limit": limit}
     if request.body_id is not None:
-        query = query.where(Event.body_id == request.body_id)
-    return query
+        parameters["body_id"] = request.body_id
+    return list(connection.execute(_page_query(request.body_id is not None), parameters).all())
 
 
 def _fetch(db: Database, request: FeedRequest, after: int, limit: int) -> list[Any]:
-    """One chunk of rows, in its own short transaction (Core rows, no ORM loading)."""
-    with db.session() as session:
-        rows = list(session.connection().execute(_page_query(request, after, limit)).all())
-        session.rollback()
-    return rows
+    """One chunk of rows, in its own transaction."""
+    return _read(db, lambda connection: _rows(connection, request, after, limit))
+
+
+@cache
+def _head_query() -> Any:
+    head = select(EventLogHead.last_seq).where(EventLogHead.id == 1).scalar_subquery()
+    checkpoint = (
+        select(LogCheckpoint.note).order_by(LogCheckpoint.tree_size.desc()).limit(1)
+    ).scalar_subquery()
+    return select(head, checkpoint)
+
+
+@dataclass(frozen=True)
+class _Start:
+    """What a page reads first, in one transaction: its head, the latest checkpoint, the
+    bodies and the first chunk of rows."""
+
+    head: int
+    checkpoint: str | None
+    bodies: Sequence[tuple[int, str]]
+    rows: list[Any]
+
+
+def _start(db: Database, request: FeedRequest, limit: int) -> _Start:
+    def read(connection: Connection) -> _Start:
+        head, checkpoint = connection.execute(_head_query()).one()
+        bodies = connection.execute(_bodies_query()).all()
+        rows = _rows(connection, request, request.after, limit)
+        return _Start(int(head or 0), checkpoint, bodies, rows)
+
+    return _read(db, read)
 
 
 def stream_changes(services: Services, request: FeedRequest) -> Iterator[str]:
@@ -259,37 +397,35 @@ def stream_changes(services: Services, request: FeedRequest) -> Iterator[str]:
     (SQLite takes the write lock for every transaction) nor an old snapshot (PostgreSQL) while
     the page drains. Splitting is safe because seqs commit in order without gaps
     (:mod:`certsvc.events`): a later chunk can only add events after the ones already sent.
-    The next chunk is read on a helper thread while this one is written out.
+    The first chunk is read with the page's head; each next one on a helper thread while the
+    one before is written out.
     """
     db = services.db
-    with db.session() as session:
-        head = session.scalar(select(EventLogHead.last_seq).where(EventLogHead.id == 1)) or 0
-        checkpoint = session.scalar(
-            select(LogCheckpoint.note).order_by(LogCheckpoint.tree_size.desc()).limit(1)
-        )
-        session.rollback()
-    items = _Items(db, services.vault)
+    wanted = min(FETCH_ROWS, request.limit)
+    start = _start(db, request, wanted)
+    items = _Items(db, services.vault, start.bodies)
     yield (
-        f'{{"head":{int(head)},"after":{request.after},"limit":{request.limit},'
-        f'"scope":{_dumps(request.body_code)},"checkpoint":{_string(checkpoint)},"events":['
+        f'{{"head":{start.head},"after":{request.after},"limit":{request.limit},'
+        f'"scope":{_dumps(request.body_code)},"checkpoint":{_string(start.checkpoint)},"events":['
     )
-    count, last = 0, request.after
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-read")
+    rows, count, last = start.rows, 0, request.after
+    pool: ThreadPoolExecutor | None = None
     try:
-        wanted = min(FETCH_ROWS, request.limit)
-        pending: Future[list[Any]] | None = pool.submit(_fetch, db, request, last, wanted)
-        while pending is not None:
-            rows = pending.result()
-            pending = None
+        while True:
             if rows:
-                last = int(rows[-1].seq)
+                last = int(rows[-1][0])
             more = min(FETCH_ROWS, request.limit - count - len(rows))
+            pending: Future[list[Any]] | None = None
             if len(rows) == wanted and more > 0:
+                pool = pool or ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-read")
                 pending = pool.submit(_fetch, db, request, last, more)
             if rows:
-                yield ("," if count else "") + ",".join([items.text(row) for row in rows])
+                yield ("," if count else "") + items.texts(rows)
                 count += len(rows)
-            wanted = more
+            if pending is None:
+                break
+            rows, wanted = pending.result(), more
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
     yield f'],"count":{count},"next":{last}}}'
