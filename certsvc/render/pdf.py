@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import zlib
 
-#: Flate level: 6 is within a few percent of 9 on our streams and about twice as fast.
+import deflate
+
+#: Flate level for streams written per document. Streams are compressed with libdeflate
+#: (through the ``deflate`` package), which writes standard zlib/Flate data: at level 6 it is
+#: 2.5–3× faster than zlib's level 6 on our content streams and its output is ~7% smaller.
 COMPRESSION = 6
+#: Level for objects made once per process and reused (the static font subset, seals): the
+#: slowest, smallest setting, paid once.
+COMPRESSION_ONCE = 12
 
 
 def num(value: float) -> str:
@@ -96,9 +102,19 @@ class PdfWriter:
         return b"".join(parts)
 
 
-def stream(entries: bytes, data: bytes, *, compress: bool = True) -> bytes:
-    """The body of a stream object (for callers that cache finished objects)."""
+def stream(
+    entries: bytes, data: bytes, *, compress: bool = True, level: int = COMPRESSION
+) -> bytes:
+    """The body of a stream object (for callers that cache finished objects).
+
+    ``level`` is the libdeflate level (1–12); objects cached for the life of the process
+    use :data:`COMPRESSION_ONCE`.
+    """
     if compress:
-        data = zlib.compress(data, COMPRESSION)
-        entries += b"/Filter/FlateDecode"
+        packed = deflate.zlib_compress(data, level)
+        return b"<<%s/Filter/FlateDecode/Length %d>>\nstream\n%s\nendstream" % (
+            entries,
+            len(packed),
+            packed,
+        )
     return b"<<%s/Length %d>>\nstream\n%s\nendstream" % (entries, len(data), data)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
 from certsvc.render.font import TrueTypeFont, check_renderable
-from certsvc.render.pdf import PdfWriter, name, num, stream
+from certsvc.render.pdf import COMPRESSION, COMPRESSION_ONCE, PdfWriter, name, num, stream
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,11 @@ class Subset:
         )
 
 
-def make_subset(font: TrueTypeFont, chars: Iterable[str]) -> Subset:
-    """Cut and serialise a subset holding ``chars`` (which must all be renderable)."""
+def make_subset(font: TrueTypeFont, chars: Iterable[str], level: int = COMPRESSION) -> Subset:
+    """Cut and serialise a subset holding ``chars`` (which must all be renderable).
+
+    ``level`` is the Flate level of its streams (see :mod:`certsvc.render.pdf`).
+    """
     ordered = list(dict.fromkeys(chars))
     gids = [font.cmap[ord(c)] for c in ordered]
     program, order = font.subset(gids)
@@ -87,8 +90,8 @@ def make_subset(font: TrueTypeFont, chars: Iterable[str]) -> Subset:
     return Subset(
         base_font=f"{tag}+{font.metrics.postscript_name}",
         codes=codes,
-        font_file=stream(b"/Length1 %d" % len(program), program),
-        to_unicode=stream(b"", cmap.encode()),
+        font_file=stream(b"/Length1 %d" % len(program), program, level=level),
+        to_unicode=stream(b"", cmap.encode(), level=level),
         widths=widths.encode(),
     )
 
@@ -117,7 +120,7 @@ def _surrogate(code: str, ch: str) -> str:
 def static_subset(font: TrueTypeFont, chars: str) -> Subset:
     """The subset of the fixed text, built once per process and font."""
     check_renderable(chars, font)
-    return make_subset(font, chars)
+    return make_subset(font, chars, COMPRESSION_ONCE)
 
 
 @dataclass(frozen=True)
