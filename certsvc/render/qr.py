@@ -196,23 +196,28 @@ def _rs_remainder(data: bytes, degree: int) -> bytes:
 
 
 def _add_ecc(data: bytes, version: int) -> bytes:
+    """Split ``data`` into blocks, append each block's ECC, and interleave (ISO 18004 §7.6).
+
+    Blocks are laid out with equal length (short blocks padded by one byte) so interleaving is
+    one slice assignment per block; the padding bytes, which sit side by side after
+    interleaving, are then cut out in one piece.
+    """
     blocks_n = _BLOCKS[version]
     ecc_len = _ECC_PER_BLOCK[version]
     raw = _raw_modules(version) // 8
     short_n = blocks_n - raw % blocks_n
     short_len = raw // blocks_n
-    blocks: list[bytes] = []
+    block_len = short_len + 1
+    out = bytearray(blocks_n * block_len)
     k = 0
     for i in range(blocks_n):
         size = short_len - ecc_len + (0 if i < short_n else 1)
         chunk = data[k : k + size]
         k += size
-        blocks.append(chunk + (b"\0" if i < short_n else b"") + _rs_remainder(chunk, ecc_len))
-    out = bytearray()
-    for i in range(len(blocks[0])):
-        for j, block in enumerate(blocks):
-            if i != short_len - ecc_len or j >= short_n:
-                out.append(block[i])
+        pad = b"\0" if i < short_n else b""
+        out[i::blocks_n] = chunk + pad + _rs_remainder(chunk, ecc_len)
+    gap = (short_len - ecc_len) * blocks_n
+    del out[gap : gap + short_n]
     return bytes(out)
 
 
@@ -371,12 +376,6 @@ def _mask_bit(mask: int, x: int, y: int) -> bool:
             return ((x + y) % 2 + x * y % 3) % 2 == 0
 
 
-_FINDER_LIKE = (
-    (1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0),
-    (0, 0, 0, 0, 1, 0, 1, 1, 1, 0, 1),
-)
-
-
 def _penalty(dark: int, layout: _Layout) -> int:
     """ISO/IEC 18004 §7.8.3 mask penalty, N1..N4, over the whole grid at once."""
     w = layout.width
@@ -385,14 +384,24 @@ def _penalty(dark: int, layout: _Layout) -> int:
     score = 0
     for step in (1, w):  # 1: along rows, w: along columns
         for c in (dark, light):
-            run5 = c & c >> step & c >> 2 * step & c >> 3 * step & c >> 4 * step
+            c2 = c & c >> step
+            run5 = c2 & c2 >> 2 * step & c >> 4 * step
             # A run of n >= 5 scores n - 2: n - 4 positions in run5, plus 2 for its one end.
             score += run5.bit_count() + 2 * (run5 & ~(run5 >> step)).bit_count()
-        for pattern in _FINDER_LIKE:
-            hits = layout.grid
-            for i, on in enumerate(pattern):
-                hits &= (dark if on else light_quiet) >> (i * step)
-            score += 40 * hits.bit_count()
+        # Finder-like patterns 1:1:3:1:1 with four light modules after (10111010000) or
+        # before (00001011101): the shared core 1011101, then four lights on either side.
+        core = (
+            dark
+            & light_quiet >> step
+            & dark >> 2 * step
+            & dark >> 3 * step
+            & dark >> 4 * step
+            & light_quiet >> 5 * step
+            & dark >> 6 * step
+        )
+        l2 = light_quiet & light_quiet >> step
+        four = l2 & l2 >> 2 * step
+        score += 40 * ((core & four >> 7 * step).bit_count() + (four & core >> 4 * step).bit_count())
     for c in (dark, light):
         score += 3 * (c & c >> 1 & c >> w & c >> (w + 1)).bit_count()
     total = layout.size * layout.size
