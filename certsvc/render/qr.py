@@ -99,8 +99,8 @@ def path_operators(symbol: QrSymbol) -> str:
         row = (symbol.bits >> ((y + QUIET) * w + QUIET)) & full
         carry = 0
         parts: list[str] = []
-        for k in range(chunks):
-            text, carry = _chunk_runs(k, (row >> (8 * k)) & 0xFF, carry)
+        for k, byte in enumerate(row.to_bytes(chunks, "little")):
+            text, carry = _chunk_runs(k, byte, carry)
             parts.append(text)
         if carry:
             parts.append(f"{symbol.size - carry + QUIET} Y {carry} 1 re\n")
@@ -401,7 +401,8 @@ def _penalty(dark: int, layout: _Layout) -> int:
         )
         l2 = light_quiet & light_quiet >> step
         four = l2 & l2 >> 2 * step
-        score += 40 * ((core & four >> 7 * step).bit_count() + (four & core >> 4 * step).bit_count())
+        after, before = core & four >> 7 * step, four & core >> 4 * step
+        score += 40 * (after.bit_count() + before.bit_count())
     for c in (dark, light):
         score += 3 * (c & c >> 1 & c >> w & c >> (w + 1)).bit_count()
     total = layout.size * layout.size
