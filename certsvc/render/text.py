@@ -28,6 +28,20 @@ class Subset:
     font_file: bytes
     to_unicode: bytes
     widths: bytes
+    #: ``codes`` as a :meth:`str.translate` table (code point -> 4 hex digits).
+    table: dict[int, str] = field(init=False, repr=False, compare=False)
+    #: ``base_font`` as a PDF name object.
+    pdf_name: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "table", {ord(c): code for c, code in self.codes.items()})
+        object.__setattr__(self, "pdf_name", name(self.base_font))
+
+    def encode(self, text: str) -> str | None:
+        """``text`` as hex glyph codes of this subset, or None if it lacks a character."""
+        coded = text.translate(self.table)
+        # Characters the table lacks stay one character long; every code is four.
+        return coded if len(coded) == 4 * len(text) else None
 
     def add_to(self, writer: PdfWriter, font: TrueTypeFont) -> int:
         """Write the font's five objects; returns the Type 0 font's object number."""
@@ -37,7 +51,7 @@ class Subset:
             b"<</Type/FontDescriptor/FontName%s/Flags 4/FontBBox[%s]/ItalicAngle %s"
             b"/Ascent %d/Descent %d/CapHeight %d/StemV 80/FontFile2 %d 0 R>>"
             % (
-                name(self.base_font),
+                self.pdf_name,
                 " ".join(str(v) for v in m.bbox).encode(),
                 num(m.italic_angle).encode(),
                 m.ascent,
@@ -50,12 +64,12 @@ class Subset:
             b"<</Type/Font/Subtype/CIDFontType2/BaseFont%s"
             b"/CIDSystemInfo<</Registry(Adobe)/Ordering(Identity)/Supplement 0>>"
             b"/FontDescriptor %d 0 R/CIDToGIDMap/Identity/DW 1000/W%s>>"
-            % (name(self.base_font), descriptor, self.widths)
+            % (self.pdf_name, descriptor, self.widths)
         )
         cmap = writer.add(self.to_unicode)
         return writer.add(
             b"<</Type/Font/Subtype/Type0/BaseFont%s/Encoding/Identity-H"
-            b"/DescendantFonts[%d 0 R]/ToUnicode %d 0 R>>" % (name(self.base_font), cid_font, cmap)
+            b"/DescendantFonts[%d 0 R]/ToUnicode %d 0 R>>" % (self.pdf_name, cid_font, cmap)
         )
 
 
@@ -180,32 +194,52 @@ class Typesetter:
         return sorted(used - self.static.codes.keys())
 
     def operators(self, dynamic: Subset | None, static_res: str, dynamic_res: str) -> str:
-        """Content operators for every placed run, then forget them."""
+        """Content operators for every placed run, then forget them.
+
+        A character is set from the static subset when it has it, else from ``dynamic``.
+        """
         out: list[str] = []
-        static_codes = self.static.codes
-        dynamic_codes = dynamic.codes if dynamic else {}
         for run in self.runs:
-            head = _head(run)
-            body: list[str] = []
-            current = ""
-            for ch in run.text:
-                code = static_codes.get(ch)
-                res = static_res
-                if code is None:
-                    code = dynamic_codes[ch]
-                    res = dynamic_res
-                if res != current:
-                    if body:
-                        body.append(">Tj")
-                    body.append(f"/{res} {num(run.size)} Tf<")
-                    current = res
-                body.append(code)
-            body.append(">Tj")
+            size = num(run.size)
+            coded = self.static.encode(run.text)
+            if coded is not None:
+                body = f"/{static_res} {size} Tf<{coded}>Tj"
+            elif (
+                dynamic is not None
+                and self.static.codes.keys().isdisjoint(run.text)
+                and (coded := dynamic.encode(run.text)) is not None
+            ):
+                body = f"/{dynamic_res} {size} Tf<{coded}>Tj"
+            else:
+                body = self._mixed(run.text, size, dynamic, static_res, dynamic_res)
             tail = " 0 Tc" if run.char_spacing else ""
             tail += " 0 Tr" if run.embolden else ""
-            out.append("BT " + head + "".join(body) + tail + " ET")
+            out.append(f"BT {_head(run)}{body}{tail} ET")
         self.runs = []
         return "\n".join(out)
+
+    def _mixed(
+        self, text: str, size: str, dynamic: Subset | None, static_res: str, dynamic_res: str
+    ) -> str:
+        """Show operators for text whose characters come from both subsets."""
+        static_codes = self.static.codes
+        dynamic_codes = dynamic.codes if dynamic else {}
+        body: list[str] = []
+        current = ""
+        for ch in text:
+            code = static_codes.get(ch)
+            res = static_res
+            if code is None:
+                code = dynamic_codes[ch]
+                res = dynamic_res
+            if res != current:
+                if body:
+                    body.append(">Tj")
+                body.append(f"/{res} {size} Tf<")
+                current = res
+            body.append(code)
+        body.append(">Tj")
+        return "".join(body)
 
 
 @lru_cache(maxsize=4096)
