@@ -76,6 +76,11 @@ class TrueTypeFont:
     _advances: array[int] = field(repr=False)
     _lsbs: array[int] = field(repr=False)
     _em_widths: _EmWidths = field(init=False, repr=False)
+    #: Glyph id -> checksum of its outline padded to 4 bytes, filled on first use: the
+    #: checksum of a subset's glyf table is the sum of its glyphs' (all padded to 4 bytes).
+    _glyph_sums: dict[int, int] = field(init=False, repr=False, default_factory=dict)
+    #: Characters seen to have a glyph (a fast path for :meth:`missing`), filled on use.
+    _covered: set[str] = field(init=False, repr=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self._em_widths = _EmWidths(self)
@@ -188,9 +193,13 @@ class TrueTypeFont:
 
     def missing(self, text: str) -> list[str]:
         """Characters of ``text`` the font has no glyph for, in order, each once."""
+        if self._covered.issuperset(text):
+            return []
         seen: dict[str, None] = {}
         for ch in text:
-            if ord(ch) not in self.cmap and ch not in seen and ch not in "\n\r\t":
+            if ord(ch) in self.cmap:
+                self._covered.add(ch)
+            elif ch not in seen and ch not in "\n\r\t":
                 seen[ch] = None
         return list(seen)
 
@@ -207,14 +216,24 @@ class TrueTypeFont:
                 index[gid] = len(order)
                 order.append(gid)
         outlines: list[bytes] = []
+        glyf_sum = 0
+        sums = self._glyph_sums
         i = 0
         while i < len(order):  # ``order`` grows as composite components are found
-            raw = self.glyph(order[i])
-            if len(raw) >= 10 and struct.unpack_from(">h", raw)[0] < 0:
+            gid = order[i]
+            raw = self.glyph(gid)
+            raw += b"\0" * (-len(raw) % 4)
+            if len(raw) >= 10 and raw[0] & 0x80:  # numberOfContours < 0: a composite
                 raw = self._renumber_components(raw, index, order)
-            outlines.append(raw + b"\0" * (-len(raw) % 4))
+                glyf_sum += _checksum(raw)
+            else:
+                known = sums.get(gid)
+                if known is None:
+                    known = sums[gid] = _checksum(raw)
+                glyf_sum += known
+            outlines.append(raw)
             i += 1
-        return self._build(order, outlines), order
+        return self._build(order, outlines, glyf_sum & 0xFFFFFFFF), order
 
     def _renumber_components(self, raw: bytes, index: dict[int, int], order: list[int]) -> bytes:
         out = bytearray(raw)
@@ -239,7 +258,7 @@ class TrueTypeFont:
         start, length = self.tables[tag]
         return self.data[start : start + length]
 
-    def _build(self, order: list[int], outlines: list[bytes]) -> bytes:
+    def _build(self, order: list[int], outlines: list[bytes], glyf_sum: int) -> bytes:
         n = len(order)
         glyf = b"".join(outlines)
         loca = array("I", [0])
@@ -248,9 +267,8 @@ class TrueTypeFont:
         loca.byteswap()
         hmtx = array("h")
         for gid in order:
-            hmtx.append(
-                self.advance(gid) - 0x10000 if self.advance(gid) > 0x7FFF else self.advance(gid)
-            )
+            advance = self.advance(gid)
+            hmtx.append(advance - 0x10000 if advance > 0x7FFF else advance)
             hmtx.append(self._lsbs[gid])
         hmtx.byteswap()
         head = bytearray(self._table(b"head"))
@@ -271,7 +289,7 @@ class TrueTypeFont:
         for tag in (b"cvt ", b"fpgm", b"prep"):
             if tag in self.tables:
                 tables[tag] = self._table(tag)
-        return _assemble(tables)
+        return _assemble(tables, {b"glyf": glyf_sum})
 
 
 class _EmWidths(dict[str, float]):
@@ -287,7 +305,12 @@ class _EmWidths(dict[str, float]):
         return width
 
 
-def _assemble(tables: dict[bytes, bytes]) -> bytes:
+def _assemble(tables: dict[bytes, bytes], known_sums: dict[bytes, int]) -> bytes:
+    """A font file of ``tables``; ``known_sums`` are checksums the caller already has.
+
+    Every table starts on a 4-byte boundary and is zero-padded, so the whole file's checksum
+    (for head's checkSumAdjustment) is the header's plus the tables'.
+    """
     tags = sorted(t for t in _SUBSET_TABLES if t in tables)
     count = len(tags)
     entry_selector = count.bit_length() - 1
@@ -295,22 +318,26 @@ def _assemble(tables: dict[bytes, bytes]) -> bytes:
     header = struct.pack(
         ">IHHHH", 0x00010000, count, search_range, entry_selector, count * 16 - search_range
     )
-    directory = b""
-    body = b""
+    directory: list[bytes] = []
+    body: list[bytes] = []
     offset = 12 + 16 * count
+    total = 0
+    head_offset = 0
     for tag in tags:
         data = tables[tag]
-        directory += struct.pack(">4sIII", tag, _checksum(data), offset + len(body), len(data))
-        body += data + b"\0" * (-len(data) % 4)
-    font = bytearray(header + directory + body)
-    head_offset = (
-        12
-        + 16 * count
-        + sum(len(tables[t]) + (-len(tables[t]) % 4) for t in tags[: tags.index(b"head")])
-    )
-    struct.pack_into(
-        ">I", font, head_offset + 8, (0xB1B0AFBA - _checksum(bytes(font))) & 0xFFFFFFFF
-    )
+        known = known_sums.get(tag)
+        table_sum = _checksum(data) if known is None else known
+        total += table_sum
+        directory.append(struct.pack(">4sIII", tag, table_sum, offset, len(data)))
+        if tag == b"head":
+            head_offset = offset
+        padded = data + b"\0" * (-len(data) % 4)
+        body.append(padded)
+        offset += len(padded)
+    front = header + b"".join(directory)
+    total += _checksum(front)
+    font = bytearray(front + b"".join(body))
+    struct.pack_into(">I", font, head_offset + 8, (0xB1B0AFBA - total) & 0xFFFFFFFF)
     return bytes(font)
 
 
