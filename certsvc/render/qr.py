@@ -235,6 +235,8 @@ class _Layout:
     ]  # data bit string + "0" -> grid as a string, most significant first
     symbol: int  # every module of the symbol proper
     grid: int  # every module, quiet zone included
+    across: int  # modules whose right-hand neighbour is also in the symbol
+    down: int  # modules whose neighbour below is also in the symbol
 
 
 @cache
@@ -328,7 +330,16 @@ def _layout(version: int) -> _Layout:
     for y in range(size):
         symbol |= ((1 << size) - 1) << pos(0, y)
     return _Layout(
-        size, width, function, tuple(masks), tuple(formats), place, symbol, (1 << total) - 1
+        size,
+        width,
+        function,
+        tuple(masks),
+        tuple(formats),
+        place,
+        symbol,
+        (1 << total) - 1,
+        symbol & symbol >> 1,
+        symbol & symbol >> width,
     )
 
 
@@ -377,17 +388,25 @@ def _mask_bit(mask: int, x: int, y: int) -> bool:
 
 
 def _penalty(dark: int, layout: _Layout) -> int:
-    """ISO/IEC 18004 §7.8.3 mask penalty, N1..N4, over the whole grid at once."""
+    """ISO/IEC 18004 §7.8.3 mask penalty, N1..N4, over the whole grid at once.
+
+    Runs and blocks do not care which colour they are, so both colours are scored at once
+    from ``same``: the modules whose neighbour (right, or below) has their colour.
+    """
     w = layout.width
-    light = ~dark & layout.symbol
     light_quiet = ~dark & layout.grid  # the quiet zone counts as light for finder-like runs
     score = 0
-    for step in (1, w):  # 1: along rows, w: along columns
-        for c in (dark, light):
-            c2 = c & c >> step
-            run5 = c2 & c2 >> 2 * step & c >> 4 * step
-            # A run of n >= 5 scores n - 2: n - 4 positions in run5, plus 2 for its one end.
-            score += run5.bit_count() + 2 * (run5 & ~(run5 >> step)).bit_count()
+    same_across = same_down = 0
+    for step, pairs in ((1, layout.across), (w, layout.down)):  # along rows, along columns
+        same = ~(dark ^ dark >> step) & pairs
+        same2 = same & same >> step
+        run5 = same2 & same2 >> 2 * step  # five modules of one colour from here
+        # A run of n >= 5 scores n - 2: n - 4 positions in run5, plus 2 for its one end.
+        score += run5.bit_count() + 2 * (run5 & ~(run5 >> step)).bit_count()
+        if step == 1:
+            same_across = same
+        else:
+            same_down = same
         # Finder-like patterns 1:1:3:1:1 with four light modules after (10111010000) or
         # before (00001011101): the shared core 1011101, then four lights on either side.
         core = (
@@ -403,8 +422,9 @@ def _penalty(dark: int, layout: _Layout) -> int:
         four = l2 & l2 >> 2 * step
         after, before = core & four >> 7 * step, four & core >> 4 * step
         score += 40 * (after.bit_count() + before.bit_count())
-    for c in (dark, light):
-        score += 3 * (c & c >> 1 & c >> w & c >> (w + 1)).bit_count()
+    # 2x2 blocks of one colour: same as the right neighbour, in this row and the next, and
+    # same as the module below.
+    score += 3 * (same_across & same_across >> w & same_down).bit_count()
     total = layout.size * layout.size
     k = (abs(dark.bit_count() * 20 - total * 10) + total - 1) // total - 1
     return score + 10 * k
