@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from functools import lru_cache
 
 import deflate
 
@@ -23,8 +24,12 @@ COMPRESSION = 6
 COMPRESSION_ONCE = 12
 
 
+@lru_cache(maxsize=8192)
 def num(value: float) -> str:
-    """A number as PDF writes it: integers bare, others with at most 3 decimals."""
+    """A number as PDF writes it: integers bare, others with at most 3 decimals.
+
+    Memoised: a page writes the same coordinates and sizes on every certificate.
+    """
     if value == int(value):
         return str(int(value))
     text = f"{value:.3f}".rstrip("0")

@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 from certsvc.render.font import TrueTypeFont, check_renderable
 from certsvc.render.pdf import COMPRESSION, COMPRESSION_ONCE, PdfWriter, name, num, stream
@@ -137,40 +138,59 @@ def static_subset(font: TrueTypeFont, chars: str) -> Subset:
     return make_subset(font, chars, COMPRESSION_ONCE)
 
 
-@dataclass(frozen=True)
-class TextRun:
-    """Text placed on the page: position and size in points, colour as RGB 0..1."""
+class TextRun(NamedTuple):
+    """Text placed on the page: position and size in points, colour as RGB 0..1.
+
+    ``rotation`` is in degrees, counter-clockwise, about (x, y); ``embolden`` is the stroke
+    width of a heavier (fill and stroke) rendering, 0 for plain fill.
+    """
 
     text: str
     x: float
     y: float
     size: float
     color: tuple[float, float, float] = (0, 0, 0)
-    #: Rotation in degrees, counter-clockwise, about (x, y).
     rotation: float = 0
     char_spacing: float = 0
-    #: Stroke width for a heavier (fill and stroke) rendering; 0 for plain fill.
     embolden: float = 0
 
     @property
     def matrix(self) -> str:
         """The text matrix operands placing this run."""
-        if not self.rotation:
-            return f"1 0 0 1 {num(self.x)} {num(self.y)}"
-        a = math.radians(self.rotation)
-        c, s = math.cos(a), math.sin(a)
-        return f"{num(c)} {num(s)} {num(-s)} {num(c)} {num(self.x)} {num(self.y)}"
+        return _matrix(self.x, self.y, self.rotation)
 
     def head(self) -> str:
         """Operators before the glyphs: colour, rendering mode, matrix, spacing."""
-        r, g, b = (num(c) for c in self.color)
-        head = [f"{r} {g} {b} rg"]
-        if self.embolden:
-            head.append(f"{r} {g} {b} RG {num(self.embolden)} w 2 Tr")
-        head.append(self.matrix + " Tm")
-        if self.char_spacing:
-            head.append(f"{num(self.char_spacing)} Tc")
-        return " ".join(head)
+        return _head(self.x, self.y, self.color, self.rotation, self.char_spacing, self.embolden)
+
+
+def _matrix(x: float, y: float, rotation: float) -> str:
+    if not rotation:
+        return f"1 0 0 1 {num(x)} {num(y)}"
+    a = math.radians(rotation)
+    c, s = math.cos(a), math.sin(a)
+    return f"{num(c)} {num(s)} {num(-s)} {num(c)} {num(x)} {num(y)}"
+
+
+@lru_cache(maxsize=4096)
+def _head(
+    x: float,
+    y: float,
+    color: tuple[float, float, float],
+    rotation: float,
+    char_spacing: float,
+    embolden: float,
+) -> str:
+    """:meth:`TextRun.head`, memoised: labels, values and seals sit in the same places on
+    every certificate, whatever their text."""
+    r, g, b = (num(c) for c in color)
+    head = [f"{r} {g} {b} rg"]
+    if embolden:
+        head.append(f"{r} {g} {b} RG {num(embolden)} w 2 Tr")
+    head.append(_matrix(x, y, rotation) + " Tm")
+    if char_spacing:
+        head.append(f"{num(char_spacing)} Tc")
+    return " ".join(head)
 
 
 @dataclass
@@ -214,7 +234,7 @@ class Typesetter:
                 body = self._mixed(run.text, size, dynamic, static_res, dynamic_res)
             tail = " 0 Tc" if run.char_spacing else ""
             tail += " 0 Tr" if run.embolden else ""
-            out.append(f"BT {_head(run)}{body}{tail} ET")
+            out.append(f"BT {run.head()}{body}{tail} ET")
         self.runs = []
         return "\n".join(out)
 
@@ -240,9 +260,3 @@ class Typesetter:
             body.append(code)
         body.append(">Tj")
         return "".join(body)
-
-
-@lru_cache(maxsize=4096)
-def _head(run: TextRun) -> str:
-    """Memoised :meth:`TextRun.head`: labels and seals repeat on every certificate."""
-    return run.head()
