@@ -13,11 +13,8 @@ The tables and layout rules follow the standard and Project Nayuki's reference i
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from operator import itemgetter
-from typing import cast
 
 from certsvc.errors import InvalidInput
 
@@ -71,8 +68,11 @@ def encode(data: bytes) -> QrSymbol:
     version = _version_for(len(data))
     layout = _layout(version)
     codewords = _add_ecc(_data_codewords(data, version), version)
-    stream = format(int.from_bytes(codewords, "big"), f"0{8 * len(codewords)}b") + "0"
-    base = int("".join(layout.place(stream)), 2) | layout.function
+    stream = format(int.from_bytes(codewords, "big"), f"0{8 * len(codewords)}b").encode()
+    grid = bytearray(layout.blank)
+    for to, source in layout.place:
+        grid[to] = stream[source]
+    base = int(grid, 2) | layout.function
     best: tuple[int, int, int] | None = None
     for mask in range(8):
         bits = (base ^ layout.masks[mask]) | layout.formats[mask]
@@ -230,9 +230,12 @@ class _Layout:
     function: int  # dark function modules (format areas left light)
     masks: tuple[int, ...]  # per mask: mask bits over data modules only
     formats: tuple[int, ...]  # per mask: dark format-information modules
-    place: Callable[
-        [str], tuple[str, ...]
-    ]  # data bit string + "0" -> grid as a string, most significant first
+    #: The grid as ASCII binary digits, most significant (last module) first, all light.
+    blank: bytes
+    #: Placement of the data bit string (ASCII digits) into ``blank``: ``grid[to] =
+    #: bits[source]`` for each pair of slices. Runs of a column within a two-column strip
+    #: are arithmetic progressions on both sides, so ~300 slice copies place ~5000 bits.
+    place: tuple[tuple[slice, slice], ...]
     symbol: int  # every module of the symbol proper
     grid: int  # every module, quiet zone included
     across: int  # modules whose right-hand neighbour is also in the symbol
@@ -297,16 +300,11 @@ def _layout(version: int) -> _Layout:
             for x in (right, right - 1):
                 if not is_function[y][x]:
                     order.append((x, y))
-    n_bits = len(order)
-    source = dict.fromkeys(range(width * width), n_bits)  # n_bits indexes the trailing "0"
-    data_bits = 8 * (_raw_modules(version) // 8)
-    for i, (x, y) in enumerate(order):
-        source[pos(x, y)] = i if i < data_bits else n_bits
     total = width * width
-    place = cast(
-        Callable[[str], tuple[str, ...]],
-        itemgetter(*(min(source[total - 1 - j], data_bits) for j in range(total))),
-    )
+    data_bits = 8 * (_raw_modules(version) // 8)  # the remainder bits after them stay light
+    # Grid string index (most significant first) of each data bit, in stream order.
+    target = [total - 1 - pos(x, y) for x, y in order[:data_bits]]
+    place = _slice_runs(target)
 
     masks = []
     for m in range(8):
@@ -335,12 +333,47 @@ def _layout(version: int) -> _Layout:
         function,
         tuple(masks),
         tuple(formats),
+        b"0" * total,
         place,
         symbol,
         (1 << total) - 1,
         symbol & symbol >> 1,
         symbol & symbol >> width,
     )
+
+
+def _slice_runs(target: list[int]) -> tuple[tuple[slice, slice], ...]:
+    """Cover ``grid[target[i]] = bits[i]`` (all i) with runs of slice copies.
+
+    A run takes every second bit (the two modules of a row in a strip alternate in the
+    stream) while the target moves by a constant step; targets run in increasing order.
+    """
+    runs: list[tuple[slice, slice]] = []
+    done = [False] * len(target)
+    for first in range(len(target)):
+        if done[first]:
+            continue
+        done[first] = True
+        last = first
+        step = 0
+        nxt = first + 2
+        while nxt < len(target) and not done[nxt]:
+            delta = target[nxt] - target[last]
+            if step == 0 and delta != 0:
+                step = delta
+            elif delta != step:
+                break
+            done[nxt] = True
+            last = nxt
+            nxt += 2
+        if step >= 0:
+            to = slice(target[first], target[last] + 1, step or 1)
+            source = slice(first, last + 1, 2)
+        else:  # targets decrease: copy the same run back to front
+            to = slice(target[last], target[first] + 1, -step)
+            source = slice(last, first - 1 if first else None, -2)
+        runs.append((to, source))
+    return tuple(runs)
 
 
 def _alignment_positions(version: int, size: int) -> list[int]:
