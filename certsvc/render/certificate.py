@@ -22,7 +22,7 @@ from certsvc.domain.routes import DirectGround, Route
 from certsvc.errors import InvalidInput
 from certsvc.render import qr
 from certsvc.render.font import TrueTypeFont, certificate_font, check_renderable
-from certsvc.render.pdf import PdfWriter, date_string, num, text_string
+from certsvc.render.pdf import COMPRESSION_FAST, PdfWriter, date_string, num, text_string
 from certsvc.render.seal import UploadedSeal, generated_seal_operators
 from certsvc.render.text import TextRun, Typesetter, make_subset, static_subset
 
@@ -315,6 +315,7 @@ def _attach(
         b"/Type/EmbeddedFile/Subtype%s/Params<</Size %d/ModDate%s>>"
         % (subtype.encode(), len(data), date_string(day)),
         data,
+        level=COMPRESSION_FAST,
     )
     return writer.add(
         b"<</Type/Filespec/F%s/UF%s/Desc%s/AFRelationship/Data/EF<</F %d 0 R/UF %d 0 R>>>>"

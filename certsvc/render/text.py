@@ -17,7 +17,7 @@ from functools import cache, lru_cache
 from typing import NamedTuple
 
 from certsvc.render.font import TrueTypeFont, check_renderable
-from certsvc.render.pdf import COMPRESSION, COMPRESSION_ONCE, PdfWriter, name, num, stream
+from certsvc.render.pdf import COMPRESSION_FAST, COMPRESSION_ONCE, PdfWriter, name, num, stream
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class Subset:
         )
 
 
-def make_subset(font: TrueTypeFont, chars: Iterable[str], level: int = COMPRESSION) -> Subset:
+def make_subset(font: TrueTypeFont, chars: Iterable[str], level: int = COMPRESSION_FAST) -> Subset:
     """Cut and serialise a subset holding ``chars`` (which must all be renderable).
 
     ``level`` is the Flate level of its streams (see :mod:`certsvc.render.pdf`).
