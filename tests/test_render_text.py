@@ -88,3 +88,17 @@ def test_runs_are_set_from_the_static_subset_first_then_the_dynamic_one(
     assert ts.runs == []
     assert static.encode("ABBA") == "0001000200020001"
     assert static.encode("A王") is None
+
+
+def test_memoised_static_lines_belong_to_their_subset(font: TrueTypeFont) -> None:
+    run = TextRun("AB", 10, 20, 12)
+    lines = []
+    for chars in ("AB", "BA", "AB"):  # the third is a new subset with the first one's codes
+        ts = Typesetter(font, make_subset(font, chars))
+        ts.place(run)
+        ts.place(run)  # the second time from the cache
+        lines.append(ts.operators(None, "F1", "F2").splitlines())
+    head = "BT 0 0 0 rg 1 0 0 1 10 20 Tm/F1 12 Tf"
+    assert lines[0] == [f"{head}<00010002>Tj ET"] * 2
+    assert lines[1] == [f"{head}<00020001>Tj ET"] * 2
+    assert lines[2] == lines[0]

@@ -20,9 +20,12 @@ from certsvc.render.font import TrueTypeFont, check_renderable
 from certsvc.render.pdf import COMPRESSION_FAST, COMPRESSION_ONCE, PdfWriter, name, num, stream
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Subset:
-    """One embedded subset, its objects already serialised (a stream body each)."""
+    """One embedded subset, its objects already serialised (a stream body each).
+
+    Compared and hashed by identity, so caches can key on it.
+    """
 
     base_font: str
     codes: dict[str, str]  # character -> 4 hex digits (the glyph id in the subset)
@@ -220,21 +223,19 @@ class Typesetter:
         """
         out: list[str] = []
         for run in self.runs:
-            size = num(run.size)
-            coded = self.static.encode(run.text)
-            if coded is not None:
-                body = f"/{static_res} {size} Tf<{coded}>Tj"
-            elif (
-                dynamic is not None
-                and self.static.codes.keys().isdisjoint(run.text)
-                and (coded := dynamic.encode(run.text)) is not None
-            ):
-                body = f"/{dynamic_res} {size} Tf<{coded}>Tj"
-            else:
-                body = self._mixed(run.text, size, dynamic, static_res, dynamic_res)
-            tail = " 0 Tc" if run.char_spacing else ""
-            tail += " 0 Tr" if run.embolden else ""
-            out.append(f"BT {run.head()}{body}{tail} ET")
+            line = _static_line(run, self.static, static_res)
+            if line is None:
+                size = num(run.size)
+                if (
+                    dynamic is not None
+                    and self.static.codes.keys().isdisjoint(run.text)
+                    and (coded := dynamic.encode(run.text)) is not None
+                ):
+                    body = f"/{dynamic_res} {size} Tf<{coded}>Tj"
+                else:
+                    body = self._mixed(run.text, size, dynamic, static_res, dynamic_res)
+                line = _line(run, body)
+            out.append(line)
         self.runs = []
         return "\n".join(out)
 
@@ -260,3 +261,23 @@ class Typesetter:
             body.append(code)
         body.append(">Tj")
         return "".join(body)
+
+
+def _line(run: TextRun, body: str) -> str:
+    """A run's text object: its head, the glyphs (``body``), and resetting what it set."""
+    tail = " 0 Tc" if run.char_spacing else ""
+    tail += " 0 Tr" if run.embolden else ""
+    return f"BT {run.head()}{body}{tail} ET"
+
+
+@lru_cache(maxsize=4096)
+def _static_line(run: TextRun, static: Subset, res: str) -> str | None:
+    """:func:`_line` for a run the static subset sets alone, None if it needs another subset.
+
+    Memoised: the labels, and the values a batch of certificates shares (occupation, level,
+    body, date, the seal's name), come back at the same place on every page.
+    """
+    coded = static.encode(run.text)
+    if coded is None:
+        return None
+    return _line(run, f"/{res} {num(run.size)} Tf<{coded}>Tj")
