@@ -103,7 +103,8 @@ class PdfWriter:
             offsets.append(position)
             parts.append(chunk)
             position += len(chunk)
-        digest = hashlib.md5(b"".join(parts), usedforsecurity=False).hexdigest().upper()
+        # 16 bytes, as MD5 gave; SHA-256 is ~2x faster than MD5 on CPUs with SHA extensions.
+        digest = hashlib.sha256(b"".join(parts)).hexdigest()[:32].upper()
         xref = [b"xref\n0 %d\n0000000000 65535 f \n" % (len(offsets) + 1)]
         xref += [b"%010d 00000 n \n" % off for off in offsets]
         parts += xref
