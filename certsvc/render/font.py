@@ -20,6 +20,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import accumulate
 from pathlib import Path
 
 from certsvc.errors import FontMissing, UnrenderableText
@@ -76,9 +77,11 @@ class TrueTypeFont:
     _advances: array[int] = field(repr=False)
     _lsbs: array[int] = field(repr=False)
     _em_widths: _EmWidths = field(init=False, repr=False)
-    #: Glyph id -> checksum of its outline padded to 4 bytes, filled on first use: the
-    #: checksum of a subset's glyf table is the sum of its glyphs' (all padded to 4 bytes).
-    _glyph_sums: dict[int, int] = field(init=False, repr=False, default_factory=dict)
+    #: Glyph id -> (outline padded to 4 bytes, its checksum, its hmtx entry), filled on
+    #: first use: the checksum of a subset's glyf table is the sum of its glyphs' checksums.
+    _glyphs: dict[int, tuple[bytes, int, bytes]] = field(
+        init=False, repr=False, default_factory=dict
+    )
     #: Characters seen to have a glyph (a fast path for :meth:`missing`), filled on use.
     _covered: set[str] = field(init=False, repr=False, default_factory=set)
 
@@ -216,24 +219,30 @@ class TrueTypeFont:
                 index[gid] = len(order)
                 order.append(gid)
         outlines: list[bytes] = []
+        metrics: list[bytes] = []
         glyf_sum = 0
-        sums = self._glyph_sums
+        glyphs = self._glyphs
         i = 0
         while i < len(order):  # ``order`` grows as composite components are found
             gid = order[i]
-            raw = self.glyph(gid)
-            raw += b"\0" * (-len(raw) % 4)
+            known = glyphs.get(gid) or self._glyph_entry(gid)
+            raw = known[0]
             if len(raw) >= 10 and raw[0] & 0x80:  # numberOfContours < 0: a composite
                 raw = self._renumber_components(raw, index, order)
                 glyf_sum += _checksum(raw)
             else:
-                known = sums.get(gid)
-                if known is None:
-                    known = sums[gid] = _checksum(raw)
-                glyf_sum += known
+                glyf_sum += known[1]
             outlines.append(raw)
+            metrics.append(known[2])
             i += 1
-        return self._build(order, outlines, glyf_sum & 0xFFFFFFFF), order
+        return self._build(order, outlines, metrics, glyf_sum & 0xFFFFFFFF), order
+
+    def _glyph_entry(self, gid: int) -> tuple[bytes, int, bytes]:
+        raw = self.glyph(gid)
+        raw += b"\0" * (-len(raw) % 4)
+        entry = (raw, _checksum(raw), struct.pack(">Hh", self.advance(gid), self._lsbs[gid]))
+        self._glyphs[gid] = entry
+        return entry
 
     def _renumber_components(self, raw: bytes, index: dict[int, int], order: list[int]) -> bytes:
         out = bytearray(raw)
@@ -258,19 +267,13 @@ class TrueTypeFont:
         start, length = self.tables[tag]
         return self.data[start : start + length]
 
-    def _build(self, order: list[int], outlines: list[bytes], glyf_sum: int) -> bytes:
+    def _build(
+        self, order: list[int], outlines: list[bytes], metrics: list[bytes], glyf_sum: int
+    ) -> bytes:
         n = len(order)
         glyf = b"".join(outlines)
-        loca = array("I", [0])
-        for raw in outlines:
-            loca.append(loca[-1] + len(raw))
+        loca = array("I", accumulate(map(len, outlines), initial=0))
         loca.byteswap()
-        hmtx = array("h")
-        for gid in order:
-            advance = self.advance(gid)
-            hmtx.append(advance - 0x10000 if advance > 0x7FFF else advance)
-            hmtx.append(self._lsbs[gid])
-        hmtx.byteswap()
         head = bytearray(self._table(b"head"))
         struct.pack_into(">I", head, 8, 0)  # checkSumAdjustment, set below
         struct.pack_into(">h", head, 50, 1)  # long loca
@@ -282,7 +285,7 @@ class TrueTypeFont:
             b"glyf": glyf,
             b"head": bytes(head),
             b"hhea": bytes(hhea),
-            b"hmtx": hmtx.tobytes(),
+            b"hmtx": b"".join(metrics),
             b"loca": loca.tobytes(),
             b"maxp": bytes(maxp),
         }
