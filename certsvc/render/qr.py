@@ -442,15 +442,9 @@ def _penalty(dark: int, layout: _Layout) -> int:
             same_down = same
         # Finder-like patterns 1:1:3:1:1 with four light modules after (10111010000) or
         # before (00001011101): the shared core 1011101, then four lights on either side.
-        core = (
-            dark
-            & light_quiet >> step
-            & dark >> 2 * step
-            & dark >> 3 * step
-            & dark >> 4 * step
-            & light_quiet >> 5 * step
-            & dark >> 6 * step
-        )
+        dark_light = dark & light_quiet >> step  # 10 from here
+        core = dark_light & dark >> 2 * step & dark >> 3 * step & dark_light >> 4 * step
+        core &= dark >> 6 * step
         l2 = light_quiet & light_quiet >> step
         four = l2 & l2 >> 2 * step
         after, before = core & four >> 7 * step, four & core >> 4 * step
