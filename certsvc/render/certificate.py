@@ -22,7 +22,7 @@ from certsvc.domain.routes import DirectGround, Route
 from certsvc.errors import InvalidInput
 from certsvc.render import qr
 from certsvc.render.font import TrueTypeFont, certificate_font, check_renderable
-from certsvc.render.pdf import PdfWriter, date_string, num, text_string
+from certsvc.render.pdf import COMPRESSION_FAST, PdfWriter, date_string, num, text_string
 from certsvc.render.seal import UploadedSeal, generated_seal_operators
 from certsvc.render.text import TextRun, Typesetter, make_subset, static_subset
 
@@ -265,7 +265,7 @@ class _Document:
         attachments: Sequence[tuple[str, str, str, str]],
     ) -> bytes:
         w = self.writer
-        used = {ch for page in self.pages for run in page.runs for ch in run.text}
+        used = set("".join(run.text for page in self.pages for run in page.runs))
         dynamic_chars = sorted(used - self.static.codes.keys())
         dynamic = make_subset(self.font, dynamic_chars) if dynamic_chars else None
         fonts = b"/F1 %d 0 R" % self.static.add_to(w, self.font)
@@ -315,6 +315,7 @@ def _attach(
         b"/Type/EmbeddedFile/Subtype%s/Params<</Size %d/ModDate%s>>"
         % (subtype.encode(), len(data), date_string(day)),
         data,
+        level=COMPRESSION_FAST,
     )
     return writer.add(
         b"<</Type/Filespec/F%s/UF%s/Desc%s/AFRelationship/Data/EF<</F %d 0 R/UF %d 0 R>>>>"
@@ -359,10 +360,9 @@ class _PageLayout:
         size: float,
         color: tuple[float, float, float] = BLACK,
         **kw: float,
-    ) -> float:
-        """Place text; returns its width."""
+    ) -> None:
+        """Place text."""
         self.ts.place(TextRun(text, x, y, size, color, **kw))
-        return self.ts.width(text, size, kw.get("char_spacing", 0))
 
     def centred(
         self,
@@ -384,12 +384,12 @@ class _PageLayout:
         size: float,
         limit: float,
         color: tuple[float, float, float] = BLACK,
-    ) -> float:
+    ) -> None:
         """Place text at ``size``, smaller if it would run past ``limit`` points wide."""
         width = self.ts.width(text, size)
         if width > limit:
             size = max(5.0, size * limit / width)
-        return self.text(text, x, y, size, color)
+        self.text(text, x, y, size, color)
 
     def draw_static(self) -> str:
         f = self.face
@@ -480,8 +480,8 @@ class _PageLayout:
             y -= 8.6
         y -= 10
         for label, site in FOOTER_LINES:
-            w = self.text(label, left, y, 8.5, LABEL)
-            self.text(site, left + w, y, 9.5, BLACK)
+            self.text(label, left, y, 8.5, LABEL)
+            self.text(site, left + self.ts.width(label, 8.5), y, 9.5, BLACK)
             y -= 14
         path = qr.path_operators(symbol)
         return (

@@ -20,6 +20,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import accumulate
 from pathlib import Path
 
 from certsvc.errors import FontMissing, UnrenderableText
@@ -76,6 +77,13 @@ class TrueTypeFont:
     _advances: array[int] = field(repr=False)
     _lsbs: array[int] = field(repr=False)
     _em_widths: _EmWidths = field(init=False, repr=False)
+    #: Glyph id -> (outline padded to 4 bytes, its checksum, its hmtx entry), filled on
+    #: first use: the checksum of a subset's glyf table is the sum of its glyphs' checksums.
+    _glyphs: dict[int, tuple[bytes, int, bytes]] = field(
+        init=False, repr=False, default_factory=dict
+    )
+    #: Characters seen to have a glyph (a fast path for :meth:`missing`), filled on use.
+    _covered: set[str] = field(init=False, repr=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self._em_widths = _EmWidths(self)
@@ -188,9 +196,13 @@ class TrueTypeFont:
 
     def missing(self, text: str) -> list[str]:
         """Characters of ``text`` the font has no glyph for, in order, each once."""
+        if self._covered.issuperset(text):
+            return []
         seen: dict[str, None] = {}
         for ch in text:
-            if ord(ch) not in self.cmap and ch not in seen and ch not in "\n\r\t":
+            if ord(ch) in self.cmap:
+                self._covered.add(ch)
+            elif ch not in seen and ch not in "\n\r\t":
                 seen[ch] = None
         return list(seen)
 
@@ -207,14 +219,30 @@ class TrueTypeFont:
                 index[gid] = len(order)
                 order.append(gid)
         outlines: list[bytes] = []
+        metrics: list[bytes] = []
+        glyf_sum = 0
+        glyphs = self._glyphs
         i = 0
         while i < len(order):  # ``order`` grows as composite components are found
-            raw = self.glyph(order[i])
-            if len(raw) >= 10 and struct.unpack_from(">h", raw)[0] < 0:
+            gid = order[i]
+            known = glyphs.get(gid) or self._glyph_entry(gid)
+            raw = known[0]
+            if len(raw) >= 10 and raw[0] & 0x80:  # numberOfContours < 0: a composite
                 raw = self._renumber_components(raw, index, order)
-            outlines.append(raw + b"\0" * (-len(raw) % 4))
+                glyf_sum += _checksum(raw)
+            else:
+                glyf_sum += known[1]
+            outlines.append(raw)
+            metrics.append(known[2])
             i += 1
-        return self._build(order, outlines), order
+        return self._build(order, outlines, metrics, glyf_sum & 0xFFFFFFFF), order
+
+    def _glyph_entry(self, gid: int) -> tuple[bytes, int, bytes]:
+        raw = self.glyph(gid)
+        raw += b"\0" * (-len(raw) % 4)
+        entry = (raw, _checksum(raw), struct.pack(">Hh", self.advance(gid), self._lsbs[gid]))
+        self._glyphs[gid] = entry
+        return entry
 
     def _renumber_components(self, raw: bytes, index: dict[int, int], order: list[int]) -> bytes:
         out = bytearray(raw)
@@ -239,20 +267,13 @@ class TrueTypeFont:
         start, length = self.tables[tag]
         return self.data[start : start + length]
 
-    def _build(self, order: list[int], outlines: list[bytes]) -> bytes:
+    def _build(
+        self, order: list[int], outlines: list[bytes], metrics: list[bytes], glyf_sum: int
+    ) -> bytes:
         n = len(order)
         glyf = b"".join(outlines)
-        loca = array("I", [0])
-        for raw in outlines:
-            loca.append(loca[-1] + len(raw))
+        loca = array("I", accumulate(map(len, outlines), initial=0))
         loca.byteswap()
-        hmtx = array("h")
-        for gid in order:
-            hmtx.append(
-                self.advance(gid) - 0x10000 if self.advance(gid) > 0x7FFF else self.advance(gid)
-            )
-            hmtx.append(self._lsbs[gid])
-        hmtx.byteswap()
         head = bytearray(self._table(b"head"))
         struct.pack_into(">I", head, 8, 0)  # checkSumAdjustment, set below
         struct.pack_into(">h", head, 50, 1)  # long loca
@@ -264,14 +285,14 @@ class TrueTypeFont:
             b"glyf": glyf,
             b"head": bytes(head),
             b"hhea": bytes(hhea),
-            b"hmtx": hmtx.tobytes(),
+            b"hmtx": b"".join(metrics),
             b"loca": loca.tobytes(),
             b"maxp": bytes(maxp),
         }
         for tag in (b"cvt ", b"fpgm", b"prep"):
             if tag in self.tables:
                 tables[tag] = self._table(tag)
-        return _assemble(tables)
+        return _assemble(tables, {b"glyf": glyf_sum})
 
 
 class _EmWidths(dict[str, float]):
@@ -287,7 +308,12 @@ class _EmWidths(dict[str, float]):
         return width
 
 
-def _assemble(tables: dict[bytes, bytes]) -> bytes:
+def _assemble(tables: dict[bytes, bytes], known_sums: dict[bytes, int]) -> bytes:
+    """A font file of ``tables``; ``known_sums`` are checksums the caller already has.
+
+    Every table starts on a 4-byte boundary and is zero-padded, so the whole file's checksum
+    (for head's checkSumAdjustment) is the header's plus the tables'.
+    """
     tags = sorted(t for t in _SUBSET_TABLES if t in tables)
     count = len(tags)
     entry_selector = count.bit_length() - 1
@@ -295,22 +321,26 @@ def _assemble(tables: dict[bytes, bytes]) -> bytes:
     header = struct.pack(
         ">IHHHH", 0x00010000, count, search_range, entry_selector, count * 16 - search_range
     )
-    directory = b""
-    body = b""
+    directory: list[bytes] = []
+    body: list[bytes] = []
     offset = 12 + 16 * count
+    total = 0
+    head_offset = 0
     for tag in tags:
         data = tables[tag]
-        directory += struct.pack(">4sIII", tag, _checksum(data), offset + len(body), len(data))
-        body += data + b"\0" * (-len(data) % 4)
-    font = bytearray(header + directory + body)
-    head_offset = (
-        12
-        + 16 * count
-        + sum(len(tables[t]) + (-len(tables[t]) % 4) for t in tags[: tags.index(b"head")])
-    )
-    struct.pack_into(
-        ">I", font, head_offset + 8, (0xB1B0AFBA - _checksum(bytes(font))) & 0xFFFFFFFF
-    )
+        known = known_sums.get(tag)
+        table_sum = _checksum(data) if known is None else known
+        total += table_sum
+        directory.append(struct.pack(">4sIII", tag, table_sum, offset, len(data)))
+        if tag == b"head":
+            head_offset = offset
+        padded = data + b"\0" * (-len(data) % 4)
+        body.append(padded)
+        offset += len(padded)
+    front = header + b"".join(directory)
+    total += _checksum(front)
+    font = bytearray(front + b"".join(body))
+    struct.pack_into(">I", font, head_offset + 8, (0xB1B0AFBA - total) & 0xFFFFFFFF)
     return bytes(font)
 
 

@@ -11,14 +11,30 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import zlib
+from functools import lru_cache
 
-#: Flate level: 6 is within a few percent of 9 on our streams and about twice as fast.
-COMPRESSION = 6
+import deflate
+
+#: Flate level for content streams written per document. Streams are compressed with
+#: libdeflate (through the ``deflate`` package), which writes standard zlib/Flate data: at
+#: level 6 it is 2.5–3× faster than zlib's level 6 on our content streams and its output is
+#: ~7% smaller; level 5 is ~15% faster again for 40 more bytes on a certificate page.
+COMPRESSION = 5
+#: Level for per-document streams that barely compress at any level: font programs (glyph
+#: outlines) and base64url attachments. Level 1 costs ~170 bytes on a certificate against
+#: level 6, in half the time.
+COMPRESSION_FAST = 1
+#: Level for objects made once per process and reused (the static font subset, seals): the
+#: slowest, smallest setting, paid once.
+COMPRESSION_ONCE = 12
 
 
+@lru_cache(maxsize=8192)
 def num(value: float) -> str:
-    """A number as PDF writes it: integers bare, others with at most 3 decimals."""
+    """A number as PDF writes it: integers bare, others with at most 3 decimals.
+
+    Memoised: a page writes the same coordinates and sizes on every certificate.
+    """
     if value == int(value):
         return str(int(value))
     text = f"{value:.3f}".rstrip("0")
@@ -69,9 +85,11 @@ class PdfWriter:
         self._objects.append(body)
         return len(self._objects)
 
-    def add_stream(self, entries: bytes, data: bytes, *, compress: bool = True) -> int:
+    def add_stream(
+        self, entries: bytes, data: bytes, *, compress: bool = True, level: int = COMPRESSION
+    ) -> int:
         """Add a stream object; ``entries`` are extra dictionary entries."""
-        return self.add(stream(entries, data, compress=compress))
+        return self.add(stream(entries, data, compress=compress, level=level))
 
     def finish(self, root: int, info: int) -> bytes:
         """The whole file. Every object must have been put."""
@@ -85,7 +103,8 @@ class PdfWriter:
             offsets.append(position)
             parts.append(chunk)
             position += len(chunk)
-        digest = hashlib.md5(b"".join(parts), usedforsecurity=False).hexdigest().upper()
+        # 16 bytes, as MD5 gave; SHA-256 is ~2x faster than MD5 on CPUs with SHA extensions.
+        digest = hashlib.sha256(b"".join(parts)).hexdigest()[:32].upper()
         xref = [b"xref\n0 %d\n0000000000 65535 f \n" % (len(offsets) + 1)]
         xref += [b"%010d 00000 n \n" % off for off in offsets]
         parts += xref
@@ -96,9 +115,19 @@ class PdfWriter:
         return b"".join(parts)
 
 
-def stream(entries: bytes, data: bytes, *, compress: bool = True) -> bytes:
-    """The body of a stream object (for callers that cache finished objects)."""
+def stream(
+    entries: bytes, data: bytes, *, compress: bool = True, level: int = COMPRESSION
+) -> bytes:
+    """The body of a stream object (for callers that cache finished objects).
+
+    ``level`` is the libdeflate level (1–12); objects cached for the life of the process
+    use :data:`COMPRESSION_ONCE`.
+    """
     if compress:
-        data = zlib.compress(data, COMPRESSION)
-        entries += b"/Filter/FlateDecode"
+        packed = deflate.zlib_compress(data, level)
+        return b"<<%s/Filter/FlateDecode/Length %d>>\nstream\n%s\nendstream" % (
+            entries,
+            len(packed),
+            packed,
+        )
     return b"<<%s/Length %d>>\nstream\n%s\nendstream" % (entries, len(data), data)

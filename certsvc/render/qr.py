@@ -13,11 +13,8 @@ The tables and layout rules follow the standard and Project Nayuki's reference i
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from operator import itemgetter
-from typing import cast
 
 from certsvc.errors import InvalidInput
 
@@ -71,8 +68,11 @@ def encode(data: bytes) -> QrSymbol:
     version = _version_for(len(data))
     layout = _layout(version)
     codewords = _add_ecc(_data_codewords(data, version), version)
-    stream = format(int.from_bytes(codewords, "big"), f"0{8 * len(codewords)}b") + "0"
-    base = int("".join(layout.place(stream)), 2) | layout.function
+    stream = format(int.from_bytes(codewords, "big"), f"0{8 * len(codewords)}b").encode()
+    grid = bytearray(layout.blank)
+    for to, source in layout.place:
+        grid[to] = stream[source]
+    base = int(grid, 2) | layout.function
     best: tuple[int, int, int] | None = None
     for mask in range(8):
         bits = (base ^ layout.masks[mask]) | layout.formats[mask]
@@ -99,8 +99,8 @@ def path_operators(symbol: QrSymbol) -> str:
         row = (symbol.bits >> ((y + QUIET) * w + QUIET)) & full
         carry = 0
         parts: list[str] = []
-        for k in range(chunks):
-            text, carry = _chunk_runs(k, (row >> (8 * k)) & 0xFF, carry)
+        for k, byte in enumerate(row.to_bytes(chunks, "little")):
+            text, carry = _chunk_runs(k, byte, carry)
             parts.append(text)
         if carry:
             parts.append(f"{symbol.size - carry + QUIET} Y {carry} 1 re\n")
@@ -196,23 +196,28 @@ def _rs_remainder(data: bytes, degree: int) -> bytes:
 
 
 def _add_ecc(data: bytes, version: int) -> bytes:
+    """Split ``data`` into blocks, append each block's ECC, and interleave (ISO 18004 §7.6).
+
+    Blocks are laid out with equal length (short blocks padded by one byte) so interleaving is
+    one slice assignment per block; the padding bytes, which sit side by side after
+    interleaving, are then cut out in one piece.
+    """
     blocks_n = _BLOCKS[version]
     ecc_len = _ECC_PER_BLOCK[version]
     raw = _raw_modules(version) // 8
     short_n = blocks_n - raw % blocks_n
     short_len = raw // blocks_n
-    blocks: list[bytes] = []
+    block_len = short_len + 1
+    out = bytearray(blocks_n * block_len)
     k = 0
     for i in range(blocks_n):
         size = short_len - ecc_len + (0 if i < short_n else 1)
         chunk = data[k : k + size]
         k += size
-        blocks.append(chunk + (b"\0" if i < short_n else b"") + _rs_remainder(chunk, ecc_len))
-    out = bytearray()
-    for i in range(len(blocks[0])):
-        for j, block in enumerate(blocks):
-            if i != short_len - ecc_len or j >= short_n:
-                out.append(block[i])
+        pad = b"\0" if i < short_n else b""
+        out[i::blocks_n] = chunk + pad + _rs_remainder(chunk, ecc_len)
+    gap = (short_len - ecc_len) * blocks_n
+    del out[gap : gap + short_n]
     return bytes(out)
 
 
@@ -225,11 +230,16 @@ class _Layout:
     function: int  # dark function modules (format areas left light)
     masks: tuple[int, ...]  # per mask: mask bits over data modules only
     formats: tuple[int, ...]  # per mask: dark format-information modules
-    place: Callable[
-        [str], tuple[str, ...]
-    ]  # data bit string + "0" -> grid as a string, most significant first
+    #: The grid as ASCII binary digits, most significant (last module) first, all light.
+    blank: bytes
+    #: Placement of the data bit string (ASCII digits) into ``blank``: ``grid[to] =
+    #: bits[source]`` for each pair of slices. Runs of a column within a two-column strip
+    #: are arithmetic progressions on both sides, so ~300 slice copies place ~5000 bits.
+    place: tuple[tuple[slice, slice], ...]
     symbol: int  # every module of the symbol proper
     grid: int  # every module, quiet zone included
+    across: int  # modules whose right-hand neighbour is also in the symbol
+    down: int  # modules whose neighbour below is also in the symbol
 
 
 @cache
@@ -290,16 +300,11 @@ def _layout(version: int) -> _Layout:
             for x in (right, right - 1):
                 if not is_function[y][x]:
                     order.append((x, y))
-    n_bits = len(order)
-    source = dict.fromkeys(range(width * width), n_bits)  # n_bits indexes the trailing "0"
-    data_bits = 8 * (_raw_modules(version) // 8)
-    for i, (x, y) in enumerate(order):
-        source[pos(x, y)] = i if i < data_bits else n_bits
     total = width * width
-    place = cast(
-        Callable[[str], tuple[str, ...]],
-        itemgetter(*(min(source[total - 1 - j], data_bits) for j in range(total))),
-    )
+    data_bits = 8 * (_raw_modules(version) // 8)  # the remainder bits after them stay light
+    # Grid string index (most significant first) of each data bit, in stream order.
+    target = [total - 1 - pos(x, y) for x, y in order[:data_bits]]
+    place = _slice_runs(target)
 
     masks = []
     for m in range(8):
@@ -323,8 +328,52 @@ def _layout(version: int) -> _Layout:
     for y in range(size):
         symbol |= ((1 << size) - 1) << pos(0, y)
     return _Layout(
-        size, width, function, tuple(masks), tuple(formats), place, symbol, (1 << total) - 1
+        size,
+        width,
+        function,
+        tuple(masks),
+        tuple(formats),
+        b"0" * total,
+        place,
+        symbol,
+        (1 << total) - 1,
+        symbol & symbol >> 1,
+        symbol & symbol >> width,
     )
+
+
+def _slice_runs(target: list[int]) -> tuple[tuple[slice, slice], ...]:
+    """Cover ``grid[target[i]] = bits[i]`` (all i) with runs of slice copies.
+
+    A run takes every second bit (the two modules of a row in a strip alternate in the
+    stream) while the target moves by a constant step; targets run in increasing order.
+    """
+    runs: list[tuple[slice, slice]] = []
+    done = [False] * len(target)
+    for first in range(len(target)):
+        if done[first]:
+            continue
+        done[first] = True
+        last = first
+        step = 0
+        nxt = first + 2
+        while nxt < len(target) and not done[nxt]:
+            delta = target[nxt] - target[last]
+            if step == 0 and delta != 0:
+                step = delta
+            elif delta != step:
+                break
+            done[nxt] = True
+            last = nxt
+            nxt += 2
+        if step >= 0:
+            to = slice(target[first], target[last] + 1, step or 1)
+            source = slice(first, last + 1, 2)
+        else:  # targets decrease: copy the same run back to front
+            to = slice(target[last], target[first] + 1, -step)
+            source = slice(last, first - 1 if first else None, -2)
+        runs.append((to, source))
+    return tuple(runs)
 
 
 def _alignment_positions(version: int, size: int) -> list[int]:
@@ -371,30 +420,38 @@ def _mask_bit(mask: int, x: int, y: int) -> bool:
             return ((x + y) % 2 + x * y % 3) % 2 == 0
 
 
-_FINDER_LIKE = (
-    (1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0),
-    (0, 0, 0, 0, 1, 0, 1, 1, 1, 0, 1),
-)
-
-
 def _penalty(dark: int, layout: _Layout) -> int:
-    """ISO/IEC 18004 §7.8.3 mask penalty, N1..N4, over the whole grid at once."""
+    """ISO/IEC 18004 §7.8.3 mask penalty, N1..N4, over the whole grid at once.
+
+    Runs and blocks do not care which colour they are, so both colours are scored at once
+    from ``same``: the modules whose neighbour (right, or below) has their colour.
+    """
     w = layout.width
-    light = ~dark & layout.symbol
     light_quiet = ~dark & layout.grid  # the quiet zone counts as light for finder-like runs
     score = 0
-    for step in (1, w):  # 1: along rows, w: along columns
-        for c in (dark, light):
-            run5 = c & c >> step & c >> 2 * step & c >> 3 * step & c >> 4 * step
-            # A run of n >= 5 scores n - 2: n - 4 positions in run5, plus 2 for its one end.
-            score += run5.bit_count() + 2 * (run5 & ~(run5 >> step)).bit_count()
-        for pattern in _FINDER_LIKE:
-            hits = layout.grid
-            for i, on in enumerate(pattern):
-                hits &= (dark if on else light_quiet) >> (i * step)
-            score += 40 * hits.bit_count()
-    for c in (dark, light):
-        score += 3 * (c & c >> 1 & c >> w & c >> (w + 1)).bit_count()
+    same_across = same_down = 0
+    for step, pairs in ((1, layout.across), (w, layout.down)):  # along rows, along columns
+        same = ~(dark ^ dark >> step) & pairs
+        same2 = same & same >> step
+        run5 = same2 & same2 >> 2 * step  # five modules of one colour from here
+        # A run of n >= 5 scores n - 2: n - 4 positions in run5, plus 2 for its one end.
+        score += run5.bit_count() + 2 * (run5 & ~(run5 >> step)).bit_count()
+        if step == 1:
+            same_across = same
+        else:
+            same_down = same
+        # Finder-like patterns 1:1:3:1:1 with four light modules after (10111010000) or
+        # before (00001011101): the shared core 1011101, then four lights on either side.
+        dark_light = dark & light_quiet >> step  # 10 from here
+        core = dark_light & dark >> 2 * step & dark >> 3 * step & dark_light >> 4 * step
+        core &= dark >> 6 * step
+        l2 = light_quiet & light_quiet >> step
+        four = l2 & l2 >> 2 * step
+        after, before = core & four >> 7 * step, four & core >> 4 * step
+        score += 40 * (after.bit_count() + before.bit_count())
+    # 2x2 blocks of one colour: same as the right neighbour, in this row and the next, and
+    # same as the module below.
+    score += 3 * (same_across & same_across >> w & same_down).bit_count()
     total = layout.size * layout.size
     k = (abs(dark.bit_count() * 20 - total * 10) + total - 1) // total - 1
     return score + 10 * k

@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import cast
 
 from certsvc.errors import InvalidSeal
-from certsvc.render.pdf import PdfWriter, num, stream
+from certsvc.render.pdf import COMPRESSION_ONCE, PdfWriter, num, stream
 from certsvc.render.text import TextRun, Typesetter
 
 SEAL_RED = (0.86, 0.08, 0.1)
@@ -86,12 +86,14 @@ def _png_seal(data: bytes) -> UploadedSeal:
             b"/Type/XObject/Subtype/Image/Width %d/Height %d/ColorSpace/DeviceGray"
             b"/BitsPerComponent 8" % (w, h),
             alpha.tobytes(),
+            level=COMPRESSION_ONCE,
         )
         mask_entry = b"/SMask %SMASK%"
     image = stream(
         b"/Type/XObject/Subtype/Image/Width %d/Height %d/ColorSpace/DeviceRGB"
         b"/BitsPerComponent 8%s" % (w, h, mask_entry),
         rgba.convert("RGB").tobytes(),
+        level=COMPRESSION_ONCE,
     )
     return UploadedSeal("png", w, h, image, smask)
 
@@ -131,6 +133,7 @@ def _svg_seal(data: bytes) -> UploadedSeal:
         b"/Type/XObject/Subtype/Form/BBox[0 0 %s %s]/Resources<<%s>>"
         % (num(width).encode(), num(height).encode(), ext),
         content,
+        level=COMPRESSION_ONCE,
     )
     return UploadedSeal("svg", width, height, form)
 

@@ -14,20 +14,38 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 from certsvc.render.font import TrueTypeFont, check_renderable
-from certsvc.render.pdf import PdfWriter, name, num, stream
+from certsvc.render.pdf import COMPRESSION_FAST, COMPRESSION_ONCE, PdfWriter, name, num, stream
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Subset:
-    """One embedded subset, its objects already serialised (a stream body each)."""
+    """One embedded subset, its objects already serialised (a stream body each).
+
+    Compared and hashed by identity, so caches can key on it.
+    """
 
     base_font: str
     codes: dict[str, str]  # character -> 4 hex digits (the glyph id in the subset)
     font_file: bytes
     to_unicode: bytes
     widths: bytes
+    #: ``codes`` as a :meth:`str.translate` table (code point -> 4 hex digits).
+    table: dict[int, str] = field(init=False, repr=False, compare=False)
+    #: ``base_font`` as a PDF name object.
+    pdf_name: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "table", {ord(c): code for c, code in self.codes.items()})
+        object.__setattr__(self, "pdf_name", name(self.base_font))
+
+    def encode(self, text: str) -> str | None:
+        """``text`` as hex glyph codes of this subset, or None if it lacks a character."""
+        coded = text.translate(self.table)
+        # Characters the table lacks stay one character long; every code is four.
+        return coded if len(coded) == 4 * len(text) else None
 
     def add_to(self, writer: PdfWriter, font: TrueTypeFont) -> int:
         """Write the font's five objects; returns the Type 0 font's object number."""
@@ -37,7 +55,7 @@ class Subset:
             b"<</Type/FontDescriptor/FontName%s/Flags 4/FontBBox[%s]/ItalicAngle %s"
             b"/Ascent %d/Descent %d/CapHeight %d/StemV 80/FontFile2 %d 0 R>>"
             % (
-                name(self.base_font),
+                self.pdf_name,
                 " ".join(str(v) for v in m.bbox).encode(),
                 num(m.italic_angle).encode(),
                 m.ascent,
@@ -50,17 +68,20 @@ class Subset:
             b"<</Type/Font/Subtype/CIDFontType2/BaseFont%s"
             b"/CIDSystemInfo<</Registry(Adobe)/Ordering(Identity)/Supplement 0>>"
             b"/FontDescriptor %d 0 R/CIDToGIDMap/Identity/DW 1000/W%s>>"
-            % (name(self.base_font), descriptor, self.widths)
+            % (self.pdf_name, descriptor, self.widths)
         )
         cmap = writer.add(self.to_unicode)
         return writer.add(
             b"<</Type/Font/Subtype/Type0/BaseFont%s/Encoding/Identity-H"
-            b"/DescendantFonts[%d 0 R]/ToUnicode %d 0 R>>" % (name(self.base_font), cid_font, cmap)
+            b"/DescendantFonts[%d 0 R]/ToUnicode %d 0 R>>" % (self.pdf_name, cid_font, cmap)
         )
 
 
-def make_subset(font: TrueTypeFont, chars: Iterable[str]) -> Subset:
-    """Cut and serialise a subset holding ``chars`` (which must all be renderable)."""
+def make_subset(font: TrueTypeFont, chars: Iterable[str], level: int = COMPRESSION_FAST) -> Subset:
+    """Cut and serialise a subset holding ``chars`` (which must all be renderable).
+
+    ``level`` is the Flate level of its streams (see :mod:`certsvc.render.pdf`).
+    """
     ordered = list(dict.fromkeys(chars))
     gids = [font.cmap[ord(c)] for c in ordered]
     program, order = font.subset(gids)
@@ -87,8 +108,8 @@ def make_subset(font: TrueTypeFont, chars: Iterable[str]) -> Subset:
     return Subset(
         base_font=f"{tag}+{font.metrics.postscript_name}",
         codes=codes,
-        font_file=stream(b"/Length1 %d" % len(program), program),
-        to_unicode=stream(b"", cmap.encode()),
+        font_file=stream(b"/Length1 %d" % len(program), program, level=level),
+        to_unicode=stream(b"", cmap.encode(), level=level),
         widths=widths.encode(),
     )
 
@@ -117,43 +138,62 @@ def _surrogate(code: str, ch: str) -> str:
 def static_subset(font: TrueTypeFont, chars: str) -> Subset:
     """The subset of the fixed text, built once per process and font."""
     check_renderable(chars, font)
-    return make_subset(font, chars)
+    return make_subset(font, chars, COMPRESSION_ONCE)
 
 
-@dataclass(frozen=True)
-class TextRun:
-    """Text placed on the page: position and size in points, colour as RGB 0..1."""
+class TextRun(NamedTuple):
+    """Text placed on the page: position and size in points, colour as RGB 0..1.
+
+    ``rotation`` is in degrees, counter-clockwise, about (x, y); ``embolden`` is the stroke
+    width of a heavier (fill and stroke) rendering, 0 for plain fill.
+    """
 
     text: str
     x: float
     y: float
     size: float
     color: tuple[float, float, float] = (0, 0, 0)
-    #: Rotation in degrees, counter-clockwise, about (x, y).
     rotation: float = 0
     char_spacing: float = 0
-    #: Stroke width for a heavier (fill and stroke) rendering; 0 for plain fill.
     embolden: float = 0
 
     @property
     def matrix(self) -> str:
         """The text matrix operands placing this run."""
-        if not self.rotation:
-            return f"1 0 0 1 {num(self.x)} {num(self.y)}"
-        a = math.radians(self.rotation)
-        c, s = math.cos(a), math.sin(a)
-        return f"{num(c)} {num(s)} {num(-s)} {num(c)} {num(self.x)} {num(self.y)}"
+        return _matrix(self.x, self.y, self.rotation)
 
     def head(self) -> str:
         """Operators before the glyphs: colour, rendering mode, matrix, spacing."""
-        r, g, b = (num(c) for c in self.color)
-        head = [f"{r} {g} {b} rg"]
-        if self.embolden:
-            head.append(f"{r} {g} {b} RG {num(self.embolden)} w 2 Tr")
-        head.append(self.matrix + " Tm")
-        if self.char_spacing:
-            head.append(f"{num(self.char_spacing)} Tc")
-        return " ".join(head)
+        return _head(self.x, self.y, self.color, self.rotation, self.char_spacing, self.embolden)
+
+
+def _matrix(x: float, y: float, rotation: float) -> str:
+    if not rotation:
+        return f"1 0 0 1 {num(x)} {num(y)}"
+    a = math.radians(rotation)
+    c, s = math.cos(a), math.sin(a)
+    return f"{num(c)} {num(s)} {num(-s)} {num(c)} {num(x)} {num(y)}"
+
+
+@lru_cache(maxsize=4096)
+def _head(
+    x: float,
+    y: float,
+    color: tuple[float, float, float],
+    rotation: float,
+    char_spacing: float,
+    embolden: float,
+) -> str:
+    """:meth:`TextRun.head`, memoised: labels, values and seals sit in the same places on
+    every certificate, whatever their text."""
+    r, g, b = (num(c) for c in color)
+    head = [f"{r} {g} {b} rg"]
+    if embolden:
+        head.append(f"{r} {g} {b} RG {num(embolden)} w 2 Tr")
+    head.append(_matrix(x, y, rotation) + " Tm")
+    if char_spacing:
+        head.append(f"{num(char_spacing)} Tc")
+    return " ".join(head)
 
 
 @dataclass
@@ -177,35 +217,67 @@ class Typesetter:
         return sorted(used - self.static.codes.keys())
 
     def operators(self, dynamic: Subset | None, static_res: str, dynamic_res: str) -> str:
-        """Content operators for every placed run, then forget them."""
+        """Content operators for every placed run, then forget them.
+
+        A character is set from the static subset when it has it, else from ``dynamic``.
+        """
         out: list[str] = []
-        static_codes = self.static.codes
-        dynamic_codes = dynamic.codes if dynamic else {}
         for run in self.runs:
-            head = _head(run)
-            body: list[str] = []
-            current = ""
-            for ch in run.text:
-                code = static_codes.get(ch)
-                res = static_res
-                if code is None:
-                    code = dynamic_codes[ch]
-                    res = dynamic_res
-                if res != current:
-                    if body:
-                        body.append(">Tj")
-                    body.append(f"/{res} {num(run.size)} Tf<")
-                    current = res
-                body.append(code)
-            body.append(">Tj")
-            tail = " 0 Tc" if run.char_spacing else ""
-            tail += " 0 Tr" if run.embolden else ""
-            out.append("BT " + head + "".join(body) + tail + " ET")
+            line = _static_line(run, self.static, static_res)
+            if line is None:
+                size = num(run.size)
+                if (
+                    dynamic is not None
+                    and self.static.codes.keys().isdisjoint(run.text)
+                    and (coded := dynamic.encode(run.text)) is not None
+                ):
+                    body = f"/{dynamic_res} {size} Tf<{coded}>Tj"
+                else:
+                    body = self._mixed(run.text, size, dynamic, static_res, dynamic_res)
+                line = _line(run, body)
+            out.append(line)
         self.runs = []
         return "\n".join(out)
 
+    def _mixed(
+        self, text: str, size: str, dynamic: Subset | None, static_res: str, dynamic_res: str
+    ) -> str:
+        """Show operators for text whose characters come from both subsets."""
+        static_codes = self.static.codes
+        dynamic_codes = dynamic.codes if dynamic else {}
+        body: list[str] = []
+        current = ""
+        for ch in text:
+            code = static_codes.get(ch)
+            res = static_res
+            if code is None:
+                code = dynamic_codes[ch]
+                res = dynamic_res
+            if res != current:
+                if body:
+                    body.append(">Tj")
+                body.append(f"/{res} {size} Tf<")
+                current = res
+            body.append(code)
+        body.append(">Tj")
+        return "".join(body)
+
+
+def _line(run: TextRun, body: str) -> str:
+    """A run's text object: its head, the glyphs (``body``), and resetting what it set."""
+    tail = " 0 Tc" if run.char_spacing else ""
+    tail += " 0 Tr" if run.embolden else ""
+    return f"BT {run.head()}{body}{tail} ET"
+
 
 @lru_cache(maxsize=4096)
-def _head(run: TextRun) -> str:
-    """Memoised :meth:`TextRun.head`: labels and seals repeat on every certificate."""
-    return run.head()
+def _static_line(run: TextRun, static: Subset, res: str) -> str | None:
+    """:func:`_line` for a run the static subset sets alone, None if it needs another subset.
+
+    Memoised: the labels, and the values a batch of certificates shares (occupation, level,
+    body, date, the seal's name), come back at the same place on every page.
+    """
+    coded = static.encode(run.text)
+    if coded is None:
+        return None
+    return _line(run, f"/{res} {num(run.size)} Tf<{coded}>Tj")
