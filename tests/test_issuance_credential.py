@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
 from certsvc.domain.routes import DirectGround, Route
+from certsvc.errors import MalformedToken
 from certsvc.issuance.credential import (
     CertifiedFacts,
+    QrClaims,
     credential,
     credential_payload,
     parse_qr_payload,
@@ -119,23 +121,42 @@ def test_every_credential_passes_the_vc_check(facts: CertifiedFacts, public_url:
         check_credential(credential(facts, public_url))
 
 
-@given(FACTS)
-def test_qr_payload_is_the_compact_json_array(facts: CertifiedFacts) -> None:
-    generic = json.dumps(
-        [
-            1,
-            facts.number,
-            facts.holder_name,
-            facts.occupation_code,
-            int(facts.issue_date.strftime("%Y%m%d")),
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode()
-    assert qr_payload(facts) == generic
+#: Facts as validation lets them through: a name is free text but never holds "|".
+QR_FACTS = st.builds(
+    lambda facts, number, name, code, day: dataclasses.replace(
+        facts, number=number, holder_name=name, occupation_code=code, issue_date=day
+    ),
+    FACTS,
+    st.from_regex(r"[YS]\d{21}", fullmatch=True),
+    st.text(
+        st.characters(blacklist_characters="|", blacklist_categories=("Cs",)),
+        min_size=1,
+        max_size=40,
+    ),
+    st.from_regex(r"\d-\d{2}-\d{2}-\d{2}(-\d{2})?", fullmatch=True),
+    st.dates(),
+)
+
+
+@given(QR_FACTS)
+def test_qr_payload_reads_back_whatever_it_certifies(facts: CertifiedFacts) -> None:
+    payload = qr_payload(facts)
+    day = facts.issue_date
+    assert (
+        payload
+        == (
+            f"2|{facts.number}|{facts.holder_name}|{facts.occupation_code.replace('-', '')}|"
+            f"{day.year:04d}{day.month:02d}{day.day:02d}"
+        ).encode()
+    )
+    claims = parse_qr_payload(payload)
+    assert claims == QrClaims(
+        facts.number, facts.holder_name, facts.occupation_code, facts.issue_date
+    )
 
 
 def test_qr_payload_reads_back() -> None:
+    assert qr_payload(EXAMPLE) == "2|Y000132010001253000001|王建国|6310103|20261120".encode()
     claims = parse_qr_payload(qr_payload(EXAMPLE))
     assert (claims.number, claims.holder_name, claims.occupation_code, claims.issue_date) == (
         EXAMPLE.number,
@@ -143,9 +164,41 @@ def test_qr_payload_reads_back() -> None:
         EXAMPLE.occupation_code,
         EXAMPLE.issue_date,
     )
-    assert qr_payload(EXAMPLE) == (
-        '[1,"Y000132010001253000001","王建国","6-31-01-03",20261120]'.encode()
+    # A nine-digit code (with a 工种 part) gets all four hyphens back.
+    nine = parse_qr_payload("2|Y000132010001253000001|王建国|631010301|20261120".encode())
+    assert nine.occupation_code == "6-31-01-03-01"
+
+
+def test_format_1_payloads_stay_readable() -> None:
+    """Certificates issued before format 2 verify as they did."""
+    old = '[1,"Y000132010001253000001","王建国","6-31-01-03",20261120]'.encode()
+    assert parse_qr_payload(old) == QrClaims(
+        "Y000132010001253000001", "王建国", "6-31-01-03", dt.date(2026, 11, 20)
     )
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"",
+        b"\xff\xfe",
+        b"3|Y000132010001253000001|A|6310103|20261120",
+        b"2|Y000132010001253000001|A|6310103",
+        b"2||A|6310103|20261120",
+        b"2|Y000132010001253000001||6310103|20261120",
+        b"2|Y000132010001253000001|A|6-31-01-03|20261120",
+        b"2|Y000132010001253000001|A|63101|20261120",
+        b"2|Y000132010001253000001|A|6310103|20261131",
+        b"2|Y000132010001253000001|A|6310103|2026112",
+        b'[1,"Y000132010001253000001","A","6-31-01-03",true]',
+        b'[1,"Y000132010001253000001","A","6-31-01-03",20261131]',
+        b'[2,"Y000132010001253000001","A","6-31-01-03",20261120]',
+        b'{"n":"1"}',
+    ],
+)
+def test_a_payload_that_is_not_ours_is_malformed(payload: bytes) -> None:
+    with pytest.raises(MalformedToken):
+        parse_qr_payload(payload)
 
 
 def test_every_shape_of_credential() -> None:

@@ -37,6 +37,7 @@ from certsvc.render import (
     CertificateFace,
     check_renderable,
     load_seal,
+    qr,
     read_embedded,
     render_certificate,
     render_merged,
@@ -143,6 +144,8 @@ def test_printed_qr_scans_and_verifies(services: Services, body: str) -> None:
         }
         expected = f"{PUBLIC_URL}/v/{issued.token}"
         assert scans == {k: [expected] for k in scans}
+        # DESIGN.md: QR version ≤ 15 at level Q, here with an eight-character name too.
+        assert qr.encode(expected.encode()).version <= 15
         with services.db.session() as session:
             token = scans["noise"][0].rsplit("/v/", 1)[1]
             assert verify_token(session, token).status == "valid"
