@@ -49,10 +49,19 @@
                                      { name: "Ed25519" }, false, ["verify"]);
     var signed = new TextEncoder().encode(parts[0] + "." + parts[1]);
     if (!(await subtle.verify({ name: "Ed25519" }, key, b64url(parts[2]), signed))) return "bad";
-    // Payload: [1, number, holder name, occupation code, issue date as YYYYMMDD].
-    var p = JSON.parse(decoder.decode(b64url(parts[1])));
-    var same = Array.isArray(p) && p.length === 5 && p[0] === 1 && p[1] === d.number &&
-      p[2] === d.name && p[3] === d.occupation && String(p[4]) === d.date.replace(/-/g, "");
+    // The signed fields (certsvc/issuance/credential.py): format 2 is
+    // "2|number|holder name|occupation code without hyphens|YYYYMMDD"; format 1, still
+    // read, is the JSON array [1, number, holder name, occupation code, YYYYMMDD].
+    var text = decoder.decode(b64url(parts[1])), date = d.date.replace(/-/g, "");
+    if (text.charAt(0) === "[") {
+      var p = JSON.parse(text);
+      return Array.isArray(p) && p.length === 5 && p[0] === 1 && p[1] === d.number &&
+        p[2] === d.name && p[3] === d.occupation && String(p[4]) === date ? "ok" : "bad";
+    }
+    var f = text.split("|");
+    if (f.length < 5 || f[0] !== "2") return "bad";
+    var same = f[1] === d.number && f.slice(2, -2).join("|") === d.name &&
+      f[f.length - 2] === d.occupation.replace(/-/g, "") && f[f.length - 1] === date;
     return same ? "ok" : "bad";
   })().then(function (state) {
     if (state === "ok") show("", d.ok);
