@@ -10,6 +10,8 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
+import itertools
+import math
 import os
 import random
 import subprocess
@@ -407,3 +409,22 @@ def test_a_stored_body_seal_is_used_for_its_certificates(
     assert result.exit_code == 0, result.output
     with services.db.session() as session:
         assert stored_seal(session, body) is None
+
+
+@pytest.mark.parametrize(
+    "name", ["华为", "华为技术有限公司", "苏州示范装备集团有限公司（演示）", "中" * 30]
+)
+def test_generated_seal_never_crowds_a_long_name(name: str) -> None:
+    """Each character of the seal's name gets at least its own size along the arc (a long
+    name gets smaller characters), within 240 degrees centred at the top."""
+    from certsvc.render.seal import _generated_seal
+
+    _ops, runs = _generated_seal(lambda ch: 1.0, name, 0.0, 0.0, 60.0)
+    assert len(runs) == len(name)
+    rotations = [run.rotation for run in runs]
+    assert max(rotations) <= 120 + 1e-9 and min(rotations) >= -120 - 1e-9
+    assert abs(max(rotations) + min(rotations)) < 1e-9  # symmetric about the top
+    for a, b in itertools.pairwise(runs):
+        # Distance between the glyph origins, which sit on one circle a step apart.
+        gap = math.hypot(a.x - b.x, a.y - b.y)
+        assert gap >= a.size

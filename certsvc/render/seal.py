@@ -163,9 +163,13 @@ def _generated_seal(
     runs = []
     n = len(name)
     if n:
-        size = max(6.0, min(radius * 0.25, radius * 3.9 / n))
-        text_r = radius - 2.2 * ring - size * 0.9
-        # Spread the name over at most 240 degrees of the upper arc, centred at the top.
+        # The name spreads over at most 240 degrees of the upper arc, centred at the top, each
+        # character given at least 1.05 of its size along the arc: a long name gets smaller
+        # characters rather than crowding them. With text_r = outer - 0.9 size, that bounds
+        # size * 1.05 <= (outer - 0.9 size) * arc / n.
+        outer, arc = radius - 2.2 * ring, math.radians(240) / n
+        size = max(6.0, min(radius * 0.25, outer * arc / (1.05 + 0.9 * arc)))
+        text_r = outer - size * 0.9
         step = min(240 / n, math.degrees(size * 1.12 / text_r))
         for i, ch in enumerate(name):
             theta = 90 + step * (n - 1) / 2 - step * i
