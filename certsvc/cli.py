@@ -16,10 +16,13 @@ from typing import Any
 
 import click
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from certsvc import bodies
 from certsvc.config import Settings, generate_secrets
+from certsvc.db import normalize_url
 from certsvc.domain.levels import Level, parse_level
 from certsvc.domain.occupations import read_catalogue_csv, shipped_catalogue
 from certsvc.errors import BatchRejected, CertsvcError, InvalidInput, NotFound
@@ -62,6 +65,32 @@ class CertsvcGroup(click.Group):
         except CertsvcError as exc:
             click.echo(f"error: {exc.message}", err=True)
             raise click.exceptions.Exit(exc.exit_code) from exc
+        except (OperationalError, ProgrammingError) as exc:
+            message, code = _database_problem(exc)
+            click.echo(f"error: {message}", err=True)
+            raise click.exceptions.Exit(code) from exc
+
+
+#: What the drivers say when a table is missing: SQLite, then PostgreSQL (UndefinedTable).
+_MISSING_TABLE = ("no such table", "does not exist")
+
+
+def _database_problem(exc: DBAPIError) -> tuple[str, int]:
+    """One line for a database error the commands do not handle, and its exit code: a
+    database without the schema (run ``certsvc init``) or one that cannot be reached."""
+    try:
+        url = make_url(normalize_url(Settings.from_env().database_url))
+        where = f"the database {url.render_as_string(hide_password=True)}"
+    except (CertsvcError, ArgumentError):
+        where = "the database"
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    if any(marker in detail for marker in _MISSING_TABLE):
+        return (
+            f"{where} has no certsvc schema, or an older one ({detail}); "
+            "run `certsvc init` to create or upgrade it",
+            78,  # EX_CONFIG
+        )
+    return f"cannot use {where}: {detail}", 75  # EX_TEMPFAIL: try again when it answers
 
 
 @click.group(cls=CertsvcGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,27 @@ def test_secrets_are_generated_fresh() -> None:
         "CERTSVC_ID_ENCRYPTION_KEY",
         "CERTSVC_KEY_PASSPHRASE",
     ]
+
+
+def test_a_database_without_schema_or_server_fails_with_one_line(tmp_path: Path) -> None:
+    """No traceback: what is wrong with the database, the URL without its password, and
+    what to do."""
+    runner, secrets = CliRunner(), generate_secrets()
+    empty = {**secrets, "CERTSVC_DATABASE_URL": f"sqlite:///{tmp_path}/empty.db"}
+    result = runner.invoke(
+        cli, ["pdf", "Y000132010001264000001", "-o", str(tmp_path / "x")], env=empty
+    )
+    assert result.exit_code == 78, result.output
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+    assert "has no certsvc schema" in result.stderr and "certsvc init" in result.stderr
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = {**secrets, "CERTSVC_DATABASE_URL": f"postgresql://u:hunter2@127.0.0.1:{port}/x"}
+    result = runner.invoke(
+        cli, ["pdf", "Y000132010001264000001", "-o", str(tmp_path / "x")], env=down
+    )
+    assert result.exit_code == 75, result.output
+    assert result.stderr.startswith("error: cannot use the database postgresql+psycopg://u:***@")
+    assert "hunter2" not in result.output and result.stderr.count("\n") == 1
