@@ -71,8 +71,9 @@ class CertsvcGroup(click.Group):
             raise click.exceptions.Exit(code) from exc
 
 
-#: What the drivers say when a table is missing: SQLite, then PostgreSQL (UndefinedTable).
-_MISSING_TABLE = ("no such table", "does not exist")
+#: What the drivers say when a table is missing: SQLite, then PostgreSQL (UndefinedTable:
+#: 'relation "certificates" does not exist'; not a missing database or role).
+_MISSING_TABLE = ("no such table", 'relation "')
 
 
 def _database_problem(exc: DBAPIError) -> tuple[str, int]:

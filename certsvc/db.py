@@ -184,7 +184,11 @@ def first_row(
     except dialect.loaded_dbapi.Error as exc:
         dead = dialect.is_disconnect(exc, driver, None)
         if dead:
+            # As SQLAlchemy does on a lost connection: not only this connection but every one
+            # pooled before it is stale (the server restarted), so the pool is replaced and
+            # the retry in Database.read gets a fresh connection, not the next stale one.
             connection.invalidate(exc)
+            connection.engine.dispose(close=False)
         raise DBAPIError.instance(
             compiled.sql,
             None,

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from certsvc.cli import cli
 from certsvc.config import generate_secrets
 from certsvc.issuance.rows import COLUMNS
-from tests.conftest import BODY_CODE, BODY_USCC, MEMBER_USCC, person_id
+from tests.conftest import BODY_CODE, BODY_USCC, DEFAULT_PG, MEMBER_USCC, person_id
 
 
 class Certsvc:
@@ -212,3 +212,10 @@ def test_a_database_without_schema_or_server_fails_with_one_line(tmp_path: Path)
     assert result.exit_code == 75, result.output
     assert result.stderr.startswith("error: cannot use the database postgresql+psycopg://u:***@")
     assert "hunter2" not in result.output and result.stderr.count("\n") == 1
+
+    # A missing database (or role) is not a missing schema: `certsvc init` would not help.
+    nodb = {**secrets, "CERTSVC_DATABASE_URL": f"{DEFAULT_PG.rsplit('/', 1)[0]}/no_such_db_x"}
+    result = runner.invoke(
+        cli, ["pdf", "Y000132010001264000001", "-o", str(tmp_path / "x")], env=nodb
+    )
+    assert result.exit_code == 75 and "certsvc init" not in result.stderr, result.stderr

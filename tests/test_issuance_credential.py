@@ -127,13 +127,13 @@ QR_FACTS = st.builds(
         facts, number=number, holder_name=name, occupation_code=code, issue_date=day
     ),
     FACTS,
-    st.from_regex(r"[YS]\d{21}", fullmatch=True),
+    st.from_regex(r"[YS][0-9]{21}", fullmatch=True),
     st.text(
         st.characters(blacklist_characters="|", blacklist_categories=("Cs",)),
         min_size=1,
         max_size=40,
     ),
-    st.from_regex(r"\d-\d{2}-\d{2}-\d{2}(-\d{2})?", fullmatch=True),
+    st.from_regex(r"[0-9]-[0-9]{2}-[0-9]{2}-[0-9]{2}(-[0-9]{2})?", fullmatch=True),
     st.dates(),
 )
 
@@ -190,6 +190,8 @@ def test_format_1_payloads_stay_readable() -> None:
         b"2|Y000132010001253000001|A|63101|20261120",
         b"2|Y000132010001253000001|A|6310103|20261131",
         b"2|Y000132010001253000001|A|6310103|2026112",
+        "2|Y000132010001253000001|A|٦٣١٠١٠٣|20261120".encode(),  # Arabic-Indic digits
+        "2|Y000132010001253000001|A|6310103|٢٠٢٦١١٢٠".encode(),
         b'[1,"Y000132010001253000001","A","6-31-01-03",true]',
         b'[1,"Y000132010001253000001","A","6-31-01-03",20261131]',
         b'[2,"Y000132010001253000001","A","6-31-01-03",20261120]',

@@ -44,8 +44,8 @@ _escape = encode_basestring
 QR_PAYLOAD_VERSION = 2
 #: Where an occupation code's hyphens go: after these digit positions (d-dd-dd-dd[-dd]).
 _OCCUPATION_HYPHENS = (1, 3, 5, 7)
-_OCCUPATION_DIGITS = re.compile(r"\d{7}(\d{2})?")
-_DATE_DIGITS = re.compile(r"\d{8}")
+_OCCUPATION_DIGITS = re.compile(r"[0-9]{7}([0-9]{2})?")
+_DATE_DIGITS = re.compile(r"[0-9]{8}")
 CREDENTIAL_TYPE = "VocationalSkillLevelCertificate"
 
 

@@ -122,8 +122,15 @@ class RateLimits:
                 limiter = self._memory
                 allowed = limiter.hit(item, *identifiers)
             if not allowed:
-                reset = limiter.get_window_stats(item, *identifiers).reset_time
-                return str(item), max(1, math.ceil(reset - time.time()))
+                try:
+                    reset = limiter.get_window_stats(item, *identifiers).reset_time
+                    seconds = math.ceil(reset - time.time())
+                except Exception as exc:  # Redis failed after counting: a whole window
+                    if limiter is self._memory:
+                        raise
+                    self._redis_failed(exc)
+                    seconds = item.get_expiry()
+                return str(item), max(1, seconds)
         return None
 
 
