@@ -63,7 +63,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
-        _configure_sqlite(engine)
+        configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":
         # No pool_pre_ping: it costs a round trip on every checkout, as much as the one SELECT
@@ -77,15 +77,22 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     )
 
 
-def _configure_sqlite(engine: Engine) -> None:
+#: The pragmas of the service's SQLite database: foreign keys enforced, WAL, a patient wait.
+SERVICE_PRAGMAS = ("foreign_keys=ON", "journal_mode=WAL", "busy_timeout=30000")
+
+
+def configure_sqlite(engine: Engine, pragmas: Sequence[str] = SERVICE_PRAGMAS) -> None:
+    """Run ``pragmas`` on every new connection of a SQLite ``engine`` and open every
+    transaction with ``BEGIN IMMEDIATE``, so that two writers queue on the database lock
+    instead of failing when a reader upgrades to a writer mid-transaction."""
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from pysqlite so BEGIN IMMEDIATE below is what runs.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        for pragma in pragmas:  # constants of this module and its callers, never input
+            cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

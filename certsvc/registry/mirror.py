@@ -40,7 +40,6 @@ from sqlalchemy import (
     String,
     Text,
     create_engine,
-    event,
     func,
     insert,
     select,
@@ -48,7 +47,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from certsvc.db import normalize_url
+from certsvc.db import configure_sqlite, normalize_url
 from certsvc.models import NAMING, UTCDateTime
 
 __all__ = [
@@ -158,20 +157,8 @@ def _sqlite_engine(url: str) -> Engine:
         if not path.exists():  # it holds clear ID numbers: owner-only from the start
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     engine = create_engine(url, connect_args={"timeout": 30})
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
+    # A mirror is the registry's copy of record: every committed page survives a power cut.
+    configure_sqlite(engine, ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000"))
     return engine
 
 
