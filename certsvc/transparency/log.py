@@ -408,10 +408,6 @@ class _Lru(Generic[K, V]):
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
 
 @dataclass(frozen=True)
 class _OpenedCheckpoint:
@@ -422,6 +418,11 @@ class _OpenedCheckpoint:
     note: str
     verifier: NoteVerifier
     signed: Checkpoint | None
+
+    @functools.cached_property
+    def log_key(self) -> str:
+        """The verifier key in C2SP note form, as each inclusion result names it."""
+        return verifier_key(self.verifier.name, self.verifier.public_key)
 
 
 #: Checkpoints by (tree size, note), their signatures checked once: every verification of a
@@ -531,9 +532,9 @@ def inclusion_of(
     """The inclusion proof of an ``issued`` event in the newest checkpoint, ``latest``.
 
     ``latest`` is read with the facts (see :func:`latest_checkpoint_columns`); None when no
-    checkpoint covers the event yet. ``verified`` is
-    False when the leaf recomputed from today's records, the proof and the signed checkpoint
-    disagree — the records or the log were changed after logging.
+    checkpoint covers the event yet. ``verified`` is False when the leaf recomputed from
+    today's records, the proof and the signed checkpoint disagree — the records or the log
+    were changed after logging.
     """
     if latest is None or facts.seq > latest[0]:
         return None
@@ -546,16 +547,15 @@ def inclusion_of(
         and signed.size == checkpoint.tree_size
         and verify_inclusion(leaf_hash(data), facts.seq - 1, signed.size, proof, signed.root_hash)
     )
-    verifier = checkpoint.verifier
     return InclusionResult(
         checkpoint=checkpoint.note,
-        origin=verifier.name,
+        origin=checkpoint.verifier.name,
         tree_size=checkpoint.tree_size,
         root_hash=checkpoint.root_hash,
         seq=facts.seq,
         leaf_data=data.decode(),
         proof=proof,
-        log_key=verifier_key(verifier.name, verifier.public_key),
+        log_key=checkpoint.log_key,
         verified=verified,
     )
 
