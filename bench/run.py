@@ -196,32 +196,84 @@ def _sections() -> dict[str, Callable[[], list[str]]]:
     }
 
 
+#: Each section's heading in results.md, by the name ``SECTIONS=…`` takes.
+TITLES = {
+    "issuance": "Issuance",
+    "pdf": "Certificate PDFs",
+    "verify": "Verification",
+    "registry": "Registry feed",
+    "transparency": "Transparency log",
+}
+
+
+def _blocks(markdown: str) -> dict[str, list[str]]:
+    """The sections of a results.md by heading: each ``## `` line and the lines up to the
+    next one."""
+    blocks: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in markdown.splitlines():
+        if line.startswith("## "):
+            current = blocks[line[3:].strip()] = []
+        if current is not None:
+            current.append(line)
+    return blocks
+
+
+def _stamped(lines: list[str], title: str) -> list[str]:
+    """A section's lines under its heading, with the time it was measured."""
+    body = lines[1:] if lines and lines[0] == f"## {title}" else lines
+    while body and not body[0].strip():
+        body = body[1:]
+    while body and not body[-1].strip():
+        body = body[:-1]
+    stamp = f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC."
+    return [f"## {title}", "", stamp, "", *body]
+
+
 def main(argv: list[str]) -> int:
-    """Run the named sections (default: all) and write bench/results.md."""
+    """Run the named sections (default: all) and write bench/results.md.
+
+    A partial run replaces only its sections; the others keep their figures and the time
+    they were measured, so one slow section can be re-run without redoing the rest.
+    """
     sections = _sections()
     chosen = argv or list(sections)
     unknown = [name for name in chosen if name not in sections]
     if unknown:
         print(f"unknown section(s) {unknown}; choose from {list(sections)}", file=sys.stderr)
         return 2
-    lines = [
-        "# certsvc benchmarks",
-        "",
-        f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC: {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, {platform.machine()}. The machine is shared and "
-        "noisy: compare the ratios within a run more than the absolute figures.",
-        "",
-    ]
+    kept = _blocks(RESULTS.read_text()) if RESULTS.exists() else {}
     failed = 0
     for name in chosen:
         print(f"== {name}", file=sys.stderr)
+        title = TITLES[name]
         try:
-            lines += sections[name]()
+            kept[title] = _stamped(sections[name](), title)
         except Exception as exc:  # a broken section must not hide the others' figures
             failed += 1
-            lines += [f"## {name}", "", f"This section failed: `{type(exc).__name__}: {exc}`"]
-        lines.append("")
-    RESULTS.write_text("\n".join(lines))
+            failure = (
+                f"**The run at {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC failed:** "
+                f"`{type(exc).__name__}: {exc}`"
+            )
+            earlier = kept.get(title, [])[1:]
+            note = ["", "Earlier figures:"] if earlier else []
+            kept[title] = [f"## {title}", "", failure, *note, *earlier]
+    document = [
+        "# certsvc benchmarks",
+        "",
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}. "
+        "The machine is shared and noisy: compare the ratios within a section, measured in "
+        "one run, more than absolute figures across sections. `make bench` runs every "
+        "section; `make bench SECTIONS=verify` re-runs one and keeps the others.",
+        "",
+    ]
+    for name in sections:
+        block = kept.get(TITLES[name], [])
+        while block and not block[-1].strip():
+            block = block[:-1]
+        if block:
+            document += [*block, ""]
+    RESULTS.write_text("\n".join(document))
     print(f"wrote {RESULTS}", file=sys.stderr)
     return 1 if failed else 0
 
