@@ -133,15 +133,18 @@ def secrets(env_file: Path | None) -> None:
 @pass_ctx
 def init(ctx: Context) -> None:
     """Create or upgrade the database schema and load the occupation catalogue."""
-    from certsvc.migrate import upgrade
+    from certsvc.migrate import seal_clear_id_salts, upgrade
 
     services = ctx.services
     upgrade(services.db.engine)
     with ctx.transaction() as session:
         added, updated = bodies.load_occupations(session, shipped_catalogue())
+        sealed = seal_clear_id_salts(session, services.vault)
     click.echo(
         f"database ready ({services.db.dialect}); occupations: {added} added, {updated} updated"
     )
+    if sealed:
+        click.echo(f"sealed the ID commitment salts of {sealed} holder(s) stored in clear")
 
 
 @cli.command()

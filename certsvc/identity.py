@@ -12,6 +12,14 @@ The hash is HMAC-SHA256 under ``CERTSVC_ID_HASH_KEY`` over ``"<id type>:<normali
 (so the same number under two ID types never collides). The ciphertext is AES-256-GCM under
 ``CERTSVC_ID_ENCRYPTION_KEY`` with a random 96-bit nonce and the ID type plus hash as associated
 data, so a ciphertext cannot be moved to another holder row unnoticed.
+
+The salt is sealed the same way (its own nonce and associated data). Stored in clear, it
+would undo the commitment for anyone holding a copy of the database: the signed record in
+``certificates.record`` carries the commitment, the mask shows 8 of 18 characters, and the
+remaining birth date and district digits (about 230,000 candidates once the check digit is
+applied) are a few seconds of SHA-256. Sealed, a database copy without the keys reveals no
+ID number. Salts written in clear by earlier versions (16 bytes) are still read, and
+:func:`certsvc.migrate.seal_clear_id_salts` (run by ``certsvc init``) seals them.
 """
 
 from __future__ import annotations
@@ -31,17 +39,20 @@ from certsvc.errors import ConfigError
 
 NONCE_BYTES = 12
 SALT_BYTES = 16
+#: A sealed salt: nonce, encrypted salt, 16-byte GCM tag.
+SEALED_SALT_BYTES = NONCE_BYTES + SALT_BYTES + 16
 
 
 @dataclass(frozen=True)
 class ProtectedId:
-    """The three stored forms of one ID number."""
+    """The stored forms of one ID number, and its commitment salt (clear and sealed)."""
 
     id_type: IdType
     digest: str
     ciphertext: bytes
     masked: str
     salt: bytes
+    sealed_salt: bytes
 
 
 class IdVault:
@@ -66,7 +77,42 @@ class IdVault:
         nonce = os.urandom(NONCE_BYTES)
         sealed = self._aead.encrypt(nonce, number.encode(), _aad(id_type, digest))
         salt = os.urandom(SALT_BYTES)
-        return ProtectedId(id_type, digest, nonce + sealed, mask_id_number(number), salt)
+        return ProtectedId(
+            id_type,
+            digest,
+            nonce + sealed,
+            mask_id_number(number),
+            salt,
+            self.seal_salt(id_type, digest, salt),
+        )
+
+    def seal_salt(self, id_type: IdType, digest: str, salt: bytes) -> bytes:
+        """The stored form of a holder's commitment salt, bound to the holder's hash."""
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, salt, _salt_aad(id_type, digest))
+
+    def open_salt(self, id_type: IdType, digest: str, stored: bytes) -> bytes:
+        """A holder's commitment salt from its stored form (sealed, or clear from before)."""
+        return self.open_salts([(id_type, digest, stored)])[0]
+
+    def open_salts(self, stored: Iterable[tuple[IdType, str, bytes]]) -> list[bytes]:
+        """:meth:`open_salt` for many holders (a registry feed page, an issuance batch)."""
+        decrypt = self._aead.decrypt
+        salts = []
+        for id_type, digest, value in stored:
+            value = bytes(value)
+            if len(value) == SALT_BYTES:  # written in clear before salts were sealed
+                salts.append(value)
+                continue
+            nonce, sealed = value[:NONCE_BYTES], value[NONCE_BYTES:]
+            try:
+                salts.append(decrypt(nonce, sealed, _salt_aad(id_type, digest)))
+            except InvalidTag as exc:
+                raise ConfigError(
+                    "an ID commitment salt cannot be decrypted: CERTSVC_ID_ENCRYPTION_KEY "
+                    "differs from the key it was stored with, or the row was altered"
+                ) from exc
+        return salts
 
     def reveal(self, id_type: IdType, digest: str, ciphertext: bytes) -> str:
         """Decrypt a stored ID number (for the national registry only)."""
@@ -104,6 +150,7 @@ class IdVault:
 # type (written once: an enum's value and an f-string cost more than the hashing itself).
 _HASH_PREFIX = {t: f"{t.value}:".encode() for t in IdType}
 _AAD_PREFIX = {t: f"certsvc-id/v1|{t.value}|".encode() for t in IdType}
+_SALT_AAD_PREFIX = {t: f"certsvc-id-salt/v1|{t.value}|".encode() for t in IdType}
 
 
 def _hash_message(id_type: IdType, number: str) -> bytes:
@@ -112,6 +159,10 @@ def _hash_message(id_type: IdType, number: str) -> bytes:
 
 def _aad(id_type: IdType, digest: str) -> bytes:
     return _AAD_PREFIX[id_type] + digest.encode()
+
+
+def _salt_aad(id_type: IdType, digest: str) -> bytes:
+    return _SALT_AAD_PREFIX[id_type] + digest.encode()
 
 
 def id_commitment(id_type: IdType, number: str, salt: bytes) -> str:

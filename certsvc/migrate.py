@@ -1,12 +1,17 @@
-"""Running the Alembic migrations from code (``certsvc init``, tests)."""
+"""Running the Alembic migrations from code (``certsvc init``, tests), and the data upgrades
+that need the service's keys, which Alembic does not have."""
 
 from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
 
 from certsvc.config import PROJECT_ROOT
+from certsvc.domain.ids import IdType
+from certsvc.identity import SALT_BYTES, IdVault
+from certsvc.models import Holder
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -22,3 +27,27 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def seal_clear_id_salts(session: Session, vault: IdVault, *, chunk: int = 1000) -> int:
+    """Seal the ID commitment salts that earlier versions stored in clear; how many.
+
+    A clear salt next to the signed commitment and the mask lets anyone with a copy of the
+    database recover the ID number (see :mod:`certsvc.identity`). Idempotent: sealed salts
+    are longer than :data:`~certsvc.identity.SALT_BYTES` and are left alone.
+    """
+    sealed = 0
+    clear = func.length(Holder.id_salt) == SALT_BYTES
+    while True:
+        rows = session.execute(
+            select(Holder.id, Holder.id_type, Holder.id_hash, Holder.id_salt)
+            .where(clear)
+            .order_by(Holder.id)
+            .limit(chunk)
+        ).all()
+        for row in rows:
+            value = vault.seal_salt(IdType(row.id_type), row.id_hash, bytes(row.id_salt))
+            session.execute(update(Holder).where(Holder.id == row.id).values(id_salt=value))
+        sealed += len(rows)
+        if len(rows) < chunk:
+            return sealed

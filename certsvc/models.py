@@ -165,8 +165,9 @@ class Holder(Base):
     id_hash: Mapped[str] = mapped_column(String(64))
     id_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     id_masked: Mapped[str] = mapped_column(String(32))
-    #: Random salt of the ID commitment signed into every credential (see certsvc.identity).
-    id_salt: Mapped[bytes] = mapped_column(LargeBinary(16))
+    #: Random salt of the ID commitment signed into every credential, sealed with AES-GCM
+    #: like the number (16 clear bytes in rows from before; see certsvc.identity).
+    id_salt: Mapped[bytes] = mapped_column(LargeBinary(44))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # Hash first: look-ups go by hash (the type is almost always 居民身份证).

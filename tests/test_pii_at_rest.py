@@ -11,7 +11,8 @@ from sqlalchemy import LargeBinary, Text, cast, select
 
 from certsvc.domain.ids import IdType
 from certsvc.errors import ConfigError
-from certsvc.identity import IdVault, id_commitment
+from certsvc.identity import SALT_BYTES, SEALED_SALT_BYTES, IdVault, id_commitment
+from certsvc.migrate import seal_clear_id_salts
 from certsvc.models import Base, Certificate, Holder
 from certsvc.services import Services
 from certsvc.signing.jws import parse_compact
@@ -99,9 +100,79 @@ def test_credentials_commit_to_the_id_number_without_revealing_it(
         record = session.scalars(select(Certificate.record)).one()
     subject = json.loads(parse_compact(record).payload)["credentialSubject"]
     assert person_id(1) not in record
-    expected = id_commitment(IdType.RESIDENT_ID, person_id(1), holder.id_salt)
+    salt = services.vault.open_salt(IdType.RESIDENT_ID, holder.id_hash, holder.id_salt)
+    expected = id_commitment(IdType.RESIDENT_ID, person_id(1), salt)
     assert subject["idNumberCommitment"] == expected
-    assert len(holder.id_salt) == 16
     # A different salt or number gives a different commitment.
-    assert id_commitment(IdType.RESIDENT_ID, person_id(2), holder.id_salt) != expected
+    assert id_commitment(IdType.RESIDENT_ID, person_id(2), salt) != expected
     assert id_commitment(IdType.RESIDENT_ID, person_id(1), b"\0" * 16) != expected
+
+
+def test_the_stored_salt_is_sealed_so_a_database_copy_cannot_undo_the_commitment(
+    services: Services, body: str
+) -> None:
+    """With the salt in clear, the commitment in ``certificates.record`` plus the mask leave
+    ~230,000 candidate numbers: seconds of SHA-256. Sealed, the database alone gives no salt."""
+    issue(services, [row(1)])
+    with services.db.session() as session:
+        holder = session.scalars(select(Holder)).one()
+        record = session.scalars(select(Certificate.record)).one()
+    stored = bytes(holder.id_salt)
+    salt = services.vault.open_salt(IdType.RESIDENT_ID, holder.id_hash, stored)
+    assert len(stored) == SEALED_SALT_BYTES and len(salt) == SALT_BYTES
+    assert salt not in stored
+    commitment = json.loads(parse_compact(record).payload)["credentialSubject"][
+        "idNumberCommitment"
+    ]
+    # No 16 bytes of the row complete the commitment (what the attack needs from a copy).
+    assert all(
+        id_commitment(IdType.RESIDENT_ID, person_id(1), stored[i : i + SALT_BYTES]) != commitment
+        for i in range(len(stored) - SALT_BYTES + 1)
+    )
+
+
+def test_a_sealed_salt_only_opens_for_its_own_holder(services: Services) -> None:
+    vault: IdVault = services.vault
+    a = vault.protect(IdType.RESIDENT_ID, person_id(1))
+    b = vault.protect(IdType.RESIDENT_ID, person_id(2))
+    assert vault.open_salts([(a.id_type, a.digest, a.sealed_salt)]) == [a.salt]
+    with pytest.raises(ConfigError, match="salt cannot be decrypted"):
+        vault.open_salt(IdType.RESIDENT_ID, b.digest, a.sealed_salt)
+    with pytest.raises(ConfigError, match="salt cannot be decrypted"):
+        vault.open_salt(IdType.PASSPORT, a.digest, a.sealed_salt)
+
+
+def test_salts_stored_in_clear_by_earlier_versions_are_read_and_sealed_by_init(
+    services: Services, body: str
+) -> None:
+    """Rows written before salts were sealed keep working (issuing again for the person
+    reuses the salt) until ``certsvc init`` seals them, once."""
+    first = issue(services, [row(1)]).certificates[0]
+    with services.db.transaction() as session:
+        holder = session.scalars(select(Holder)).one()
+        salt = services.vault.open_salt(IdType.RESIDENT_ID, holder.id_hash, holder.id_salt)
+        holder.id_salt = salt  # as an earlier version stored it
+    with services.db.session() as session:
+        assert services.vault.open_salt(IdType.RESIDENT_ID, holder.id_hash, holder.id_salt) == salt
+    with services.db.transaction() as session:
+        assert seal_clear_id_salts(session, services.vault, chunk=1) == 1
+    with services.db.transaction() as session:
+        assert seal_clear_id_salts(session, services.vault) == 0
+        stored = session.scalars(select(Holder.id_salt)).one()
+    assert len(stored) == SEALED_SALT_BYTES
+    assert services.vault.open_salt(IdType.RESIDENT_ID, holder.id_hash, stored) == salt
+    # The same person certified again: the credential commits with the same salt.
+    second = issue(services, [row(1, level="三级")]).certificates[0]
+    with services.db.session() as session:
+        records = dict(
+            session.execute(
+                select(Certificate.number, Certificate.record).where(
+                    Certificate.number.in_([first.number, second.number])
+                )
+            ).all()
+        )
+    commitments = {
+        json.loads(parse_compact(r).payload)["credentialSubject"]["idNumberCommitment"]
+        for r in records.values()
+    }
+    assert commitments == {id_commitment(IdType.RESIDENT_ID, person_id(1), salt)}

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from certsvc.db import bulk_insert, insert_ignoring_conflicts, one_of
-from certsvc.domain.ids import mask_id_number
+from certsvc.domain.ids import IdType, mask_id_number
 from certsvc.domain.levels import Level
 from certsvc.domain.numbers import MAX_SERIAL, CertificateNumber, parse_body_code
 from certsvc.errors import (
@@ -302,8 +302,12 @@ def _holders(
     columns = (Holder.id_type, Holder.id_hash, Holder.id, Holder.id_salt)
 
     def remember(rows: Iterable[Row[Any]]) -> None:
-        for row in rows:
-            found[(row.id_type, row.id_hash)] = _HolderRef(row.id, row.id_salt)
+        rows = list(rows)
+        salts = services.vault.open_salts(
+            (IdType(row.id_type), row.id_hash, row.id_salt) for row in rows
+        )
+        for row, salt in zip(rows, salts, strict=True):
+            found[(row.id_type, row.id_hash)] = _HolderRef(row.id, salt)
 
     digests = [digest for _, digest in wanted]
     for start in range(0, len(digests), 1000):
@@ -321,7 +325,7 @@ def _holders(
             "id_hash": p.digest,
             "id_ciphertext": p.ciphertext,
             "id_masked": p.masked,
-            "id_salt": p.salt,
+            "id_salt": p.sealed_salt,
             "created_at": now,
         }
         for p in missing

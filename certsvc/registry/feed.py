@@ -180,16 +180,14 @@ class _Items:
     def texts(self, rows: Sequence[Any]) -> str:
         """The events of ``rows`` (of :func:`_page_query`) as compact JSON joined by commas."""
         # Decrypted here, written to the response, never stored or logged (see package doc).
-        numbers = iter(
-            self._vault.reveal_all(
-                [(_ID_TYPES[r[8]], r[9], r[10]) for r in rows if r[1] == "issued"]
-            )
-        )
+        issued = [r for r in rows if r[1] == "issued"]
+        numbers = iter(self._vault.reveal_all([(_ID_TYPES[r[8]], r[9], r[10]) for r in issued]))
+        salts = iter(self._vault.open_salts([(_ID_TYPES[r[8]], r[9], r[11]) for r in issued]))
         bodies, kids, time = self._body_json, self._kid_json, self.time
         texts = []
         for row in rows:
             # Unpacked by position: a Row's attributes cost more than the rest of the row.
-            seq, kind, body_id, _, occurred_at, number, kid, record, id_type, _, _, salt = row
+            seq, kind, body_id, _, occurred_at, number, kid, record, id_type, _, _, _ = row
             if kind != "issued":
                 texts.append(_dumps(self.item(row)))
                 continue
@@ -199,7 +197,8 @@ class _Items:
                 f'"body":{body},"certificate":{_string(number)},'
                 f'"kid":{kids[kid]},"record":{_string(record)},'
                 f'"holder":{{"id_type":{_ID_TYPE_JSON[id_type]},'
-                f'"id_number":{_string(next(numbers))},"id_salt":"{b64url_encode(salt)}"}}}}'
+                f'"id_number":{_string(next(numbers))},'
+                f'"id_salt":"{b64url_encode(next(salts))}"}}}}'
             )
         return ",".join(texts)
 
@@ -226,7 +225,7 @@ class _Items:
             item["holder"] = {
                 "id_type": id_type.value,
                 "id_number": number,
-                "id_salt": b64url_encode(row.id_salt),
+                "id_salt": b64url_encode(self._vault.open_salt(id_type, row.id_hash, row.id_salt)),
             }
         elif kind in ("revoked", "superseded"):
             item["certificate"] = data.get("number")
