@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -134,7 +134,8 @@ class Principal:
     role: str
     body_id: int | None
     body_code: str | None
-    #: Changes when the password, role or body changes: older sessions stop working.
+    #: Changes when the password, role or body changes, or at log-out: older sessions stop
+    #: working.
     stamp: str
 
     @property
@@ -169,8 +170,21 @@ def _dummy_hash() -> str:
 
 
 def _stamp(account: Account) -> str:
-    material = f"{account.id}|{account.password_hash}|{account.role}|{account.body_id}"
+    material = (
+        f"{account.id}|{account.password_hash}|{account.role}|{account.body_id}"
+        f"|{account.session_epoch}"
+    )
     return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def end_sessions(session: Session, account_id: int) -> None:
+    """End every console session of the account (log-out): cookies already issued, copies
+    included, no longer match its stamp. The next log-in starts a new one."""
+    session.execute(
+        update(Account)
+        .where(Account.id == account_id)
+        .values(session_epoch=Account.session_epoch + 1)
+    )
 
 
 def _normalize_username(username: str) -> str:
@@ -291,7 +305,8 @@ def _principal(session: Session, account: Account) -> Principal:
 def load_principal(session: Session, account_id: int, stamp: str) -> Principal | None:
     """The principal of a stored session, or None when it no longer holds.
 
-    A session ends when the account is disabled or its password, role or body changed.
+    A session ends when the account is disabled, its password, role or body changed, or it
+    logged out (:func:`end_sessions`).
     """
     account = session.get(Account, account_id)
     if account is None or account.disabled or _stamp(account) != stamp:

@@ -357,6 +357,9 @@ class Account(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Raised at log-out: part of every session's stamp, so each cookie issued before it,
+    #: including a copied one, stops working (a signed cookie cannot be revoked otherwise).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         CheckConstraint(

@@ -203,6 +203,28 @@ def test_login_sets_a_hardened_session_cookie_and_logout_ends_it(
     assert console.get("/console/dashboard").status_code == 302
 
 
+def test_logout_ends_copies_of_the_session_cookie_too(
+    services: Services, body: str, app: Flask
+) -> None:
+    """A signed cookie cannot be deleted from other hands: log-out changes the account's
+    session stamp, so a copy taken before (another tab, a stolen cookie) stops working."""
+    make_account(services, "alice", "viewer", body)
+    console = Console(app.test_client())
+    assert console.login("alice").status_code == 302
+    name = app.config["SESSION_COOKIE_NAME"]
+    stolen = console.client.get_cookie(name)
+    assert stolen is not None
+    thief = app.test_client()
+    thief.set_cookie(name, stolen.value, domain=stolen.domain)
+    assert thief.get("/console/dashboard").status_code == 200  # the copy works while logged in
+    assert console.post("/console/logout").status_code == 302
+    assert thief.get("/console/dashboard").status_code == 302
+    # Logging in again starts a session that works.
+    assert console.login("alice").status_code == 302
+    assert console.get("/console/dashboard").status_code == 200
+    assert thief.get("/console/dashboard").status_code == 302
+
+
 def test_a_form_without_its_csrf_token_is_refused(
     services: Services, body: str, console: Console
 ) -> None:

@@ -69,6 +69,8 @@ def logout() -> ResponseReturnValue:
     """End the session (a POST with a CSRF token: a link elsewhere cannot log you out)."""
     who = current_principal()
     if who is not None:
+        with services_of(current_app).db.transaction() as session:
+            accounts.end_sessions(session, who.account_id)
         audit_request("logout", body_id=who.body_id)
     end_session()
     return redirect(url_for("console.login"))
