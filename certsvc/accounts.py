@@ -207,7 +207,9 @@ def _attempt(
     # any other recorded its failure. Two locks, always taken in this order (so no deadlock),
     # serialise the attempts that share a count, from the count until the commit:
     # - the client address, for the per-address failure count (below);
-    # - the account row (SELECT … FOR UPDATE), for failed_logins and the lock-out.
+    # - the account row (SELECT … FOR UPDATE), for failed_logins and the lock-out; for a
+    #   user name without an account, a lock on the name, so that parallel guesses at it
+    #   queue as they would at an account and the wait does not tell which names exist.
     # Both are held through the slow password check on purpose: a failure is only known
     # after it, and the next attempt must not start checking before it is recorded. So
     # attempts from one address, and attempts at one account, run one after another; others
@@ -236,6 +238,7 @@ def _attempt(
         )
     account = session.scalar(select(Account).where(Account.username == username).with_for_update())
     if account is None:
+        _advisory_lock(session, _NAME_LOCKS, username)  # same queue as for a real account
         check_password_hash(_dummy_hash(), password)  # same work as for a real account
         audit.record(session, who, "login", outcome="failed", detail={"reason": "unknown"})
         return _wrong()
@@ -274,9 +277,11 @@ def _attempt(
     return _principal(session, account)
 
 
-#: First key of the advisory locks on client addresses (the second key is the address's
-#: hash), kept apart from any advisory lock taken for something else.
+#: First keys of the advisory locks on client addresses and on user names without an
+#: account (the second key is the text's hash), kept apart from each other and from any
+#: advisory lock taken for something else.
 _ADDRESS_LOCKS = 0x63657274  # "cert"
+_NAME_LOCKS = 0x63657275
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))")
 
 

@@ -322,3 +322,37 @@ def test_a_slow_log_in_holds_up_neither_other_addresses_nor_other_accounts(
             release.set()  # before the pool waits for its threads
         with pytest.raises(LoginFailed):
             held.result(timeout=10)
+
+
+@pytest.mark.parametrize("username", ["alice", "nobody"])
+def test_parallel_guesses_at_one_name_queue_whether_it_has_an_account_or_not(
+    services: Services, body: str, monkeypatch: pytest.MonkeyPatch, username: str
+) -> None:
+    """A second guess at a name waits until the first is decided, from another address too,
+    and as long for a name without an account: the wait does not tell which names exist."""
+    new(services, "alice")
+    inside, release = threading.Event(), threading.Event()
+    checked: list[str] = []
+    real = accounts.check_password_hash
+
+    def check(stored: str, password: str) -> bool:
+        checked.append(password)
+        if password == "held guess":
+            inside.set()
+            assert release.wait(timeout=30)
+        return real(stored, password)
+
+    monkeypatch.setattr(accounts, "check_password_hash", check)
+    with ThreadPoolExecutor(2) as pool:
+        held = pool.submit(login, services.db, username, "held guess", ip="10.1.1.1")
+        try:
+            assert inside.wait(timeout=10)
+            second = pool.submit(login, services.db, username, "second guess", ip="10.2.2.2")
+            time.sleep(0.5)  # time enough to reach the check, were it not queued
+            assert checked == ["held guess"] and not second.done()
+        finally:
+            release.set()
+        for attempt in (held, second):
+            with pytest.raises(LoginFailed):
+                attempt.result(timeout=10)
+    assert checked == ["held guess", "second guess"]
