@@ -12,7 +12,8 @@ tell which user names exist. Two brakes stop guessing: an account is locked for
 :data:`LOCKOUT_DURATION` after :data:`LOCKOUT_THRESHOLD` consecutive failures, and a client
 address with :data:`ADDRESS_FAILURE_LIMIT` failures within :data:`ADDRESS_WINDOW` is refused
 for a while, whichever account it tries. Both are kept in the database (the account row and
-the audit log), so every app server enforces the same counts.
+the audit log), so every app server enforces the same counts, and both hold for attempts
+that arrive together: see :func:`_attempt` for the locks that serialise them.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -215,6 +216,22 @@ def login(
 def _attempt(
     session: Session, username: str, password: str, ip: str, now: dt.datetime
 ) -> Principal | CertsvcError:
+    # Parallel attempts (a guessing script sends them together) must each see the failures
+    # of the ones before, or neither brake holds: every attempt would read the counts before
+    # any other recorded its failure. Two locks, always taken in this order (so no deadlock),
+    # serialise the attempts that share a count, from the count until the commit:
+    # - the client address, for the per-address failure count (below);
+    # - the account row (SELECT … FOR UPDATE), for failed_logins and the lock-out; for a
+    #   user name without an account, a lock on the name, so that parallel guesses at it
+    #   queue as they would at an account and the wait does not tell which names exist.
+    # Both are held through the slow password check on purpose: a failure is only known
+    # after it, and the next attempt must not start checking before it is recorded. So
+    # attempts from one address, and attempts at one account, run one after another; others
+    # do not wait. Each brake also bounds the queue: once it trips, attempts return without
+    # a hash. On SQLite the whole transaction is already serial (BEGIN IMMEDIATE) and both
+    # locks are no-ops. This relies on READ COMMITTED (PostgreSQL's default, which
+    # db.make_engine keeps): each statement after a lock wait sees what its holder committed.
+    _advisory_lock(session, _ADDRESS_LOCKS, ip)
     who = audit.Actor(name=username[:100] or "?", ip=ip)
     recent = session.scalar(
         select(func.count())
@@ -233,8 +250,9 @@ def _attempt(
             f"too many failed log-ins from this address; wait {minutes} minutes and try again",
             retry_after=int(ADDRESS_WINDOW.total_seconds()),
         )
-    account = session.scalar(select(Account).where(Account.username == username))
+    account = session.scalar(select(Account).where(Account.username == username).with_for_update())
     if account is None:
+        _advisory_lock(session, _NAME_LOCKS, username)  # same queue as for a real account
         check_password_hash(_dummy_hash(), password)  # same work as for a real account
         audit.record(session, who, "login", outcome="failed", detail={"reason": "unknown"})
         return _wrong()
@@ -271,6 +289,30 @@ def _attempt(
     session.flush()
     audit.record(session, who, "login", body_id=account.body_id)
     return _principal(session, account)
+
+
+#: First keys of the advisory locks on client addresses and on user names without an
+#: account (the second key is the text's hash), kept apart from each other and from any
+#: advisory lock taken for something else.
+_ADDRESS_LOCKS = 0x63657274  # "cert"
+_NAME_LOCKS = 0x63657275
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))")
+
+
+def _advisory_lock(session: Session, space: int, key: str) -> None:
+    """Serialise log-in attempts on ``key`` until this transaction ends (PostgreSQL only).
+
+    For the per-address brake: its count is a count of failure entries in the audit log,
+    and a failure is only known after the password check, so the count, the check and the
+    recording of the outcome must be one critical section per address. A transaction-scoped
+    advisory lock makes it one without a new table, and is released at commit or rollback,
+    even when the connection dies. (The alternative, a counter row per address bumped by one
+    atomic statement before the check, needs its own table and migration, and a refund
+    when the password is right.) Two keys share a lock only if their 32-bit hashes collide,
+    which merely makes them wait for each other.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_ADVISORY_LOCK, {"space": space, "key": key})
 
 
 def _wrong() -> LoginFailed:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import certsvc.accounts_commands  # noqa: F401 — registers `certsvc account`
 from certsvc import accounts
@@ -32,7 +37,7 @@ from certsvc.errors import (
     NotFound,
     RateLimited,
 )
-from certsvc.models import Account, utcnow
+from certsvc.models import Account, AuditEntry, utcnow
 from certsvc.services import Services
 from tests.conftest import BODY_CODE
 from tests.test_console import PASSWORD, fast_password_hashing  # noqa: F401 — fixture
@@ -182,3 +187,172 @@ def test_cli_create_prompts_for_a_hidden_confirmed_password(
     assert "weak" not in listing.output
     unlock = runner.invoke(cli, ["account", "unlock", "hr.admin"], env=env)
     assert unlock.exit_code == 0 and "unlocked hr.admin" in unlock.output
+
+
+# --- concurrent log-ins -------------------------------------------------------------------
+# The brakes must hold when attempts arrive together, as a guessing script sends them: each
+# attempt runs in its own transaction (login opens one per call), and the password check is
+# slowed down so that, without serialisation, every attempt would read the counts before any
+# other had recorded its failure.
+
+CHECK_SECONDS = 0.1
+
+
+def slow_counted_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make every password check take CHECK_SECONDS; the hashes checked, in order."""
+    checked: list[str] = []
+    lock = threading.Lock()
+    real = accounts.check_password_hash
+
+    def check(stored: str, password: str) -> bool:
+        with lock:
+            checked.append(stored)
+        time.sleep(CHECK_SECONDS)
+        return real(stored, password)
+
+    monkeypatch.setattr(accounts, "check_password_hash", check)
+    return checked
+
+
+def together(attempts: list[Callable[[], object]]) -> list[object]:
+    """Run the attempts in threads started at once; each one's result or exception."""
+    barrier = threading.Barrier(len(attempts))
+
+    def run(attempt: Callable[[], object]) -> object:
+        barrier.wait(timeout=30)
+        try:
+            return attempt()
+        except Exception as exc:  # the outcome is what the test checks
+            return exc
+
+    with ThreadPoolExecutor(len(attempts)) as pool:
+        return list(pool.map(run, attempts))
+
+
+def failures_from(services: Services, **where: str) -> dict[str, int]:
+    """Log-in audit entries by outcome, for one actor and/or address."""
+    query = select(AuditEntry.outcome, func.count()).where(AuditEntry.action == "login")
+    for name, value in where.items():
+        query = query.where(getattr(AuditEntry, name) == value)
+    with services.db.session() as session:
+        return {outcome: n for outcome, n in session.execute(query.group_by(AuditEntry.outcome))}
+
+
+def test_parallel_attempts_on_one_account_lock_it_after_the_threshold(
+    services: Services, body: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guesses at one account from many addresses at once: only LOCKOUT_THRESHOLD passwords
+    are checked, the account ends locked, every later guess is refused without a check."""
+    new(services, "alice")
+    checked = slow_counted_checks(monkeypatch)
+    now = utcnow()
+    outcomes = together(
+        [
+            partial(login, services.db, "alice", "wrong password", ip=f"10.1.0.{n}", now=now)
+            for n in range(16)
+        ]
+    )
+    assert len(checked) == LOCKOUT_THRESHOLD
+    kinds = [type(o) for o in outcomes]
+    assert kinds.count(LoginFailed) == LOCKOUT_THRESHOLD - 1
+    assert kinds.count(AccountLocked) == 16 - (LOCKOUT_THRESHOLD - 1)
+    assert failures_from(services, actor="alice") == {
+        "failed": LOCKOUT_THRESHOLD,
+        "locked": 16 - LOCKOUT_THRESHOLD,
+    }
+    with services.db.session() as session:
+        stored = session.scalar(select(Account).where(Account.username == "alice"))
+    assert stored is not None and stored.locked_until is not None
+    assert stored.locked_until > now
+    with pytest.raises(AccountLocked):  # the right password too, until the lock expires
+        login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now)
+
+
+def test_parallel_attempts_from_one_address_stop_at_its_limit(
+    services: Services, body: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guesses from one address at once, each at another user name (known or not): only
+    ADDRESS_FAILURE_LIMIT are checked, the rest are refused."""
+    for n in range(4):
+        new(services, f"known{n}")
+    checked = slow_counted_checks(monkeypatch)
+    attempts = ADDRESS_FAILURE_LIMIT + 8
+    names = [f"known{n}" if n < 4 else f"user{n}" for n in range(attempts)]
+    outcomes = together(
+        [partial(login, services.db, name, "guess guess", ip="10.9.9.9") for name in names]
+    )
+    assert len(checked) == ADDRESS_FAILURE_LIMIT
+    kinds = [type(o) for o in outcomes]
+    assert kinds.count(LoginFailed) == ADDRESS_FAILURE_LIMIT
+    assert kinds.count(RateLimited) == attempts - ADDRESS_FAILURE_LIMIT
+    assert failures_from(services, ip="10.9.9.9") == {
+        "failed": ADDRESS_FAILURE_LIMIT,
+        "rate_limited": attempts - ADDRESS_FAILURE_LIMIT,
+    }
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite serialises every writer anyway
+def test_a_slow_log_in_holds_up_neither_other_addresses_nor_other_accounts(
+    services: Services, body: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The locks are per address and per account: while one attempt is inside its password
+    check, log-ins from other addresses to other accounts (or unknown ones) go through."""
+    new(services, "alice")
+    new(services, "bob")
+    inside, release = threading.Event(), threading.Event()
+    real = accounts.check_password_hash
+
+    def check(stored: str, password: str) -> bool:
+        if password == "held guess":
+            inside.set()
+            assert release.wait(timeout=30)
+        return real(stored, password)
+
+    monkeypatch.setattr(accounts, "check_password_hash", check)
+    with ThreadPoolExecutor(3) as pool:
+        held = pool.submit(login, services.db, "alice", "held guess", ip="10.1.1.1")
+        try:
+            assert inside.wait(timeout=10)
+            bob = pool.submit(login, services.db, "bob", PASSWORD, ip="10.2.2.2")
+            nobody = pool.submit(login, services.db, "nobody", "guess", ip="10.3.3.3")
+            assert bob.result(timeout=5).username == "bob"  # TimeoutError: it waited
+            with pytest.raises(LoginFailed):
+                nobody.result(timeout=5)
+        finally:
+            release.set()  # before the pool waits for its threads
+        with pytest.raises(LoginFailed):
+            held.result(timeout=10)
+
+
+@pytest.mark.parametrize("username", ["alice", "nobody"])
+def test_parallel_guesses_at_one_name_queue_whether_it_has_an_account_or_not(
+    services: Services, body: str, monkeypatch: pytest.MonkeyPatch, username: str
+) -> None:
+    """A second guess at a name waits until the first is decided, from another address too,
+    and as long for a name without an account: the wait does not tell which names exist."""
+    new(services, "alice")
+    inside, release = threading.Event(), threading.Event()
+    checked: list[str] = []
+    real = accounts.check_password_hash
+
+    def check(stored: str, password: str) -> bool:
+        checked.append(password)
+        if password == "held guess":
+            inside.set()
+            assert release.wait(timeout=30)
+        return real(stored, password)
+
+    monkeypatch.setattr(accounts, "check_password_hash", check)
+    with ThreadPoolExecutor(2) as pool:
+        held = pool.submit(login, services.db, username, "held guess", ip="10.1.1.1")
+        try:
+            assert inside.wait(timeout=10)
+            second = pool.submit(login, services.db, username, "second guess", ip="10.2.2.2")
+            time.sleep(0.5)  # time enough to reach the check, were it not queued
+            assert checked == ["held guess"] and not second.done()
+        finally:
+            release.set()
+        for attempt in (held, second):
+            with pytest.raises(LoginFailed):
+                attempt.result(timeout=10)
+    assert checked == ["held guess", "second guess"]
