@@ -585,6 +585,25 @@ def test_audit_log_is_visible_to_admins_and_exports_csv(
     assert {r[8] for r in rows[1:] if r[2] != "test"} == {"127.0.0.1"}
 
 
+def test_a_file_without_its_header_leaves_no_id_number_in_the_audit_log(
+    services: Services, body: str, admin: Console, issuer: Console
+) -> None:
+    first, second = row(1, name="王小明"), row(2)
+    data = "\r\n".join(",".join(r[c.key] for c in COLUMNS) for r in (first, second)).encode()
+    refused = issuer.upload(data)
+    assert refused.status_code == 422
+    assert "not a header row" in refused.get_data(as_text=True)
+    with services.db.session() as session:
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "import.preview")
+        ).one()
+        assert entry.outcome == "rejected" and entry.detail == {"error": "bad_file"}
+    stored = admin.get("/console/audit").get_data(as_text=True)
+    stored += admin.get("/console/audit.csv").get_data(as_text=True)
+    for clear in (first["id_number"], second["id_number"], "王小明"):
+        assert clear not in stored
+
+
 RENDER_ASSETS = Path(__file__).parent / "assets" / "render"
 
 

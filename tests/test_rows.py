@@ -298,13 +298,40 @@ def test_columns_may_come_in_any_order() -> None:
     assert {k: parsed.rows[0].values[k] for k in keys} == {k: PERSON[k] for k in keys}
 
 
-def test_unknown_column_is_named_and_the_accepted_columns_listed() -> None:
+def test_unknown_column_is_named_by_its_letter_and_the_accepted_columns_listed() -> None:
     header = [*HEADERS, "备注"]
     with pytest.raises(BadFile) as info:
         read(csv_bytes([[*as_row(person()), "x"]], header))
     message = info.value.message
-    assert "“备注” (column N)" in message
+    assert "column(s) N have a header" in message
+    assert "备注" not in message  # the cell's text is never echoed
     assert all(c.header in message for c in COLUMNS)
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_file_without_its_header_row_is_refused_without_echoing_the_data(kind: str) -> None:
+    rows = [as_row(person(id_number="110101199003074477")), as_row(person(name="李雷"))]
+    if kind == "csv":
+        data, name = csv_bytes(rows[1:], rows[0]), "results.csv"
+    else:
+        data, name = xlsx_bytes(rows[1:], rows[0]), "results.xlsx"
+    with pytest.raises(BadFile) as info:
+        read(data, name)
+    message = info.value.message
+    assert "row 1 is not a header row" in message
+    assert "first non-blank row must be the header" in message
+    for value in PERSON.values():
+        if value:
+            assert value not in message, value
+    assert "110101199003074477" not in message and "100307" not in message
+
+
+def test_a_header_with_a_stray_identifier_names_only_the_column() -> None:
+    header = [*HEADERS[:-1], "110101199003074477"]
+    with pytest.raises(BadFile) as info:
+        read(csv_bytes([as_row(person())], header))
+    assert "column(s) M have a header" in info.value.message
+    assert "110101199003074477" not in info.value.message
 
 
 def test_missing_required_columns_are_all_named_at_once() -> None:

@@ -663,7 +663,12 @@ _HEADER_NAMES: Mapping[str, str] = MappingProxyType(
 
 
 def _read_header(cells: Sequence[_Cell], row_number: int) -> _Layout:
-    """Map each header cell to a column key; raise BadFile listing every problem at once."""
+    """Map each header cell to a column key; raise BadFile listing every problem at once.
+
+    An unknown header cell is named by its column letter only, never by its text: in a file
+    without its header row, the "header" is a person's row — a name and an ID number — and
+    an error message travels further than the file (screens, logs, e-mails to support).
+    """
     layout: _Layout = []
     unknown: list[str] = []
     duplicates: list[str] = []
@@ -675,7 +680,7 @@ def _read_header(cells: Sequence[_Cell], row_number: int) -> _Layout:
             continue
         key = _HEADER_NAMES.get(_normalise(text))
         if key is None:
-            unknown.append(f"“{_short(text, 60)}” (column {_column_letter(position)})")
+            unknown.append(_column_letter(position))
             layout.append(None)
         elif key in first_seen:
             duplicates.append(
@@ -686,10 +691,17 @@ def _read_header(cells: Sequence[_Cell], row_number: int) -> _Layout:
         else:
             first_seen[key] = position
             layout.append(key)
+    accepted = "; ".join(c.header + ("" if c.required else " (optional)") for c in COLUMNS)
+    if not first_seen:
+        # Not one header recognised: most likely the header row was deleted and this is data.
+        raise BadFile(
+            f"row {row_number} is not a header row: none of its cells names a column. "
+            "The first non-blank row must be the header: insert the template's header row "
+            f"above the data and upload again. The accepted columns are: {accepted}."
+        )
     missing = [c.header for c in COLUMNS if c.required and c.key not in first_seen]
     problems = _header_problems(unknown, duplicates, missing)
     if problems:
-        accepted = "; ".join(c.header + ("" if c.required else " (optional)") for c in COLUMNS)
         raise BadFile(
             f"the header in row {row_number} is not right: {' '.join(problems)} "
             f"The accepted columns are: {accepted}. Start from the template if in doubt."
@@ -700,7 +712,10 @@ def _read_header(cells: Sequence[_Cell], row_number: int) -> _Layout:
 def _header_problems(unknown: list[str], duplicates: list[str], missing: list[str]) -> list[str]:
     problems: list[str] = []
     if unknown:
-        problems.append(f"unknown column(s) {', '.join(unknown)}: rename or delete them.")
+        problems.append(
+            f"column(s) {', '.join(unknown)} have a header that is not one of the accepted "
+            "columns: rename the header to one of them, or delete the column."
+        )
     if duplicates:
         problems.append(f"duplicate column(s) {', '.join(duplicates)}: keep only one of each.")
     if missing:
