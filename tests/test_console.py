@@ -461,6 +461,26 @@ def test_correcting_a_name_supersedes_and_keeps_both_in_history(
     assert unchanged.status_code == 422 and "nothing to correct" in unchanged.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    ("field", "value"), [("work_type", "数控\u202e车工"), ("employer_name", "示范\x07公司")]
+)
+def test_a_correction_with_control_or_bidi_characters_is_refused(
+    services: Services, body: str, issuer: Console, field: str, value: str
+) -> None:
+    issue_via_console(issuer, [row(1, name="张三")])
+    old = "Y000132010001264000001"
+    form = issuer.get(f"/console/certificates/{old}/correct").get_data(as_text=True)
+    fields = dict(re.findall(r'name="(\w+)"[^>]*value="([^"]*)"', form))
+    fields.pop("csrf_token", None)
+    fields.update({"id_type": "resident_id", "level": "4", "route": "regular", field: value})
+    fields.update({"direct_ground": "", "direct_evidence": ""})
+    response = issuer.post(f"/console/certificates/{old}/correct", fields)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert f"U+{ord(value[2]):04X}" in page and "retype the value" in page
+    assert count(services, Certificate) == 1
+
+
 # --- members, scope, keys -------------------------------------------------------------------
 
 
