@@ -10,9 +10,12 @@ Passwords are hashed with scrypt by Werkzeug (``scrypt:32768:8:1``), which compa
 constant time. A log-in with an unknown user name still runs one scrypt, so timing does not
 tell which user names exist. Two brakes stop guessing: an account is locked for
 :data:`LOCKOUT_DURATION` after :data:`LOCKOUT_THRESHOLD` consecutive failures, and a client
-address with :data:`ADDRESS_FAILURE_LIMIT` failures within :data:`ADDRESS_WINDOW` is refused
-for a while, whichever account it tries. Both are kept in the database (the account row and
-the audit log), so every app server enforces the same counts.
+with :data:`ADDRESS_FAILURE_LIMIT` failures within :data:`ADDRESS_WINDOW` is refused for a
+while, whichever account it tries. A client is an IPv4 address or an IPv6 /64, as for the
+rate limits (:func:`certsvc.addresses.client_key`): the audit entry of a failure keeps the
+full address in ``ip`` and the client it counts against in ``detail["client"]``. Both
+brakes are kept in the database (the account row and the audit log), so every app server
+enforces the same counts.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from certsvc import audit
+from certsvc.addresses import client_key
 from certsvc.db import Database
 from certsvc.errors import (
     AccountLocked,
@@ -104,7 +108,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
 #: Consecutive failed log-ins that lock an account, and for how long.
 LOCKOUT_THRESHOLD = 5
 LOCKOUT_DURATION = dt.timedelta(minutes=15)
-#: Failed log-ins from one client address (any account) that make it wait.
+#: Failed log-ins from one client — IPv4 address or IPv6 /64 — (any account) that make it wait.
 ADDRESS_FAILURE_LIMIT = 20
 ADDRESS_WINDOW = dt.timedelta(minutes=15)
 
@@ -202,14 +206,15 @@ def _attempt(
     session: Session, username: str, password: str, ip: str, now: dt.datetime
 ) -> Principal | CertsvcError:
     who = audit.Actor(name=username[:100] or "?", ip=ip)
+    client = client_key(ip)
     recent = session.scalar(
         select(func.count())
         .select_from(AuditEntry)
         .where(
             AuditEntry.action == "login",
             AuditEntry.outcome == "failed",
-            AuditEntry.ip == ip,
             AuditEntry.occurred_at >= now - ADDRESS_WINDOW,
+            AuditEntry.detail["client"].as_string() == client,
         )
     )
     if (recent or 0) >= ADDRESS_FAILURE_LIMIT:
@@ -222,7 +227,9 @@ def _attempt(
     account = session.scalar(select(Account).where(Account.username == username))
     if account is None:
         check_password_hash(_dummy_hash(), password)  # same work as for a real account
-        audit.record(session, who, "login", outcome="failed", detail={"reason": "unknown"})
+        audit.record(
+            session, who, "login", outcome="failed", detail={"reason": "unknown", "client": client}
+        )
         return _wrong()
     who = audit.Actor(name=account.username, ip=ip, account_id=account.id)
     if account.locked_until is not None and account.locked_until > now:
@@ -241,7 +248,7 @@ def _attempt(
             "login",
             body_id=account.body_id,
             outcome="failed",
-            detail={"reason": reason},
+            detail={"reason": reason, "client": client},
         )
         if account.locked_until is not None and account.locked_until > now:
             return _locked(account.locked_until, now)

@@ -32,7 +32,7 @@ from certsvc.errors import (
     NotFound,
     RateLimited,
 )
-from certsvc.models import Account, utcnow
+from certsvc.models import Account, AuditEntry, utcnow
 from certsvc.services import Services
 from tests.conftest import BODY_CODE
 from tests.test_console import PASSWORD, fast_password_hashing  # noqa: F401 — fixture
@@ -99,6 +99,34 @@ def test_one_address_guessing_many_accounts_is_slowed_down(services: Services, b
     with pytest.raises(RateLimited):
         login(services.db, "alice", PASSWORD, ip="10.9.9.9")
     assert login(services.db, "alice", PASSWORD, ip="10.0.0.1").username == "alice"
+
+
+def test_failed_log_ins_from_one_ipv6_64_count_together(services: Services, body: str) -> None:
+    new(services, "alice")
+    for n in range(ADDRESS_FAILURE_LIMIT):  # a new address of the same /64 every time
+        with pytest.raises(LoginFailed):
+            login(services.db, f"user{n}", "guess guess", ip=f"2001:db8:7:7::{n + 1:x}")
+    with pytest.raises(RateLimited):
+        login(services.db, "alice", PASSWORD, ip="2001:db8:7:7:ffff::1")
+    assert login(services.db, "alice", PASSWORD, ip="2001:db8:7:8::1").username == "alice"
+    with services.db.session() as session:
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.outcome == "failed").order_by(AuditEntry.id)
+        ).first()
+    assert entry is not None and entry.ip == "2001:db8:7:7::1"  # the audit keeps the address
+    assert entry.detail["client"] == "2001:db8:7:7::/64"
+
+
+def test_failed_log_ins_as_ipv4_and_ipv4_mapped_count_together(
+    services: Services, body: str
+) -> None:
+    new(services, "alice")
+    for n in range(ADDRESS_FAILURE_LIMIT):
+        address = "::ffff:10.9.9.9" if n % 2 else "10.9.9.9"
+        with pytest.raises(LoginFailed):
+            login(services.db, f"user{n}", "guess guess", ip=address)
+    with pytest.raises(RateLimited):
+        login(services.db, "alice", PASSWORD, ip="10.9.9.9")
 
 
 def test_a_changed_password_ends_older_sessions(services: Services, body: str) -> None:

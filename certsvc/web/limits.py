@@ -5,8 +5,10 @@ so every gunicorn worker and host shares the counters, else in process memory. I
 answering, the counters fall back to memory for :data:`REDIS_RETRY_S` seconds (logged once)
 rather than failing verification, then Redis is tried again.
 
-Limits are per client address (``request.remote_addr``: behind a reverse proxy, configure
-``ProxyFix`` so it is the client's) and per *scope*, shared by the page and the API:
+Limits are per client (``request.remote_addr``: behind a reverse proxy, configure ``ProxyFix``
+so it is the client's) — an IPv4 address, or an IPv6 /64 network, since an IPv6 client can
+use every address of its /64 (:func:`certsvc.addresses.client_key`) — and per *scope*, shared
+by the page and the API:
 
 ===========  =====================================  ==============================
 scope        routes                                 default (app.config key)
@@ -42,6 +44,7 @@ from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import FixedWindowRateLimiter
 
+from certsvc.addresses import client_key
 from certsvc.errors import RateLimited
 from certsvc.verify.text import DEFAULT_LANGUAGE, LANGUAGES, texts
 
@@ -142,7 +145,7 @@ def _spec(scope: str) -> str:
 def _limited(view: Callable[..., Any], scope: str, counters: RateLimits) -> Callable[..., Any]:
     @functools.wraps(view)
     def limited(*args: Any, **kwargs: Any) -> Any:
-        refused = counters.hit(scope, request.remote_addr or "unknown", _spec(scope))
+        refused = counters.hit(scope, client_key(request.remote_addr or "unknown"), _spec(scope))
         if refused is not None:
             return _too_many_requests(*refused)
         return view(*args, **kwargs)
