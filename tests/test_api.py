@@ -177,6 +177,27 @@ def test_an_ipv6_client_is_limited_by_its_64_not_per_address(
     assert verify("::ffff:192.0.2.7") == 429
 
 
+def test_the_transparency_bundle_counts_as_a_verify_and_is_refused_as_json(
+    app: Flask, client: FlaskClient
+) -> None:
+    app.config["CERTSVC_RATELIMIT_VERIFY"] = "3 per minute"
+    url = "/api/v1/transparency/certificates/Y000132010001264{:06d}"
+    probes = [client.get(url.format(n)) for n in range(1, 4)]
+    assert [p.status_code for p in probes] == [404, 404, 404]
+    refused = client.get(url.format(4))
+    assert refused.status_code == 429
+    assert refused.json is not None and refused.json["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    # A cross-origin monitor can read the refusal and when to retry.
+    assert refused.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Retry-After" in refused.headers["Access-Control-Expose-Headers"]
+    assert probes[0].headers["Access-Control-Allow-Origin"] == "*"
+    # One allowance with the verifications, per client.
+    assert client.post("/api/v1/verify", json={"token": "a.b.c"}).status_code == 429
+    other = client.get(url.format(5), environ_base={"REMOTE_ADDR": "192.0.2.9"})
+    assert other.status_code == 404
+
+
 @pytest.fixture
 def redis_services(services: Services) -> Iterator[Services]:
     redis = pytest.importorskip("redis")

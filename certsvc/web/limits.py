@@ -10,18 +10,20 @@ so it is the client's) — an IPv4 address, or an IPv6 /64 network, since an IPv
 use every address of its /64 (:func:`certsvc.addresses.client_key`) — and per *scope*, shared
 by the page and the API:
 
-===========  =====================================  ==============================
-scope        routes                                 default (app.config key)
-===========  =====================================  ==============================
-verify       ``/v/<token>``, ``POST /api/v1/verify``  300/minute (CERTSVC_RATELIMIT_VERIFY)
-lookup       number + name (page, API)              30/minute (CERTSVC_RATELIMIT_LOOKUP)
-lookup_id    ID number + name (page, API)           10/minute;200/day (…_LOOKUP_ID)
-===========  =====================================  ==============================
+===========  ==========================================  ===================================
+scope        routes                                      default (app.config key)
+===========  ==========================================  ===================================
+verify       ``/v/<token>``, ``POST /api/v1/verify``,     300/minute (CERTSVC_RATELIMIT_VERIFY)
+             ``GET /api/v1/transparency/certificates/…``
+lookup       number + name (page, API)                   30/minute (CERTSVC_RATELIMIT_LOOKUP)
+lookup_id    ID number + name (page, API)                10/minute;200/day (…_LOOKUP_ID)
+===========  ==========================================  ===================================
 
 A verify needs a signed token, so it is generous (many phones share one carrier address); the
-look-ups could be used to probe names, so they are tight. A refused request gets 429 with
-``Retry-After``: JSON ``{"error": {"code": "rate_limited", ...}}`` under ``/api/``, a short
-page elsewhere.
+look-ups could be used to probe names, so they are tight. A certificate's inclusion bundle
+needs only its number, so it tells whether a number exists: it counts as a verify. A refused
+request gets 429 with ``Retry-After``: JSON ``{"error": {"code": "rate_limited", ...}}`` under
+``/api/``, a short page elsewhere.
 
 Why not Flask-Limiter: it cost about 0.4 ms of CPU per request (request-context look-ups for
 exemptions, meta limits and headers) and, with its ``X-RateLimit-*`` headers, three Redis round
@@ -63,6 +65,7 @@ DEFAULT_LIMITS: dict[str, tuple[str, str]] = {
 ENDPOINT_SCOPES: dict[str, str] = {
     "public.verify_page": "verify",
     "verify_api.verify": "verify",
+    "transparency.certificate": "verify",
     "public.lookup_number": "lookup",
     "verify_api.lookup_number": "lookup",
     "public.lookup_id": "lookup_id",
