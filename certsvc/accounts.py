@@ -10,10 +10,13 @@ Passwords are hashed with scrypt by Werkzeug (``scrypt:32768:8:1``), which compa
 constant time. A log-in with an unknown user name still runs one scrypt, so timing does not
 tell which user names exist. Two brakes stop guessing: an account is locked for
 :data:`LOCKOUT_DURATION` after :data:`LOCKOUT_THRESHOLD` consecutive failures, and a client
-address with :data:`ADDRESS_FAILURE_LIMIT` failures within :data:`ADDRESS_WINDOW` is refused
-for a while, whichever account it tries. Both are kept in the database (the account row and
-the audit log), so every app server enforces the same counts, and both hold for attempts
-that arrive together: see :func:`_attempt` for the locks that serialise them.
+with :data:`ADDRESS_FAILURE_LIMIT` failures within :data:`ADDRESS_WINDOW` is refused for a
+while, whichever account it tries. A client is an IPv4 address or an IPv6 /64, as for the
+rate limits (:func:`certsvc.addresses.client_key`): the audit entry of a failure keeps the
+full address in ``ip`` and the client it counts against in ``detail["client"]``. Both
+brakes are kept in the database (the account row and the audit log), so every app server
+enforces the same counts, and both hold for attempts that arrive together: see
+:func:`_attempt` for the locks that serialise them.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from certsvc import audit
+from certsvc.addresses import client_key
 from certsvc.db import Database
 from certsvc.errors import (
     AccountLocked,
@@ -105,7 +109,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
 #: Consecutive failed log-ins that lock an account, and for how long.
 LOCKOUT_THRESHOLD = 5
 LOCKOUT_DURATION = dt.timedelta(minutes=15)
-#: Failed log-ins from one client address (any account) that make it wait.
+#: Failed log-ins from one client — IPv4 address or IPv6 /64 — (any account) that make it wait.
 ADDRESS_FAILURE_LIMIT = 20
 ADDRESS_WINDOW = dt.timedelta(minutes=15)
 
@@ -220,7 +224,7 @@ def _attempt(
     # of the ones before, or neither brake holds: every attempt would read the counts before
     # any other recorded its failure. Two locks, always taken in this order (so no deadlock),
     # serialise the attempts that share a count, from the count until the commit:
-    # - the client address, for the per-address failure count (below);
+    # - the client (an IPv4 address or an IPv6 /64), for the per-client failure count;
     # - the account row (SELECT … FOR UPDATE), for failed_logins and the lock-out; for a
     #   user name without an account, a lock on the name, so that parallel guesses at it
     #   queue as they would at an account and the wait does not tell which names exist.
@@ -231,7 +235,8 @@ def _attempt(
     # a hash. On SQLite the whole transaction is already serial (BEGIN IMMEDIATE) and both
     # locks are no-ops. This relies on READ COMMITTED (PostgreSQL's default, which
     # db.make_engine keeps): each statement after a lock wait sees what its holder committed.
-    _advisory_lock(session, _ADDRESS_LOCKS, ip)
+    client = client_key(ip)
+    _advisory_lock(session, _ADDRESS_LOCKS, client)  # what the count counts, not the address
     who = audit.Actor(name=username[:100] or "?", ip=ip)
     recent = session.scalar(
         select(func.count())
@@ -239,8 +244,8 @@ def _attempt(
         .where(
             AuditEntry.action == "login",
             AuditEntry.outcome == "failed",
-            AuditEntry.ip == ip,
             AuditEntry.occurred_at >= now - ADDRESS_WINDOW,
+            AuditEntry.detail["client"].as_string() == client,
         )
     )
     if (recent or 0) >= ADDRESS_FAILURE_LIMIT:
@@ -254,7 +259,9 @@ def _attempt(
     if account is None:
         _advisory_lock(session, _NAME_LOCKS, username)  # same queue as for a real account
         check_password_hash(_dummy_hash(), password)  # same work as for a real account
-        audit.record(session, who, "login", outcome="failed", detail={"reason": "unknown"})
+        audit.record(
+            session, who, "login", outcome="failed", detail={"reason": "unknown", "client": client}
+        )
         return _wrong()
     who = audit.Actor(name=account.username, ip=ip, account_id=account.id)
     if account.locked_until is not None and account.locked_until > now:
@@ -273,7 +280,7 @@ def _attempt(
             "login",
             body_id=account.body_id,
             outcome="failed",
-            detail={"reason": reason},
+            detail={"reason": reason, "client": client},
         )
         if account.locked_until is not None and account.locked_until > now:
             return _locked(account.locked_until, now)

@@ -193,6 +193,18 @@ class RegistryUnavailable(CertsvcError):
     exit_code = 69  # EX_UNAVAILABLE
 
 
+class RedirectRefused(CertsvcError):
+    """A server redirected a request to another scheme, host or port; it was not followed.
+
+    The request may carry a bearer token, which must go nowhere but the configured service.
+    Usually the URL given is an old or wrong address of that service.
+    """
+
+    code = "redirect_refused"
+    http_status = 502
+    exit_code = 78  # EX_CONFIG: give the service's real address
+
+
 class FeedIntegrityError(CertsvcError):
     """The registry feed broke its contract: a gap in the sequence, a cursor going back."""
 

@@ -106,6 +106,34 @@ def test_one_address_guessing_many_accounts_is_slowed_down(services: Services, b
     assert login(services.db, "alice", PASSWORD, ip="10.0.0.1").username == "alice"
 
 
+def test_failed_log_ins_from_one_ipv6_64_count_together(services: Services, body: str) -> None:
+    new(services, "alice")
+    for n in range(ADDRESS_FAILURE_LIMIT):  # a new address of the same /64 every time
+        with pytest.raises(LoginFailed):
+            login(services.db, f"user{n}", "guess guess", ip=f"2001:db8:7:7::{n + 1:x}")
+    with pytest.raises(RateLimited):
+        login(services.db, "alice", PASSWORD, ip="2001:db8:7:7:ffff::1")
+    assert login(services.db, "alice", PASSWORD, ip="2001:db8:7:8::1").username == "alice"
+    with services.db.session() as session:
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.outcome == "failed").order_by(AuditEntry.id)
+        ).first()
+    assert entry is not None and entry.ip == "2001:db8:7:7::1"  # the audit keeps the address
+    assert entry.detail["client"] == "2001:db8:7:7::/64"
+
+
+def test_failed_log_ins_as_ipv4_and_ipv4_mapped_count_together(
+    services: Services, body: str
+) -> None:
+    new(services, "alice")
+    for n in range(ADDRESS_FAILURE_LIMIT):
+        address = "::ffff:10.9.9.9" if n % 2 else "10.9.9.9"
+        with pytest.raises(LoginFailed):
+            login(services.db, f"user{n}", "guess guess", ip=address)
+    with pytest.raises(RateLimited):
+        login(services.db, "alice", PASSWORD, ip="10.9.9.9")
+
+
 def test_a_changed_password_ends_older_sessions(services: Services, body: str) -> None:
     new(services, "alice")
     who = login(services.db, "alice", PASSWORD, ip="10.0.0.1")
@@ -268,24 +296,30 @@ def test_parallel_attempts_on_one_account_lock_it_after_the_threshold(
         login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now)
 
 
-def test_parallel_attempts_from_one_address_stop_at_its_limit(
-    services: Services, body: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("network", ["10.9.9.9", "2001:db8:9:9::"])
+def test_parallel_attempts_from_one_client_stop_at_its_limit(
+    services: Services, body: str, monkeypatch: pytest.MonkeyPatch, network: str
 ) -> None:
-    """Guesses from one address at once, each at another user name (known or not): only
-    ADDRESS_FAILURE_LIMIT are checked, the rest are refused."""
+    """Guesses from one client at once (an IPv4 address, or many addresses of one IPv6 /64),
+    each at another user name (known or not): only ADDRESS_FAILURE_LIMIT are checked, the
+    rest are refused."""
     for n in range(4):
         new(services, f"known{n}")
     checked = slow_counted_checks(monkeypatch)
     attempts = ADDRESS_FAILURE_LIMIT + 8
     names = [f"known{n}" if n < 4 else f"user{n}" for n in range(attempts)]
+    ips = [network if ":" not in network else f"{network}{n + 1:x}" for n in range(attempts)]
     outcomes = together(
-        [partial(login, services.db, name, "guess guess", ip="10.9.9.9") for name in names]
+        [
+            partial(login, services.db, name, "guess guess", ip=ip)
+            for name, ip in zip(names, ips, strict=True)
+        ]
     )
     assert len(checked) == ADDRESS_FAILURE_LIMIT
     kinds = [type(o) for o in outcomes]
     assert kinds.count(LoginFailed) == ADDRESS_FAILURE_LIMIT
     assert kinds.count(RateLimited) == attempts - ADDRESS_FAILURE_LIMIT
-    assert failures_from(services, ip="10.9.9.9") == {
+    assert failures_from(services) == {
         "failed": ADDRESS_FAILURE_LIMIT,
         "rate_limited": attempts - ADDRESS_FAILURE_LIMIT,
     }

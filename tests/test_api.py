@@ -157,6 +157,47 @@ def test_rate_limit_gives_429_with_retry_after(app: Flask, client: FlaskClient) 
     assert client.post("/api/v1/verify", json={"token": "a.b.c"}).status_code == 200
 
 
+def test_an_ipv6_client_is_limited_by_its_64_not_per_address(
+    app: Flask, client: FlaskClient
+) -> None:
+    app.config["CERTSVC_RATELIMIT_VERIFY"] = "3 per minute"
+
+    def verify(address: str) -> int:
+        answer = client.post(
+            "/api/v1/verify", json={"token": "a.b.c"}, environ_base={"REMOTE_ADDR": address}
+        )
+        return answer.status_code
+
+    # Each request from a new address of the same /64: one allowance for all of them.
+    codes = [verify(f"2001:db8:1:2::{n:x}") for n in range(1, 5)]
+    assert codes == [200, 200, 200, 429]
+    assert verify("2001:db8:1:3::1") == 200  # the next /64 is another client
+    # An IPv4 client counts the same whether the socket reports it as IPv4 or IPv4-mapped.
+    assert [verify("192.0.2.7"), verify("::ffff:192.0.2.7"), verify("192.0.2.7")] == [200] * 3
+    assert verify("::ffff:192.0.2.7") == 429
+
+
+def test_the_transparency_bundle_counts_as_a_verify_and_is_refused_as_json(
+    app: Flask, client: FlaskClient
+) -> None:
+    app.config["CERTSVC_RATELIMIT_VERIFY"] = "3 per minute"
+    url = "/api/v1/transparency/certificates/Y000132010001264{:06d}"
+    probes = [client.get(url.format(n)) for n in range(1, 4)]
+    assert [p.status_code for p in probes] == [404, 404, 404]
+    refused = client.get(url.format(4))
+    assert refused.status_code == 429
+    assert refused.json is not None and refused.json["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    # A cross-origin monitor can read the refusal and when to retry.
+    assert refused.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Retry-After" in refused.headers["Access-Control-Expose-Headers"]
+    assert probes[0].headers["Access-Control-Allow-Origin"] == "*"
+    # One allowance with the verifications, per client.
+    assert client.post("/api/v1/verify", json={"token": "a.b.c"}).status_code == 429
+    other = client.get(url.format(5), environ_base={"REMOTE_ADDR": "192.0.2.9"})
+    assert other.status_code == 404
+
+
 @pytest.fixture
 def redis_services(services: Services) -> Iterator[Services]:
     redis = pytest.importorskip("redis")

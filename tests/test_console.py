@@ -483,6 +483,26 @@ def test_correcting_a_name_supersedes_and_keeps_both_in_history(
     assert unchanged.status_code == 422 and "nothing to correct" in unchanged.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    ("field", "value"), [("work_type", "数控\u202e车工"), ("employer_name", "示范\x07公司")]
+)
+def test_a_correction_with_control_or_bidi_characters_is_refused(
+    services: Services, body: str, issuer: Console, field: str, value: str
+) -> None:
+    issue_via_console(issuer, [row(1, name="张三")])
+    old = "Y000132010001264000001"
+    form = issuer.get(f"/console/certificates/{old}/correct").get_data(as_text=True)
+    fields = dict(re.findall(r'name="(\w+)"[^>]*value="([^"]*)"', form))
+    fields.pop("csrf_token", None)
+    fields.update({"id_type": "resident_id", "level": "4", "route": "regular", field: value})
+    fields.update({"direct_ground": "", "direct_evidence": ""})
+    response = issuer.post(f"/console/certificates/{old}/correct", fields)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert f"U+{ord(value[2]):04X}" in page and "retype the value" in page
+    assert count(services, Certificate) == 1
+
+
 # --- members, scope, keys -------------------------------------------------------------------
 
 
@@ -605,6 +625,25 @@ def test_audit_log_is_visible_to_admins_and_exports_csv(
     assert {"login", "import.preview", "denied", "audit.export"} <= actions
     assert "'=HYPERLINK.csv" in {r[6] for r in rows}  # no formula for the spreadsheet
     assert {r[8] for r in rows[1:] if r[2] != "test"} == {"127.0.0.1"}
+
+
+def test_a_file_without_its_header_leaves_no_id_number_in_the_audit_log(
+    services: Services, body: str, admin: Console, issuer: Console
+) -> None:
+    first, second = row(1, name="王小明"), row(2)
+    data = "\r\n".join(",".join(r[c.key] for c in COLUMNS) for r in (first, second)).encode()
+    refused = issuer.upload(data)
+    assert refused.status_code == 422
+    assert "not a header row" in refused.get_data(as_text=True)
+    with services.db.session() as session:
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "import.preview")
+        ).one()
+        assert entry.outcome == "rejected" and entry.detail == {"error": "bad_file"}
+    stored = admin.get("/console/audit").get_data(as_text=True)
+    stored += admin.get("/console/audit.csv").get_data(as_text=True)
+    for clear in (first["id_number"], second["id_number"], "王小明"):
+        assert clear not in stored
 
 
 RENDER_ASSETS = Path(__file__).parent / "assets" / "render"

@@ -18,6 +18,7 @@ from certsvc.domain.levels import Level
 from certsvc.domain.numbers import parse_certificate_number
 from certsvc.errors import BatchRejected, BodySuspended, Conflict, RowError
 from certsvc.issuance import service
+from certsvc.issuance.rows import read_results_file
 from certsvc.issuance.service import BatchResult, content_hash, issue_batch, revoke
 from certsvc.keyring import published_keys
 from certsvc.models import Batch, Certificate, Event, Holder
@@ -235,6 +236,53 @@ def test_a_name_the_certificate_font_cannot_print_is_refused(services: Services,
     assert errors[0].column == "name" and "U+30000" in errors[0].message
     assert errors[1].column == "work_type" and "U+E000" in errors[1].message
     assert count(services, Certificate) == 0
+
+
+@pytest.mark.parametrize("bad", ["\x07", "\x1b", "\x7f", "\x85", "\n", "\u2028", "\u200f"])
+@pytest.mark.parametrize("column", ["name", "employer_name", "work_type"])
+def test_control_and_bidi_characters_are_refused_on_every_route(
+    services: Services, body: str, column: str, bad: str
+) -> None:
+    value = {"name": "王小明", "employer_name": "示范公司", "work_type": "数控车工"}[column]
+    errors = rejected(services, [row(1, **{column: value[:2] + bad + value[2:]})])
+    [error] = [e for e in errors if e.column == column]
+    assert f"U+{ord(bad):04X}" in error.message and "retype" in error.message
+    assert count(services, Certificate) == 0
+
+
+def test_a_right_to_left_override_in_the_evidence_is_refused_but_line_breaks_are_text(
+    services: Services, body: str
+) -> None:
+    direct = {"level": "技师", "route": "直接认定", "direct_ground": "师带徒绩效突出"}
+    evidence = "近五年带徒32人，\n其中12人取得技师以上等级。"
+    errors = rejected(services, [row(1, **direct, direct_evidence="\u202e" + evidence)])
+    [error] = [e for e in errors if e.column == "direct_evidence"]
+    assert "U+202E" in error.message
+    issue(services, [row(1, **direct, direct_evidence=evidence)])
+    with services.db.session() as session:
+        assert session.scalars(select(Certificate.direct_evidence)).one() == evidence
+
+
+def test_a_tab_inside_a_value_is_accepted(services: Services, body: str) -> None:
+    assert len(issue(services, [row(1, employer_name="示范\t公司")]).certificates) == 1
+
+
+def test_a_results_file_with_a_bidi_override_is_refused(services: Services, body: str) -> None:
+    from tests.test_rows import as_row, csv_bytes
+
+    data = csv_bytes([as_row(row(1, work_type="数控\u202e车工"))])
+    parsed = read_results_file(data, "results.csv")
+    with pytest.raises(BatchRejected) as info:
+        issue_batch(
+            services,
+            BODY_CODE,
+            [(r.row, r.values) for r in parsed.rows],
+            source="csv",
+            content_sha256=parsed.sha256,
+            read_errors=parsed.errors,
+        )
+    [error] = info.value.errors
+    assert (error.row, error.column) == (2, "work_type") and "U+202E" in error.message
 
 
 def test_the_leaves_made_while_issuing_are_the_leaves_of_the_stored_events(

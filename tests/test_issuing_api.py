@@ -114,6 +114,24 @@ def test_row_errors_name_the_index_and_field_and_issue_nothing(
         assert session.scalar(select(func.count()).select_from(Batch)) == 0
 
 
+def test_control_characters_are_refused_with_the_character_named(
+    services: Services, api: Api
+) -> None:
+    rows = [row(1, work_type="数控\u202e车工"), row(2, employer_name="示范\n公司")]
+    response = api.post("/api/v1/batches", {"rows": rows}, key="ctl")
+    assert response.status_code == 422
+    found = {(e["index"], e["field"]): e["message"] for e in response.json["error"]["rows"]}
+    assert set(found) == {(0, "work_type"), (1, "employer_name")}
+    assert "U+202E" in found[(0, "work_type")] and "U+000A" in found[(1, "employer_name")]
+    issued = api.post("/api/v1/batches", {"rows": [row(1, name="张三")]}, key="ok")
+    number = issued.json["certificates"][0]["number"]
+    reissue = api.post(
+        f"/api/v1/certificates/{number}/reissue", {"changes": {"work_type": "车\u2066工"}}
+    )
+    assert reissue.status_code == 422 and "U+2066" in json.dumps(reissue.json)
+    assert certificates(services) == 1
+
+
 def test_revoke_reissue_and_history(services: Services, api: Api) -> None:
     issued = api.post("/api/v1/batches", {"rows": [row(1, name="张三"), row(2)]}, key="h")
     first, second = (c["number"] for c in issued.json["certificates"])

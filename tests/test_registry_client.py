@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,9 @@ from certsvc.bodies import get_body
 from certsvc.cli import cli
 from certsvc.errors import (
     FeedIntegrityError,
+    InvalidInput,
     PermissionDenied,
+    RedirectRefused,
     RegistryUnavailable,
     Unauthenticated,
 )
@@ -34,7 +38,7 @@ from tests.conftest import row
 from tests.test_issuance import issue
 from tests.test_registry_feed import FlaskTransport, history, token_for
 
-BASE = "http://certsvc.test"
+BASE = "https://certsvc.test"
 NO_WAIT = RetryPolicy(attempts=4, sleep=lambda _s: None)
 
 
@@ -395,3 +399,101 @@ def test_the_pull_command_reports_rejections_with_exit_code_65(
     assert "rejected: seq" in result.stderr and "Y000132010001264000002" in result.stderr
     assert "applied" in result.stdout and "rejected 1" in result.stdout
     assert "1 record(s) did not verify" in result.stderr
+
+
+# --- redirects and plain http ----------------------------------------------------------------
+
+
+class Recorder(ThreadingHTTPServer):
+    """A local server that answers every GET from ``routes`` and records what it was sent."""
+
+    def __init__(self, routes: dict[str, tuple[int, dict[str, str], bytes]]) -> None:
+        self.routes = routes
+        self.seen: list[tuple[str, str | None]] = []  # (path, Authorization header)
+        super().__init__(("127.0.0.1", 0), _RecordingHandler)
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+
+class _RecordingHandler(BaseHTTPRequestHandler):
+    server: Recorder
+
+    def do_GET(self) -> None:
+        self.server.seen.append((self.path, self.headers.get("Authorization")))
+        path = self.path.split("?", 1)[0]
+        status, headers, body = self.server.routes.get(path, (404, {}, b"{}"))
+        self.send_response(status)
+        for name, value in {**headers, "Content-Length": str(len(body))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def servers() -> Iterator[Callable[..., Recorder]]:
+    started: list[Recorder] = []
+
+    def start(**routes: tuple[int, dict[str, str], bytes]) -> Recorder:
+        server = Recorder({"/" + k.replace("__", "/"): v for k, v in routes.items()})
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.shutdown()
+        server.server_close()
+
+
+EMPTY_PAGE = (200, {"Content-Type": "application/json"}, b'{"events": [], "count": 0, "next": 0}')
+CHANGES = "api__v1__registry__changes"
+
+
+@pytest.mark.parametrize("target", ["other port", "other host", "https"])
+def test_a_redirect_to_another_origin_is_refused_and_gets_no_token(
+    servers: Callable[..., Recorder], target: str
+) -> None:
+    elsewhere = servers(**{CHANGES: EMPTY_PAGE})
+    service = servers()
+    location = {
+        "other port": f"http://127.0.0.1:{elsewhere.port}/api/v1/registry/changes",
+        "other host": f"http://localhost:{service.port}/api/v1/registry/changes?x=1",
+        "https": f"https://127.0.0.1:{service.port}/api/v1/registry/changes",
+    }[target]
+    service.routes["/api/v1/registry/changes"] = (302, {"Location": location}, b"")
+    feed = FeedClient(f"http://127.0.0.1:{service.port}", "cst_secret", policy=NO_WAIT)
+    with pytest.raises(RedirectRefused, match=r"redirect to .*not followed") as info:
+        feed.page(0, 10)
+    assert location in info.value.message and "--url" in info.value.message
+    assert len(service.seen) == 1  # refused at once, not retried, not sent again
+    assert elsewhere.seen == []
+
+
+def test_a_redirect_within_the_service_is_followed_with_the_token(
+    servers: Callable[..., Recorder],
+) -> None:
+    service = servers(moved__changes=EMPTY_PAGE)
+    service.routes["/api/v1/registry/changes"] = (307, {"Location": "/moved/changes"}, b"")
+    feed = FeedClient(f"http://localhost:{service.port}/", "cst_secret", policy=NO_WAIT)
+    assert feed.page(0, 10)["count"] == 0
+    assert [auth for _, auth in service.seen] == ["Bearer cst_secret"] * 2
+
+
+@pytest.mark.parametrize(
+    "url", ["http://cert.example.cn", "http://10.0.0.5:8000", "http://[fe80::1]/", "ftp://x"]
+)
+def test_plain_http_is_refused_except_to_this_machine(url: str) -> None:
+    with pytest.raises(InvalidInput, match="--url"):
+        FeedClient(url, "cst_secret")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://localhost:5000", "http://127.0.0.1", "http://[::1]:8000/", "https://x.cn"]
+)
+def test_https_and_plain_http_to_this_machine_are_accepted(url: str) -> None:
+    assert FeedClient(url, "cst_secret").base_url == url.rstrip("/")

@@ -196,12 +196,8 @@ _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"7z\xbc\xaf", "a 7-Zip archive"),
     (b"{\\rtf", "an RTF document"),
 )
-# Control characters (Unicode category Cc) other than tab, and the bidirectional controls
-# that make a name display differently from what it is.
-_BIDI = "\u202a-\u202e\u2066-\u2069"
-_CONTROL_RE = re.compile(f"[\x00-\x08\x0a-\x1f\x7f-\x9f{_BIDI}]")
-_CONTROL_RE_MULTILINE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}]")
-# Columns where a line break inside the cell is normal text (Alt+Enter in Excel).
+# Columns where a line break inside the cell is normal text (Alt+Enter in Excel). Control
+# characters are not this module's business: validate_rows refuses them on every route.
 _MULTILINE_KEYS = frozenset({"direct_evidence"})
 # Columns whose values are identifiers: Excel rounds numbers to 15 significant digits.
 _TEXT_ONLY_KEYS = frozenset({"id_number", "employer_uscc", "corrects"})
@@ -576,38 +572,18 @@ def _read_row(
             )
         elif text.startswith("="):
             errors.append(RowError(row_number, key, f"{label}: {_FORMULA_MESSAGE}"))
-        errors.extend(_text_problems(row_number, key, text))
+        errors.extend(_length_problems(row_number, key, text))
         if key in _MULTILINE_KEYS:
             values[key] = text.replace("\r\n", "\n").replace("\r", "\n")
     return RawRow(row=row_number, values=MappingProxyType(values)), errors
 
 
-def _text_problems(row_number: int, key: str, text: str) -> list[RowError]:
-    label = _label(key)
-    problems: list[RowError] = []
+def _length_problems(row_number: int, key: str, text: str) -> list[RowError]:
     limit = MAX_EVIDENCE_CHARS if key == "direct_evidence" else MAX_CELL_CHARS
-    if len(text) > limit:
-        problems.append(
-            RowError(
-                row_number,
-                key,
-                f"{label}: the text is {len(text)} characters long; "
-                f"at most {limit} are accepted: shorten it",
-            )
-        )
-    multiline = key in _MULTILINE_KEYS
-    bad = sorted(set((_CONTROL_RE_MULTILINE if multiline else _CONTROL_RE).findall(text)))
-    if bad:
-        codes = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
-        what = "control characters" if multiline else "line breaks or control characters"
-        problems.append(
-            RowError(
-                row_number,
-                key,
-                f"{label}: the text contains invisible {what} ({codes}): retype the value",
-            )
-        )
-    return problems
+    if len(text) <= limit:
+        return []
+    message = f"the text is {len(text)} characters long; at most {limit} are accepted: shorten it"
+    return [RowError(row_number, key, f"{_label(key)}: {message}")]
 
 
 def _is_example(values: Mapping[str, str]) -> bool:
@@ -663,7 +639,12 @@ _HEADER_NAMES: Mapping[str, str] = MappingProxyType(
 
 
 def _read_header(cells: Sequence[_Cell], row_number: int) -> _Layout:
-    """Map each header cell to a column key; raise BadFile listing every problem at once."""
+    """Map each header cell to a column key; raise BadFile listing every problem at once.
+
+    An unknown header cell is named by its column letter only, never by its text: in a file
+    without its header row, the "header" is a person's row — a name and an ID number — and
+    an error message travels further than the file (screens, logs, e-mails to support).
+    """
     layout: _Layout = []
     unknown: list[str] = []
     duplicates: list[str] = []
@@ -675,7 +656,7 @@ def _read_header(cells: Sequence[_Cell], row_number: int) -> _Layout:
             continue
         key = _HEADER_NAMES.get(_normalise(text))
         if key is None:
-            unknown.append(f"“{_short(text, 60)}” (column {_column_letter(position)})")
+            unknown.append(_column_letter(position))
             layout.append(None)
         elif key in first_seen:
             duplicates.append(
@@ -686,10 +667,17 @@ def _read_header(cells: Sequence[_Cell], row_number: int) -> _Layout:
         else:
             first_seen[key] = position
             layout.append(key)
+    accepted = "; ".join(c.header + ("" if c.required else " (optional)") for c in COLUMNS)
+    if not first_seen:
+        # Not one header recognised: most likely the header row was deleted and this is data.
+        raise BadFile(
+            f"row {row_number} is not a header row: none of its cells names a column. "
+            "The first non-blank row must be the header: insert the template's header row "
+            f"above the data and upload again. The accepted columns are: {accepted}."
+        )
     missing = [c.header for c in COLUMNS if c.required and c.key not in first_seen]
     problems = _header_problems(unknown, duplicates, missing)
     if problems:
-        accepted = "; ".join(c.header + ("" if c.required else " (optional)") for c in COLUMNS)
         raise BadFile(
             f"the header in row {row_number} is not right: {' '.join(problems)} "
             f"The accepted columns are: {accepted}. Start from the template if in doubt."
@@ -700,7 +688,10 @@ def _read_header(cells: Sequence[_Cell], row_number: int) -> _Layout:
 def _header_problems(unknown: list[str], duplicates: list[str], missing: list[str]) -> list[str]:
     problems: list[str] = []
     if unknown:
-        problems.append(f"unknown column(s) {', '.join(unknown)}: rename or delete them.")
+        problems.append(
+            f"column(s) {', '.join(unknown)} have a header that is not one of the accepted "
+            "columns: rename the header to one of them, or delete the column."
+        )
     if duplicates:
         problems.append(f"duplicate column(s) {', '.join(duplicates)}: keep only one of each.")
     if missing:

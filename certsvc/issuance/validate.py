@@ -46,6 +46,16 @@ _NAME_RE = re.compile(
     r"A-Za-zÀ-ÖØ-öø-ÿ·•・ '\-.]+$"
 )
 
+# Control characters (Unicode category Cc) other than tab, the line and paragraph separators,
+# and the bidirectional controls (Unicode's Bidi_Control set) that make text display other
+# than it is: U+202E makes "王小明" or a work type read backwards on the certificate and the
+# verification page. Checked here, for every route into signing (file, console, API).
+_BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL_RE = re.compile(f"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}]")
+_CONTROL_RE_MULTILINE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")
+#: Columns where a line break is normal text (Alt+Enter in Excel, a textarea in the console).
+MULTILINE_COLUMNS = frozenset({"direct_evidence"})
+
 T = TypeVar("T")
 _UNSEEN = object()
 
@@ -115,6 +125,7 @@ class _RowChecker:
         outcome = self.memo.get(key, _UNSEEN) if repeats else _UNSEEN
         if outcome is _UNSEEN:
             try:
+                check_visible(column, text)
                 outcome = parse(text)
             except CertsvcError as exc:
                 outcome = exc
@@ -124,6 +135,19 @@ class _RowChecker:
             self.fail(column, outcome.message)
             return None
         return outcome  # type: ignore[return-value]
+
+
+def check_visible(column: str, text: str) -> None:
+    """Raise InvalidInput if ``text`` holds control characters or bidirectional controls.
+
+    Line breaks are text only in :data:`MULTILINE_COLUMNS`; a tab is accepted anywhere.
+    """
+    multiline = column in MULTILINE_COLUMNS
+    bad = sorted(set((_CONTROL_RE_MULTILINE if multiline else _CONTROL_RE).findall(text)))
+    if bad:
+        codes = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
+        what = "control characters" if multiline else "line breaks or control characters"
+        raise InvalidInput(f"the text contains invisible {what} ({codes}): retype the value")
 
 
 def _parse_name(text: str) -> str:

@@ -35,6 +35,7 @@ import binascii
 import datetime as dt
 import hmac
 import http.client
+import ipaddress
 import json
 import random
 import time
@@ -58,6 +59,7 @@ from certsvc.errors import (
     HistoryRewritten,
     InvalidInput,
     PermissionDenied,
+    RedirectRefused,
     RegistryUnavailable,
     Unauthenticated,
     UnknownKey,
@@ -114,11 +116,53 @@ class Transport(Protocol):
     def get(self, url: str, headers: Mapping[str, str], timeout: float) -> HttpResponse: ...
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port of ``url``, with the scheme's default port filled in."""
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:  # a port that is not a number: no origin matches it
+        port = -1
+    default = {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port if port is not None else default
+
+
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to the same scheme, host and port.
+
+    urllib's own handler copies every header of the request, the bearer token included, to
+    wherever a redirect points — another host, or from https to plain http. The service never
+    needs to send the client elsewhere, so such a redirect is refused, not followed.
+    """
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if _origin(newurl) != _origin(req.full_url):
+            fp.close()
+            raise RedirectRefused(
+                f"{req.full_url} answered HTTP {code} with a redirect to {newurl}, another "
+                "scheme, host or port; it was not followed, so no token went there. If that is "
+                "the service's real address, pass it as --url"
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 class UrllibTransport:
-    """The standard library's HTTP client (honours the usual proxy variables)."""
+    """The standard library's HTTP client (honours the usual proxy variables).
+
+    Redirects are followed only within the same origin (:class:`_SameOriginRedirects`).
+    """
 
     def __init__(self) -> None:
-        self._opener = urllib.request.build_opener()
+        self._opener = urllib.request.build_opener(_SameOriginRedirects)
 
     def get(self, url: str, headers: Mapping[str, str], timeout: float) -> HttpResponse:
         request = urllib.request.Request(url, headers=dict(headers), method="GET")  # noqa: S310
@@ -165,8 +209,21 @@ def _error_message(response: HttpResponse) -> str:
         return response.body[:200].decode(errors="replace")
 
 
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine: ``localhost`` or a loopback address."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class FeedClient:
-    """The HTTP side: pages of the feed and the JWKS, with retries."""
+    """The HTTP side: pages of the feed and the JWKS, with retries.
+
+    ``base_url`` must be https, or plain http to this machine only.
+    """
 
     def __init__(
         self,
@@ -180,6 +237,12 @@ class FeedClient:
         parts = urllib.parse.urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise InvalidInput(f"--url must be the service's http(s) base URL, not {base_url!r}")
+        if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+            raise InvalidInput(
+                f"--url {base_url} is plain http: the token and the feed's ID numbers would "
+                "cross the network in clear. Use the service's https:// URL (plain http is "
+                "accepted only for localhost, 127.0.0.1 and ::1)"
+            )
         self.base_url = base_url.rstrip("/")
         self._token = token
         self._transport = transport or UrllibTransport()

@@ -5,21 +5,25 @@ so every gunicorn worker and host shares the counters, else in process memory. I
 answering, the counters fall back to memory for :data:`REDIS_RETRY_S` seconds (logged once)
 rather than failing verification, then Redis is tried again.
 
-Limits are per client address (``request.remote_addr``: behind a reverse proxy, configure
-``ProxyFix`` so it is the client's) and per *scope*, shared by the page and the API:
+Limits are per client (``request.remote_addr``: behind a reverse proxy, configure ``ProxyFix``
+so it is the client's) — an IPv4 address, or an IPv6 /64 network, since an IPv6 client can
+use every address of its /64 (:func:`certsvc.addresses.client_key`) — and per *scope*, shared
+by the page and the API:
 
-===========  =====================================  ==============================
-scope        routes                                 default (app.config key)
-===========  =====================================  ==============================
-verify       ``/v/<token>``, ``POST /api/v1/verify``  300/minute (CERTSVC_RATELIMIT_VERIFY)
-lookup       number + name (page, API)              30/minute (CERTSVC_RATELIMIT_LOOKUP)
-lookup_id    ID number + name (page, API)           10/minute;200/day (…_LOOKUP_ID)
-===========  =====================================  ==============================
+===========  ==========================================  ===================================
+scope        routes                                      default (app.config key)
+===========  ==========================================  ===================================
+verify       ``/v/<token>``, ``POST /api/v1/verify``,     300/minute (CERTSVC_RATELIMIT_VERIFY)
+             ``GET /api/v1/transparency/certificates/…``
+lookup       number + name (page, API)                   30/minute (CERTSVC_RATELIMIT_LOOKUP)
+lookup_id    ID number + name (page, API)                10/minute;200/day (…_LOOKUP_ID)
+===========  ==========================================  ===================================
 
 A verify needs a signed token, so it is generous (many phones share one carrier address); the
-look-ups could be used to probe names, so they are tight. A refused request gets 429 with
-``Retry-After``: JSON ``{"error": {"code": "rate_limited", ...}}`` under ``/api/``, a short
-page elsewhere.
+look-ups could be used to probe names, so they are tight. A certificate's inclusion bundle
+needs only its number, so it tells whether a number exists: it counts as a verify. A refused
+request gets 429 with ``Retry-After``: JSON ``{"error": {"code": "rate_limited", ...}}`` under
+``/api/``, a short page elsewhere.
 
 Why not Flask-Limiter: it cost about 0.4 ms of CPU per request (request-context look-ups for
 exemptions, meta limits and headers) and, with its ``X-RateLimit-*`` headers, three Redis round
@@ -42,6 +46,7 @@ from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import FixedWindowRateLimiter
 
+from certsvc.addresses import client_key
 from certsvc.errors import RateLimited
 from certsvc.verify.text import DEFAULT_LANGUAGE, LANGUAGES, texts
 
@@ -60,6 +65,7 @@ DEFAULT_LIMITS: dict[str, tuple[str, str]] = {
 ENDPOINT_SCOPES: dict[str, str] = {
     "public.verify_page": "verify",
     "verify_api.verify": "verify",
+    "transparency.certificate": "verify",
     "public.lookup_number": "lookup",
     "verify_api.lookup_number": "lookup",
     "public.lookup_id": "lookup_id",
@@ -142,7 +148,7 @@ def _spec(scope: str) -> str:
 def _limited(view: Callable[..., Any], scope: str, counters: RateLimits) -> Callable[..., Any]:
     @functools.wraps(view)
     def limited(*args: Any, **kwargs: Any) -> Any:
-        refused = counters.hit(scope, request.remote_addr or "unknown", _spec(scope))
+        refused = counters.hit(scope, client_key(request.remote_addr or "unknown"), _spec(scope))
         if refused is not None:
             return _too_many_requests(*refused)
         return view(*args, **kwargs)

@@ -9,7 +9,11 @@
 * ``GET /api/v1/transparency/certificates/<number>`` — the inclusion bundle of a certificate.
 
 Hashes are standard base64, as in checkpoints. Everything here is public: leaves hold only
-hashes of signed documents.
+hashes of signed documents. Every answer, errors included, may be read from any origin.
+
+A certificate's bundle is found by its number alone, so it tells whether a number exists:
+it is rate-limited with the verifications (scope ``verify`` in :mod:`certsvc.web.limits`;
+429 with ``Retry-After`` and the JSON error).
 """
 
 from __future__ import annotations
@@ -43,7 +47,15 @@ def _int_arg(name: str) -> int:
 def _json(payload: dict[str, Any], *, max_age: int) -> Response:
     response = jsonify(payload)
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return response
+
+
+@bp.after_request
+def _any_origin(response: Response) -> Response:
+    # Errors too: a monitor in a browser must be able to read a 404 or a 429 (and its
+    # Retry-After), not just see a failed fetch.
     response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = "Retry-After"
     return response
 
 
@@ -64,7 +76,6 @@ def checkpoint() -> Response:
         raise NotFound("the transparency log has no checkpoint yet")
     response = Response(signed.note, mimetype="text/plain; charset=utf-8")
     response.headers["Cache-Control"] = "public, max-age=10"
-    response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 

@@ -102,7 +102,8 @@ def import_preview() -> ResponseReturnValue:
             body_id=body_id,
             target=filename,
             outcome="rejected",
-            detail={"error": exc.message[:300]},
+            # The code only: a message about the file may quote what is in it.
+            detail={"error": exc.code},
         )
         form.file.errors = [exc.message]
         return render_template("console/import.html", form=form), 422
