@@ -646,6 +646,21 @@ def test_a_file_without_its_header_leaves_no_id_number_in_the_audit_log(
         assert clear not in stored
 
 
+def test_an_id_number_in_the_file_name_is_masked_wherever_the_name_is_kept(
+    services: Services, body: str, admin: Console, issuer: Console
+) -> None:
+    clear = row(1)["id_number"]
+    name = f"王小明_{clear}.csv"
+    confirmed = issuer.confirm(issuer.upload(csv_file([row(1)]), name=name))
+    assert confirmed.status_code == 303  # issued: on to the batch
+    with services.db.session() as session:
+        (stored,) = session.scalars(select(Batch.filename)).all()
+        targets = session.scalars(select(AuditEntry.target)).all()
+    assert stored == f"王小明_{clear[:4]}{'*' * 10}{clear[-4:]}.csv"
+    kept = " ".join(filter(None, targets)) + admin.get("/console/audit.csv").get_data(as_text=True)
+    assert stored in kept and clear not in kept
+
+
 RENDER_ASSETS = Path(__file__).parent / "assets" / "render"
 
 

@@ -15,6 +15,7 @@ from certsvc.domain.ids import (
     mask_id_number,
     normalize_id_number,
     parse_id_type,
+    redact_id_numbers,
     resident_id_check_char,
 )
 from certsvc.domain.provinces import PROVINCES, check_province, province_name
@@ -313,3 +314,20 @@ def test_mask_keeps_length_and_hides_the_middle(value: str) -> None:
     else:
         visible = min(2, len(value)) if len(value) > 2 else 0
         assert masked.count("*") == len(value) - visible
+
+
+@given(st.integers(min_value=1, max_value=10**17 - 1), st.text(max_size=8), st.text(max_size=8))
+def test_redact_id_numbers_leaves_no_id_number_in_free_text(
+    serial: int, before: str, after: str
+) -> None:
+    first17 = f"{serial:017d}"
+    number = first17 + resident_id_check_char(first17)
+    redacted = redact_id_numbers(f"{before}_{number}_{after}")
+    assert number not in redacted
+    assert mask_id_number(number) in redacted
+
+
+def test_redact_id_numbers_keeps_short_numbers_and_text() -> None:
+    assert redact_id_numbers("结果_2026-11-20_第3批.xlsx") == "结果_2026-11-20_第3批.xlsx"
+    assert redact_id_numbers("E12345678 张三") == "E******78 张三"  # a passport's digits
+    assert redact_id_numbers("32010219900101123X.csv") == "3201**********123X.csv"

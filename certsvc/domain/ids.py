@@ -266,6 +266,20 @@ def normalize_id_number(id_type: IdType, raw: str, *, today: date | None = None)
     return _NORMALIZERS[id_type](value, today or date.today())
 
 
+#: What could be an ID number inside free text such as a file name: a run of 8 or more
+#: digits (resident IDs, passport and permit numbers), with a trailing X.
+_ID_LIKE = re.compile(r"(?<![0-9])[0-9]{8,}[Xx]?(?![0-9])")
+
+
+def redact_id_numbers(text: str) -> str:
+    """``text`` with every run that could be an ID number masked (:func:`mask_id_number`).
+
+    For free text that is stored or logged, such as an uploaded file's name
+    (``张三_320102199001011234.csv``): ID numbers are never stored in clear.
+    """
+    return _ID_LIKE.sub(lambda m: mask_id_number(m.group()), text)
+
+
 def mask_id_number(value: str) -> str:
     """Mask an ID number for display: keep the first 4 and last 4 characters.
 

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from certsvc.db import bulk_insert, insert_ignoring_conflicts, one_of
-from certsvc.domain.ids import IdType, mask_id_number
+from certsvc.domain.ids import IdType, mask_id_number, redact_id_numbers
 from certsvc.domain.levels import Level
 from certsvc.domain.numbers import MAX_SERIAL, CertificateNumber, parse_body_code
 from certsvc.errors import (
@@ -189,7 +189,7 @@ def _issue(
         id=uuid.uuid4().hex,
         body_id=body.id,
         source=sub.source,
-        filename=sub.filename[:255],
+        filename=redact_id_numbers(sub.filename)[:255],
         content_sha256=sub.content_sha256,
         idempotency_key=sub.idempotency_key,
         row_count=len(requests),

@@ -20,6 +20,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from certsvc import certificates as service
 from certsvc import services_of
 from certsvc.accounts import Permission
+from certsvc.domain.ids import redact_id_numbers
 from certsvc.errors import BadFile, BatchRejected, CertsvcError, InvalidInput
 from certsvc.issuance.columns import template_choices
 from certsvc.issuance.rows import COLUMNS, read_results_file
@@ -86,7 +87,8 @@ def import_preview() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return render_template("console/import.html", form=form), 422
     upload = form.file.data
-    filename = (upload.filename or "upload")[:255]
+    # The name is stored (batch, audit log) and shown: a name may carry an ID number.
+    filename = redact_id_numbers(upload.filename or "upload")[:255]
     data = upload.read(_MAX_UPLOAD_BYTES + 1)
     who = principal()
     body_id = who.body_id
