@@ -37,7 +37,14 @@ def test_api_conforms_to_its_openapi_document(
         app.config[f"CERTSVC_RATELIMIT_{key}"] = "1000000 per minute"
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.path for op in operations} >= {"/verify", "/lookup/by-number", "/lookup/by-id"}
+    assert {op.path for op in operations} >= {
+        "/verify",
+        "/lookup/by-number",
+        "/lookup/by-id",
+        "/transparency/inclusion",
+        "/transparency/consistency",
+        "/transparency/certificates/{number}",
+    }
     for operation in operations:
 
         @given(case=operation.as_strategy(generation_mode=mode))
@@ -68,3 +75,14 @@ def test_api_conforms_to_its_openapi_document(
         assert response.status_code == 200
         data = response.json()
         assert data.get("status") in {"valid", "revoked"} or data.get("count") == 1
+    bundle = by_path["/transparency/certificates/{number}"].Case(
+        path_parameters={"number": issued[0].number}
+    )
+    answer = bundle.call_and_validate()
+    assert answer.status_code == 200 and answer.json()["verified"] is True
+    size = answer.json()["tree_size"]
+    for case in (
+        by_path["/transparency/inclusion"].Case(query={"seq": 1, "tree_size": size}),
+        by_path["/transparency/consistency"].Case(query={"old": 1, "new": size}),
+    ):
+        assert case.call_and_validate().status_code == 200

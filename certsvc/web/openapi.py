@@ -307,4 +307,93 @@ def _with_other_apis(document: dict[str, Any]) -> dict[str, Any]:
             document["paths"][path.removeprefix(API_PREFIX)] = item
         components["schemas"].update(module.openapi_schemas())
         components["securitySchemes"].update(module.openapi_security_schemes())
+    document["paths"].update(_transparency_paths())
     return document
+
+
+def _transparency_paths() -> dict[str, Any]:
+    """The public proof routes of the transparency log (:mod:`certsvc.web.transparency`)."""
+
+    def number(name: str, description: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "in": "query",
+            "required": True,
+            "description": description,
+            "schema": {"type": "integer", "minimum": 0},
+        }
+
+    def proof(kind: str, sizes: tuple[str, ...]) -> dict[str, Any]:
+        return _object(
+            {
+                **{size: {"type": "integer", "minimum": 0} for size in sizes},
+                "proof": {
+                    "type": "array",
+                    "items": _TEXT,
+                    "description": f"The {kind} proof (RFC 6962), hashes in standard base64.",
+                },
+            }
+        )
+
+    def get(
+        summary: str, operation_id: str, parameters: list[dict[str, Any]], ok: dict[str, Any]
+    ) -> dict[str, Any]:
+        responses = {
+            "200": {"description": summary, "content": {"application/json": {"schema": ok}}},
+            "400": _error("A query parameter is missing or not a whole number."),
+            "422": _error("The numbers are out of range for the log."),
+        }
+        return {
+            "get": {
+                "summary": summary,
+                "operationId": operation_id,
+                "tags": ["transparency"],
+                "parameters": parameters,
+                "responses": responses,
+            }
+        }
+
+    bundle = {
+        "summary": "A certificate's inclusion bundle against the latest checkpoint",
+        "description": "Checkable offline with the log key. Rate-limited with the "
+        "verifications, since it tells whether a number exists.",
+        "operationId": "transparencyCertificate",
+        "tags": ["transparency"],
+        "parameters": [
+            {
+                "name": "number",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 32},
+            }
+        ],
+        "responses": {
+            "200": {
+                "description": "The bundle.",
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/InclusionProof"}}
+                },
+            },
+            "400": _error("The number is too long."),
+            "404": _error("No such certificate, or not in a checkpoint yet."),
+            "429": _RATE_LIMITED,
+        },
+    }
+    return {
+        "/transparency/inclusion": get(
+            "The audit path of an event in a tree of the log",
+            "transparencyInclusion",
+            [
+                number("seq", "The event's seq (its leaf index + 1)."),
+                number("tree_size", "The size of the tree, e.g. a checkpoint's."),
+            ],
+            proof("inclusion", ("seq", "leaf_index", "tree_size")),
+        ),
+        "/transparency/consistency": get(
+            "Proof that a larger tree of the log extends a smaller one",
+            "transparencyConsistency",
+            [number("old", "The smaller tree size."), number("new", "The larger tree size.")],
+            proof("consistency", ("old", "new")),
+        ),
+        "/transparency/certificates/{number}": {"get": bundle},
+    }
