@@ -225,6 +225,20 @@ def test_logout_ends_copies_of_the_session_cookie_too(
     assert thief.get("/console/dashboard").status_code == 302
 
 
+def test_a_flood_of_log_in_requests_is_turned_away_before_the_database(
+    services: Services, body: str, app: Flask
+) -> None:
+    app.config["CERTSVC_RATELIMIT_LOGIN"] = "4 per minute"  # the form, and three posts
+    console = Console(app.test_client())
+    form = {"username": "nobody", "password": "guess guess"}
+    answers = [console.post("/console/login", form) for _ in range(3)]
+    assert [a.status_code for a in answers] == [401, 401, 401]
+    refused = console.post("/console/login", form)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    with services.db.session() as session:  # the refused one never reached the log-in check
+        assert session.scalar(select(func.count()).where(AuditEntry.action == "login")) == 3
+
+
 def test_a_form_without_its_csrf_token_is_refused(
     services: Services, body: str, console: Console
 ) -> None:

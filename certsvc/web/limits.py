@@ -17,13 +17,16 @@ verify       ``/v/<token>``, ``POST /api/v1/verify``,     300/minute (CERTSVC_RA
              ``GET /api/v1/transparency/certificates/…``
 lookup       number + name (page, API)                   30/minute (CERTSVC_RATELIMIT_LOOKUP)
 lookup_id    ID number + name (page, API)                10/minute;200/day (…_LOOKUP_ID)
+login        ``/console/login`` (form and post)          30/minute (CERTSVC_RATELIMIT_LOGIN)
 ===========  ==========================================  ===================================
 
 A verify needs a signed token, so it is generous (many phones share one carrier address); the
 look-ups could be used to probe names, so they are tight. A certificate's inclusion bundle
-needs only its number, so it tells whether a number exists: it counts as a verify. A refused
-request gets 429 with ``Retry-After``: JSON ``{"error": {"code": "rate_limited", ...}}`` under
-``/api/``, a short page elsewhere.
+needs only its number, so it tells whether a number exists: it counts as a verify. The
+console log-in has its own brakes in the database (:mod:`certsvc.accounts`), which serialise
+a client's attempts through the password hash; the limit here turns a flood away before it
+holds database connections. A refused request gets 429 with ``Retry-After``: JSON
+``{"error": {"code": "rate_limited", ...}}`` under ``/api/``, a short page elsewhere.
 
 Why not Flask-Limiter: it cost about 0.4 ms of CPU per request (request-context look-ups for
 exemptions, meta limits and headers) and, with its ``X-RateLimit-*`` headers, three Redis round
@@ -59,6 +62,7 @@ DEFAULT_LIMITS: dict[str, tuple[str, str]] = {
     "verify": ("CERTSVC_RATELIMIT_VERIFY", "300 per minute"),
     "lookup": ("CERTSVC_RATELIMIT_LOOKUP", "30 per minute"),
     "lookup_id": ("CERTSVC_RATELIMIT_LOOKUP_ID", "10 per minute;200 per day"),
+    "login": ("CERTSVC_RATELIMIT_LOGIN", "30 per minute"),
 }
 
 #: endpoint -> scope; endpoints of blueprints that are not registered are skipped.
@@ -70,6 +74,7 @@ ENDPOINT_SCOPES: dict[str, str] = {
     "verify_api.lookup_number": "lookup",
     "public.lookup_id": "lookup_id",
     "verify_api.lookup_id": "lookup_id",
+    "console.login": "login",
 }
 
 EXTENSION = "certsvc.limits"
