@@ -68,6 +68,7 @@ def test_offline_valid_prints_the_fields_and_what_it_could_not_check() -> None:
         ("alg_none.jws", 5, "invalid_signature"),
         ("alg_hs256_pem_public_key.jws", 5, "invalid_signature"),
         ("compromised_before_cutoff.jws", 5, "invalid_signature"),
+        ("other_body_number.jws", 5, "invalid_signature"),
         ("unknown_key.jws", 6, "unknown_key"),
         ("payload_object_form.jws", 7, "malformed"),
     ],

@@ -16,6 +16,12 @@ backdate them at will. Therefore, offline, a token signed by a compromised key i
 * otherwise — cannot be decided without the record: ``invalid_signature`` (reason
   ``key_compromised_undecided``), with a message that says to verify online.
 
+**A key certifies for its own body only.** The JWKS names the body (评价机构) each key belongs
+to (``body``), and a certificate number names its issuing body (its first part, see
+:func:`certsvc.domain.numbers.issuing_body_of`). A token whose number is not of the key's body
+— body A's key signing a number of body B — is ``invalid_signature`` (reason
+``record_mismatch``): a genuine signature, but not a certificate of the body it names.
+
 When a signed record (vc+jwt, e.g. embedded in a certificate PDF) is given, it is verified
 with the same key set and must agree with the QR token; its fields then fill the result.
 """
@@ -28,10 +34,16 @@ from typing import Any, TypeVar
 
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
-from certsvc.domain.numbers import parse_certificate_number
+from certsvc.domain.numbers import issuing_body_of, parse_certificate_number
 from certsvc.domain.occupations import find_occupation
 from certsvc.domain.routes import DirectGround
-from certsvc.errors import CertsvcError, InvalidSignature, MalformedToken, UnknownKey
+from certsvc.errors import (
+    CertsvcError,
+    InvalidCertificateNumber,
+    InvalidSignature,
+    MalformedToken,
+    UnknownKey,
+)
 from certsvc.issuance.credential import QrClaims, parse_qr_payload
 from certsvc.models import utcnow
 from certsvc.signing.jwks import KeySet, PublishedKey
@@ -81,6 +93,17 @@ def verify_offline(
         "key_status": entry.status,
         "signed": signed_fields(claims),
     }
+    foreign = _foreign_number(entry, claims)
+    if foreign is not None:
+        return VerificationResult(
+            "invalid_signature",
+            foreign,
+            checked_at,
+            reason="record_mismatch",
+            certificate=fields,
+            not_checked=gaps,
+            **base,
+        )
     if record is not None:
         try:
             fields = _fields_from_record(record, keys, claims, entry.kid)
@@ -109,6 +132,30 @@ def verify_offline(
     )
 
 
+def _foreign_number(entry: PublishedKey, claims: QrClaims) -> str | None:
+    """Why the key *entry* may not certify the signed number; None when it may.
+
+    A key that names no body (a key set from elsewhere) is not judged here.
+    """
+    owner = entry.body_code
+    if owner is None:
+        return None
+    try:
+        issuer = str(issuing_body_of(claims.number))
+    except InvalidCertificateNumber:
+        return (
+            f"signed by key {entry.kid} of body {owner}, but {claims.number!r} is not a "
+            "certificate number, so it cannot be a certificate of that body"
+        )
+    if issuer == owner:
+        return None
+    return (
+        f"signed by key {entry.kid} of body {owner}; the key of body {owner} cannot certify "
+        f"for body {issuer}, which certificate {claims.number} names as its issuer — this is "
+        "not a certificate of that body"
+    )
+
+
 def _compromise_verdict(entry: PublishedKey, claims: QrClaims) -> tuple[str, str] | None:
     """(reason, message) when the key's compromise makes the token untrustworthy offline."""
     cutoff = entry.compromised_after
@@ -133,10 +180,14 @@ def _fields_from_claims(claims: QrClaims) -> dict[str, Any]:
     """The certified fields a QR token shows by itself: signed, or derived from its number."""
     level: Level | None
     try:
-        parsed = parse_certificate_number(claims.number)
-        level, issuer_code = parsed.level, str(parsed.body)
+        level = parse_certificate_number(claims.number).level
     except CertsvcError:  # configured special-level letters differ from the defaults
-        level, issuer_code = None, None
+        level = None
+    issuer_code: str | None
+    try:
+        issuer_code = str(issuing_body_of(claims.number))
+    except CertsvcError:
+        issuer_code = None
     occ_zh: str | None
     occ_en: str | None
     try:

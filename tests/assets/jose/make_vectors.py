@@ -88,6 +88,11 @@ def _signed(header: str, payload: bytes, key: Ed25519PrivateKey) -> str:
     return signing_input + "." + _b64(key.sign(signing_input.encode("ascii")))
 
 
+#: The certification body every test key belongs to (its 13-character code, as certsvc
+#: publishes it in a JWKS); the verify vectors' certificate numbers are of this body.
+BODY_CODE = "Y000132010001"
+
+
 def published_keys() -> list[PublishedKey]:
     """The keys of jwks.json: one active, one retired, one compromised."""
     created = {
@@ -102,7 +107,7 @@ def published_keys() -> list[PublishedKey]:
             status=name,
             created_at=created[name],
             compromised_after=COMPROMISED_AFTER if name == "compromised" else None,
-            body_code="Y0001",
+            body_code=BODY_CODE,
         )
         for name in ("active", "retired", "compromised")
     ]
