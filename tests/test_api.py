@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -15,6 +16,7 @@ from flask.testing import FlaskClient
 
 from certsvc import create_app
 from certsvc.services import Services
+from certsvc.signing.b64 import b64url_encode
 from certsvc.web.limits import RateLimits
 from tests.conftest import person_id, row
 from tests.test_issuance import issue
@@ -78,6 +80,33 @@ def test_bad_requests_get_400_json_errors(
     assert response.json is not None
     assert response.json["error"]["code"] == "invalid_request"
     assert response.json["error"]["message"]
+
+
+def _token_with_kid(kid: str) -> str:
+    header = json.dumps({"alg": "EdDSA", "kid": kid}).encode()  # ASCII: escapes \u0000, \udfff
+    return ".".join(b64url_encode(part) for part in (header, b"2|x|y|z|20260101", b"\0" * 64))
+
+
+@pytest.mark.parametrize(
+    "kid",
+    [
+        "a\u0000",  # PostgreSQL refuses NUL in text: was a DataError, HTTP 500
+        "\udfff",  # no UTF-8 form: was a UnicodeEncodeError on both backends, HTTP 500
+        "k" * 42,
+        "k" * 44,
+        "A" * 42 + "B",  # 43 characters, but not canonical base64url of 32 bytes
+    ],
+)
+def test_a_kid_that_is_no_key_id_is_malformed(client: FlaskClient, kid: str) -> None:
+    token = _token_with_kid(kid)
+    api = client.post("/api/v1/verify", json={"token": token})
+    assert api.status_code == 200 and api.json is not None
+    assert api.json["status"] == "malformed" and "key id" in api.json["message"]
+    page = client.get(f"/v/{token}")
+    assert page.status_code == 400 and "无法识别的二维码" in page.get_data(as_text=True)
+    # A kid of the right form that is not ours is an unknown key, as before.
+    other = client.post("/api/v1/verify", json={"token": _token_with_kid("A" * 43)})
+    assert other.json is not None and other.json["status"] == "unknown_key"
 
 
 def test_unknown_routes_and_methods_are_json_errors(client: FlaskClient) -> None:

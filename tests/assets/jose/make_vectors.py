@@ -245,6 +245,18 @@ def build_vectors() -> dict[str, bytes]:
             _signed('{"alg":"EdDSA"}', payload, active),
             "no kid, correctly signed",
         ),
+        "bad_kid_not_thumbprint.jws": (
+            "jws",
+            "malformed",
+            _signed('{"alg":"EdDSA","kid":"a\\u0000"}', payload, active),
+            "kid 'a' + NUL, correctly signed: a kid is a 43-character RFC 7638 thumbprint",
+        ),
+        "bad_kid_lone_surrogate.jws": (
+            "jws",
+            "malformed",
+            _signed('{"alg":"EdDSA","kid":"\\udfff"}', payload, active),
+            "kid a lone UTF-16 surrogate (not encodable as UTF-8), correctly signed",
+        ),
         "bad_two_parts.jws": ("jws", "malformed", f"{h}.{p}", "signature segment missing"),
         "bad_truncated_signature.jws": (
             "jws",
