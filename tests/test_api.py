@@ -82,6 +82,19 @@ def test_bad_requests_get_400_json_errors(
     assert response.json["error"]["message"]
 
 
+@pytest.mark.parametrize("depth", [1000, 100_000])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/verify", "/api/v1/lookup/by-number", "/api/v1/lookup/by-id"]
+)
+def test_deeply_nested_json_is_a_bad_request(client: FlaskClient, path: str, depth: int) -> None:
+    """Nesting beyond Python's recursion limit raised RecursionError, past get_json(silent)."""
+    for data in (b"[" * depth, b'{"token":' * depth):
+        response = client.post(path, data=data, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400 and response.json is not None
+        assert response.json["error"]["code"] == "invalid_request"
+        assert "not JSON" in response.json["error"]["message"]
+
+
 def _token_with_kid(kid: str) -> str:
     header = json.dumps({"alg": "EdDSA", "kid": kid}).encode()  # ASCII: escapes \u0000, \udfff
     return ".".join(b64url_encode(part) for part in (header, b"2|x|y|z|20260101", b"\0" * 64))
