@@ -189,6 +189,14 @@ def test_rate_limit_gives_429_with_retry_after(app: Flask, client: FlaskClient) 
     page = client.post("/lookup/number", data={"number": "Y000132010001264000001", "name": "x"})
     assert page.status_code == 429 and "请求过于频繁" in page.get_data(as_text=True)
     assert "Retry-After" in page.headers
+    # In the language the pages choose, by primary subtag.
+    for accept, text in (("zh-CN,en;q=0.9", "请求过于频繁"), ("en-US,en;q=0.9", "Too many")):
+        again = client.post(
+            "/lookup/number",
+            data={"number": "Y000132010001264000001", "name": "x"},
+            headers={"Accept-Language": accept},
+        )
+        assert again.status_code == 429 and text in again.get_data(as_text=True), accept
     # Another client address has its own allowance; other scopes are untouched.
     other = client.post(
         "/api/v1/lookup/by-number",

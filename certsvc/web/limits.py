@@ -43,7 +43,8 @@ from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import FixedWindowRateLimiter
 
 from certsvc.errors import RateLimited
-from certsvc.verify.text import DEFAULT_LANGUAGE, LANGUAGES, texts
+from certsvc.verify.text import texts
+from certsvc.web.public import page_language
 
 __all__ = ["DEFAULT_LIMITS", "ENDPOINT_SCOPES", "EXTENSION", "RateLimits", "init_app"]
 
@@ -172,11 +173,7 @@ def _too_many_requests(limit: str, seconds: int) -> Response:
         )
         response = jsonify(error=error.to_dict())
     else:
-        lang = request.values.get("lang") or request.accept_languages.best_match(
-            LANGUAGES, default=DEFAULT_LANGUAGE
-        )
-        lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
-        html = render_template("verify_limited.html", t=texts(lang), seconds=seconds)
+        html = render_template("verify_limited.html", t=texts(page_language()), seconds=seconds)
         response = Response(html, mimetype="text/html")
         response.headers["X-Robots-Tag"] = "noindex"
     response.status_code = 429
