@@ -78,6 +78,16 @@ def test_offline_not_valid_exits_non_zero_with_one_line(name: str, code: int, st
     assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"not valid: {status}")
 
 
+@pytest.mark.parametrize("name", ["bad_padding.jws", "bad_illegal_char.jws"])
+def test_a_damaged_token_too_long_for_a_file_name_is_malformed(name: str) -> None:
+    """Not a token by shape, so looked up as a file: past 255 characters the system says
+    'File name too long' (OSError), which was a traceback."""
+    token = (ASSETS / name).read_text("ascii").strip()
+    assert len(token) > 255
+    result = run(token, "--jwks", str(JWKS), code=7)
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("not valid: malformed")
+
+
 def test_url_png_pdf_and_json(tmp_path: Path) -> None:
     url = f"https://cert.example.cn/v/{vector('good.jws')}"
     assert "from url" in run(url, "--jwks", str(JWKS), code=0).stdout
