@@ -207,6 +207,33 @@ def test_rate_limit_gives_429_with_retry_after(app: Flask, client: FlaskClient) 
     assert client.post("/api/v1/verify", json={"token": "a.b.c"}).status_code == 200
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_x_forwarded_for_names_the_client_only_behind_trusted_proxies(
+    services: Services, proxies: int
+) -> None:
+    """CERTSVC_TRUSTED_PROXIES=1: each client behind the proxy has its own allowance, and
+    only the hop the proxy appended counts; unset, the header is ignored and every client
+    shares the proxy's. The limit itself comes from Settings (the environment)."""
+    settings = services.settings.with_overrides(
+        trusted_proxies=proxies, rate_limits={"CERTSVC_RATELIMIT_LOOKUP": "2 per minute"}
+    )
+    client = create_app(services=Services(settings=settings, db=services.db)).test_client()
+
+    def lookup(forwarded_for: str) -> int:
+        return client.post(
+            "/api/v1/lookup/by-number",
+            json={"number": "Y000132010001264000001", "name": "x"},
+            headers={"X-Forwarded-For": forwarded_for},
+            environ_base={"REMOTE_ADDR": "10.0.0.2"},  # the proxy
+        ).status_code
+
+    assert [lookup("203.0.113.7") for _ in range(3)] == [200, 200, 429]
+    # A client that writes its own X-Forwarded-For only adds hops in front of the proxy's.
+    assert lookup("198.51.100.1, 203.0.113.7") == 429
+    assert lookup("203.0.113.8") == (200 if proxies else 429)
+
+
 @pytest.fixture
 def redis_services(services: Services) -> Iterator[Services]:
     redis = pytest.importorskip("redis")
