@@ -150,9 +150,9 @@ def _foreign_number(entry: PublishedKey, claims: QrClaims) -> str | None:
     if issuer == owner:
         return None
     return (
-        f"signed by key {entry.kid} of body {owner}; the key of body {owner} cannot certify "
-        f"for body {issuer}, which certificate {claims.number} names as its issuer — this is "
-        "not a certificate of that body"
+        f"certificate {claims.number} names body {issuer} as its issuer, but it is signed by "
+        f"key {entry.kid} of body {owner}: the key of body {owner} cannot certify for body "
+        f"{issuer}"
     )
 
 
