@@ -117,6 +117,13 @@ def test_a_key_certifies_for_its_own_body_only(keys: KeySet) -> None:
     for number in ("YX00023201000125000001", "not a number", "Y00013201000125300000"):
         token = make.signed("active", make.payload(number=number))
         assert verify_offline(token, keys, now=NOW).reason == "record_mismatch", number
+    # A signed record may not name another issuer than the number does.
+    credential = json.loads(make.record())
+    credential["issuer"].update(bodyCode="Y000232010001", name="另一家评价机构")
+    record = make.vc("active", json.dumps(credential, ensure_ascii=False).encode())
+    other = verify_offline(vector("good.jws"), keys, record=record, now=NOW)
+    assert (other.status, other.reason) == ("invalid_signature", "record_mismatch")
+    assert other.message.endswith("they differ in issuer")
 
 
 def test_a_key_set_without_bodies_does_not_judge_the_issuer() -> None:

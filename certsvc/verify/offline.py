@@ -237,6 +237,8 @@ def _fields_from_record(record: str, keys: KeySet, claims: QrClaims, kid: str) -
     credential, verified = verify_credential(record.strip(), keys.public_key)
     subject = _get(credential, "credentialSubject")
     valid_from = str(credential.get("validFrom", ""))[:10]
+    fields = _fields_from_claims(claims)
+    issuer_code = fields["issuer"]["code"]  # the number's body; None if it cannot be read
     disagreements = [
         name
         for name, signed, recorded in (
@@ -245,12 +247,12 @@ def _fields_from_record(record: str, keys: KeySet, claims: QrClaims, kid: str) -
             ("occupation_code", claims.occupation_code, _get(subject, "occupation", "code")),
             ("issue_date", claims.issue_date.isoformat(), valid_from),
             ("kid", kid, verified.kid),
+            ("issuer", issuer_code, _get(credential, "issuer", "bodyCode") or issuer_code),
         )
         if signed != recorded
     ]
     if disagreements:
         raise InvalidSignature("they differ in " + ", ".join(disagreements))
-    fields = _fields_from_claims(claims)
     direct = _get(subject, "directCertification") or {}
     id_type = _enum(IdType, _get(subject, "idType"))
     ground = _enum(DirectGround, _get(direct, "ground"))
