@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from certsvc.config import Settings
 from certsvc.render import ensure_font
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
     )
+    app.config.update(settings.rate_limits)  # the rest keep certsvc.web.limits' defaults
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = services
     logging.getLogger("certsvc").setLevel(settings.log_level)
@@ -53,6 +55,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app.register_blueprint(transparency.bp)
     limits.init_app(app, settings.redis_url)  # after the blueprints: it wraps their views
+    if settings.trusted_proxies:
+        # The client's address from X-Forwarded-For, as many hops deep as there are proxies
+        # (rate limits and the audit log key on it). Only that: every URL certsvc prints is
+        # built from CERTSVC_PUBLIC_URL, never from the request's scheme or host, so trusting
+        # X-Forwarded-Proto/-Host would only let a proxy that passes them through unchecked
+        # hand clients a say in them.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=0, x_host=0
+        )
     return app
 
 

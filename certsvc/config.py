@@ -18,12 +18,24 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from limits import parse_many
+
 from certsvc.errors import ConfigError
 
 #: Where the package's repository root is; the default home of instance/ and keys/.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'instance' / 'certsvc.db'}"
+
+#: Rate limits that may be set from the environment, one per scope of
+#: :mod:`certsvc.web.limits` (whose table holds the defaults); each is a ``limits`` string such
+#: as ``10 per minute;200 per day``. The names are also the app.config keys.
+RATE_LIMIT_NAMES = (
+    "CERTSVC_RATELIMIT_VERIFY",
+    "CERTSVC_RATELIMIT_LOOKUP",
+    "CERTSVC_RATELIMIT_LOOKUP_ID",
+    "CERTSVC_RATELIMIT_LOGIN",
+)
 
 SECRET_NAMES = (
     "CERTSVC_SECRET_KEY",
@@ -51,6 +63,12 @@ class Settings:
     extra_provinces: Mapping[str, str] = field(default_factory=lambda: {"66": "新疆生产建设兵团"})
     max_batch_rows: int = 10_000
     redis_url: str | None = None
+    #: Rate limits given in the environment, by name (:data:`RATE_LIMIT_NAMES`); the others
+    #: keep the defaults of :mod:`certsvc.web.limits`.
+    rate_limits: Mapping[str, str] = field(default_factory=dict)
+    #: Reverse proxies in front of the app that append to X-Forwarded-For (0: none, the
+    #: client connects directly). Only then is X-Forwarded-For believed, N hops deep.
+    trusted_proxies: int = 0
     log_level: str = "INFO"
     sql_echo: bool = False
 
@@ -84,6 +102,13 @@ class Settings:
         if not max_rows:
             problems.append(f"CERTSVC_MAX_BATCH_ROWS must be a positive number (got {rows_text!r})")
 
+        proxies_text = get("CERTSVC_TRUSTED_PROXIES", "0")
+        proxies = int(proxies_text) if proxies_text.isascii() and proxies_text.isdigit() else -1
+        if not 0 <= proxies <= 10:
+            problems.append(
+                "CERTSVC_TRUSTED_PROXIES must be the number of reverse proxies in front of "
+                f"certsvc, 0 to 10 (got {proxies_text!r})"
+            )
         letters = _parse_letters(get("CERTSVC_SPECIAL_LEVEL_LETTERS", "T=T,C=C"), problems)
         extra = _parse_provinces(get("CERTSVC_EXTRA_PROVINCES", "66=新疆生产建设兵团"), problems)
 
@@ -100,6 +125,8 @@ class Settings:
             extra_provinces=extra,
             max_batch_rows=max_rows or cls.max_batch_rows,
             redis_url=env.get("CERTSVC_REDIS_URL") or None,
+            rate_limits=_parse_rate_limits(env, problems),
+            trusted_proxies=max(proxies, 0),
             log_level=get("CERTSVC_LOG_LEVEL", "INFO").upper(),
             sql_echo=env.get("CERTSVC_SQL_ECHO", "") == "1",
         )
@@ -153,6 +180,27 @@ def _parse_letters(text: str, problems: list[str]) -> dict[str, str]:
         problems.append("CERTSVC_SPECIAL_LEVEL_LETTERS needs two different letters, for T and C")
         return {"T": "T", "C": "C"}
     return letters
+
+
+def _parse_rate_limits(env: Mapping[str, str], problems: list[str]) -> dict[str, str]:
+    """The rate limits set in *env*, each checked with the ``limits`` library's parser."""
+    given: dict[str, str] = {}
+    for name in RATE_LIMIT_NAMES:
+        text = env.get(name, "").strip()
+        if not text:
+            continue
+        try:
+            valid = bool(parse_many(text))
+        except ValueError:
+            valid = False
+        if not valid:
+            problems.append(
+                f"{name} must be one or more limits such as '30 per minute' or "
+                f"'10 per minute;200 per day' (got {text!r})"
+            )
+            continue
+        given[name] = text
+    return given
 
 
 def _parse_provinces(text: str, problems: list[str]) -> dict[str, str]:

@@ -18,6 +18,12 @@
     for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
     return out;
   }
+  // The issuing body a certificate number names: its type letter and the 12 digits after the
+  // optional 特级技师/首席技师 level letter (certsvc/domain/numbers.py, issuing_body_of).
+  function issuingBody(number) {
+    var m = /^([YS])[A-Z]?(\d{12})\d+$/.exec(number);
+    return m && number.length === 22 ? m[1] + m[2] : null;
+  }
   function b64urlEncode(bytes) {
     var bin = "";
     for (var i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
@@ -52,17 +58,22 @@
     // The signed fields (certsvc/issuance/credential.py): format 2 is
     // "2|number|holder name|occupation code without hyphens|YYYYMMDD"; format 1, still
     // read, is the JSON array [1, number, holder name, occupation code, YYYYMMDD].
-    var text = decoder.decode(b64url(parts[1])), date = d.date.replace(/-/g, "");
+    var text = decoder.decode(b64url(parts[1])), date = d.date.replace(/-/g, ""), same;
     if (text.charAt(0) === "[") {
       var p = JSON.parse(text);
-      return Array.isArray(p) && p.length === 5 && p[0] === 1 && p[1] === d.number &&
-        p[2] === d.name && p[3] === d.occupation && String(p[4]) === date ? "ok" : "bad";
+      same = Array.isArray(p) && p.length === 5 && p[0] === 1 && p[1] === d.number &&
+        p[2] === d.name && p[3] === d.occupation && String(p[4]) === date;
+    } else {
+      var f = text.split("|");
+      same = f.length >= 5 && f[0] === "2" && f[1] === d.number &&
+        f.slice(2, -2).join("|") === d.name &&
+        f[f.length - 2] === d.occupation.replace(/-/g, "") && f[f.length - 1] === date;
     }
-    var f = text.split("|");
-    if (f.length < 5 || f[0] !== "2") return "bad";
-    var same = f[1] === d.number && f.slice(2, -2).join("|") === d.name &&
-      f[f.length - 2] === d.occupation.replace(/-/g, "") && f[f.length - 1] === date;
-    return same ? "ok" : "bad";
+    if (!same) return "bad";
+    // A key certifies for its own body only: body A's key over a number of body B is a
+    // genuine signature, but not a certificate of B.
+    if (typeof jwk.body === "string" && issuingBody(d.number) !== jwk.body) return "bad";
+    return "ok";
   })().then(function (state) {
     if (state === "ok") show("", d.ok);
     else if (state === "bad") show("bad", d.bad);

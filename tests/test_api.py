@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -15,6 +16,7 @@ from flask.testing import FlaskClient
 
 from certsvc import create_app
 from certsvc.services import Services
+from certsvc.signing.b64 import b64url_encode
 from certsvc.web.limits import RateLimits
 from tests.conftest import person_id, row
 from tests.test_issuance import issue
@@ -78,6 +80,46 @@ def test_bad_requests_get_400_json_errors(
     assert response.json is not None
     assert response.json["error"]["code"] == "invalid_request"
     assert response.json["error"]["message"]
+
+
+@pytest.mark.parametrize("depth", [1000, 100_000])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/verify", "/api/v1/lookup/by-number", "/api/v1/lookup/by-id"]
+)
+def test_deeply_nested_json_is_a_bad_request(client: FlaskClient, path: str, depth: int) -> None:
+    """Nesting beyond Python's recursion limit raised RecursionError, past get_json(silent)."""
+    for data in (b"[" * depth, b'{"token":' * depth):
+        response = client.post(path, data=data, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400 and response.json is not None
+        assert response.json["error"]["code"] == "invalid_request"
+        assert "not JSON" in response.json["error"]["message"]
+
+
+def _token_with_kid(kid: str) -> str:
+    header = json.dumps({"alg": "EdDSA", "kid": kid}).encode()  # ASCII: escapes \u0000, \udfff
+    return ".".join(b64url_encode(part) for part in (header, b"2|x|y|z|20260101", b"\0" * 64))
+
+
+@pytest.mark.parametrize(
+    "kid",
+    [
+        "a\u0000",  # PostgreSQL refuses NUL in text: was a DataError, HTTP 500
+        "\udfff",  # no UTF-8 form: was a UnicodeEncodeError on both backends, HTTP 500
+        "k" * 42,
+        "k" * 44,
+        "A" * 42 + "B",  # 43 characters, but not canonical base64url of 32 bytes
+    ],
+)
+def test_a_kid_that_is_no_key_id_is_malformed(client: FlaskClient, kid: str) -> None:
+    token = _token_with_kid(kid)
+    api = client.post("/api/v1/verify", json={"token": token})
+    assert api.status_code == 200 and api.json is not None
+    assert api.json["status"] == "malformed" and "key id" in api.json["message"]
+    page = client.get(f"/v/{token}")
+    assert page.status_code == 400 and "无法识别的二维码" in page.get_data(as_text=True)
+    # A kid of the right form that is not ours is an unknown key, as before.
+    other = client.post("/api/v1/verify", json={"token": _token_with_kid("A" * 43)})
+    assert other.json is not None and other.json["status"] == "unknown_key"
 
 
 def test_unknown_routes_and_methods_are_json_errors(client: FlaskClient) -> None:
@@ -147,6 +189,14 @@ def test_rate_limit_gives_429_with_retry_after(app: Flask, client: FlaskClient) 
     page = client.post("/lookup/number", data={"number": "Y000132010001264000001", "name": "x"})
     assert page.status_code == 429 and "请求过于频繁" in page.get_data(as_text=True)
     assert "Retry-After" in page.headers
+    # In the language the pages choose, by primary subtag.
+    for accept, text in (("zh-CN,en;q=0.9", "请求过于频繁"), ("en-US,en;q=0.9", "Too many")):
+        again = client.post(
+            "/lookup/number",
+            data={"number": "Y000132010001264000001", "name": "x"},
+            headers={"Accept-Language": accept},
+        )
+        assert again.status_code == 429 and text in again.get_data(as_text=True), accept
     # Another client address has its own allowance; other scopes are untouched.
     other = client.post(
         "/api/v1/lookup/by-number",
@@ -196,6 +246,33 @@ def test_the_transparency_bundle_counts_as_a_verify_and_is_refused_as_json(
     assert client.post("/api/v1/verify", json={"token": "a.b.c"}).status_code == 429
     other = client.get(url.format(5), environ_base={"REMOTE_ADDR": "192.0.2.9"})
     assert other.status_code == 404
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_x_forwarded_for_names_the_client_only_behind_trusted_proxies(
+    services: Services, proxies: int
+) -> None:
+    """CERTSVC_TRUSTED_PROXIES=1: each client behind the proxy has its own allowance, and
+    only the hop the proxy appended counts; unset, the header is ignored and every client
+    shares the proxy's. The limit itself comes from Settings (the environment)."""
+    settings = services.settings.with_overrides(
+        trusted_proxies=proxies, rate_limits={"CERTSVC_RATELIMIT_LOOKUP": "2 per minute"}
+    )
+    client = create_app(services=Services(settings=settings, db=services.db)).test_client()
+
+    def lookup(forwarded_for: str) -> int:
+        return client.post(
+            "/api/v1/lookup/by-number",
+            json={"number": "Y000132010001264000001", "name": "x"},
+            headers={"X-Forwarded-For": forwarded_for},
+            environ_base={"REMOTE_ADDR": "10.0.0.2"},  # the proxy
+        ).status_code
+
+    assert [lookup("203.0.113.7") for _ in range(3)] == [200, 200, 429]
+    # A client that writes its own X-Forwarded-For only adds hops in front of the proxy's.
+    assert lookup("198.51.100.1, 203.0.113.7") == 429
+    assert lookup("203.0.113.8") == (200 if proxies else 429)
 
 
 @pytest.fixture

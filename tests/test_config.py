@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from certsvc.config import Settings, generate_secrets
+from certsvc.config import RATE_LIMIT_NAMES, Settings, generate_secrets
 from certsvc.errors import ConfigError
+from certsvc.web.limits import DEFAULT_LIMITS
 
 
 def test_public_url_follows_the_port_when_unset() -> None:
@@ -47,3 +48,46 @@ def test_secrets_are_not_in_the_repr() -> None:
 def test_short_passphrase_is_refused() -> None:
     with pytest.raises(ConfigError, match="at least 12 characters"):
         Settings.from_env({**generate_secrets(), "CERTSVC_KEY_PASSPHRASE": "short"})
+
+
+def test_rate_limits_and_trusted_proxies_from_the_environment() -> None:
+    defaults = Settings.from_env(generate_secrets())
+    assert defaults.rate_limits == {} and defaults.trusted_proxies == 0
+    settings = Settings.from_env(
+        {
+            **generate_secrets(),
+            "CERTSVC_RATELIMIT_VERIFY": "100 per minute",
+            "CERTSVC_RATELIMIT_LOOKUP_ID": " 5 per minute;50 per day ",
+            "CERTSVC_TRUSTED_PROXIES": "2",
+        }
+    )
+    assert settings.rate_limits == {
+        "CERTSVC_RATELIMIT_VERIFY": "100 per minute",
+        "CERTSVC_RATELIMIT_LOOKUP_ID": "5 per minute;50 per day",
+    }
+    assert settings.trusted_proxies == 2
+
+
+def test_every_rate_limit_name_is_a_scope_of_the_limiter() -> None:
+    assert set(RATE_LIMIT_NAMES) == {key for key, _ in DEFAULT_LIMITS.values()}
+
+
+def test_bad_rate_limits_and_proxy_counts_stop_the_start() -> None:
+    env = {
+        **generate_secrets(),
+        "CERTSVC_RATELIMIT_VERIFY": "lots",
+        "CERTSVC_RATELIMIT_LOOKUP": "5 per fortnight",
+        "CERTSVC_TRUSTED_PROXIES": "-1",
+    }
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env)
+    message = info.value.message
+    for fragment in (
+        "CERTSVC_RATELIMIT_VERIFY must be one or more limits such as '30 per minute'",
+        "(got 'lots')",
+        "(got '5 per fortnight')",
+        "CERTSVC_TRUSTED_PROXIES must be the number of reverse proxies",
+    ):
+        assert fragment in message
+    with pytest.raises(ConfigError, match="0 to 10"):
+        Settings.from_env({**generate_secrets(), "CERTSVC_TRUSTED_PROXIES": "one"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 import pytest
@@ -15,6 +16,7 @@ from certsvc.domain.numbers import (
     BodyCode,
     CertificateNumber,
     check_special_letters,
+    issuing_body_of,
     looks_like_certificate_number,
     parse_body_code,
     parse_certificate_number,
@@ -130,6 +132,26 @@ def test_format_parse_round_trip_for_every_level(number: CertificateNumber) -> N
 def test_round_trip_with_custom_letters(number: CertificateNumber) -> None:
     letters = {Level.SPECIAL_TECHNICIAN: "P", Level.CHIEF_TECHNICIAN: "K"}
     assert parse_certificate_number(number.format(letters), letters) == number
+
+
+CUSTOM_LETTERS = {Level.SPECIAL_TECHNICIAN: "P", Level.CHIEF_TECHNICIAN: "K"}
+
+
+@given(numbers, st.sampled_from([DEFAULT_SPECIAL_LEVEL_LETTERS, CUSTOM_LETTERS]))
+def test_issuing_body_whatever_the_level_letters(
+    number: CertificateNumber, letters: Mapping[Level, str]
+) -> None:
+    """The body of a number is read without knowing the configured level letters."""
+    assert issuing_body_of(number.format(letters)) == number.body
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "Y00013201000125300000", "X000132010001253000001", "Y0001320100012530000O1"]
+)
+def test_issuing_body_of_what_is_not_a_number(raw: str) -> None:
+    assert "shape of a certificate number" in _message(
+        InvalidCertificateNumber, issuing_body_of, raw
+    )
 
 
 @pytest.mark.parametrize("digit", "06789")

@@ -284,3 +284,21 @@ def test_fuzzed_bodies_never_cause_a_server_error(
     assert response.status_code in (400, 404, 409, 422), response.data
     assert response.json["error"]["code"]
     assert certificates(services) == 0
+
+
+@pytest.mark.parametrize("depth", [1000, 100_000])
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/batches", "/api/v1/certificates/{n}/revoke", "/api/v1/certificates/{n}/reissue"],
+)
+def test_deeply_nested_json_is_a_bad_request(
+    services: Services, api: Api, path: str, depth: int
+) -> None:
+    """Nesting beyond Python's recursion limit raised RecursionError, past get_json(silent)."""
+    issued = api.post("/api/v1/batches", {"rows": [row(1)]}, key="nested").json
+    number = issued["certificates"][0]["number"]
+    for data in (b"[" * depth, b'{"rows":' * depth):
+        response = api.raw(path.format(n=number), data, key=f"nested-{len(data)}")
+        assert response.status_code == 400, response.data
+        assert response.json["error"]["code"] == "invalid_request"
+        assert "not JSON" in response.json["error"]["message"]

@@ -68,6 +68,7 @@ def test_offline_valid_prints_the_fields_and_what_it_could_not_check() -> None:
         ("alg_none.jws", 5, "invalid_signature"),
         ("alg_hs256_pem_public_key.jws", 5, "invalid_signature"),
         ("compromised_before_cutoff.jws", 5, "invalid_signature"),
+        ("other_body_number.jws", 5, "invalid_signature"),
         ("unknown_key.jws", 6, "unknown_key"),
         ("payload_object_form.jws", 7, "malformed"),
     ],
@@ -75,6 +76,16 @@ def test_offline_valid_prints_the_fields_and_what_it_could_not_check() -> None:
 def test_offline_not_valid_exits_non_zero_with_one_line(name: str, code: int, status: str) -> None:
     result = run(vector(name), "--jwks", str(JWKS), code=code)
     assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"not valid: {status}")
+
+
+@pytest.mark.parametrize("name", ["bad_padding.jws", "bad_illegal_char.jws"])
+def test_a_damaged_token_too_long_for_a_file_name_is_malformed(name: str) -> None:
+    """Not a token by shape, so looked up as a file: past 255 characters the system says
+    'File name too long' (OSError), which was a traceback."""
+    token = (ASSETS / name).read_text("ascii").strip()
+    assert len(token) > 255
+    result = run(token, "--jwks", str(JWKS), code=7)
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("not valid: malformed")
 
 
 def test_url_png_pdf_and_json(tmp_path: Path) -> None:

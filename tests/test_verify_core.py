@@ -13,13 +13,23 @@ from sqlalchemy import select, update
 
 from certsvc.bodies import get_body
 from certsvc.errors import InvalidCertificateNumber, InvalidIdNumber, InvalidInput
+from certsvc.issuance.service import content_hash, issue_batch
+from certsvc.keyring import published_keys
 from certsvc.models import Certificate
 from certsvc.services import Services
 from certsvc.signing.b64 import b64url_decode, b64url_encode
+from certsvc.signing.jwks import KeySet
 from certsvc.signing.jws import sign_compact
 from certsvc.signing.keys import generate_private_key, kid_for
-from certsvc.verify import VerificationResult, lookup_by_id, lookup_by_number, verify_token
+from certsvc.verify import (
+    VerificationResult,
+    lookup_by_id,
+    lookup_by_number,
+    verify_offline,
+    verify_token,
+)
 from tests.conftest import BODY_CODE, person_id, row
+from tests.test_console import OTHER_USCC, other_body
 from tests.test_issuance import issue
 
 
@@ -152,6 +162,31 @@ def test_signed_fields_must_equal_the_record(services: Services, body: str) -> N
         )
     other = sign_as_body(services, [1, issued.number, "王五", "6-31-01-03", 20261120])
     assert check(services, other).reason == "record_mismatch"
+
+
+def test_a_body_key_cannot_certify_for_another_body(services: Services, body: str) -> None:
+    """Body A's key over a number of body B is never valid: online (B's certificate on
+    record, or no such certificate) nor offline against the service's own JWKS."""
+    other = other_body(services)
+    numbered = [(2, row(1, name="李雷", employer_uscc=OTHER_USCC))]
+    theirs = issue_batch(
+        services, other, numbered, source="api", content_sha256=content_hash(numbered)
+    ).certificates[0]
+    keys = KeySet(services.db.read(published_keys))
+    assert {key.body_code for key in keys} == {body, other}
+    assert verify_offline(theirs.token, keys).is_valid  # B's own key: fine
+    payload = b64url_decode(theirs.token.split(".")[1])
+    with services.db.session() as session:
+        forged = services.keyring.signer_for(session, get_body(session, body)).sign(payload)
+    online = check(services, forged)
+    assert (online.status, online.reason) == ("invalid_signature", "record_mismatch")
+    offline = verify_offline(forged, keys)
+    assert (offline.status, offline.reason) == ("invalid_signature", "record_mismatch")
+    assert f"the key of body {body} cannot certify for body {other}" in offline.message
+    # A number of B that is not on record, signed by A's key: not found online either.
+    unknown = sign_as_body(services, [1, f"{other}264999999", "张三", "6-31-01-03", 20261120])
+    assert check(services, unknown).status == "not_found"
+    assert verify_offline(unknown, keys).reason == "record_mismatch"
 
 
 def test_compromised_key_cutoff_uses_the_stored_creation_time(

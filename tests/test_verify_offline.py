@@ -103,6 +103,37 @@ def test_a_signed_record_fills_every_field_and_must_agree(keys: KeySet) -> None:
     assert not verify_offline(vector("good_record.jwt"), keys, now=NOW).is_valid
 
 
+def test_a_key_certifies_for_its_own_body_only(keys: KeySet) -> None:
+    result = verify_offline(vector("other_body_number.jws"), keys, now=NOW)
+    assert (result.status, result.reason) == ("invalid_signature", "record_mismatch")
+    assert "the key of body Y000132010001 cannot certify for body Y000232010001" in (result.message)
+    assert result.certificate is not None
+    assert result.certificate["issuer"]["code"] == "Y000232010001"  # as the number says
+    make = _generator()
+    # 特级技师/首席技师 numbers carry a level letter, whichever one is configured.
+    for number in ("YT000132010001250000 01", "YX00013201000125000001"):
+        special = make.signed("active", make.payload(number=number.replace(" ", "")))
+        assert verify_offline(special, keys, now=NOW).is_valid, number
+    for number in ("YX00023201000125000001", "not a number", "Y00013201000125300000"):
+        token = make.signed("active", make.payload(number=number))
+        assert verify_offline(token, keys, now=NOW).reason == "record_mismatch", number
+    # A signed record may not name another issuer than the number does.
+    credential = json.loads(make.record())
+    credential["issuer"].update(bodyCode="Y000232010001", name="另一家评价机构")
+    record = make.vc("active", json.dumps(credential, ensure_ascii=False).encode())
+    other = verify_offline(vector("good.jws"), keys, record=record, now=NOW)
+    assert (other.status, other.reason) == ("invalid_signature", "record_mismatch")
+    assert other.message.endswith("they differ in issuer")
+
+
+def test_a_key_set_without_bodies_does_not_judge_the_issuer() -> None:
+    document = json.loads((ASSETS / "jwks.json").read_text("utf-8"))
+    for key in document["keys"]:
+        del key["body"]
+    keys = KeySet.from_document(document)
+    assert verify_offline(vector("other_body_number.jws"), keys, now=NOW).is_valid
+
+
 def test_compromised_key_is_never_valid_offline(keys: KeySet) -> None:
     before = verify_offline(vector("compromised_before_cutoff.jws"), keys, now=NOW)
     assert "verify online" in before.message and before.key_status == "compromised"

@@ -24,9 +24,11 @@ from werkzeug.serving import make_server
 
 from certsvc import create_app
 from certsvc.bodies import get_body
-from certsvc.issuance.service import revoke
+from certsvc.issuance.service import content_hash, issue_batch, revoke
 from certsvc.services import Services
+from certsvc.signing.b64 import b64url_decode
 from tests.conftest import row
+from tests.test_console import OTHER_USCC, other_body
 from tests.test_issuance import issue
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -75,6 +77,16 @@ def site(services: Services, body: str) -> Iterator[tuple[str, dict[str, str]]]:
         signer = services.keyring.signer_for(session, get_body(session, body))
     claims = [1, valid.number, "王五", "6-31-01-03", 20261120]
     mismatch = signer.sign(json.dumps(claims, ensure_ascii=False, separators=(",", ":")).encode())
+    # Our key over the exact signed fields of another body's certificate.
+    numbered = [(2, row(4, name="韩梅梅", employer_uscc=OTHER_USCC))]
+    theirs = issue_batch(
+        services,
+        other_body(services),
+        numbered,
+        source="api",
+        content_sha256=content_hash(numbered),
+    ).certificates[0]
+    foreign = signer.sign(b64url_decode(theirs.token.split(".")[1]))
     tokens = {
         "valid": valid.token,
         "revoked": first[0].token,
@@ -82,6 +94,7 @@ def site(services: Services, body: str) -> Iterator[tuple[str, dict[str, str]]]:
         "newer": fixed.token,
         "forged": forged,
         "mismatch": mismatch,
+        "foreign": foreign,
     }
     server = make_server("127.0.0.1", 0, create_app(services=services), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -185,6 +198,12 @@ def test_signature_is_checked_on_the_device(
     assert "Invalid signature" in dom and line.startswith(
         "[device bad] Not confirmed on this device"
     )
+    # Our key over another body's certificate: the signature is genuine, but a key certifies
+    # for its own body only, so the device does not confirm it either.
+    dom, line = page("foreign", accept="en")
+    assert "Invalid signature" in dom and line.startswith(
+        "[device bad] Not confirmed on this device"
+    ), line
     # A broken signature shows no record, so there is nothing to check on the device.
     dom, line = page("forged", accept="en")
     assert "Invalid signature" in dom and line == ""

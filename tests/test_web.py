@@ -142,6 +142,32 @@ def test_language_follows_accept_language_unless_switched(
     assert "script-src 'self'" in csp and "'unsafe-eval'" not in csp
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # the language does not depend on the database
+@pytest.mark.parametrize(
+    ("accept", "lang"),
+    [
+        ("zh-CN,zh-Hans;q=0.9,en;q=0.8", "zh"),  # iOS Safari in Chinese: was English
+        ("zh-CN,en;q=0.9", "zh"),  # was English
+        ("zh-TW,zh-Hant;q=0.9,en;q=0.8", "zh"),  # was English
+        ("zh-Hans-CN", "zh"),
+        ("zh_CN", "zh"),
+        ("en-US,en;q=0.9,zh-CN;q=0.8", "en"),
+        ("en;q=0.8,zh-CN", "zh"),  # quality, not the header's order, decides
+        ("fr-FR,en;q=0.5,zh;q=0.4", "en"),
+        ("en;q=0,zh-CN", "zh"),
+        ("fr, de;q=0.5", "zh"),
+        ("*", "zh"),
+        ("", "zh"),
+    ],
+)
+def test_language_by_primary_subtag_in_order_of_preference(
+    client: FlaskClient, services: Services, body: str, accept: str, lang: str
+) -> None:
+    token = issue(services, [row(1)]).certificates[0].token
+    html = client.get(f"/v/{token}", headers={"Accept-Language": accept}).get_data(as_text=True)
+    assert ("证书有效" if lang == "zh" else "Valid certificate") in html, accept
+
+
 @pytest.mark.parametrize(
     ("form", "zh", "en"),
     [

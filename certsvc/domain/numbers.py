@@ -264,6 +264,26 @@ def _province_pos(level: Level) -> str:
     return "6-7" if level.has_numeric_code else "7-8"
 
 
+def issuing_body_of(s: str) -> BodyCode:
+    """The issuing body's code in a certificate number (``Y000132010001`` in
+    ``Y000132010001253000001``), for either form.
+
+    Reads the layout only — not the province list, not which letter marks 特级技师/首席技师 —
+    because those are settings a verifier holding only a key set does not have; where the
+    settings are known, :func:`parse_certificate_number` gives the same body and checks more.
+    Raises :class:`InvalidCertificateNumber` when *s* does not have a number's shape.
+    """
+    value = compact(s)
+    if not looks_like_certificate_number(value):
+        raise _bad(
+            value,
+            "it does not have the shape of a certificate number (Y or S, an optional level "
+            "letter, then digits: 22 characters)",
+        )
+    digits = value[2:] if value[1].isalpha() else value[1:]
+    return BodyCode(value[0], digits[:4], digits[4:6], digits[6:12])
+
+
 # --- legacy 职业资格证书 numbers ---------------------------------------------------------------
 
 

@@ -9,13 +9,15 @@ Errors, so that the verification result names the right status:
 
 * :class:`~certsvc.errors.MalformedToken` — the token cannot be read as a JWS: not three
   segments, too long, bad base64url, a header that is not a JSON object or has duplicate
-  members, no string ``kid``, a signature that is not 64 bytes (cut short or damaged), or
-  a ``typ`` other than the one the caller expects.
+  members, no ``kid`` or one that is not an RFC 7638 thumbprint (43 base64url characters, as
+  every certsvc key id is), a signature that is not 64 bytes (cut short or damaged), or a
+  ``typ`` other than the one the caller expects.
 * :class:`~certsvc.errors.InvalidSignature` — the token is readable but cannot be accepted
   as signed by us: an ``alg`` other than ``EdDSA`` (``none``, ``HS256``, ``ES256``,
   ``Ed25519``, ...), any ``crit`` header, ``b64`` other than true, or a signature that does
   not verify.
-* :class:`~certsvc.errors.UnknownKey` — raised by the caller's ``key_for_kid``.
+* :class:`~certsvc.errors.UnknownKey` — raised by the caller's ``key_for_kid``, which is
+  only ever given a kid of the thumbprint form (so it may send it to a database as it is).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from certsvc.errors import InvalidSignature, MalformedToken, SigningKeyError
 from certsvc.signing.b64 import b64url_decode, b64url_encode
-from certsvc.signing.keys import kid_for
+from certsvc.signing.keys import is_valid_kid, kid_for
 from certsvc.signing.strictjson import dumps_compact, loads_object
 
 __all__ = [
@@ -182,7 +184,8 @@ def parse_compact(token: str) -> ParsedJws:
     Raises :class:`~certsvc.errors.MalformedToken` if the token is longer than
     :data:`MAX_TOKEN_LENGTH`, does not have exactly three segments, a segment is not
     canonical unpadded base64url, the header is not a JSON object (or repeats a member),
-    ``alg`` is not a string, or ``kid`` is not a non-empty string.
+    ``alg`` is not a string, or ``kid`` is not a certsvc key id (an RFC 7638 thumbprint:
+    :func:`~certsvc.signing.keys.is_valid_kid`).
     """
     if not isinstance(token, str):
         raise MalformedToken(f"a token must be text, not {type(token).__name__}")
@@ -207,6 +210,11 @@ def parse_compact(token: str) -> ParsedJws:
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise MalformedToken("JWS header has no string 'kid'; certsvc tokens name their key by kid")
+    if not is_valid_kid(kid):
+        raise MalformedToken(
+            f"JWS header has kid {_short(kid)}, which is no certsvc key id (the 43-character "
+            "RFC 7638 thumbprint of the key); the token was damaged or not made by certsvc"
+        )
     signing_input = f"{encoded_header}.{encoded_payload}".encode("ascii")
     return ParsedJws(header, payload, signing_input, signature)
 

@@ -16,6 +16,12 @@ backdate them at will. Therefore, offline, a token signed by a compromised key i
 * otherwise — cannot be decided without the record: ``invalid_signature`` (reason
   ``key_compromised_undecided``), with a message that says to verify online.
 
+**A key certifies for its own body only.** The JWKS names the body (评价机构) each key belongs
+to (``body``), and a certificate number names its issuing body (its first part, see
+:func:`certsvc.domain.numbers.issuing_body_of`). A token whose number is not of the key's body
+— body A's key signing a number of body B — is ``invalid_signature`` (reason
+``record_mismatch``): a genuine signature, but not a certificate of the body it names.
+
 When a signed record (vc+jwt, e.g. embedded in a certificate PDF) is given, it is verified
 with the same key set and must agree with the QR token; its fields then fill the result.
 """
@@ -28,10 +34,16 @@ from typing import Any, TypeVar
 
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
-from certsvc.domain.numbers import parse_certificate_number
+from certsvc.domain.numbers import issuing_body_of, parse_certificate_number
 from certsvc.domain.occupations import find_occupation
 from certsvc.domain.routes import DirectGround
-from certsvc.errors import CertsvcError, InvalidSignature, MalformedToken, UnknownKey
+from certsvc.errors import (
+    CertsvcError,
+    InvalidCertificateNumber,
+    InvalidSignature,
+    MalformedToken,
+    UnknownKey,
+)
 from certsvc.issuance.credential import QrClaims, parse_qr_payload
 from certsvc.models import utcnow
 from certsvc.signing.jwks import KeySet, PublishedKey
@@ -81,6 +93,17 @@ def verify_offline(
         "key_status": entry.status,
         "signed": signed_fields(claims),
     }
+    foreign = _foreign_number(entry, claims)
+    if foreign is not None:
+        return VerificationResult(
+            "invalid_signature",
+            foreign,
+            checked_at,
+            reason="record_mismatch",
+            certificate=fields,
+            not_checked=gaps,
+            **base,
+        )
     if record is not None:
         try:
             fields = _fields_from_record(record, keys, claims, entry.kid)
@@ -109,6 +132,30 @@ def verify_offline(
     )
 
 
+def _foreign_number(entry: PublishedKey, claims: QrClaims) -> str | None:
+    """Why the key *entry* may not certify the signed number; None when it may.
+
+    A key that names no body (a key set from elsewhere) is not judged here.
+    """
+    owner = entry.body_code
+    if owner is None:
+        return None
+    try:
+        issuer = str(issuing_body_of(claims.number))
+    except InvalidCertificateNumber:
+        return (
+            f"signed by key {entry.kid} of body {owner}, but {claims.number!r} is not a "
+            "certificate number, so it cannot be a certificate of that body"
+        )
+    if issuer == owner:
+        return None
+    return (
+        f"certificate {claims.number} names body {issuer} as its issuer, but it is signed by "
+        f"key {entry.kid} of body {owner}: the key of body {owner} cannot certify for body "
+        f"{issuer}"
+    )
+
+
 def _compromise_verdict(entry: PublishedKey, claims: QrClaims) -> tuple[str, str] | None:
     """(reason, message) when the key's compromise makes the token untrustworthy offline."""
     cutoff = entry.compromised_after
@@ -133,10 +180,14 @@ def _fields_from_claims(claims: QrClaims) -> dict[str, Any]:
     """The certified fields a QR token shows by itself: signed, or derived from its number."""
     level: Level | None
     try:
-        parsed = parse_certificate_number(claims.number)
-        level, issuer_code = parsed.level, str(parsed.body)
+        level = parse_certificate_number(claims.number).level
     except CertsvcError:  # configured special-level letters differ from the defaults
-        level, issuer_code = None, None
+        level = None
+    issuer_code: str | None
+    try:
+        issuer_code = str(issuing_body_of(claims.number))
+    except CertsvcError:
+        issuer_code = None
     occ_zh: str | None
     occ_en: str | None
     try:
@@ -186,6 +237,8 @@ def _fields_from_record(record: str, keys: KeySet, claims: QrClaims, kid: str) -
     credential, verified = verify_credential(record.strip(), keys.public_key)
     subject = _get(credential, "credentialSubject")
     valid_from = str(credential.get("validFrom", ""))[:10]
+    fields = _fields_from_claims(claims)
+    issuer_code = fields["issuer"]["code"]  # the number's body; None if it cannot be read
     disagreements = [
         name
         for name, signed, recorded in (
@@ -194,12 +247,12 @@ def _fields_from_record(record: str, keys: KeySet, claims: QrClaims, kid: str) -
             ("occupation_code", claims.occupation_code, _get(subject, "occupation", "code")),
             ("issue_date", claims.issue_date.isoformat(), valid_from),
             ("kid", kid, verified.kid),
+            ("issuer", issuer_code, _get(credential, "issuer", "bodyCode") or issuer_code),
         )
         if signed != recorded
     ]
     if disagreements:
         raise InvalidSignature("they differ in " + ", ".join(disagreements))
-    fields = _fields_from_claims(claims)
     direct = _get(subject, "directCertification") or {}
     id_type = _enum(IdType, _get(subject, "idType"))
     ground = _enum(DirectGround, _get(direct, "ground"))

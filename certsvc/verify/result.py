@@ -31,7 +31,9 @@ REASONS = (
     "unsupported_header",  # alg other than EdDSA (none, HS256, ...), crit, b64=false
     "key_compromised",  # signed after the key's compromise cutoff
     "key_compromised_undecided",  # offline: the signing time cannot be established
-    "record_mismatch",  # the signed fields differ from the stored (or embedded) record
+    # the signed fields differ from the stored (or embedded) record, or (offline) the key's
+    # body is not the body the certificate number names
+    "record_mismatch",
 )
 
 #: Things a verifier may be unable to check; listed in ``not_checked``.

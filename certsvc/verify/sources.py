@@ -60,12 +60,25 @@ def read_target(target: str) -> Presented:
     """Read *target* (token, URL or file path) into the token to verify."""
     path = Path(target)
     looks_like_file = not _TOKEN.match(target.strip()) and "://" not in target
-    if looks_like_file and path.is_file():
+    if looks_like_file and _is_file(path):
         return _read_file(path)
     if looks_like_file and path.suffix.lower() in {".pdf", ".png", ".jpg", ".jpeg", ".txt"}:
         raise InvalidInput(f"no such file: {target}")
     source = "url" if "://" in target else "token"
     return Presented(token_from_text(target), source)
+
+
+def _is_file(path: Path) -> bool:
+    """Whether *path* names a file; False for an argument that cannot be a path at all.
+
+    A damaged token is no file name, but the system may refuse to look it up rather than
+    say it is missing (``File name too long`` past 255 characters): it is then verified as
+    a token, and reported malformed, not a traceback.
+    """
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _read_file(path: Path) -> Presented:

@@ -6,10 +6,28 @@ One table per language with the same keys; :func:`texts` picks one. Status title
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
+
+
+def preferred_language(accepted: Iterable[tuple[str, float]]) -> str:
+    """The page language for an ``Accept-Language`` header, read by primary subtag.
+
+    *accepted* is (language tag, quality) in order of preference — highest quality first,
+    the header's order among equals, as werkzeug's ``request.accept_languages`` iterates. The
+    first tag whose primary subtag is one of :data:`LANGUAGES` wins (``zh-CN``, ``zh-Hans``,
+    ``zh-TW`` are all ``zh``); none, or only ``*``: :data:`DEFAULT_LANGUAGE`. (werkzeug's
+    ``best_match`` prefers an exact tag at any quality, so iOS Safari's
+    ``zh-CN,zh-Hans;q=0.9,en;q=0.8`` got the English page.)
+    """
+    for tag, quality in accepted:
+        primary = tag.replace("_", "-").split("-", 1)[0].lower()
+        if quality > 0 and primary in LANGUAGES:
+            return primary
+    return DEFAULT_LANGUAGE
+
 
 _ZH: dict[str, str] = {
     "html_lang": "zh-CN",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 
 from certsvc import services_of
 from certsvc.domain.ids import IdType
@@ -20,6 +20,7 @@ from certsvc.errors import InvalidRequest
 from certsvc.models import utcnow
 from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
 from certsvc.verify.result import format_time
+from certsvc.web.json_body import json_object
 from certsvc.web.openapi import MAX_ID_NUMBER, MAX_NAME, MAX_NUMBER, MAX_TOKEN, openapi_document
 
 bp = Blueprint("verify_api", __name__, url_prefix="/api/v1")
@@ -36,14 +37,12 @@ def _body(fields: Mapping[str, int], optional: frozenset[str] = frozenset()) -> 
 
     Raises :class:`InvalidRequest` naming the first problem.
     """
-    data = request.get_json(force=True, silent=True)
-    if not isinstance(data, dict):
-        raise InvalidRequest(
-            "send a JSON object as the request body, e.g. "
-            + "{"
-            + ", ".join(f'"{name}": "..."' for name in fields if name not in optional)
-            + "}"
-        )
+    data = json_object(
+        "send a JSON object as the request body, e.g. "
+        + "{"
+        + ", ".join(f'"{name}": "..."' for name in fields if name not in optional)
+        + "}"
+    )
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise InvalidRequest(

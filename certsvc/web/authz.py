@@ -41,7 +41,7 @@ P = ParamSpec("P")
 
 
 def client_ip() -> str:
-    """The client's address (behind a proxy, configure ProxyFix so this is the client's)."""
+    """The client's address (behind proxies, set CERTSVC_TRUSTED_PROXIES so it is the client's)."""
     return (request.remote_addr or "")[:64]
 
 

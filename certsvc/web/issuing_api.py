@@ -48,6 +48,7 @@ from certsvc.models import Batch, Certificate
 from certsvc.verify.core import certificate_fields
 from certsvc.verify.result import format_time
 from certsvc.web.authz import audit_request
+from certsvc.web.json_body import json_object
 
 __all__ = ["bp", "openapi_paths", "openapi_schemas", "openapi_security_schemes"]
 
@@ -73,9 +74,7 @@ def _body_of(token: TokenIdentity) -> int:
 
 
 def _json_object(allowed: frozenset[str]) -> dict[str, Any]:
-    data = request.get_json(force=True, silent=True)
-    if not isinstance(data, dict):
-        raise InvalidRequest("send a JSON object as the request body")
+    data = json_object()
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise InvalidRequest(

@@ -5,10 +5,10 @@ so every gunicorn worker and host shares the counters, else in process memory. I
 answering, the counters fall back to memory for :data:`REDIS_RETRY_S` seconds (logged once)
 rather than failing verification, then Redis is tried again.
 
-Limits are per client (``request.remote_addr``: behind a reverse proxy, configure ``ProxyFix``
-so it is the client's) — an IPv4 address, or an IPv6 /64 network, since an IPv6 client can
-use every address of its /64 (:func:`certsvc.addresses.client_key`) — and per *scope*, shared
-by the page and the API:
+Limits are per client (``request.remote_addr``: behind a reverse proxy, set
+``CERTSVC_TRUSTED_PROXIES`` so it is the client's) — an IPv4 address, or an IPv6 /64 network,
+since an IPv6 client can use every address of its /64 (:func:`certsvc.addresses.client_key`)
+— and per *scope*, shared by the page and the API:
 
 ===========  ==========================================  ===================================
 scope        routes                                      default (app.config key)
@@ -51,7 +51,8 @@ from limits.strategies import FixedWindowRateLimiter
 
 from certsvc.addresses import client_key
 from certsvc.errors import RateLimited
-from certsvc.verify.text import DEFAULT_LANGUAGE, LANGUAGES, texts
+from certsvc.verify.text import texts
+from certsvc.web.public import page_language
 
 __all__ = ["DEFAULT_LIMITS", "ENDPOINT_SCOPES", "EXTENSION", "RateLimits", "init_app"]
 
@@ -183,11 +184,7 @@ def _too_many_requests(limit: str, seconds: int) -> Response:
         )
         response = jsonify(error=error.to_dict())
     else:
-        lang = request.values.get("lang") or request.accept_languages.best_match(
-            LANGUAGES, default=DEFAULT_LANGUAGE
-        )
-        lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
-        html = render_template("verify_limited.html", t=texts(lang), seconds=seconds)
+        html = render_template("verify_limited.html", t=texts(page_language()), seconds=seconds)
         response = Response(html, mimetype="text/html")
         response.headers["X-Robots-Tag"] = "noindex"
     response.status_code = 429

@@ -23,7 +23,7 @@ from certsvc.keyring import published_keys
 from certsvc.signing.jwks import jwks_document
 from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
 from certsvc.verify.result import VerificationResult
-from certsvc.verify.text import DEFAULT_LANGUAGE, LANGUAGES, texts
+from certsvc.verify.text import LANGUAGES, preferred_language, texts
 
 bp = Blueprint(
     "public",
@@ -60,11 +60,12 @@ def jwks() -> ResponseReturnValue:
 
 
 def page_language() -> str:
-    """``lang`` from the query or form if given, else the best of Accept-Language, else zh."""
+    """``lang`` from the query or form if given, else the first language of Accept-Language
+    that the pages speak (by primary subtag: :func:`preferred_language`), else zh."""
     asked = request.values.get("lang", "")
     if asked in LANGUAGES:
         return asked
-    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE) or "zh"
+    return preferred_language(request.accept_languages)
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:

@@ -88,6 +88,11 @@ def _signed(header: str, payload: bytes, key: Ed25519PrivateKey) -> str:
     return signing_input + "." + _b64(key.sign(signing_input.encode("ascii")))
 
 
+#: The certification body every test key belongs to (its 13-character code, as certsvc
+#: publishes it in a JWKS); the verify vectors' certificate numbers are of this body.
+BODY_CODE = "Y000132010001"
+
+
 def published_keys() -> list[PublishedKey]:
     """The keys of jwks.json: one active, one retired, one compromised."""
     created = {
@@ -102,7 +107,7 @@ def published_keys() -> list[PublishedKey]:
             status=name,
             created_at=created[name],
             compromised_after=COMPROMISED_AFTER if name == "compromised" else None,
-            body_code="Y0001",
+            body_code=BODY_CODE,
         )
         for name in ("active", "retired", "compromised")
     ]
@@ -239,6 +244,18 @@ def build_vectors() -> dict[str, bytes]:
             "malformed",
             _signed('{"alg":"EdDSA"}', payload, active),
             "no kid, correctly signed",
+        ),
+        "bad_kid_not_thumbprint.jws": (
+            "jws",
+            "malformed",
+            _signed('{"alg":"EdDSA","kid":"a\\u0000"}', payload, active),
+            "kid 'a' + NUL, correctly signed: a kid is a 43-character RFC 7638 thumbprint",
+        ),
+        "bad_kid_lone_surrogate.jws": (
+            "jws",
+            "malformed",
+            _signed('{"alg":"EdDSA","kid":"\\udfff"}', payload, active),
+            "kid a lone UTF-16 surrogate (not encodable as UTF-8), correctly signed",
         ),
         "bad_two_parts.jws": ("jws", "malformed", f"{h}.{p}", "signature segment missing"),
         "bad_truncated_signature.jws": (

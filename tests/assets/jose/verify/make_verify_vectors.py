@@ -39,6 +39,8 @@ def _make_vectors() -> ModuleType:
 
 MV = _make_vectors()
 NUMBER = "Y000132010001253000001"  # Y 0001 32 010001 25 3 000001: 高级工, 2025, serial 1
+#: A number of another body (Y 0002 32 010001): the test keys belong to body Y000132010001.
+OTHER_BODY_NUMBER = "Y000232010001253000001"
 HOLDER = "张三"
 OCCUPATION = "6-31-01-03"
 
@@ -160,6 +162,13 @@ def build_vectors() -> dict[str, bytes]:
             "invalid_signature",
             "key_compromised",
             "compromised key, signed issue date after the cutoff: signed after compromise",
+        ),
+        (
+            "other_body_number.jws",
+            signed("active", payload(number=OTHER_BODY_NUMBER)),
+            "invalid_signature",
+            "record_mismatch",
+            "the active key (body Y000132010001) signed a number of body Y000232010001",
         ),
         (
             "unknown_key.jws",
