@@ -34,6 +34,8 @@ from certsvc.models import Certificate, Event, EventLogHead, utcnow
 from certsvc.registry.client import FeedClient, HttpResponse, PullSummary, RetryPolicy, pull
 from certsvc.registry.mirror import Mirror
 from certsvc.services import Services
+from certsvc.signing.b64 import b64url_decode
+from certsvc.signing.vc import VC_CTY, VC_JWT_TYP
 from tests.conftest import row
 from tests.test_issuance import issue
 from tests.test_registry_feed import FlaskTransport, history, token_for
@@ -222,6 +224,40 @@ def test_a_record_that_does_not_verify_is_rejected_and_reported(
     assert (
         "not in the mirror" in run_pull(services, FlaskTransport(client), path).rejections[0].reason
     )
+
+
+def test_a_record_signed_by_one_body_for_another_bodys_number_is_rejected(
+    client: FlaskClient, services: Services, body: str, tmp_path: Path
+) -> None:
+    """Body A's key, A as the record's issuer, but a number of body B: a genuine signature
+    that must not put a certificate of B into the mirror."""
+    issue(services, [row(1)])
+    foreign = "Y000244010002264000001"
+
+    def change(_call: int, response: HttpResponse) -> HttpResponse:
+        def tamper(events: list[dict[str, Any]]) -> None:
+            for event in events:
+                if event["kind"] != "issued":
+                    continue
+                credential = json.loads(b64url_decode(event["record"].split(".")[1]))
+                credential["certificateNumber"] = foreign
+                with services.db.session() as session:
+                    signer = services.keyring.signer_for(session, get_body(session, body))
+                    event["record"] = signer.sign(
+                        json.dumps(credential, ensure_ascii=False).encode(),
+                        VC_JWT_TYP,
+                        cty=VC_CTY,
+                    )
+                event["certificate"] = foreign
+
+        return edit_events(response, tamper)
+
+    summary = run_pull(services, Faulty(client, change), tmp_path / "m.db", limit=100)
+    assert [r.certificate for r in summary.rejections] == [foreign]
+    assert f"numbered for body Y000244010002; the key of body {body}" in (
+        summary.rejections[0].reason
+    )
+    assert mirror_certificates(tmp_path / "m.db") == {}
 
 
 @pytest.mark.parametrize(

@@ -52,11 +52,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from certsvc.domain.ids import IdType, mask_id_number
+from certsvc.domain.numbers import issuing_body_of
 from certsvc.errors import (
     CertsvcError,
     CheckpointError,
     FeedIntegrityError,
     HistoryRewritten,
+    InvalidCertificateNumber,
     InvalidInput,
     PermissionDenied,
     RedirectRefused,
@@ -746,6 +748,15 @@ class _Applier:
             raise _Rejected(f"the record is signed for {number}, the event names another")
         if key.body_code != body or event.get("body") != body:
             raise _Rejected(f"the record names body {body} but key {key.kid} is not that body's")
+        try:
+            numbered_by = str(issuing_body_of(number))
+        except InvalidCertificateNumber as exc:
+            raise _Rejected(f"the record's certificate number is not one: {exc.message}") from exc
+        if numbered_by != body:
+            raise _Rejected(
+                f"certificate {number} is numbered for body {numbered_by}; "
+                f"the key of body {body} cannot certify for it"
+            )
         subject = _field(credential, "credentialSubject")
         holder = event.get("holder")
         if not isinstance(holder, Mapping):
