@@ -16,7 +16,7 @@ from certsvc import bodies
 from certsvc.db import one_of
 from certsvc.domain.levels import Level
 from certsvc.domain.numbers import parse_certificate_number
-from certsvc.errors import BatchRejected, BodySuspended, Conflict, RowError
+from certsvc.errors import BatchRejected, BodySuspended, Conflict, InvalidInput, RowError
 from certsvc.issuance import service
 from certsvc.issuance.rows import read_results_file
 from certsvc.issuance.service import BatchResult, content_hash, issue_batch, revoke
@@ -207,6 +207,19 @@ def test_revocation_is_recorded(services: Services, body: str) -> None:
         cert = session.scalar(select(Certificate))
         assert cert is not None and cert.status == "revoked"
         assert session.scalar(select(Event.kind).order_by(Event.seq.desc())) == "revoked"
+
+
+@pytest.mark.parametrize("hidden", ["\u202e", "\x07", "\u200f"])
+def test_a_revocation_reason_with_invisible_characters_is_refused(
+    services: Services, body: str, hidden: str
+) -> None:
+    """The reason is signed and shown on the public page: U+202E could turn it around."""
+    number = issue(services, [row(1)]).certificates[0].number
+    with pytest.raises(InvalidInput, match="retype"):
+        revoke(services, number, f"考核{hidden}记录不实")
+    revoke(services, number, "考核记录不实\n（复核结论）")  # a line break is text here
+    with services.db.session() as session:
+        assert session.scalar(select(Certificate.status_reason)) == "考核记录不实\n（复核结论）"
 
 
 def test_holder_is_shared_across_certificates(services: Services, body: str) -> None:

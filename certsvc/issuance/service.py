@@ -43,7 +43,7 @@ from certsvc.errors import (
 from certsvc.events import reserve
 from certsvc.identity import id_commitment
 from certsvc.issuance.credential import CertifiedFacts, credential_payload, qr_payload
-from certsvc.issuance.validate import CertificateRequest, validate_rows
+from certsvc.issuance.validate import CertificateRequest, check_visible, validate_rows
 from certsvc.models import (
     Batch,
     Certificate,
@@ -566,6 +566,7 @@ def _revoke(services: Services, number: str, reason: str, actor: str) -> Certifi
     reason = reason.strip()
     if len(reason) < 4:
         raise InvalidInput("give a reason for the revocation (shown to anyone who verifies)")
+    check_visible("reason", reason, multiline=True)  # signed, and shown on the public page
     with services.db.transaction() as session:
         cert = session.scalar(select(Certificate).where(Certificate.number == number))
         if cert is None:

@@ -137,12 +137,15 @@ class _RowChecker:
         return outcome  # type: ignore[return-value]
 
 
-def check_visible(column: str, text: str) -> None:
+def check_visible(column: str, text: str, *, multiline: bool | None = None) -> None:
     """Raise InvalidInput if ``text`` holds control characters or bidirectional controls.
 
-    Line breaks are text only in :data:`MULTILINE_COLUMNS`; a tab is accepted anywhere.
+    Line breaks are text only in :data:`MULTILINE_COLUMNS` (or where ``multiline`` says so,
+    for text that is not a row's column, such as a revocation reason); a tab is accepted
+    anywhere.
     """
-    multiline = column in MULTILINE_COLUMNS
+    if multiline is None:
+        multiline = column in MULTILINE_COLUMNS
     bad = sorted(set((_CONTROL_RE_MULTILINE if multiline else _CONTROL_RE).findall(text)))
     if bad:
         codes = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
