@@ -371,3 +371,11 @@ def test_public_routes(client: FlaskClient, services: Services, body: str) -> No
     assert bad.status_code == 422 and bad.json["error"]["code"] == "log_range"
     missing = client.get("/api/v1/transparency/certificates/Y000132010001264999999")
     assert missing.status_code == 404
+    # Bad input is a 400, never a 500: digits that are not ASCII, a NUL (PostgreSQL text
+    # cannot hold one), anything that is not a number's shape.
+    for query in ("seq=%C2%B2&tree_size=1", "seq=1&tree_size=%D9%A3", "old=1&new=%EF%BC%92"):
+        kind = "inclusion" if "seq" in query else "consistency"
+        assert client.get(f"/api/v1/transparency/{kind}?{query}").status_code == 400, query
+    for number in ("a%00b", "Y0001320100012649999%0099", "x" * 40, "%E2%80%AE"):
+        answer = client.get(f"/api/v1/transparency/certificates/{number}")
+        assert answer.status_code == 400 and answer.json["error"]["code"] == "invalid_request"

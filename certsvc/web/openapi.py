@@ -374,7 +374,7 @@ def _transparency_paths() -> dict[str, Any]:
                     "application/json": {"schema": {"$ref": "#/components/schemas/InclusionProof"}}
                 },
             },
-            "400": _error("The number is too long."),
+            "400": _error("The path does not have a certificate number's shape."),
             "404": _error("No such certificate, or not in a checkpoint yet."),
             "429": _RATE_LIMITED,
         },

@@ -24,6 +24,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from certsvc import services_of
+from certsvc.domain.numbers import looks_like_certificate_number
 from certsvc.errors import InvalidRequest, NotFound
 from certsvc.transparency import store
 from certsvc.transparency.log import certificate_inclusion, latest_checkpoint, transparency_document
@@ -39,7 +40,7 @@ def _b64(data: bytes) -> str:
 
 def _int_arg(name: str) -> int:
     text = request.args.get(name, "").strip()
-    if not text.isdigit() or len(text) > _MAX_DIGITS:
+    if not (text.isascii() and text.isdigit()) or len(text) > _MAX_DIGITS:  # not "²" or "٣"
         raise InvalidRequest(f"query parameter {name!r} must be a whole number")
     return int(text)
 
@@ -101,8 +102,11 @@ def consistency() -> Response:
 @bp.get("/api/v1/transparency/certificates/<number>")
 def certificate(number: str) -> Response:
     """The inclusion bundle of one certificate against the latest checkpoint."""
-    if len(number) > 32:
-        raise InvalidRequest("a certificate number has at most 22 characters")
+    if not looks_like_certificate_number(number):
+        raise InvalidRequest(
+            "not a certificate number: Y or S, an optional level letter, then digits "
+            "(22 characters)"
+        )
     with services_of(current_app).db.session() as session:
         result = certificate_inclusion(session, number)
     if result is None:
