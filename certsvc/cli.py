@@ -133,18 +133,36 @@ def secrets(env_file: Path | None) -> None:
 @pass_ctx
 def init(ctx: Context) -> None:
     """Create or upgrade the database schema and load the occupation catalogue."""
-    from certsvc.migrate import seal_clear_id_salts, upgrade
+    from certsvc.migrate import clear_id_salts, upgrade
 
     services = ctx.services
     upgrade(services.db.engine)
     with ctx.transaction() as session:
         added, updated = bodies.load_occupations(session, shipped_catalogue())
-        sealed = seal_clear_id_salts(session, services.vault)
+        clear = clear_id_salts(session)
     click.echo(
         f"database ready ({services.db.dialect}); occupations: {added} added, {updated} updated"
     )
-    if sealed:
-        click.echo(f"sealed the ID commitment salts of {sealed} holder(s) stored in clear")
+    if clear:
+        click.echo(
+            f"{clear} holder(s) have ID commitment salts stored in clear by an earlier version; "
+            "once every server runs this version, run `certsvc seal-salts`"
+        )
+
+
+@cli.command("seal-salts")
+@pass_ctx
+def seal_salts(ctx: Context) -> None:
+    """Seal the ID commitment salts that earlier versions stored in clear.
+
+    Run it once every app server runs this version: an older server would take a sealed
+    salt for the salt itself and sign commitments nobody can check.
+    """
+    from certsvc.migrate import seal_clear_id_salts
+
+    with ctx.transaction() as session:
+        sealed = seal_clear_id_salts(session, ctx.services.vault)
+    click.echo(f"sealed the ID commitment salts of {sealed} holder(s)")
 
 
 @cli.command()

@@ -29,15 +29,27 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+#: Holders whose commitment salt an earlier version stored in clear.
+_CLEAR_SALT = func.length(Holder.id_salt) == SALT_BYTES
+
+
+def clear_id_salts(session: Session) -> int:
+    """How many holders still have an ID commitment salt stored in clear."""
+    return session.scalar(select(func.count()).where(_CLEAR_SALT)) or 0
+
+
 def seal_clear_id_salts(session: Session, vault: IdVault, *, chunk: int = 1000) -> int:
     """Seal the ID commitment salts that earlier versions stored in clear; how many.
 
     A clear salt next to the signed commitment and the mask lets anyone with a copy of the
     database recover the ID number (see :mod:`certsvc.identity`). Idempotent: sealed salts
     are longer than :data:`~certsvc.identity.SALT_BYTES` and are left alone.
+
+    Not part of ``certsvc init`` (``certsvc seal-salts`` runs it): during a rolling upgrade
+    the older servers still running would read a sealed salt as the salt itself.
     """
     sealed = 0
-    clear = func.length(Holder.id_salt) == SALT_BYTES
+    clear = _CLEAR_SALT
     while True:
         rows = session.execute(
             select(Holder.id, Holder.id_type, Holder.id_hash, Holder.id_salt)

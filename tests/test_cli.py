@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import select
 
 from certsvc.cli import cli
-from certsvc.config import generate_secrets
+from certsvc.config import Settings, generate_secrets
+from certsvc.domain.ids import IdType
 from certsvc.issuance.rows import COLUMNS
+from certsvc.models import Holder
+from certsvc.services import Services
 from tests.conftest import BODY_CODE, BODY_USCC, DEFAULT_PG, MEMBER_USCC, person_id
 
 
@@ -104,6 +108,27 @@ def test_issue_a_results_file_end_to_end(certsvc: Certsvc, tmp_path: Path) -> No
     assert "李堃" in shown and "三级/高级工" in shown
     assert "https://cert.example.cn/v/eyJ" in shown
     assert person_id(2) not in shown  # only the masked ID is ever shown
+
+
+def test_init_counts_clear_salts_and_seal_salts_seals_them(
+    certsvc: Certsvc, tmp_path: Path
+) -> None:
+    """Sealing is its own command, run after the rollout: init only says what is left."""
+    set_up_body(certsvc)
+    certsvc("issue", str(results_csv(tmp_path / "r.csv", [person(1)])), "--body", BODY_CODE)
+    services = Services.from_settings(Settings.from_env(certsvc.env))
+    try:
+        with services.db.transaction() as session:
+            holder = session.scalars(select(Holder)).one()
+            holder.id_salt = services.vault.open_salt(
+                IdType(holder.id_type), holder.id_hash, holder.id_salt
+            )  # as an earlier version stored it
+        assert "1 holder(s) have ID commitment salts stored in clear" in certsvc("init").output
+        assert "sealed the ID commitment salts of 1 holder(s)" in certsvc("seal-salts").output
+        assert "stored in clear" not in certsvc("init").output
+        assert "of 0 holder(s)" in certsvc("seal-salts").output
+    finally:
+        services.db.dispose()
 
 
 def test_a_bad_file_lists_every_row_error_and_issues_nothing(

@@ -12,7 +12,7 @@ from sqlalchemy import LargeBinary, Text, cast, select
 from certsvc.domain.ids import IdType
 from certsvc.errors import ConfigError
 from certsvc.identity import SALT_BYTES, SEALED_SALT_BYTES, IdVault, id_commitment
-from certsvc.migrate import seal_clear_id_salts
+from certsvc.migrate import clear_id_salts, seal_clear_id_salts
 from certsvc.models import Base, Certificate, Holder
 from certsvc.services import Services
 from certsvc.signing.jws import parse_compact
@@ -146,7 +146,7 @@ def test_salts_stored_in_clear_by_earlier_versions_are_read_and_sealed_by_init(
     services: Services, body: str
 ) -> None:
     """Rows written before salts were sealed keep working (issuing again for the person
-    reuses the salt) until ``certsvc init`` seals them, once."""
+    reuses the salt) until ``certsvc seal-salts`` seals them, once."""
     first = issue(services, [row(1)]).certificates[0]
     with services.db.transaction() as session:
         holder = session.scalars(select(Holder)).one()
@@ -155,8 +155,10 @@ def test_salts_stored_in_clear_by_earlier_versions_are_read_and_sealed_by_init(
     with services.db.session() as session:
         assert services.vault.open_salt(IdType.RESIDENT_ID, holder.id_hash, holder.id_salt) == salt
     with services.db.transaction() as session:
+        assert clear_id_salts(session) == 1
         assert seal_clear_id_salts(session, services.vault, chunk=1) == 1
     with services.db.transaction() as session:
+        assert clear_id_salts(session) == 0
         assert seal_clear_id_salts(session, services.vault) == 0
         stored = session.scalars(select(Holder.id_salt)).one()
     assert len(stored) == SEALED_SALT_BYTES
