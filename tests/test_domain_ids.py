@@ -329,5 +329,23 @@ def test_redact_id_numbers_leaves_no_id_number_in_free_text(
 
 def test_redact_id_numbers_keeps_short_numbers_and_text() -> None:
     assert redact_id_numbers("结果_2026-11-20_第3批.xlsx") == "结果_2026-11-20_第3批.xlsx"
+    assert redact_id_numbers("结果_20261120.csv") == "结果_20261120.csv"  # a date stamp
     assert redact_id_numbers("E12345678 张三") == "E******78 张三"  # a passport's digits
+    assert redact_id_numbers("台胞证_12345678.csv") == "台胞证_******78.csv"  # not a date
     assert redact_id_numbers("32010219900101123X.csv") == "3201**********123X.csv"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "１１０１０１１９９００３０７４４７７",  # full-width, as normalize_id_number accepts
+        "1101 0119 9003 0744 77",  # grouped by fours, as people type it
+        "110101 19900307 4477",
+    ],
+)
+def test_redact_id_numbers_catches_the_forms_the_parser_accepts(written: str) -> None:
+    assert normalize_id_number(IdType.RESIDENT_ID, written) == "110101199003074477"
+    redacted = redact_id_numbers(f"张三_{written}.csv")
+    digits = [ch for ch in redacted if ch.isdigit()]
+    assert len(digits) <= 8  # the mask's first and last four at most
+    assert "19900307" not in redacted.replace(" ", "")

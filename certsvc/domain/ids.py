@@ -266,18 +266,37 @@ def normalize_id_number(id_type: IdType, raw: str, *, today: date | None = None)
     return _NORMALIZERS[id_type](value, today or date.today())
 
 
-#: What could be an ID number inside free text such as a file name: a run of 8 or more
-#: digits (resident IDs, passport and permit numbers), with a trailing X.
-_ID_LIKE = re.compile(r"(?<![0-9])[0-9]{8,}[Xx]?(?![0-9])")
+#: What could be an ID number inside free text such as a file name: 8 or more digits
+#: (resident IDs, passport and permit numbers), half- or full-width as
+#: :func:`normalize_id_number` accepts them, possibly in groups split by single spaces
+#: (``1101 0119 9003 0744 77``), with a trailing X.
+_DIGIT = "[0-9０-９]"
+_ID_LIKE = re.compile(rf"(?<![0-9０-９]){_DIGIT}(?: ?{_DIGIT}){{7,}}(?: ?[XxＸｘ])?(?![0-9０-９])")
 
 
 def redact_id_numbers(text: str) -> str:
     """``text`` with every run that could be an ID number masked (:func:`mask_id_number`).
 
     For free text that is stored or logged, such as an uploaded file's name
-    (``张三_320102199001011234.csv``): ID numbers are never stored in clear.
+    (``张三_320102199001011234.csv``): ID numbers are never stored in clear. A run of exactly
+    eight digits that is a calendar date (``结果_20261120.csv``) is left as it is.
     """
-    return _ID_LIKE.sub(lambda m: mask_id_number(m.group()), text)
+
+    def mask(match: re.Match[str]) -> str:
+        found = match.group()
+        if len(found) == 8 and found.isascii() and _is_date(found):
+            return found
+        return mask_id_number(found)
+
+    return _ID_LIKE.sub(mask, text)
+
+
+def _is_date(digits: str) -> bool:
+    try:
+        day = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        return False
+    return 1900 <= day.year <= 2099
 
 
 def mask_id_number(value: str) -> str:
