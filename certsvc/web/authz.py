@@ -2,8 +2,9 @@
 
 A console session is a signed Flask cookie holding the account id, a stamp of the account
 (:attr:`certsvc.accounts.Principal.stamp`) and two times. On every request the account is
-read again: a disabled account, a changed password, role or body, an idle session (over
-:data:`IDLE_TIMEOUT`) or an old one (over :data:`MAX_SESSION_AGE`) ends the session.
+read again: a disabled account, a changed password, role or body, a log-out (on any device:
+:func:`certsvc.accounts.end_sessions`), an idle session (over :data:`IDLE_TIMEOUT`) or an old
+one (over :data:`MAX_SESSION_AGE`) ends the session.
 """
 
 from __future__ import annotations
