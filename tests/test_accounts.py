@@ -325,6 +325,26 @@ def test_parallel_attempts_from_one_client_stop_at_its_limit(
     }
 
 
+def hold_the_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[threading.Event, threading.Event, list[str]]:
+    """Make the password check of the guess "held guess" wait inside until ``release`` is
+    set (``inside`` says it got there); every checked password is appended to the list."""
+    inside, release = threading.Event(), threading.Event()
+    checked: list[str] = []
+    real = accounts.check_password_hash
+
+    def check(stored: str, password: str) -> bool:
+        checked.append(password)
+        if password == "held guess":
+            inside.set()
+            assert release.wait(timeout=30)
+        return real(stored, password)
+
+    monkeypatch.setattr(accounts, "check_password_hash", check)
+    return inside, release, checked
+
+
 @pytest.mark.parametrize("backend", ["postgresql"])  # SQLite serialises every writer anyway
 def test_a_slow_log_in_holds_up_neither_other_addresses_nor_other_accounts(
     services: Services, body: str, monkeypatch: pytest.MonkeyPatch
@@ -333,16 +353,7 @@ def test_a_slow_log_in_holds_up_neither_other_addresses_nor_other_accounts(
     check, log-ins from other addresses to other accounts (or unknown ones) go through."""
     new(services, "alice")
     new(services, "bob")
-    inside, release = threading.Event(), threading.Event()
-    real = accounts.check_password_hash
-
-    def check(stored: str, password: str) -> bool:
-        if password == "held guess":
-            inside.set()
-            assert release.wait(timeout=30)
-        return real(stored, password)
-
-    monkeypatch.setattr(accounts, "check_password_hash", check)
+    inside, release, _ = hold_the_check(monkeypatch)
     with ThreadPoolExecutor(3) as pool:
         held = pool.submit(login, services.db, "alice", "held guess", ip="10.1.1.1")
         try:
@@ -365,18 +376,7 @@ def test_parallel_guesses_at_one_name_queue_whether_it_has_an_account_or_not(
     """A second guess at a name waits until the first is decided, from another address too,
     and as long for a name without an account: the wait does not tell which names exist."""
     new(services, "alice")
-    inside, release = threading.Event(), threading.Event()
-    checked: list[str] = []
-    real = accounts.check_password_hash
-
-    def check(stored: str, password: str) -> bool:
-        checked.append(password)
-        if password == "held guess":
-            inside.set()
-            assert release.wait(timeout=30)
-        return real(stored, password)
-
-    monkeypatch.setattr(accounts, "check_password_hash", check)
+    inside, release, checked = hold_the_check(monkeypatch)
     with ThreadPoolExecutor(2) as pool:
         held = pool.submit(login, services.db, username, "held guess", ip="10.1.1.1")
         try:
