@@ -49,11 +49,10 @@ def seal_clear_id_salts(session: Session, vault: IdVault, *, chunk: int = 1000) 
     the older servers still running would read a sealed salt as the salt itself.
     """
     sealed = 0
-    clear = _CLEAR_SALT
     while True:
         rows = session.execute(
             select(Holder.id, Holder.id_type, Holder.id_hash, Holder.id_salt)
-            .where(clear)
+            .where(_CLEAR_SALT)
             .order_by(Holder.id)
             .limit(chunk)
         ).all()
