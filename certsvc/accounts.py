@@ -35,6 +35,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from certsvc import audit
 from certsvc.addresses import client_key
 from certsvc.db import Database
+from certsvc.domain.text import check_text
 from certsvc.errors import (
     AccountLocked,
     CertsvcError,
@@ -382,6 +383,7 @@ def create_account(
             "a user name has 3 to 100 characters: letters, digits, '.', '_', '@' or '-', "
             "starting with a letter or digit"
         )
+    check_text("user name", username)  # shown and audited: never a person's ID number
     if role not in ROLES:
         raise InvalidInput(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     check_password_rules(password, username)

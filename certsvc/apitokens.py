@@ -32,6 +32,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from certsvc.domain.text import check_text
 from certsvc.errors import (
     CertsvcError,
     Conflict,
@@ -101,6 +102,7 @@ def create_token(session: Session, role: str, name: str, body_code: str | None =
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidInput("give the token a name of 1 to 100 characters (who or what uses it)")
+    check_text("token name", name)
     body_id = None
     if body_code is not None:
         body = session.scalar(

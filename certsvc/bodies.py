@@ -19,6 +19,7 @@ from certsvc.domain.numbers import parse_body_code
 from certsvc.domain.occupations import Occupation as CatalogueEntry
 from certsvc.domain.occupations import check_occupation_code
 from certsvc.domain.routes import check_certifiable
+from certsvc.domain.text import check_text
 from certsvc.domain.uscc import normalize_uscc
 from certsvc.errors import Conflict, InvalidInput, NotFound
 from certsvc.models import CertificationBody, EcosystemMember, Event, Occupation, ScopeEntry
@@ -48,6 +49,10 @@ def create_body(
     name_zh = new.name_zh.strip()
     if not name_zh:
         raise InvalidInput("the body needs its filed Chinese name (备案名称)")
+    # Printed on every certificate and signed into it: the same text rule as a row's cells.
+    check_text("Chinese name of the body", name_zh)
+    check_text("English name of the body", new.name_en)
+    check_text("filing number", new.filing_number)
     for column, value in (("code", code), ("uscc", uscc)):
         clash = session.scalar(
             select(CertificationBody).where(getattr(CertificationBody, column) == value)
@@ -190,6 +195,7 @@ def add_member(
                 f"{uscc} is already a member from {m.valid_from} to {m.valid_to or 'open end'}; "
                 "end that membership first"
             )
+    check_text("member name", name)
     member = EcosystemMember(uscc=uscc, name=name.strip(), valid_from=valid_from, valid_to=valid_to)
     body.members.append(member)
     session.flush()
@@ -237,6 +243,11 @@ def _overlaps(m: EcosystemMember, start: dt.date, end: dt.date | None) -> bool:
 def load_occupations(session: Session, entries: Iterable[CatalogueEntry]) -> tuple[int, int]:
     """Insert or update catalogue entries; returns (added, updated)."""
     added = updated = 0
+    entries = list(entries)
+    for e in entries:  # all checked first: an import is taken whole or not at all
+        for label, text in (("Chinese name", e.name_zh), ("English name", e.name_en)):
+            check_text(f"{label} of occupation {e.code}", text)
+        check_text(f"note of occupation {e.code}", e.note)
     for e in entries:
         row = session.get(Occupation, e.code)
         values = {

@@ -7,7 +7,9 @@ Every command prints one clear line and exits non-zero on failure: a :class:`Cer
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,15 +19,16 @@ from typing import Any
 import click
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from certsvc import bodies
+from certsvc import audit, bodies
 from certsvc.config import Settings, generate_secrets
-from certsvc.db import normalize_url
+from certsvc.db import normalize_url, refusal
 from certsvc.domain.levels import Level, parse_level
 from certsvc.domain.occupations import read_catalogue_csv, shipped_catalogue
-from certsvc.errors import BatchRejected, CertsvcError, InvalidInput, NotFound
+from certsvc.domain.text import has_invalid_unicode
+from certsvc.errors import BatchRejected, CertsvcError, InvalidInput, InvalidUnicode, NotFound
 from certsvc.models import Certificate, CertificationBody, Occupation, SigningKey
 from certsvc.services import Services
 
@@ -52,7 +55,21 @@ pass_ctx = click.make_pass_decorator(Context, ensure=True)
 
 
 class CertsvcGroup(click.Group):
-    """Turns a CertsvcError into one line on stderr and its exit code (no traceback)."""
+    """Turns a CertsvcError, and any database error, into one line on stderr and an exit code
+    (no traceback); refuses arguments that are not valid text before any command runs."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Python decodes bytes that are not UTF-8 in argv to lone surrogates
+        # (surrogateescape): such a value cannot be stored, printed or signed.
+        for position, arg in enumerate(args, start=1):
+            if has_invalid_unicode(arg):
+                click.echo(
+                    f"error: argument {position} is not valid UTF-8 text; retype it (or rename "
+                    "the file) in UTF-8",
+                    err=True,
+                )
+                raise click.exceptions.Exit(InvalidUnicode.exit_code)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -65,7 +82,11 @@ class CertsvcGroup(click.Group):
         except CertsvcError as exc:
             click.echo(f"error: {exc.message}", err=True)
             raise click.exceptions.Exit(exc.exit_code) from exc
-        except (OperationalError, ProgrammingError) as exc:
+        except (IntegrityError, DataError) as exc:  # outside a unit of work (see db.refusal)
+            refused = refusal(exc)
+            click.echo(f"error: {refused.message}", err=True)
+            raise click.exceptions.Exit(refused.exit_code) from exc
+        except DBAPIError as exc:
             message, code = _database_problem(exc)
             click.echo(f"error: {message}", err=True)
             raise click.exceptions.Exit(code) from exc
@@ -103,6 +124,38 @@ def cli() -> None:
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="certsvc")
+
+
+def _audit(
+    ctx: Context,
+    action: str,
+    body_code: str,
+    *,
+    target: str = "",
+    outcome: str = "ok",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """One audit entry for a command, by ``cli:<OS user>``, in its own transaction."""
+    with ctx.transaction() as session:
+        body_id = session.scalar(
+            select(CertificationBody.id).where(CertificationBody.code == body_code.strip().upper())
+        )
+        audit.record(
+            session,
+            audit.Actor(f"cli:{_os_user()}"),
+            action,
+            body_id=body_id,
+            target=target,
+            outcome=outcome,
+            detail=detail,
+        )
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name for this uid (e.g. a bare container)
+        return str(os.getuid())
 
 
 # --- set-up -------------------------------------------------------------------------------
@@ -431,21 +484,34 @@ def issue(
         file.read_bytes(), file.name, max_rows=services.settings.max_batch_rows
     )
     rows = [(r.row, r.values) for r in parsed.rows]
-    with click.progressbar(
-        length=len(rows), label=f"issuing {len(rows)} certificates", file=sys.stderr
-    ) as bar:
-        result = issue_batch(
-            services,
-            body_code,
-            rows,
-            source=parsed.format,
-            content_sha256=parsed.sha256,
-            filename=file.name,
-            idempotency_key=idempotency_key,
-            actor="cli",
-            read_errors=parsed.errors,
-            progress=bar.update,
-        )
+    try:
+        with click.progressbar(
+            length=len(rows), label=f"issuing {len(rows)} certificates", file=sys.stderr
+        ) as bar:
+            result = issue_batch(
+                services,
+                body_code,
+                rows,
+                source=parsed.format,
+                content_sha256=parsed.sha256,
+                filename=file.name,
+                idempotency_key=idempotency_key,
+                actor="cli",
+                read_errors=parsed.errors,
+                progress=bar.update,
+            )
+    except CertsvcError as exc:
+        outcome = "rejected" if isinstance(exc, BatchRejected) else "failed"
+        _audit(ctx, "batch.issue", body_code, outcome=outcome, detail={"error": exc.code})
+        raise
+    _audit(
+        ctx,
+        "batch.issue",
+        body_code,
+        target=result.batch_id,
+        outcome="replayed" if result.replayed else "ok",
+        detail={"certificates": len(result.certificates)},
+    )
     if as_json:
         click.echo(
             json.dumps(

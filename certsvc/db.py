@@ -34,10 +34,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 
-from certsvc.errors import ConfigError
+from certsvc.errors import CertsvcError, ConcurrentChange, ConfigError, InvalidInput
 
 T = TypeVar("T")
 
@@ -118,9 +118,19 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: commit when the block succeeds, roll back when it raises."""
-        with self._sessions() as session, session.begin():
-            yield session
+        """One unit of work: commit when the block succeeds, roll back when it raises.
+
+        A refusal the request itself caused is raised as a :class:`CertsvcError` that says
+        what to do (:func:`refusal`): a constraint another request won at the same moment
+        (two admins adding the same user name, two batches certifying the same person) and a
+        value the database cannot take. Other database errors (it is down, the schema is
+        missing) are raised as they come, for the web and CLI error handlers.
+        """
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except (IntegrityError, DataError) as exc:
+            raise refusal(exc) from exc
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -154,6 +164,50 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+#: What a table's constraints protect, for the message of a :class:`ConcurrentChange`.
+_WHAT_CLASHED = {
+    "accounts": "an account with this user name",
+    "api_tokens": "this API token",
+    "batches": "a batch with this content or idempotency key",
+    "body_scope": "this entry of the body's scope",
+    "certificates": "a valid certificate for the same person, occupation and level",
+    "certification_bodies": "a body with this code or credit code",
+    "ecosystem_members": "this membership",
+    "occupations": "this occupation",
+    "signing_keys": "the body's active signing key",
+}
+
+
+def refusal(exc: IntegrityError | DataError) -> CertsvcError:
+    """The :class:`CertsvcError` for a database refusal caused by the request.
+
+    A constraint violation that the service's own checks did not foresee can only come from
+    another request that wrote the same thing between the check and the write: a
+    :class:`ConcurrentChange` (HTTP 409) naming what clashed, never the database's text
+    (it may quote the values). A value the database cannot store is :class:`InvalidInput`.
+    """
+    if isinstance(exc, DataError):
+        return InvalidInput(
+            "a value is too long, out of range or holds a character the database cannot "
+            "store (such as NUL); nothing was saved — check the values and submit again"
+        )
+    # The drivers name the table ("accounts.username" on SQLite) or the constraint
+    # ("uq_accounts_username", "pk_body_scope" on PostgreSQL).
+    detail = str(exc.orig)
+    what = next(
+        (
+            phrase
+            for table, phrase in _WHAT_CLASHED.items()
+            if any(f in detail for f in (f"{table}.", f'"{table}', f"_{table}_", f'_{table}"'))
+        ),
+        "the same record",
+    )
+    return ConcurrentChange(
+        f"{what} was written by another request at the same moment; nothing from this one "
+        "was saved — reload and try again"
+    )
 
 
 def first_row(
@@ -280,14 +334,29 @@ def _copy(
     names = ", ".join(f'"{name}"' for name in columns)  # from the model, never from input
     driver = connection.connection.driver_connection
     assert driver is not None
-    with driver.cursor() as cursor, cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
-        for row in itertools.chain([first], rows):
-            copy.write_row(
-                [
-                    row[name] if proc is None else proc(row[name])
-                    for name, proc in zip(columns, processors, strict=True)
-                ]
-            )
+    statement = f"COPY {target} ({names}) FROM STDIN"
+    dialect = connection.dialect
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in itertools.chain([first], rows):
+                copy.write_row(
+                    [
+                        row[name] if proc is None else proc(row[name])
+                        for name, proc in zip(columns, processors, strict=True)
+                    ]
+                )
+    except dialect.loaded_dbapi.Error as exc:
+        # The driver's own error (psycopg's UniqueViolation, say), raised as SQLAlchemy
+        # raises one from a statement it ran — IntegrityError, OperationalError… — so callers
+        # handle a violation the same way whichever path wrote the rows.
+        raise DBAPIError.instance(
+            statement,
+            None,
+            exc,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            dialect=dialect,
+        ) from exc
 
 
 def bulk_insert(

@@ -80,6 +80,13 @@ class DirectCertificationNotAllowed(InvalidInput):
     code = "direct_certification_not_allowed"
 
 
+class IdNumberInText(InvalidInput):
+    """Free text (a reason, an evidence, a name of a body) holds an ID number: it would be
+    published in clear, so it is refused before anything is signed or stored."""
+
+    code = "id_number_in_text"
+
+
 class BadFile(CertsvcError):
     """An uploaded results file cannot be read as a whole (encoding, header, size)."""
 
@@ -141,6 +148,21 @@ class Conflict(CertsvcError):
 
 class BodySuspended(Conflict):
     code = "body_suspended"
+
+
+class ConcurrentChange(Conflict):
+    """The database refused a change because another request changed the same thing at the
+    same moment (a unique or foreign-key constraint): nothing was saved; retrying shows why."""
+
+    code = "concurrent_change"
+
+
+class DatabaseUnavailable(CertsvcError):
+    """The database did not answer, or gave up on a lock: nothing was saved; retry later."""
+
+    code = "database_unavailable"
+    http_status = 503
+    exit_code = 75  # EX_TEMPFAIL
 
 
 class SigningKeyError(CertsvcError):
@@ -233,6 +255,12 @@ class InvalidRequest(CertsvcError):
     code = "invalid_request"
     http_status = 400
     exit_code = 64  # EX_USAGE
+
+
+class InvalidUnicode(InvalidRequest):
+    """Text that is not valid Unicode (a lone surrogate such as ``"\\ud800"``)."""
+
+    code = "invalid_unicode"
 
 
 class RateLimited(CertsvcError):

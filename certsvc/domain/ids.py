@@ -8,6 +8,7 @@ because their numbers carry no public check rule we can rely on (see :func:`norm
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
@@ -289,6 +290,44 @@ def redact_id_numbers(text: str) -> str:
         return mask_id_number(found)
 
     return _ID_LIKE.sub(mask, text)
+
+
+# A run of digits that may be an ID number written with spaces or hyphens between groups
+# (``3201 0219 6001 0100 1X``), after NFKC has made full-width digits, ``Ｘ`` and U+3000 ASCII.
+_DIGIT_RUN = re.compile(r"[0-9](?:[ \-]{0,2}[0-9])*(?:[ \-]{0,2}[Xx])?")
+_SEPARATORS = re.compile(r"[ \-]")
+
+
+def contains_id_number(text: str, *, today: date | None = None) -> bool:
+    """Whether free text holds a 居民身份证 number, as people type one.
+
+    Found: the 18-character number with a valid area, birth date and check character, also
+    with spaces or hyphens between its digits, in full-width digits, or inside a longer run of
+    digits; and the legacy 15-digit number (area + YYMMDD + 3 digits) standing alone. The
+    港澳台居民居住证 shares the 18-character form and is found too. Passport and travel-permit
+    numbers are not: a letter and eight digits cannot be told from an order or part number.
+
+    ``"投诉人 3201 0219 6001 0100 1X"`` -> True; ``"订单 202611200001"`` -> False.
+    """
+    today = today or date.today()
+    for run in _DIGIT_RUN.finditer(unicodedata.normalize("NFKC", text)):
+        chars = _SEPARATORS.sub("", run.group()).upper()
+        if len(chars) == 15 and _is_legacy_resident_id(chars):
+            return True
+        for start in range(len(chars) - 17):
+            try:
+                _normalize_resident_id(chars[start : start + 18], today)
+            except InvalidIdNumber:
+                continue
+            return True
+    return False
+
+
+def _is_legacy_resident_id(digits: str) -> bool:
+    """A 15-digit 身份证 number of before 1999: area (a province), YYMMDD of the 1900s, 3 digits."""
+    if not digits.isdigit() or digits[:2] not in PROVINCES:
+        return False
+    return _birth_date("19" + digits[6:12]) is not None
 
 
 def _is_date(digits: str) -> bool:

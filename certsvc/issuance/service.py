@@ -24,17 +24,19 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Row, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from certsvc.db import bulk_insert, insert_ignoring_conflicts, one_of
 from certsvc.domain.ids import IdType, mask_id_number, redact_id_numbers
 from certsvc.domain.levels import Level
 from certsvc.domain.numbers import MAX_SERIAL, CertificateNumber, parse_body_code
+from certsvc.domain.text import check_text
 from certsvc.errors import (
     BatchRejected,
     BodySuspended,
     CertsvcError,
+    ConcurrentChange,
     Conflict,
     InvalidInput,
     NotFound,
@@ -43,7 +45,7 @@ from certsvc.errors import (
 from certsvc.events import reserve
 from certsvc.identity import id_commitment
 from certsvc.issuance.credential import CertifiedFacts, credential_payload, qr_payload
-from certsvc.issuance.validate import CertificateRequest, check_visible, validate_rows
+from certsvc.issuance.validate import CertificateRequest, validate_rows
 from certsvc.models import (
     Batch,
     Certificate,
@@ -84,7 +86,8 @@ class BatchResult:
 def content_hash(rows: Sequence[tuple[int, Mapping[str, str]]]) -> str:
     """SHA-256 of rows submitted through the API (files are hashed as bytes)."""
     canonical = json.dumps([dict(v) for _, v in rows], ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    # surrogatepass: rows with invalid text are hashed (and then refused by validation).
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -148,17 +151,19 @@ def _issue_once(
     try:
         with services.db.transaction() as session:
             return _issue(services, session, sub, progress)
-    except IntegrityError as exc:
+    except ConcurrentChange as exc:
         # A concurrent submission of the same batch won the race, or another batch certified
-        # the same person meanwhile. Answer the first from the stored batch.
+        # the same person meanwhile (the database's unique index, checked as the rows are
+        # written). Answer the first from the stored batch; refuse the second with a 409.
         with services.db.transaction() as session:
             body = _body(session, sub.body_code)
             replay = _find_replay(session, body, sub.content_sha256, sub.idempotency_key)
             if replay is not None:
                 return replay, {}
-        raise Conflict(
-            "another batch issued a conflicting certificate at the same time; nothing from "
-            "this batch was issued — submit it again to see which rows are affected"
+        raise ConcurrentChange(
+            "another batch certified the same person for the same occupation and level at the "
+            "same moment; nothing from this batch was issued — submit it again to see which "
+            "rows are affected"
         ) from exc
 
 
@@ -566,7 +571,7 @@ def _revoke(services: Services, number: str, reason: str, actor: str) -> Certifi
     reason = reason.strip()
     if len(reason) < 4:
         raise InvalidInput("give a reason for the revocation (shown to anyone who verifies)")
-    check_visible("reason", reason, multiline=True)  # signed, and shown on the public page
+    check_text("reason", reason, multiline=True)  # signed, and shown on the public page
     with services.db.transaction() as session:
         cert = session.scalar(select(Certificate).where(Certificate.number == number))
         if cert is None:

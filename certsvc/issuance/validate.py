@@ -28,6 +28,7 @@ from certsvc.domain.routes import (
     parse_direct_ground,
     parse_route,
 )
+from certsvc.domain.text import check_text, check_visible
 from certsvc.domain.uscc import normalize_uscc
 from certsvc.errors import CertsvcError, InvalidInput, RowError
 from certsvc.identity import IdVault
@@ -46,15 +47,11 @@ _NAME_RE = re.compile(
     r"A-Za-zÀ-ÖØ-öø-ÿ·•・ '\-.]+$"
 )
 
-# Control characters (Unicode category Cc) other than tab, the line and paragraph separators,
-# and the bidirectional controls (Unicode's Bidi_Control set) that make text display other
-# than it is: U+202E makes "王小明" or a work type read backwards on the certificate and the
-# verification page. Checked here, for every route into signing (file, console, API).
-_BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_CONTROL_RE = re.compile(f"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}]")
-_CONTROL_RE_MULTILINE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")
 #: Columns where a line break is normal text (Alt+Enter in Excel, a textarea in the console).
 MULTILINE_COLUMNS = frozenset({"direct_evidence"})
+#: Columns of free text: signed and shown on verification, so no ID number may be in them
+#: (:func:`certsvc.domain.text.check_text`). The name cannot hold digits at all.
+FREE_TEXT_COLUMNS = frozenset({"employer_name", "work_type", "direct_evidence"})
 
 T = TypeVar("T")
 _UNSEEN = object()
@@ -125,7 +122,7 @@ class _RowChecker:
         outcome = self.memo.get(key, _UNSEEN) if repeats else _UNSEEN
         if outcome is _UNSEEN:
             try:
-                check_visible(column, text)
+                check_cell(column, text)
                 outcome = parse(text)
             except CertsvcError as exc:
                 outcome = exc
@@ -137,20 +134,16 @@ class _RowChecker:
         return outcome  # type: ignore[return-value]
 
 
-def check_visible(column: str, text: str, *, multiline: bool | None = None) -> None:
-    """Raise InvalidInput if ``text`` holds control characters or bidirectional controls.
-
-    Line breaks are text only in :data:`MULTILINE_COLUMNS` (or where ``multiline`` says so,
-    for text that is not a row's column, such as a revocation reason); a tab is accepted
-    anywhere.
-    """
-    if multiline is None:
-        multiline = column in MULTILINE_COLUMNS
-    bad = sorted(set((_CONTROL_RE_MULTILINE if multiline else _CONTROL_RE).findall(text)))
-    if bad:
-        codes = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
-        what = "control characters" if multiline else "line breaks or control characters"
-        raise InvalidInput(f"the text contains invisible {what} ({codes}): retype the value")
+def check_cell(column: str, text: str) -> None:
+    """The text rule of one cell (:mod:`certsvc.domain.text`), checked for every route into
+    signing (file, console, API): visible characters everywhere, and no ID number in the
+    free-text columns."""
+    label = column.replace("_", " ")
+    multiline = column in MULTILINE_COLUMNS
+    if column in FREE_TEXT_COLUMNS:
+        check_text(label, text, multiline=multiline)
+    else:
+        check_visible(label, text, multiline=multiline)
 
 
 def _parse_name(text: str) -> str:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from certsvc.errors import CertsvcError
+from certsvc.db import refusal
+from certsvc.errors import CertsvcError, DatabaseUnavailable
 
 log = logging.getLogger("certsvc.web")
 
@@ -17,6 +19,25 @@ def register(app: Flask) -> None:
     @app.errorhandler(CertsvcError)
     def _certsvc_error(exc: CertsvcError) -> tuple[Response, int]:
         return jsonify(error=exc.to_dict()), exc.http_status
+
+    @app.errorhandler(IntegrityError)
+    @app.errorhandler(DataError)
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_error(exc: Exception) -> ResponseReturnValue:
+        # A unit of work raises refusals as CertsvcError already (Database.transaction);
+        # this catches the rest — a read that hit a value the database refuses, a database
+        # that is down — so that no database message or traceback reaches a person. The
+        # error is handled as its CertsvcError would be (a console page, JSON elsewhere).
+        if isinstance(exc, IntegrityError | DataError):
+            error = refusal(exc)
+        else:
+            log.error("database error on %s %s", request.method, request.path, exc_info=exc)
+            error = DatabaseUnavailable(
+                "the database is not answering or is busy; nothing was changed — try again "
+                "in a minute"
+            )
+        return current_app.handle_user_exception(error)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> ResponseReturnValue:

@@ -35,6 +35,7 @@ from certsvc import certificates as service
 from certsvc import services_of
 from certsvc.accounts import Permission, roles_with
 from certsvc.apitokens import TokenIdentity, current_token, require_token
+from certsvc.domain.text import check_text
 from certsvc.errors import (
     BatchRejected,
     CertsvcError,
@@ -96,6 +97,7 @@ def _idempotency_key(required: bool) -> str | None:
         raise InvalidRequest(
             f"the Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"
         )
+    check_text("Idempotency-Key", key)  # stored with the batch and audited: no ID number
     return key
 
 
