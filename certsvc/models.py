@@ -253,11 +253,13 @@ class Certificate(Base):
     __table_args__ = (
         CheckConstraint("status IN ('valid', 'revoked', 'superseded')", name="status"),
         CheckConstraint("route IN ('regular', 'direct')", name="route"),
-        # One valid certificate per person, occupation and level: the database enforces what
-        # the service checks, so two concurrent batches cannot both certify the same person.
+        # One valid certificate per person, occupation and level of one body: the database
+        # enforces what the service checks, so two concurrent batches cannot both certify the
+        # same person. Another body's certificate is no obstacle (README, "Security").
         Index(
             "uq_certificates_one_valid",
             "holder_id",
+            "body_id",
             "occupation_code",
             "level",
             unique=True,

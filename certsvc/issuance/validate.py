@@ -335,7 +335,7 @@ def validate_rows(
                 corrects=corrects,
             )
         )
-    errors.extend(_already_certified(session, requests))
+    errors.extend(_already_certified(session, body, requests))
     return requests, errors
 
 
@@ -374,8 +374,16 @@ def _corrected_certificates(
     return {c.number: c for c in found}
 
 
-def _already_certified(session: Session, requests: list[CertificateRequest]) -> list[RowError]:
-    """Rows that would give a person a second valid certificate for the same thing."""
+def _already_certified(
+    session: Session, body: CertificationBody, requests: list[CertificateRequest]
+) -> list[RowError]:
+    """Rows that would give a person a second valid certificate of this body for the same
+    occupation and level.
+
+    Only the body's own certificates count: another body's certificate for the same thing
+    is no error (its own assessment; README, "Security"), and a rejection must never tell
+    one body what another issued.
+    """
     if not requests:
         return []
     errors: list[RowError] = []
@@ -393,6 +401,7 @@ def _already_certified(session: Session, requests: list[CertificateRequest]) -> 
             .join(Certificate, Certificate.holder_id == Holder.id)
             .where(
                 one_of(session, Holder.id_hash, {r.id_digest for r in part}),
+                Certificate.body_id == body.id,
                 Certificate.status == "valid",
             )
         ).all()
