@@ -14,7 +14,6 @@ registry pulls. An admin sees the entries of their own body; an operator the pla
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -26,6 +25,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, UOWTransaction
 
 from certsvc.models import AuditEntry, utcnow
+from certsvc.spreadsheets import SafeCsvWriter
 
 __all__ = ["CSV_COLUMNS", "Actor", "export_csv", "list_entries", "record"]
 
@@ -41,8 +41,6 @@ CSV_COLUMNS = (
     "ip",
     "detail",
 )
-# A spreadsheet runs a cell that starts with one of these as a formula ("CSV injection").
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -103,7 +101,7 @@ def export_csv(session: Session, body_id: int | None) -> Iterator[str]:
     formula get a leading apostrophe.
     """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = SafeCsvWriter(buffer)
 
     def flush() -> str:
         text = buffer.getvalue()
@@ -119,8 +117,7 @@ def export_csv(session: Session, body_id: int | None) -> Iterator[str]:
     )
     for entry in session.scalars(query.execution_options(yield_per=500)):
         writer.writerow(
-            _safe(value)
-            for value in (
+            (
                 entry.id,
                 entry.occurred_at.isoformat(timespec="seconds"),
                 entry.actor,
@@ -134,11 +131,6 @@ def export_csv(session: Session, body_id: int | None) -> Iterator[str]:
             )
         )
         yield flush()
-
-
-def _safe(value: object) -> str:
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 @event.listens_for(Session, "before_flush")

@@ -9,7 +9,6 @@ set of values get a drop-down list, and a second sheet explains every column.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import unicodedata
@@ -18,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from certsvc.issuance.rows import COLUMNS, COLUMNS_BY_KEY, DATA_SHEET_TITLE, EXAMPLE_ROW, Column
+from certsvc.spreadsheets import SafeCsvWriter, safe_cell
 
 INSTRUCTIONS_SHEET_TITLE = "说明 Instructions"
 LISTS_SHEET_TITLE = "选项 Lists"
@@ -61,7 +61,7 @@ def template_csv() -> bytes:
     The example row (张三) is refused if it is uploaded unchanged; replace it with real rows.
     """
     buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = SafeCsvWriter(buffer)
     writer.writerow([c.header for c in COLUMNS])
     writer.writerow([EXAMPLE_ROW[c.key] for c in COLUMNS])
     return buffer.getvalue().encode("utf-8-sig")
@@ -148,7 +148,7 @@ def _add_drop_downs(workbook: Any, sheet: Any, choices: Mapping[str, Sequence[st
                 lists_sheet.sheet_state = "hidden"
             list_column = get_column_letter(positions[key])
             for row, value in enumerate(values, start=1):
-                lists_sheet.cell(row=row, column=positions[key], value=value)
+                lists_sheet.cell(row=row, column=positions[key], value=safe_cell(value))
             formula = f"'{LISTS_SHEET_TITLE}'!${list_column}$1:${list_column}${len(values)}"
         column = COLUMNS_BY_KEY[key]
         validation = DataValidation(

@@ -19,7 +19,6 @@ Basis (stated in every output as ``basis``):
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -35,6 +34,7 @@ from certsvc.domain.provinces import province_name
 from certsvc.domain.routes import Route
 from certsvc.errors import InvalidInput
 from certsvc.models import Certificate, CertificationBody, Occupation, SigningKey, utcnow
+from certsvc.spreadsheets import SafeCsvWriter, xlsx_append
 
 __all__ = ["DIMENSIONS", "FORMATS", "Stats", "compute_stats", "render"]
 
@@ -162,7 +162,7 @@ def render(stats: Stats, fmt: str) -> bytes:
         return json.dumps(stats.to_dict(), ensure_ascii=False, indent=2).encode() + b"\n"
     if fmt == "csv":
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
+        writer = SafeCsvWriter(out)
         writer.writerow(["dimension", "key", "label", "certificates", "holders"])
         writer.writerow(["total", "", "", stats.certificates, stats.holders])
         for name, rows in stats.by.items():
@@ -180,16 +180,16 @@ def _xlsx(stats: Stats) -> bytes:
     book = Workbook()
     summary = book.active
     summary.title = "total"
-    summary.append(["generated_at", stats.generated_at.isoformat()])
-    summary.append(["basis", BASIS])
-    summary.append(["scope", stats.scope or "all bodies"])
-    summary.append(["certificates", stats.certificates])
-    summary.append(["holders", stats.holders])
+    xlsx_append(summary, ["generated_at", stats.generated_at.isoformat()])
+    xlsx_append(summary, ["basis", BASIS])
+    xlsx_append(summary, ["scope", stats.scope or "all bodies"])
+    xlsx_append(summary, ["certificates", stats.certificates])
+    xlsx_append(summary, ["holders", stats.holders])
     for name, rows in stats.by.items():
         sheet = book.create_sheet(name)
-        sheet.append(["key", "label", "certificates", "holders"])
+        xlsx_append(sheet, ["key", "label", "certificates", "holders"])
         for r in rows:
-            sheet.append([r.key, r.label, r.certificates, r.holders])
+            xlsx_append(sheet, [r.key, r.label, r.certificates, r.holders])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

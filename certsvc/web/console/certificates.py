@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 
 from flask import (
@@ -23,6 +22,7 @@ from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.errors import BatchRejected, CertsvcError
 from certsvc.issuance.service import revoke
 from certsvc.registry.stats import compute_stats
+from certsvc.spreadsheets import SafeCsvWriter
 from certsvc.verify.core import certificate_fields
 from certsvc.web.authz import audit_request, principal, requires
 from certsvc.web.console import bp, downloads, i18n
@@ -83,7 +83,7 @@ def batch_csv(batch_id: str) -> ResponseReturnValue:
         found = service.get_batch(session, _body_id(), batch_id)
         certs = service.batch_certificates(session, found)
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer = SafeCsvWriter(buffer)
         writer.writerow(["row", "number", "name", "id_number_masked", "level", "status", "url"])
         for c in certs:
             writer.writerow(
