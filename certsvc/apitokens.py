@@ -168,7 +168,7 @@ def revoke_token(session: Session, which: str) -> ApiToken:
     """Revoke a token named by its id or its prefix; it stops working at once."""
     which = which.strip()
     query = select(ApiToken)
-    if which.isdigit():
+    if which.isascii() and which.isdigit():
         query = query.where(ApiToken.id == int(which))
     elif which.startswith(TOKEN_PREFIX) and len(which) >= PREFIX_LENGTH:
         query = query.where(ApiToken.prefix == which[:PREFIX_LENGTH])

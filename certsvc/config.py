@@ -85,7 +85,11 @@ class Settings:
             return env.get(name, default).strip() or default
 
         port_text = get("CERTSVC_PORT", str(cls.port))
-        port = int(port_text) if port_text.isdigit() and 0 < int(port_text) < 65536 else 0
+        port = (
+            int(port_text)
+            if port_text.isascii() and port_text.isdigit() and 0 < int(port_text) < 65536
+            else 0
+        )
         if not port:
             problems.append(f"CERTSVC_PORT must be a TCP port number (got {port_text!r})")
         # Unset, the public URL is the local development server's, on whatever port it uses.
@@ -98,7 +102,11 @@ class Settings:
                 f"e.g. https://cert.example.cn (got {public_url!r})"
             )
         rows_text = get("CERTSVC_MAX_BATCH_ROWS", str(cls.max_batch_rows))
-        max_rows = int(rows_text) if rows_text.isdigit() and int(rows_text) > 0 else 0
+        max_rows = (
+            int(rows_text)
+            if rows_text.isascii() and rows_text.isdigit() and int(rows_text) > 0
+            else 0
+        )
         if not max_rows:
             problems.append(f"CERTSVC_MAX_BATCH_ROWS must be a positive number (got {rows_text!r})")
 
@@ -207,7 +215,7 @@ def _parse_provinces(text: str, problems: list[str]) -> dict[str, str]:
     extra: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         code, _, name = part.partition("=")
-        if len(code) != 2 or not code.isdigit() or not name:
+        if len(code) != 2 or not (code.isascii() and code.isdigit()) or not name:
             problems.append("CERTSVC_EXTRA_PROVINCES must look like 66=新疆生产建设兵团")
             return {}
         extra[code] = name

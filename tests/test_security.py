@@ -646,3 +646,22 @@ def test_every_row_check_refuses_a_lone_surrogate(services: Services, body: str)
         issue(services, body, [row(1, employer_name="示范\ud800公司")])
     [error] = info.value.errors
     assert error.column == "employer_name" and "Unicode" in error.message
+
+
+def test_odd_digits_and_nul_in_query_strings_are_never_a_500(services: Services, body: str) -> None:
+    """``"²".isdigit()`` is true but ``int("²")`` fails; PostgreSQL refuses NUL in text."""
+    app = web(services)
+    console = _Console(app, services, body, role="admin")
+    for url in [
+        "/console/certificates?page=%C2%B2",
+        "/console/audit?before=%C2%B2",
+        "/console/certificates?name=%00",
+    ]:
+        response = console.client.get(url)
+        assert response.status_code < 500, (url, response.get_data(as_text=True)[:300])
+    with services.db.transaction() as session:
+        secret = create_token(session, "registry", "national registry").secret
+    feed = app.test_client().get(
+        "/api/v1/registry/changes?after=%C2%B2", headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert feed.status_code == 422, feed.get_data(as_text=True)

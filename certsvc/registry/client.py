@@ -262,7 +262,11 @@ class FeedClient:
                 response = self._transport.get(url, headers, self._policy.timeout)
                 if response.status >= 500 or response.status == 429:
                     retry_after = response.headers.get("retry-after", "")
-                    wait = float(retry_after) if retry_after.isdigit() else None
+                    wait = (
+                        float(retry_after)
+                        if retry_after.isascii() and retry_after.isdigit()
+                        else None
+                    )
                     raise _Retry(f"HTTP {response.status} {_error_message(response)}", wait)
                 self._raise_for_client_error(response)
                 return parse(response)

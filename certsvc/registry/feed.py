@@ -93,11 +93,11 @@ def parse_request(
     """Read ``after`` and ``limit`` from query arguments; InvalidInput says what is wrong."""
     after_text = args.get("after", "0").strip() or "0"
     limit_text = args.get("limit", str(DEFAULT_LIMIT)).strip() or str(DEFAULT_LIMIT)
-    if not after_text.isdigit() or len(after_text) > 18:
+    if not (after_text.isascii() and after_text.isdigit()) or len(after_text) > 18:
         raise InvalidInput(
             f"after must be the cursor of a previous page (a seq, 0 to start), not {after_text!r}"
         )
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
+    if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= MAX_LIMIT:
         raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return FeedRequest(int(after_text), int(limit_text), body_id, body_code)
 

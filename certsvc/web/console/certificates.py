@@ -109,6 +109,7 @@ def certificate_search() -> ResponseReturnValue:
     """Search by number, name, occupation, level, batch and status."""
     args = request.args
     page_text = args.get("page", "1")
+    whole = page_text.isascii() and page_text.isdigit()  # "²".isdigit(), but int("²") fails
     query = service.CertificateQuery(
         number=args.get("number", "")[:40],
         name=args.get("name", "")[:50],
@@ -116,7 +117,7 @@ def certificate_search() -> ResponseReturnValue:
         level=args.get("level", "")[:2],
         batch=args.get("batch", "")[:40],
         status=args.get("status", "")[:16],
-        page=int(page_text) if page_text.isdigit() and 0 < int(page_text) < 100_000 else 1,
+        page=int(page_text) if whole and 0 < int(page_text) < 100_000 else 1,
     )
     with services_of(current_app).db.session() as session:
         found, total = service.search(session, _body_id(), query)

@@ -195,7 +195,11 @@ def token_revoke(token_id: int) -> ResponseReturnValue:
 def audit_log() -> ResponseReturnValue:
     """Newest first, 100 a page."""
     before_text = request.args.get("before", "")
-    before = int(before_text) if before_text.isdigit() and len(before_text) < 19 else None
+    before = (
+        int(before_text)
+        if before_text.isascii() and before_text.isdigit() and len(before_text) < 19
+        else None
+    )
     with services_of(current_app).db.session() as session:
         entries = audit.list_entries(session, principal().body_id, limit=100, before=before)
         return render_template("console/audit.html", entries=entries)
