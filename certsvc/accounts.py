@@ -35,6 +35,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from certsvc import audit
 from certsvc.addresses import client_key
 from certsvc.db import Database
+from certsvc.domain.ids import redact_id_numbers
 from certsvc.domain.text import check_text
 from certsvc.errors import (
     AccountLocked,
@@ -238,7 +239,8 @@ def _attempt(
     # db.make_engine keeps): each statement after a lock wait sees what its holder committed.
     client = client_key(ip)
     _advisory_lock(session, _ADDRESS_LOCKS, client)  # what the count counts, not the address
-    who = audit.Actor(name=username[:100] or "?", ip=ip)
+    # What was typed, for an unknown name: people type their ID number as a user name.
+    who = audit.Actor(name=redact_id_numbers(username)[:100] or "?", ip=ip)
     recent = session.scalar(
         select(func.count())
         .select_from(AuditEntry)

@@ -665,3 +665,16 @@ def test_odd_digits_and_nul_in_query_strings_are_never_a_500(services: Services,
         "/api/v1/registry/changes?after=%C2%B2", headers={"Authorization": f"Bearer {secret}"}
     )
     assert feed.status_code == 422, feed.get_data(as_text=True)
+
+
+def test_an_id_number_typed_as_a_user_name_is_not_kept_in_the_audit_log(
+    services: Services, body: str
+) -> None:
+    client = web(services).test_client()
+    page = client.get("/console/login").get_data(as_text=True)
+    match = _CSRF.search(page)
+    assert match
+    form = {"username": AN_ID, "password": "wrong password", "csrf_token": match.group(1)}
+    assert client.post("/console/login", data=form).status_code in (401, 403, 422, 200)
+    logins = audit_outcomes(services, "login")
+    assert logins and all(AN_ID not in who and AN_ID.lower() not in who for who, _, _ in logins)
