@@ -8,7 +8,8 @@ The order of work inside the transaction matters:
    RETURNING`` per (year, level): the counter row stays locked until commit, so concurrent
    batches of one body queue on it and a rolled-back batch gives its serials back — numbers are
    gap-free and never repeat;
-4. both signed forms are made, and holders, certificates and events are written in bulk.
+4. holders are found or created; both signed forms are made, and certificates and events are
+   written in bulk (:mod:`certsvc.issuance.store`: sign, write certificates, write events).
 """
 
 from __future__ import annotations
@@ -18,17 +19,17 @@ import json
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Row, func, insert, literal, select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from certsvc.db import bulk_insert, insert_ignoring_conflicts, one_of
-from certsvc.domain.ids import IdType, mask_id_number, redact_id_numbers
+from certsvc.db import insert_ignoring_conflicts, one_of
+from certsvc.domain.ids import IdType, redact_id_numbers
 from certsvc.domain.levels import Level
 from certsvc.domain.numbers import MAX_SERIAL, CertificateNumber, parse_body_code
 from certsvc.domain.text import check_text
@@ -42,9 +43,12 @@ from certsvc.errors import (
     NotFound,
     RowError,
 )
-from certsvc.events import reserve
-from certsvc.identity import id_commitment
-from certsvc.issuance.credential import CertifiedFacts, credential_payload, qr_payload
+from certsvc.issuance.store import (
+    IssuedCertificate,
+    sign_certificates,
+    write_certificates,
+    write_events,
+)
 from certsvc.issuance.validate import CertificateRequest, validate_rows
 from certsvc.models import (
     Batch,
@@ -53,25 +57,14 @@ from certsvc.models import (
     Event,
     Holder,
     NumberSequence,
-    UTCDateTime,
     utcnow,
 )
 from certsvc.registry.statements import sign_status_statement, status_statement
 from certsvc.services import Services
-from certsvc.signing.jws import JwsSigner, SigningJob
-from certsvc.signing.vc import VC_CTY, VC_JWT_TYP
-from certsvc.transparency.leaf import EventFacts, leaf_hash_of
+from certsvc.signing.jws import JwsSigner
 from certsvc.transparency.log import append_and_checkpoint
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class IssuedCertificate:
-    row: int
-    number: str
-    holder_name: str
-    token: str
 
 
 @dataclass(frozen=True)
@@ -379,185 +372,25 @@ def _store(
     actor: str,
     progress: Callable[[int], None] | None,
 ) -> tuple[list[IssuedCertificate], dict[int, bytes]]:
-    """Sign and store the certificates and their events.
+    """Sign and store the certificates and their events (:mod:`certsvc.issuance.store`).
 
     Returns the issued certificates and the transparency-log leaf hash of every event
     written, by seq, made from the values written (for :func:`publish`).
     """
     public_url = services.settings.public_url
     now = utcnow()
-    issued: list[IssuedCertificate] = []
-    records: list[str] = []
-
-    # Made as the signer asks for the next payloads, so the helper threads start signing
-    # after the first chunk rather than after the whole batch's facts.
-    facts: list[CertifiedFacts] = []
-
-    def jobs() -> Iterator[SigningJob]:
-        for r in requests:
-            salt = holders[(r.id_type.value, r.id_digest)].salt
-            f = facts_for(r, numbers[r.row], body, salt)
-            facts.append(f)
-            yield qr_payload(f), None, None
-            yield credential_payload(f, public_url), VC_JWT_TYP, VC_CTY
-
-    tokens = signer.sign_all(jobs())
-
-    def certificate_rows() -> Iterator[dict[str, Any]]:
-        # Generators all the way: on PostgreSQL each row is streamed to COPY as soon as it
-        # is signed, while the next payloads are signed on the signer's helper threads.
-        for index, r in enumerate(requests):
-            token, record = next(tokens), next(tokens)
-            f = facts[index]  # made before its payloads could be signed
-            yield {
-                "number": f.number,
-                "body_id": body.id,
-                "batch_id": batch.id,
-                "batch_row": r.row,
-                "holder_id": holders[(r.id_type.value, r.id_digest)].id,
-                "holder_name": r.holder_name,
-                "employer_uscc": r.employer_uscc,
-                "employer_name": r.employer_name,
-                "occupation_code": r.occupation.code,
-                "work_type": r.work_type,
-                "level": r.level.code,
-                "issue_date": r.issue_date,
-                "route": r.route.value,
-                "direct_ground": r.direct_ground.value if r.direct_ground else None,
-                "direct_evidence": r.direct_evidence,
-                "status": "valid",
-                "status_reason": "",
-                "supersedes_id": r.corrects.id if r.corrects else None,
-                "kid": signer.kid,
-                "token": token,
-                "record": record,
-                "created_at": now,
-                "updated_at": now,
-            }
-            issued.append(IssuedCertificate(r.row, f.number, r.holder_name, token))
-            records.append(record)
-            if progress is not None and len(issued) % 100 == 0:
-                progress(100)
-        if progress is not None and len(issued) % 100:
-            progress(len(issued) % 100)
-
-    bulk_insert(session, Certificate, certificate_rows())
-    # Events last: reserving seqs locks the log head until commit (see certsvc.events).
-    corrections = [r for r in requests if r.corrects is not None]
-    # Each supersession is signed (a status statement the registry verifies), before the seqs
-    # are reserved so the log head stays locked no longer than it must.
-    superseded_data = [
-        {
-            "number": r.corrects.number,
-            "superseded_by": numbers[r.row],
-            "kid": signer.kid,
-            "record": sign_status_statement(
-                signer,
-                status_statement(
-                    number=r.corrects.number,
-                    body_code=body.code,
-                    status="superseded",
-                    reason=f"corrected by {numbers[r.row]}",
-                    at=now,
-                    public_url=public_url,
-                    superseded_by=numbers[r.row],
-                ),
-            ),
-        }
-        for r in corrections
-        if r.corrects is not None
-    ]
-    first = reserve(session, len(corrections) + len(requests))
-    if corrections:
-        session.execute(
-            insert(Event),
-            [
-                {
-                    "seq": first + offset,
-                    "kind": "superseded",
-                    "body_id": body.id,
-                    "certificate_id": r.corrects.id,
-                    "batch_id": batch.id,
-                    "actor": actor,
-                    "data": data,
-                    "occurred_at": now,
-                }
-                for offset, (r, data) in enumerate(zip(corrections, superseded_data, strict=True))
-                if r.corrects is not None
-            ],
-        )
-    # One "issued" event per certificate, in row order, written by the database itself.
-    position = func.row_number().over(order_by=Certificate.batch_row)
-    issued_events = select(
-        literal(first + len(corrections) - 1, BigInteger()) + position,
-        literal("issued"),
-        Certificate.body_id,
-        Certificate.id,
-        Certificate.batch_id,
-        literal(actor),
-        literal({"kid": signer.kid}, JSON()),
-        literal(now, UTCDateTime()),
-    ).where(Certificate.batch_id == batch.id)
-    session.execute(
-        insert(Event).from_select(
-            [
-                "seq",
-                "kind",
-                "body_id",
-                "certificate_id",
-                "batch_id",
-                "actor",
-                "data",
-                "occurred_at",
-            ],
-            issued_events,
-        )
+    refs = {r.row: holders[(r.id_type.value, r.id_digest)] for r in requests}
+    signed = sign_certificates(
+        signer, body, requests, numbers, {row: h.salt for row, h in refs.items()}, public_url
     )
-    leaves = {
-        first + offset: leaf_hash_of(
-            EventFacts(first + offset, "superseded", now, data, body.code, data["number"])
-        )
-        for offset, data in enumerate(superseded_data)
-    }
-    # The issued events are numbered in batch_row order (row_number() above).
-    in_row_order = sorted(zip(issued, records, strict=True), key=lambda ir: ir[0].row)
-    if len({c.row for c in issued}) == len(issued):  # else the order is the database's
-        first_issued = first + len(corrections)
-        issued_data = {"kid": signer.kid}
-        for offset, (cert, record) in enumerate(in_row_order):
-            seq = first_issued + offset
-            event = EventFacts(
-                seq, "issued", now, issued_data, body.code, cert.number, cert.token, record
-            )
-            leaves[seq] = leaf_hash_of(event)
-    return issued, leaves
-
-
-def facts_for(
-    r: CertificateRequest, number: str, body: CertificationBody, id_salt: bytes
-) -> CertifiedFacts:
-    return CertifiedFacts(
-        number=number,
-        holder_name=r.holder_name,
-        id_type=r.id_type,
-        id_masked=mask_id_number(r.id_number),
-        id_commitment=id_commitment(r.id_type, r.id_number, id_salt),
-        employer_uscc=r.employer_uscc,
-        employer_name=r.employer_name,
-        occupation_code=r.occupation.code,
-        occupation_name_zh=r.occupation.name_zh,
-        occupation_name_en=r.occupation.name_en,
-        work_type=r.work_type,
-        level=r.level,
-        issue_date=r.issue_date,
-        route=r.route,
-        direct_ground=r.direct_ground,
-        direct_evidence=r.direct_evidence,
-        body_code=body.code,
-        body_name_zh=body.name_zh,
-        body_name_en=body.name_en,
-        supersedes=r.corrects.number if r.corrects else None,
+    holder_ids = {row: h.id for row, h in refs.items()}
+    written = write_certificates(
+        session, body, batch, signer.kid, signed, holder_ids, now, progress
     )
+    leaves = write_events(
+        session, body, batch, signer, requests, numbers, written, actor, now, public_url
+    )
+    return [issued for issued, _ in written], leaves
 
 
 def revoke(services: Services, number: str, reason: str, actor: str = "") -> Certificate:
