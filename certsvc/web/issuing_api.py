@@ -396,11 +396,17 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _errors(*statuses: str) -> dict[str, Any]:
     descriptions = {
-        "400": "The request cannot be read (not a JSON object, unknown member, bad header).",
+        "400": (
+            "The request cannot be read (not a JSON object, unknown member, bad header, "
+            "text that is not valid Unicode: invalid_unicode)."
+        ),
         "401": "No bearer token, or an unknown or revoked one.",
         "403": "The token's role may not do this, or it belongs to no body.",
         "404": "No such batch or certificate of the token's body.",
-        "409": "Conflicts with what is stored (already revoked; key reused for other rows).",
+        "409": (
+            "Conflicts with what is stored (already revoked; key reused for other rows), or "
+            "another batch certified the same person at the same moment (concurrent_change)."
+        ),
         "422": "Rejected: nothing was issued; per-row problems in error.rows.",
     }
     out = {s: _json(_ref("IssuingError"), descriptions[s]) for s in statuses}
