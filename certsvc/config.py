@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 
 from limits import parse_many
 
-from certsvc.errors import ConfigError
+from certsvc.domain.text import check_text
+from certsvc.errors import CertsvcError, ConfigError
 
 #: Where the package's repository root is; the default home of instance/ and keys/.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -217,6 +218,11 @@ def _parse_provinces(text: str, problems: list[str]) -> dict[str, str]:
         code, _, name = part.partition("=")
         if len(code) != 2 or not (code.isascii() and code.isdigit()) or not name:
             problems.append("CERTSVC_EXTRA_PROVINCES must look like 66=新疆生产建设兵团")
+            return {}
+        try:  # the name is shown in statistics and exports, like any operator's text
+            check_text(f"name of province {code} in CERTSVC_EXTRA_PROVINCES", name)
+        except CertsvcError as exc:
+            problems.append(exc.message)
             return {}
         extra[code] = name
     return extra

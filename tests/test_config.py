@@ -91,3 +91,17 @@ def test_bad_rate_limits_and_proxy_counts_stop_the_start() -> None:
         assert fragment in message
     with pytest.raises(ConfigError, match="0 to 10"):
         Settings.from_env({**generate_secrets(), "CERTSVC_TRUSTED_PROXIES": "one"})
+
+
+@pytest.mark.parametrize("name", ["新疆\u202e兵团", "兵团\x1b"])
+def test_a_province_name_with_invisible_characters_is_refused(name: str) -> None:
+    """Province names are shown in statistics and exports like any operator's text."""
+    env = {**generate_secrets(), "CERTSVC_EXTRA_PROVINCES": f"66={name}"}
+    with pytest.raises(ConfigError, match="province 66"):
+        Settings.from_env(env)
+
+
+def test_a_number_in_other_digits_is_refused_with_a_reason_not_a_crash() -> None:
+    """``"²".isdigit()`` is true, but ``int("²")`` raises."""
+    with pytest.raises(ConfigError, match="CERTSVC_PORT"):
+        Settings.from_env({**generate_secrets(), "CERTSVC_PORT": "5²"})
