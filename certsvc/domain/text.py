@@ -71,7 +71,7 @@ def check_text(field: str, text: str, *, multiline: bool = False) -> None:
     check_visible(field, text, multiline=multiline)
     if contains_id_number(text):
         raise IdNumberInText(
-            f"the {field} contains what looks like an ID number (身份证号); it would be "
-            "published in clear: remove it — a holder's ID number belongs only in the ID "
-            "number column"
+            f"the {field} contains what looks like an ID number (身份证号), which would be "
+            "published in clear: remove it — a holder's ID number goes only in the ID number "
+            "field, which is stored encrypted"
         )
