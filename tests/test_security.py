@@ -678,3 +678,63 @@ def test_an_id_number_typed_as_a_user_name_is_not_kept_in_the_audit_log(
     assert client.post("/console/login", data=form).status_code in (401, 403, 422, 200)
     logins = audit_outcomes(services, "login")
     assert logins and all(AN_ID not in who and AN_ID.lower() not in who for who, _, _ in logins)
+
+
+NUL = "\x00"
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_nul_in_every_console_and_public_form_is_never_a_500(
+    backend: str, services: Services, body: str
+) -> None:
+    """PostgreSQL refuses NUL in text (a DataError): each form answers with a reason."""
+    number = issue(services, body, [row(1)]).certificates[0].number
+    app = web(services)
+    admin = _Console(app, services, body, role="admin")
+    issuer = _Console(app, services, body, role="issuer")
+    with services.db.transaction() as session:
+        create_account(session, "op1", PASSWORD, "operator", None, actor=Actor("test"))
+    operator = app.test_client()
+    page = operator.get("/console/login").get_data(as_text=True)
+    token = _CSRF.search(page)
+    assert token
+    form = {"username": "op1", "password": PASSWORD, "csrf_token": token.group(1)}
+    assert operator.post("/console/login", data=form).status_code == 302
+    page = operator.get("/console/bodies").get_data(as_text=True)
+    token = _CSRF.search(page)
+    assert token
+    posts: list[tuple[Any, str, dict[str, str]]] = [
+        (
+            admin,
+            "/console/members",
+            {"uscc": OTHER_USCC, "name": f"成员{NUL}", "valid_from": "2026-01-01"},
+        ),
+        (admin, "/console/tokens", {"name": f"hr{NUL}", "role": "issuer"}),
+        (
+            admin,
+            "/console/accounts",
+            {"username": f"li{NUL}", "password": PASSWORD, "role": "viewer"},
+        ),
+        (issuer, f"/console/certificates/{number}/revoke", {"reason": f"考核{NUL}不实"}),
+        (issuer, f"/console/certificates/{number}/correct", {**row(1), "work_type": f"焊{NUL}"}),
+        (issuer, "/console/password", {"current": f"x{NUL}", "new": f"y{NUL}" * 8, "repeat": "z"}),
+    ]
+    for console, url, data in posts:
+        response = console.post(url, data)
+        assert response.status_code < 500, (url, response.get_data(as_text=True)[:300])
+    body_form = {
+        "code": OTHER_CODE,
+        "name_zh": f"北京{NUL}机构",
+        "uscc": OTHER_USCC,
+        "csrf_token": token.group(1),
+    }
+    created = operator.post("/console/bodies", data=body_form)
+    assert created.status_code < 500, created.get_data(as_text=True)[:300]
+    public = app.test_client()
+    for url, data in [
+        ("/lookup/number", {"number": f"Y{NUL}", "name": f"张{NUL}"}),
+        ("/lookup/id", {"id_number": f"1{NUL}", "name": f"张{NUL}"}),
+        ("/console/login", {"username": f"a{NUL}", "password": "x"}),
+    ]:
+        response = public.post(url, data=data)
+        assert response.status_code < 500, (url, response.get_data(as_text=True)[:300])
