@@ -738,3 +738,14 @@ def test_nul_in_every_console_and_public_form_is_never_a_500(
     ]:
         response = public.post(url, data=data)
         assert response.status_code < 500, (url, response.get_data(as_text=True)[:300])
+
+
+def test_no_module_writes_csv_but_through_the_formula_safe_writer() -> None:
+    """One helper for every CSV written: a new export cannot forget the formula rule."""
+    package = Path(__file__).resolve().parent.parent / "certsvc"
+    writers = [
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if re.search(r"\bcsv\.(writer|DictWriter)\(", path.read_text(encoding="utf-8"))
+    ]
+    assert writers and all(w.endswith("spreadsheets.py") for w in writers), writers
