@@ -631,3 +631,17 @@ def test_a_stored_body_seal_is_used_for_its_certificates(
     assert result.exit_code == 0, result.output
     with services.db.session() as session:
         assert stored_seal(session, body) is None
+
+
+@pytest.mark.parametrize("extra", [0, 40, 140])
+def test_a_larger_qr_shrinks_its_modules_to_stay_clear_of_the_seal(extra: int) -> None:
+    """A long public URL makes a larger symbol: it still fits under the seal and scans."""
+    token = "eyJ0eXAiOiJ0ZXN0In0." + "x" * (230 + extra)
+    url = f"https://verify.example-group.com.cn/v/{token}"
+    pdf = render_certificate(face(verify_url=url, token=token))
+    page = page_image(pdf, 150, mode="RGB")
+    _count, seal_box = seal_area(page)
+    assert seal_box is not None
+    (found,) = zxingcpp.read_barcodes(page, formats=zxingcpp.BarcodeFormat.QRCode)
+    assert found.text == url
+    assert min(found.position.top_left.y, found.position.top_right.y) > seal_box[3]

@@ -72,6 +72,9 @@ SEAL_BOX = Box(left=146.0, top=163.0, width=40.0, height=40.0)
 #: readable by zbar as well as zxing from a 100 dpi scan, or a blurred, tilted, shadowed
 #: phone photo of a photocopy (tests/test_render_qr.py); at 0.6 mm zbar lost blur σ=1.5.
 QR_MODULE_MM = 0.75
+#: A longer URL (a long public URL, a long name) gives a larger symbol; its modules then
+#: shrink to fit under the seal, never below this.
+QR_MIN_MODULE_MM = 0.6
 #: The QR's right edge and bottom edge (quiet zone included), in mm from the page's right
 #: and bottom edges.
 QR_RIGHT_MM, QR_BOTTOM_MM = 24.0, 24.0
@@ -513,7 +516,8 @@ class _PageLayout:
     def _qr_and_footer(self) -> None:
         f = self.face
         symbol = qrsymbol.encode(f.verify_url)
-        module = QR_MODULE_MM * mm
+        room = PAGE_H / mm - QR_BOTTOM_MM - SEAL_BOX.bottom - GAP_MM / 2  # below the seal
+        module = max(QR_MIN_MODULE_MM, min(QR_MODULE_MM, room / symbol.width)) * mm
         side = symbol.width * module
         x0, y0 = PAGE_W - QR_RIGHT_MM * mm - side, QR_BOTTOM_MM * mm
         qrsymbol.draw(self.c, symbol, x0, y0, module)
