@@ -231,3 +231,31 @@ def test_the_degradations_do_degrade(pdf: bytes) -> None:
     x, y = (left + 3 * right) // 4, (top + bottom) // 2
     light = [v for v in shade.crop((x, y, x + 40, y + 40)).tobytes() if v > 100]
     assert light and max(light) <= 141  # 255 × 0.55: the white modules are in shadow
+
+
+# --- the symbol as qrcode builds it and as it is drawn ----------------------------------------
+
+
+def test_smallest_version_at_level_q() -> None:
+    # Byte-mode capacity at level Q: version 15 holds 292 bytes, version 16 holds 322.
+    assert encode("x" * 292).version == 15
+    assert encode("x" * 293).version == 16
+    assert encode("x" * 11).version == 1
+
+
+def test_drawn_runs_cover_exactly_the_dark_modules() -> None:
+    symbol = encode("https://cert.example.cn/v/" + "A1b2-_" * 40)
+    assert symbol.size == 17 + 4 * symbol.version  # quiet zone not in the rows
+    painted: set[tuple[int, int]] = set()
+    for x, y, length in symbol.runs():
+        cells = {(x + i, y) for i in range(length)}
+        assert not cells & painted
+        painted |= cells
+    dark = {(x, y) for y, row in enumerate(symbol.rows) for x, on in enumerate(row) if on}
+    assert painted == dark
+    # one run per horizontal stretch of dark modules, none split
+    stretches = sum(
+        sum(1 for x, on in enumerate(row) if on and (x == 0 or not row[x - 1]))
+        for row in symbol.rows
+    )
+    assert len(symbol.runs()) == stretches
