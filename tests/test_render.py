@@ -53,7 +53,7 @@ from certsvc.render.batch import (
     stored_seal,
     zip_stream,
 )
-from certsvc.render.certificate import PHOTO_BOX, SEAL_BOX, mm
+from certsvc.render.certificate import MM, PHOTO_BOX, SEAL_BOX
 from certsvc.render.qrsymbol import encode
 from certsvc.render.seal import seal_name_layout
 from certsvc.render.typeface import FONT_PACKAGE, certificate_font, covered_code_points
@@ -310,7 +310,7 @@ def test_photo_replaces_the_placeholder_frame() -> None:
     assert [(i["/Width"], i["/Height"]) for i in images] == [(295, 413)]
     # and it fills the photo box
     page = page_image(pdf, 72, mode="RGB")
-    cx, cy = (PHOTO_BOX.left + PHOTO_BOX.width / 2) * mm, (PHOTO_BOX.top + 17) * mm
+    cx, cy = (PHOTO_BOX.left + PHOTO_BOX.width / 2) * MM, (PHOTO_BOX.top + 17) * MM
     assert page.getpixel((round(cx), round(cy))) == pytest.approx((200, 210, 230), abs=6)
 
 
@@ -372,8 +372,8 @@ def test_the_seal_never_covers_any_text(length: int, seal_file: str | None) -> N
     count, seal_box = seal_area(page_image(pdf, dpi, mode="RGB"))
     assert count > 2000 and seal_box is not None  # the seal is there
     # the seal stays in its square
-    assert seal_box[0] >= SEAL_BOX.left * mm * scale - 2
-    assert seal_box[2] <= SEAL_BOX.right * mm * scale + 2
+    assert seal_box[0] >= SEAL_BOX.left * MM * scale - 2
+    assert seal_box[2] <= SEAL_BOX.right * MM * scale + 2
     boxes = page_text_boxes(pdf, scale)
     texts = "".join(ch for ch, _ in boxes)
     assert name in texts and "2026年11月20日" in texts
@@ -645,3 +645,17 @@ def test_a_larger_qr_shrinks_its_modules_to_stay_clear_of_the_seal(extra: int) -
     (found,) = zxingcpp.read_barcodes(page, formats=zxingcpp.BarcodeFormat.QRCode)
     assert found.text == url
     assert min(found.position.top_left.y, found.position.top_right.y) > seal_box[3]
+
+
+def test_a_long_batch_renders_on_worker_processes_in_order() -> None:
+    """Enough certificates to start the process pool: the ZIP is the same as from one
+    process, in the same order, and progress is reported as the PDFs come back."""
+    from certsvc.render.batch import ZIP_RUN, zip_of_certificates
+
+    faces = [face(number=f"Y000132010001263{i:06d}") for i in range(1, 4 * ZIP_RUN + 1)]
+    seen: list[int] = []
+    pooled = b"".join(zip_of_certificates(faces, workers=2, progress=seen.append))
+    assert seen == [ZIP_RUN * i for i in range(1, 5)]
+    assert pooled == b"".join(zip_of_certificates(faces, workers=1))
+    names = zipfile.ZipFile(io.BytesIO(pooled)).namelist()
+    assert names == [f"{f.number}.pdf" for f in faces]

@@ -21,7 +21,7 @@ import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from itertools import islice
+from itertools import chain, islice
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -161,18 +161,23 @@ def parallel_map(
     core), yielded in the items' order while later items are still being worked on.
 
     At most four tasks per worker are in flight, so a long iterable is never read ahead whole.
-    ``workers=1`` works in this process. Processes start from a fork server, which holds no
-    database connections or locks of the caller.
+    ``workers=1``, or fewer items than two per worker, work in this process: starting a pool
+    costs more than a few certificates. Workers are forked from a fork server that has
+    imported the renderer and loaded the font once (:mod:`certsvc.render.workers`) and
+    holds no database connections or locks of the caller.
     """
     workers = workers or os.cpu_count() or 1
-    if workers == 1:
-        yield from map(work, items)
+    iterator = iter(items)
+    head = list(islice(iterator, 2 * workers))
+    if workers == 1 or len(head) < 2 * workers:
+        yield from map(work, chain(head, iterator))
         return
     context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", __name__, "certsvc.render.workers"])
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     pending: deque[Future[R]] = deque()
     try:
-        for item in items:
+        for item in chain(head, iterator):
             pending.append(pool.submit(work, item))
             if len(pending) >= 4 * workers:
                 yield pending.popleft().result()

@@ -33,15 +33,23 @@ from certsvc.domain.routes import DirectGround, Route
 from certsvc.errors import InvalidInput
 from certsvc.render import pdffile, qrsymbol
 from certsvc.render.seal import UploadedSeal, draw_generated_seal, draw_uploaded_seal
-from certsvc.render.typeface import FONT_NAME, certificate_font, check_renderable
+from certsvc.render.typeface import (
+    FONT_NAME,
+    certificate_font,
+    check_renderable,
+    missing_characters,
+)
 
 if TYPE_CHECKING:
     from certsvc.models import Certificate
 
+#: Dates on the page are China's (the status change of a revoked certificate).
+CHINA = dt.timezone(dt.timedelta(hours=8), "UTC+8")
+
 PAGE_W: float = float(A4[0])
 PAGE_H: float = float(A4[1])
 #: Points per millimetre.
-mm = 72 / 25.4
+MM = 72 / 25.4
 Color = tuple[float, float, float]
 
 
@@ -260,7 +268,7 @@ def face_from_certificate(
 
 
 def _china_day(moment: dt.datetime) -> dt.date:
-    return (moment.astimezone(dt.UTC) + dt.timedelta(hours=8)).date()
+    return moment.astimezone(CHINA).date()
 
 
 def render_certificate(face: CertificateFace, seal: UploadedSeal | None = None) -> bytes:
@@ -363,7 +371,7 @@ def _value_limit(row_mm: float) -> float:
     """How far right (mm) a value on the row whose baseline is at ``row_mm`` may run: short of
     the photo frame and the seal where the row passes them."""
     top, bottom = row_mm - 6, row_mm + 5  # the value line and the English line under it
-    right = PAGE_W / mm - MARGIN_MM - GAP_MM
+    right = PAGE_W / MM - MARGIN_MM - GAP_MM
     for box in (PHOTO_BOX, SEAL_BOX):
         if top < box.bottom and bottom > box.top:
             right = min(right, box.left - GAP_MM)
@@ -371,11 +379,11 @@ def _value_limit(row_mm: float) -> float:
 
 
 def _x(mm_from_left: float) -> float:
-    return mm_from_left * mm
+    return mm_from_left * MM
 
 
 def _y(mm_from_top: float) -> float:
-    return PAGE_H - mm_from_top * mm
+    return PAGE_H - mm_from_top * MM
 
 
 class _PageLayout:
@@ -433,11 +441,11 @@ class _PageLayout:
         c = self.c
         c.saveState()
         c.setStrokeColorRGB(*DARK_RED)
-        for inset, width in ((12 * mm, 2.2), (14.2 * mm, 0.6)):
+        for inset, width in ((12 * MM, 2.2), (14.2 * MM, 0.6)):
             c.setLineWidth(width)
             c.rect(inset, inset, PAGE_W - 2 * inset, PAGE_H - 2 * inset, stroke=1, fill=0)
         c.setLineWidth(0.4)
-        c.line(PAGE_W / 2 - 60 * mm, _y(60), PAGE_W / 2 + 60 * mm, _y(60))
+        c.line(PAGE_W / 2 - 60 * MM, _y(60), PAGE_W / 2 + 60 * MM, _y(60))
         c.restoreState()
 
     def _title(self) -> None:
@@ -480,7 +488,7 @@ class _PageLayout:
             y = _y(row_mm)
             self.text(zh, label_x, y, 10.5, LABEL)
             self.text(en, label_x, y - 11, 7.5, GREY)
-            limit = (_value_limit(row_mm) - VALUE_X_MM) * mm
+            limit = (_value_limit(row_mm) - VALUE_X_MM) * MM
             big = 17 if zh == "姓名" else 12.5
             used = self.fitted(vz, value_x, y, big, limit)
             if ve:
@@ -492,7 +500,7 @@ class _PageLayout:
     def _seal(self, seal: UploadedSeal | None) -> None:
         box = SEAL_BOX
         cx, cy = _x(box.left + box.width / 2), _y(box.top + box.height / 2)
-        side = min(box.width, box.height) * mm
+        side = min(box.width, box.height) * MM
         if seal is None:
             draw_generated_seal(self.c, self.face.body_name_zh, cx, cy, side / 2)
         else:
@@ -500,7 +508,7 @@ class _PageLayout:
 
     def _photo(self) -> None:
         box, c = PHOTO_BOX, self.c
-        x, y, w, h = _x(box.left), _y(box.bottom), box.width * mm, box.height * mm
+        x, y, w, h = _x(box.left), _y(box.bottom), box.width * MM, box.height * MM
         if self.face.photo is not None:
             c.drawImage(_photo_image(self.face.photo), x, y, w, h)
             return
@@ -516,16 +524,16 @@ class _PageLayout:
     def _qr_and_footer(self) -> None:
         f = self.face
         symbol = qrsymbol.encode(f.verify_url)
-        room = PAGE_H / mm - QR_BOTTOM_MM - SEAL_BOX.bottom - GAP_MM / 2  # below the seal
-        module = max(QR_MIN_MODULE_MM, min(QR_MODULE_MM, room / symbol.width)) * mm
+        room = PAGE_H / MM - QR_BOTTOM_MM - SEAL_BOX.bottom - GAP_MM / 2  # below the seal
+        module = max(QR_MIN_MODULE_MM, min(QR_MODULE_MM, room / symbol.width)) * MM
         side = symbol.width * module
-        x0, y0 = PAGE_W - QR_RIGHT_MM * mm - side, QR_BOTTOM_MM * mm
+        x0, y0 = PAGE_W - QR_RIGHT_MM * MM - side, QR_BOTTOM_MM * MM
         qrsymbol.draw(self.c, symbol, x0, y0, module)
-        self.centred(SCAN_HINT, x0 + side / 2, y0 - 1 * mm, 9, LABEL)
+        self.centred(SCAN_HINT, x0 + side / 2, y0 - 1 * MM, 9, LABEL)
         # The verify URL in text, wrapped, left of the QR; then the national query sites.
         left = _x(LABEL_X_MM)
-        limit = x0 - 4 * mm - left
-        y = y0 + side - 8 * mm
+        limit = x0 - 4 * MM - left
+        y = y0 + side - 8 * MM
         self.text(VERIFY_LABEL, left, y, 8.5, LABEL)
         y -= 10
         for line in _wrap(f.verify_url, 6.8, limit):
@@ -550,7 +558,7 @@ class _PageLayout:
         c.setFont(FONT_NAME, size)
         c.drawCentredString(0, -size / 3, big)
         c.restoreState()
-        limit = (PAGE_W / mm - 2 * MARGIN_MM) * mm
+        limit = (PAGE_W / MM - 2 * MARGIN_MM) * MM
         self.fitted(_printable(notice_zh), _x(MARGIN_MM), _y(64.5), 10, limit, MARK_RED)
         self.fitted(notice_en, _x(MARGIN_MM), _y(64.5) - 11, 8, limit, MARK_RED)
 
@@ -558,8 +566,6 @@ class _PageLayout:
 def _printable(text: str) -> str:
     """``text`` with characters the face lacks replaced by "?": a revocation reason is free
     text typed long after issuance, and it must never stop a revoked certificate's download."""
-    from certsvc.render.typeface import missing_characters
-
     for ch in missing_characters(text):
         text = text.replace(ch, "?")
     return text
