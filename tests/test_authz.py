@@ -109,6 +109,7 @@ API_ROUTES = [
     r("POST", "/api/v1/batches", P.ISSUE),
     r("GET", "/api/v1/batches/{batch}", P.READ),
     r("GET", "/api/v1/certificates/{cert}", P.READ),
+    r("GET", "/api/v1/certificates/{cert}/pdf", P.READ),
     r("POST", "/api/v1/certificates/{cert}/revoke", P.REVOKE),
     r("POST", "/api/v1/certificates/{cert}/reissue", P.ISSUE),
 ]

@@ -690,5 +690,37 @@ def test_certificate_pdf_carries_the_body_stored_seal(
     assert generated.startswith(b"%PDF") and uploaded.startswith(b"%PDF")
     assert uploaded != generated  # the stored seal replaced the generated one
     with services.db.session() as session:
-        face = certificate_face(session, number, services.settings.public_url)
+        face = certificate_face(session, number, services.settings.public_url, services.vault)
         assert uploaded == render_certificate(face, stored_seal(session, body))
+
+
+def test_revoked_certificates_download_marked_never_as_valid(
+    services: Services, body: str, issuer: Console
+) -> None:
+    import pypdfium2
+    from pypdf import PdfReader
+
+    from certsvc.issuance.service import revoke
+
+    batch_id = issue_via_console(issuer, [row(1), row(2)])
+    revoked, valid = "Y000132010001264000001", "Y000132010001264000002"
+    revoke(services, revoked, "重复发证")
+
+    def texts(pdf: bytes) -> list[str]:
+        doc = pypdfium2.PdfDocument(pdf)
+        found = [str(page.get_textpage().get_text_bounded()) for page in doc]
+        doc.close()
+        return found
+
+    (marked,) = texts(issuer.get(f"/console/certificates/{revoked}.pdf").data)
+    assert "已撤销 REVOKED" in marked and "重复发证" in marked
+    (clean,) = texts(issuer.get(f"/console/certificates/{valid}.pdf").data)
+    assert "REVOKED" not in clean
+    printed = texts(issuer.get(f"/console/batches/{batch_id}/print.pdf").data)
+    assert ["REVOKED" in page for page in printed] == [True, False]
+    archive = issuer.get(f"/console/batches/{batch_id}/certificates.zip").data
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(archive)) as files:
+        assert "REVOKED" in texts(files.read(f"{revoked}.pdf"))[0]
+        assert len(PdfReader(io.BytesIO(files.read(f"{valid}.pdf"))).pages) == 1

@@ -16,7 +16,7 @@ from certsvc.apitokens import create_token
 from certsvc.models import AuditEntry, Batch, Certificate, Event
 from certsvc.services import Services
 from certsvc.web.issuing_api import openapi_paths, openapi_schemas, openapi_security_schemes
-from tests.conftest import BODY_CODE, row
+from tests.conftest import BODY_CODE, person_id, row
 from tests.test_console import console_app, other_body
 
 FIELDS = list(row(1))
@@ -170,6 +170,37 @@ def issued_masked(api: Api, number: str) -> str:
     return str(api.get(f"/api/v1/certificates/{number}").json["id_number_masked"])
 
 
+def test_pdf_download_marks_revoked_and_superseded_certificates(
+    services: Services, api: Api, app: Flask
+) -> None:
+    import pypdfium2
+
+    issued = api.post("/api/v1/batches", {"rows": [row(1), row(2), row(3)]}, key="p").json
+    valid, revoked, corrected = (c["number"] for c in issued["certificates"])
+    api.post(f"/api/v1/certificates/{revoked}/revoke", {"reason": "材料不实，撤销"})
+    fixed = api.post(f"/api/v1/certificates/{corrected}/reissue", {"changes": {"name": "张三丰"}})
+    successor = fixed.json["certificate"]["number"]
+
+    def text(number: str) -> str:
+        response = api.get(f"/api/v1/certificates/{number}/pdf")
+        assert response.status_code == 200 and response.mimetype == "application/pdf"
+        assert response.headers["Cache-Control"] == "no-store"
+        doc = pypdfium2.PdfDocument(response.data)
+        found = str(doc[0].get_textpage().get_text_bounded())
+        doc.close()
+        return found
+
+    plain = text(valid)
+    assert person_id(1) in plain and "REVOKED" not in plain and "SUPERSEDED" not in plain
+    assert "已撤销 REVOKED" in text(revoked) and "材料不实，撤销" in text(revoked)
+    superseded = text(corrected)
+    assert "已更正 SUPERSEDED" in superseded and successor in superseded
+    other = Api(app.test_client(), token(services, "issuer", other_body(services)))
+    assert other.get(f"/api/v1/certificates/{valid}/pdf").status_code == 404
+    with services.db.session() as session:
+        assert "certificate.pdf" in set(session.scalars(select(AuditEntry.action)))
+
+
 def test_a_token_sees_only_its_own_body(services: Services, api: Api, app: Flask) -> None:
     other = other_body(services)
     theirs = Api(app.test_client(), token(services, "issuer", other))
@@ -194,6 +225,7 @@ def test_openapi_fragments_are_complete() -> None:
         "/api/v1/batches",
         "/api/v1/batches/{batch_id}",
         "/api/v1/certificates/{number}",
+        "/api/v1/certificates/{number}/pdf",
         "/api/v1/certificates/{number}/revoke",
         "/api/v1/certificates/{number}/reissue",
     }

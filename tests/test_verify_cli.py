@@ -16,7 +16,7 @@ import certsvc.verify.commands  # noqa: F401 - registers `certsvc verify`
 from certsvc.cli import Context, cli
 from certsvc.issuance.service import revoke
 from certsvc.services import Services
-from tests.conftest import row
+from tests.conftest import person_id, row
 from tests.test_issuance import issue
 
 ASSETS = Path(__file__).parent / "assets" / "jose"
@@ -163,7 +163,7 @@ def test_real_certificate_pdf_offline_uses_its_embedded_record(
     with services.db.session() as session:
         cert = session.scalar(select(Certificate).where(Certificate.number == issued.number))
         assert cert is not None
-        face = render.face_from_certificate(cert, "https://cert.example.cn")
+        face = render.face_from_certificate(cert, "https://cert.example.cn", id_number=person_id(1))
     try:
         pdf_bytes = render.render_certificate(face)
     except ConfigError as exc:  # the certificate font is not installed here

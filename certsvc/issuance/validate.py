@@ -33,7 +33,7 @@ from certsvc.domain.uscc import normalize_uscc
 from certsvc.errors import CertsvcError, InvalidInput, RowError
 from certsvc.identity import IdVault
 from certsvc.models import Certificate, CertificationBody, Holder, Occupation
-from certsvc.render.font import check_renderable
+from certsvc.render.typeface import check_renderable
 
 #: Certificates are dated in China Standard Time, whatever the server's zone.
 CHINA = ZoneInfo("Asia/Shanghai")

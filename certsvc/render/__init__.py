@@ -5,6 +5,8 @@ Public interface:
 - :func:`render_certificate` — one certificate → PDF bytes (A4, bilingual, fonts embedded,
   signed record and QR token attached, byte-identical for the same record);
 - :func:`render_merged` — many certificates → one print file;
+- drawn with reportlab, the QR matrix from qrcode (:mod:`certsvc.render.qrsymbol`), the text
+  layer of characters beyond the BMP repaired by :mod:`certsvc.render.pdffile`;
 - :func:`face_from_certificate` — a stored :class:`~certsvc.models.Certificate` → the
   :class:`CertificateFace` to render;
 - :func:`check_renderable` — raise :class:`~certsvc.errors.UnrenderableText` for text the
@@ -20,13 +22,15 @@ from __future__ import annotations
 
 from certsvc.render.certificate import (
     CertificateFace,
+    Standing,
+    StatusMark,
     face_from_certificate,
     render_certificate,
     render_merged,
 )
 from certsvc.render.embedded import EmbeddedRecord, read_embedded
-from certsvc.render.font import FONT_PACKAGE, certificate_font, check_renderable
 from certsvc.render.seal import UploadedSeal, load_seal
+from certsvc.render.typeface import FONT_PACKAGE, certificate_font, check_renderable
 
 
 def ensure_font() -> None:
@@ -38,6 +42,8 @@ __all__ = [
     "FONT_PACKAGE",
     "CertificateFace",
     "EmbeddedRecord",
+    "Standing",
+    "StatusMark",
     "UploadedSeal",
     "check_renderable",
     "ensure_font",

@@ -1,50 +1,112 @@
 """Certificates from the database to PDF: one by number, a batch as a streamed ZIP or one
-merged print file.
+merged print file, rendered across all cores.
 
-A batch can hold tens of thousands of certificates, so nothing here holds a whole batch: rows
-are read in chunks (``yield_per``), each PDF is rendered when the ZIP writer asks for it, and
-the ZIP is produced as a generator of byte chunks (a web response or a file can consume it).
+A batch can hold tens of thousands of certificates, so nothing here holds a whole batch of
+PDFs: rows are read in chunks (``yield_per``), faces go to a process pool a few at a time and
+come back in row order, and the ZIP is produced as a generator of byte chunks (a web response
+or a file can consume it) while the pool renders the next ones. The print file is rendered in
+fixed runs of :data:`PRINT_RUN` pages (each run shares its font subsets), the runs in
+parallel, then joined with pypdf.
+
+The holder's ID number is decrypted here, only to be printed; it never leaves the face.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import multiprocessing
+import os
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import chain, islice
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from certsvc.errors import NotFound
+from certsvc.domain.ids import IdType
+from certsvc.errors import InvalidInput, NotFound
+from certsvc.identity import IdVault
 from certsvc.models import Batch, Certificate, CertificationBody
-from certsvc.render.certificate import CertificateFace, face_from_certificate, render_certificate
-from certsvc.render.certificate import render_merged as _render_merged
+from certsvc.render.certificate import (
+    TITLE_ZH,
+    CertificateFace,
+    check_face,
+    face_from_certificate,
+    render_certificate,
+    render_merged,
+)
 from certsvc.render.seal import UploadedSeal, load_seal
+
+#: Pages per run of the merged print file: runs render in parallel and share font subsets.
+PRINT_RUN = 50
+#: Single PDFs per task sent to a worker process.
+ZIP_RUN = 8
+
+#: Told how many certificates are done so far (a CLI progress bar).
+Progress = Callable[[int], None]
 
 _LOAD = (
     selectinload(Certificate.holder),
     selectinload(Certificate.occupation),
     selectinload(Certificate.body),
 )
+T = TypeVar("T")
+R = TypeVar("R")
 
 
-def certificate_face(session: Session, number: str, public_url: str) -> CertificateFace:
+def _faces(
+    session: Session, certs: Sequence[Certificate], public_url: str, vault: IdVault
+) -> list[CertificateFace]:
+    """Faces of loaded certificates: ID numbers decrypted, superseding numbers looked up."""
+    ids = vault.reveal_all(
+        (IdType(c.holder.id_type), c.holder.id_hash, c.holder.id_ciphertext) for c in certs
+    )
+    superseded = [c.id for c in certs if c.status == "superseded"]
+    successors: dict[int, str] = {}
+    if superseded:
+        rows = session.execute(
+            select(Certificate.supersedes_id, Certificate.number).where(
+                Certificate.supersedes_id.in_(superseded)
+            )
+        )
+        successors = {old: new for old, new in rows if old is not None}
+    return [
+        face_from_certificate(
+            c, public_url, id_number=id_number, superseded_by=successors.get(c.id, "")
+        )
+        for c, id_number in zip(certs, ids, strict=True)
+    ]
+
+
+def certificate_face(
+    session: Session, number: str, public_url: str, vault: IdVault
+) -> CertificateFace:
     """The face of certificate ``number``; NotFound if there is none."""
     cert = session.scalar(
         select(Certificate).where(Certificate.number == number.strip().upper()).options(*_LOAD)
     )
     if cert is None:
         raise NotFound(f"no certificate {number}; `certsvc show NUMBER` lists what is stored")
-    return face_from_certificate(cert, public_url)
+    return _faces(session, [cert], public_url, vault)[0]
+
+
+def batch_size(session: Session, batch_id: str) -> int:
+    """How many certificates batch ``batch_id`` holds; NotFound if there is no such batch."""
+    batch = session.get(Batch, batch_id)
+    if batch is None:
+        raise NotFound(f"no batch {batch_id}; the batch id is printed when a file is issued")
+    return batch.row_count
 
 
 def batch_faces(
-    session: Session, batch_id: str, public_url: str, chunk: int = 200
+    session: Session, batch_id: str, public_url: str, vault: IdVault, chunk: int = 200
 ) -> Iterator[CertificateFace]:
     """Faces of a batch's certificates in row order, read ``chunk`` rows at a time."""
-    if session.get(Batch, batch_id) is None:
-        raise NotFound(f"no batch {batch_id}; the batch id is printed when a file is issued")
+    batch_size(session, batch_id)
     query = (
         select(Certificate)
         .where(Certificate.batch_id == batch_id)
@@ -52,8 +114,8 @@ def batch_faces(
         .options(*_LOAD)
         .execution_options(yield_per=chunk)
     )
-    for cert in session.scalars(query):
-        yield face_from_certificate(cert, public_url)
+    for part in session.scalars(query).partitions():
+        yield from _faces(session, part, public_url, vault)
 
 
 def pdf_file_name(face: CertificateFace) -> str:
@@ -92,25 +154,160 @@ def _batch_seal(session: Session, batch_id: str) -> UploadedSeal | None:
     return load_seal(data) if data else None
 
 
+def parallel_map(
+    work: Callable[[T], R], items: Iterable[T], workers: int | None = None
+) -> Iterator[R]:
+    """``work(item)`` for each item in a pool of ``workers`` processes (default: one per
+    core), yielded in the items' order while later items are still being worked on.
+
+    At most four tasks per worker are in flight, so a long iterable is never read ahead whole.
+    ``workers=1``, or fewer items than two per worker, work in this process: starting a pool
+    costs more than a few certificates. Workers are forked from a fork server that has
+    imported the renderer and loaded the font once (:mod:`certsvc.render.workers`) and
+    holds no database connections or locks of the caller.
+    """
+    workers = workers or os.cpu_count() or 1
+    iterator = iter(items)
+    head = list(islice(iterator, 2 * workers))
+    if workers == 1 or len(head) < 2 * workers:
+        yield from map(work, chain(head, iterator))
+        return
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", __name__, "certsvc.render.workers"])
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pending: deque[Future[R]] = deque()
+    try:
+        for item in chain(head, iterator):
+            pending.append(pool.submit(work, item))
+            if len(pending) >= 4 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while part := list(islice(iterator, size)):
+        yield part
+
+
+def _checked(faces: Iterable[CertificateFace]) -> Iterator[CertificateFace]:
+    # Checked here, not in a worker: an error raised in the caller's process keeps its type.
+    for face in faces:
+        check_face(face)
+        yield face
+
+
+def _render_singles(
+    task: tuple[list[CertificateFace], UploadedSeal | None],
+) -> list[tuple[str, dt.date, bytes]]:
+    faces, seal = task
+    return [(pdf_file_name(f), f.issue_date, render_certificate(f, seal)) for f in faces]
+
+
+def _render_run(task: tuple[list[CertificateFace], UploadedSeal | None]) -> bytes:
+    faces, seal = task
+    return render_merged((f, seal) for f in faces)
+
+
+def zip_of_certificates(
+    faces: Iterable[CertificateFace],
+    seal: UploadedSeal | None = None,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> Iterator[bytes]:
+    """Single-certificate PDFs rendered on ``workers`` processes, as a streamed ZIP."""
+    tasks = ((part, seal) for part in _chunks(_checked(faces), ZIP_RUN))
+
+    def files() -> Iterator[tuple[str, dt.date, bytes]]:
+        done = 0
+        for rendered in parallel_map(_render_singles, tasks, workers):
+            yield from rendered
+            done += len(rendered)
+            if progress is not None:
+                progress(done)
+
+    return zip_stream(files())
+
+
+def print_file(
+    faces: Iterable[CertificateFace],
+    seal: UploadedSeal | None = None,
+    *,
+    title: str = TITLE_ZH,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> bytes:
+    """One PDF for printing, a page per face in order, rendered in runs of
+    :data:`PRINT_RUN` pages on ``workers`` processes and joined with pypdf.
+
+    The same faces give the same bytes whatever the number of workers.
+    """
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import NameObject, TextStringObject
+
+    tasks = ((part, seal) for part in _chunks(_checked(faces), PRINT_RUN))
+    writer = PdfWriter()
+    done = 0
+    for run in parallel_map(_render_run, tasks, workers):
+        reader = PdfReader(io.BytesIO(run))
+        writer.append(reader)
+        done += len(reader.pages)
+        if progress is not None:
+            progress(done)
+    if not done:
+        raise InvalidInput("there are no certificates to print")
+    writer.add_metadata(
+        {
+            "/Title": title,
+            "/Subject": f"{done} certificates",
+            "/Creator": "certsvc",
+            "/Producer": "certsvc",
+        }
+    )
+    writer.root_object[NameObject("/Lang")] = TextStringObject("zh-CN")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def batch_zip(
-    session: Session, batch_id: str, public_url: str, seal: UploadedSeal | None = None
+    session: Session,
+    batch_id: str,
+    public_url: str,
+    vault: IdVault,
+    seal: UploadedSeal | None = None,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
 ) -> Iterator[bytes]:
     """A batch as a streamed ZIP of single-certificate PDFs (each with its signed record).
 
-    ``seal`` overrides the body's stored seal.
+    ``seal`` overrides the body's stored seal; ``progress`` is told the count done so far.
     """
     seal = seal or _batch_seal(session, batch_id)
-    faces = batch_faces(session, batch_id, public_url)
-    return zip_stream((pdf_file_name(f), f.issue_date, render_certificate(f, seal)) for f in faces)
+    faces = batch_faces(session, batch_id, public_url, vault)
+    return zip_of_certificates(faces, seal, workers=workers, progress=progress)
 
 
 def batch_merged(
-    session: Session, batch_id: str, public_url: str, seal: UploadedSeal | None = None
+    session: Session,
+    batch_id: str,
+    public_url: str,
+    vault: IdVault,
+    seal: UploadedSeal | None = None,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
 ) -> bytes:
     """A batch as one PDF for printing, a page per certificate in row order."""
     seal = seal or _batch_seal(session, batch_id)
-    faces = batch_faces(session, batch_id, public_url)
-    return _render_merged(((f, seal) for f in faces), title=f"职业技能等级证书 · batch {batch_id}")
+    faces = batch_faces(session, batch_id, public_url, vault)
+    title = f"{TITLE_ZH} · batch {batch_id}"
+    return print_file(faces, seal, title=title, workers=workers, progress=progress)
 
 
 class _Sink(io.RawIOBase):

@@ -1,40 +1,99 @@
 """The face of a certificate (证书版面) as an A4 PDF page, per the MOHRSS 2022 style notice.
 
-Chinese first with English below every label and value; every certified field; the holder's
-photo or, while certsvc stores none, a labelled frame for it; the issuing body's seal; the QR
-that verifies the certificate, its verify URL in text and the national query sites.
+Chinese first with English below every label and value; every certified field, the ID number
+in full (the printed certificate is the holder's own document); the holder's photo or a
+labelled 1-inch frame for it; the issuing body's seal beside — never over — the issuer's name
+and date; the QR that verifies the certificate, its verify URL in text and the national query
+sites. A revoked or superseded certificate is printed with a diagonal mark and a notice saying
+so, so that no download of it looks like a valid certificate.
 
-A page is drawn from a :class:`CertificateFace` — display-ready strings taken from the stored
-certificate — so rendering needs no database and the same record always gives the same bytes.
+Pages are drawn with reportlab (canvas API, the face embedded as TrueType subsets, ``invariant``
+so the same record gives the same bytes) from a :class:`CertificateFace` — display-ready values
+taken from the stored certificate — so rendering needs no database. :mod:`certsvc.render.pdffile`
+then attaches the signed record and repairs the text layer of characters beyond the BMP.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import io
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
 
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
 from certsvc.domain.routes import DirectGround, Route
 from certsvc.errors import InvalidInput
-from certsvc.render import qr
-from certsvc.render.font import TrueTypeFont, certificate_font, check_renderable
-from certsvc.render.pdf import COMPRESSION_FAST, PdfWriter, date_string, num, text_string
-from certsvc.render.seal import UploadedSeal, generated_seal_operators
-from certsvc.render.text import TextRun, Typesetter, make_subset, static_subset
+from certsvc.render import pdffile, qrsymbol
+from certsvc.render.seal import UploadedSeal, draw_generated_seal, draw_uploaded_seal
+from certsvc.render.typeface import (
+    FONT_NAME,
+    certificate_font,
+    check_renderable,
+    missing_characters,
+)
 
 if TYPE_CHECKING:
     from certsvc.models import Certificate
 
+#: Dates on the page are China's (the status change of a revoked certificate).
+CHINA = dt.timezone(dt.timedelta(hours=8), "UTC+8")
+
+PAGE_W: float = float(A4[0])
+PAGE_H: float = float(A4[1])
+#: Points per millimetre.
 MM = 72 / 25.4
-PAGE_W, PAGE_H = 595.276, 841.89
-MARGIN = 22 * MM
-#: Printed size of one QR module: 0.5 mm (≥ 0.4 mm for phone cameras at arm's length).
-QR_MODULE_MM = 0.5
-SEAL_DIAMETER_MM = 40
+Color = tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle on the page in millimetres from the top-left corner (how one measures
+    a printed sheet with a ruler)."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+    @property
+    def right(self) -> float:
+        return self.left + self.width
+
+    @property
+    def bottom(self) -> float:
+        return self.top + self.height
+
+
+#: Where the holder's 1-inch (一寸, 25 × 35 mm) photo goes: right of the first field rows.
+PHOTO_BOX = Box(left=155.0, top=68.0, width=25.0, height=35.0)
+#: The seal's square, beside the number, date and issuer rows; their values stop short of it.
+SEAL_BOX = Box(left=146.0, top=163.0, width=40.0, height=40.0)
+#: Printed size of one QR module. 0.75 mm (a version-16 symbol is 67 mm wide) keeps it
+#: readable by zbar as well as zxing from a 100 dpi scan, or a blurred, tilted, shadowed
+#: phone photo of a photocopy (tests/test_render_qr.py); at 0.6 mm zbar lost blur σ=1.5.
+QR_MODULE_MM = 0.75
+#: A longer URL (a long public URL, a long name) gives a larger symbol; its modules then
+#: shrink to fit under the seal, never below this.
+QR_MIN_MODULE_MM = 0.6
+#: The QR's right edge and bottom edge (quiet zone included), in mm from the page's right
+#: and bottom edges.
+QR_RIGHT_MM, QR_BOTTOM_MM = 24.0, 24.0
+MARGIN_MM = 22.0
+LABEL_X_MM = MARGIN_MM + 4
+VALUE_X_MM = MARGIN_MM + 46
+FIRST_ROW_MM = 86.0
+ROW_MM = 12.0
+#: Space kept between a value and the photo frame or the seal.
+GAP_MM = 4.0
+
 NATIONAL_QUERY = "jndj.osta.org.cn"
 BODY_QUERY = "pjjg.osta.org.cn"
 TITLE_ZH = "职业技能等级证书"
@@ -43,10 +102,11 @@ SCAN_HINT = "扫码验证 · Scan to verify"
 RECORD_FILE = "certificate.vc.jwt"
 TOKEN_FILE = "qr-token.jws"  # noqa: S105 - a file name, not a secret
 
-DARK_RED = (0.62, 0.1, 0.09)
-LABEL = (0.22, 0.22, 0.22)
-GREY = (0.42, 0.42, 0.42)
-BLACK = (0.0, 0.0, 0.0)
+DARK_RED: Color = (0.62, 0.1, 0.09)
+MARK_RED: Color = (0.8, 0.05, 0.05)
+LABEL: Color = (0.22, 0.22, 0.22)
+GREY: Color = (0.42, 0.42, 0.42)
+BLACK: Color = (0.0, 0.0, 0.0)
 
 #: (Chinese, English) labels of the field rows, top to bottom.
 FIELD_LABELS = (
@@ -68,26 +128,48 @@ FOOTER_LINES = (
 VERIFY_LABEL = "验证网址 Verify URL: "
 PHOTO_LABEL = ("照片", "Photo")
 
-#: Characters of the fixed text plus the Latin letters, digits and punctuation any value or
-#: the verify URL uses: the static subset every certificate shares.
-STATIC_CHARS = "".join(
-    dict.fromkeys(
-        TITLE_ZH
-        + TITLE_EN
-        + SCAN_HINT
-        + VERIFY_LABEL
-        + "".join(zh + en for zh, en in FIELD_LABELS)
-        + "".join(a + b for a, b in FOOTER_LINES)
-        + "".join(PHOTO_LABEL)
-        + "年月日（）·"
-        + "0123456789"
-        + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-        + " .:/_-*"
-    )
-)
-
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")  # fmt: skip
+
+
+class Standing(enum.Enum):
+    """Whether the certificate still stands; anything but VALID is marked across the page."""
+
+    VALID = "valid"
+    REVOKED = "revoked"
+    SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True)
+class StatusMark:
+    """What a revoked or superseded certificate's page says across it."""
+
+    standing: Standing
+    #: Day the status changed (China time), if known.
+    changed_on: dt.date | None = None
+    #: The revocation reason (revoked) as the body recorded it.
+    reason: str = ""
+    #: The number of the corrected certificate that replaces this one (superseded).
+    superseded_by: str = ""
+
+    def lines(self) -> tuple[str, str, str]:
+        """The diagonal mark, then the notice in Chinese and in English."""
+        on_zh = f"于{_date_lines(self.changed_on)[0]}" if self.changed_on else ""
+        on_en = f" on {self.changed_on.isoformat()}" if self.changed_on else ""
+        if self.standing is Standing.REVOKED:
+            reason = f"：{self.reason}" if self.reason else ""
+            return (
+                "已撤销 REVOKED",
+                f"本证书已{on_zh}撤销，不再有效{reason}",
+                f"This certificate was revoked{on_en} and is no longer valid.",
+            )
+        by_zh = f"，由证书 {self.superseded_by} 取代" if self.superseded_by else ""
+        by_en = f" by certificate {self.superseded_by}" if self.superseded_by else ""
+        return (
+            "已更正 SUPERSEDED",
+            f"本证书已{on_zh}更正{by_zh}，不再有效",
+            f"This certificate was superseded{on_en}{by_en} and is no longer valid.",
+        )
 
 
 @dataclass(frozen=True)
@@ -97,7 +179,8 @@ class CertificateFace:
     number: str
     holder_name: str
     id_type: IdType
-    id_masked: str
+    #: The full ID number, printed on the holder's own paper only; kept out of reprs and logs.
+    id_number: str = field(repr=False)
     occupation_code: str
     occupation_zh: str
     occupation_en: str
@@ -114,7 +197,9 @@ class CertificateFace:
     token: str
     record: str
     #: The holder's photo (JPEG or PNG); certsvc stores none yet, so a labelled frame prints.
-    photo: bytes | None = None
+    photo: bytes | None = field(default=None, repr=False)
+    #: Set when the certificate is revoked or superseded: the page is marked as such.
+    mark: StatusMark | None = None
 
     def printed_texts(self) -> list[str]:
         """Every variable text the page prints (for :func:`check_renderable`)."""
@@ -122,7 +207,7 @@ class CertificateFace:
             self.holder_name,
             self.id_type.label_zh,
             self.id_type.label_en,
-            self.id_masked,
+            self.id_number,
             self.occupation_zh,
             self.occupation_en,
             self.work_type or "--",
@@ -137,14 +222,32 @@ class CertificateFace:
 
 
 def face_from_certificate(
-    cert: Certificate, public_url: str, photo: bytes | None = None
+    cert: Certificate,
+    public_url: str,
+    *,
+    id_number: str,
+    superseded_by: str = "",
+    photo: bytes | None = None,
 ) -> CertificateFace:
-    """The face of a stored certificate (its holder, occupation and body loaded)."""
+    """The face of a stored certificate (its holder, occupation and body loaded).
+
+    ``id_number`` is the holder's decrypted ID number (:meth:`certsvc.identity.IdVault.reveal`);
+    ``superseded_by`` the number of the correction that replaced a superseded certificate.
+    """
+    mark = None
+    if cert.status != Standing.VALID.value:
+        changed = cert.status_changed_at
+        mark = StatusMark(
+            Standing(cert.status),
+            changed_on=_china_day(changed) if changed else None,
+            reason=cert.status_reason if cert.status == Standing.REVOKED.value else "",
+            superseded_by=superseded_by,
+        )
     return CertificateFace(
         number=cert.number,
         holder_name=cert.holder_name,
         id_type=IdType(cert.holder.id_type),
-        id_masked=cert.holder.id_masked,
+        id_number=id_number,
         occupation_code=cert.occupation_code,
         occupation_zh=cert.occupation.name_zh,
         occupation_en=cert.occupation.name_en,
@@ -160,167 +263,89 @@ def face_from_certificate(
         token=cert.token,
         record=cert.record,
         photo=photo,
+        mark=mark,
     )
 
 
-def render_certificate(
-    face: CertificateFace, seal: UploadedSeal | None = None, font: TrueTypeFont | None = None
-) -> bytes:
+def _china_day(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(CHINA).date()
+
+
+def render_certificate(face: CertificateFace, seal: UploadedSeal | None = None) -> bytes:
     """One certificate as a PDF: A4, one page, the signed record and QR token attached.
 
     ``seal`` is the body's uploaded seal; without one a round red seal with the body's name is
     drawn. Raises UnrenderableText if a printed value has a character the font lacks.
     """
-    doc = _Document(font or certificate_font())
-    doc.add_page(face, seal)
-    return doc.finish(
+    canvas, out = _canvas(
         title=f"{TITLE_ZH} · {face.holder_name} · {face.number}",
         author=face.body_name_zh,
         subject=face.number,
-        day=face.issue_date,
+    )
+    _draw_page(canvas, face, seal)
+    canvas.save()
+    return pdffile.finish(
+        out.getvalue(),
         attachments=[
-            (RECORD_FILE, "application/vc+jwt", face.record, "signed record (VC 2.0, vc+jwt)"),
-            (TOKEN_FILE, "application/jose", face.token, "QR token (compact JWS)"),
+            (RECORD_FILE, face.record.encode()),
+            (TOKEN_FILE, face.token.encode()),
         ],
     )
 
 
 def render_merged(
-    pages: Iterable[tuple[CertificateFace, UploadedSeal | None]],
-    title: str = "",
-    font: TrueTypeFont | None = None,
+    pages: Iterable[tuple[CertificateFace, UploadedSeal | None]], title: str = ""
 ) -> bytes:
     """Many certificates as one PDF for printing, one page each, in the order given.
 
-    The pages share their fonts. Signed records are not attached here: the print file is for
-    paper; give holders the single-certificate PDFs.
+    The pages share their font subsets. Signed records are not attached here: the print file
+    is for paper; give holders the single-certificate PDFs.
     """
-    doc = _Document(font or certificate_font())
+    canvas, out = _canvas(title=title or TITLE_ZH, author="", subject="")
     bodies: dict[str, None] = {}
-    last = dt.date(2000, 1, 1)
     count = 0
     for face, seal in pages:
-        doc.add_page(face, seal)
+        _draw_page(canvas, face, seal)
         bodies[face.body_name_zh] = None
-        last = max(last, face.issue_date)
         count += 1
     if not count:
         raise InvalidInput("there are no certificates to print")
-    return doc.finish(
-        title=title or f"{TITLE_ZH} · {count}",
-        author="、".join(bodies),
-        subject=f"{count} certificates",
-        day=last,
-        attachments=[],
+    canvas.setAuthor("、".join(bodies))
+    canvas.setSubject(f"{count} certificates")
+    canvas.save()
+    return pdffile.finish(out.getvalue(), attachments=[])
+
+
+def _canvas(*, title: str, author: str, subject: str) -> tuple[Canvas, io.BytesIO]:
+    font = certificate_font()
+    out = io.BytesIO()
+    canvas = Canvas(
+        out,
+        pagesize=A4,
+        invariant=True,  # no time stamps or random ids: the same record, the same bytes
+        pageCompression=1,
+        lang="zh-CN",
+        initialFontName=font,
+        initialFontSize=10,
     )
+    canvas.setTitle(title)
+    canvas.setAuthor(author)
+    canvas.setSubject(subject)
+    canvas.setCreator("certsvc")
+    canvas.setProducer("certsvc")
+    return canvas, out
 
 
-@dataclass
-class _Page:
-    """A laid-out page waiting for the document's dynamic font subset."""
-
-    ref: int
-    graphics_below: str  # frame, then the seal (painted over the text layer? no: under it)
-    seal: str
-    graphics_above: str  # QR and photo
-    runs: list[TextRun]
-    xobjects: dict[str, int]
+def check_face(face: CertificateFace) -> None:
+    """Raise UnrenderableText if a value of ``face`` has a character the font lacks."""
+    for text in face.printed_texts():
+        check_renderable(text)
 
 
-class _Document:
-    """Pages sharing a static and a dynamic font subset; written out by :meth:`finish`."""
-
-    def __init__(self, font: TrueTypeFont) -> None:
-        self.font = font
-        self.writer = PdfWriter()
-        self.static = static_subset(font, STATIC_CHARS)
-        self.typesetter = Typesetter(font, self.static)
-        self.pages_ref = self.writer.reserve()
-        self.pages: list[_Page] = []
-        self.seal_refs: dict[int, int] = {}
-
-    def add_page(self, face: CertificateFace, seal: UploadedSeal | None) -> None:
-        for text in face.printed_texts():
-            check_renderable(text, self.font)
-        xobjects: dict[str, int] = {}
-        layout = _PageLayout(self.typesetter, face)
-        frame = layout.draw_static()
-        seal_ops = layout.draw_seal(seal, xobjects, self._seal_ref)
-        above = layout.draw_qr() + "\n" + layout.draw_photo(xobjects, self.writer)
-        runs, self.typesetter.runs = self.typesetter.runs, []
-        self.pages.append(_Page(self.writer.reserve(), frame, seal_ops, above, runs, xobjects))
-
-    def _seal_ref(self, seal: UploadedSeal) -> int:
-        if id(seal) not in self.seal_refs:
-            self.seal_refs[id(seal)] = seal.add_to(self.writer)
-        return self.seal_refs[id(seal)]
-
-    def finish(
-        self,
-        *,
-        title: str,
-        author: str,
-        subject: str,
-        day: dt.date,
-        attachments: Sequence[tuple[str, str, str, str]],
-    ) -> bytes:
-        w = self.writer
-        used = set("".join(run.text for page in self.pages for run in page.runs))
-        dynamic_chars = sorted(used - self.static.codes.keys())
-        dynamic = make_subset(self.font, dynamic_chars) if dynamic_chars else None
-        fonts = b"/F1 %d 0 R" % self.static.add_to(w, self.font)
-        if dynamic is not None:
-            fonts += b"/F2 %d 0 R" % dynamic.add_to(w, self.font)
-        for page in self.pages:
-            self.typesetter.runs = page.runs
-            text_ops = self.typesetter.operators(dynamic, "F1", "F2")
-            content = "\n".join([page.graphics_below, text_ops, page.seal, page.graphics_above])
-            contents = w.add_stream(b"", content.encode())
-            xo = "".join(f"/{k} {v} 0 R" for k, v in page.xobjects.items()).encode()
-            w.put(
-                page.ref,
-                b"<</Type/Page/Parent %d 0 R/MediaBox[0 0 %s %s]/Resources<</Font<<%s>>"
-                b"/ExtGState<</GM<</BM/Multiply>>>>/XObject<<%s>>>>/Contents %d 0 R>>"
-                % (self.pages_ref, num(PAGE_W).encode(), num(PAGE_H).encode(), fonts, xo, contents),
-            )
-        kids = " ".join(f"{page.ref} 0 R" for page in self.pages).encode()
-        w.put(self.pages_ref, b"<</Type/Pages/Kids[%s]/Count %d>>" % (kids, len(self.pages)))
-        catalog_extra = b""
-        if attachments:
-            ordered = sorted(attachments)
-            specs = [_attach(w, *a, day=day) for a in ordered]
-            names = b"".join(
-                text_string(a[0]) + b"%d 0 R" % ref for a, ref in zip(ordered, specs, strict=True)
-            )
-            refs = b" ".join(b"%d 0 R" % ref for ref in specs)
-            catalog_extra = b"/Names<</EmbeddedFiles<</Names[%s]>>>>/AF[%s]" % (names, refs)
-        root = w.add(
-            b"<</Type/Catalog/Pages %d 0 R/Lang(zh-CN)%s>>" % (self.pages_ref, catalog_extra)
-        )
-        when = date_string(day)
-        info = w.add(
-            b"<</Title%s/Author%s/Subject%s/Creator(certsvc)/Producer(certsvc)"
-            b"/CreationDate%s/ModDate%s>>"
-            % (text_string(title), text_string(author), text_string(subject), when, when)
-        )
-        return w.finish(root, info)
-
-
-def _attach(
-    writer: PdfWriter, filename: str, mime: str, text: str, desc: str, *, day: dt.date
-) -> int:
-    data = text.encode()
-    subtype = "/" + mime.replace("/", "#2F")
-    file_ref = writer.add_stream(
-        b"/Type/EmbeddedFile/Subtype%s/Params<</Size %d/ModDate%s>>"
-        % (subtype.encode(), len(data), date_string(day)),
-        data,
-        level=COMPRESSION_FAST,
-    )
-    return writer.add(
-        b"<</Type/Filespec/F%s/UF%s/Desc%s/AFRelationship/Data/EF<</F %d 0 R/UF %d 0 R>>>>"
-        % (text_string(filename), text_string(filename), text_string(desc), file_ref, file_ref)
-    )
+def _draw_page(canvas: Canvas, face: CertificateFace, seal: UploadedSeal | None) -> None:
+    check_face(face)
+    _PageLayout(canvas, face).draw(seal)
+    canvas.showPage()
 
 
 def _route_lines(face: CertificateFace) -> tuple[str, str]:
@@ -336,21 +361,49 @@ def _date_lines(day: dt.date) -> tuple[str, str]:
     return f"{day.year}年{day.month}月{day.day}日", f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
+def text_width(text: str, size: float) -> float:
+    """Width in points of ``text`` set in the certificate face at ``size``."""
+    width: float = stringWidth(text, FONT_NAME, size)
+    return width
+
+
+def _value_limit(row_mm: float) -> float:
+    """How far right (mm) a value on the row whose baseline is at ``row_mm`` may run: short of
+    the photo frame and the seal where the row passes them."""
+    top, bottom = row_mm - 6, row_mm + 5  # the value line and the English line under it
+    right = PAGE_W / MM - MARGIN_MM - GAP_MM
+    for box in (PHOTO_BOX, SEAL_BOX):
+        if top < box.bottom and bottom > box.top:
+            right = min(right, box.left - GAP_MM)
+    return right
+
+
+def _x(mm_from_left: float) -> float:
+    return mm_from_left * MM
+
+
+def _y(mm_from_top: float) -> float:
+    return PAGE_H - mm_from_top * MM
+
+
 class _PageLayout:
-    """Positions of everything on the page; text goes to the typesetter, graphics returned."""
+    """Positions of everything on one page, drawn onto a reportlab canvas."""
 
-    LABEL_X = MARGIN + 4 * MM
-    VALUE_X = MARGIN + 46 * MM
-    ROW = 34.0
-    FIRST_ROW_Y = PAGE_H - 86 * MM
-    PHOTO_W, PHOTO_H = 25 * MM, 35 * MM  # 1-inch (一寸) photo
-    PHOTO_X = PAGE_W - MARGIN - 8 * MM - 25 * MM
-    PHOTO_TOP = PAGE_H - 68 * MM
-
-    def __init__(self, typesetter: Typesetter, face: CertificateFace) -> None:
-        self.ts = typesetter
+    def __init__(self, canvas: Canvas, face: CertificateFace) -> None:
+        self.c = canvas
         self.face = face
-        self.rows_y = [self.FIRST_ROW_Y - i * self.ROW for i in range(len(FIELD_LABELS))]
+
+    def draw(self, seal: UploadedSeal | None) -> None:
+        self._frame()
+        self._seal(seal)  # under everything else; it never overlaps a value (SEAL_BOX)
+        self._title()
+        self._fields()
+        self._photo()
+        self._qr_and_footer()
+        if self.face.mark is not None:
+            self._status_mark(self.face.mark)
+
+    # -- text helpers ------------------------------------------------------------------------
 
     def text(
         self,
@@ -358,66 +411,66 @@ class _PageLayout:
         x: float,
         y: float,
         size: float,
-        color: tuple[float, float, float] = BLACK,
-        **kw: float,
+        color: Color = BLACK,
+        char_space: float = 0,
     ) -> None:
-        """Place text."""
-        self.ts.place(TextRun(text, x, y, size, color, **kw))
-
-    def centred(
-        self,
-        text: str,
-        cx: float,
-        y: float,
-        size: float,
-        color: tuple[float, float, float] = BLACK,
-        **kw: float,
-    ) -> None:
-        width = self.ts.width(text, size, kw.get("char_spacing", 0)) - kw.get("char_spacing", 0)
-        self.text(text, cx - width / 2, y, size, color, **kw)
+        """Place ``text`` with its baseline's left end at (x, y) points."""
+        c = self.c
+        c.setFillColorRGB(*color)
+        c.setFont(FONT_NAME, size)
+        c.drawString(x, y, text, charSpace=char_space)
 
     def fitted(
-        self,
-        text: str,
-        x: float,
-        y: float,
-        size: float,
-        limit: float,
-        color: tuple[float, float, float] = BLACK,
-    ) -> None:
-        """Place text at ``size``, smaller if it would run past ``limit`` points wide."""
-        width = self.ts.width(text, size)
+        self, text: str, x: float, y: float, size: float, limit: float, color: Color = BLACK
+    ) -> float:
+        """Place text at ``size``, smaller if it would run past ``limit`` points wide;
+        returns the width it took."""
+        width = text_width(text, size)
         if width > limit:
             size = max(5.0, size * limit / width)
+            width = text_width(text, size)
         self.text(text, x, y, size, color)
+        return width
 
-    def draw_static(self) -> str:
-        f = self.face
-        cx = PAGE_W / 2
-        self.centred(TITLE_ZH, cx, PAGE_H - 44 * MM, 30, DARK_RED, char_spacing=7, embolden=0.7)
-        self.centred(TITLE_EN, cx, PAGE_H - 53 * MM, 13.5, DARK_RED)
-        values = self._values()
-        for (zh, en), (vz, ve), y in zip(FIELD_LABELS, values, self.rows_y, strict=True):
-            self.text(zh, self.LABEL_X, y, 10.5, LABEL)
-            self.text(en, self.LABEL_X, y - 11, 7.5, GREY)
-            beside_photo = y > self.PHOTO_TOP - self.PHOTO_H - 10
-            limit = (
-                self.PHOTO_X - 6 * MM if beside_photo else PAGE_W - MARGIN - 6 * MM
-            ) - self.VALUE_X
-            big = 17 if zh == "姓名" else 12.5
-            self.fitted(vz, self.VALUE_X, y, big, limit)
-            if ve:
-                self.fitted(ve, self.VALUE_X, y - 12, 8, limit, GREY)
-        code_x = self.VALUE_X + self.ts.width(values[3][0], 12.5) + 4
-        self.text(f"（{f.occupation_code}）", code_x, self.rows_y[3] + 0.5, 8, GREY)
-        return self._frame()
+    def centred(self, text: str, cx: float, y: float, size: float, color: Color = BLACK) -> None:
+        self.text(text, cx - text_width(text, size) / 2, y, size, color)
+
+    # -- parts of the page -------------------------------------------------------------------
+
+    def _frame(self) -> None:
+        c = self.c
+        c.saveState()
+        c.setStrokeColorRGB(*DARK_RED)
+        for inset, width in ((12 * MM, 2.2), (14.2 * MM, 0.6)):
+            c.setLineWidth(width)
+            c.rect(inset, inset, PAGE_W - 2 * inset, PAGE_H - 2 * inset, stroke=1, fill=0)
+        c.setLineWidth(0.4)
+        c.line(PAGE_W / 2 - 60 * MM, _y(60), PAGE_W / 2 + 60 * MM, _y(60))
+        c.restoreState()
+
+    def _title(self) -> None:
+        c = self.c
+        size, spacing = 30.0, 7.0
+        width = text_width(TITLE_ZH, size) + spacing * (len(TITLE_ZH) - 1)
+        c.saveState()
+        c.setStrokeColorRGB(*DARK_RED)
+        c.setLineWidth(0.7)  # stroked as well as filled: a bolder title from the one face
+        title = c.beginText(PAGE_W / 2 - width / 2, _y(44))
+        title.setTextRenderMode(2)
+        title.setFont(FONT_NAME, size)
+        title.setCharSpace(spacing)
+        title.setFillColorRGB(*DARK_RED)
+        title.textOut(TITLE_ZH)
+        c.drawText(title)
+        c.restoreState()
+        self.centred(TITLE_EN, PAGE_W / 2, _y(53), 13.5, DARK_RED)
 
     def _values(self) -> list[tuple[str, str]]:
         f = self.face
         return [
             (f.holder_name, ""),
             (f.id_type.label_zh, f.id_type.label_en),
-            (f.id_masked, ""),
+            (f.id_number, ""),
             (f.occupation_zh, f.occupation_en),
             (f.work_type or "--", ""),
             (f.level.printed_zh, f.level.printed_en),
@@ -427,109 +480,119 @@ class _PageLayout:
             (f.body_name_zh, f.body_name_en),
         ]
 
-    def _frame(self) -> str:
-        r, g, b = (num(c) for c in DARK_RED)
-        outer = 12 * MM
-        inner = outer + 2.2 * MM
-        rule_y = num(PAGE_H - 60 * MM)
+    def _fields(self) -> None:
+        label_x, value_x = _x(LABEL_X_MM), _x(VALUE_X_MM)
+        values = self._values()
+        for i, ((zh, en), (vz, ve)) in enumerate(zip(FIELD_LABELS, values, strict=True)):
+            row_mm = FIRST_ROW_MM + i * ROW_MM
+            y = _y(row_mm)
+            self.text(zh, label_x, y, 10.5, LABEL)
+            self.text(en, label_x, y - 11, 7.5, GREY)
+            limit = (_value_limit(row_mm) - VALUE_X_MM) * MM
+            big = 17 if zh == "姓名" else 12.5
+            used = self.fitted(vz, value_x, y, big, limit)
+            if ve:
+                self.fitted(ve, value_x, y - 12, 8, limit, GREY)
+            if zh == "职业名称":
+                code = f"（{self.face.occupation_code}）"
+                self.fitted(code, value_x + used + 4, y + 0.5, 8, limit - used - 4, GREY)
 
-        def box(inset: float) -> str:
-            w, h = num(PAGE_W - 2 * inset), num(PAGE_H - 2 * inset)
-            return f"{num(inset)} {num(inset)} {w} {h} re S"
-
-        rule = f"{num(PAGE_W / 2 - 60 * MM)} {rule_y} m {num(PAGE_W / 2 + 60 * MM)} {rule_y} l S"
-        return "\n".join(
-            [f"q {r} {g} {b} RG 2.2 w", box(outer), "0.6 w", box(inner), "0.4 w", rule, "Q"]
-        )
-
-    def draw_seal(
-        self, seal: UploadedSeal | None, xobjects: dict[str, int], seal_ref: object
-    ) -> str:
-        d = SEAL_DIAMETER_MM * MM
-        cx = self.VALUE_X + 82 * MM
-        cy = (self.rows_y[8] + self.rows_y[9]) / 2 + 2
+    def _seal(self, seal: UploadedSeal | None) -> None:
+        box = SEAL_BOX
+        cx, cy = _x(box.left + box.width / 2), _y(box.top + box.height / 2)
+        side = min(box.width, box.height) * MM
         if seal is None:
-            ops = generated_seal_operators(self.ts, self.face.body_name_zh, cx, cy, d / 2)
-            return f"q /GM gs\n{ops}\nQ"
-        assert callable(seal_ref)
-        xobjects["Seal"] = seal_ref(seal)
-        scale = d / max(seal.width, seal.height)
-        w, h = seal.width * scale, seal.height * scale
-        if seal.kind == "png":
-            matrix = f"{num(w)} 0 0 {num(h)} {num(cx - w / 2)} {num(cy - h / 2)}"
+            draw_generated_seal(self.c, self.face.body_name_zh, cx, cy, side / 2)
         else:
-            matrix = f"{num(scale)} 0 0 {num(scale)} {num(cx - w / 2)} {num(cy - h / 2)}"
-        return f"q /GM gs {matrix} cm /Seal Do Q"
+            draw_uploaded_seal(self.c, seal, cx, cy, side)
 
-    def draw_qr(self) -> str:
+    def _photo(self) -> None:
+        box, c = PHOTO_BOX, self.c
+        x, y, w, h = _x(box.left), _y(box.bottom), box.width * MM, box.height * MM
+        if self.face.photo is not None:
+            c.drawImage(_photo_image(self.face.photo), x, y, w, h)
+            return
+        c.saveState()
+        c.setStrokeColorRGB(0.55, 0.55, 0.55)
+        c.setLineWidth(0.6)
+        c.setDash(3, 2)
+        c.rect(x, y, w, h, stroke=1, fill=0)
+        c.restoreState()
+        self.centred(PHOTO_LABEL[0], x + w / 2, y + h / 2 + 2, 11, GREY)
+        self.centred(PHOTO_LABEL[1], x + w / 2, y + h / 2 - 10, 8, GREY)
+
+    def _qr_and_footer(self) -> None:
         f = self.face
-        symbol = qr.encode(f.verify_url.encode())
-        module = QR_MODULE_MM * MM
+        symbol = qrsymbol.encode(f.verify_url)
+        room = PAGE_H / MM - QR_BOTTOM_MM - SEAL_BOX.bottom - GAP_MM / 2  # below the seal
+        module = max(QR_MIN_MODULE_MM, min(QR_MODULE_MM, room / symbol.width)) * MM
         side = symbol.width * module
-        x0 = PAGE_W - MARGIN - 2 * MM - side
-        y0 = 30 * MM
-        self.centred(SCAN_HINT, x0 + side / 2, y0 - 3 * MM, 9, LABEL)
-        # Verify URL in text, wrapped, to the left of the QR; then the national query sites.
-        left = self.LABEL_X
-        limit = x0 - 6 * MM - left
-        y = y0 + side - 6 * MM
+        x0, y0 = PAGE_W - QR_RIGHT_MM * MM - side, QR_BOTTOM_MM * MM
+        qrsymbol.draw(self.c, symbol, x0, y0, module)
+        self.centred(SCAN_HINT, x0 + side / 2, y0 - 1 * MM, 9, LABEL)
+        # The verify URL in text, wrapped, left of the QR; then the national query sites.
+        left = _x(LABEL_X_MM)
+        limit = x0 - 4 * MM - left
+        y = y0 + side - 8 * MM
         self.text(VERIFY_LABEL, left, y, 8.5, LABEL)
         y -= 10
-        for line in _wrap(f.verify_url, self.ts, 6.8, limit):
+        for line in _wrap(f.verify_url, 6.8, limit):
             self.text(line, left, y, 6.8, GREY)
             y -= 8.6
         y -= 10
         for label, site in FOOTER_LINES:
             self.text(label, left, y, 8.5, LABEL)
-            self.text(site, left + self.ts.width(label, 8.5), y, 9.5, BLACK)
+            self.text(site, left + text_width(label, 8.5), y, 9.5, BLACK)
             y -= 14
-        path = qr.path_operators(symbol)
-        return (
-            f"q 0 0 0 rg {num(module)} 0 0 {num(-module)} {num(x0)} {num(y0 + side)} cm\n{path}f Q"
-        )
 
-    def draw_photo(self, xobjects: dict[str, int], writer: PdfWriter) -> str:
-        x, top, w, h = self.PHOTO_X, self.PHOTO_TOP, self.PHOTO_W, self.PHOTO_H
-        if self.face.photo is not None:
-            xobjects["Photo"] = writer.add(_photo_xobject(self.face.photo))
-            return f"q {num(w)} 0 0 {num(h)} {num(x)} {num(top - h)} cm /Photo Do Q"
-        self.centred(PHOTO_LABEL[0], x + w / 2, top - h / 2 + 2, 11, GREY)
-        self.centred(PHOTO_LABEL[1], x + w / 2, top - h / 2 - 10, 8, GREY)
-        return f"q 0.55 g 0.55 G 0.6 w [3 2] 0 d {num(x)} {num(top - h)} {num(w)} {num(h)} re S Q"
+    def _status_mark(self, mark: StatusMark) -> None:
+        """A diagonal mark over the whole face and a notice under the title."""
+        big, notice_zh, notice_en = mark.lines()
+        c = self.c
+        c.saveState()
+        c.setFillColorRGB(*MARK_RED)
+        c.setFillAlpha(0.32)
+        c.translate(PAGE_W / 2, PAGE_H / 2)
+        c.rotate(math.degrees(math.atan2(PAGE_H, PAGE_W)))
+        size = min(64.0, (PAGE_H * 0.95) * 64 / text_width(big, 64))
+        c.setFont(FONT_NAME, size)
+        c.drawCentredString(0, -size / 3, big)
+        c.restoreState()
+        limit = (PAGE_W / MM - 2 * MARGIN_MM) * MM
+        self.fitted(_printable(notice_zh), _x(MARGIN_MM), _y(64.5), 10, limit, MARK_RED)
+        self.fitted(notice_en, _x(MARGIN_MM), _y(64.5) - 11, 8, limit, MARK_RED)
 
 
-def _wrap(text: str, ts: Typesetter, size: float, limit: float) -> list[str]:
+def _printable(text: str) -> str:
+    """``text`` with characters the face lacks replaced by "?": a revocation reason is free
+    text typed long after issuance, and it must never stop a revoked certificate's download."""
+    for ch in missing_characters(text):
+        text = text.replace(ch, "?")
+    return text
+
+
+def _wrap(text: str, size: float, limit: float) -> list[str]:
     """Break ``text`` anywhere (a URL has no spaces) into lines at most ``limit`` wide."""
     lines: list[str] = []
     start = 0
     width = 0.0
-    em_limit = limit / size
-    em = ts.font.em_widths
     for i, ch in enumerate(text):
-        w = em[ch]
-        if width + w > em_limit and i > start:
+        w = text_width(ch, size)
+        if width + w > limit and i > start:
             lines.append(text[start:i])
             start, width = i, 0.0
         width += w
     return [*lines, text[start:]] if start < len(text) else lines
 
 
-def _photo_xobject(data: bytes) -> bytes:
-    """A holder photo as a JPEG image XObject at 300 dpi for 25 × 35 mm."""
+def _photo_image(data: bytes) -> object:
+    """A holder photo as a reportlab image: 295 × 413 pixels (300 dpi for 25 × 35 mm)."""
     from PIL import Image, ImageOps, UnidentifiedImageError
-
-    from certsvc.render.pdf import stream
+    from reportlab.lib.utils import ImageReader
 
     try:
         with Image.open(io.BytesIO(data)) as img:
             rgb = ImageOps.fit(img.convert("RGB"), (295, 413), Image.Resampling.LANCZOS)
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InvalidInput(f"the holder photo cannot be read: {exc}") from exc
-    out = io.BytesIO()
-    rgb.save(out, "JPEG", quality=85, optimize=True)
-    return stream(
-        b"/Type/XObject/Subtype/Image/Width 295/Height 413/ColorSpace/DeviceRGB"
-        b"/BitsPerComponent 8/Filter/DCTDecode",
-        out.getvalue(),
-        compress=False,
-    )
+    return ImageReader(rgb)

@@ -5,12 +5,17 @@ Registered on the ``certsvc`` group when this module is imported (certsvc.cli im
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from certsvc.cli import Context, cli, pass_ctx
 from certsvc.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from certsvc.render.certificate import CertificateFace
 
 
 @cli.command("pdf")
@@ -33,8 +38,18 @@ from certsvc.errors import InvalidInput
 def pdf(
     ctx: Context, number: str | None, batch_id: str | None, output: Path | None, seal: Path | None
 ) -> None:
-    """Write a certificate, or a whole batch, as print-ready PDF."""
-    from certsvc.render.batch import batch_merged, batch_zip, certificate_face, stored_seal
+    """Write a certificate, or a whole batch, as print-ready PDF.
+
+    A revoked or superseded certificate is written with a diagonal mark and a notice saying
+    so; a batch is rendered on every core, with a progress bar on standard error.
+    """
+    from certsvc.render.batch import (
+        batch_merged,
+        batch_size,
+        batch_zip,
+        certificate_face,
+        stored_seal,
+    )
     from certsvc.render.certificate import render_certificate
     from certsvc.render.seal import load_seal
 
@@ -45,21 +60,40 @@ def pdf(
     public_url = services.settings.public_url
     with services.db.session() as session:
         if number is not None:
-            face = certificate_face(session, number, public_url)
+            face = certificate_face(session, number, public_url, services.vault)
             target = output or Path(f"{face.number}.pdf")
             if target.is_dir():
                 target = target / f"{face.number}.pdf"
             data = render_certificate(face, stamp or stored_seal(session, face.body_code))
             target.write_bytes(data)
-            click.echo(f"wrote {target} ({len(data) / 1024:.1f} KB)")
+            click.echo(f"wrote {target} ({len(data) / 1024:.1f} KB){_standing_note(face)}")
             return
         assert batch_id is not None
         if output is None or output.suffix.lower() not in (".zip", ".pdf"):
             raise InvalidInput("--batch needs -o FILE.zip (PDFs) or -o FILE.pdf (print file)")
-        if output.suffix.lower() == ".pdf":
-            output.write_bytes(batch_merged(session, batch_id, public_url, stamp))
-        else:
-            with output.open("wb") as out:
-                for chunk in batch_zip(session, batch_id, public_url, stamp):
-                    out.write(chunk)
+        total = batch_size(session, batch_id)
+        with click.progressbar(length=total, label="rendering", file=sys.stderr) as bar:
+
+            def progress(done: int) -> None:
+                bar.update(done - bar.pos)
+
+            if output.suffix.lower() == ".pdf":
+                data = batch_merged(
+                    session, batch_id, public_url, services.vault, stamp, progress=progress
+                )
+                output.write_bytes(data)
+            else:
+                chunks = batch_zip(
+                    session, batch_id, public_url, services.vault, stamp, progress=progress
+                )
+                with output.open("wb") as out:
+                    for chunk in chunks:
+                        out.write(chunk)
     click.echo(f"wrote {output} ({output.stat().st_size / 1024:.1f} KB)")
+
+
+def _standing_note(face: CertificateFace) -> str:
+    """What the line says after a revoked or superseded certificate was written."""
+    if face.mark is None:
+        return ""
+    return f"; marked {face.mark.standing.value.upper()}: it is no longer valid"

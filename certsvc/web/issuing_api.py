@@ -6,6 +6,7 @@ method   path                                        permission (token roles)
 POST     ``/api/v1/batches``                         issue (issuer)
 GET      ``/api/v1/batches/{id}``                    read (admin, issuer, viewer)
 GET      ``/api/v1/certificates/{number}``           read
+GET      ``/api/v1/certificates/{number}/pdf``       read
 POST     ``/api/v1/certificates/{number}/revoke``    revoke (issuer)
 POST     ``/api/v1/certificates/{number}/reissue``   issue (issuer)
 =======  ==========================================  =========================
@@ -27,7 +28,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
@@ -281,6 +282,28 @@ def get_certificate(number: str) -> ResponseReturnValue:
     return _no_store(payload)
 
 
+@bp.get("/certificates/<number>/pdf")
+@require_token(*_READ)
+def certificate_pdf(number: str) -> ResponseReturnValue:
+    """The certificate as A4 PDF with its signed record attached; a revoked or superseded
+    certificate comes marked as such across the page."""
+    from certsvc.render import render_certificate
+    from certsvc.render.batch import certificate_face, stored_seal
+
+    body_id = _body_of(current_token())
+    services = services_of(current_app)
+    with services.db.session() as session:
+        cert = service.get_certificate(session, body_id, number[:64])
+        face = certificate_face(session, cert.number, services.settings.public_url, services.vault)
+        seal = stored_seal(session, face.body_code)
+    data = render_certificate(face, seal)
+    audit_request("certificate.pdf", body_id=body_id, target=face.number)
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{face.number}.pdf"'
+    response.headers["Cache-Control"] = "no-store"  # it carries the holder's full ID number
+    return response
+
+
 def _own_certificate(number: str) -> tuple[TokenIdentity, int, str]:
     """The request's token, its body, and the number of that body's certificate ``number``
     (NotFound when the body has none: another body's certificates do not exist for it)."""
@@ -488,6 +511,30 @@ def openapi_paths() -> dict[str, Any]:
                 "parameters": [_NUMBER],
                 "responses": {
                     "200": _json(_ref("IssuedCertificate"), "The certificate."),
+                    **_errors("401", "403", "404"),
+                },
+            }
+        },
+        "/api/v1/certificates/{number}/pdf": {
+            "get": {
+                "operationId": "getCertificatePdf",
+                "summary": "The certificate as print-ready A4 PDF",
+                "description": (
+                    "One page with every certified field (the ID number in full: this is the "
+                    "holder's own document), the seal and the QR; the signed record and QR "
+                    "token are attached. A revoked or superseded certificate is marked as such "
+                    "across the page with the reason or the superseding number."
+                ),
+                "tags": ["issuing"],
+                "security": _SECURITY,
+                "parameters": [_NUMBER],
+                "responses": {
+                    "200": {
+                        "description": "The PDF.",
+                        "content": {
+                            "application/pdf": {"schema": {"type": "string", "format": "binary"}}
+                        },
+                    },
                     **_errors("401", "403", "404"),
                 },
             }

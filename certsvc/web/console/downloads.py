@@ -3,7 +3,9 @@
 The PDFs come from :mod:`certsvc.render` (the renderer needs the certificate font, Debian's
 ``fonts-lxgw-wenkai``). The body is checked here, before the renderer reads anything: a
 number or batch of another body is "not found". Pages show these links only when
-:func:`available` says the renderer is installed.
+:func:`available` says the renderer is installed. A revoked or superseded certificate downloads
+with a diagonal mark and a notice across it (:mod:`certsvc.render.certificate`), never as a
+valid-looking page.
 """
 
 from __future__ import annotations
@@ -54,13 +56,13 @@ def _attachment(response: Response, filename: str) -> Response:
 @requires(Permission.READ)
 def certificate_pdf(number: str) -> ResponseReturnValue:
     """The certificate as A4 PDF with its signed record attached."""
-    from certsvc.render import face_from_certificate, render_certificate
-    from certsvc.render.batch import stored_seal
+    from certsvc.render import render_certificate
+    from certsvc.render.batch import certificate_face, stored_seal
 
     services = services_of(current_app)
     with services.db.session() as session:
         cert = service.get_certificate(session, _body_id(), number)
-        face = face_from_certificate(cert, services.settings.public_url)
+        face = certificate_face(session, cert.number, services.settings.public_url, services.vault)
         seal = stored_seal(session, face.body_code)  # as `certsvc pdf` and batch downloads do
     data = render_certificate(face, seal)
     audit_request("certificate.pdf", body_id=_body_id(), target=face.number)
@@ -80,7 +82,7 @@ def batch_zip(batch_id: str) -> ResponseReturnValue:
 
     def chunks() -> Iterator[bytes]:
         with services.db.session() as session:
-            yield from render_zip(session, batch.id, services.settings.public_url)
+            yield from render_zip(session, batch.id, services.settings.public_url, services.vault)
 
     response = Response(stream_with_context(chunks()), mimetype="application/zip")
     return _attachment(response, f"batch-{batch.id}.zip")
@@ -95,6 +97,6 @@ def batch_print(batch_id: str) -> ResponseReturnValue:
     services = services_of(current_app)
     with services.db.session() as session:
         batch = service.get_batch(session, _body_id(), batch_id)
-        data = batch_merged(session, batch.id, services.settings.public_url)
+        data = batch_merged(session, batch.id, services.settings.public_url, services.vault)
     audit_request("batch.print", body_id=batch.body_id, target=batch.id)
     return _attachment(Response(data, mimetype="application/pdf"), f"batch-{batch.id}.pdf")
