@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, joinedload
 from certsvc.domain.ids import IdType, mask_id_number
 from certsvc.domain.levels import Level
 from certsvc.errors import Conflict, InvalidInput, NotFound, RowError
-from certsvc.issuance.rows import COLUMNS
+from certsvc.issuance.columns import COLUMNS
 from certsvc.issuance.service import BatchResult, issue_batch
 from certsvc.issuance.validate import validate_rows
 from certsvc.models import Batch, Certificate, CertificationBody, Event, Occupation

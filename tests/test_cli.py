@@ -13,7 +13,7 @@ from sqlalchemy import select
 from certsvc.cli import cli
 from certsvc.config import Settings, generate_secrets
 from certsvc.domain.ids import IdType
-from certsvc.issuance.rows import COLUMNS
+from certsvc.issuance.columns import COLUMNS
 from certsvc.models import Holder
 from certsvc.services import Services
 from tests.conftest import BODY_CODE, BODY_USCC, DEFAULT_PG, MEMBER_USCC, person_id

@@ -25,7 +25,7 @@ from certsvc.audit import Actor
 from certsvc.bodies import NewBody, add_scope, create_body, get_body, set_seal
 from certsvc.demo import uscc
 from certsvc.domain.levels import CERTIFIED_LEVELS
-from certsvc.issuance.rows import COLUMNS
+from certsvc.issuance.columns import COLUMNS
 from certsvc.models import AuditEntry, Batch, Certificate, Event, SigningKey
 from certsvc.render import render_certificate
 from certsvc.render.batch import certificate_face, stored_seal

@@ -19,14 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from certsvc.errors import BadFile, RowError
-from certsvc.issuance.rows import (
-    COLUMNS,
-    COLUMNS_BY_KEY,
-    DATA_SHEET_TITLE,
-    EXAMPLE_ROW,
-    ParsedFile,
-    read_results_file,
-)
+from certsvc.issuance.columns import COLUMNS, COLUMNS_BY_KEY, DATA_SHEET_TITLE, EXAMPLE_ROW
+from certsvc.issuance.rows import ParsedFile, read_results_file
 
 ASSETS = Path(__file__).parent / "assets" / "files"
 

@@ -22,8 +22,8 @@ from certsvc import services_of
 from certsvc.accounts import Permission
 from certsvc.domain.ids import redact_id_numbers
 from certsvc.errors import BadFile, BatchRejected, CertsvcError, InvalidInput
-from certsvc.issuance.columns import template_choices
-from certsvc.issuance.rows import COLUMNS, read_results_file
+from certsvc.issuance.columns import COLUMNS, template_choices
+from certsvc.issuance.rows import read_results_file
 from certsvc.issuance.service import issue_batch
 from certsvc.issuance.template import template_csv, template_xlsx
 from certsvc.web.authz import audit_request, principal, requires
