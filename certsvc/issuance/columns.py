@@ -173,6 +173,16 @@ def normalise_label(text: str) -> str:
     return re.sub(r"[\s*_\-/\u200b\ufeff]", "", text)
 
 
+def column_letter(position: int) -> str:
+    """Spreadsheet column letters for a 0-based position: 0 -> A, 26 -> AA."""
+    letters = ""
+    number = position + 1
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
 def template_choices() -> dict[str, list[str]]:
     """Drop-down lists for the XLSX template, keyed by column key."""
     return {

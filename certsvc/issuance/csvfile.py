@@ -12,7 +12,13 @@ import re
 from collections.abc import Iterator
 
 from certsvc.errors import BadFile
-from certsvc.issuance.cells import SAVE_AS, Cell, Record
+from certsvc.issuance.cells import (
+    MAX_COLUMNS,
+    SAVE_AS,
+    Cell,
+    Record,
+)
+from certsvc.issuance.columns import column_letter
 
 
 def decode_csv(data: bytes) -> tuple[str, str]:
@@ -49,7 +55,14 @@ def _undecodable(data: bytes, error: UnicodeDecodeError, what: str) -> BadFile:
 
 
 def csv_records(text: str) -> Iterator[Record]:
-    """Yield (row number, cells) for each CSV record, blank ones included."""
+    """Yield (row number, cells) for each CSV record, blank ones included.
+
+    The work per record is bounded by what it holds, not by how many separators it has: a
+    record with nothing but spaces and separators (``,,,,`` to any length) is blank without
+    a cell being made, and only the first :data:`~certsvc.issuance.cells.MAX_COLUMNS`
+    fields become cells — a value further right refuses the file, since it cannot be any
+    column of the results.
+    """
     text = _strip_sep_line(text)
     # strict: a quote left open would otherwise swallow the rest of the file into one cell.
     reader = csv.reader(
@@ -59,7 +72,12 @@ def csv_records(text: str) -> Iterator[Record]:
     try:
         for record in reader:
             row_number += 1
-            yield row_number, [Cell(value) for value in record]
+            if not "".join(record).strip():
+                yield row_number, []  # blank; the caller skips it
+                continue
+            if len(record) > MAX_COLUMNS and "".join(record[MAX_COLUMNS:]).strip():
+                raise BadFile(_too_wide(row_number))
+            yield row_number, [Cell(value) for value in record[:MAX_COLUMNS]]
     except csv.Error as exc:
         raise BadFile(
             f"the CSV file cannot be read near row {row_number + 1}: {exc}; "
@@ -91,3 +109,11 @@ def _count_unquoted(line: str, delimiter: str) -> int:
         elif char == delimiter and not quoted:
             count += 1
     return count
+
+
+def _too_wide(row_number: int) -> str:
+    return (
+        f"row {row_number} has values beyond column {column_letter(MAX_COLUMNS - 1)} "
+        f"(the {MAX_COLUMNS}th): a results file has the template's columns only; delete the "
+        "values far to the right (or the extra separators in that line) and upload again"
+    )

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from certsvc.errors import BadFile, RowError
-from certsvc.issuance.cells import FORMULA_MESSAGE, SAVE_AS, Cell, Record
+from certsvc.issuance.cells import FORMULA_MESSAGE, SAVE_AS, Cell, Record, sheet_row_limit
 from certsvc.issuance.columns import (
     COLUMNS,
     COLUMNS_BY_KEY,
@@ -30,6 +30,7 @@ from certsvc.issuance.columns import (
     MAX_CELL_CHARS,
     MAX_EVIDENCE_CHARS,
     Column,
+    column_letter,
     normalise_label,
 )
 from certsvc.issuance.csvfile import csv_records, decode_csv
@@ -156,7 +157,14 @@ def _read_records(
     rows: list[RawRow] = []
     errors: list[RowError] = []
     seen: dict[tuple[str, ...], int] = {}
+    length_limit = sheet_row_limit(max_rows)
     for row_number, cells in records:
+        if row_number > length_limit:
+            raise BadFile(
+                f"the file reaches row {row_number:,}: a file of at most {max_rows} rows may "
+                f"be at most {length_limit:,} rows long, blank rows included; delete the empty "
+                "rows below or between the data and upload again"
+            )
         if all(not _clean(cell.text) for cell in cells):
             continue  # blank rows are skipped wherever they are
         if layout is None:
@@ -206,7 +214,7 @@ def _read_row(row_number: int, cells: list[Cell], layout: _Layout) -> tuple[RawR
                     RowError(
                         row_number,
                         "",
-                        f"column {_column_letter(position)} has a value but no header: "
+                        f"column {column_letter(position)} has a value but no header: "
                         "move the value into the right column or delete it",
                     )
                 )
@@ -254,16 +262,6 @@ def _label(key: str) -> str:
     return COLUMNS_BY_KEY[key].header
 
 
-def _column_letter(position: int) -> str:
-    """Spreadsheet column letters for a 0-based position: 0 -> A, 26 -> AA."""
-    letters = ""
-    number = position + 1
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
-
-
 # --- header ------------------------------------------------------------------------------
 
 
@@ -298,12 +296,12 @@ def _read_header(cells: Sequence[Cell], row_number: int) -> _Layout:
             continue
         key = _HEADER_NAMES.get(normalise_label(text))
         if key is None:
-            unknown.append(_column_letter(position))
+            unknown.append(column_letter(position))
             layout.append(None)
         elif key in first_seen:
             duplicates.append(
                 f"“{COLUMNS_BY_KEY[key].header}” (columns "
-                f"{_column_letter(first_seen[key])} and {_column_letter(position)})"
+                f"{column_letter(first_seen[key])} and {column_letter(position)})"
             )
             layout.append(None)
         else:

@@ -10,20 +10,33 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import operator
 import zipfile
 from collections.abc import Iterator
 from typing import Any
 
 from certsvc.errors import BadFile
-from certsvc.issuance.cells import FORMULA_MESSAGE, SAVE_AS, Cell, Record
+from certsvc.issuance.cells import (
+    FORMULA_MESSAGE,
+    MAX_COLUMNS,
+    MAX_SHEET_ROWS,
+    SAVE_AS,
+    Cell,
+    Record,
+)
 from certsvc.issuance.columns import DATA_SHEET_TITLE, normalise_label
 
-# Excel's own sheet limit: a row number beyond it means a forged or broken file.
-_EXCEL_MAX_ROWS = 1_048_576
 # The sum of the uncompressed sizes in an .xlsx: a 10,000-row results sheet is about 10 MB;
 # the cap bounds memory and parse time for forged files ("zip bombs", sheets that make
 # openpyxl scan everything because they lack a <dimension>).
 _XLSX_MAX_UNPACKED_MB = 64
+# Parse time follows the unpacked size, so beyond a small floor the archive may unpack to
+# at most this many times its own size: a results workbook packs 3 to 20 times (10,000 rows:
+# 0.5 MB packed, 8 MB unpacked), while a forged one (a sheet of blank styled cells,
+# millions of shared strings) packs hundreds of times and would cost far more per uploaded
+# megabyte than a real file.
+_XLSX_UNPACKED_FLOOR_MB = 1
+_XLSX_MAX_PACKING_RATIO = 50
 
 
 def xlsx_records(data: bytes, max_rows: int) -> Iterator[Record]:
@@ -49,15 +62,34 @@ def _xlsx_records_unchecked(data: bytes, max_rows: int) -> Iterator[Record]:
     try:
         sheet = _pick_sheet(workbook)
         sheet.reset_dimensions()  # some writers record wrong dimensions; read what is there
-        for row_number, row in enumerate(sheet.iter_rows(), start=1):
-            if row_number > _EXCEL_MAX_ROWS:
+        # Only the first MAX_COLUMNS columns: openpyxl otherwise widens every row to its last
+        # cell, and a blank cell in column XFD makes 16,384 cells of a few bytes of file.
+        blank: tuple[Any, ...] | None = None
+        for row_number, row in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS), start=1):
+            if row_number > MAX_SHEET_ROWS:
                 raise BadFile(
                     "the .xlsx file is damaged: it has rows beyond Excel's last row; "
                     "open it in Excel, save it again and upload again"
                 )
-            yield row_number, [_xlsx_cell(cell) for cell in row]
+            # Rows absent from the file (a gap before a far row) come as one repeated blank
+            # row: recognising it again costs nothing, so a gap of a million rows is cheap.
+            if row is blank:
+                yield row_number, []
+                continue
+            values = list(map(_VALUE, row))
+            end = len(values)
+            if values.count(None) == end:
+                blank = row
+                yield row_number, []  # blank; the caller skips it
+                continue
+            while values[end - 1] is None:  # empty cells on the right are no cells at all
+                end -= 1
+            yield row_number, [_xlsx_cell(cell) for cell in row[:end]]
     finally:
         workbook.close()
+
+
+_VALUE = operator.attrgetter("value")
 
 
 def _check_zip(data: bytes, max_rows: int) -> None:
@@ -71,11 +103,22 @@ def _check_zip(data: bytes, max_rows: int) -> None:
             raise BadFile(f"binary workbooks (.xlsb) are not supported: {SAVE_AS}")
         if not any(name.startswith("xl/") for name in names):
             raise BadFile(f"the ZIP archive is not an Excel workbook: {SAVE_AS}")
-        if sum(info.file_size for info in infos) > _XLSX_MAX_UNPACKED_MB * 1024 * 1024:
+        unpacked = sum(info.file_size for info in infos)
+        if unpacked > _XLSX_MAX_UNPACKED_MB * 1024 * 1024:
             raise BadFile(
                 f"the .xlsx file is too large (more than {_XLSX_MAX_UNPACKED_MB} MB unpacked): "
                 "keep only the results sheet, and split it into files of at most "
                 f"{max_rows} rows"
+            )
+        if (
+            unpacked > _XLSX_UNPACKED_FLOOR_MB * 1024 * 1024
+            and unpacked > _XLSX_MAX_PACKING_RATIO * len(data)
+        ):
+            raise BadFile(
+                f"the .xlsx file unpacks to {unpacked // (1024 * 1024)} MB, more than "
+                f"{_XLSX_MAX_PACKING_RATIO} times its size: it holds far more empty or repeated "
+                "cells than results. Copy only the results into the template (paste values) "
+                "and upload that"
             )
 
 
