@@ -203,6 +203,49 @@ def test_login_sets_a_hardened_session_cookie_and_logout_ends_it(
     assert console.get("/console/dashboard").status_code == 302
 
 
+def _cookie_expiry(response: TestResponse) -> dt.datetime:
+    from email.utils import parsedate_to_datetime
+
+    cookie = response.headers["Set-Cookie"]
+    match = re.search(r"Expires=([^;]+)", cookie)
+    assert match, cookie
+    return parsedate_to_datetime(match.group(1))
+
+
+def test_session_cookie_expires_when_the_server_ends_the_session(
+    services: Services, body: str, app: Flask
+) -> None:
+    """Issue #13: the cookie lived 31 days (Flask's default) though sessions end after
+    hours; it now expires when the session started plus the server's one limit."""
+    from certsvc.web.authz import MAX_SESSION_AGE
+
+    assert app.permanent_session_lifetime == MAX_SESSION_AGE
+    make_account(services, "alice", "viewer", body)
+    console = Console(app.test_client())
+    login = console.login("alice")
+    expires = _cookie_expiry(login)
+    now = dt.datetime.now(dt.UTC)
+    assert now + MAX_SESSION_AGE - dt.timedelta(minutes=2) <= expires <= now + MAX_SESSION_AGE
+    # Five hours into the session, a request that refreshes the idle clock re-sends the
+    # cookie: it still expires at the session's end, not ten hours from now.
+    with console.client.session_transaction() as flask_session:
+        stamp = int(now.timestamp()) - 5 * 3600
+        flask_session["console"] = {
+            **flask_session["console"],
+            "t": stamp,
+            "seen": stamp + 4 * 3600,
+        }
+    page = console.get("/console/dashboard")
+    assert page.status_code == 200
+    refreshed = _cookie_expiry(page)
+    assert abs(refreshed - (now + MAX_SESSION_AGE - dt.timedelta(hours=5))) < dt.timedelta(
+        minutes=2
+    )
+    # One setting: a shorter lifetime shortens both the cookie and the server's limit.
+    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=4)
+    assert console.get("/console/dashboard").status_code == 302
+
+
 def test_logout_ends_copies_of_the_session_cookie_too(
     services: Services, body: str, app: Flask
 ) -> None:
