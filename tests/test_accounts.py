@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 import certsvc.accounts_commands  # noqa: F401 — registers `certsvc account`
 from certsvc import accounts
 from certsvc.accounts import (
+    ACCOUNT_FAILURE_LIMIT,
     ADDRESS_FAILURE_LIMIT,
     LOCKOUT_DURATION,
     LOCKOUT_THRESHOLD,
@@ -90,10 +91,81 @@ def test_lockout_after_consecutive_failures_then_it_expires(services: Services, 
     with pytest.raises(AccountLocked) as locked:
         login(services.db, "alice", "wrong password", ip="10.0.0.1", now=now)
     assert locked.value.retry_after == int(LOCKOUT_DURATION.total_seconds())
-    with pytest.raises(AccountLocked):
-        login(services.db, "alice", PASSWORD, ip="10.0.0.2", now=now)
+    with pytest.raises(AccountLocked):  # the right password too, from that client
+        login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now)
     later = now + LOCKOUT_DURATION + dt.timedelta(seconds=1)
-    assert login(services.db, "alice", PASSWORD, ip="10.0.0.2", now=later).username == "alice"
+    assert login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=later).username == "alice"
+
+
+def test_a_stranger_cannot_lock_a_real_user_out(services: Services, body: str) -> None:
+    """Issue #13: the lock counts failures per client, so guesses from one address lock the
+    name for that address only; the user logs in from theirs."""
+    new(services, "alice")
+    now = utcnow()
+    for _ in range(LOCKOUT_THRESHOLD + 3):
+        with pytest.raises((LoginFailed, AccountLocked)):
+            login(services.db, "alice", "wrong password", ip="203.0.113.9", now=now)
+    with pytest.raises(AccountLocked):
+        login(services.db, "alice", PASSWORD, ip="203.0.113.9", now=now)
+    assert login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now).username == "alice"
+
+
+def test_a_guessing_network_locks_out_only_clients_the_account_has_not_used(
+    services: Services, body: str
+) -> None:
+    new(services, "alice")
+    now = utcnow()
+    login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now - dt.timedelta(days=3))
+    for n in range(ACCOUNT_FAILURE_LIMIT):  # one guess from each of many addresses
+        with pytest.raises(AccountLocked if n == ACCOUNT_FAILURE_LIMIT - 1 else LoginFailed):
+            login(services.db, "alice", "wrong", ip=f"198.51.{n // 200}.{n % 200}", now=now)
+    with pytest.raises(AccountLocked):  # a new client, even with the right password
+        login(services.db, "alice", PASSWORD, ip="192.0.2.1", now=now)
+    assert login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now).username == "alice"
+    # An admin's unlock lets new clients in again.
+    with services.db.transaction() as session:
+        accounts.unlock(session, "alice", body_id=None, actor=ACTOR, anywhere=True)
+    later = utcnow()
+    assert login(services.db, "alice", PASSWORD, ip="192.0.2.1", now=later).username == "alice"
+
+
+def counted_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Count the password checks (each checked password is appended to the list)."""
+    calls: list[str] = []
+    real = accounts.check_password_hash
+
+    def counted(stored: str, password: str) -> bool:
+        calls.append(password)
+        return real(stored, password)
+
+    monkeypatch.setattr(accounts, "check_password_hash", counted)
+    return calls
+
+
+@pytest.mark.parametrize("locked", [False, True])
+def test_known_and_unknown_names_take_the_same_path(
+    services: Services, body: str, monkeypatch: pytest.MonkeyPatch, locked: bool
+) -> None:
+    """Issue #13: a locked account answered at once ("locked", no hash) while an unknown
+    name ran scrypt ("wrong password"). Now both run exactly one password check and give
+    the same answer, locked or not."""
+    new(services, "alice")
+    now = utcnow()
+    answers: dict[str, tuple[type, str, int]] = {}
+    for name, ip in (("alice", "10.0.0.1"), ("nobody", "10.0.0.2")):
+        if locked:
+            for _ in range(LOCKOUT_THRESHOLD):
+                with pytest.raises((LoginFailed, AccountLocked)):
+                    login(services.db, name, "wrong password", ip=ip, now=now)
+        real = accounts.check_password_hash
+        calls = counted_checks(monkeypatch)
+        with pytest.raises((LoginFailed, AccountLocked)) as answer:
+            login(services.db, name, "wrong password", ip=ip, now=now)
+        monkeypatch.setattr(accounts, "check_password_hash", real)
+        answers[name] = (type(answer.value), answer.value.message, len(calls))
+    assert answers["alice"] == answers["nobody"]
+    assert answers["alice"][2] == 1
+    assert answers["alice"][0] is (AccountLocked if locked else LoginFailed)
 
 
 def test_one_address_guessing_many_accounts_is_slowed_down(services: Services, body: str) -> None:
@@ -269,18 +341,19 @@ def failures_from(services: Services, **where: str) -> dict[str, int]:
 def test_parallel_attempts_on_one_account_lock_it_after_the_threshold(
     services: Services, body: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Guesses at one account from many addresses at once: only LOCKOUT_THRESHOLD passwords
-    are checked, the account ends locked, every later guess is refused without a check."""
+    """Guesses at one account from one client at once: only LOCKOUT_THRESHOLD of them count
+    as failures, the name ends locked for that client (every attempt still runs its one
+    password check, so the answer's time tells nothing), other clients are not locked."""
     new(services, "alice")
     checked = slow_counted_checks(monkeypatch)
     now = utcnow()
     outcomes = together(
         [
-            partial(login, services.db, "alice", "wrong password", ip=f"10.1.0.{n}", now=now)
+            partial(login, services.db, "alice", "wrong password", ip="10.1.0.7", now=now)
             for n in range(16)
         ]
     )
-    assert len(checked) == LOCKOUT_THRESHOLD
+    assert len(checked) == 16
     kinds = [type(o) for o in outcomes]
     assert kinds.count(LoginFailed) == LOCKOUT_THRESHOLD - 1
     assert kinds.count(AccountLocked) == 16 - (LOCKOUT_THRESHOLD - 1)
@@ -291,9 +364,10 @@ def test_parallel_attempts_on_one_account_lock_it_after_the_threshold(
     with services.db.session() as session:
         stored = session.scalar(select(Account).where(Account.username == "alice"))
     assert stored is not None and stored.locked_until is not None
-    assert stored.locked_until > now
+    assert stored.locked_until > now  # shown to the body's admins, who can lift it
     with pytest.raises(AccountLocked):  # the right password too, until the lock expires
-        login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now)
+        login(services.db, "alice", PASSWORD, ip="10.1.0.7", now=now)
+    assert login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now).username == "alice"
 
 
 @pytest.mark.parametrize("network", ["10.9.9.9", "2001:db8:9:9::"])
