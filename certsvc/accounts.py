@@ -2,9 +2,21 @@
 
 Roles (DESIGN.md — accounts): per certification body ``admin`` (members, scope, accounts, keys,
 API tokens, the audit log), ``issuer`` (import, issue, revoke, correct) and ``viewer`` (read);
-platform-wide ``operator`` (creates bodies and their first accounts) and ``registry`` (reads
-the registry feed, through API tokens only). What a role may do is one table,
+platform-wide ``operator`` (registers bodies, creates each body's first admin),
+``registry_admin`` (mints and revokes the national registry's API tokens) and ``registry``
+(reads the registry feed, through API tokens only). What a role may do is one table,
 :data:`ROLE_PERMISSIONS`, used by the console, the issuing API and API tokens alike.
+
+No platform role can act as a body, nor read every body's ID numbers, on its own:
+
+- an operator creates only ``admin`` accounts of a body, and each starts **pending**: it
+  cannot log in until :func:`activate` — a deliberate, audited step by *another* operator
+  in the console, or at the server's command line — lets it. The operator never gets a
+  body's issuer role or its key, and cannot reset a body account's password;
+- registry tokens (clear ID numbers of every body) are minted by ``registry_admin``, which
+  cannot create accounts or bodies; the operator cannot mint them;
+- platform accounts themselves are created only at the command line, so an operator cannot
+  make a second operator (to activate its own admins) or a registry admin.
 
 Passwords are hashed with scrypt by Werkzeug (``scrypt:32768:8:1``), which compares in
 constant time. Every log-in that gets past the client brake runs exactly one scrypt — for
@@ -64,13 +76,16 @@ __all__ = [
     "ROLE_PERMISSIONS",
     "Permission",
     "Principal",
+    "activate",
     "change_password",
     "create_account",
+    "create_body_admin",
     "hash_password",
     "list_accounts",
     "load_principal",
     "login",
     "permissions_of",
+    "reset_password",
     "roles_with",
     "set_disabled",
     "unlock",
@@ -89,12 +104,14 @@ class Permission(StrEnum):
     MANAGE_ACCOUNTS = "manage_accounts"
     MANAGE_TOKENS = "manage_tokens"
     VIEW_AUDIT = "view_audit"
-    MANAGE_BODIES = "manage_bodies"  # platform operator
+    RESET_PASSWORDS = "reset_passwords"  # of the accounts one manages
+    MANAGE_BODIES = "manage_bodies"  # platform operator: bodies and their first admins
+    ACTIVATE_ACCOUNTS = "activate_accounts"  # platform operator: another operator's admins
     READ_FEED = "read_feed"  # national registry
 
 
 BODY_ROLES = ("admin", "issuer", "viewer")
-PLATFORM_ROLES = ("operator", "registry")
+PLATFORM_ROLES = ("operator", "registry_admin", "registry")
 ROLES = BODY_ROLES + PLATFORM_ROLES
 
 P = Permission
@@ -106,13 +123,16 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.MANAGE_SCOPE,
             P.MANAGE_KEYS,
             P.MANAGE_ACCOUNTS,
+            P.RESET_PASSWORDS,
             P.MANAGE_TOKENS,
             P.VIEW_AUDIT,
         }
     ),
     "issuer": frozenset({P.READ, P.ISSUE, P.REVOKE}),
     "viewer": frozenset({P.READ}),
-    "operator": frozenset({P.MANAGE_BODIES, P.MANAGE_ACCOUNTS, P.MANAGE_TOKENS, P.VIEW_AUDIT}),
+    "operator": frozenset({P.MANAGE_BODIES, P.ACTIVATE_ACCOUNTS, P.VIEW_AUDIT}),
+    # MANAGE_TOKENS without a body: the registry's tokens (see web/console/people.py).
+    "registry_admin": frozenset({P.MANAGE_TOKENS, P.VIEW_AUDIT}),
     "registry": frozenset({P.READ_FEED}),
 }
 
@@ -318,6 +338,19 @@ def _attempt(
             at=now,
         )
         return LoginFailed("this account is disabled; ask an administrator of your body")
+    if account.pending:
+        audit.record(
+            session,
+            who,
+            "login",
+            body_id=body_id,
+            outcome="pending",
+            detail={"client": client},
+            at=now,
+        )
+        return LoginFailed(
+            "this account is not activated yet: a second platform operator must activate it"
+        )
     account.failed_logins = 0
     account.locked_until = None
     account.last_login_at = now
@@ -488,7 +521,7 @@ def load_principal(session: Session, account_id: int, stamp: str) -> Principal |
     logged out (:func:`end_sessions`).
     """
     account = session.get(Account, account_id)
-    if account is None or account.disabled or _stamp(account) != stamp:
+    if account is None or account.disabled or account.pending or _stamp(account) != stamp:
         return None
     return _principal(session, account)
 
@@ -504,8 +537,12 @@ def create_account(
     body_code: str | None = None,
     *,
     actor: audit.Actor,
+    pending: bool = False,
 ) -> Account:
-    """Create an account; body roles need a body, platform roles must not have one."""
+    """Create an account; body roles need a body, platform roles must not have one.
+
+    ``pending`` accounts cannot log in until :func:`activate` (an operator's body admins).
+    """
     username = _normalize_username(username)
     if not _USERNAME_RE.match(username):
         raise InvalidInput(
@@ -536,12 +573,97 @@ def create_account(
         body_id=body_id,
         disabled=False,
         failed_logins=0,
+        pending=pending,
     )
     session.add(account)
     session.flush()
     audit.record(
-        session, actor, "account.create", body_id=body_id, target=username, detail={"role": role}
+        session,
+        actor,
+        "account.create",
+        body_id=body_id,
+        target=username,
+        detail={"role": role, "pending": pending},
     )
+    return account
+
+
+def create_body_admin(
+    session: Session, username: str, password: str, body_code: str, *, actor: audit.Actor
+) -> Account:
+    """An operator's one way into a body: its admin, **pending** until someone else activates
+    it (:func:`activate`). Issuers and viewers are the body admins' to create."""
+    return create_account(
+        session, username, password, "admin", body_code, actor=actor, pending=True
+    )
+
+
+def activate(
+    session: Session, account_id: int, *, actor: audit.Actor, at_command_line: bool = False
+) -> Account:
+    """Activate a pending body admin: the deliberate, audited second step after creation.
+
+    In the console the activating operator must not be the one who created the account (four
+    eyes); at the server's command line (``certsvc account activate``), which already holds
+    every key, one person may do both. Raises NotFound for an account that is not pending,
+    PermissionDenied for the creator.
+    """
+    account = session.get(Account, account_id)
+    if account is None or not account.pending:
+        raise NotFound(f"no account {account_id} waiting for activation")
+    if not at_command_line:
+        creator = session.scalar(
+            select(AuditEntry.account_id)
+            .where(AuditEntry.action == "account.create", AuditEntry.target == account.username)
+            .order_by(AuditEntry.id.desc())
+            .limit(1)
+        )
+        if creator is None or creator == actor.account_id:
+            raise PermissionDenied(
+                "you created this account: another operator must activate it (four eyes), "
+                "or activate it with `certsvc account activate` on the server"
+            )
+    account.pending = False
+    audit.record(
+        session, actor, "account.activate", body_id=account.body_id, target=account.username
+    )
+    return account
+
+
+def reset_password(
+    session: Session,
+    username: str,
+    new: str,
+    *,
+    body_id: int | None,
+    actor: audit.Actor,
+    anywhere: bool = False,
+) -> Account:
+    """Set a new password for an account of ``body_id`` (any account with ``anywhere``).
+
+    For a person who forgot theirs: a body admin over the body's accounts (console), the
+    command line over every account. Every session of the account ends, any lock-out is
+    lifted, and the reset is audited (never the password). Nobody resets their own this
+    way: :func:`change_password` asks for the current one.
+    """
+    account = session.scalar(
+        select(Account).where(Account.username == _normalize_username(username))
+    )
+    if account is None or (not anywhere and account.body_id != body_id):
+        raise NotFound(f"no account {username} here")
+    if account.id == actor.account_id:
+        raise PermissionDenied("change your own password on the password page instead")
+    check_password_rules(new, account.username)
+    account.password_hash = hash_password(new)
+    account.locked_until = None
+    account.failed_logins = 0
+    session.flush()
+    end_sessions(session, account.id)
+    audit.record(
+        session, actor, "account.password_reset", body_id=account.body_id, target=account.username
+    )
+    # A reset lifts the lock-outs read from the audit log too, as an unlock does.
+    audit.record(session, actor, "account.unlock", body_id=account.body_id, target=account.username)
     return account
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -360,10 +361,14 @@ class Account(Base):
     #: Raised at log-out: part of every session's stamp, so each cookie issued before it,
     #: including a copied one, stops working (a signed cookie cannot be revoked otherwise).
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: A body admin made by a platform operator: it cannot log in until activated by a
+    #: deliberate, audited step of someone else (:func:`certsvc.accounts.activate`).
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         CheckConstraint(
-            "role IN ('admin', 'issuer', 'viewer', 'operator', 'registry')", name="role"
+            "role IN ('admin', 'issuer', 'viewer', 'operator', 'registry_admin', 'registry')",
+            name="role",
         ),
     )
 

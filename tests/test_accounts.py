@@ -36,6 +36,7 @@ from certsvc.errors import (
     InvalidInput,
     LoginFailed,
     NotFound,
+    PermissionDenied,
     RateLimited,
 )
 from certsvc.models import Account, AuditEntry, utcnow
@@ -287,6 +288,106 @@ def test_cli_create_prompts_for_a_hidden_confirmed_password(
     assert "weak" not in listing.output
     unlock = runner.invoke(cli, ["account", "unlock", "hr.admin"], env=env)
     assert unlock.exit_code == 0 and "unlocked hr.admin" in unlock.output
+
+
+def test_cli_reset_password_sets_a_new_one_and_ends_every_session(
+    services: Services, body: str, database_url: str, tmp_path: Path
+) -> None:
+    """Issue #13: there was no way to reset a forgotten password. The command line resets
+    any account; the reset is audited, lifts a lock-out and ends the account's sessions."""
+    new(services, "alice")
+    who = login(services.db, "alice", PASSWORD, ip="10.0.0.1")
+    for _ in range(LOCKOUT_THRESHOLD):
+        with pytest.raises((LoginFailed, AccountLocked)):
+            login(services.db, "alice", "wrong password", ip="10.0.0.1")
+    env = {
+        **generate_secrets(),
+        "CERTSVC_DATABASE_URL": database_url,
+        "CERTSVC_KEY_DIR": str(tmp_path / "keys"),
+    }
+    fresh = "a brand new passphrase"
+    result = CliRunner().invoke(
+        cli, ["account", "reset-password", "ALICE"], input=f"{fresh}\n{fresh}\n", env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "new password set for alice" in result.output and fresh not in result.output
+    with services.db.session() as session:
+        assert load_principal(session, who.account_id, who.stamp) is None  # session ended
+        entry = session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "account.password_reset")
+        )
+    assert entry is not None and entry.target == "alice" and fresh not in str(entry.detail)
+    with pytest.raises(LoginFailed):
+        login(services.db, "alice", PASSWORD, ip="10.0.0.2")
+    assert login(services.db, "alice", fresh, ip="10.0.0.1").username == "alice"  # unlocked
+    unknown = CliRunner().invoke(
+        cli, ["account", "reset-password", "nobody"], input=f"{fresh}\n{fresh}\n", env=env
+    )
+    assert unknown.exit_code != 0 and "no account nobody" in unknown.output
+
+
+def test_a_body_admin_resets_only_its_own_bodys_accounts(services: Services, body: str) -> None:
+    new(services, "boss", role="admin")
+    new(services, "alice")
+    new(services, "root", role="operator", body=None)
+    with services.db.session() as session:
+        boss = session.scalar(select(Account).where(Account.username == "boss"))
+        assert boss is not None
+        boss_id, body_id = boss.id, boss.body_id
+    actor = Actor("boss", account_id=boss_id)
+    with services.db.transaction() as session:
+        accounts.reset_password(
+            session, "alice", "another passphrase", body_id=body_id, actor=actor
+        )
+    with services.db.transaction() as session, pytest.raises(NotFound):
+        accounts.reset_password(session, "root", "another passphrase", body_id=body_id, actor=actor)
+    with services.db.transaction() as session, pytest.raises(PermissionDenied):
+        accounts.reset_password(session, "boss", "another passphrase", body_id=body_id, actor=actor)
+    assert login(services.db, "alice", "another passphrase", ip="10.0.0.1").username == "alice"
+
+
+def test_an_operators_body_admin_waits_for_another_operator(
+    services: Services, body: str, database_url: str, tmp_path: Path
+) -> None:
+    """Issue #13: an operator could create a body's admin (or issuer) and act as the body.
+    Now the admin it creates cannot log in until another operator, or the command line,
+    activates it; the creator cannot, and every step is audited."""
+    new(services, "op.one", role="operator", body=None)
+    new(services, "op.two", role="operator", body=None)
+    with services.db.session() as session:
+        ids = dict(session.execute(select(Account.username, Account.id)).all())
+    with services.db.transaction() as session:
+        created = accounts.create_body_admin(
+            session, "b.admin", PASSWORD, BODY_CODE, actor=Actor("op.one", account_id=ids["op.one"])
+        )
+        assert created.role == "admin" and created.pending
+        pending_id = created.id
+    with pytest.raises(LoginFailed, match="not activated"):
+        login(services.db, "b.admin", PASSWORD, ip="10.0.0.1")
+    with services.db.transaction() as session, pytest.raises(PermissionDenied):
+        accounts.activate(session, pending_id, actor=Actor("op.one", account_id=ids["op.one"]))
+    with services.db.transaction() as session:
+        accounts.activate(session, pending_id, actor=Actor("op.two", account_id=ids["op.two"]))
+    assert login(services.db, "b.admin", PASSWORD, ip="10.0.0.1").role == "admin"
+    assert failures_from(services, actor="b.admin") == {"pending": 1, "ok": 1}
+    # The command line (which already holds every key) may activate on its own.
+    with services.db.transaction() as session:
+        accounts.create_body_admin(
+            session, "c.admin", PASSWORD, BODY_CODE, actor=Actor("op.one", account_id=ids["op.one"])
+        )
+    env = {
+        **generate_secrets(),
+        "CERTSVC_DATABASE_URL": database_url,
+        "CERTSVC_KEY_DIR": str(tmp_path / "keys"),
+    }
+    result = CliRunner().invoke(cli, ["account", "activate", "c.admin"], env=env)
+    assert result.exit_code == 0 and "activated c.admin" in result.output
+    assert login(services.db, "c.admin", PASSWORD, ip="10.0.0.1").username == "c.admin"
+    with services.db.session() as session:
+        activations = session.scalars(
+            select(AuditEntry.target).where(AuditEntry.action == "account.activate")
+        ).all()
+    assert sorted(activations) == ["b.admin", "c.admin"]
 
 
 # --- concurrent log-ins -------------------------------------------------------------------

@@ -735,3 +735,25 @@ def test_certificate_pdf_carries_the_body_stored_seal(
     with services.db.session() as session:
         face = certificate_face(session, number, services.settings.public_url)
         assert uploaded == render_certificate(face, stored_seal(session, body))
+
+
+def test_an_admin_resets_a_forgotten_password_and_the_old_sessions_end(
+    services: Services, body: str, app: Flask
+) -> None:
+    """Issue #13: a body admin had no way to give an account a new password."""
+    admin = logged_in(app, services, "boss", "admin", body)
+    issuer = logged_in(app, services, "alice", "issuer", body)
+    assert issuer.get("/console/dashboard").status_code == 200
+    with services.db.session() as session:
+        alice = session.scalar(
+            select(func.min(AuditEntry.account_id)).where(AuditEntry.actor == "alice")
+        )
+    page = admin.get("/console/accounts").get_data(as_text=True)
+    assert f"/console/accounts/{alice}/password" in page
+    short = admin.post(f"/console/accounts/{alice}/password", {"password": "short"})
+    assert short.status_code == 422
+    done = admin.post(f"/console/accounts/{alice}/password", {"password": "a fresh passphrase"})
+    assert done.status_code == 303
+    assert issuer.get("/console/dashboard").status_code == 302  # her session ended
+    assert Console(app.test_client()).login("alice", "a fresh passphrase").status_code == 302
+    assert ("account.password_reset", "ok") in audit_actions(services)
