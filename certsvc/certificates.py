@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from certsvc.bodies import require_active
 from certsvc.domain.ids import IdType, mask_id_number
 from certsvc.domain.levels import Level
 from certsvc.errors import Conflict, InvalidInput, NotFound, RowError
@@ -317,6 +318,7 @@ def preview_rows(
     """
     with services.db.session() as session:
         body = body_by_id(session, body_id)
+        require_active(body, "issue")
         issued = session.scalar(
             select(Batch.id).where(Batch.body_id == body.id, Batch.content_sha256 == digest)
         )

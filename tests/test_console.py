@@ -22,10 +22,11 @@ from werkzeug.test import TestResponse
 from certsvc import create_app
 from certsvc.accounts import create_account
 from certsvc.audit import Actor
-from certsvc.bodies import NewBody, add_scope, create_body, get_body, set_seal
+from certsvc.bodies import NewBody, add_scope, create_body, get_body, set_seal, set_status
 from certsvc.demo import uscc
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.issuance.columns import COLUMNS
+from certsvc.issuance.service import issue_batch
 from certsvc.models import AuditEntry, Batch, Certificate, Event, SigningKey
 from certsvc.render import render_certificate
 from certsvc.render.batch import certificate_face, stored_seal
@@ -757,3 +758,26 @@ def test_an_admin_resets_a_forgotten_password_and_the_old_sessions_end(
     assert issuer.get("/console/dashboard").status_code == 302  # her session ended
     assert Console(app.test_client()).login("alice", "a fresh passphrase").status_code == 302
     assert ("account.password_reset", "ok") in audit_actions(services)
+
+
+def test_a_suspended_body_may_revoke_in_the_console_but_not_import_or_mint_tokens(
+    services: Services, body: str, app: Flask
+) -> None:
+    """Issue #13: what suspension means in the console (README "Security")."""
+    issued = issue_batch(services, body, [(2, row(1))], source="api", content_sha256="s1")
+    number = issued.certificates[0].number
+    issuer = logged_in(app, services, "alice", "issuer", body)
+    admin = logged_in(app, services, "boss", "admin", body)
+    with services.db.transaction() as session:
+        set_status(session, get_body(session, body), "suspended")
+    upload = issuer.upload(csv_file([row(2)]))
+    assert upload.status_code == 409
+    assert "suspended and may not issue" in upload.get_data(as_text=True)
+    minted = admin.post("/console/tokens", {"name": "hr", "role": "issuer"})
+    assert minted.status_code == 409
+    revoked = issuer.post(f"/console/certificates/{number}/revoke", {"reason": "材料不实，撤销"})
+    assert revoked.status_code in (302, 303)
+    with services.db.session() as session:
+        assert session.scalar(select(Certificate.status).where(Certificate.number == number)) == (
+            "revoked"
+        )

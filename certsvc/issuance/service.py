@@ -27,13 +27,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from certsvc.bodies import require_active
 from certsvc.db import bulk_insert, insert_ignoring_conflicts, one_of
 from certsvc.domain.ids import IdType, mask_id_number, redact_id_numbers
 from certsvc.domain.levels import Level
 from certsvc.domain.numbers import MAX_SERIAL, CertificateNumber, parse_body_code
 from certsvc.errors import (
     BatchRejected,
-    BodySuspended,
     CertsvcError,
     Conflict,
     InvalidInput,
@@ -173,10 +173,7 @@ def _issue(
     replay = _find_replay(session, body, sub.content_sha256, sub.idempotency_key)
     if replay is not None:
         return replay, {}
-    if body.status != "active":
-        raise BodySuspended(
-            f"body {body.code} is suspended and may not issue; an operator must reactivate it"
-        )
+    require_active(body, "issue")
     if not sub.rows and not sub.read_errors:
         raise BatchRejected([RowError(1, "", "the batch has no rows")])
     requests, errors = validate_rows(session, body, sub.rows, services.vault)
