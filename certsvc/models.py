@@ -398,6 +398,9 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ip: Mapped[str] = mapped_column(String(64), default="")
 
+    # The log-in brakes count one name's recent attempts (certsvc.accounts._locked_until).
+    __table_args__ = (Index("ix_audit_log_actor_action", "actor", "action", "occurred_at"),)
+
 
 class ApiToken(Base):
     """A bearer token for the API, stored only as its SHA-256 hash."""

@@ -1,4 +1,4 @@
-"""accounts.pending and the registry_admin role: instance roles that cannot act as a body
+"""accounts.pending, the registry_admin role, an audit index for the log-in brakes
 
 An operator no longer mints registry tokens (a new ``registry_admin`` role does), and a body
 admin an operator creates waits, ``pending``, until someone else activates it.
@@ -29,9 +29,14 @@ def upgrade() -> None:
         )
         batch.drop_constraint(op.f("ck_accounts_role"), type_="check")
         batch.create_check_constraint("role", _NEW_ROLES)
+    # The log-in brakes count one user name's recent attempts in the audit log.
+    with op.batch_alter_table("audit_log") as batch:
+        batch.create_index("ix_audit_log_actor_action", ["actor", "action", "occurred_at"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("audit_log") as batch:
+        batch.drop_index("ix_audit_log_actor_action")
     with op.batch_alter_table("accounts") as batch:
         batch.drop_constraint(op.f("ck_accounts_role"), type_="check")
         batch.create_check_constraint("role", _OLD_ROLES)
