@@ -185,10 +185,11 @@ def issuance_section() -> list[str]:
 
 
 def _sections() -> dict[str, Callable[[], list[str]]]:
-    from bench import pdf, registry, transparency, verify
+    from bench import imports, pdf, registry, transparency, verify
 
     return {
         "issuance": issuance_section,
+        "import": imports.section,
         "pdf": pdf.section,
         "verify": verify.section,
         "registry": registry.section,
@@ -199,6 +200,7 @@ def _sections() -> dict[str, Callable[[], list[str]]]:
 #: Each section's heading in results.md, by the name ``SECTIONS=…`` takes.
 TITLES = {
     "issuance": "Issuance",
+    "import": "Reading results files",
     "pdf": "Certificate PDFs",
     "verify": "Verification",
     "registry": "Registry feed",

@@ -2,21 +2,43 @@
 
 Roles (DESIGN.md — accounts): per certification body ``admin`` (members, scope, accounts, keys,
 API tokens, the audit log), ``issuer`` (import, issue, revoke, correct) and ``viewer`` (read);
-platform-wide ``operator`` (creates bodies and their first accounts) and ``registry`` (reads
-the registry feed, through API tokens only). What a role may do is one table,
+platform-wide ``operator`` (registers bodies, creates each body's first admin),
+``registry_admin`` (mints and revokes the national registry's API tokens) and ``registry``
+(reads the registry feed, through API tokens only). What a role may do is one table,
 :data:`ROLE_PERMISSIONS`, used by the console, the issuing API and API tokens alike.
 
+No platform role can act as a body, nor read every body's ID numbers, on its own:
+
+- an operator creates only ``admin`` accounts of a body, and each starts **pending**: it
+  cannot log in until :func:`activate` — a deliberate, audited step by *another* operator
+  in the console, or at the server's command line — lets it. The operator never gets a
+  body's issuer role or its key, and cannot reset a body account's password;
+- registry tokens (clear ID numbers of every body) are minted by ``registry_admin``, which
+  cannot create accounts or bodies; the operator cannot mint them;
+- platform accounts themselves are created only at the command line, so an operator cannot
+  make a second operator (to activate its own admins) or a registry admin.
+
 Passwords are hashed with scrypt by Werkzeug (``scrypt:32768:8:1``), which compares in
-constant time. A log-in with an unknown user name still runs one scrypt, so timing does not
-tell which user names exist. Two brakes stop guessing: an account is locked for
-:data:`LOCKOUT_DURATION` after :data:`LOCKOUT_THRESHOLD` consecutive failures, and a client
-with :data:`ADDRESS_FAILURE_LIMIT` failures within :data:`ADDRESS_WINDOW` is refused for a
-while, whichever account it tries. A client is an IPv4 address or an IPv6 /64, as for the
-rate limits (:func:`certsvc.addresses.client_key`): the audit entry of a failure keeps the
-full address in ``ip`` and the client it counts against in ``detail["client"]``. Both
-brakes are kept in the database (the account row and the audit log), so every app server
-enforces the same counts, and both hold for attempts that arrive together: see
-:func:`_attempt` for the locks that serialise them.
+constant time. Every log-in that gets past the client brake runs exactly one scrypt — for
+a known or an unknown user name, locked or not — and a lock-out answers the same for both,
+so neither the answer nor its time tells which user names exist.
+
+The brakes, per client before per account, so a stranger cannot lock a real user out:
+
+1. a client with :data:`ADDRESS_FAILURE_LIMIT` failed or refused log-ins within
+   :data:`ADDRESS_WINDOW` is refused (429) whatever name it tries, without a password check;
+2. :data:`LOCKOUT_THRESHOLD` failures at one user name *from one client* lock that name for
+   that client for :data:`LOCKOUT_DURATION` — other clients, the real user's among them,
+   are not affected;
+3. :data:`ACCOUNT_FAILURE_LIMIT` failures at one name from all clients (a guessing network)
+   lock it for every client that has not logged in to it within :data:`KNOWN_CLIENT_PERIOD`.
+
+An admin's unlock (:func:`unlock`) ends locks 2 and 3. A client is an IPv4 address or an
+IPv6 /64, as for the rate limits (:func:`certsvc.addresses.client_key`): the audit entry of
+an attempt keeps the full address in ``ip`` and the client in ``detail["client"]``. Every
+count is read from the audit log, so every app server enforces the same counts, and they
+hold for attempts that arrive together: see :func:`_attempt` for the locks that serialise
+them.
 """
 
 from __future__ import annotations
@@ -56,13 +78,16 @@ __all__ = [
     "ROLE_PERMISSIONS",
     "Permission",
     "Principal",
+    "activate",
     "change_password",
     "create_account",
+    "create_body_admin",
     "hash_password",
     "list_accounts",
     "load_principal",
     "login",
     "permissions_of",
+    "reset_password",
     "roles_with",
     "set_disabled",
     "unlock",
@@ -81,12 +106,14 @@ class Permission(StrEnum):
     MANAGE_ACCOUNTS = "manage_accounts"
     MANAGE_TOKENS = "manage_tokens"
     VIEW_AUDIT = "view_audit"
-    MANAGE_BODIES = "manage_bodies"  # platform operator
+    RESET_PASSWORDS = "reset_passwords"  # of the accounts one manages
+    MANAGE_BODIES = "manage_bodies"  # platform operator: bodies and their first admins
+    ACTIVATE_ACCOUNTS = "activate_accounts"  # platform operator: another operator's admins
     READ_FEED = "read_feed"  # national registry
 
 
 BODY_ROLES = ("admin", "issuer", "viewer")
-PLATFORM_ROLES = ("operator", "registry")
+PLATFORM_ROLES = ("operator", "registry_admin", "registry")
 ROLES = BODY_ROLES + PLATFORM_ROLES
 
 P = Permission
@@ -98,22 +125,31 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.MANAGE_SCOPE,
             P.MANAGE_KEYS,
             P.MANAGE_ACCOUNTS,
+            P.RESET_PASSWORDS,
             P.MANAGE_TOKENS,
             P.VIEW_AUDIT,
         }
     ),
     "issuer": frozenset({P.READ, P.ISSUE, P.REVOKE}),
     "viewer": frozenset({P.READ}),
-    "operator": frozenset({P.MANAGE_BODIES, P.MANAGE_ACCOUNTS, P.MANAGE_TOKENS, P.VIEW_AUDIT}),
+    "operator": frozenset({P.MANAGE_BODIES, P.ACTIVATE_ACCOUNTS, P.VIEW_AUDIT}),
+    # MANAGE_TOKENS without a body: the registry's tokens (see web/console/people.py).
+    "registry_admin": frozenset({P.MANAGE_TOKENS, P.VIEW_AUDIT}),
     "registry": frozenset({P.READ_FEED}),
 }
 
-#: Consecutive failed log-ins that lock an account, and for how long.
+#: Failed log-ins at one user name from one client that lock it for that client, and for
+#: how long (a sliding window: the lock ends when the oldest of them is this old).
 LOCKOUT_THRESHOLD = 5
 LOCKOUT_DURATION = dt.timedelta(minutes=15)
 #: Failed log-ins from one client — IPv4 address or IPv6 /64 — (any account) that make it wait.
 ADDRESS_FAILURE_LIMIT = 20
 ADDRESS_WINDOW = dt.timedelta(minutes=15)
+#: Failed log-ins at one user name from all clients within ADDRESS_WINDOW (a guessing
+#: network) after which only clients that logged in to it before may try.
+ACCOUNT_FAILURE_LIMIT = 50
+#: How long a client that logged in to an account stays "known" to it.
+KNOWN_CLIENT_PERIOD = dt.timedelta(days=90)
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
@@ -223,36 +259,32 @@ def _attempt(
     session: Session, username: str, password: str, ip: str, now: dt.datetime
 ) -> Principal | CertsvcError:
     # Parallel attempts (a guessing script sends them together) must each see the failures
-    # of the ones before, or neither brake holds: every attempt would read the counts before
+    # of the ones before, or no brake holds: every attempt would read the counts before
     # any other recorded its failure. Two locks, always taken in this order (so no deadlock),
     # serialise the attempts that share a count, from the count until the commit:
     # - the client (an IPv4 address or an IPv6 /64), for the per-client failure count;
-    # - the account row (SELECT … FOR UPDATE), for failed_logins and the lock-out; for a
-    #   user name without an account, a lock on the name, so that parallel guesses at it
+    # - the account row (SELECT … FOR UPDATE), for the counts of failures at the name; for
+    #   a user name without an account, a lock on the name, so that parallel guesses at it
     #   queue as they would at an account and the wait does not tell which names exist.
     # Both are held through the slow password check on purpose: a failure is only known
     # after it, and the next attempt must not start checking before it is recorded. So
     # attempts from one address, and attempts at one account, run one after another; others
-    # do not wait. Each brake also bounds the queue: once it trips, attempts return without
-    # a hash. On SQLite the whole transaction is already serial (BEGIN IMMEDIATE) and both
-    # locks are no-ops. This relies on READ COMMITTED (PostgreSQL's default, which
-    # db.make_engine keeps): each statement after a lock wait sees what its holder committed.
+    # do not wait. The client brake bounds the queue: once it trips, attempts return without
+    # a hash (it does not depend on the name, so it tells nothing about names). On SQLite
+    # the whole transaction is already serial (BEGIN IMMEDIATE) and both locks are no-ops.
+    # This relies on READ COMMITTED (PostgreSQL's default, which db.make_engine keeps):
+    # each statement after a lock wait sees what its holder committed.
     client = client_key(ip)
+    name = username[:100] or "?"
     _advisory_lock(session, _ADDRESS_LOCKS, client)  # what the count counts, not the address
     # What was typed, for an unknown name: people type their ID number as a user name.
     who = audit.Actor(name=redact_id_numbers(username)[:100] or "?", ip=ip)
-    recent = session.scalar(
-        select(func.count())
-        .select_from(AuditEntry)
-        .where(
-            AuditEntry.action == "login",
-            AuditEntry.outcome == "failed",
-            AuditEntry.occurred_at >= now - ADDRESS_WINDOW,
-            AuditEntry.detail["client"].as_string() == client,
+    # 1. The client brake gates first: refused attempts at a locked name count too, so a
+    #    client gets ADDRESS_FAILURE_LIMIT password checks per window, whatever the names.
+    if _client_failures(session, client, now) >= ADDRESS_FAILURE_LIMIT:
+        audit.record(
+            session, who, "login", outcome="rate_limited", detail={"client": client}, at=now
         )
-    )
-    if (recent or 0) >= ADDRESS_FAILURE_LIMIT:
-        audit.record(session, who, "login", outcome="rate_limited")
         minutes = int(ADDRESS_WINDOW.total_seconds() // 60)
         return RateLimited(
             f"too many failed log-ins from this address; wait {minutes} minutes and try again",
@@ -261,44 +293,175 @@ def _attempt(
     account = session.scalar(select(Account).where(Account.username == username).with_for_update())
     if account is None:
         _advisory_lock(session, _NAME_LOCKS, username)  # same queue as for a real account
-        check_password_hash(_dummy_hash(), password)  # same work as for a real account
-        audit.record(
-            session, who, "login", outcome="failed", detail={"reason": "unknown", "client": client}
-        )
-        return _wrong()
-    who = audit.Actor(name=account.username, ip=ip, account_id=account.id)
-    if account.locked_until is not None and account.locked_until > now:
-        audit.record(session, who, "login", body_id=account.body_id, outcome="locked")
-        return _locked(account.locked_until, now)
-    if not check_password_hash(account.password_hash, password):
-        account.failed_logins += 1
-        reason = "password"
-        if account.failed_logins >= LOCKOUT_THRESHOLD:
-            account.failed_logins = 0
-            account.locked_until = now + LOCKOUT_DURATION
-            reason = "password; account locked"
+    else:
+        who = audit.Actor(name=name, ip=ip, account_id=account.id)
+    body_id = account.body_id if account is not None else None
+    # 2. Exactly one password check on every path from here — a known name or not, locked
+    #    or not — so neither the answer nor its time tells which names exist.
+    matches = check_password_hash(
+        account.password_hash if account is not None else _dummy_hash(), password
+    )
+    locked_until = _locked_until(session, name, client, now)
+    if locked_until is not None:
         audit.record(
             session,
             who,
             "login",
-            body_id=account.body_id,
-            outcome="failed",
-            detail={"reason": reason, "client": client},
+            body_id=body_id,
+            outcome="locked",
+            detail={"client": client},
+            at=now,
         )
-        if account.locked_until is not None and account.locked_until > now:
-            return _locked(account.locked_until, now)
+        return _locked(locked_until, now)
+    if account is None or not matches:
+        audit.record(
+            session,
+            who,
+            "login",
+            body_id=body_id,
+            outcome="failed",
+            detail={"reason": "unknown" if account is None else "password", "client": client},
+            at=now,
+        )
+        session.flush()
+        locked_until = _locked_until(session, name, client, now)
+        if locked_until is not None:
+            if account is not None:  # shown to its admins, who can lift it
+                account.locked_until = locked_until
+            return _locked(locked_until, now)
         return _wrong()
     if account.disabled:
-        audit.record(session, who, "login", body_id=account.body_id, outcome="disabled")
+        audit.record(
+            session,
+            who,
+            "login",
+            body_id=body_id,
+            outcome="disabled",
+            detail={"client": client},
+            at=now,
+        )
         return LoginFailed("this account is disabled; ask an administrator of your body")
+    if account.pending:
+        audit.record(
+            session,
+            who,
+            "login",
+            body_id=body_id,
+            outcome="pending",
+            detail={"client": client},
+            at=now,
+        )
+        return LoginFailed(
+            "this account is not activated yet: a second platform operator must activate it"
+        )
     account.failed_logins = 0
     account.locked_until = None
     account.last_login_at = now
     if not account.password_hash.startswith(PASSWORD_HASH_METHOD + "$"):
         account.password_hash = hash_password(password)  # upgrade old hashes on the way
     session.flush()
-    audit.record(session, who, "login", body_id=account.body_id)
+    audit.record(session, who, "login", body_id=body_id, detail={"client": client}, at=now)
     return _principal(session, account)
+
+
+def _client_failures(session: Session, client: str, now: dt.datetime) -> int:
+    """Failed and refused log-ins from ``client`` within the window, at any name."""
+    found = session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(
+            AuditEntry.action == "login",
+            AuditEntry.outcome.in_(("failed", "locked")),
+            AuditEntry.occurred_at >= now - ADDRESS_WINDOW,
+            AuditEntry.detail["client"].as_string() == client,
+        )
+    )
+    return int(found or 0)
+
+
+def _locked_until(session: Session, name: str, client: str, now: dt.datetime) -> dt.datetime | None:
+    """Until when log-ins at ``name`` from ``client`` are refused, or None.
+
+    Two locks, both computed from the audit log, so they are the same for a name with an
+    account and one without:
+
+    - per client: :data:`LOCKOUT_THRESHOLD` failures at the name *from this client* within
+      :data:`LOCKOUT_DURATION`. Another client's failures never lock the account for you,
+      so a stranger cannot keep a real user out; a success from the client or an admin's
+      unlock starts the count again.
+    - per name, from every client: :data:`ACCOUNT_FAILURE_LIMIT` failures within the
+      window (guessing from many addresses). It refuses only clients that have never
+      logged in to the account (within :data:`KNOWN_CLIENT_PERIOD`): the real user, from
+      the network they use, still gets in. An admin's unlock starts this count again too.
+    """
+    unlock = _last(session, name, now, action="account.unlock")
+    own = _failure_times(
+        session,
+        name,
+        now,
+        since=max(unlock, _last(session, name, now, client=client)),
+        client=client,
+        limit=LOCKOUT_THRESHOLD,
+    )
+    until: list[dt.datetime] = []
+    if len(own) >= LOCKOUT_THRESHOLD:
+        until.append(own[-1] + LOCKOUT_DURATION)
+    everyone = _failure_times(session, name, now, since=unlock, limit=ACCOUNT_FAILURE_LIMIT)
+    if len(everyone) >= ACCOUNT_FAILURE_LIMIT and not _known_client(session, name, client, now):
+        until.append(everyone[-1] + LOCKOUT_DURATION)
+    return max(until) if until else None
+
+
+def _failure_times(
+    session: Session,
+    name: str,
+    now: dt.datetime,
+    *,
+    since: dt.datetime,
+    limit: int,
+    client: str | None = None,
+) -> list[dt.datetime]:
+    """The newest ``limit`` failure times at ``name`` (from ``client``) after ``since``."""
+    query = select(AuditEntry.occurred_at).where(
+        AuditEntry.action == "login",
+        AuditEntry.outcome == "failed",
+        AuditEntry.actor == name,
+        AuditEntry.occurred_at > max(since, now - LOCKOUT_DURATION),
+        AuditEntry.occurred_at <= now,
+    )
+    if client is not None:
+        query = query.where(AuditEntry.detail["client"].as_string() == client)
+    return list(session.scalars(query.order_by(AuditEntry.occurred_at.desc()).limit(limit)))
+
+
+def _last(
+    session: Session,
+    name: str,
+    now: dt.datetime,
+    *,
+    action: str = "login",
+    client: str | None = None,
+) -> dt.datetime:
+    """When ``name`` last logged in (from ``client``) or was unlocked; long ago if never."""
+    query = select(func.max(AuditEntry.occurred_at)).where(
+        AuditEntry.action == action,
+        AuditEntry.outcome == "ok",
+        AuditEntry.occurred_at > now - KNOWN_CLIENT_PERIOD,
+        AuditEntry.occurred_at <= now,
+    )
+    if action == "login":
+        query = query.where(AuditEntry.actor == name)
+    else:
+        query = query.where(AuditEntry.target == name)
+    if client is not None:
+        query = query.where(AuditEntry.detail["client"].as_string() == client)
+    found = session.scalar(query)
+    return found if found is not None else now - KNOWN_CLIENT_PERIOD
+
+
+def _known_client(session: Session, name: str, client: str, now: dt.datetime) -> bool:
+    """Whether ``client`` logged in to ``name`` within :data:`KNOWN_CLIENT_PERIOD`."""
+    return _last(session, name, now, client=client) > now - KNOWN_CLIENT_PERIOD
 
 
 #: First keys of the advisory locks on client addresses and on user names without an
@@ -333,8 +496,8 @@ def _locked(until: dt.datetime, now: dt.datetime) -> AccountLocked:
     seconds = max(1, int((until - now).total_seconds()))
     minutes = max(1, (seconds + 59) // 60)
     return AccountLocked(
-        f"too many failed log-ins: the account is locked for {minutes} more minute(s); "
-        "an administrator can unlock it",
+        f"too many failed log-ins with this user name: wait {minutes} minute(s) and try "
+        "again, or ask an administrator to unlock the account",
         retry_after=seconds,
     )
 
@@ -361,7 +524,7 @@ def load_principal(session: Session, account_id: int, stamp: str) -> Principal |
     logged out (:func:`end_sessions`).
     """
     account = session.get(Account, account_id)
-    if account is None or account.disabled or _stamp(account) != stamp:
+    if account is None or account.disabled or account.pending or _stamp(account) != stamp:
         return None
     return _principal(session, account)
 
@@ -377,8 +540,12 @@ def create_account(
     body_code: str | None = None,
     *,
     actor: audit.Actor,
+    pending: bool = False,
 ) -> Account:
-    """Create an account; body roles need a body, platform roles must not have one."""
+    """Create an account; body roles need a body, platform roles must not have one.
+
+    ``pending`` accounts cannot log in until :func:`activate` (an operator's body admins).
+    """
     username = _normalize_username(username)
     if not _USERNAME_RE.match(username):
         raise InvalidInput(
@@ -410,12 +577,97 @@ def create_account(
         body_id=body_id,
         disabled=False,
         failed_logins=0,
+        pending=pending,
     )
     session.add(account)
     session.flush()
     audit.record(
-        session, actor, "account.create", body_id=body_id, target=username, detail={"role": role}
+        session,
+        actor,
+        "account.create",
+        body_id=body_id,
+        target=username,
+        detail={"role": role, "pending": pending},
     )
+    return account
+
+
+def create_body_admin(
+    session: Session, username: str, password: str, body_code: str, *, actor: audit.Actor
+) -> Account:
+    """An operator's one way into a body: its admin, **pending** until someone else activates
+    it (:func:`activate`). Issuers and viewers are the body admins' to create."""
+    return create_account(
+        session, username, password, "admin", body_code, actor=actor, pending=True
+    )
+
+
+def activate(
+    session: Session, account_id: int, *, actor: audit.Actor, at_command_line: bool = False
+) -> Account:
+    """Activate a pending body admin: the deliberate, audited second step after creation.
+
+    In the console the activating operator must not be the one who created the account (four
+    eyes); at the server's command line (``certsvc account activate``), which already holds
+    every key, one person may do both. Raises NotFound for an account that is not pending,
+    PermissionDenied for the creator.
+    """
+    account = session.get(Account, account_id)
+    if account is None or not account.pending:
+        raise NotFound(f"no account {account_id} waiting for activation")
+    if not at_command_line:
+        creator = session.scalar(
+            select(AuditEntry.account_id)
+            .where(AuditEntry.action == "account.create", AuditEntry.target == account.username)
+            .order_by(AuditEntry.id.desc())
+            .limit(1)
+        )
+        if creator is None or creator == actor.account_id:
+            raise PermissionDenied(
+                "you created this account: another operator must activate it (four eyes), "
+                "or activate it with `certsvc account activate` on the server"
+            )
+    account.pending = False
+    audit.record(
+        session, actor, "account.activate", body_id=account.body_id, target=account.username
+    )
+    return account
+
+
+def reset_password(
+    session: Session,
+    username: str,
+    new: str,
+    *,
+    body_id: int | None,
+    actor: audit.Actor,
+    anywhere: bool = False,
+) -> Account:
+    """Set a new password for an account of ``body_id`` (any account with ``anywhere``).
+
+    For a person who forgot theirs: a body admin over the body's accounts (console), the
+    command line over every account. Every session of the account ends, any lock-out is
+    lifted, and the reset is audited (never the password). Nobody resets their own this
+    way: :func:`change_password` asks for the current one.
+    """
+    account = session.scalar(
+        select(Account).where(Account.username == _normalize_username(username))
+    )
+    if account is None or (not anywhere and account.body_id != body_id):
+        raise NotFound(f"no account {username} here")
+    if account.id == actor.account_id:
+        raise PermissionDenied("change your own password on the password page instead")
+    check_password_rules(new, account.username)
+    account.password_hash = hash_password(new)
+    account.locked_until = None
+    account.failed_logins = 0
+    session.flush()
+    end_sessions(session, account.id)
+    audit.record(
+        session, actor, "account.password_reset", body_id=account.body_id, target=account.username
+    )
+    # A reset lifts the lock-outs read from the audit log too, as an unlock does.
+    audit.record(session, actor, "account.unlock", body_id=account.body_id, target=account.username)
     return account
 
 

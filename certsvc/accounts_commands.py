@@ -1,4 +1,7 @@
-"""``certsvc account create | list | unlock``: console accounts (see :mod:`certsvc.accounts`)."""
+"""``certsvc account create | list | unlock | reset-password | activate``: console accounts.
+
+See :mod:`certsvc.accounts`. Platform accounts (operator, registry_admin) are made here only.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from sqlalchemy import select
 
 from certsvc import accounts, audit
 from certsvc.cli import Context, cli, pass_ctx
+from certsvc.errors import NotFound
 from certsvc.models import Account, CertificationBody
 
 _CLI = audit.Actor(name="cli")
@@ -14,7 +18,7 @@ _CLI = audit.Actor(name="cli")
 
 @cli.group("account")
 def account() -> None:
-    """Console accounts: create (password prompted), list, unlock."""
+    """Console accounts: create (password prompted), list, unlock, reset-password, activate."""
 
 
 @account.command("create")
@@ -52,7 +56,15 @@ def account_list(ctx: Context, body_code: str | None) -> None:
         if body_code:
             query = query.where(CertificationBody.code == body_code.strip().upper())
         for found, code in session.execute(query):
-            state = "disabled" if found.disabled else "locked" if found.locked_until else "active"
+            state = (
+                "disabled"
+                if found.disabled
+                else "pending"
+                if found.pending
+                else "locked"
+                if found.locked_until
+                else "active"
+            )
             last = f"{found.last_login_at:%Y-%m-%d %H:%M}Z" if found.last_login_at else "never"
             click.echo(
                 f"{found.username:<24} {found.role:<9} {code or '-':<13} {state:<9} "
@@ -68,3 +80,34 @@ def account_unlock(ctx: Context, username: str) -> None:
     with ctx.transaction() as session:
         found = accounts.unlock(session, username, body_id=None, actor=_CLI, anywhere=True)
         click.echo(f"unlocked {found.username}")
+
+
+@account.command("reset-password")
+@click.argument("username")
+@click.password_option(
+    "--password",
+    prompt="New password",
+    confirmation_prompt="Repeat the new password",
+    help="Prompted (hidden, twice) when not given; prefer the prompt over the command line.",
+)
+@pass_ctx
+def account_reset_password(ctx: Context, username: str, password: str) -> None:
+    """Give an account a new password (it forgot its own); all of its sessions end."""
+    with ctx.transaction() as session:
+        found = accounts.reset_password(
+            session, username, password, body_id=None, actor=_CLI, anywhere=True
+        )
+        click.echo(f"new password set for {found.username}; its sessions ended")
+
+
+@account.command("activate")
+@click.argument("username")
+@pass_ctx
+def account_activate(ctx: Context, username: str) -> None:
+    """Activate a body admin an operator created (it cannot log in until then)."""
+    with ctx.transaction() as session:
+        found = session.scalar(select(Account).where(Account.username == username.strip().lower()))
+        if found is None:
+            raise NotFound(f"no account {username}")
+        accounts.activate(session, found.id, actor=_CLI, at_command_line=True)
+        click.echo(f"activated {found.username}")

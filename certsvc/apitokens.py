@@ -32,6 +32,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from certsvc.bodies import require_active
 from certsvc.domain.text import check_text
 from certsvc.errors import (
     CertsvcError,
@@ -110,6 +111,7 @@ def create_token(session: Session, role: str, name: str, body_code: str | None =
         )
         if body is None:
             raise NotFound(f"no certification body with code {body_code}; `certsvc body list`")
+        require_active(body, "get new API tokens")
         body_id, body_code = body.id, body.code
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(

@@ -21,7 +21,7 @@ from certsvc.domain.occupations import check_occupation_code
 from certsvc.domain.routes import check_certifiable
 from certsvc.domain.text import check_text
 from certsvc.domain.uscc import normalize_uscc
-from certsvc.errors import Conflict, InvalidInput, NotFound
+from certsvc.errors import BodySuspended, Conflict, InvalidInput, NotFound
 from certsvc.models import CertificationBody, EcosystemMember, Event, Occupation, ScopeEntry
 from certsvc.render.seal import load_seal
 
@@ -81,6 +81,24 @@ def get_body(session: Session, code: str) -> CertificationBody:
     if body is None:
         raise NotFound(f"no certification body with code {code}; `certsvc body list` shows them")
     return body
+
+
+def require_active(body: CertificationBody, doing: str) -> None:
+    """Raise BodySuspended when ``body`` is suspended: the one place for what that forbids.
+
+    A suspended body (its filing under review, say) may not certify: no batches, no
+    corrections, no import previews, no new API tokens. It may still withdraw what it
+    issued and protect it — revoke certificates, rotate or mark keys compromised — and read
+    its own data; its existing tokens keep working for exactly that. Certificates issued
+    before stay valid: suspension is not revocation. Services call this, so the console,
+    the API and the command line refuse alike.
+    """
+    if body.status != "active":
+        raise BodySuspended(
+            f"body {body.code} is suspended and may not {doing}; it may still revoke "
+            "certificates and manage its keys. An operator must reactivate it "
+            "(`certsvc body activate`)"
+        )
 
 
 def set_status(session: Session, body: CertificationBody, status: str, actor: str = "") -> None:

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from certsvc.bodies import require_active
 from certsvc.domain.ids import IdType, mask_id_number
 from certsvc.domain.levels import Level
 from certsvc.errors import Conflict, InvalidInput, NotFound, RowError
-from certsvc.issuance.rows import COLUMNS
+from certsvc.issuance.columns import COLUMNS
 from certsvc.issuance.service import BatchResult, issue_batch
 from certsvc.issuance.validate import validate_rows
 from certsvc.models import Batch, Certificate, CertificationBody, Event, Occupation
@@ -317,6 +318,7 @@ def preview_rows(
     """
     with services.db.session() as session:
         body = body_by_id(session, body_id)
+        require_active(body, "issue")
         issued = session.scalar(
             select(Batch.id).where(Batch.body_id == body.id, Batch.content_sha256 == digest)
         )

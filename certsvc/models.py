@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -362,10 +363,14 @@ class Account(Base):
     #: Raised at log-out: part of every session's stamp, so each cookie issued before it,
     #: including a copied one, stops working (a signed cookie cannot be revoked otherwise).
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: A body admin made by a platform operator: it cannot log in until activated by a
+    #: deliberate, audited step of someone else (:func:`certsvc.accounts.activate`).
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         CheckConstraint(
-            "role IN ('admin', 'issuer', 'viewer', 'operator', 'registry')", name="role"
+            "role IN ('admin', 'issuer', 'viewer', 'operator', 'registry_admin', 'registry')",
+            name="role",
         ),
     )
 
@@ -394,6 +399,9 @@ class AuditEntry(Base):
     outcome: Mapped[str] = mapped_column(String(16), default="ok")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ip: Mapped[str] = mapped_column(String(64), default="")
+
+    # The log-in brakes count one name's recent attempts (certsvc.accounts._locked_until).
+    __table_args__ = (Index("ix_audit_log_actor_action", "actor", "action", "occurred_at"),)
 
 
 class ApiToken(Base):

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 import certsvc.accounts_commands  # noqa: F401 — registers `certsvc account`
 from certsvc import accounts
 from certsvc.accounts import (
+    ACCOUNT_FAILURE_LIMIT,
     ADDRESS_FAILURE_LIMIT,
     LOCKOUT_DURATION,
     LOCKOUT_THRESHOLD,
@@ -35,6 +36,7 @@ from certsvc.errors import (
     InvalidInput,
     LoginFailed,
     NotFound,
+    PermissionDenied,
     RateLimited,
 )
 from certsvc.models import Account, AuditEntry, utcnow
@@ -90,10 +92,81 @@ def test_lockout_after_consecutive_failures_then_it_expires(services: Services, 
     with pytest.raises(AccountLocked) as locked:
         login(services.db, "alice", "wrong password", ip="10.0.0.1", now=now)
     assert locked.value.retry_after == int(LOCKOUT_DURATION.total_seconds())
-    with pytest.raises(AccountLocked):
-        login(services.db, "alice", PASSWORD, ip="10.0.0.2", now=now)
+    with pytest.raises(AccountLocked):  # the right password too, from that client
+        login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now)
     later = now + LOCKOUT_DURATION + dt.timedelta(seconds=1)
-    assert login(services.db, "alice", PASSWORD, ip="10.0.0.2", now=later).username == "alice"
+    assert login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=later).username == "alice"
+
+
+def test_a_stranger_cannot_lock_a_real_user_out(services: Services, body: str) -> None:
+    """Issue #13: the lock counts failures per client, so guesses from one address lock the
+    name for that address only; the user logs in from theirs."""
+    new(services, "alice")
+    now = utcnow()
+    for _ in range(LOCKOUT_THRESHOLD + 3):
+        with pytest.raises((LoginFailed, AccountLocked)):
+            login(services.db, "alice", "wrong password", ip="203.0.113.9", now=now)
+    with pytest.raises(AccountLocked):
+        login(services.db, "alice", PASSWORD, ip="203.0.113.9", now=now)
+    assert login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now).username == "alice"
+
+
+def test_a_guessing_network_locks_out_only_clients_the_account_has_not_used(
+    services: Services, body: str
+) -> None:
+    new(services, "alice")
+    now = utcnow()
+    login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now - dt.timedelta(days=3))
+    for n in range(ACCOUNT_FAILURE_LIMIT):  # one guess from each of many addresses
+        with pytest.raises(AccountLocked if n == ACCOUNT_FAILURE_LIMIT - 1 else LoginFailed):
+            login(services.db, "alice", "wrong", ip=f"198.51.{n // 200}.{n % 200}", now=now)
+    with pytest.raises(AccountLocked):  # a new client, even with the right password
+        login(services.db, "alice", PASSWORD, ip="192.0.2.1", now=now)
+    assert login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now).username == "alice"
+    # An admin's unlock lets new clients in again.
+    with services.db.transaction() as session:
+        accounts.unlock(session, "alice", body_id=None, actor=ACTOR, anywhere=True)
+    later = utcnow()
+    assert login(services.db, "alice", PASSWORD, ip="192.0.2.1", now=later).username == "alice"
+
+
+def counted_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Count the password checks (each checked password is appended to the list)."""
+    calls: list[str] = []
+    real = accounts.check_password_hash
+
+    def counted(stored: str, password: str) -> bool:
+        calls.append(password)
+        return real(stored, password)
+
+    monkeypatch.setattr(accounts, "check_password_hash", counted)
+    return calls
+
+
+@pytest.mark.parametrize("locked", [False, True])
+def test_known_and_unknown_names_take_the_same_path(
+    services: Services, body: str, monkeypatch: pytest.MonkeyPatch, locked: bool
+) -> None:
+    """Issue #13: a locked account answered at once ("locked", no hash) while an unknown
+    name ran scrypt ("wrong password"). Now both run exactly one password check and give
+    the same answer, locked or not."""
+    new(services, "alice")
+    now = utcnow()
+    answers: dict[str, tuple[type, str, int]] = {}
+    for name, ip in (("alice", "10.0.0.1"), ("nobody", "10.0.0.2")):
+        if locked:
+            for _ in range(LOCKOUT_THRESHOLD):
+                with pytest.raises((LoginFailed, AccountLocked)):
+                    login(services.db, name, "wrong password", ip=ip, now=now)
+        real = accounts.check_password_hash
+        calls = counted_checks(monkeypatch)
+        with pytest.raises((LoginFailed, AccountLocked)) as answer:
+            login(services.db, name, "wrong password", ip=ip, now=now)
+        monkeypatch.setattr(accounts, "check_password_hash", real)
+        answers[name] = (type(answer.value), answer.value.message, len(calls))
+    assert answers["alice"] == answers["nobody"]
+    assert answers["alice"][2] == 1
+    assert answers["alice"][0] is (AccountLocked if locked else LoginFailed)
 
 
 def test_one_address_guessing_many_accounts_is_slowed_down(services: Services, body: str) -> None:
@@ -217,6 +290,106 @@ def test_cli_create_prompts_for_a_hidden_confirmed_password(
     assert unlock.exit_code == 0 and "unlocked hr.admin" in unlock.output
 
 
+def test_cli_reset_password_sets_a_new_one_and_ends_every_session(
+    services: Services, body: str, database_url: str, tmp_path: Path
+) -> None:
+    """Issue #13: there was no way to reset a forgotten password. The command line resets
+    any account; the reset is audited, lifts a lock-out and ends the account's sessions."""
+    new(services, "alice")
+    who = login(services.db, "alice", PASSWORD, ip="10.0.0.1")
+    for _ in range(LOCKOUT_THRESHOLD):
+        with pytest.raises((LoginFailed, AccountLocked)):
+            login(services.db, "alice", "wrong password", ip="10.0.0.1")
+    env = {
+        **generate_secrets(),
+        "CERTSVC_DATABASE_URL": database_url,
+        "CERTSVC_KEY_DIR": str(tmp_path / "keys"),
+    }
+    fresh = "a brand new passphrase"
+    result = CliRunner().invoke(
+        cli, ["account", "reset-password", "ALICE"], input=f"{fresh}\n{fresh}\n", env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "new password set for alice" in result.output and fresh not in result.output
+    with services.db.session() as session:
+        assert load_principal(session, who.account_id, who.stamp) is None  # session ended
+        entry = session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "account.password_reset")
+        )
+    assert entry is not None and entry.target == "alice" and fresh not in str(entry.detail)
+    with pytest.raises(LoginFailed):
+        login(services.db, "alice", PASSWORD, ip="10.0.0.2")
+    assert login(services.db, "alice", fresh, ip="10.0.0.1").username == "alice"  # unlocked
+    unknown = CliRunner().invoke(
+        cli, ["account", "reset-password", "nobody"], input=f"{fresh}\n{fresh}\n", env=env
+    )
+    assert unknown.exit_code != 0 and "no account nobody" in unknown.output
+
+
+def test_a_body_admin_resets_only_its_own_bodys_accounts(services: Services, body: str) -> None:
+    new(services, "boss", role="admin")
+    new(services, "alice")
+    new(services, "root", role="operator", body=None)
+    with services.db.session() as session:
+        boss = session.scalar(select(Account).where(Account.username == "boss"))
+        assert boss is not None
+        boss_id, body_id = boss.id, boss.body_id
+    actor = Actor("boss", account_id=boss_id)
+    with services.db.transaction() as session:
+        accounts.reset_password(
+            session, "alice", "another passphrase", body_id=body_id, actor=actor
+        )
+    with services.db.transaction() as session, pytest.raises(NotFound):
+        accounts.reset_password(session, "root", "another passphrase", body_id=body_id, actor=actor)
+    with services.db.transaction() as session, pytest.raises(PermissionDenied):
+        accounts.reset_password(session, "boss", "another passphrase", body_id=body_id, actor=actor)
+    assert login(services.db, "alice", "another passphrase", ip="10.0.0.1").username == "alice"
+
+
+def test_an_operators_body_admin_waits_for_another_operator(
+    services: Services, body: str, database_url: str, tmp_path: Path
+) -> None:
+    """Issue #13: an operator could create a body's admin (or issuer) and act as the body.
+    Now the admin it creates cannot log in until another operator, or the command line,
+    activates it; the creator cannot, and every step is audited."""
+    new(services, "op.one", role="operator", body=None)
+    new(services, "op.two", role="operator", body=None)
+    with services.db.session() as session:
+        ids = dict(session.execute(select(Account.username, Account.id)).all())
+    with services.db.transaction() as session:
+        created = accounts.create_body_admin(
+            session, "b.admin", PASSWORD, BODY_CODE, actor=Actor("op.one", account_id=ids["op.one"])
+        )
+        assert created.role == "admin" and created.pending
+        pending_id = created.id
+    with pytest.raises(LoginFailed, match="not activated"):
+        login(services.db, "b.admin", PASSWORD, ip="10.0.0.1")
+    with services.db.transaction() as session, pytest.raises(PermissionDenied):
+        accounts.activate(session, pending_id, actor=Actor("op.one", account_id=ids["op.one"]))
+    with services.db.transaction() as session:
+        accounts.activate(session, pending_id, actor=Actor("op.two", account_id=ids["op.two"]))
+    assert login(services.db, "b.admin", PASSWORD, ip="10.0.0.1").role == "admin"
+    assert failures_from(services, actor="b.admin") == {"pending": 1, "ok": 1}
+    # The command line (which already holds every key) may activate on its own.
+    with services.db.transaction() as session:
+        accounts.create_body_admin(
+            session, "c.admin", PASSWORD, BODY_CODE, actor=Actor("op.one", account_id=ids["op.one"])
+        )
+    env = {
+        **generate_secrets(),
+        "CERTSVC_DATABASE_URL": database_url,
+        "CERTSVC_KEY_DIR": str(tmp_path / "keys"),
+    }
+    result = CliRunner().invoke(cli, ["account", "activate", "c.admin"], env=env)
+    assert result.exit_code == 0 and "activated c.admin" in result.output
+    assert login(services.db, "c.admin", PASSWORD, ip="10.0.0.1").username == "c.admin"
+    with services.db.session() as session:
+        activations = session.scalars(
+            select(AuditEntry.target).where(AuditEntry.action == "account.activate")
+        ).all()
+    assert sorted(activations) == ["b.admin", "c.admin"]
+
+
 # --- concurrent log-ins -------------------------------------------------------------------
 # The brakes must hold when attempts arrive together, as a guessing script sends them: each
 # attempt runs in its own transaction (login opens one per call), and the password check is
@@ -269,18 +442,19 @@ def failures_from(services: Services, **where: str) -> dict[str, int]:
 def test_parallel_attempts_on_one_account_lock_it_after_the_threshold(
     services: Services, body: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Guesses at one account from many addresses at once: only LOCKOUT_THRESHOLD passwords
-    are checked, the account ends locked, every later guess is refused without a check."""
+    """Guesses at one account from one client at once: only LOCKOUT_THRESHOLD of them count
+    as failures, the name ends locked for that client (every attempt still runs its one
+    password check, so the answer's time tells nothing), other clients are not locked."""
     new(services, "alice")
     checked = slow_counted_checks(monkeypatch)
     now = utcnow()
     outcomes = together(
         [
-            partial(login, services.db, "alice", "wrong password", ip=f"10.1.0.{n}", now=now)
+            partial(login, services.db, "alice", "wrong password", ip="10.1.0.7", now=now)
             for n in range(16)
         ]
     )
-    assert len(checked) == LOCKOUT_THRESHOLD
+    assert len(checked) == 16
     kinds = [type(o) for o in outcomes]
     assert kinds.count(LoginFailed) == LOCKOUT_THRESHOLD - 1
     assert kinds.count(AccountLocked) == 16 - (LOCKOUT_THRESHOLD - 1)
@@ -291,9 +465,10 @@ def test_parallel_attempts_on_one_account_lock_it_after_the_threshold(
     with services.db.session() as session:
         stored = session.scalar(select(Account).where(Account.username == "alice"))
     assert stored is not None and stored.locked_until is not None
-    assert stored.locked_until > now
+    assert stored.locked_until > now  # shown to the body's admins, who can lift it
     with pytest.raises(AccountLocked):  # the right password too, until the lock expires
-        login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now)
+        login(services.db, "alice", PASSWORD, ip="10.1.0.7", now=now)
+    assert login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now).username == "alice"
 
 
 @pytest.mark.parametrize("network", ["10.9.9.9", "2001:db8:9:9::"])

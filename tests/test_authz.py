@@ -15,8 +15,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from certsvc.accounts import ROLES, Permission, permissions_of
+from certsvc import apitokens
+from certsvc.accounts import PLATFORM_ROLES, ROLES, Permission, create_body_admin, permissions_of
 from certsvc.apitokens import create_token
+from certsvc.audit import Actor
 from certsvc.issuance.service import content_hash, issue_batch
 from certsvc.models import (
     Account,
@@ -57,7 +59,8 @@ class Route:
 
 
 def r(method: str, path: str, needs: Permission | None) -> Route:
-    return Route(method, path, needs, on_object="{" in path and "{code}" not in path)
+    platform = "{code}" in path or "{pending}" in path  # objects any operator may act on
+    return Route(method, path, needs, on_object="{" in path and not platform)
 
 
 CONSOLE_ROUTES = [
@@ -95,6 +98,7 @@ CONSOLE_ROUTES = [
     r("POST", "/console/accounts/{account}/enable", P.MANAGE_ACCOUNTS),
     r("POST", "/console/accounts/{account}/unlock", P.MANAGE_ACCOUNTS),
     r("POST", "/console/accounts/{account}/disable", P.MANAGE_ACCOUNTS),
+    r("POST", "/console/accounts/{account}/password", P.RESET_PASSWORDS),
     r("GET", "/console/tokens", P.MANAGE_TOKENS),
     r("POST", "/console/tokens", P.MANAGE_TOKENS),
     r("POST", "/console/tokens/{token}/revoke", P.MANAGE_TOKENS),
@@ -103,6 +107,7 @@ CONSOLE_ROUTES = [
     r("GET", "/console/bodies", P.MANAGE_BODIES),
     r("POST", "/console/bodies", P.MANAGE_BODIES),
     r("POST", "/console/bodies/{code}/accounts", P.MANAGE_BODIES),
+    r("POST", "/console/bodies/accounts/{pending}/activate", P.ACTIVATE_ACCOUNTS),
 ]
 
 API_ROUTES = [
@@ -126,6 +131,18 @@ def populate(services: Services, code: str, serial: int) -> dict[str, str]:
         )
         session.add(spare)
         token = create_token(session, "viewer", f"matrix {code}", code)
+        creator = Account(
+            username=f"creator-{code.lower()}", password_hash="x", role="operator", body_id=None
+        )
+        session.add(creator)
+        session.flush()
+        pending = create_body_admin(
+            session,
+            f"pending-{code.lower()}",
+            "a long enough password",
+            code,
+            actor=Actor(creator.username, account_id=creator.id),
+        )
         member = session.scalar(
             select(EcosystemMember.id).where(EcosystemMember.body_id == body_id)
         )
@@ -140,6 +157,7 @@ def populate(services: Services, code: str, serial: int) -> dict[str, str]:
             "token": str(token.identity.id),
             "code": code,
             "token_prefix": token.identity.prefix,
+            "pending": str(pending.id),
         }
 
 
@@ -234,7 +252,7 @@ def test_api_matrix(services: Services, body: str, app: Flask) -> None:
     theirs = populate(services, other, 2)
     secrets: dict[str | None, str | None] = {None: None}
     with services.db.transaction() as session:
-        for role in ROLES:
+        for role in apitokens.ROLES:  # every role a token can have
             scoped = BODY_CODE if role in ("admin", "issuer", "viewer") else None
             secrets[role] = create_token(session, role, f"api {role}", scoped).secret
     client = app.test_client()
@@ -265,3 +283,56 @@ def test_api_matrix(services: Services, body: str, app: Flask) -> None:
 def test_every_role_has_a_defined_permission_set(role: str) -> None:
     assert permissions_of(role), role
     assert permissions_of("nobody") == frozenset()
+
+
+# --- instance-level roles (issue #13): none can both make a body's accounts and act as it --
+
+
+#: What acting as a body, or reading every body's ID numbers, takes.
+ACTS_AS_A_BODY = {P.ISSUE, P.REVOKE, P.MANAGE_KEYS, P.MANAGE_ACCOUNTS, P.RESET_PASSWORDS}
+
+
+@pytest.mark.parametrize("role", PLATFORM_ROLES)
+def test_no_platform_role_can_make_a_body_account_and_act_as_the_body(role: str) -> None:
+    granted = permissions_of(role)
+    assert not granted & ACTS_AS_A_BODY, role
+    # Registering bodies (and their pending admins) and minting registry tokens (clear ID
+    # numbers of every body) are different people's work.
+    assert not (P.MANAGE_BODIES in granted and P.MANAGE_TOKENS in granted), role
+    assert not (P.MANAGE_BODIES in granted and P.READ_FEED in granted), role
+
+
+def test_operator_and_registry_admin_each_do_only_their_part(
+    services: Services, body: str, app: Flask
+) -> None:
+    make_account(services, "op.one", "operator", None)
+    make_account(services, "op.two", "operator", None)
+    make_account(services, "reg.admin", "registry_admin", None)
+    one, two, registrar = (Console(app.test_client()) for _ in range(3))
+    for console, name in ((one, "op.one"), (two, "op.two"), (registrar, "reg.admin")):
+        assert console.login(name).status_code == 302
+    # An operator may not make a body's issuer, only its admin, which starts pending.
+    form = {"username": "b.issuer", "password": "a long enough password", "role": "issuer"}
+    assert one.post(f"/console/bodies/{body}/accounts", form).status_code == 422
+    made = one.post(f"/console/bodies/{body}/accounts", {**form, "role": "admin"})
+    assert made.status_code == 303
+    with services.db.session() as session:
+        account = session.scalar(select(Account).where(Account.username == "b.issuer"))
+        assert account is not None and account.role == "admin" and account.pending
+        account_id = account.id
+    assert Console(app.test_client()).login("b.issuer", "a long enough password").status_code == 401
+    # Its creator cannot activate it; another operator can.
+    assert one.post(f"/console/bodies/accounts/{account_id}/activate").status_code == 403
+    assert two.post(f"/console/bodies/accounts/{account_id}/activate").status_code == 303
+    assert Console(app.test_client()).login("b.issuer", "a long enough password").status_code == 302
+    # Operators mint no tokens and make no platform accounts; the registry admin mints
+    # registry tokens and touches no body.
+    assert one.post("/console/tokens", {"name": "feed", "role": "registry"}).status_code == 403
+    assert one.get("/console/accounts").status_code == 403
+    minted = registrar.post("/console/tokens", {"name": "feed", "role": "registry"})
+    assert minted.status_code == 201
+    with services.db.session() as session:
+        assert session.scalar(select(ApiToken.role).where(ApiToken.name == "feed")) == "registry"
+    assert registrar.get("/console/bodies").status_code == 403
+    assert registrar.post(f"/console/bodies/{body}/accounts", {}).status_code == 403
+    assert registrar.get("/console/").headers["Location"].endswith("/console/tokens")

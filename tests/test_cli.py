@@ -13,7 +13,7 @@ from sqlalchemy import select
 from certsvc.cli import cli
 from certsvc.config import Settings, generate_secrets
 from certsvc.domain.ids import IdType
-from certsvc.issuance.rows import COLUMNS
+from certsvc.issuance.columns import COLUMNS
 from certsvc.models import Holder
 from certsvc.services import Services
 from tests.conftest import BODY_CODE, BODY_USCC, DEFAULT_PG, MEMBER_USCC, person_id
@@ -244,3 +244,21 @@ def test_a_database_without_schema_or_server_fails_with_one_line(tmp_path: Path)
         cli, ["pdf", "Y000132010001264000001", "-o", str(tmp_path / "x")], env=nodb
     )
     assert result.exit_code == 75 and "certsvc init" not in result.stderr, result.stderr
+
+
+def test_a_suspended_body_revokes_but_gets_no_new_tokens_at_the_command_line(
+    certsvc: Certsvc, tmp_path: Path
+) -> None:
+    """Issue #13: suspension means no new certificates and no new credentials, but what the
+    body issued can still be withdrawn (README "Security")."""
+    set_up_body(certsvc)
+    file = results_csv(tmp_path / "r.csv", [person(1)])
+    number = re.findall(r"Y\d{21}", certsvc("issue", str(file), "--body", BODY_CODE).output)[0]
+    certsvc("body", "suspend", BODY_CODE)
+    refused = certsvc(
+        "tokens", "create", "--role", "issuer", "--name", "hr", "--body", BODY_CODE, code=65
+    )
+    assert "suspended and may not get new API tokens" in refused.stderr
+    assert "revoked" in certsvc("revoke", number, "--reason", "材料不实，撤销").output
+    certsvc("body", "activate", BODY_CODE)
+    certsvc("tokens", "create", "--role", "issuer", "--name", "hr", "--body", BODY_CODE)

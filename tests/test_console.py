@@ -22,10 +22,11 @@ from werkzeug.test import TestResponse
 from certsvc import create_app
 from certsvc.accounts import create_account
 from certsvc.audit import Actor
-from certsvc.bodies import NewBody, add_scope, create_body, get_body, set_seal
+from certsvc.bodies import NewBody, add_scope, create_body, get_body, set_seal, set_status
 from certsvc.demo import uscc
 from certsvc.domain.levels import CERTIFIED_LEVELS
-from certsvc.issuance.rows import COLUMNS
+from certsvc.issuance.columns import COLUMNS
+from certsvc.issuance.service import issue_batch
 from certsvc.models import AuditEntry, Batch, Certificate, Event, SigningKey
 from certsvc.render import render_certificate
 from certsvc.render.batch import certificate_face, stored_seal
@@ -200,6 +201,49 @@ def test_login_sets_a_hardened_session_cookie_and_logout_ends_it(
     assert page.headers["Cache-Control"] == "no-store"
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     assert console.post("/console/logout").status_code == 302
+    assert console.get("/console/dashboard").status_code == 302
+
+
+def _cookie_expiry(response: TestResponse) -> dt.datetime:
+    from email.utils import parsedate_to_datetime
+
+    cookie = response.headers["Set-Cookie"]
+    match = re.search(r"Expires=([^;]+)", cookie)
+    assert match, cookie
+    return parsedate_to_datetime(match.group(1))
+
+
+def test_session_cookie_expires_when_the_server_ends_the_session(
+    services: Services, body: str, app: Flask
+) -> None:
+    """Issue #13: the cookie lived 31 days (Flask's default) though sessions end after
+    hours; it now expires when the session started plus the server's one limit."""
+    from certsvc.web.authz import MAX_SESSION_AGE
+
+    assert app.permanent_session_lifetime == MAX_SESSION_AGE
+    make_account(services, "alice", "viewer", body)
+    console = Console(app.test_client())
+    login = console.login("alice")
+    expires = _cookie_expiry(login)
+    now = dt.datetime.now(dt.UTC)
+    assert now + MAX_SESSION_AGE - dt.timedelta(minutes=2) <= expires <= now + MAX_SESSION_AGE
+    # Five hours into the session, a request that refreshes the idle clock re-sends the
+    # cookie: it still expires at the session's end, not ten hours from now.
+    with console.client.session_transaction() as flask_session:
+        stamp = int(now.timestamp()) - 5 * 3600
+        flask_session["console"] = {
+            **flask_session["console"],
+            "t": stamp,
+            "seen": stamp + 4 * 3600,
+        }
+    page = console.get("/console/dashboard")
+    assert page.status_code == 200
+    refreshed = _cookie_expiry(page)
+    assert abs(refreshed - (now + MAX_SESSION_AGE - dt.timedelta(hours=5))) < dt.timedelta(
+        minutes=2
+    )
+    # One setting: a shorter lifetime shortens both the cookie and the server's limit.
+    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=4)
     assert console.get("/console/dashboard").status_code == 302
 
 
@@ -724,3 +768,48 @@ def test_revoked_certificates_download_marked_never_as_valid(
     with zipfile.ZipFile(io.BytesIO(archive)) as files:
         assert "REVOKED" in texts(files.read(f"{revoked}.pdf"))[0]
         assert len(PdfReader(io.BytesIO(files.read(f"{valid}.pdf"))).pages) == 1
+
+
+def test_an_admin_resets_a_forgotten_password_and_the_old_sessions_end(
+    services: Services, body: str, app: Flask
+) -> None:
+    """Issue #13: a body admin had no way to give an account a new password."""
+    admin = logged_in(app, services, "boss", "admin", body)
+    issuer = logged_in(app, services, "alice", "issuer", body)
+    assert issuer.get("/console/dashboard").status_code == 200
+    with services.db.session() as session:
+        alice = session.scalar(
+            select(func.min(AuditEntry.account_id)).where(AuditEntry.actor == "alice")
+        )
+    page = admin.get("/console/accounts").get_data(as_text=True)
+    assert f"/console/accounts/{alice}/password" in page
+    short = admin.post(f"/console/accounts/{alice}/password", {"password": "short"})
+    assert short.status_code == 422
+    done = admin.post(f"/console/accounts/{alice}/password", {"password": "a fresh passphrase"})
+    assert done.status_code == 303
+    assert issuer.get("/console/dashboard").status_code == 302  # her session ended
+    assert Console(app.test_client()).login("alice", "a fresh passphrase").status_code == 302
+    assert ("account.password_reset", "ok") in audit_actions(services)
+
+
+def test_a_suspended_body_may_revoke_in_the_console_but_not_import_or_mint_tokens(
+    services: Services, body: str, app: Flask
+) -> None:
+    """Issue #13: what suspension means in the console (README "Security")."""
+    issued = issue_batch(services, body, [(2, row(1))], source="api", content_sha256="s1")
+    number = issued.certificates[0].number
+    issuer = logged_in(app, services, "alice", "issuer", body)
+    admin = logged_in(app, services, "boss", "admin", body)
+    with services.db.transaction() as session:
+        set_status(session, get_body(session, body), "suspended")
+    upload = issuer.upload(csv_file([row(2)]))
+    assert upload.status_code == 409
+    assert "suspended and may not issue" in upload.get_data(as_text=True)
+    minted = admin.post("/console/tokens", {"name": "hr", "role": "issuer"})
+    assert minted.status_code == 409
+    revoked = issuer.post(f"/console/certificates/{number}/revoke", {"reason": "材料不实，撤销"})
+    assert revoked.status_code in (302, 303)
+    with services.db.session() as session:
+        assert session.scalar(select(Certificate.status).where(Certificate.number == number)) == (
+            "revoked"
+        )

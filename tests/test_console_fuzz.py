@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from certsvc.issuance.rows import COLUMNS
+from certsvc.issuance.columns import COLUMNS
 from certsvc.models import Batch, Certificate
 from certsvc.services import Services
 from tests.conftest import row

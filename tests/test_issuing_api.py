@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from certsvc.apitokens import create_token
+from certsvc.errors import BodySuspended
 from certsvc.models import AuditEntry, Batch, Certificate, Event
 from certsvc.services import Services
 from certsvc.web.issuing_api import openapi_paths, openapi_schemas, openapi_security_schemes
@@ -334,3 +335,25 @@ def test_deeply_nested_json_is_a_bad_request(
         assert response.status_code == 400, response.data
         assert response.json["error"]["code"] == "invalid_request"
         assert "not JSON" in response.json["error"]["message"]
+
+
+def test_a_suspended_bodys_token_may_revoke_and_read_but_not_issue(
+    services: Services, api: Api
+) -> None:
+    """Issue #13: what suspension means for API tokens (README "Security")."""
+    from certsvc import bodies
+
+    issued = api.post("/api/v1/batches", {"rows": [row(1), row(2)]}, key="before")
+    first, second = (c["number"] for c in issued.json["certificates"])
+    with services.db.transaction() as session:
+        bodies.set_status(session, bodies.get_body(session, BODY_CODE), "suspended")
+    refused = api.post("/api/v1/batches", {"rows": [row(3)]}, key="during")
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "body_suspended"
+    fix = api.post(f"/api/v1/certificates/{first}/reissue", {"changes": {"name": "张三丰"}}, "r")
+    assert fix.status_code == 409 and fix.json["error"]["code"] == "body_suspended"
+    assert api.get(f"/api/v1/certificates/{first}").status_code == 200
+    revoked = api.post(f"/api/v1/certificates/{second}/revoke", {"reason": "材料不实，撤销"})
+    assert revoked.status_code == 200 and revoked.json["status"] == "revoked"
+    assert certificates(services) == 2
+    with services.db.transaction() as session, pytest.raises(BodySuspended):
+        create_token(session, "issuer", "new one", BODY_CODE)

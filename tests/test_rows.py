@@ -19,14 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from certsvc.errors import BadFile, RowError
-from certsvc.issuance.rows import (
-    COLUMNS,
-    COLUMNS_BY_KEY,
-    DATA_SHEET_TITLE,
-    EXAMPLE_ROW,
-    ParsedFile,
-    read_results_file,
-)
+from certsvc.issuance.columns import COLUMNS, COLUMNS_BY_KEY, DATA_SHEET_TITLE, EXAMPLE_ROW
+from certsvc.issuance.rows import ParsedFile, read_results_file
 
 ASSETS = Path(__file__).parent / "assets" / "files"
 
@@ -772,3 +766,126 @@ SMALL_XLSX = xlsx_bytes([as_row(PERSON)])
 def test_corrupted_xlsx_raises_only_badfile(position: int, junk: bytes) -> None:
     data = SMALL_XLSX[:position] + junk + SMALL_XLSX[position + len(junk) :]
     read_or_badfile(data, "r.xlsx")
+
+
+# --- work follows content (issue #13): absurd dimensions are refused or not read ----------
+
+
+def xlsx_with_sheet_xml(rows_xml: str) -> bytes:
+    """A template-headed workbook whose data rows are the given raw sheet XML."""
+    template = xlsx_bytes([])
+    header = "".join(
+        f'<c r="{openpyxl.utils.get_column_letter(i + 1)}1" t="inlineStr"><is><t>{h}</t></is></c>'
+        for i, h in enumerate(HEADERS)
+    )
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<sheetData><row r="1">{header}</row>{rows_xml}</sheetData></worksheet>'
+    )
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(template)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            body = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = sheet.encode()
+            target.writestr(info.filename, body)
+    return out.getvalue()
+
+
+def inline_row(number: int, values: Sequence[str], extra: str = "") -> str:
+    cells = "".join(
+        f'<c r="{openpyxl.utils.get_column_letter(i + 1)}{number}" t="inlineStr">'
+        f"<is><t>{v}</t></is></c>"
+        for i, v in enumerate(values)
+        if v
+    )
+    return f'<row r="{number}">{cells}{extra}</row>'
+
+
+def test_xlsx_cells_beyond_column_bl_are_not_read() -> None:
+    # A styled blank cell in column XFD makes openpyxl widen the row to 16,384 cells, and
+    # a value there cannot belong to any column: only the first 64 columns are read.
+    rows = [
+        inline_row(2, as_row(PERSON), extra='<c r="XFD2" s="0"/>'),
+        inline_row(
+            3, as_row(person(name="李雷")), extra='<c r="XFD3" t="inlineStr"><is><t>x</t></is></c>'
+        ),
+        *(f'<row r="{r}"><c r="XFD{r}" s="0"/></row>' for r in range(4, 200)),
+    ]
+    parsed = read(xlsx_with_sheet_xml("".join(rows)), "results.xlsx")
+    assert [r.values["name"] for r in parsed.rows] == ["王小明", "李雷"]
+    assert parsed.errors == []
+    assert all(len(r.values) == len(COLUMNS) for r in parsed.rows)
+
+
+def test_xlsx_value_in_column_bl_is_still_read_and_reported() -> None:
+    parsed = read(
+        xlsx_with_sheet_xml(
+            inline_row(2, as_row(PERSON), extra='<c r="BL2" t="inlineStr"><is><t>x</t></is></c>')
+        ),
+        "results.xlsx",
+    )
+    assert [e.message for e in parsed.errors] == [
+        "column BL has a value but no header: move the value into the right column or delete it"
+    ]
+
+
+def test_xlsx_far_row_after_a_gap_is_read_within_ten_rows_per_data_row() -> None:
+    parsed = read(xlsx_with_sheet_xml(inline_row(500, as_row(PERSON))), "results.xlsx", max_rows=50)
+    assert [r.row for r in parsed.rows] == [500]
+
+
+def test_xlsx_far_row_after_a_million_row_gap_is_refused() -> None:
+    # One cell in Excel's last row makes a million blank rows out of a few bytes.
+    data = xlsx_with_sheet_xml(inline_row(1_048_576, as_row(PERSON)))
+    assert len(data) < 10_000
+    with pytest.raises(BadFile, match=r"reaches row 100,101: .* at most 100,100 rows long"):
+        read(data, "results.xlsx")
+
+
+def test_xlsx_that_unpacks_far_beyond_its_size_is_refused() -> None:
+    # Millions of shared strings pack into a few kilobytes and cost seconds to parse.
+    template = xlsx_bytes([as_row(PERSON)])
+    strings = b"<si><t>x</t></si>" * 100_000
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(template)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info.filename))
+        target.writestr(
+            "xl/sharedStrings.xml",
+            b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            + strings
+            + b"</sst>",
+        )
+    assert len(out.getvalue()) < 30_000
+    with pytest.raises(BadFile, match="more than 50 times its size"):
+        read(out.getvalue(), "results.xlsx")
+
+
+def test_csv_value_beyond_column_bl_refuses_the_file() -> None:
+    data = csv_bytes([as_row(PERSON), [*as_row(person(name="李雷")), *[""] * 60, "x"]])
+    with pytest.raises(BadFile, match=r"row 3 has values beyond column BL \(the 64th\)"):
+        read(data)
+
+
+def test_csv_trailing_separators_of_any_length_are_nothing() -> None:
+    header = ",".join(HEADERS)
+    line = ",".join(as_row(PERSON))
+    data = f"{header}\n{line}{',' * 200_000}\n{',' * 500_000}\n".encode()
+    parsed = read(data)
+    assert [r.values["name"] for r in parsed.rows] == ["王小明"]
+    assert parsed.errors == []
+
+
+def test_csv_longer_than_ten_lines_per_data_row_is_refused() -> None:
+    data = (",".join(HEADERS) + "\n" + ",".join(as_row(PERSON)) + "\n" + "\n" * 600).encode()
+    assert len(read(data, max_rows=60).rows) == 1
+    with pytest.raises(BadFile, match=r"reaches row 601: a file of at most 50 rows"):
+        read(data, max_rows=50)

@@ -11,7 +11,8 @@ import openpyxl
 import pytest
 
 from certsvc.errors import BadFile
-from certsvc.issuance.rows import COLUMNS, DATA_SHEET_TITLE, EXAMPLE_ROW, read_results_file
+from certsvc.issuance.columns import COLUMNS, DATA_SHEET_TITLE, EXAMPLE_ROW
+from certsvc.issuance.rows import read_results_file
 from certsvc.issuance.template import (
     INSTRUCTIONS_SHEET_TITLE,
     LISTS_SHEET_TITLE,

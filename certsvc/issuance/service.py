@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from certsvc.bodies import require_active
 from certsvc.db import insert_ignoring_conflicts, one_of
 from certsvc.domain.ids import IdType, redact_id_numbers
 from certsvc.domain.levels import Level
@@ -35,7 +36,6 @@ from certsvc.domain.numbers import MAX_SERIAL, CertificateNumber, parse_body_cod
 from certsvc.domain.text import check_text
 from certsvc.errors import (
     BatchRejected,
-    BodySuspended,
     CertsvcError,
     ConcurrentChange,
     Conflict,
@@ -171,10 +171,7 @@ def _issue(
     replay = _find_replay(session, body, sub.content_sha256, sub.idempotency_key)
     if replay is not None:
         return replay, {}
-    if body.status != "active":
-        raise BodySuspended(
-            f"body {body.code} is suspended and may not issue; an operator must reactivate it"
-        )
+    require_active(body, "issue")
     if not sub.rows and not sub.read_errors:
         raise BatchRejected([RowError(1, "", "the batch has no rows")])
     requests, errors = validate_rows(session, body, sub.rows, services.vault)

@@ -1,6 +1,6 @@
 """Blank results files for certification bodies to fill in: CSV and XLSX templates.
 
-Both are built from :data:`certsvc.issuance.rows.COLUMNS`, so a filled-in template always
+Both are built from :data:`certsvc.issuance.columns.COLUMNS`, so a filled-in template always
 reads back through :func:`certsvc.issuance.rows.read_results_file`. The XLSX template does
 more to prevent mistakes: the ID number column is formatted as text (Excel would otherwise
 round an 18-digit number), every header carries its hint as a comment, columns with a fixed
@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from certsvc.issuance.rows import COLUMNS, COLUMNS_BY_KEY, DATA_SHEET_TITLE, EXAMPLE_ROW, Column
+from certsvc.issuance.columns import COLUMNS, COLUMNS_BY_KEY, DATA_SHEET_TITLE, EXAMPLE_ROW, Column
 from certsvc.spreadsheets import SafeCsvWriter, safe_cell
 
 INSTRUCTIONS_SHEET_TITLE = "说明 Instructions"

@@ -5,6 +5,11 @@ A console session is a signed Flask cookie holding the account id, a stamp of th
 read again: a disabled account, a changed password, role or body, a log-out (on any device:
 :func:`certsvc.accounts.end_sessions`), an idle session (over :data:`IDLE_TIMEOUT`) or an old
 one (over :data:`MAX_SESSION_AGE`) ends the session.
+
+The server's limit and the browser's agree: :data:`MAX_SESSION_AGE` is Flask's
+``PERMANENT_SESSION_LIFETIME`` (one setting, read by both), and the cookie expires when
+the session started plus that age (:class:`ConsoleSessionInterface`), not a month after
+the last request as Flask's default does.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask.typing import ResponseReturnValue
 
 from certsvc import audit, services_of
@@ -24,6 +30,7 @@ from certsvc.accounts import Permission, Principal, load_principal
 __all__ = [
     "IDLE_TIMEOUT",
     "MAX_SESSION_AGE",
+    "ConsoleSessionInterface",
     "audit_request",
     "client_ip",
     "current_principal",
@@ -36,6 +43,8 @@ __all__ = [
 
 SESSION_KEY = "console"
 IDLE_TIMEOUT = dt.timedelta(hours=1)
+#: The longest a console session lasts; the console sets Flask's PERMANENT_SESSION_LIFETIME
+#: to it, and every check reads that one setting (:func:`session_lifetime`).
 MAX_SESSION_AGE = dt.timedelta(hours=10)
 
 P = ParamSpec("P")
@@ -44,6 +53,32 @@ P = ParamSpec("P")
 def client_ip() -> str:
     """The client's address (behind proxies, set CERTSVC_TRUSTED_PROXIES so it is the client's)."""
     return (request.remote_addr or "")[:64]
+
+
+def session_lifetime(app: Flask) -> dt.timedelta:
+    """How long a console session lasts: Flask's PERMANENT_SESSION_LIFETIME, one setting."""
+    return app.permanent_session_lifetime
+
+
+class ConsoleSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions whose cookie dies with the console session.
+
+    Flask sets a permanent session's cookie to expire a lifetime after the *last* response
+    that touched it; the server ends a console session a lifetime after it *started*. The
+    cookie here expires at that same moment, so a browser never keeps a cookie the server
+    would refuse (nor one that outlives the server's limit).
+    """
+
+    def get_expiration_time(self, app: Flask, session: SessionMixin) -> dt.datetime | None:
+        expires = super().get_expiration_time(app, session)
+        data = session.get(SESSION_KEY)
+        if expires is None or not isinstance(data, dict):
+            return expires
+        try:
+            started = dt.datetime.fromtimestamp(int(data["t"]), dt.UTC)
+        except (KeyError, TypeError, ValueError, OverflowError, OSError):
+            return expires
+        return min(expires, started + session_lifetime(app))
 
 
 def start_session(who: Principal) -> None:
@@ -79,7 +114,8 @@ def current_principal() -> Principal | None:
         end_session()
         return None
     now = int(time.time())
-    if now - started > MAX_SESSION_AGE.total_seconds() or now - seen > IDLE_TIMEOUT.total_seconds():
+    too_old = now - started > session_lifetime(current_app).total_seconds()
+    if too_old or now - seen > IDLE_TIMEOUT.total_seconds():
         end_session()
         return None
     with services_of(current_app).db.session() as db_session:

@@ -44,7 +44,7 @@ from certsvc.errors import (
     PermissionDenied,
     RowError,
 )
-from certsvc.issuance.rows import COLUMNS, COLUMNS_BY_KEY, MAX_CELL_CHARS, MAX_EVIDENCE_CHARS
+from certsvc.issuance.columns import COLUMNS, COLUMNS_BY_KEY, MAX_CELL_CHARS, MAX_EVIDENCE_CHARS
 from certsvc.issuance.service import issue_batch, revoke
 from certsvc.models import Batch, Certificate
 from certsvc.verify.core import certificate_fields

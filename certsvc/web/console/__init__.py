@@ -19,7 +19,12 @@ from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped
 from werkzeug.exceptions import HTTPException
 
 from certsvc.errors import CertsvcError
-from certsvc.web.authz import IDLE_TIMEOUT, MAX_SESSION_AGE, current_principal
+from certsvc.web.authz import (
+    IDLE_TIMEOUT,
+    MAX_SESSION_AGE,
+    ConsoleSessionInterface,
+    current_principal,
+)
 from certsvc.web.console import i18n
 
 __all__ = ["bp", "csrf", "init_app"]
@@ -38,7 +43,9 @@ MAX_FORM_BYTES = 32 * 1024 * 1024
 
 def init_app(app: Flask) -> None:
     """Register the console with CSRF protection on its forms and safe session settings."""
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", MAX_SESSION_AGE)
+    # Not setdefault: Flask's own default (31 days) is always there and would win.
+    app.config["PERMANENT_SESSION_LIFETIME"] = MAX_SESSION_AGE
+    app.session_interface = ConsoleSessionInterface()
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", int(IDLE_TIMEOUT.total_seconds()) * 8)
     # Only the console's forms are CSRF-checked (in before_request below): the JSON APIs use
     # bearer tokens, and the public look-up forms carry no session.

@@ -86,6 +86,8 @@ def index() -> ResponseReturnValue:
         return redirect(url_for("console.dashboard"))
     if who.can(accounts.Permission.MANAGE_BODIES):
         return redirect(url_for("console.bodies"))
+    if who.can(accounts.Permission.MANAGE_TOKENS):  # the registry token admin
+        return redirect(url_for("console.token_list"))
     return render_template("console/no_access.html"), 403
 
 

@@ -264,7 +264,7 @@ def certificate_correct(number: str) -> ResponseReturnValue:
 
 
 def _label(column: str) -> str:
-    from certsvc.issuance.rows import COLUMNS_BY_KEY
+    from certsvc.issuance.columns import COLUMNS_BY_KEY
 
     found = COLUMNS_BY_KEY.get(column)
     if found is None:

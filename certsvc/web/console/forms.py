@@ -128,6 +128,10 @@ class AccountForm(FlaskForm):
     role = SelectField(choices=[])
 
 
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(validators=[DataRequired(REQUIRED), Length(max=200)])
+
+
 class TokenForm(FlaskForm):
     name = StringField(validators=[DataRequired(REQUIRED), Length(max=100)])
     role = SelectField(choices=[])

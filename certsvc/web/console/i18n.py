@@ -59,6 +59,7 @@ def role_name(role: str) -> str:
         "issuer": ("发证员", "Issuer"),
         "viewer": ("查看员", "Viewer"),
         "operator": ("平台运营", "Platform operator"),
+        "registry_admin": ("联网查询令牌管理员", "Registry token admin"),
         "registry": ("联网查询系统", "Registry"),
     }
     zh, en = names.get(role, (role, role))

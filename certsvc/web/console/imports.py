@@ -21,9 +21,9 @@ from certsvc import certificates as service
 from certsvc import services_of
 from certsvc.accounts import Permission
 from certsvc.domain.ids import redact_id_numbers
-from certsvc.errors import BadFile, BatchRejected, CertsvcError, InvalidInput
-from certsvc.issuance.columns import template_choices
-from certsvc.issuance.rows import COLUMNS, read_results_file
+from certsvc.errors import BadFile, BatchRejected, BodySuspended, CertsvcError, InvalidInput
+from certsvc.issuance.columns import COLUMNS, template_choices
+from certsvc.issuance.rows import read_results_file
 from certsvc.issuance.service import issue_batch
 from certsvc.issuance.template import template_csv, template_xlsx
 from certsvc.web.authz import audit_request, principal, requires
@@ -111,7 +111,18 @@ def import_preview() -> ResponseReturnValue:
         return render_template("console/import.html", form=form), 422
     digest = service.batch_digest(services, data)
     rows = [(r.row, r.values) for r in parsed.rows]
-    preview = service.preview_rows(services, body_id, rows, parsed.errors, digest)
+    try:
+        preview = service.preview_rows(services, body_id, rows, parsed.errors, digest)
+    except BodySuspended as exc:
+        audit_request(
+            "import.preview",
+            body_id=body_id,
+            target=filename,
+            outcome="refused",
+            detail={"error": exc.code},
+        )
+        form.file.errors = [exc.message]
+        return render_template("console/import.html", form=form), exc.http_status
     audit_request(
         "import.preview",
         body_id=body_id,

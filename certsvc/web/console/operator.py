@@ -1,7 +1,9 @@
-"""The platform operator's pages: certification bodies and their first accounts.
+"""The platform operator's pages: certification bodies and their first admins.
 
-An operator registers a body (which gets its signing key at once) and creates its first
-admin; from then on the body's admins run it. Operators never see a body's certificates.
+An operator registers a body (which gets its signing key at once) and creates its admin;
+from then on the body's admins run it. Operators never see a body's certificates, and an
+admin an operator creates is pending until *another* operator activates it (four eyes,
+:func:`certsvc.accounts.activate`), so no one operator can act as a body.
 """
 
 from __future__ import annotations
@@ -13,16 +15,16 @@ from sqlalchemy import func, select
 from certsvc import accounts, bodies, services_of
 from certsvc.accounts import Permission
 from certsvc.errors import CertsvcError
-from certsvc.models import Certificate, CertificationBody
+from certsvc.models import Account, Certificate, CertificationBody
 from certsvc.web.authz import audit_request, request_actor, requires
 from certsvc.web.console import bp, i18n
-from certsvc.web.console.forms import AccountForm, BodyForm
+from certsvc.web.console.forms import AccountForm, ActionForm, BodyForm
 from certsvc.web.console.i18n import tr
 
 
 def _account_form(formdata: bool = True) -> AccountForm:
     form = AccountForm() if formdata else AccountForm(formdata=None)
-    form.role.choices = [(r, i18n.role_name(r)) for r in accounts.BODY_ROLES]
+    form.role.choices = [("admin", i18n.role_name("admin"))]  # the body's admins add the rest
     return form
 
 
@@ -36,12 +38,20 @@ def _bodies_page(
             ).all()
         )
         found = session.scalars(select(CertificationBody).order_by(CertificationBody.code)).all()
+        pending = session.execute(
+            select(Account, CertificationBody.code)
+            .join(CertificationBody, CertificationBody.id == Account.body_id)
+            .where(Account.pending.is_(True))
+            .order_by(CertificationBody.code, Account.username)
+        ).all()
         return render_template(
             "console/bodies.html",
             bodies=found,
             counts=counts,
+            pending=pending,
             form=form,
             account_form=account_form,
+            action=ActionForm(),
         ), status
 
 
@@ -88,18 +98,17 @@ def body_create() -> ResponseReturnValue:
 @bp.post("/bodies/<code>/accounts")
 @requires(Permission.MANAGE_BODIES)
 def body_account_create(code: str) -> ResponseReturnValue:
-    """Create an account of a body (its first admin, typically)."""
+    """Create an admin of a body; it stays pending until another operator activates it."""
     form = _account_form()
     if not form.validate_on_submit():
         return _bodies_page(BodyForm(formdata=None), form, 422)
     try:
         with services_of(current_app).db.transaction() as session:
             body = bodies.get_body(session, code)
-            created = accounts.create_account(
+            created = accounts.create_body_admin(
                 session,
                 str(form.username.data),
                 str(form.password.data),
-                str(form.role.data),
                 body.code,
                 actor=request_actor(),
             )
@@ -107,5 +116,24 @@ def body_account_create(code: str) -> ResponseReturnValue:
     except CertsvcError as exc:
         form.username.errors = [exc.message]
         return _bodies_page(BodyForm(formdata=None), form, exc.http_status)
-    flash(tr(f"已为 {code} 创建账号 {username}。", f"Created {username} for {code}."))
+    flash(
+        tr(
+            f"已为 {code} 创建管理员 {username}，须由另一位平台运营人员激活后方可登录。",
+            f"Created admin {username} for {code}; another operator must activate it "
+            "before it can log in.",
+        )
+    )
+    return redirect(url_for("console.bodies"), code=303)
+
+
+@bp.post("/bodies/accounts/<int:account_id>/activate")
+@requires(Permission.ACTIVATE_ACCOUNTS)
+def body_account_activate(account_id: int) -> ResponseReturnValue:
+    """Activate a pending body admin: only an operator other than its creator may (audited)."""
+    if not ActionForm().validate_on_submit():
+        return redirect(url_for("console.bodies"), code=303)
+    with services_of(current_app).db.transaction() as session:
+        found = accounts.activate(session, account_id, actor=request_actor())
+        username = found.username
+    flash(tr(f"账号 {username} 已激活。", f"Account {username} is active."))
     return redirect(url_for("console.bodies"), code=303)

@@ -1,8 +1,11 @@
-"""Accounts, API tokens and the audit log of a body (or, for an operator, of the platform).
+"""Accounts, API tokens and the audit log of a body (or of the platform).
 
-An admin manages the body's accounts (admin, issuer, viewer) and tokens (issuer, viewer); an
-operator the platform's own accounts and registry tokens. A token's secret is shown once, on
-the page that answers its creation, and is stored only as a hash (:mod:`certsvc.apitokens`).
+An admin manages the body's accounts (admin, issuer, viewer) — creating, disabling,
+unlocking, resetting a forgotten password — and tokens (issuer, viewer); the registry token
+admin the national registry's tokens; operators and the registry token admin read the
+platform's audit log. Platform accounts are made at the command line only. A token's secret
+is shown once, on the page that answers its creation, and is stored only as a hash
+(:mod:`certsvc.apitokens`).
 """
 
 from __future__ import annotations
@@ -27,12 +30,13 @@ from certsvc.errors import CertsvcError, NotFound
 from certsvc.models import Account, ApiToken
 from certsvc.web.authz import audit_request, principal, request_actor, requires
 from certsvc.web.console import bp, i18n
-from certsvc.web.console.forms import AccountForm, ActionForm, TokenForm
+from certsvc.web.console.forms import AccountForm, ActionForm, ResetPasswordForm, TokenForm
 from certsvc.web.console.i18n import tr
 
 
 def _account_roles() -> tuple[str, ...]:
-    return accounts.BODY_ROLES if principal().body_id is not None else ("operator",)
+    # Only a body's admins manage accounts here; platform accounts come from the command line.
+    return accounts.BODY_ROLES
 
 
 def _token_roles() -> tuple[str, ...]:
@@ -46,7 +50,11 @@ def _accounts_page(form: AccountForm, status: int = 200) -> ResponseReturnValue:
     with services_of(current_app).db.session() as session:
         found = accounts.list_accounts(session, principal().body_id)
         return render_template(
-            "console/accounts.html", accounts=found, form=form, action=ActionForm()
+            "console/accounts.html",
+            accounts=found,
+            form=form,
+            action=ActionForm(),
+            reset=ResetPasswordForm(formdata=None),
         ), status
 
 
@@ -107,6 +115,41 @@ def account_change(account_id: int, action: str) -> ResponseReturnValue:
                 actor=request_actor(),
             )
     flash(tr("账号已更新。", "The account was updated."))
+    return redirect(url_for("console.account_list"), code=303)
+
+
+@bp.post("/accounts/<int:account_id>/password")
+@requires(Permission.RESET_PASSWORDS)
+def account_password_reset(account_id: int) -> ResponseReturnValue:
+    """Give an account of the body a new password (it forgot its own); its sessions end."""
+    who = principal()
+    form = ResetPasswordForm()
+    with services_of(current_app).db.session() as session:
+        found = session.get(Account, account_id)
+        if found is None or found.body_id != who.body_id:
+            raise NotFound(f"no account {account_id} here")
+        username = found.username
+    if not form.validate_on_submit():
+        flash(tr("请填写新密码。", "Type the new password."))
+        return _accounts_page(_account_form(formdata=False), 422)
+    try:
+        with services_of(current_app).db.transaction() as session:
+            accounts.reset_password(
+                session,
+                username,
+                str(form.password.data),
+                body_id=who.body_id,
+                actor=request_actor(),
+            )
+    except CertsvcError as exc:
+        flash(exc.message)
+        return _accounts_page(_account_form(formdata=False), exc.http_status)
+    flash(
+        tr(
+            f"已为 {username} 设置新密码，其所有会话已结束。",
+            f"New password set for {username}; all of its sessions ended.",
+        )
+    )
     return redirect(url_for("console.account_list"), code=303)
 
 
