@@ -37,7 +37,6 @@ from certsvc.accounts import Permission, roles_with
 from certsvc.apitokens import TokenIdentity, current_token, require_token
 from certsvc.errors import (
     BatchRejected,
-    CertsvcError,
     InvalidRequest,
     PermissionDenied,
     RowError,
@@ -47,7 +46,7 @@ from certsvc.issuance.service import issue_batch, revoke
 from certsvc.models import Batch, Certificate
 from certsvc.verify.core import certificate_fields
 from certsvc.verify.result import format_time
-from certsvc.web.authz import audit_request
+from certsvc.web.authz import audit_request, audited_request
 from certsvc.web.json_body import json_object
 
 __all__ = ["bp", "openapi_paths", "openapi_schemas", "openapi_security_schemes"]
@@ -216,36 +215,24 @@ def create_batch() -> ResponseReturnValue:
     with services.db.session() as session:
         body_code = service.body_by_id(session, body_id).code
     try:
-        result = issue_batch(
-            services,
-            body_code,
-            numbered,
-            source="api",
-            content_sha256=service.json_digest(services, rows),
-            idempotency_key=key,
-            actor=f"token {token.prefix}…",
-            read_errors=shape_errors,
-        )
+        with audited_request(
+            "batch.issue", body_id=body_id, detail={"rows": len(rows), "key": key}
+        ) as entry:
+            result = issue_batch(
+                services,
+                body_code,
+                numbered,
+                source="api",
+                content_sha256=service.json_digest(services, rows),
+                idempotency_key=key,
+                actor=f"token {token.prefix}…",
+                read_errors=shape_errors,
+            )
+            entry.target = result.batch_id
+            entry.outcome = "replayed" if result.replayed else "ok"
+            entry.detail["certificates"] = len(result.certificates)
     except BatchRejected as exc:
-        audit_request(
-            "batch.issue",
-            body_id=body_id,
-            outcome="rejected",
-            detail={"rows": len(rows), "errors": len(exc.errors), "key": key},
-        )
         return _rejected(exc)
-    except CertsvcError as exc:
-        audit_request(
-            "batch.issue", body_id=body_id, outcome="failed", detail={"error": exc.code, "key": key}
-        )
-        raise
-    audit_request(
-        "batch.issue",
-        body_id=body_id,
-        target=result.batch_id,
-        outcome="replayed" if result.replayed else "ok",
-        detail={"certificates": len(result.certificates), "key": key},
-    )
     with services.db.session() as session:
         batch = service.get_batch(session, body_id, result.batch_id)
         payload = _batch_json(session, batch, services.settings.public_url)
@@ -298,20 +285,9 @@ def revoke_certificate(number: str) -> ResponseReturnValue:
     reason = data.get("reason")
     if not isinstance(reason, str) or len(reason) > MAX_REASON:
         raise InvalidRequest(f"'reason' must be a string of at most {MAX_REASON} characters")
-    try:
+    with audited_request("certificate.revoke", body_id=body_id, target=number) as entry:
         revoke(services, number, reason, actor=f"token {token.prefix}…")
-    except CertsvcError as exc:
-        audit_request(
-            "certificate.revoke",
-            body_id=body_id,
-            target=number,
-            outcome="failed",
-            detail={"error": exc.code},
-        )
-        raise
-    audit_request(
-        "certificate.revoke", body_id=body_id, target=number, detail={"reason": reason.strip()}
-    )
+        entry.detail["reason"] = reason.strip()
     with services.db.session() as session:
         cert = service.get_certificate(session, body_id, number)
         return _no_store(_certificate_json(session, cert, services.settings.public_url))
@@ -336,37 +312,21 @@ def reissue_certificate(number: str) -> ResponseReturnValue:
         errors += [RowError(0, k, "cannot be changed by a correction") for k in unknown]
         return _rejected(BatchRejected(errors))
     try:
-        result = service.reissue(
-            services,
-            body_id,
-            number[:64],
-            values,
-            actor=f"token {token.prefix}…",
-            source="api",
-            idempotency_key=key,
-        )
+        with audited_request("certificate.correct", body_id=body_id, target=number[:64]) as entry:
+            result = service.reissue(
+                services,
+                body_id,
+                number[:64],
+                values,
+                actor=f"token {token.prefix}…",
+                source="api",
+                idempotency_key=key,
+            )
+            new_number = result.certificates[0].number
+            entry.outcome = "replayed" if result.replayed else "ok"
+            entry.detail.update(new=new_number, batch=result.batch_id)
     except BatchRejected as exc:
-        audit_request(
-            "certificate.correct", body_id=body_id, target=number[:64], outcome="rejected"
-        )
         return _rejected(exc)
-    except CertsvcError as exc:
-        audit_request(
-            "certificate.correct",
-            body_id=body_id,
-            target=number[:64],
-            outcome="failed",
-            detail={"error": exc.code},
-        )
-        raise
-    new_number = result.certificates[0].number
-    audit_request(
-        "certificate.correct",
-        body_id=body_id,
-        target=number[:64],
-        outcome="replayed" if result.replayed else "ok",
-        detail={"new": new_number, "batch": result.batch_id},
-    )
     with services.db.session() as session:
         cert = service.get_certificate(session, body_id, new_number)
         payload = {
