@@ -5,11 +5,9 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from certsvc import accounts, audit
+from certsvc import accounts
 from certsvc.cli import Context, cli, pass_ctx
 from certsvc.models import Account, CertificationBody
-
-_CLI = audit.Actor(name="cli")
 
 
 @cli.group("account")
@@ -33,7 +31,9 @@ def account_create(
 ) -> None:
     """Create a console account."""
     with ctx.transaction() as session:
-        created = accounts.create_account(session, username, password, role, body_code, actor=_CLI)
+        created = accounts.create_account(
+            session, username, password, role, body_code, actor=ctx.actor
+        )
         scope = f" of {body_code.strip().upper()}" if body_code else ""
         click.echo(f"created account {created.username} ({role}{scope})")
 
@@ -66,5 +66,5 @@ def account_list(ctx: Context, body_code: str | None) -> None:
 def account_unlock(ctx: Context, username: str) -> None:
     """Lift a lock-out after too many failed log-ins."""
     with ctx.transaction() as session:
-        found = accounts.unlock(session, username, body_id=None, actor=_CLI, anywhere=True)
+        found = accounts.unlock(session, username, body_id=None, actor=ctx.actor, anywhere=True)
         click.echo(f"unlocked {found.username}")

@@ -20,8 +20,10 @@ def tokens() -> None:
 @pass_ctx
 def tokens_create(ctx: Context, role: str, name: str, body_code: str | None) -> None:
     """Create a token and print its secret — the only time it is shown."""
-    with ctx.transaction() as session:
+    with ctx.audited("token.create", body=body_code) as entry, ctx.transaction() as session:
         new = create_token(session, role, name, body_code)
+        entry.target = f"{new.identity.prefix}… {new.identity.name}"
+        entry.detail.update(role=new.identity.role, token_id=new.identity.id)
     scope = f" for body {new.identity.body_code}" if new.identity.body_code else ""
     click.echo(
         f"created token {new.identity.id} ({new.identity.prefix}…) role {role}{scope}; "
@@ -51,6 +53,8 @@ def tokens_list(ctx: Context) -> None:
 @pass_ctx
 def tokens_revoke(ctx: Context, token: str) -> None:
     """Revoke a token by id or prefix; it stops working at once."""
-    with ctx.transaction() as session:
+    with ctx.audited("token.revoke", target=token[:200]) as entry, ctx.transaction() as session:
         revoked = revoke_token(session, token)
+        entry.target = f"{revoked.prefix}… {revoked.name}"
+        entry.detail["token_id"] = revoked.id
         click.echo(f"revoked token {revoked.id} ({revoked.prefix}…) {revoked.name}")

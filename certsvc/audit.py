@@ -22,6 +22,8 @@ import csv
 import datetime as dt
 import io
 import json
+import os
+import pwd
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ __all__ = [
     "Actor",
     "AuditedAction",
     "audited",
+    "command_line_actor",
     "export_csv",
     "list_entries",
     "record",
@@ -68,6 +71,19 @@ class Actor:
     ip: str = ""
     account_id: int | None = None
     token_id: int | None = None
+
+
+def command_line_actor() -> Actor:
+    """The actor of a ``certsvc`` command: ``cli:<the operating-system user running it>``.
+
+    The user comes from the process's real uid, not from ``$USER``, which the caller sets.
+    """
+    uid = os.getuid()
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid without a passwd entry (some containers)
+        user = f"uid {uid}"
+    return Actor(name=f"cli:{user}")
 
 
 def record(

@@ -244,3 +244,47 @@ def test_a_database_without_schema_or_server_fails_with_one_line(tmp_path: Path)
         cli, ["pdf", "Y000132010001264000001", "-o", str(tmp_path / "x")], env=nodb
     )
     assert result.exit_code == 75 and "certsvc init" not in result.stderr, result.stderr
+
+
+def test_commands_are_audited_as_the_operating_system_user(
+    certsvc: Certsvc, tmp_path: Path
+) -> None:
+    import os
+    import pwd
+
+    from certsvc.models import AuditEntry
+
+    who = f"cli:{pwd.getpwuid(os.getuid()).pw_name}"
+    set_up_body(certsvc)
+    issued = certsvc(
+        "issue", str(results_csv(tmp_path / "r.csv", [person(1)])), "--body", BODY_CODE
+    )
+    number = re.findall(r"Y\d{21}", issued.output)[0]
+    certsvc("revoke", number, "--reason", "证书信息有误")
+    certsvc("revoke", number, "--reason", "证书信息有误", code=65)  # refused: already revoked
+    certsvc("keys", "rotate", BODY_CODE)
+    certsvc("keys", "rotate", "Y999999999999", code=66)
+    secret = certsvc("tokens", "create", "--role", "issuer", "--name", "hr", "--body", BODY_CODE)
+    certsvc("tokens", "revoke", secret.stdout.strip()[:12])
+    certsvc("body", "suspend", BODY_CODE)
+    services = Services.from_settings(Settings.from_env(certsvc.env))
+    try:
+        with services.db.session() as session:
+            entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+            found = [(e.actor, e.action, e.outcome) for e in entries]
+    finally:
+        services.db.dispose()
+    assert found == [
+        (who, "body.create", "ok"),
+        (who, "scope.add", "ok"),
+        (who, "member.add", "ok"),
+        (who, "batch.issue", "ok"),
+        (who, "certificate.revoke", "ok"),
+        (who, "certificate.revoke", "failed"),
+        (who, "key.rotate", "ok"),
+        (who, "key.rotate", "failed"),
+        (who, "token.create", "ok"),
+        (who, "token.revoke", "ok"),
+        (who, "body.suspend", "ok"),
+    ]
+    assert secret.stdout.strip() not in repr([(e.target, e.detail) for e in entries])

@@ -43,19 +43,25 @@ def pdf(
     stamp = load_seal(seal.read_bytes()) if seal else None
     services = ctx.services
     public_url = services.settings.public_url
-    with services.db.session() as session:
-        if number is not None:
+    if number is not None:
+        number = number.strip().upper()
+        with (
+            ctx.audited("certificate.pdf", certificate=number, target=number) as entry,
+            services.db.session() as session,
+        ):
             face = certificate_face(session, number, public_url)
+            entry.target = face.number
             target = output or Path(f"{face.number}.pdf")
             if target.is_dir():
                 target = target / f"{face.number}.pdf"
             data = render_certificate(face, stamp or stored_seal(session, face.body_code))
             target.write_bytes(data)
-            click.echo(f"wrote {target} ({len(data) / 1024:.1f} KB)")
-            return
-        assert batch_id is not None
-        if output is None or output.suffix.lower() not in (".zip", ".pdf"):
-            raise InvalidInput("--batch needs -o FILE.zip (PDFs) or -o FILE.pdf (print file)")
+        click.echo(f"wrote {target} ({len(data) / 1024:.1f} KB)")
+        return
+    assert batch_id is not None
+    if output is None or output.suffix.lower() not in (".zip", ".pdf"):
+        raise InvalidInput("--batch needs -o FILE.zip (PDFs) or -o FILE.pdf (print file)")
+    with ctx.audited("batch.pdf", target=batch_id[:64]), services.db.session() as session:
         if output.suffix.lower() == ".pdf":
             output.write_bytes(batch_merged(session, batch_id, public_url, stamp))
         else:

@@ -46,6 +46,7 @@ from certsvc.issuance.service import issue_batch, revoke
 from certsvc.models import Batch, Certificate
 from certsvc.verify.core import certificate_fields
 from certsvc.verify.result import format_time
+from certsvc.web import refusals
 from certsvc.web.authz import audit_request, audited_request
 from certsvc.web.json_body import json_object
 
@@ -65,6 +66,7 @@ _REVOKE = roles_with(Permission.REVOKE)
 
 def _body_of(token: TokenIdentity) -> int:
     if token.body_id is None:
+        refusals.no_body(token)
         raise PermissionDenied(
             f"the token {token.prefix}… is not tied to a certification body; "
             "create the token in the console of the body that issues"
