@@ -29,6 +29,7 @@ from certsvc.domain.levels import Level, parse_level
 from certsvc.domain.occupations import read_catalogue_csv, shipped_catalogue
 from certsvc.errors import BatchRejected, CertsvcError, InvalidInput, NotFound
 from certsvc.models import Certificate, CertificationBody, Occupation, SigningKey
+from certsvc.private_files import create_private_file
 from certsvc.services import Services
 
 
@@ -157,8 +158,7 @@ def secrets(env_file: Path | None) -> None:
     if env_file.exists():
         click.echo(f"{env_file} exists; keeping its secrets")
         return
-    env_file.parent.mkdir(parents=True, exist_ok=True)
-    env_file.touch(mode=0o600)
+    create_private_file(env_file)
     env_file.write_text(lines)
     click.echo(f"wrote new development secrets to {env_file} (keep it out of git; dev only)")
 

@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 
 from certsvc.errors import ConfigError
+from certsvc.private_files import create_private_file
 
 T = TypeVar("T")
 
@@ -60,8 +61,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         raise ConfigError(f"CERTSVC_DATABASE_URL is not a database URL: {exc}") from exc
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            # Personal data: owner-only, and SQLite gives -wal/-shm/-journal the same mode.
+            create_private_file(Path(database))
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         configure_sqlite(engine)
         return engine

@@ -288,3 +288,58 @@ def test_commands_are_audited_as_the_operating_system_user(
         (who, "body.suspend", "ok"),
     ]
     assert secret.stdout.strip() not in repr([(e.target, e.detail) for e in entries])
+
+
+def test_the_database_instance_keys_and_exports_are_owner_only(tmp_path: Path) -> None:
+    import os
+    import sqlite3
+    import stat
+
+    instance = tmp_path / "instance"
+    keys = tmp_path / "keys"
+    keys.mkdir(mode=0o755)  # as a checkout leaves it: git keeps no directory modes
+    env = {
+        **generate_secrets(),
+        "CERTSVC_DATABASE_URL": f"sqlite:///{instance / 'certsvc.db'}",
+        "CERTSVC_KEY_DIR": str(keys),
+        "CERTSVC_PUBLIC_URL": "https://cert.example.cn",
+    }
+    old = os.umask(0o022)  # the usual umask: new files world-readable unless asked otherwise
+    try:
+        run = Certsvc(env)
+        run("secrets", "--env-file", str(tmp_path / "conf" / "dev.env"))
+        run("init")
+        set_up_body(run)
+        issued = run(
+            "issue", str(results_csv(tmp_path / "r.csv", [person(1)])), "--body", BODY_CODE
+        )
+        number = re.findall(r"Y\d{21}", issued.output)[0]
+        run("pdf", number, "-o", str(tmp_path / "out" / "c.pdf"))
+        batch = re.findall(r"in batch (\S+)", issued.output)[0]
+        run("pdf", "--batch", batch, "-o", str(tmp_path / "out" / "all.zip"))
+        # A connection of its own holds the -wal and -shm files open while they are looked at.
+        reader = sqlite3.connect(instance / "certsvc.db")
+        reader.execute("CREATE TABLE probe (x)")
+        reader.commit()
+    finally:
+        os.umask(old)
+
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    files = [
+        tmp_path / "conf" / "dev.env",
+        instance / "certsvc.db",
+        instance / "certsvc.db-wal",
+        instance / "certsvc.db-shm",
+        *keys.glob("*.pem"),
+        tmp_path / "out" / "c.pdf",
+        tmp_path / "out" / "all.zip",
+    ]
+    assert len(files) == 8
+    assert {str(f.relative_to(tmp_path)): mode(f) for f in files} == {
+        str(f.relative_to(tmp_path)): 0o600 for f in files
+    }
+    directories = [tmp_path / "conf", instance, keys, tmp_path / "out"]
+    assert [mode(d) for d in directories] == [0o700] * 4
+    reader.close()

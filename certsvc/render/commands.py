@@ -11,6 +11,7 @@ import click
 
 from certsvc.cli import Context, cli, pass_ctx
 from certsvc.errors import InvalidInput
+from certsvc.private_files import open_private, write_private
 
 
 @cli.command("pdf")
@@ -55,7 +56,7 @@ def pdf(
             if target.is_dir():
                 target = target / f"{face.number}.pdf"
             data = render_certificate(face, stamp or stored_seal(session, face.body_code))
-            target.write_bytes(data)
+            write_private(target, data)  # the holder's full ID number is printed on it
         click.echo(f"wrote {target} ({len(data) / 1024:.1f} KB)")
         return
     assert batch_id is not None
@@ -63,9 +64,9 @@ def pdf(
         raise InvalidInput("--batch needs -o FILE.zip (PDFs) or -o FILE.pdf (print file)")
     with ctx.audited("batch.pdf", target=batch_id[:64]), services.db.session() as session:
         if output.suffix.lower() == ".pdf":
-            output.write_bytes(batch_merged(session, batch_id, public_url, stamp))
+            write_private(output, batch_merged(session, batch_id, public_url, stamp))
         else:
-            with output.open("wb") as out:
+            with open_private(output) as out:
                 for chunk in batch_zip(session, batch_id, public_url, stamp):
                     out.write(chunk)
     click.echo(f"wrote {output} ({output.stat().st_size / 1024:.1f} KB)")
