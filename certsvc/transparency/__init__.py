@@ -12,8 +12,11 @@ cycle); use the modules:
 :mod:`certsvc.transparency.note`        checkpoints as C2SP signed notes
 :mod:`certsvc.transparency.store`       the tree in the database: ``append_leaves``,
                                         ``root_hash``, ``inclusion_proof``, ``consistency_proof``
-:mod:`certsvc.transparency.log`         the service: ``append_and_checkpoint``,
-                                        ``certificate_inclusion``, ``log_position_at``, ``audit``
+:mod:`certsvc.transparency.log`         the service: one import for the four below
+:mod:`certsvc.transparency.keys`        the log's own key and origin
+:mod:`certsvc.transparency.checkpoints` ``append_and_checkpoint``, the published document
+:mod:`certsvc.transparency.proofs`      ``certificate_inclusion``, ``log_position_at``
+:mod:`certsvc.transparency.audit`       ``audit``: rebuild the tree, check every checkpoint
 :mod:`certsvc.transparency.offline`     ``verify_bundle``: the offline check of ``certsvc verify``
 :mod:`certsvc.transparency.models`      tables ``merkle_nodes``, ``log_checkpoints``,
                                         ``log_keys``, ``log_state``
