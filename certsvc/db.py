@@ -35,7 +35,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    InstrumentedAttribute,
+    Session,
+    SessionTransaction,
+    sessionmaker,
+)
 
 from certsvc.errors import ConfigError
 from certsvc.private_files import create_private_file
@@ -100,6 +106,34 @@ def configure_sqlite(engine: Engine, pragmas: Sequence[str] = SERVICE_PRAGMAS) -
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_AFTER_COMMIT = "certsvc.after_commit"
+
+
+def after_commit(session: Session, work: Callable[[], None]) -> None:
+    """Run ``work`` once the transaction ``session`` is in commits (dropped if it rolls back).
+
+    For follow-up work that must see the commit, such as signing a transparency checkpoint
+    over events just written; ``work`` uses sessions of its own.
+    """
+    pending: list[Callable[[], None]] = session.info.setdefault(_AFTER_COMMIT, [])
+    if work not in pending:  # once per commit, however many events asked for it
+        pending.append(work)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    if session.get_nested_transaction() is not None:  # a savepoint: wait for the real commit
+        return
+    for work in session.info.pop(_AFTER_COMMIT, []):
+        work()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_commit(session: Session, previous: SessionTransaction) -> None:
+    if previous.parent is None:  # the whole transaction, not a savepoint
+        session.info.pop(_AFTER_COMMIT, None)
 
 
 class Database:

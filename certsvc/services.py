@@ -34,7 +34,17 @@ class Services:
 
     @cached_property
     def keyring(self) -> Keyring:
-        return Keyring(KeyFiles(self.settings.key_dir), self.settings.key_passphrase)
+        return Keyring(
+            KeyFiles(self.settings.key_dir),
+            self.settings.key_passphrase,
+            after_key_event=self.publish_log,
+        )
+
+    def publish_log(self) -> None:
+        """Checkpoint the transparency log over every committed event (never raises)."""
+        from certsvc.transparency.checkpoints import publish  # it imports this module
+
+        publish(self)
 
     @cached_property
     def special_letters(self) -> Mapping[Level, str]:

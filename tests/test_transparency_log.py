@@ -27,13 +27,14 @@ from certsvc.transparency.log import (
     append_and_checkpoint,
     audit,
     certificate_inclusion,
+    latest_checkpoint,
     log_position_at,
     transparency_document,
 )
 from certsvc.transparency.models import LogCheckpoint, LogKey, MerkleNode
 from certsvc.transparency.note import NoteVerifier, open_checkpoint
 from certsvc.transparency.offline import verify_bundle
-from tests.conftest import row
+from tests.conftest import row, seed_body
 from tests.test_issuance import issue
 
 ASSETS = Path(__file__).parent / "assets" / "transparency"
@@ -101,10 +102,16 @@ def test_checkpoint_covers_every_event_and_is_idempotent(services: Services, bod
         f"cert.example.cn/log\n{first.tree_size}\n{b64(first.root_hash)}\n\n— "
     )
 
+    def checkpoints() -> int:
+        with services.db.session() as session:
+            return int(session.scalar(select(func.count()).select_from(LogCheckpoint)) or 0)
+
+    signed = checkpoints()  # the key's, when the body was made, and the batch's
+    assert signed == 2
     again = append_and_checkpoint(services)
     assert again == first
+    assert checkpoints() == signed
     with services.db.session() as session:
-        assert session.scalar(select(func.count()).select_from(LogCheckpoint)) == 1
         assert audit(session) == first.tree_size
 
 
@@ -129,8 +136,8 @@ def test_a_long_backlog_is_appended_in_chunks(services: Services, body: str) -> 
     issue(services, [row(n) for n in range(1, 8)])
     signed = append_and_checkpoint(services, chunk=3)
     assert signed.tree_size == event_count(services)
-    with services.db.session() as session:
-        assert session.scalar(select(func.count()).select_from(LogCheckpoint)) == 1
+    with services.db.session() as session:  # the key's and the batch's; chunks sign none
+        assert session.scalar(select(func.count()).select_from(LogCheckpoint)) == 2
         assert audit(session) == signed.tree_size
 
 
@@ -155,7 +162,8 @@ def test_concurrent_checkpointers_agree(services: Services, body: str) -> None:
     events = event_count(services)
     with services.db.session() as session:
         assert session.scalar(select(func.count()).select_from(LogKey)) == 1
-        assert session.scalar(select(func.count()).select_from(LogCheckpoint)) == 1
+        # The key's and the batch's: the concurrent checkpointers found nothing to sign.
+        assert session.scalar(select(func.count()).select_from(LogCheckpoint)) == 2
         assert audit(session) == events == results[0].tree_size
 
 
@@ -296,7 +304,7 @@ def test_log_position_at_a_compromise_cutoff(services: Services, body: str) -> N
 
 
 def test_cli_checkpoint_prove_verify_and_audit(
-    services: Services, body: str, database_url: str, tmp_path: Path
+    services: Services, database_url: str, tmp_path: Path
 ) -> None:
     runner = CliRunner()
     ctx = Context()
@@ -308,6 +316,8 @@ def test_cli_checkpoint_prove_verify_and_audit(
         return result.output
 
     assert "no checkpoint" in run("log", "show", code=66)
+    seed_body(services)  # its key is checkpointed at once
+    assert run("log", "show").startswith("cert.example.cn/log\n")
     number = issue(services, [row(1)]).certificates[0]  # checkpoints after it commits
     note = run("log", "show")
     assert note == run("log", "checkpoint") and note.startswith("cert.example.cn/log\n")
@@ -337,8 +347,9 @@ def client(services: Services) -> FlaskClient:
     return app.test_client()
 
 
-def test_public_routes(client: FlaskClient, services: Services, body: str) -> None:
+def test_public_routes(client: FlaskClient, services: Services) -> None:
     assert client.get("/transparency/checkpoint").status_code == 404
+    seed_body(services)
     issued = issue(services, [row(1), row(2)]).certificates
     signed = append_and_checkpoint(services)
 
@@ -379,3 +390,33 @@ def test_public_routes(client: FlaskClient, services: Services, body: str) -> No
     for number in ("a%00b", "Y0001320100012649999%0099", "x" * 40, "%E2%80%AE"):
         answer = client.get(f"/api/v1/transparency/certificates/{number}")
         assert answer.status_code == 400 and answer.json["error"]["code"] == "invalid_request"
+
+
+def test_key_events_are_checkpointed_at_once(services: Services, body: str) -> None:
+    """A new, rotated or compromised key is in a signed checkpoint as soon as it commits."""
+    from certsvc.bodies import get_body
+
+    def logged() -> tuple[int, list[str]]:
+        with services.db.session() as session:
+            latest = latest_checkpoint(session)
+            kinds = session.scalars(select(Event.kind).order_by(Event.seq)).all()
+        return (latest.tree_size if latest else 0), list(kinds)
+
+    size, kinds = logged()  # the body's first key came with it: no batch has run
+    assert "key_created" in kinds and size == len(kinds)
+    with services.db.transaction() as session:
+        new = services.keyring.rotate(session, get_body(session, body))
+        kid = new.kid
+    size, kinds = logged()
+    assert kinds[-1] == "key_rotated" and size == len(kinds)
+    after = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
+    with services.db.transaction() as session:
+        services.keyring.mark_compromised(session, kid, after)
+    size, kinds = logged()
+    assert kinds[-2:] == ["key_compromised", "key_rotated"] and size == len(kinds)
+    with pytest.raises(RuntimeError), services.db.transaction() as session:
+        services.keyring.rotate(session, get_body(session, body))
+        raise RuntimeError("rolled back: nothing to log")
+    assert logged() == (size, kinds)
+    with services.db.session() as session:
+        assert audit(session) == size

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Row, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from certsvc.db import bulk_insert, insert_ignoring_conflicts, one_of
@@ -34,7 +34,6 @@ from certsvc.domain.numbers import MAX_SERIAL, CertificateNumber, parse_body_cod
 from certsvc.errors import (
     BatchRejected,
     BodySuspended,
-    CertsvcError,
     Conflict,
     InvalidInput,
     NotFound,
@@ -59,7 +58,7 @@ from certsvc.services import Services
 from certsvc.signing.jws import JwsSigner, SigningJob
 from certsvc.signing.vc import VC_CTY, VC_JWT_TYP
 from certsvc.transparency.leaf import EventFacts, leaf_hash_of
-from certsvc.transparency.log import append_and_checkpoint
+from certsvc.transparency.log import publish
 
 log = logging.getLogger(__name__)
 
@@ -126,20 +125,6 @@ def issue_batch(
     if not result.replayed:
         publish(services, leaves)
     return result
-
-
-def publish(services: Services, leaves: Mapping[int, bytes] | None = None) -> None:
-    """Bring the transparency log up to the last committed event and sign a checkpoint.
-
-    The events are committed already; if the log cannot be extended now (say the log key
-    is unreadable), the failure is logged loudly and the next call, or `certsvc log
-    checkpoint`, catches up — the certificates stay issued either way. ``leaves``: the leaf
-    hashes of the events just committed, by seq, so they need not be read back.
-    """
-    try:
-        append_and_checkpoint(services, known_leaves=leaves)
-    except (CertsvcError, SQLAlchemyError):
-        log.exception("transparency log not extended; run `certsvc log checkpoint`")
 
 
 def _issue_once(

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from certsvc.errors import LogIntegrityError
+from certsvc.errors import CertsvcError, LogIntegrityError
 from certsvc.models import Certificate, CertificationBody, Event, EventLogHead
 from certsvc.signing.keys import public_key_from_jwk
 from certsvc.transparency import store
@@ -39,9 +41,12 @@ __all__ = [
     "event_facts",
     "last_seq",
     "latest_checkpoint",
+    "publish",
     "sign_checkpoint",
     "transparency_document",
 ]
+
+log = logging.getLogger("certsvc.transparency")
 
 #: Events appended per transaction when catching up on a long backlog.
 APPEND_CHUNK = 20_000
@@ -197,6 +202,21 @@ def append_and_checkpoint(
             new_size = append_events(session, size, chunk, known_leaves)
             if new_size - size < chunk or new_size == last_seq(session):
                 return sign_checkpoint(session, keys.signer(session, origin), new_size)
+
+
+def publish(services: Services, leaves: Mapping[int, bytes] | None = None) -> None:
+    """Bring the log up to the last committed event and sign a checkpoint, never failing.
+
+    For the moment right after a unit of work commits (a batch, a revocation, a key event):
+    the events are committed already, so if the log cannot be extended now (say the log key
+    is unreadable), the failure is logged loudly and the next call, or `certsvc log
+    checkpoint`, catches up — what was committed stays either way. ``leaves``: the leaf
+    hashes of the events just committed, by seq, so they need not be read back.
+    """
+    try:
+        append_and_checkpoint(services, known_leaves=leaves)
+    except (CertsvcError, SQLAlchemyError):
+        log.exception("transparency log not extended; run `certsvc log checkpoint`")
 
 
 def latest_checkpoint(session: Session) -> SignedCheckpoint | None:

@@ -5,7 +5,8 @@ The work lives in four modules, one per seam:
 * :mod:`certsvc.transparency.keys` — the log's own signing key (create, rotate, unlock) and
   its origin.
 * :mod:`certsvc.transparency.checkpoints` — :func:`append_and_checkpoint` brings the Merkle
-  tree up to the last committed event and signs a checkpoint; the published document.
+  tree up to the last committed event and signs a checkpoint (:func:`publish` right after a
+  commit); the published document.
 * :mod:`certsvc.transparency.proofs` — :func:`certificate_inclusion` proves a certificate's
   ``issued`` event is in the latest checkpoint; :func:`log_position_at` maps a time (a
   key-compromise cutoff) to a log position.
@@ -22,6 +23,7 @@ from certsvc.transparency.checkpoints import (
     append_and_checkpoint,
     append_events,
     latest_checkpoint,
+    publish,
     sign_checkpoint,
     transparency_document,
 )
@@ -59,6 +61,7 @@ __all__ = [
     "latest_of",
     "log_origin",
     "log_position_at",
+    "publish",
     "sign_checkpoint",
     "transparency_document",
 ]
