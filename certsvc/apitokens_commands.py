@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from certsvc.apitokens import ROLES, create_token, list_tokens, revoke_token
+from certsvc.apitokens import PREFIX_LENGTH, ROLES, create_token, list_tokens, revoke_token
 from certsvc.cli import Context, cli, pass_ctx
 
 
@@ -53,7 +53,11 @@ def tokens_list(ctx: Context) -> None:
 @pass_ctx
 def tokens_revoke(ctx: Context, token: str) -> None:
     """Revoke a token by id or prefix; it stops working at once."""
-    with ctx.audited("token.revoke", target=token[:200]) as entry, ctx.transaction() as session:
+    # A whole secret is accepted for its prefix: only the prefix may reach the audit log.
+    with (
+        ctx.audited("token.revoke", target=token.strip()[:PREFIX_LENGTH]) as entry,
+        ctx.transaction() as session,
+    ):
         revoked = revoke_token(session, token)
         entry.target = f"{revoked.prefix}… {revoked.name}"
         entry.detail["token_id"] = revoked.id

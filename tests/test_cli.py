@@ -266,6 +266,8 @@ def test_commands_are_audited_as_the_operating_system_user(
     certsvc("keys", "rotate", "Y999999999999", code=66)
     secret = certsvc("tokens", "create", "--role", "issuer", "--name", "hr", "--body", BODY_CODE)
     certsvc("tokens", "revoke", secret.stdout.strip()[:12])
+    unknown = "cst_" + "Q" * 43  # a whole (made-up) secret: refused, and only its prefix kept
+    certsvc("tokens", "revoke", unknown, code=66)
     certsvc("body", "suspend", BODY_CODE)
     services = Services.from_settings(Settings.from_env(certsvc.env))
     try:
@@ -285,9 +287,11 @@ def test_commands_are_audited_as_the_operating_system_user(
         (who, "key.rotate", "failed"),
         (who, "token.create", "ok"),
         (who, "token.revoke", "ok"),
+        (who, "token.revoke", "failed"),
         (who, "body.suspend", "ok"),
     ]
-    assert secret.stdout.strip() not in repr([(e.target, e.detail) for e in entries])
+    kept = repr([(e.target, e.detail) for e in entries])
+    assert secret.stdout.strip() not in kept and unknown[12:] not in kept
 
 
 def test_the_database_instance_keys_and_exports_are_owner_only(tmp_path: Path) -> None:
