@@ -109,6 +109,8 @@ def configure_sqlite(engine: Engine, pragmas: Sequence[str] = SERVICE_PRAGMAS) -
 
 
 _AFTER_COMMIT = "certsvc.after_commit"
+#: ``Session.info`` key of :attr:`Database.publish_events`.
+PUBLISH_EVENTS = "certsvc.publish_events"
 
 
 def after_commit(session: Session, work: Callable[[], None]) -> None:
@@ -143,6 +145,9 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: Run after a transaction of one of these sessions that added events commits
+        #: (:mod:`certsvc.events`); :class:`~certsvc.services.Services` checkpoints the log.
+        self.publish_events: Callable[[], None] | None = None
 
     @property
     def dialect(self) -> str:
@@ -150,12 +155,15 @@ class Database:
 
     def session(self) -> Session:
         """A new session; the caller owns it (use as a context manager)."""
-        return self._sessions()
+        session = self._sessions()
+        if self.publish_events is not None:
+            session.info[PUBLISH_EVENTS] = self.publish_events
+        return session
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commit when the block succeeds, roll back when it raises."""
-        with self._sessions() as session, session.begin():
+        with self.session() as session, session.begin():
             yield session
 
     @contextmanager

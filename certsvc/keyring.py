@@ -9,13 +9,11 @@ unencrypted except in memory.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certsvc.db import after_commit
 from certsvc.errors import Conflict, InvalidInput, NotFound, SigningKeyError, UnknownKey
 from certsvc.models import CertificationBody, Event, SigningKey, utcnow
 from certsvc.signing.jwks import PublishedKey
@@ -34,25 +32,10 @@ from certsvc.signing.keys import (
 class Keyring:
     """Key management over the database and the key directory."""
 
-    def __init__(
-        self,
-        files: KeyFiles,
-        passphrase: bytes,
-        *,
-        after_key_event: Callable[[], None] | None = None,
-    ) -> None:
-        """``after_key_event`` runs once a transaction that made a key event commits: the
-        service checkpoints the transparency log there, so a new, rotated or compromised key
-        is in a signed checkpoint at once, not at the next batch."""
+    def __init__(self, files: KeyFiles, passphrase: bytes) -> None:
         self._files = files
         self._passphrase = passphrase
         self._unlocked: dict[str, JwsSigner] = {}
-        self._after_key_event = after_key_event
-
-    def _key_event(self, session: Session, event: Event) -> None:
-        session.add(event)
-        if self._after_key_event is not None:
-            after_commit(session, self._after_key_event)
 
     def create_key(self, session: Session, body: CertificationBody, actor: str = "") -> SigningKey:
         """Generate a new active key for ``body``; refuses if it already has one."""
@@ -91,8 +74,7 @@ class Keyring:
         key.compromised_after = after
         key.retired_at = key.retired_at or utcnow()
         session.flush()
-        self._key_event(
-            session,
+        session.add(
             Event(
                 kind="key_compromised",
                 body_id=key.body_id,
@@ -142,7 +124,7 @@ class Keyring:
         key = SigningKey(kid=kid, body_id=body.id, public_jwk=dict(jwk), status="active")
         session.add(key)
         session.flush()
-        self._key_event(session, Event(kind=kind, body_id=body.id, actor=actor, data={"kid": kid}))
+        session.add(Event(kind=kind, body_id=body.id, actor=actor, data={"kid": kid}))
         self._unlocked[kid] = JwsSigner(private, kid)
         return key
 

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 import certsvc.transparency.commands  # noqa: F401 — registers `certsvc log`
 from certsvc import create_app
@@ -268,7 +269,8 @@ def test_a_rewritten_tree_is_never_signed_again(services: Services, body: str) -
 
 def test_a_deleted_event_stops_the_log(services: Services, body: str) -> None:
     issue(services, [row(1)])  # logged and checkpointed on commit
-    with services.db.transaction() as session:  # three events the log has not seen yet
+    # Three events the log has not seen yet: a bare session, so nothing checkpoints them.
+    with Session(services.db.engine) as session, session.begin():
         for n in range(3):
             session.add(Event(kind="body_changed", data={"n": n}))
     with services.db.transaction() as session:
@@ -392,9 +394,10 @@ def test_public_routes(client: FlaskClient, services: Services) -> None:
         assert answer.status_code == 400 and answer.json["error"]["code"] == "invalid_request"
 
 
-def test_key_events_are_checkpointed_at_once(services: Services, body: str) -> None:
-    """A new, rotated or compromised key is in a signed checkpoint as soon as it commits."""
-    from certsvc.bodies import get_body
+def test_events_outside_batches_are_checkpointed_at_once(services: Services, body: str) -> None:
+    """A key created, rotated or compromised, a body, scope or member change, a revocation:
+    each is in a signed checkpoint as soon as it commits, with no batch after it."""
+    from certsvc.bodies import get_body, set_seal, set_status
 
     def logged() -> tuple[int, list[str]]:
         with services.db.session() as session:
@@ -414,6 +417,16 @@ def test_key_events_are_checkpointed_at_once(services: Services, body: str) -> N
         services.keyring.mark_compromised(session, kid, after)
     size, kinds = logged()
     assert kinds[-2:] == ["key_compromised", "key_rotated"] and size == len(kinds)
+    number = issue(services, [row(1)]).certificates[0].number
+    revoke(services, number, "考核记录不实")
+    size, kinds = logged()
+    assert kinds[-1] == "revoked" and size == len(kinds)
+    with services.db.transaction() as session:
+        found = get_body(session, body)
+        set_seal(session, found, None)
+        set_status(session, found, "suspended")
+    size, kinds = logged()
+    assert kinds[-2:] == ["body_changed", "body_changed"] and size == len(kinds)
     with pytest.raises(RuntimeError), services.db.transaction() as session:
         services.keyring.rotate(session, get_body(session, body))
         raise RuntimeError("rolled back: nothing to log")

@@ -541,10 +541,9 @@ def facts_for(
 
 
 def revoke(services: Services, number: str, reason: str, actor: str = "") -> Certificate:
-    """Revoke a valid certificate; the reason is shown on verification and logged publicly."""
-    cert = _revoke(services, number, reason, actor)
-    publish(services)
-    return cert
+    """Revoke a valid certificate; the reason is shown on verification and logged publicly
+    (checkpointed as soon as it commits: :mod:`certsvc.events`)."""
+    return _revoke(services, number, reason, actor)
 
 
 def _revoke(services: Services, number: str, reason: str, actor: str) -> Certificate:
