@@ -370,3 +370,27 @@ def test_refusals_without_a_known_token_are_audited_within_bounds(
         answer = client.get("/api/v1/registry/stats", environ_base={"REMOTE_ADDR": address})
         assert answer.status_code == 401
     assert len(refusals(services)) == AUDITED_IN_ALL
+
+
+def test_asking_for_another_bodys_certificate_is_audited(
+    services: Services, api: Api, app: Flask
+) -> None:
+    number = api.post("/api/v1/batches", {"rows": [row(1)]}, key="mine").json["certificates"][0][
+        "number"
+    ]
+    stranger = Api(app.test_client(), token(services, "issuer", other_body(services)))
+    url = f"/api/v1/certificates/{number}"
+    assert stranger.get(url).status_code == 404
+    assert stranger.post(f"{url}/revoke", {"reason": "不是我们的证书"}).status_code == 404
+    assert stranger.post(f"{url}/reissue", {"changes": {"name": "李四"}}).status_code == 404
+    with services.db.session() as session:
+        found = session.execute(
+            select(AuditEntry.action, AuditEntry.outcome, AuditEntry.detail)
+            .where(AuditEntry.target == number, AuditEntry.actor.contains("test issuer"))
+            .order_by(AuditEntry.id)
+        ).all()
+    assert [tuple(f) for f in found][-3:] == [
+        ("certificate.view", "failed", {"error": "not_found"}),
+        ("certificate.revoke", "failed", {"error": "not_found"}),
+        ("certificate.correct", "failed", {"error": "not_found"}),
+    ]

@@ -38,6 +38,7 @@ from certsvc.apitokens import TokenIdentity, current_token, require_token
 from certsvc.errors import (
     BatchRejected,
     InvalidRequest,
+    NotFound,
     PermissionDenied,
     RowError,
 )
@@ -261,27 +262,37 @@ def get_certificate(number: str) -> ResponseReturnValue:
     """A certificate of the token's body, with its corrections and events."""
     body_id = _body_of(current_token())
     services = services_of(current_app)
-    with services.db.session() as session:
+    with (
+        audited_request("certificate.view", body_id=body_id, target=number[:64]) as entry,
+        services.db.session() as session,
+    ):
         cert = service.get_certificate(session, body_id, number[:64])
         payload = _certificate_json(session, cert, services.settings.public_url)
-    audit_request("certificate.view", body_id=body_id, target=cert.number)
+        entry.target = cert.number
     return _no_store(payload)
 
 
-def _own_certificate(number: str) -> tuple[TokenIdentity, int, str]:
+def _own_certificate(number: str, action: str) -> tuple[TokenIdentity, int, str]:
     """The request's token, its body, and the number of that body's certificate ``number``
-    (NotFound when the body has none: another body's certificates do not exist for it)."""
+    (NotFound when the body has none: another body's certificates do not exist for it; the
+    attempt to ``action`` one is audited)."""
     token = current_token()
     body_id = _body_of(token)
-    with services_of(current_app).db.session() as session:
-        return token, body_id, service.get_certificate(session, body_id, number[:64]).number
+    try:
+        with services_of(current_app).db.session() as session:
+            found = service.get_certificate(session, body_id, number[:64]).number
+    except NotFound as exc:
+        detail = {"error": exc.code}
+        audit_request(action, body_id=body_id, target=number[:64], outcome="failed", detail=detail)
+        raise
+    return token, body_id, found
 
 
 @bp.post("/certificates/<number>/revoke")
 @require_token(*_REVOKE)
 def revoke_certificate(number: str) -> ResponseReturnValue:
     """Revoke with a reason; the reason is shown to everyone who verifies."""
-    token, body_id, number = _own_certificate(number)
+    token, body_id, number = _own_certificate(number, "certificate.revoke")
     services = services_of(current_app)
     data = _json_object(frozenset({"reason"}))
     reason = data.get("reason")
@@ -299,7 +310,7 @@ def revoke_certificate(number: str) -> ResponseReturnValue:
 @require_token(*_ISSUE)
 def reissue_certificate(number: str) -> ResponseReturnValue:
     """Issue a corrected certificate that supersedes this one (e.g. a name typo)."""
-    token, body_id, number = _own_certificate(number)
+    token, body_id, number = _own_certificate(number, "certificate.correct")
     services = services_of(current_app)
     key = _idempotency_key(required=False)
     data = _json_object(frozenset({"changes"}))
