@@ -29,7 +29,7 @@ from certsvc.domain.levels import Level, parse_level
 from certsvc.domain.occupations import read_catalogue_csv, shipped_catalogue
 from certsvc.errors import BatchRejected, CertsvcError, InvalidInput, NotFound
 from certsvc.models import Certificate, CertificationBody, Occupation, SigningKey
-from certsvc.private_files import create_private_file
+from certsvc.private_files import create_private_file, narrow
 from certsvc.services import Services
 
 
@@ -171,6 +171,12 @@ def init(ctx: Context) -> None:
 
     services = ctx.services
     upgrade(services.db.engine)
+    database = services.db.engine.url.database
+    if services.db.dialect == "sqlite" and database and not database.startswith(":memory:"):
+        # A database an earlier version created under the umask: personal data, owner-only.
+        for path in (Path(database + suffix) for suffix in ("", "-wal", "-shm", "-journal")):
+            if narrow(path):
+                click.echo(f"{path} was readable by others; it is now owner-only (0600)")
     with ctx.transaction() as session:
         added, updated = bodies.load_occupations(session, shipped_catalogue())
         clear = clear_id_salts(session)

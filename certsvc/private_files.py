@@ -20,6 +20,7 @@ __all__ = [
     "DIRECTORY_MODE",
     "FILE_MODE",
     "create_private_file",
+    "narrow",
     "open_private",
     "private_directory",
     "write_private",
@@ -50,6 +51,22 @@ def private_directory(path: Path, *, owned: bool = False) -> Path:
     if owned and path.is_dir() and path.stat().st_mode & 0o077:
         os.chmod(path, path.stat().st_mode & ~0o077)
     return path
+
+
+def narrow(path: Path) -> bool:
+    """Take group and world access away from an existing file; whether it had any.
+
+    For files an earlier version created under the umask (``certsvc init`` narrows the
+    SQLite database this way); a missing file is left missing.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return False
+    if not mode & 0o077:
+        return False
+    os.chmod(path, mode & ~0o077)
+    return True
 
 
 def create_private_file(path: Path) -> Path:

@@ -347,3 +347,7 @@ def test_the_database_instance_keys_and_exports_are_owner_only(tmp_path: Path) -
     directories = [tmp_path / "conf", instance, keys, tmp_path / "out"]
     assert [mode(d) for d in directories] == [0o700] * 4
     reader.close()
+    database = instance / "certsvc.db"
+    os.chmod(database, 0o644)  # as an earlier version left it
+    assert f"{database} was readable by others" in Certsvc(env)("init").output
+    assert mode(database) == 0o600
