@@ -30,7 +30,8 @@ is canonical JSON (RFC 8785) of the event's public facts — see :mod:`certsvc.t
 Every complete subtree's hash is stored (``merkle_nodes``, keyed ``(level, idx)``), so an append
 reads the tree's right edge only and any root or proof reads at most ``2·log2(n)`` rows.
 
-**Checkpoints.** After each batch the service signs a checkpoint (C2SP tlog-checkpoint)::
+**Checkpoints.** After each batch, and as soon as any other event commits (:mod:`certsvc.events`),
+the service signs a checkpoint (C2SP tlog-checkpoint)::
 
     cert.example.cn/log
     1204

@@ -1,8 +1,9 @@
 """Growing the transparency log: append committed events, sign and publish checkpoints.
 
 :func:`append_and_checkpoint` brings the Merkle tree up to the last committed event and signs
-a checkpoint for the new size. Call it after a unit of work commits (after each batch, each
-revocation, each key event, or from cron via ``certsvc log checkpoint``). It is idempotent —
+a checkpoint for the new size. It runs after a unit of work commits (:func:`publish`: after
+each batch, and after any transaction that added events one by one — :mod:`certsvc.events`),
+or from cron via ``certsvc log checkpoint``. It is idempotent —
 with nothing new it returns the latest checkpoint — and safe to run concurrently: writers
 queue on the log lock (:func:`certsvc.transparency.store.lock_log`) and the second finds the
 work done.
