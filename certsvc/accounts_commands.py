@@ -8,12 +8,10 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from certsvc import accounts, audit
+from certsvc import accounts
 from certsvc.cli import Context, cli, pass_ctx
 from certsvc.errors import NotFound
 from certsvc.models import Account, CertificationBody
-
-_CLI = audit.Actor(name="cli")
 
 
 @cli.group("account")
@@ -37,7 +35,9 @@ def account_create(
 ) -> None:
     """Create a console account."""
     with ctx.transaction() as session:
-        created = accounts.create_account(session, username, password, role, body_code, actor=_CLI)
+        created = accounts.create_account(
+            session, username, password, role, body_code, actor=ctx.actor
+        )
         scope = f" of {body_code.strip().upper()}" if body_code else ""
         click.echo(f"created account {created.username} ({role}{scope})")
 
@@ -78,7 +78,7 @@ def account_list(ctx: Context, body_code: str | None) -> None:
 def account_unlock(ctx: Context, username: str) -> None:
     """Lift a lock-out after too many failed log-ins."""
     with ctx.transaction() as session:
-        found = accounts.unlock(session, username, body_id=None, actor=_CLI, anywhere=True)
+        found = accounts.unlock(session, username, body_id=None, actor=ctx.actor, anywhere=True)
         click.echo(f"unlocked {found.username}")
 
 
@@ -95,7 +95,7 @@ def account_reset_password(ctx: Context, username: str, password: str) -> None:
     """Give an account a new password (it forgot its own); all of its sessions end."""
     with ctx.transaction() as session:
         found = accounts.reset_password(
-            session, username, password, body_id=None, actor=_CLI, anywhere=True
+            session, username, password, body_id=None, actor=ctx.actor, anywhere=True
         )
         click.echo(f"new password set for {found.username}; its sessions ended")
 
@@ -109,5 +109,5 @@ def account_activate(ctx: Context, username: str) -> None:
         found = session.scalar(select(Account).where(Account.username == username.strip().lower()))
         if found is None:
             raise NotFound(f"no account {username}")
-        accounts.activate(session, found.id, actor=_CLI, at_command_line=True)
+        accounts.activate(session, found.id, actor=ctx.actor, at_command_line=True)
         click.echo(f"activated {found.username}")

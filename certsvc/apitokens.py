@@ -13,7 +13,8 @@ endpoint (the registry feed then shows only that body's events).
 
 :func:`require_token` guards Flask views: no or a bad token answers 401 with a
 ``WWW-Authenticate: Bearer`` challenge (RFC 6750), a token of another role 403; both with the
-JSON error body ``{"error": {"code", "message"}}``.
+JSON error body ``{"error": {"code", "message"}}``. Every refusal is audited
+(:mod:`certsvc.web.refusals`: a known token by its id and name, the rest bounded per client).
 """
 
 from __future__ import annotations
@@ -146,7 +147,8 @@ def authenticate(session: Session, secret: str, *, now: dt.datetime | None = Non
     token, body_code = row[0], row[1]
     if token.revoked_at is not None:
         raise Unauthenticated(
-            f"the bearer token {token.prefix}… was revoked; ask an operator for a new one"
+            f"the bearer token {token.prefix}… was revoked; ask an operator for a new one",
+            token_id=token.id,
         )
     now = now or utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
@@ -229,17 +231,23 @@ def require_token(
         @functools.wraps(view)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
             from certsvc import services_of
+            from certsvc.web import refusals
 
             secret = _bearer()
             if secret is None:
                 missing = Unauthenticated(
                     "this endpoint needs an API token: send 'Authorization: Bearer <token>'"
                 )
+                refusals.unauthenticated("missing")
                 return _error(missing, f'Bearer realm="{_REALM}"')
             try:
                 with services_of(current_app).db.transaction() as session:
                     identity = authenticate(session, secret)
             except Unauthenticated as exc:
+                if exc.token_id is None:
+                    refusals.unauthenticated("unknown")
+                else:
+                    refusals.revoked(exc.token_id)
                 challenge = f'Bearer realm="{_REALM}", error="invalid_token"'
                 return _error(exc, challenge)
             if identity.role not in roles:
@@ -247,6 +255,7 @@ def require_token(
                     f"the token {identity.prefix}… has role {identity.role!r}; this endpoint "
                     f"needs {' or '.join(repr(r) for r in roles)}"
                 )
+                refusals.denied(identity, needs=roles)
                 return _error(denied, None)
             g.api_token = identity
             return view(*args, **kwargs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from certsvc.apitokens import ROLES, create_token, list_tokens, revoke_token
+from certsvc.apitokens import PREFIX_LENGTH, ROLES, create_token, list_tokens, revoke_token
 from certsvc.cli import Context, cli, pass_ctx
 
 
@@ -20,8 +20,10 @@ def tokens() -> None:
 @pass_ctx
 def tokens_create(ctx: Context, role: str, name: str, body_code: str | None) -> None:
     """Create a token and print its secret — the only time it is shown."""
-    with ctx.transaction() as session:
+    with ctx.audited("token.create", body=body_code) as entry, ctx.transaction() as session:
         new = create_token(session, role, name, body_code)
+        entry.target = f"{new.identity.prefix}… {new.identity.name}"
+        entry.detail.update(role=new.identity.role, token_id=new.identity.id)
     scope = f" for body {new.identity.body_code}" if new.identity.body_code else ""
     click.echo(
         f"created token {new.identity.id} ({new.identity.prefix}…) role {role}{scope}; "
@@ -51,6 +53,12 @@ def tokens_list(ctx: Context) -> None:
 @pass_ctx
 def tokens_revoke(ctx: Context, token: str) -> None:
     """Revoke a token by id or prefix; it stops working at once."""
-    with ctx.transaction() as session:
+    # A whole secret is accepted for its prefix: only the prefix may reach the audit log.
+    with (
+        ctx.audited("token.revoke", target=token.strip()[:PREFIX_LENGTH]) as entry,
+        ctx.transaction() as session,
+    ):
         revoked = revoke_token(session, token)
+        entry.target = f"{revoked.prefix}… {revoked.name}"
+        entry.detail["token_id"] = revoked.id
         click.echo(f"revoked token {revoked.id} ({revoked.prefix}…) {revoked.name}")

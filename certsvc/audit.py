@@ -7,6 +7,10 @@ ever added: this module has no way to change one, and a flush that would update 
 entry raises (a database trigger or a role without UPDATE/DELETE on ``audit_log`` would make
 that hold against direct SQL as well).
 
+:func:`audited` wraps an action whose outcome the entry records — done, rejected (a batch whose
+rows do not pass) or failed (any other :class:`~certsvc.errors.CertsvcError`) — so the console,
+the issuing API and the command line record the three the same way.
+
 The log is not the certificate history: that is :class:`~certsvc.models.Event`, which the
 registry pulls. An admin sees the entries of their own body; an operator the platform's
 (entries without a body).
@@ -17,17 +21,31 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
+import pwd
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, UOWTransaction
 
+from certsvc.db import Database
+from certsvc.errors import BatchRejected, CertsvcError
 from certsvc.models import AuditEntry, utcnow
 from certsvc.spreadsheets import SafeCsvWriter
 
-__all__ = ["CSV_COLUMNS", "Actor", "export_csv", "list_entries", "record"]
+__all__ = [
+    "CSV_COLUMNS",
+    "Actor",
+    "AuditedAction",
+    "audited",
+    "command_line_actor",
+    "export_csv",
+    "list_entries",
+    "record",
+]
 
 CSV_COLUMNS = (
     "id",
@@ -51,6 +69,19 @@ class Actor:
     ip: str = ""
     account_id: int | None = None
     token_id: int | None = None
+
+
+def command_line_actor() -> Actor:
+    """The actor of a ``certsvc`` command: ``cli:<the operating-system user running it>``.
+
+    The user comes from the process's real uid, not from ``$USER``, which the caller sets.
+    """
+    uid = os.getuid()
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid without a passwd entry (some containers)
+        user = f"uid {uid}"
+    return Actor(name=f"cli:{user}")
 
 
 def record(
@@ -79,6 +110,65 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+@dataclass
+class AuditedAction:
+    """The entry an :func:`audited` block writes if it ends well; the block fills in what it
+    learns on the way (the new batch's id as ``target``, ``outcome = "replayed"``, details)."""
+
+    target: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+    outcome: str = "ok"
+
+
+@contextmanager
+def audited(
+    db: Database,
+    actor: Actor,
+    action: str,
+    *,
+    body_id: int | None,
+    target: str = "",
+    detail: Mapping[str, Any] | None = None,
+) -> Iterator[AuditedAction]:
+    """Write one entry for the block, in a transaction of its own once the block has ended.
+
+    * The block ends: the entry as the block left it (outcome ``ok`` unless it said otherwise).
+    * It raises :class:`~certsvc.errors.BatchRejected`: outcome ``rejected``, with the number of
+      ``errors`` (never their text: a message about a row may quote what is in it).
+    * It raises another :class:`~certsvc.errors.CertsvcError`: outcome ``failed``, with the
+      ``error`` code.
+
+    The exception goes on to the caller, which shows it. ``target`` and ``detail`` are what
+    every outcome records; a failure keeps the target given here, not one the block set.
+    """
+    base = dict(detail or {})
+    entry = AuditedAction(target=target, detail=dict(base))
+    try:
+        yield entry
+    except BatchRejected as exc:
+        _write(db, actor, action, body_id, target, "rejected", {**base, "errors": len(exc.errors)})
+        raise
+    except CertsvcError as exc:
+        _write(db, actor, action, body_id, target, "failed", {**base, "error": exc.code})
+        raise
+    _write(db, actor, action, body_id, entry.target, entry.outcome, entry.detail)
+
+
+def _write(
+    db: Database,
+    actor: Actor,
+    action: str,
+    body_id: int | None,
+    target: str,
+    outcome: str,
+    detail: Mapping[str, Any],
+) -> None:
+    with db.transaction() as session:
+        record(
+            session, actor, action, body_id=body_id, target=target, outcome=outcome, detail=detail
+        )
 
 
 def list_entries(

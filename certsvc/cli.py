@@ -11,8 +11,9 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,13 @@ from sqlalchemy.orm import Session
 from certsvc import audit, bodies
 from certsvc.config import Settings, generate_secrets
 from certsvc.db import normalize_url, refusal
+from certsvc.domain.ids import redact_id_numbers
 from certsvc.domain.levels import Level, parse_level
 from certsvc.domain.occupations import read_catalogue_csv, shipped_catalogue
 from certsvc.domain.text import has_invalid_unicode
 from certsvc.errors import BatchRejected, CertsvcError, InvalidInput, InvalidUnicode, NotFound
 from certsvc.models import Certificate, CertificationBody, Occupation, SigningKey
+from certsvc.private_files import create_private_file, narrow
 from certsvc.services import Services
 
 
@@ -49,6 +52,38 @@ class Context:
     def transaction(self) -> Iterator[Session]:
         with self.services.db.transaction() as session:
             yield session
+
+    @cached_property
+    def actor(self) -> audit.Actor:
+        """Who runs this command, as the audit log and the event log name them."""
+        return audit.command_line_actor()
+
+    def audited(
+        self,
+        action: str,
+        *,
+        body: str | None = None,
+        certificate: str | None = None,
+        target: str = "",
+        detail: Mapping[str, Any] | None = None,
+    ) -> AbstractContextManager[audit.AuditedAction]:
+        """:func:`certsvc.audit.audited` for this command. The entry goes to the log of the
+        body with code ``body``, or of the body that issued ``certificate`` (a number), when
+        there is one; else to the platform's."""
+        query = None
+        if body:
+            query = select(CertificationBody.id).where(
+                CertificationBody.code == body.strip().upper()
+            )
+        elif certificate:
+            query = select(Certificate.body_id).where(Certificate.number == certificate)
+        body_id = None
+        if query is not None:
+            with self.services.db.session() as session:
+                body_id = session.scalar(query)
+        return audit.audited(
+            self.services.db, self.actor, action, body_id=body_id, target=target, detail=detail
+        )
 
 
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
@@ -176,8 +211,7 @@ def secrets(env_file: Path | None) -> None:
     if env_file.exists():
         click.echo(f"{env_file} exists; keeping its secrets")
         return
-    env_file.parent.mkdir(parents=True, exist_ok=True)
-    env_file.touch(mode=0o600)
+    create_private_file(env_file)
     env_file.write_text(lines)
     click.echo(f"wrote new development secrets to {env_file} (keep it out of git; dev only)")
 
@@ -190,6 +224,12 @@ def init(ctx: Context) -> None:
 
     services = ctx.services
     upgrade(services.db.engine)
+    database = services.db.engine.url.database
+    if services.db.dialect == "sqlite" and database and not database.startswith(":memory:"):
+        # A database an earlier version created under the umask: personal data, owner-only.
+        for path in (Path(database + suffix) for suffix in ("", "-wal", "-shm", "-journal")):
+            if narrow(path):
+                click.echo(f"{path} was readable by others; it is now owner-only (0600)")
     with ctx.transaction() as session:
         added, updated = bodies.load_occupations(session, shipped_catalogue())
         clear = clear_id_salts(session)
@@ -213,8 +253,9 @@ def seal_salts(ctx: Context) -> None:
     """
     from certsvc.migrate import seal_clear_id_salts
 
-    with ctx.transaction() as session:
+    with ctx.audited("salts.seal") as entry, ctx.transaction() as session:
         sealed = seal_clear_id_salts(session, ctx.services.vault)
+        entry.detail["holders"] = sealed
     click.echo(f"sealed the ID commitment salts of {sealed} holder(s)")
 
 
@@ -269,12 +310,15 @@ def body_create(
 ) -> None:
     """Register a certification body (and give it a signing key)."""
     services = ctx.services
-    with ctx.transaction() as session:
+    who = ctx.actor.name
+    with ctx.audited("body.create", target=code) as entry, ctx.transaction() as session:
         new = bodies.NewBody(code, name_zh, uscc, name_en, filing_number, chain_leader)
         created = bodies.create_body(
-            session, new, extra_provinces=dict(services.settings.extra_provinces), actor="cli"
+            session, new, extra_provinces=dict(services.settings.extra_provinces), actor=who
         )
-        kid = None if no_key else services.keyring.create_key(session, created, "cli").kid
+        kid = None if no_key else services.keyring.create_key(session, created, who).kid
+        entry.target = created.code
+        entry.detail["body_id"] = created.id
     click.echo(f"created body {created.code} {created.name_zh}" + (f"; key {kid}" if kid else ""))
 
 
@@ -306,20 +350,26 @@ def body_scope(
     ctx: Context, code: str, occupations: tuple[str, ...], levels: tuple[str, ...], remove: bool
 ) -> None:
     """Show, add to or remove from a body's scope (occupations × levels)."""
-    with ctx.transaction() as session:
-        b = bodies.get_body(session, code)
-        parsed = [parse_level(x) for x in levels]
-        if remove:
+    if remove:
+        with ctx.audited("scope.remove", body=code) as entry, ctx.transaction() as session:
+            b = bodies.get_body(session, code)
+            parsed = [parse_level(x) for x in levels]
             for occ in occupations:
                 for level in parsed:
-                    bodies.remove_scope(session, b, occ, level, actor="cli")
+                    bodies.remove_scope(session, b, occ, level, actor=ctx.actor.name)
                     click.echo(f"removed {occ} × {level.printed_zh}")
-        elif occupations or levels:
-            if not (occupations and levels):
-                raise InvalidInput("give both --occupation and --level to change the scope")
-            added = bodies.add_scope(session, b, occupations, parsed, actor="cli")
+            entry.detail["removed"] = [f"{o}×{lv.code}" for o in occupations for lv in parsed]
+    elif occupations or levels:
+        if not (occupations and levels):
+            raise InvalidInput("give both --occupation and --level to change the scope")
+        with ctx.audited("scope.add", body=code) as entry, ctx.transaction() as session:
+            b = bodies.get_body(session, code)
+            parsed = [parse_level(x) for x in levels]
+            added = bodies.add_scope(session, b, occupations, parsed, actor=ctx.actor.name)
             click.echo(f"added {len(added)} scope entr{'y' if len(added) == 1 else 'ies'}")
-        for s in b.scope:
+            entry.detail["added"] = [f"{o}×{lv}" for o, lv in added]
+    with ctx.services.db.session() as session:
+        for s in bodies.get_body(session, code).scope:
             click.echo(f"{s.occupation_code}  {Level.from_code(s.level).printed_zh}")
 
 
@@ -341,24 +391,34 @@ def body_member(
     valid_to: dt.datetime | None,
 ) -> None:
     """Add, end or list the ecosystem members of a chain leader."""
-    with ctx.transaction() as session:
-        b = bodies.get_body(session, code)
-        if action != "list" and not uscc:
-            raise InvalidInput(f"`body member {code} {action}` needs the member's USCC")
-        if action == "add":
-            assert uscc is not None
-            start = valid_from.date() if valid_from else dt.date.today()
-            member = bodies.add_member(
-                session, b, uscc, name, start, valid_to.date() if valid_to else None, "cli"
-            )
+    if action != "list" and not uscc:
+        raise InvalidInput(f"`body member {code} {action}` needs the member's USCC")
+    if action == "add":
+        assert uscc is not None
+        start = valid_from.date() if valid_from else dt.date.today()
+        end = valid_to.date() if valid_to else None
+        detail = {"from": str(start), "to": str(end or "")}
+        with (
+            ctx.audited("member.add", body=code, target=uscc, detail=detail),
+            ctx.transaction() as session,
+        ):
+            b = bodies.get_body(session, code)
+            member = bodies.add_member(session, b, uscc, name, start, end, ctx.actor.name)
             click.echo(f"added member {member.uscc} from {member.valid_from}")
-        elif action == "end":
-            assert uscc is not None
-            if valid_to is None:
-                raise InvalidInput("give the last day of the membership with --to YYYY-MM-DD")
-            member = bodies.end_member(session, b, uscc, valid_to.date(), "cli")
+    elif action == "end":
+        assert uscc is not None
+        if valid_to is None:
+            raise InvalidInput("give the last day of the membership with --to YYYY-MM-DD")
+        detail = {"to": str(valid_to.date())}
+        with (
+            ctx.audited("member.end", body=code, target=uscc, detail=detail),
+            ctx.transaction() as session,
+        ):
+            b = bodies.get_body(session, code)
+            member = bodies.end_member(session, b, uscc, valid_to.date(), ctx.actor.name)
             click.echo(f"membership of {member.uscc} ends on {member.valid_to}")
-        for m in b.members:
+    with ctx.services.db.session() as session:
+        for m in bodies.get_body(session, code).members:
             click.echo(f"{m.uscc}  {m.valid_from} – {m.valid_to or '…'}  {m.name}")
 
 
@@ -374,8 +434,9 @@ def body_seal(ctx: Context, code: str, file: Path | None, remove: bool) -> None:
     if remove == (file is not None):
         raise InvalidInput("give the seal FILE (PNG or SVG), or --remove")
     data = None if file is None else file.read_bytes()
-    with ctx.transaction() as session:
-        bodies.set_seal(session, bodies.get_body(session, code), data, "cli")
+    detail = {"removed": data is None}
+    with ctx.audited("body.seal", body=code, detail=detail), ctx.transaction() as session:
+        bodies.set_seal(session, bodies.get_body(session, code), data, ctx.actor.name)
     click.echo(f"{code}: " + (f"seal from {file}" if data else "generated seal"))
 
 
@@ -384,8 +445,8 @@ def body_seal(ctx: Context, code: str, file: Path | None, remove: bool) -> None:
 @pass_ctx
 def body_suspend(ctx: Context, code: str) -> None:
     """Suspend a body: it can no longer issue."""
-    with ctx.transaction() as session:
-        bodies.set_status(session, bodies.get_body(session, code), "suspended", "cli")
+    with ctx.audited("body.suspend", body=code), ctx.transaction() as session:
+        bodies.set_status(session, bodies.get_body(session, code), "suspended", ctx.actor.name)
     click.echo(f"{code} suspended")
 
 
@@ -394,8 +455,8 @@ def body_suspend(ctx: Context, code: str) -> None:
 @pass_ctx
 def body_activate(ctx: Context, code: str) -> None:
     """Reactivate a suspended body."""
-    with ctx.transaction() as session:
-        bodies.set_status(session, bodies.get_body(session, code), "active", "cli")
+    with ctx.audited("body.activate", body=code), ctx.transaction() as session:
+        bodies.set_status(session, bodies.get_body(session, code), "active", ctx.actor.name)
     click.echo(f"{code} active")
 
 
@@ -433,8 +494,10 @@ def keys_list(ctx: Context, code: str | None) -> None:
 @pass_ctx
 def keys_rotate(ctx: Context, code: str) -> None:
     """Retire the body's active key (its signatures stay valid) and create a new one."""
-    with ctx.transaction() as session:
-        key = ctx.services.keyring.rotate(session, bodies.get_body(session, code), "cli")
+    with ctx.audited("key.rotate", body=code) as entry, ctx.transaction() as session:
+        b = bodies.get_body(session, code)
+        key = ctx.services.keyring.rotate(session, b, ctx.actor.name)
+        entry.target = key.kid
     click.echo(f"new active key {key.kid} for {code}")
 
 
@@ -456,8 +519,16 @@ def keys_compromise(ctx: Context, kid: str, after: str) -> None:
         cutoff = dt.datetime.fromisoformat(after.replace("Z", "+00:00"))
     except ValueError as exc:
         raise InvalidInput(f"--after {after!r} is not an ISO 8601 time") from exc
-    with ctx.transaction() as session:
-        key = ctx.services.keyring.mark_compromised(session, kid, cutoff, "cli")
+    with ctx.services.db.session() as session:
+        found = session.get(SigningKey, kid)
+        body_code = found.body.code if found is not None else None
+    with (
+        ctx.audited(
+            "key.compromise", body=body_code, target=kid, detail={"after": cutoff.isoformat()}
+        ),
+        ctx.transaction() as session,
+    ):
+        key = ctx.services.keyring.mark_compromised(session, kid, cutoff, ctx.actor.name)
     click.echo(f"key {key.kid} compromised after {key.compromised_after}")
 
 
@@ -480,11 +551,13 @@ def issue(
     from certsvc.issuance.service import issue_batch
 
     services = ctx.services
-    parsed = read_results_file(
-        file.read_bytes(), file.name, max_rows=services.settings.max_batch_rows
-    )
-    rows = [(r.row, r.values) for r in parsed.rows]
-    try:
+    # The name is stored (batch, audit log): a name may carry an ID number.
+    filename = redact_id_numbers(file.name)[:255]
+    with ctx.audited("batch.issue", body=body_code, target=filename) as entry:
+        parsed = read_results_file(
+            file.read_bytes(), filename, max_rows=services.settings.max_batch_rows
+        )
+        rows = [(r.row, r.values) for r in parsed.rows]
         with click.progressbar(
             length=len(rows), label=f"issuing {len(rows)} certificates", file=sys.stderr
         ) as bar:
@@ -494,24 +567,15 @@ def issue(
                 rows,
                 source=parsed.format,
                 content_sha256=parsed.sha256,
-                filename=file.name,
+                filename=filename,
                 idempotency_key=idempotency_key,
-                actor="cli",
+                actor=ctx.actor.name,
                 read_errors=parsed.errors,
                 progress=bar.update,
             )
-    except CertsvcError as exc:
-        outcome = "rejected" if isinstance(exc, BatchRejected) else "failed"
-        _audit(ctx, "batch.issue", body_code, outcome=outcome, detail={"error": exc.code})
-        raise
-    _audit(
-        ctx,
-        "batch.issue",
-        body_code,
-        target=result.batch_id,
-        outcome="replayed" if result.replayed else "ok",
-        detail={"certificates": len(result.certificates)},
-    )
+        entry.target = result.batch_id
+        entry.outcome = "replayed" if result.replayed else "ok"
+        entry.detail.update(file=filename, certificates=len(result.certificates))
     if as_json:
         click.echo(
             json.dumps(
@@ -550,7 +614,10 @@ def revoke(ctx: Context, number: str, reason: str) -> None:
     """Revoke a certificate."""
     from certsvc.issuance.service import revoke as revoke_certificate
 
-    cert = revoke_certificate(ctx.services, number.strip().upper(), reason, actor="cli")
+    number = number.strip().upper()
+    with ctx.audited("certificate.revoke", certificate=number, target=number) as entry:
+        cert = revoke_certificate(ctx.services, number, reason, actor=ctx.actor.name)
+        entry.detail["reason"] = reason.strip()
     click.echo(f"revoked {cert.number}")
 
 
@@ -563,10 +630,12 @@ def show(ctx: Context, number: str, as_json: bool) -> None:
     from certsvc.verify.core import certificate_fields
 
     services = ctx.services
-    with services.db.session() as session:
-        cert = session.scalar(
-            select(Certificate).where(Certificate.number == number.strip().upper())
-        )
+    number = number.strip().upper()
+    with (
+        ctx.audited("certificate.view", certificate=number, target=number),
+        services.db.session() as session,
+    ):
+        cert = session.scalar(select(Certificate).where(Certificate.number == number))
         if cert is None:
             raise NotFound(f"no certificate {number}")
         fields = certificate_fields(cert)
@@ -611,9 +680,11 @@ def occupations_import(ctx: Context, file: Path) -> None:
         text = file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"{file} is not UTF-8 text; save it as CSV UTF-8") from exc
-    entries = read_catalogue_csv(text)
-    with ctx.transaction() as session:
-        added, updated = bodies.load_occupations(session, entries)
+    with ctx.audited("occupations.import", target=file.name[:200]) as entry:
+        entries = read_catalogue_csv(text)
+        with ctx.transaction() as session:
+            added, updated = bodies.load_occupations(session, entries)
+        entry.detail.update(added=added, updated=updated)
     click.echo(f"occupations: {added} added, {updated} updated")
 
 

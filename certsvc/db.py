@@ -35,9 +35,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
-from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    InstrumentedAttribute,
+    Session,
+    SessionTransaction,
+    sessionmaker,
+)
 
 from certsvc.errors import CertsvcError, ConcurrentChange, ConfigError, InvalidInput
+from certsvc.private_files import create_private_file
 
 T = TypeVar("T")
 
@@ -60,8 +67,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         raise ConfigError(f"CERTSVC_DATABASE_URL is not a database URL: {exc}") from exc
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            # Personal data: owner-only, and SQLite gives -wal/-shm/-journal the same mode.
+            create_private_file(Path(database))
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         configure_sqlite(engine)
         return engine
@@ -100,6 +108,36 @@ def configure_sqlite(engine: Engine, pragmas: Sequence[str] = SERVICE_PRAGMAS) -
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+_AFTER_COMMIT = "certsvc.after_commit"
+#: ``Session.info`` key of :attr:`Database.publish_events`.
+PUBLISH_EVENTS = "certsvc.publish_events"
+
+
+def after_commit(session: Session, work: Callable[[], None]) -> None:
+    """Run ``work`` once the transaction ``session`` is in commits (dropped if it rolls back).
+
+    For follow-up work that must see the commit, such as signing a transparency checkpoint
+    over events just written; ``work`` uses sessions of its own.
+    """
+    pending: list[Callable[[], None]] = session.info.setdefault(_AFTER_COMMIT, [])
+    if work not in pending:  # once per commit, however many events asked for it
+        pending.append(work)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    if session.get_nested_transaction() is not None:  # a savepoint: wait for the real commit
+        return
+    for work in session.info.pop(_AFTER_COMMIT, []):
+        work()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_commit(session: Session, previous: SessionTransaction) -> None:
+    if previous.parent is None:  # the whole transaction, not a savepoint
+        session.info.pop(_AFTER_COMMIT, None)
+
+
 class Database:
     """Owns the engine and hands out sessions; one per app (``app.extensions``)."""
 
@@ -107,6 +145,9 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: Run after a transaction of one of these sessions that added events commits
+        #: (:mod:`certsvc.events`); :class:`~certsvc.services.Services` checkpoints the log.
+        self.publish_events: Callable[[], None] | None = None
 
     @property
     def dialect(self) -> str:
@@ -114,7 +155,10 @@ class Database:
 
     def session(self) -> Session:
         """A new session; the caller owns it (use as a context manager)."""
-        return self._sessions()
+        session = self._sessions()
+        if self.publish_events is not None:
+            session.info[PUBLISH_EVENTS] = self.publish_events
+        return session
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -127,7 +171,7 @@ class Database:
         missing) are raised as they come, for the web and CLI error handlers.
         """
         try:
-            with self._sessions() as session, session.begin():
+            with self.session() as session, session.begin():
                 yield session
         except (IntegrityError, DataError) as exc:
             raise refusal(exc) from exc

@@ -23,6 +23,7 @@ from certsvc.domain.levels import CERTIFIED_LEVELS, Level
 from certsvc.domain.uscc import uscc_check_char
 from certsvc.issuance.service import content_hash, issue_batch
 from certsvc.models import Account, CertificationBody
+from certsvc.private_files import write_private
 from certsvc.services import Services
 
 DEMO_BODY = "Y000032010001"
@@ -183,7 +184,5 @@ def _demo_accounts(
             account = Account(username=username, role=role, body_id=body.id, password_hash="")
             session.add(account)
         account.password_hash = hash_password(known[username])
-    credentials_file.parent.mkdir(parents=True, exist_ok=True)
-    credentials_file.touch(mode=0o600)
-    credentials_file.write_text("".join(f"{u} {p}\n" for u, p in known.items()))
+    write_private(credentials_file, "".join(f"{u} {p}\n" for u, p in known.items()).encode())
     return known

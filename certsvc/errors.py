@@ -200,11 +200,18 @@ class PermissionDenied(CertsvcError):
 
 
 class Unauthenticated(CertsvcError):
-    """No bearer token, or one that is unknown or revoked (HTTP 401 with WWW-Authenticate)."""
+    """No bearer token, or one that is unknown or revoked (HTTP 401 with WWW-Authenticate).
+
+    ``token_id`` names the token when the service knows it (a revoked one), for the audit log.
+    """
 
     code = "unauthenticated"
     http_status = 401
     exit_code = 77
+
+    def __init__(self, message: str, *, token_id: int | None = None) -> None:
+        super().__init__(message)
+        self.token_id = token_id
 
 
 class RegistryUnavailable(CertsvcError):

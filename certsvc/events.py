@@ -12,7 +12,10 @@ Lock order: issuance takes its number counters first and the log head last, just
 commit; everything else takes only the head. No cycle, so no deadlock.
 
 Events added with ``session.add(Event(...))`` are numbered automatically at flush;
-bulk inserts call :func:`reserve` themselves.
+bulk inserts call :func:`reserve` themselves. A transaction that added events this way (a key
+created, rotated or compromised; a body, its scope or members changed; a revocation) has the
+transparency log checkpointed as soon as it commits (:attr:`certsvc.db.Database.publish_events`),
+not at the next batch; a batch, which bulk-inserts its events, checkpoints itself.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 from sqlalchemy import event, update
 from sqlalchemy.orm import Session, UOWTransaction
 
+from certsvc.db import PUBLISH_EVENTS, after_commit
 from certsvc.errors import ConfigError
 from certsvc.models import Event, EventLogHead
 
@@ -49,3 +53,6 @@ def _number_new_events(session: Session, _ctx: UOWTransaction, _instances: Any) 
     first = reserve(session, len(new))
     for offset, obj in enumerate(new):  # session.new keeps the order of session.add
         obj.seq = first + offset
+    publish = session.info.get(PUBLISH_EVENTS)
+    if publish is not None:
+        after_commit(session, publish)

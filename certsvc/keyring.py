@@ -80,7 +80,7 @@ class Keyring:
                 body_id=key.body_id,
                 actor=actor,
                 data={"kid": kid, "compromised_after": after.isoformat()},
-            )
+            ),
         )
         if was_active:
             self._new_key(session, key.body, actor, kind="key_rotated")

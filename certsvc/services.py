@@ -24,6 +24,11 @@ class Services:
     settings: Settings
     db: Database
 
+    def __post_init__(self) -> None:
+        # Events written one by one (keys, bodies, scope, members, revocations) are logged
+        # as soon as they commit, not at the next batch (certsvc.events).
+        self.db.publish_events = self.publish_log
+
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         return cls(settings=settings, db=Database(settings.database_url, echo=settings.sql_echo))
@@ -35,6 +40,12 @@ class Services:
     @cached_property
     def keyring(self) -> Keyring:
         return Keyring(KeyFiles(self.settings.key_dir), self.settings.key_passphrase)
+
+    def publish_log(self) -> None:
+        """Checkpoint the transparency log over every committed event (never raises)."""
+        from certsvc.transparency.checkpoints import publish  # it imports this module
+
+        publish(self)
 
     @cached_property
     def special_letters(self) -> Mapping[Level, str]:

@@ -8,8 +8,9 @@ import io
 import pytest
 from sqlalchemy import select
 
-from certsvc.audit import CSV_COLUMNS, Actor, export_csv, list_entries, record
+from certsvc.audit import CSV_COLUMNS, Actor, audited, export_csv, list_entries, record
 from certsvc.bodies import get_body
+from certsvc.errors import BatchRejected, NotFound, RowError
 from certsvc.models import AuditEntry
 from certsvc.services import Services
 
@@ -51,3 +52,31 @@ def test_each_body_sees_its_own_entries_and_exports_safe_csv(services: Services,
     assert len(rows) == 2
     assert rows[1][2].startswith("'=") and rows[1][6] == "'@SUM(1)"
     assert rows[1][8] == "10.0.0.1" and '"名": "值"' in rows[1][9]
+
+
+def test_an_audited_block_records_ok_rejected_or_failed(services: Services) -> None:
+    who = Actor("cli:alice")
+    with audited(services.db, who, "batch.issue", body_id=None, detail={"key": "k1"}) as entry:
+        entry.target = "B-1"
+        entry.detail["certificates"] = 3
+    with (
+        pytest.raises(BatchRejected),
+        audited(services.db, who, "batch.issue", body_id=None, target="f.csv") as entry,
+    ):
+        entry.target = "never kept"
+        raise BatchRejected([RowError(2, "id_number", "check digit"), RowError(3, "", "x")])
+    with (
+        pytest.raises(NotFound),
+        audited(services.db, who, "certificate.revoke", body_id=None, target="N1"),
+    ):
+        raise NotFound("no certificate N1")
+    with services.db.session() as session:
+        found = [
+            (e.actor, e.action, e.target, e.outcome, e.detail)
+            for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        ]
+    assert found == [
+        ("cli:alice", "batch.issue", "B-1", "ok", {"key": "k1", "certificates": 3}),
+        ("cli:alice", "batch.issue", "f.csv", "rejected", {"errors": 2}),
+        ("cli:alice", "certificate.revoke", "N1", "failed", {"error": "not_found"}),
+    ]

@@ -262,3 +262,110 @@ def test_a_suspended_body_revokes_but_gets_no_new_tokens_at_the_command_line(
     assert "revoked" in certsvc("revoke", number, "--reason", "材料不实，撤销").output
     certsvc("body", "activate", BODY_CODE)
     certsvc("tokens", "create", "--role", "issuer", "--name", "hr", "--body", BODY_CODE)
+
+
+def test_commands_are_audited_as_the_operating_system_user(
+    certsvc: Certsvc, tmp_path: Path
+) -> None:
+    import os
+    import pwd
+
+    from certsvc.models import AuditEntry
+
+    who = f"cli:{pwd.getpwuid(os.getuid()).pw_name}"
+    set_up_body(certsvc)
+    issued = certsvc(
+        "issue", str(results_csv(tmp_path / "r.csv", [person(1)])), "--body", BODY_CODE
+    )
+    number = re.findall(r"Y\d{21}", issued.output)[0]
+    certsvc("revoke", number, "--reason", "证书信息有误")
+    certsvc("revoke", number, "--reason", "证书信息有误", code=65)  # refused: already revoked
+    certsvc("keys", "rotate", BODY_CODE)
+    certsvc("keys", "rotate", "Y999999999999", code=66)
+    secret = certsvc("tokens", "create", "--role", "issuer", "--name", "hr", "--body", BODY_CODE)
+    certsvc("tokens", "revoke", secret.stdout.strip()[:12])
+    unknown = "cst_" + "Q" * 43  # a whole (made-up) secret: refused, and only its prefix kept
+    certsvc("tokens", "revoke", unknown, code=66)
+    certsvc("body", "suspend", BODY_CODE)
+    services = Services.from_settings(Settings.from_env(certsvc.env))
+    try:
+        with services.db.session() as session:
+            entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+            found = [(e.actor, e.action, e.outcome) for e in entries]
+    finally:
+        services.db.dispose()
+    assert found == [
+        (who, "body.create", "ok"),
+        (who, "scope.add", "ok"),
+        (who, "member.add", "ok"),
+        (who, "batch.issue", "ok"),
+        (who, "certificate.revoke", "ok"),
+        (who, "certificate.revoke", "failed"),
+        (who, "key.rotate", "ok"),
+        (who, "key.rotate", "failed"),
+        (who, "token.create", "ok"),
+        (who, "token.revoke", "ok"),
+        (who, "token.revoke", "failed"),
+        (who, "body.suspend", "ok"),
+    ]
+    kept = repr([(e.target, e.detail) for e in entries])
+    assert secret.stdout.strip() not in kept and unknown[12:] not in kept
+
+
+def test_the_database_instance_keys_and_exports_are_owner_only(tmp_path: Path) -> None:
+    import os
+    import sqlite3
+    import stat
+
+    instance = tmp_path / "instance"
+    keys = tmp_path / "keys"
+    keys.mkdir(mode=0o755)  # as a checkout leaves it: git keeps no directory modes
+    env = {
+        **generate_secrets(),
+        "CERTSVC_DATABASE_URL": f"sqlite:///{instance / 'certsvc.db'}",
+        "CERTSVC_KEY_DIR": str(keys),
+        "CERTSVC_PUBLIC_URL": "https://cert.example.cn",
+    }
+    old = os.umask(0o022)  # the usual umask: new files world-readable unless asked otherwise
+    try:
+        run = Certsvc(env)
+        run("secrets", "--env-file", str(tmp_path / "conf" / "dev.env"))
+        run("init")
+        set_up_body(run)
+        issued = run(
+            "issue", str(results_csv(tmp_path / "r.csv", [person(1)])), "--body", BODY_CODE
+        )
+        number = re.findall(r"Y\d{21}", issued.output)[0]
+        run("pdf", number, "-o", str(tmp_path / "out" / "c.pdf"))
+        batch = re.findall(r"in batch (\S+)", issued.output)[0]
+        run("pdf", "--batch", batch, "-o", str(tmp_path / "out" / "all.zip"))
+        # A connection of its own holds the -wal and -shm files open while they are looked at.
+        reader = sqlite3.connect(instance / "certsvc.db")
+        reader.execute("CREATE TABLE probe (x)")
+        reader.commit()
+    finally:
+        os.umask(old)
+
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    files = [
+        tmp_path / "conf" / "dev.env",
+        instance / "certsvc.db",
+        instance / "certsvc.db-wal",
+        instance / "certsvc.db-shm",
+        *keys.glob("*.pem"),
+        tmp_path / "out" / "c.pdf",
+        tmp_path / "out" / "all.zip",
+    ]
+    assert len(files) == 8
+    assert {str(f.relative_to(tmp_path)): mode(f) for f in files} == {
+        str(f.relative_to(tmp_path)): 0o600 for f in files
+    }
+    directories = [tmp_path / "conf", instance, keys, tmp_path / "out"]
+    assert [mode(d) for d in directories] == [0o700] * 4
+    reader.close()
+    database = instance / "certsvc.db"
+    os.chmod(database, 0o644)  # as an earlier version left it
+    assert f"{database} was readable by others" in Certsvc(env)("init").output
+    assert mode(database) == 0o600

@@ -25,6 +25,7 @@ from certsvc.models import Batch, Certificate, Event, Holder
 from certsvc.services import Services
 from certsvc.signing.jwks import jwks_document
 from certsvc.transparency import log as transparency_log
+from certsvc.transparency.checkpoints import event_facts
 from certsvc.transparency.leaf import leaf_hash_of
 from tests.conftest import BODY_CODE, MEMBER_USCC, OTHER_USCC, row
 
@@ -332,7 +333,7 @@ def test_the_leaves_made_while_issuing_are_the_leaves_of_the_stored_events(
     issue_batch(services, BODY_CODE, rows, source="api", content_sha256=content_hash(rows))
     with services.db.session() as session:
         head = count(services, Event)
-        stored = {f.seq: leaf_hash_of(f) for f in transparency_log._facts(session, 1, head)}
+        stored = {f.seq: leaf_hash_of(f) for f in event_facts(session, 1, head)}
         kinds = {seq: kind for seq, kind in session.execute(select(Event.seq, Event.kind))}
         assert transparency_log.audit(session) == head
     batch_events = [seq for seq, kind in kinds.items() if kind in ("issued", "superseded")]

@@ -357,3 +357,95 @@ def test_a_suspended_bodys_token_may_revoke_and_read_but_not_issue(
     assert certificates(services) == 2
     with services.db.transaction() as session, pytest.raises(BodySuspended):
         create_token(session, "issuer", "new one", BODY_CODE)
+
+
+# --- refused requests are audited ------------------------------------------------------------
+
+
+def refusals(services: Services) -> list[AuditEntry]:
+    with services.db.session() as session:
+        return list(
+            session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.outcome.in_(["denied", "refused"]))
+                .order_by(AuditEntry.id)
+            )
+        )
+
+
+def test_refused_token_requests_are_audited_with_the_token_as_actor(
+    services: Services, body: str, app: Flask
+) -> None:
+    from certsvc.apitokens import revoke_token
+
+    client = app.test_client()
+    viewer, revoked, platform = token(services, "viewer"), token(services, "issuer"), None
+    with services.db.transaction() as session:
+        platform = create_token(session, "issuer", "test platform issuer").secret
+        revoke_token(session, revoked[:12])
+    as_viewer = Api(client, viewer)
+    assert as_viewer.post("/api/v1/batches", {"rows": [row(1)]}, key="v").status_code == 403
+    assert as_viewer.get("/api/v1/registry/changes").status_code == 403
+    assert Api(client, revoked).get("/api/v1/batches/x").status_code == 401
+    assert Api(client, platform).get("/api/v1/certificates/x").status_code == 403
+    found = refusals(services)
+    assert [(e.action, e.outcome, e.target) for e in found] == [
+        ("denied", "denied", "/api/v1/batches"),
+        ("denied", "denied", "/api/v1/registry/changes"),
+        ("token.refused", "refused", "/api/v1/batches/x"),
+        ("denied", "denied", "/api/v1/certificates/x"),
+    ]
+    names = [e.actor for e in found]
+    assert all(n.startswith("token cst_") for n in names)
+    assert "test viewer" in names[0] and "test platform issuer" in names[3]
+    assert all(e.token_id is not None for e in found)
+    assert found[2].detail["reason"] == "revoked"
+    assert found[0].body_id is not None and found[3].body_id is None
+    text = json.dumps([(e.actor, e.target, e.detail) for e in found])
+    for secret in (viewer, revoked, platform):
+        assert secret not in text and secret[12:] not in text
+
+
+def test_refusals_without_a_known_token_are_audited_within_bounds(
+    services: Services, body: str, app: Flask
+) -> None:
+    from certsvc.web.refusals import AUDITED_IN_ALL, AUDITED_PER_CLIENT
+
+    client = app.test_client()
+    bogus = {"Authorization": "Bearer cst_" + "x" * 43}
+    for n in range(30):  # one client: each of the first few, then the 10th
+        headers = bogus if n % 2 else {}
+        assert client.get("/api/v1/batches/x", headers=headers).status_code == 401
+    found = refusals(services)
+    assert [e.detail["count"] for e in found] == [*range(1, AUDITED_PER_CLIENT + 1), 10]
+    assert {e.actor for e in found} == {"anonymous"} and found[0].ip == "127.0.0.1"
+    assert [e.detail["reason"] for e in found[:2]] == ["missing", "unknown"]
+    for n in range(AUDITED_IN_ALL + 50):  # many clients: at most AUDITED_IN_ALL a minute
+        address = f"2001:db8:{n:x}::1"
+        answer = client.get("/api/v1/registry/stats", environ_base={"REMOTE_ADDR": address})
+        assert answer.status_code == 401
+    assert len(refusals(services)) == AUDITED_IN_ALL
+
+
+def test_asking_for_another_bodys_certificate_is_audited(
+    services: Services, api: Api, app: Flask
+) -> None:
+    number = api.post("/api/v1/batches", {"rows": [row(1)]}, key="mine").json["certificates"][0][
+        "number"
+    ]
+    stranger = Api(app.test_client(), token(services, "issuer", other_body(services)))
+    url = f"/api/v1/certificates/{number}"
+    assert stranger.get(url).status_code == 404
+    assert stranger.post(f"{url}/revoke", {"reason": "不是我们的证书"}).status_code == 404
+    assert stranger.post(f"{url}/reissue", {"changes": {"name": "李四"}}).status_code == 404
+    with services.db.session() as session:
+        found = session.execute(
+            select(AuditEntry.action, AuditEntry.outcome, AuditEntry.detail)
+            .where(AuditEntry.target == number, AuditEntry.actor.contains("test issuer"))
+            .order_by(AuditEntry.id)
+        ).all()
+    assert [tuple(f) for f in found][-3:] == [
+        ("certificate.view", "failed", {"error": "not_found"}),
+        ("certificate.revoke", "failed", {"error": "not_found"}),
+        ("certificate.correct", "failed", {"error": "not_found"}),
+    ]

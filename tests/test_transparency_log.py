@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 import certsvc.transparency.commands  # noqa: F401 — registers `certsvc log`
 from certsvc import create_app
@@ -27,13 +28,14 @@ from certsvc.transparency.log import (
     append_and_checkpoint,
     audit,
     certificate_inclusion,
+    latest_checkpoint,
     log_position_at,
     transparency_document,
 )
 from certsvc.transparency.models import LogCheckpoint, LogKey, MerkleNode
 from certsvc.transparency.note import NoteVerifier, open_checkpoint
 from certsvc.transparency.offline import verify_bundle
-from tests.conftest import row
+from tests.conftest import row, seed_body
 from tests.test_issuance import issue
 
 ASSETS = Path(__file__).parent / "assets" / "transparency"
@@ -101,10 +103,16 @@ def test_checkpoint_covers_every_event_and_is_idempotent(services: Services, bod
         f"cert.example.cn/log\n{first.tree_size}\n{b64(first.root_hash)}\n\n— "
     )
 
+    def checkpoints() -> int:
+        with services.db.session() as session:
+            return int(session.scalar(select(func.count()).select_from(LogCheckpoint)) or 0)
+
+    signed = checkpoints()  # the key's, when the body was made, and the batch's
+    assert signed == 2
     again = append_and_checkpoint(services)
     assert again == first
+    assert checkpoints() == signed
     with services.db.session() as session:
-        assert session.scalar(select(func.count()).select_from(LogCheckpoint)) == 1
         assert audit(session) == first.tree_size
 
 
@@ -129,8 +137,8 @@ def test_a_long_backlog_is_appended_in_chunks(services: Services, body: str) -> 
     issue(services, [row(n) for n in range(1, 8)])
     signed = append_and_checkpoint(services, chunk=3)
     assert signed.tree_size == event_count(services)
-    with services.db.session() as session:
-        assert session.scalar(select(func.count()).select_from(LogCheckpoint)) == 1
+    with services.db.session() as session:  # the key's and the batch's; chunks sign none
+        assert session.scalar(select(func.count()).select_from(LogCheckpoint)) == 2
         assert audit(session) == signed.tree_size
 
 
@@ -155,7 +163,8 @@ def test_concurrent_checkpointers_agree(services: Services, body: str) -> None:
     events = event_count(services)
     with services.db.session() as session:
         assert session.scalar(select(func.count()).select_from(LogKey)) == 1
-        assert session.scalar(select(func.count()).select_from(LogCheckpoint)) == 1
+        # The key's and the batch's: the concurrent checkpointers found nothing to sign.
+        assert session.scalar(select(func.count()).select_from(LogCheckpoint)) == 2
         assert audit(session) == events == results[0].tree_size
 
 
@@ -260,7 +269,8 @@ def test_a_rewritten_tree_is_never_signed_again(services: Services, body: str) -
 
 def test_a_deleted_event_stops_the_log(services: Services, body: str) -> None:
     issue(services, [row(1)])  # logged and checkpointed on commit
-    with services.db.transaction() as session:  # three events the log has not seen yet
+    # Three events the log has not seen yet: a bare session, so nothing checkpoints them.
+    with Session(services.db.engine) as session, session.begin():
         for n in range(3):
             session.add(Event(kind="body_changed", data={"n": n}))
     with services.db.transaction() as session:
@@ -296,7 +306,7 @@ def test_log_position_at_a_compromise_cutoff(services: Services, body: str) -> N
 
 
 def test_cli_checkpoint_prove_verify_and_audit(
-    services: Services, body: str, database_url: str, tmp_path: Path
+    services: Services, database_url: str, tmp_path: Path
 ) -> None:
     runner = CliRunner()
     ctx = Context()
@@ -308,6 +318,8 @@ def test_cli_checkpoint_prove_verify_and_audit(
         return result.output
 
     assert "no checkpoint" in run("log", "show", code=66)
+    seed_body(services)  # its key is checkpointed at once
+    assert run("log", "show").startswith("cert.example.cn/log\n")
     number = issue(services, [row(1)]).certificates[0]  # checkpoints after it commits
     note = run("log", "show")
     assert note == run("log", "checkpoint") and note.startswith("cert.example.cn/log\n")
@@ -337,8 +349,9 @@ def client(services: Services) -> FlaskClient:
     return app.test_client()
 
 
-def test_public_routes(client: FlaskClient, services: Services, body: str) -> None:
+def test_public_routes(client: FlaskClient, services: Services) -> None:
     assert client.get("/transparency/checkpoint").status_code == 404
+    seed_body(services)
     issued = issue(services, [row(1), row(2)]).certificates
     signed = append_and_checkpoint(services)
 
@@ -379,3 +392,44 @@ def test_public_routes(client: FlaskClient, services: Services, body: str) -> No
     for number in ("a%00b", "Y0001320100012649999%0099", "x" * 40, "%E2%80%AE"):
         answer = client.get(f"/api/v1/transparency/certificates/{number}")
         assert answer.status_code == 400 and answer.json["error"]["code"] == "invalid_request"
+
+
+def test_events_outside_batches_are_checkpointed_at_once(services: Services, body: str) -> None:
+    """A key created, rotated or compromised, a body, scope or member change, a revocation:
+    each is in a signed checkpoint as soon as it commits, with no batch after it."""
+    from certsvc.bodies import get_body, set_seal, set_status
+
+    def logged() -> tuple[int, list[str]]:
+        with services.db.session() as session:
+            latest = latest_checkpoint(session)
+            kinds = session.scalars(select(Event.kind).order_by(Event.seq)).all()
+        return (latest.tree_size if latest else 0), list(kinds)
+
+    size, kinds = logged()  # the body's first key came with it: no batch has run
+    assert "key_created" in kinds and size == len(kinds)
+    with services.db.transaction() as session:
+        new = services.keyring.rotate(session, get_body(session, body))
+        kid = new.kid
+    size, kinds = logged()
+    assert kinds[-1] == "key_rotated" and size == len(kinds)
+    after = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
+    with services.db.transaction() as session:
+        services.keyring.mark_compromised(session, kid, after)
+    size, kinds = logged()
+    assert kinds[-2:] == ["key_compromised", "key_rotated"] and size == len(kinds)
+    number = issue(services, [row(1)]).certificates[0].number
+    revoke(services, number, "考核记录不实")
+    size, kinds = logged()
+    assert kinds[-1] == "revoked" and size == len(kinds)
+    with services.db.transaction() as session:
+        found = get_body(session, body)
+        set_seal(session, found, None)
+        set_status(session, found, "suspended")
+    size, kinds = logged()
+    assert kinds[-2:] == ["body_changed", "body_changed"] and size == len(kinds)
+    with pytest.raises(RuntimeError), services.db.transaction() as session:
+        services.keyring.rotate(session, get_body(session, body))
+        raise RuntimeError("rolled back: nothing to log")
+    assert logged() == (size, kinds)
+    with services.db.session() as session:
+        assert audit(session) == size

@@ -188,3 +188,38 @@ def test_real_certificate_pdf_offline_uses_its_embedded_record(
     scan = tmp_path / "scan.pdf"
     image.convert("RGB").save(scan, "PDF", resolution=288)
     assert "from pdf (QR)" in run(str(scan), "--jwks", str(jwks), code=0).stdout
+
+
+def test_the_output_names_the_host_it_trusted_and_a_url_on_another(
+    services: Services, body: str, tmp_path: Path, jwks_url: str
+) -> None:
+    ctx = Context()
+    ctx._services = services
+    token = issue(services, [row(1)]).certificates[0].token
+    own = run(f"https://cert.example.cn/v/{token}", obj=ctx, code=0)
+    assert "trusted          本机数据库（在线核验），服务地址 cert.example.cn" in own.stdout
+    assert "(this installation's database (online), serving cert.example.cn)" in own.stdout
+    assert "URL host         cert.example.cn\n" in own.stdout and own.stderr == ""
+
+    phished = f"https://cert.example.cn.evil.example/v/{token}"
+    for presented in (phished, str(qr_png(phished, tmp_path / "phished.png"))):
+        other = run(presented, obj=ctx, code=0)  # the certificate itself is genuine
+        assert "status           VALID" in other.stdout
+        assert "NOT the trusted cert.example.cn!" in other.stdout
+        assert "不是所信任的 cert.example.cn" in other.stdout
+        assert other.stderr.startswith("警告：网址的主机 cert.example.cn.evil.example 不是")
+        assert "(warning: the URL's host cert.example.cn.evil.example is not" in other.stderr
+    as_json = run(phished, "--json", obj=ctx, code=0)
+    assert json.loads(as_json.stdout)["status"] == "valid" and "warning" in as_json.stderr
+
+    offline = f"https://cert.example.cn/v/{vector('good.jws')}"
+    fetched = run(offline, "--jwks", jwks_url, code=0)
+    host = jwks_url.split("/")[2]
+    assert f"the key set published by {host} (signature checked offline)" in fetched.stdout
+    assert f"is not {host}, which was trusted" in fetched.stderr
+    from_file = run(offline, "--jwks", str(JWKS), code=0).stdout
+    assert f"(the key set file {JWKS} (offline))" in from_file
+    assert (
+        "URL host         cert.example.cn 未核对：密钥集文件不含主机 (not checked: a key"
+        in from_file
+    )

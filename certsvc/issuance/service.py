@@ -25,7 +25,6 @@ from typing import Any
 
 from sqlalchemy import Row, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from certsvc.bodies import require_active
@@ -36,7 +35,6 @@ from certsvc.domain.numbers import MAX_SERIAL, CertificateNumber, parse_body_cod
 from certsvc.domain.text import check_text
 from certsvc.errors import (
     BatchRejected,
-    CertsvcError,
     ConcurrentChange,
     Conflict,
     InvalidInput,
@@ -62,7 +60,7 @@ from certsvc.models import (
 from certsvc.registry.statements import sign_status_statement, status_statement
 from certsvc.services import Services
 from certsvc.signing.jws import JwsSigner
-from certsvc.transparency.log import append_and_checkpoint
+from certsvc.transparency.log import publish
 
 log = logging.getLogger(__name__)
 
@@ -122,20 +120,6 @@ def issue_batch(
     if not result.replayed:
         publish(services, leaves)
     return result
-
-
-def publish(services: Services, leaves: Mapping[int, bytes] | None = None) -> None:
-    """Bring the transparency log up to the last committed event and sign a checkpoint.
-
-    The events are committed already; if the log cannot be extended now (say the log key
-    is unreadable), the failure is logged loudly and the next call, or `certsvc log
-    checkpoint`, catches up — the certificates stay issued either way. ``leaves``: the leaf
-    hashes of the events just committed, by seq, so they need not be read back.
-    """
-    try:
-        append_and_checkpoint(services, known_leaves=leaves)
-    except (CertsvcError, SQLAlchemyError):
-        log.exception("transparency log not extended; run `certsvc log checkpoint`")
 
 
 def _issue_once(
@@ -391,10 +375,9 @@ def _store(
 
 
 def revoke(services: Services, number: str, reason: str, actor: str = "") -> Certificate:
-    """Revoke a valid certificate; the reason is shown on verification and logged publicly."""
-    cert = _revoke(services, number, reason, actor)
-    publish(services)
-    return cert
+    """Revoke a valid certificate; the reason is shown on verification and logged publicly
+    (checkpointed as soon as it commits: :mod:`certsvc.events`)."""
+    return _revoke(services, number, reason, actor)
 
 
 def _revoke(services: Services, number: str, reason: str, actor: str) -> Certificate:

@@ -24,7 +24,6 @@ as rejected and changes nothing else.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,6 +48,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from certsvc.db import configure_sqlite, normalize_url
 from certsvc.models import NAMING, UTCDateTime
+from certsvc.private_files import create_private_file
 
 __all__ = [
     "Mirror",
@@ -152,10 +152,8 @@ def mirror_url(target: str) -> str:
 def _sqlite_engine(url: str) -> Engine:
     database = url.removeprefix("sqlite:///")
     if database and database != ":memory:":
-        path = Path(database)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():  # it holds clear ID numbers: owner-only from the start
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        # It holds clear ID numbers: owner-only from the start.
+        create_private_file(Path(database))
     engine = create_engine(url, connect_args={"timeout": 30})
     # A mirror is the registry's copy of record: every committed page survives a power cut.
     configure_sqlite(engine, ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000"))

@@ -13,6 +13,7 @@ import click
 
 from certsvc.cli import Context, cli, pass_ctx
 from certsvc.errors import InvalidInput
+from certsvc.private_files import open_private, write_private
 
 if TYPE_CHECKING:
     from certsvc.render.certificate import CertificateFace
@@ -58,19 +59,25 @@ def pdf(
     stamp = load_seal(seal.read_bytes()) if seal else None
     services = ctx.services
     public_url = services.settings.public_url
-    with services.db.session() as session:
-        if number is not None:
+    if number is not None:
+        number = number.strip().upper()
+        with (
+            ctx.audited("certificate.pdf", certificate=number, target=number) as entry,
+            services.db.session() as session,
+        ):
             face = certificate_face(session, number, public_url, services.vault)
+            entry.target = face.number
             target = output or Path(f"{face.number}.pdf")
             if target.is_dir():
                 target = target / f"{face.number}.pdf"
             data = render_certificate(face, stamp or stored_seal(session, face.body_code))
-            target.write_bytes(data)
-            click.echo(f"wrote {target} ({len(data) / 1024:.1f} KB){_standing_note(face)}")
-            return
-        assert batch_id is not None
-        if output is None or output.suffix.lower() not in (".zip", ".pdf"):
-            raise InvalidInput("--batch needs -o FILE.zip (PDFs) or -o FILE.pdf (print file)")
+            write_private(target, data)  # the holder's full ID number is printed on it
+        click.echo(f"wrote {target} ({len(data) / 1024:.1f} KB){_standing_note(face)}")
+        return
+    assert batch_id is not None
+    if output is None or output.suffix.lower() not in (".zip", ".pdf"):
+        raise InvalidInput("--batch needs -o FILE.zip (PDFs) or -o FILE.pdf (print file)")
+    with ctx.audited("batch.pdf", target=batch_id[:64]), services.db.session() as session:
         total = batch_size(session, batch_id)
         with click.progressbar(length=total, label="rendering", file=sys.stderr) as bar:
 
@@ -81,12 +88,12 @@ def pdf(
                 data = batch_merged(
                     session, batch_id, public_url, services.vault, stamp, progress=progress
                 )
-                output.write_bytes(data)
+                write_private(output, data)
             else:
                 chunks = batch_zip(
                     session, batch_id, public_url, services.vault, stamp, progress=progress
                 )
-                with output.open("wb") as out:
+                with open_private(output) as out:
                     for chunk in chunks:
                         out.write(chunk)
     click.echo(f"wrote {output} ({output.stat().st_size / 1024:.1f} KB)")

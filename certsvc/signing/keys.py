@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from certsvc.errors import MalformedToken, SigningKeyError
+from certsvc.private_files import private_directory
 from certsvc.signing.b64 import b64url_decode, b64url_encode
 
 __all__ = [
@@ -276,9 +277,8 @@ class KeyFiles:
             os.replace(tmp, path)
 
     def _ensure_directory(self) -> None:
-        if not self.directory.is_dir():
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.chmod(self.directory, 0o700)
+        # Owned: a checked-out keys/ (git keeps no directory modes) loses group/world access.
+        private_directory(self.directory, owned=True)
 
     def _fsync_directory(self) -> None:
         try:

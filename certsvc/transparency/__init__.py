@@ -12,8 +12,11 @@ cycle); use the modules:
 :mod:`certsvc.transparency.note`        checkpoints as C2SP signed notes
 :mod:`certsvc.transparency.store`       the tree in the database: ``append_leaves``,
                                         ``root_hash``, ``inclusion_proof``, ``consistency_proof``
-:mod:`certsvc.transparency.log`         the service: ``append_and_checkpoint``,
-                                        ``certificate_inclusion``, ``log_position_at``, ``audit``
+:mod:`certsvc.transparency.log`         the service: one import for the four below
+:mod:`certsvc.transparency.keys`        the log's own key and origin
+:mod:`certsvc.transparency.checkpoints` ``append_and_checkpoint``, the published document
+:mod:`certsvc.transparency.proofs`      ``certificate_inclusion``, ``log_position_at``
+:mod:`certsvc.transparency.audit`       ``audit``: rebuild the tree, check every checkpoint
 :mod:`certsvc.transparency.offline`     ``verify_bundle``: the offline check of ``certsvc verify``
 :mod:`certsvc.transparency.models`      tables ``merkle_nodes``, ``log_checkpoints``,
                                         ``log_keys``, ``log_state``
@@ -27,7 +30,8 @@ is canonical JSON (RFC 8785) of the event's public facts — see :mod:`certsvc.t
 Every complete subtree's hash is stored (``merkle_nodes``, keyed ``(level, idx)``), so an append
 reads the tree's right edge only and any root or proof reads at most ``2·log2(n)`` rows.
 
-**Checkpoints.** After each batch the service signs a checkpoint (C2SP tlog-checkpoint)::
+**Checkpoints.** After each batch, and as soon as any other event commits (:mod:`certsvc.events`),
+the service signs a checkpoint (C2SP tlog-checkpoint)::
 
     cert.example.cn/log
     1204

@@ -100,8 +100,9 @@ def audit_command(ctx: Context) -> None:
 @pass_ctx
 def rotate_key(ctx: Context) -> None:
     """Retire the log key and make a new one (older checkpoints stay verifiable)."""
-    with ctx.transaction() as session:
+    with ctx.audited("log.rotate_key") as entry, ctx.transaction() as session:
         key = LogKeys.of(ctx.services).rotate(session)
+        entry.target = key.kid
     click.echo(f"new log key {key.kid}; publish /.well-known/transparency.json again")
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.error import URLError
@@ -36,7 +37,7 @@ from certsvc.transparency.offline import verify_bundle
 from certsvc.verify.core import verify_token
 from certsvc.verify.offline import verify_offline
 from certsvc.verify.result import VerificationResult
-from certsvc.verify.sources import Presented, read_target
+from certsvc.verify.sources import Presented, read_target, url_host
 
 __all__ = ["EXIT_CODES", "load_key_set", "verify"]
 
@@ -77,8 +78,72 @@ def _both(zh: Any, en: Any) -> str:
     return str(zh or en or "—")
 
 
-def result_lines(result: VerificationResult, presented: Presented) -> list[str]:
-    """The result as aligned ``label value`` lines, the fields the page shows."""
+@dataclass(frozen=True)
+class Trust:
+    """What a verification relied on, said in Chinese and English, and the host it trusted
+    (None for a key set file, which names no host)."""
+
+    host: str | None
+    zh: str
+    en: str
+
+
+def trust_of(public_url: str, jwks_source: str | None) -> Trust:
+    """Online: this installation's database, serving ``public_url``; offline: the key set."""
+    if jwks_source is None:
+        host = url_host(public_url)
+        return Trust(
+            host,
+            f"本机数据库（在线核验），服务地址 {host}",
+            f"this installation's database (online), serving {host}",
+        )
+    host = url_host(jwks_source)
+    if host is not None:
+        return Trust(
+            host,
+            f"{host} 发布的密钥集（离线核验签名）",
+            f"the key set published by {host} (signature checked offline)",
+        )
+    return Trust(
+        None,
+        f"密钥集文件 {jwks_source}（离线核验）",
+        f"the key set file {jwks_source} (offline)",
+    )
+
+
+def host_warning(presented: Presented, trust: Trust) -> str | None:
+    """One line when the URL names another host than the one trusted, else None."""
+    shown = presented.url_host
+    if shown is None or trust.host is None or shown == trust.host:
+        return None
+    return (
+        f"警告：网址的主机 {shown} 不是核验所信任的 {trust.host}，"
+        f"真实证书的二维码指向 {trust.host} "
+        f"(warning: the URL's host {shown} is not {trust.host}, which was trusted; "
+        f"a genuine certificate's QR points to {trust.host})"
+    )
+
+
+def _url_host_line(presented: Presented, trust: Trust) -> str | None:
+    shown = presented.url_host
+    if shown is None:
+        return None
+    if trust.host is None:
+        return f"{shown} " + _both(
+            "未核对：密钥集文件不含主机", "not checked: a key set file names no host"
+        )
+    if shown != trust.host:
+        return f"{shown} — " + _both(
+            f"不是所信任的 {trust.host}！", f"NOT the trusted {trust.host}!"
+        )
+    return shown
+
+
+def result_lines(
+    result: VerificationResult, presented: Presented, trust: Trust | None = None
+) -> list[str]:
+    """The result as aligned ``label value`` lines, the fields the page shows, and (given
+    ``trust``) what the check relied on and the host of the URL it came in."""
     c = result.certificate or {}
     issuer = c.get("issuer") or {}
     route = c.get("route") or "—"
@@ -129,6 +194,11 @@ def result_lines(result: VerificationResult, presented: Presented) -> list[str]:
         ("checked at", result.to_dict()["checked_at"]),
         ("checked", f"{result.mode}, from {presented.source}"),
     ]
+    if trust is not None:
+        rows.append(("trusted", _both(trust.zh, trust.en)))
+        host_line = _url_host_line(presented, trust)
+        if host_line is not None:
+            rows.append(("URL host", host_line))
     if result.not_checked:
         rows.append(("NOT checked", ", ".join(result.not_checked).replace("_", " ")))
     return [f"{label:<16} {value if value not in (None, '') else '—'}" for label, value in rows]
@@ -207,11 +277,15 @@ def verify(
     else:
         with ctx.services.db.session() as session:
             result = verify_token(session, presented.token)
+    trust = trust_of(ctx.services.settings.public_url if jwks_source is None else "", jwks_source)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
-        for line in result_lines(result, presented):
+        for line in result_lines(result, presented, trust):
             click.echo(line)
+    warning = host_warning(presented, trust)
+    if warning is not None:
+        click.echo(warning, err=True)
     if not result.is_valid:
         click.echo(f"not valid: {result.status}: {result.message}", err=True)
         raise click.exceptions.Exit(EXIT_CODES[result.status])

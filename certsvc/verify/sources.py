@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from certsvc.errors import BadFile, CertsvcError, InvalidInput
 
-__all__ = ["Presented", "read_target", "token_from_text"]
+__all__ = ["Presented", "read_target", "token_from_text", "url_host"]
 
 #: A compact JWS as certsvc writes it: three base64url segments.
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$")
@@ -35,6 +35,8 @@ class Presented:
     token: str
     source: str  # token | url | text file | image | pdf (embedded) | pdf (QR)
     record: str | None = None
+    #: The host (and port) of the URL the token came in, lower-case; None for a bare token.
+    url_host: str | None = None
 
 
 def token_from_text(text: str) -> str:
@@ -56,6 +58,17 @@ def token_from_text(text: str) -> str:
     return text
 
 
+def url_host(text: str) -> str | None:
+    """The host (with its port, if any) of an http(s) URL in *text*, lower-case; else None.
+
+    ``"https://Cert.Example.cn/v/eyJ…"`` gives ``"cert.example.cn"``; a bare token gives None.
+    """
+    text = text.strip()
+    if not text.lower().startswith(("http://", "https://")):
+        return None
+    return urlsplit(text).netloc.rpartition("@")[2].lower() or None
+
+
 def read_target(target: str) -> Presented:
     """Read *target* (token, URL or file path) into the token to verify."""
     path = Path(target)
@@ -65,7 +78,7 @@ def read_target(target: str) -> Presented:
     if looks_like_file and path.suffix.lower() in {".pdf", ".png", ".jpg", ".jpeg", ".txt"}:
         raise InvalidInput(f"no such file: {target}")
     source = "url" if "://" in target else "token"
-    return Presented(token_from_text(target), source)
+    return Presented(token_from_text(target), source, url_host=url_host(target))
 
 
 def _is_file(path: Path) -> bool:
@@ -91,7 +104,8 @@ def _read_file(path: Path) -> Presented:
     if data.startswith(b"%PDF-"):
         return read_pdf(data, str(path))
     if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff" or data[:4] == b"RIFF":
-        return Presented(_one_token(_decode_image_bytes(data, str(path)), str(path)), "image")
+        token, host = _one_token(_decode_image_bytes(data, str(path)), str(path))
+        return Presented(token, "image", url_host=host)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -99,7 +113,7 @@ def _read_file(path: Path) -> Presented:
             f"{path} is neither a PDF, an image nor text; give the certificate PDF, a photo "
             "of its QR code, or the token"
         ) from exc
-    return Presented(token_from_text(text), "text file")
+    return Presented(token_from_text(text), "text file", url_host=url_host(text))
 
 
 def _decode_image_bytes(data: bytes, name: str) -> list[str]:
@@ -120,8 +134,8 @@ def decode_qr(image: Any) -> list[str]:
     return [b.text for b in found if b.valid and b.text]
 
 
-def _one_token(texts: list[str], name: str) -> str:
-    """The single certsvc token among decoded QR *texts*."""
+def _one_token(texts: list[str], name: str) -> tuple[str, str | None]:
+    """The single certsvc token among decoded QR *texts*, and the host of its URL."""
     tokens = {token_from_text(t) for t in texts if "/v/" in t or _TOKEN.match(t.strip())}
     if not tokens:
         what = f"QR code(s) that are not certsvc codes: {texts[0][:60]!r}" if texts else "no QR"
@@ -131,7 +145,9 @@ def _one_token(texts: list[str], name: str) -> str:
         )
     if len(tokens) > 1:
         raise BadFile(f"{name} holds {len(tokens)} different certificate QR codes; give one")
-    return tokens.pop()
+    token = tokens.pop()
+    hosts = sorted({url_host(t) or "" for t in texts if "/v/" in t and token_from_text(t) == token})
+    return token, ",".join(h for h in hosts if h) or None
 
 
 def _embedded_reader() -> Any | None:
@@ -154,7 +170,8 @@ def read_pdf(data: bytes, name: str = "the PDF") -> Presented:
         if embedded is not None and getattr(embedded, "token", None):
             record = getattr(embedded, "record", None)
             return Presented(str(embedded.token), "pdf (embedded)", record or None)
-    return Presented(_one_token(_pdf_qr_texts(data, name), name), "pdf (QR)")
+    token, host = _one_token(_pdf_qr_texts(data, name), name)
+    return Presented(token, "pdf (QR)", url_host=host)
 
 
 def _pdf_qr_texts(data: bytes, name: str) -> list[str]:

@@ -18,6 +18,7 @@ import datetime as dt
 import functools
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any, ParamSpec
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
@@ -32,6 +33,7 @@ __all__ = [
     "MAX_SESSION_AGE",
     "ConsoleSessionInterface",
     "audit_request",
+    "audited_request",
     "client_ip",
     "current_principal",
     "end_session",
@@ -169,6 +171,24 @@ def audit_request(
             outcome=outcome,
             detail=detail,
         )
+
+
+def audited_request(
+    action: str,
+    *,
+    body_id: int | None,
+    target: str = "",
+    detail: Mapping[str, Any] | None = None,
+) -> AbstractContextManager[audit.AuditedAction]:
+    """:func:`certsvc.audit.audited` for this request's actor: ok, rejected or failed."""
+    return audit.audited(
+        services_of(current_app).db,
+        request_actor(),
+        action,
+        body_id=body_id,
+        target=target,
+        detail=detail,
+    )
 
 
 def requires(

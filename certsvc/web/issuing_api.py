@@ -39,8 +39,8 @@ from certsvc.apitokens import TokenIdentity, current_token, require_token
 from certsvc.domain.text import check_text
 from certsvc.errors import (
     BatchRejected,
-    CertsvcError,
     InvalidRequest,
+    NotFound,
     PermissionDenied,
     RowError,
 )
@@ -49,7 +49,8 @@ from certsvc.issuance.service import issue_batch, revoke
 from certsvc.models import Batch, Certificate
 from certsvc.verify.core import certificate_fields
 from certsvc.verify.result import format_time
-from certsvc.web.authz import audit_request
+from certsvc.web import refusals
+from certsvc.web.authz import audit_request, audited_request
 from certsvc.web.json_body import json_object
 
 __all__ = ["bp", "openapi_paths", "openapi_schemas", "openapi_security_schemes"]
@@ -68,6 +69,7 @@ _REVOKE = roles_with(Permission.REVOKE)
 
 def _body_of(token: TokenIdentity) -> int:
     if token.body_id is None:
+        refusals.no_body(token)
         raise PermissionDenied(
             f"the token {token.prefix}… is not tied to a certification body; "
             "create the token in the console of the body that issues"
@@ -219,36 +221,24 @@ def create_batch() -> ResponseReturnValue:
     with services.db.session() as session:
         body_code = service.body_by_id(session, body_id).code
     try:
-        result = issue_batch(
-            services,
-            body_code,
-            numbered,
-            source="api",
-            content_sha256=service.json_digest(services, rows),
-            idempotency_key=key,
-            actor=f"token {token.prefix}…",
-            read_errors=shape_errors,
-        )
+        with audited_request(
+            "batch.issue", body_id=body_id, detail={"rows": len(rows), "key": key}
+        ) as entry:
+            result = issue_batch(
+                services,
+                body_code,
+                numbered,
+                source="api",
+                content_sha256=service.json_digest(services, rows),
+                idempotency_key=key,
+                actor=f"token {token.prefix}…",
+                read_errors=shape_errors,
+            )
+            entry.target = result.batch_id
+            entry.outcome = "replayed" if result.replayed else "ok"
+            entry.detail["certificates"] = len(result.certificates)
     except BatchRejected as exc:
-        audit_request(
-            "batch.issue",
-            body_id=body_id,
-            outcome="rejected",
-            detail={"rows": len(rows), "errors": len(exc.errors), "key": key},
-        )
         return _rejected(exc)
-    except CertsvcError as exc:
-        audit_request(
-            "batch.issue", body_id=body_id, outcome="failed", detail={"error": exc.code, "key": key}
-        )
-        raise
-    audit_request(
-        "batch.issue",
-        body_id=body_id,
-        target=result.batch_id,
-        outcome="replayed" if result.replayed else "ok",
-        detail={"certificates": len(result.certificates), "key": key},
-    )
     with services.db.session() as session:
         batch = service.get_batch(session, body_id, result.batch_id)
         payload = _batch_json(session, batch, services.settings.public_url)
@@ -275,10 +265,13 @@ def get_certificate(number: str) -> ResponseReturnValue:
     """A certificate of the token's body, with its corrections and events."""
     body_id = _body_of(current_token())
     services = services_of(current_app)
-    with services.db.session() as session:
+    with (
+        audited_request("certificate.view", body_id=body_id, target=number[:64]) as entry,
+        services.db.session() as session,
+    ):
         cert = service.get_certificate(session, body_id, number[:64])
         payload = _certificate_json(session, cert, services.settings.public_url)
-    audit_request("certificate.view", body_id=body_id, target=cert.number)
+        entry.target = cert.number
     return _no_store(payload)
 
 
@@ -304,39 +297,35 @@ def certificate_pdf(number: str) -> ResponseReturnValue:
     return response
 
 
-def _own_certificate(number: str) -> tuple[TokenIdentity, int, str]:
+def _own_certificate(number: str, action: str) -> tuple[TokenIdentity, int, str]:
     """The request's token, its body, and the number of that body's certificate ``number``
-    (NotFound when the body has none: another body's certificates do not exist for it)."""
+    (NotFound when the body has none: another body's certificates do not exist for it; the
+    attempt to ``action`` one is audited)."""
     token = current_token()
     body_id = _body_of(token)
-    with services_of(current_app).db.session() as session:
-        return token, body_id, service.get_certificate(session, body_id, number[:64]).number
+    try:
+        with services_of(current_app).db.session() as session:
+            found = service.get_certificate(session, body_id, number[:64]).number
+    except NotFound as exc:
+        detail = {"error": exc.code}
+        audit_request(action, body_id=body_id, target=number[:64], outcome="failed", detail=detail)
+        raise
+    return token, body_id, found
 
 
 @bp.post("/certificates/<number>/revoke")
 @require_token(*_REVOKE)
 def revoke_certificate(number: str) -> ResponseReturnValue:
     """Revoke with a reason; the reason is shown to everyone who verifies."""
-    token, body_id, number = _own_certificate(number)
+    token, body_id, number = _own_certificate(number, "certificate.revoke")
     services = services_of(current_app)
     data = _json_object(frozenset({"reason"}))
     reason = data.get("reason")
     if not isinstance(reason, str) or len(reason) > MAX_REASON:
         raise InvalidRequest(f"'reason' must be a string of at most {MAX_REASON} characters")
-    try:
+    with audited_request("certificate.revoke", body_id=body_id, target=number) as entry:
         revoke(services, number, reason, actor=f"token {token.prefix}…")
-    except CertsvcError as exc:
-        audit_request(
-            "certificate.revoke",
-            body_id=body_id,
-            target=number,
-            outcome="failed",
-            detail={"error": exc.code},
-        )
-        raise
-    audit_request(
-        "certificate.revoke", body_id=body_id, target=number, detail={"reason": reason.strip()}
-    )
+        entry.detail["reason"] = reason.strip()
     with services.db.session() as session:
         cert = service.get_certificate(session, body_id, number)
         return _no_store(_certificate_json(session, cert, services.settings.public_url))
@@ -346,7 +335,7 @@ def revoke_certificate(number: str) -> ResponseReturnValue:
 @require_token(*_ISSUE)
 def reissue_certificate(number: str) -> ResponseReturnValue:
     """Issue a corrected certificate that supersedes this one (e.g. a name typo)."""
-    token, body_id, number = _own_certificate(number)
+    token, body_id, number = _own_certificate(number, "certificate.correct")
     services = services_of(current_app)
     key = _idempotency_key(required=False)
     data = _json_object(frozenset({"changes"}))
@@ -361,37 +350,21 @@ def reissue_certificate(number: str) -> ResponseReturnValue:
         errors += [RowError(0, k, "cannot be changed by a correction") for k in unknown]
         return _rejected(BatchRejected(errors))
     try:
-        result = service.reissue(
-            services,
-            body_id,
-            number[:64],
-            values,
-            actor=f"token {token.prefix}…",
-            source="api",
-            idempotency_key=key,
-        )
+        with audited_request("certificate.correct", body_id=body_id, target=number[:64]) as entry:
+            result = service.reissue(
+                services,
+                body_id,
+                number[:64],
+                values,
+                actor=f"token {token.prefix}…",
+                source="api",
+                idempotency_key=key,
+            )
+            new_number = result.certificates[0].number
+            entry.outcome = "replayed" if result.replayed else "ok"
+            entry.detail.update(new=new_number, batch=result.batch_id)
     except BatchRejected as exc:
-        audit_request(
-            "certificate.correct", body_id=body_id, target=number[:64], outcome="rejected"
-        )
         return _rejected(exc)
-    except CertsvcError as exc:
-        audit_request(
-            "certificate.correct",
-            body_id=body_id,
-            target=number[:64],
-            outcome="failed",
-            detail={"error": exc.code},
-        )
-        raise
-    new_number = result.certificates[0].number
-    audit_request(
-        "certificate.correct",
-        body_id=body_id,
-        target=number[:64],
-        outcome="replayed" if result.replayed else "ok",
-        detail={"new": new_number, "batch": result.batch_id},
-    )
     with services.db.session() as session:
         cert = service.get_certificate(session, body_id, new_number)
         payload = {

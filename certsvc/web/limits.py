@@ -54,7 +54,14 @@ from certsvc.errors import RateLimited
 from certsvc.verify.text import texts
 from certsvc.web.public import page_language
 
-__all__ = ["DEFAULT_LIMITS", "ENDPOINT_SCOPES", "EXTENSION", "RateLimits", "init_app"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "ENDPOINT_SCOPES",
+    "EXTENSION",
+    "RateLimits",
+    "counters_of",
+    "init_app",
+]
 
 log = logging.getLogger("certsvc.limits")
 
@@ -144,6 +151,26 @@ class RateLimits:
                     seconds = item.get_expiry()
                 return str(item), max(1, seconds)
         return None
+
+    def count(self, scope: str, client: str, seconds: int = 60) -> int:
+        """Count one event of ``client`` in ``scope``; how many there were in this window of
+        ``seconds`` (a fixed window from the first event), this one included."""
+        key = f"{KEY_PREFIX}/{scope}/{client}"
+        limiter = self._counting()
+        try:
+            return limiter.storage.incr(key, seconds)
+        except Exception as exc:  # as in hit(): Redis failing falls back to memory
+            if limiter is self._memory:
+                raise
+            self._redis_failed(exc)
+            return self._memory.storage.incr(key, seconds)
+
+
+def counters_of(app: Flask) -> RateLimits:
+    """The counters :func:`init_app` gave ``app``."""
+    counters = app.extensions[EXTENSION]
+    assert isinstance(counters, RateLimits)
+    return counters
 
 
 def _spec(scope: str) -> str:

@@ -24,7 +24,7 @@ from certsvc.issuance.service import revoke
 from certsvc.registry.stats import compute_stats
 from certsvc.spreadsheets import SafeCsvWriter
 from certsvc.verify.core import certificate_fields
-from certsvc.web.authz import audit_request, principal, requires
+from certsvc.web.authz import audit_request, audited_request, principal, requires
 from certsvc.web.console import bp, downloads, i18n
 from certsvc.web.console.forms import CorrectForm, RevokeForm
 from certsvc.web.console.i18n import tr
@@ -163,24 +163,15 @@ def certificate_revoke(number: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         assert form.reason.data is not None
         try:
-            revoke(services, cert.number, form.reason.data, actor=principal().username)
+            with audited_request(
+                "certificate.revoke", body_id=cert.body_id, target=cert.number
+            ) as entry:
+                revoke(services, cert.number, form.reason.data, actor=principal().username)
+                entry.detail["reason"] = form.reason.data.strip()
         except CertsvcError as exc:
             form.reason.errors = [exc.message]
             status = exc.http_status
-            audit_request(
-                "certificate.revoke",
-                body_id=cert.body_id,
-                target=cert.number,
-                outcome="failed",
-                detail={"error": exc.code},
-            )
         else:
-            audit_request(
-                "certificate.revoke",
-                body_id=cert.body_id,
-                target=cert.number,
-                detail={"reason": form.reason.data.strip()},
-            )
             flash(tr(f"证书 {cert.number} 已撤销。", f"Certificate {cert.number} was revoked."))
             return redirect(url_for("console.certificate", number=cert.number))
     elif request.method == "POST":
@@ -222,14 +213,19 @@ def certificate_correct(number: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         changes = {key: str(form[key].data or "") for key in service.CORRECTABLE}
         try:
-            result = service.reissue(
-                services,
-                _body_id(),
-                cert.number,
-                changes,
-                actor=principal().username,
-                source="console",
-            )
+            with audited_request(
+                "certificate.correct", body_id=cert.body_id, target=cert.number
+            ) as entry:
+                result = service.reissue(
+                    services,
+                    _body_id(),
+                    cert.number,
+                    changes,
+                    actor=principal().username,
+                    source="console",
+                )
+                new_number = result.certificates[0].number
+                entry.detail.update(new=new_number, batch=result.batch_id)
         except BatchRejected as exc:
             errors = [f"{_label(e.column)}: {e.message}" for e in exc.errors]
             status = exc.http_status
@@ -237,13 +233,6 @@ def certificate_correct(number: str) -> ResponseReturnValue:
             errors = [exc.message]
             status = exc.http_status
         else:
-            new_number = result.certificates[0].number
-            audit_request(
-                "certificate.correct",
-                body_id=cert.body_id,
-                target=cert.number,
-                detail={"new": new_number, "batch": result.batch_id},
-            )
             flash(
                 tr(
                     f"已签发更正证书 {new_number}，原证书 {cert.number} 已被替代。",
@@ -251,13 +240,6 @@ def certificate_correct(number: str) -> ResponseReturnValue:
                 )
             )
             return redirect(url_for("console.certificate", number=new_number))
-        if errors:
-            audit_request(
-                "certificate.correct",
-                body_id=cert.body_id,
-                target=cert.number,
-                outcome="failed",
-            )
     elif request.method == "POST":
         status = 422
     return render_template("console/correct.html", cert=cert, form=form, errors=errors), status

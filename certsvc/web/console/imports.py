@@ -21,12 +21,12 @@ from certsvc import certificates as service
 from certsvc import services_of
 from certsvc.accounts import Permission
 from certsvc.domain.ids import redact_id_numbers
-from certsvc.errors import BadFile, BatchRejected, BodySuspended, CertsvcError, InvalidInput
+from certsvc.errors import BadFile, BatchRejected, BodySuspended, InvalidInput
 from certsvc.issuance.columns import COLUMNS, template_choices
 from certsvc.issuance.rows import read_results_file
 from certsvc.issuance.service import issue_batch
 from certsvc.issuance.template import template_csv, template_xlsx
-from certsvc.web.authz import audit_request, principal, requires
+from certsvc.web.authz import audit_request, audited_request, principal, requires
 from certsvc.web.console import bp
 from certsvc.web.console.forms import ConfirmImportForm, UploadForm
 from certsvc.web.console.i18n import tr
@@ -177,25 +177,22 @@ def import_confirm() -> ResponseReturnValue:
         body_code = body.code
     parsed = read_results_file(data, filename, max_rows=services.settings.max_batch_rows)
     try:
-        result = issue_batch(
-            services,
-            body_code,
-            [(r.row, r.values) for r in parsed.rows],
-            source=parsed.format,
-            content_sha256=ticket["d"],
-            filename=filename,
-            actor=who.username,
-            read_errors=parsed.errors,
-        )
-    except BatchRejected as exc:
+        with audited_request("batch.issue", body_id=who.body_id, target=filename) as entry:
+            result = issue_batch(
+                services,
+                body_code,
+                [(r.row, r.values) for r in parsed.rows],
+                source=parsed.format,
+                content_sha256=ticket["d"],
+                filename=filename,
+                actor=who.username,
+                read_errors=parsed.errors,
+            )
+            entry.target = result.batch_id
+            entry.outcome = "replayed" if result.replayed else "ok"
+            entry.detail.update(file=filename, certificates=len(result.certificates))
+    except BatchRejected:
         # Something changed since the preview (another batch, the scope): show it afresh.
-        audit_request(
-            "batch.issue",
-            body_id=who.body_id,
-            target=filename,
-            outcome="rejected",
-            detail={"errors": len(exc.errors)},
-        )
         preview = service.preview_rows(
             services,
             ticket["b"],
@@ -212,22 +209,6 @@ def import_confirm() -> ResponseReturnValue:
             confirm=ConfirmImportForm(formdata=None),
             upload=UploadForm(formdata=None),
         ), 422
-    except CertsvcError as exc:
-        audit_request(
-            "batch.issue",
-            body_id=who.body_id,
-            target=filename,
-            outcome="failed",
-            detail={"error": exc.code},
-        )
-        raise
-    audit_request(
-        "batch.issue",
-        body_id=who.body_id,
-        target=result.batch_id,
-        outcome="replayed" if result.replayed else "ok",
-        detail={"file": filename, "certificates": len(result.certificates)},
-    )
     if result.replayed:
         flash(
             tr(
