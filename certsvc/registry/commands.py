@@ -9,10 +9,11 @@ import click
 
 from certsvc.cli import Context, cli, pass_ctx
 from certsvc.errors import InvalidInput, RecordsRejected
-from certsvc.registry.client import FeedClient, RetryPolicy, pull
 from certsvc.registry.feed import DEFAULT_LIMIT, MAX_LIMIT
 from certsvc.registry.mirror import Mirror
+from certsvc.registry.pull import pull
 from certsvc.registry.stats import FORMATS, compute_stats, render
+from certsvc.registry.transport import FeedClient, RetryPolicy
 
 
 @cli.group()
