@@ -29,6 +29,7 @@ from certsvc.db import normalize_url
 from certsvc.demo import resident_id, uscc
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.domain.occupations import shipped_catalogue
+from certsvc.issuance.service import BatchResult, content_hash, issue_batch
 from certsvc.migrate import upgrade
 from certsvc.models import Base
 from certsvc.services import Services
@@ -183,3 +184,11 @@ def row(n: int, **overrides: str) -> dict[str, str]:
     }
     base.update(overrides)
     return base
+
+
+def issue_rows(services: Services, rows: list[dict[str, str]]) -> BatchResult:
+    """Issue ``rows`` (numbered from 2, as under a header line) for :data:`BODY_CODE`."""
+    numbered = list(enumerate(rows, start=2))
+    return issue_batch(
+        services, BODY_CODE, numbered, source="api", content_sha256=content_hash(numbered)
+    )

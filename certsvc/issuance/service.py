@@ -43,6 +43,7 @@ from certsvc.errors import (
 from certsvc.events import reserve
 from certsvc.identity import id_commitment
 from certsvc.issuance.credential import CertifiedFacts, credential_payload, qr_payload
+from certsvc.issuance.status import assign_entries, mark_not_current
 from certsvc.issuance.validate import CertificateRequest, check_visible, validate_rows
 from certsvc.models import (
     Batch,
@@ -57,6 +58,7 @@ from certsvc.models import (
 from certsvc.registry.statements import sign_status_statement, status_statement
 from certsvc.services import Services
 from certsvc.signing.jws import JwsSigner, SigningJob
+from certsvc.signing.statuslist import StatusEntry
 from certsvc.signing.vc import VC_CTY, VC_JWT_TYP
 from certsvc.transparency.leaf import EventFacts, leaf_hash_of
 from certsvc.transparency.log import append_and_checkpoint
@@ -200,7 +202,7 @@ def _issue(
 
     numbers = _allocate_numbers(session, services, body, requests)
     holders = _holders(session, services, requests)
-    superseded = _supersede(session, requests, numbers, sub.actor)
+    superseded = _supersede(session, services, requests, numbers, signer)
     issued, leaves = _store(
         session, services, body, batch, signer, requests, numbers, holders, sub.actor, progress
     )
@@ -338,10 +340,18 @@ def _holders(
 
 
 def _supersede(
-    session: Session, requests: list[CertificateRequest], numbers: dict[int, str], actor: str
+    session: Session,
+    services: Services,
+    requests: list[CertificateRequest],
+    numbers: dict[int, str],
+    signer: JwsSigner,
 ) -> list[str]:
-    """Mark corrected certificates superseded (before the new ones exist: one valid at a time)."""
+    """Mark corrected certificates superseded (before the new ones exist: one valid at a time).
+
+    Their bits in the body's status list are set in this transaction too.
+    """
     superseded: list[str] = []
+    corrected: list[Certificate] = []
     now = utcnow()
     for r in requests:
         if r.corrects is None:
@@ -359,6 +369,8 @@ def _supersede(
         if changed.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(f"certificate {r.corrects.number} changed while this batch was issued")
         superseded.append(r.corrects.number)
+        corrected.append(r.corrects)
+    mark_not_current(session, corrected, signer, services.settings.public_url, now)
     return superseded
 
 
@@ -387,11 +399,12 @@ def _store(
     # Made as the signer asks for the next payloads, so the helper threads start signing
     # after the first chunk rather than after the whole batch's facts.
     facts: list[CertifiedFacts] = []
+    entries = assign_entries(session, body, len(requests), public_url)
 
     def jobs() -> Iterator[SigningJob]:
-        for r in requests:
+        for r, (_, _, entry) in zip(requests, entries, strict=True):
             salt = holders[(r.id_type.value, r.id_digest)].salt
-            f = facts_for(r, numbers[r.row], body, salt)
+            f = facts_for(r, numbers[r.row], body, salt, entry)
             facts.append(f)
             yield qr_payload(f), None, None
             yield credential_payload(f, public_url), VC_JWT_TYP, VC_CTY
@@ -404,6 +417,7 @@ def _store(
         for index, r in enumerate(requests):
             token, record = next(tokens), next(tokens)
             f = facts[index]  # made before its payloads could be signed
+            status_list_id, status_index, _ = entries[index]
             yield {
                 "number": f.number,
                 "body_id": body.id,
@@ -426,6 +440,8 @@ def _store(
                 "kid": signer.kid,
                 "token": token,
                 "record": record,
+                "status_list_id": status_list_id,
+                "status_index": status_index,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -529,8 +545,13 @@ def _store(
 
 
 def facts_for(
-    r: CertificateRequest, number: str, body: CertificationBody, id_salt: bytes
+    r: CertificateRequest,
+    number: str,
+    body: CertificationBody,
+    id_salt: bytes,
+    status_entry: StatusEntry | None = None,
 ) -> CertifiedFacts:
+    """What certificate ``number`` certifies, from its validated request."""
     return CertifiedFacts(
         number=number,
         holder_name=r.holder_name,
@@ -552,6 +573,7 @@ def facts_for(
         body_name_zh=body.name_zh,
         body_name_en=body.name_en,
         supersedes=r.corrects.number if r.corrects else None,
+        status_entry=status_entry,
     )
 
 
@@ -588,6 +610,7 @@ def _revoke(services: Services, number: str, reason: str, actor: str) -> Certifi
             public_url=services.settings.public_url,
         )
         record = sign_status_statement(signer, statement)
+        mark_not_current(session, [cert], signer, services.settings.public_url, now)
         session.add(  # numbered at flush, i.e. last (certsvc.events lock order)
             Event(
                 kind="revoked",
