@@ -34,6 +34,7 @@ from certsvc.registry.trust import CheckpointLog, KeyCache
 from certsvc.signing.b64 import b64url_decode
 from certsvc.signing.jwks import PublishedKey, parse_rfc3339
 from certsvc.signing.keys import jwk_thumbprint
+from certsvc.signing.statuslist import StatusEntry, status_entry
 from certsvc.signing.vc import verify_credential
 
 __all__ = ["Applier", "PullSummary", "Rejected", "Rejection"]
@@ -97,6 +98,12 @@ class PullSummary:
     jwks_fetches: int = 0
     #: The size of the transparency-log checkpoint the mirror holds (None: none seen).
     checkpoint: int | None = None
+    #: Revocation status lists fetched and verified, certificates compared with them, and
+    #: what disagreed (see :class:`~certsvc.registry.trust.StatusListCheck`).
+    status_lists: int = 0
+    status_checked: int = 0
+    status_conflicts: list[str] = field(default_factory=list)
+    status_pending: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -116,6 +123,15 @@ class PullSummary:
             *(
                 [f"transparency log: checkpoint of {self.checkpoint} events verified consistent"]
                 if self.checkpoint is not None
+                else []
+            ),
+            *(
+                [
+                    f"status lists: {self.status_lists} verified, {self.status_checked} "
+                    f"certificate(s) compared, {len(self.status_conflicts)} conflict(s), "
+                    f"{len(self.status_pending)} change(s) not yet in the feed"
+                ]
+                if self.status_checked or self.status_conflicts
                 else []
             ),
             *(
@@ -144,6 +160,10 @@ class Applier:
         #: Per page: exact compromise cut-offs by kid, and issued numbers already mirrored.
         self._cutoffs: dict[str, dt.datetime] = {}
         self._existing: set[str] = set()
+        #: Over the whole pull: the revocation entry of every certificate issued in it, and
+        #: the certificates whose status changed — what :class:`StatusListCheck` compares.
+        self.entries: dict[str, StatusEntry] = {}
+        self.status_changed: set[str] = set()
 
     @property
     def _db(self) -> Session:
@@ -284,6 +304,9 @@ class Applier:
         signed_at = parse_rfc3339(event.get("occurred_at"), what="occurred_at")
         trusted = self._trusted(key.kid, key, signed_at)
         supersedes = credential.get("supersedes")
+        entry = status_entry(credential)
+        if entry is not None:
+            self.entries[number] = entry
         self._pending[number] = {
             "number": number,
             "body_code": body,
@@ -364,6 +387,7 @@ class Applier:
             raise Rejected(f"certificate {claim.number} is not in the mirror (was it rejected?)")
         if current_body != claim.body_code:
             raise Rejected(f"certificate {claim.number} was issued by {current_body}")
+        self.status_changed.add(claim.number)
         if pending is not None:
             pending.update(values)
         else:

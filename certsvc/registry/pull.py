@@ -13,6 +13,10 @@
   signed by the body (:mod:`certsvc.registry.statements`);
 * anything that fails is **rejected**: recorded with its reason in ``mirror_events``,
   reported, and not applied;
+* after the last page, the revocation status lists (W3C Bitstring Status List) that the
+  records of this pull name are fetched, verified with the same keys, and compared with the
+  mirror (:class:`~certsvc.registry.trust.StatusListCheck`): a list that hides a signed
+  revocation fails the pull with :class:`~certsvc.errors.StatusListConflict`;
 * every page carries the transparency log's latest signed checkpoint. The client checks its
   signature with the log keys of ``/.well-known/transparency.json`` (cached in the mirror,
   fetched again when a checkpoint names a key the cache does not know) and, with a
@@ -41,7 +45,7 @@ from certsvc.errors import FeedIntegrityError, InvalidInput
 from certsvc.registry.apply import Applier, PullSummary
 from certsvc.registry.mirror import Mirror, MirrorState
 from certsvc.registry.transport import FeedClient
-from certsvc.registry.trust import CheckpointLog, KeyCache
+from certsvc.registry.trust import CheckpointLog, KeyCache, StatusListCheck
 
 __all__ = ["pull"]
 
@@ -102,6 +106,10 @@ def pull(
                 progress(cursor - summary.first_cursor, summary.head - summary.first_cursor)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+    status = StatusListCheck(client, keys)
+    status.check(mirror, applier.entries, applier.status_changed)
+    summary.status_lists, summary.status_checked = status.lists, status.checked
+    summary.status_conflicts, summary.status_pending = status.conflicts, status.pending
     summary.untrusted = mirror.untrusted()
     summary.retries = client.retries
     summary.jwks_fetches = keys.fetches

@@ -35,6 +35,7 @@ FEED_PATH = "/api/v1/registry/changes"
 JWKS_PATH = "/.well-known/jwks.json"
 TRANSPARENCY_PATH = "/.well-known/transparency.json"
 CONSISTENCY_PATH = "/api/v1/transparency/consistency"
+STATUS_LIST_PREFIX = "/status/"
 
 
 @dataclass(frozen=True)
@@ -273,6 +274,25 @@ class FeedClient:
                 raise _Retry(f"{what} was cut short or garbled ({exc})") from exc
 
         return self._get(path, {"Accept": "application/json"}, parse)
+
+    def status_list(self, list_url: str) -> str:
+        """The status list credential (a vc+jwt) a record names, from this service.
+
+        Fetched from the service's own origin (``--url``) at the path the record names, with
+        no token: a list is public, and a record cannot send the client elsewhere.
+        """
+        path = urllib.parse.urlsplit(list_url).path
+        if not path.startswith(STATUS_LIST_PREFIX) or ".." in path:
+            raise FeedIntegrityError(f"{list_url} is not a status list of this service")
+
+        def parse(response: HttpResponse) -> str:
+            try:
+                return response.body.decode("ascii").strip()
+            except UnicodeDecodeError as exc:
+                raise _Retry(f"the status list {path} was garbled ({exc})") from exc
+
+        result: str = self._get(path, {"Accept": "application/vc+jwt"}, parse)
+        return result
 
     def transparency(self) -> dict[str, Any]:
         """The transparency log's public document: origin and log keys."""

@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certsvc.errors import CheckpointError, FeedIntegrityError, HistoryRewritten
-from certsvc.registry.mirror import Mirror, MirrorLog
+from certsvc.errors import CertsvcError, CheckpointError, FeedIntegrityError, HistoryRewritten
+from certsvc.registry.mirror import Mirror, MirrorCertificate, MirrorLog
 from certsvc.registry.transport import FeedClient
+from certsvc.signing.b64 import b64url_decode
 from certsvc.signing.jwks import KeySet, PublishedKey
+from certsvc.signing.statuslist import StatusEntry, status_entry, verify_list
+from certsvc.signing.strictjson import loads_object
 from certsvc.transparency.merkle import verify_consistency
 from certsvc.transparency.note import Checkpoint, NoteVerifier, open_checkpoint
 
-__all__ = ["CheckpointLog", "KeyCache"]
+__all__ = ["CheckpointLog", "KeyCache", "StatusListCheck"]
 
 
 class KeyCache:
@@ -187,3 +192,95 @@ class CheckpointLog:
         row.document = self._document
         row.updated_at = dt.datetime.now(dt.UTC)
         self.unsaved = False
+
+
+class StatusListCheck:
+    """The mirror against the issuers' signed revocation lists (W3C Bitstring Status List).
+
+    For the certificates a pull touched, each list their records name is fetched once and
+    verified — signed by a key of the certificates' body, issued by their issuer, ``id`` the
+    URL the records name — and each certificate's bit compared with the mirror's status:
+
+    * bit clear, mirror revoked or superseded: the list hides a signed status change —
+      a **conflict** (the pull fails with :class:`~certsvc.errors.StatusListConflict`);
+    * bit set, mirror valid: the status change was made after the page was read and has
+      not reached the mirror yet — **pending**, reported; the next pull brings it.
+
+    The list says only "no longer current"; the signed statements in the feed (and the
+    service's verify page) say which status and why.
+    """
+
+    def __init__(self, client: FeedClient, keys: KeyCache) -> None:
+        self._client = client
+        self._keys = keys
+        self.lists = 0
+        self.checked = 0
+        self.conflicts: list[str] = []
+        self.pending: list[str] = []
+
+    def check(
+        self, mirror: Mirror, entries: Mapping[str, StatusEntry], changed: Iterable[str]
+    ) -> None:
+        """Compare the certificates of ``entries`` and ``changed`` with their lists."""
+        with mirror.transaction() as session:
+            rows = _mirrored(session, {*entries, *changed})
+        by_list: dict[str, list[tuple[str, str, str, int]]] = {}
+        for number, (body, status, record) in rows.items():
+            entry = entries.get(number) or _entry_of_record(record)
+            if entry is not None:
+                by_list.setdefault(entry.list_url, []).append((number, body, status, entry.index))
+        for url, certificates in sorted(by_list.items()):
+            self._check_list(url, certificates)
+
+    def _check_list(self, url: str, certificates: list[tuple[str, str, str, int]]) -> None:
+        try:
+            listed = verify_list(self._client.status_list(url), self._keys.public_key, url=url)
+            signer = self._keys.entry(listed.kid)
+            bodies = {body for _, body, _, _ in certificates}
+            if bodies != {signer.body_code}:
+                raise FeedIntegrityError(f"the list is signed by key {listed.kid} of another body")
+            if not listed.issuer_id.endswith(f"/bodies/{signer.body_code}"):
+                raise FeedIntegrityError(f"the list names another issuer, {listed.issuer_id}")
+            self.lists += 1
+            for number, _, status, index in certificates:
+                self.checked += 1
+                marked = listed.is_set(index)
+                if status != "valid" and not marked:
+                    self.conflicts.append(
+                        f"certificate {number} is {status} by a signed statement, but the "
+                        f"issuer's status list {url} shows it current"
+                    )
+                elif status == "valid" and marked:
+                    self.pending.append(
+                        f"certificate {number}: the status list marks it no longer current; "
+                        "the feed has not delivered the change yet — pull again"
+                    )
+        except CertsvcError as exc:
+            self.conflicts.append(f"status list {url} could not be checked: {exc.message}")
+
+
+def _mirrored(session: Session, numbers: set[str]) -> dict[str, tuple[str, str, str]]:
+    """Body, status and record of each mirrored certificate among ``numbers``."""
+    found: dict[str, tuple[str, str, str]] = {}
+    wanted = sorted(numbers)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for number, body, status, record in session.execute(
+            select(
+                MirrorCertificate.number,
+                MirrorCertificate.body_code,
+                MirrorCertificate.status,
+                MirrorCertificate.record,
+            ).where(MirrorCertificate.number.in_(chunk))
+        ):
+            found[number] = (body, status, record)
+    return found
+
+
+def _entry_of_record(record: str) -> StatusEntry | None:
+    """The entry a mirrored (already verified) record names; None for records without one."""
+    try:
+        credential = loads_object(b64url_decode(record.split(".")[1]), what="record")
+        return status_entry(credential)
+    except (CertsvcError, IndexError):
+        return None
