@@ -18,7 +18,8 @@ correction (the verify page says which, and stays the authority for the current 
 
 **Signing.** The list is a vc+jwt signed by the body's active key, like its certificates.
 When a list has never been signed (made by the migration, which holds no key) or the body's
-active key has changed since (rotation, compromise), it is signed when next served.
+active key has changed since (rotation, compromise), it is signed when next served; otherwise
+serving it only reads.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from sqlalchemy.orm import Session
 from certsvc.errors import NotFound
 from certsvc.keyring import Keyring
 from certsvc.models import Certificate, CertificationBody, StatusList, utcnow
+from certsvc.services import Services
 from certsvc.signing.jwks import format_rfc3339
 from certsvc.signing.jws import JwsSigner
 from certsvc.signing.statuslist import (
@@ -186,14 +188,7 @@ class ServedList:
     etag: str
 
 
-def served_list(
-    session: Session, keyring: Keyring, body_code: str, number: int, public_url: str
-) -> ServedList:
-    """The signed list ``number`` of body ``body_code``; NotFound if there is none.
-
-    Signs it first (in this session's transaction) when it was never signed or was signed by
-    a key that is no longer the body's active one.
-    """
+def _find(session: Session, body_code: str, number: int) -> StatusList:
     row = session.scalar(
         select(StatusList)
         .join(CertificationBody, CertificationBody.id == StatusList.body_id)
@@ -201,11 +196,36 @@ def served_list(
     )
     if row is None:
         raise NotFound(f"body {body_code} has no status list {number}")
+    return row
+
+
+def _stale(session: Session, keyring: Keyring, row: StatusList) -> bool:
+    """Whether the list was never signed, or was signed by a key no longer the active one."""
+    if row.credential is None:
+        return True
     active = keyring.active_key(session, row.body, required=False)
-    if row.credential is None or (active is not None and active.kid != row.kid):
-        session.refresh(row, with_for_update=True)
-        if row.credential is None or (active is not None and active.kid != row.kid):
-            _sign(row, body_code, keyring.signer_for(session, row.body), public_url)
-    assert row.credential is not None
-    etag = hashlib.sha256(row.credential.encode()).hexdigest()[:32]
-    return ServedList(row.credential, etag)
+    return active is not None and active.kid != row.kid
+
+
+def served_list(services: Services, body_code: str, number: int) -> ServedList:
+    """The signed list ``number`` of body ``body_code``; NotFound if there is none.
+
+    Read without a transaction (a replica can answer); only a stale list (:func:`_stale`) is
+    signed, in a transaction of its own that locks the row, so concurrent readers sign once.
+    """
+
+    def read(session: Session) -> tuple[str | None, bool]:
+        row = _find(session, body_code, number)
+        return row.credential, _stale(session, services.keyring, row)
+
+    token, stale = services.db.read(read)
+    if stale:
+        with services.db.transaction() as session:
+            row = _find(session, body_code, number)
+            session.refresh(row, with_for_update=True)
+            if _stale(session, services.keyring, row):
+                signer = services.keyring.signer_for(session, row.body)
+                _sign(row, body_code, signer, services.settings.public_url)
+            token = row.credential
+    assert token is not None  # signed above when it was missing
+    return ServedList(token, hashlib.sha256(token.encode()).hexdigest()[:32])

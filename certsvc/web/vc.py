@@ -42,11 +42,7 @@ def context() -> Response:
 @bp.get(f"{STATUS_PATH}/<body_code>/<int:number>")
 def status_list(body_code: str, number: int) -> ResponseReturnValue:
     """A body's revocation status list, signed as a vc+jwt."""
-    services = services_of(current_app)
-    with services.db.transaction() as session:  # signs the list if it never was
-        served = served_list(
-            session, services.keyring, body_code, number, services.settings.public_url
-        )
+    served = served_list(services_of(current_app), body_code, number)
     response = Response(served.token, mimetype=VC_JWT_MEDIA_TYPE)
     response.set_etag(served.etag)
     response.headers["Cache-Control"] = STATUS_LIST_CACHE
