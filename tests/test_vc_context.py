@@ -4,9 +4,10 @@ pyld expands each kind — a regular certificate, a direct certification, a corr
 ``supersedes``), the signed revocation and supersession statements, and the status list
 credential — with a document loader that serves the W3C VC 2.0 context from
 tests/assets/jsonld/ and certsvc's own context from the app. A term that expansion drops would
-silently vanish for every RDF/JSON-LD verifier, so each key of the credential must come back
-when the expanded form is compacted again, and every type must expand to an absolute IRI.
-(pyld has no "safe mode" switch; these two checks are what jsonld.js's safe mode enforces.)
+silently vanish for every RDF/JSON-LD verifier. So expansion runs with pyld's
+``on_property_dropped`` hook (what jsonld.js's safe mode reports as an error) and must drop
+nothing, each key of the credential must come back when the expanded form is compacted again,
+and every type must expand to an absolute IRI.
 """
 
 from __future__ import annotations
@@ -150,7 +151,9 @@ def test_every_kind_of_credential_expands_without_dropping_a_term(
     for kind, credential in kinds.items():
         if kind != "status list":  # a status list uses VC 2.0 terms only
             assert credential["@context"] == [VC_V2, CONTEXT_URL], kind
-        expanded = jsonld.expand(credential, options)
+        dropped: list[str | None] = []
+        expanded = jsonld.expand(credential, options, on_property_dropped=dropped.append)
+        assert dropped == [], kind
         compacted = jsonld.compact(expanded, credential["@context"], options)
         assert sorted(set(key_paths(compacted))) == sorted(set(key_paths(credential))), kind
         types = list(expanded_types(expanded))
@@ -166,7 +169,10 @@ def test_a_term_outside_the_context_is_caught(
     credential = feed_credentials(services, client)["regular"]
     credential["credentialSubject"]["undefinedTerm"] = "x"
     options = {"documentLoader": loader_for(client)}
-    compacted = jsonld.compact(jsonld.expand(credential, options), credential["@context"], options)
+    dropped: list[str | None] = []
+    expanded = jsonld.expand(credential, options, on_property_dropped=dropped.append)
+    assert dropped == ["undefinedTerm"]
+    compacted = jsonld.compact(expanded, credential["@context"], options)
     assert "/credentialSubject/undefinedTerm" not in set(key_paths(compacted))
 
 
