@@ -50,9 +50,10 @@ from certsvc.domain.occupations import shipped_catalogue
 from certsvc.issuance.service import content_hash, issue_batch
 from certsvc.migrate import upgrade
 from certsvc.models import Certificate
-from certsvc.registry.client import FeedClient, pull
 from certsvc.registry.feed import MAX_LIMIT
 from certsvc.registry.mirror import Mirror
+from certsvc.registry.pull import pull
+from certsvc.registry.transport import FeedClient
 from certsvc.services import Services
 
 CERTIFICATES = int(os.environ.get("CERTSVC_BENCH_REGISTRY_CERTIFICATES", "100000"))

@@ -54,6 +54,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     from certsvc.web import transparency  # checkpoints and proofs (issue 8)
 
     app.register_blueprint(transparency.bp)
+    from certsvc.web import cors, vc  # JSON-LD context, status lists, cross-origin reads
+
+    app.register_blueprint(vc.bp)
+    cors.init_app(app)
     limits.init_app(app, settings.redis_url)  # after the blueprints: it wraps their views
     if settings.trusted_proxies:
         # The client's address from X-Forwarded-For, as many hops deep as there are proxies

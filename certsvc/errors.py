@@ -248,6 +248,20 @@ class HistoryRewritten(FeedIntegrityError):
     code = "history_rewritten"
 
 
+class StatusListError(CertsvcError):
+    """A revocation status list could not be fetched, or did not verify."""
+
+    code = "status_list_error"
+    http_status = 502
+    exit_code = 69  # EX_UNAVAILABLE
+
+
+class StatusListConflict(FeedIntegrityError):
+    """An issuer's revocation status list contradicts the signed status changes in the feed."""
+
+    code = "status_list_conflict"
+
+
 class RecordsRejected(CertsvcError):
     """A pull finished, but some records did not verify and were not applied."""
 

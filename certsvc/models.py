@@ -245,6 +245,9 @@ class Certificate(Base):
     record: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    #: Its revocation bit: the status list and the (random) index in it (certsvc.issuance.status).
+    status_list_id: Mapped[int | None] = mapped_column(ForeignKey("status_lists.id"), nullable=True)
+    status_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     holder: Mapped[Holder] = relationship()
     body: Mapped[CertificationBody] = relationship()
@@ -267,7 +270,37 @@ class Certificate(Base):
             sqlite_where=text("status = 'valid'"),
             postgresql_where=text("status = 'valid'"),
         ),
+        UniqueConstraint("status_list_id", "status_index"),
     )
+
+
+class StatusList(Base):
+    """A body's W3C Bitstring Status List for revocation (certsvc.issuance.status).
+
+    ``bits`` is the published bitstring (set = revoked or superseded); ``allocated`` marks the
+    indexes handed out, so a new one is drawn at random among the free ones. ``credential`` is
+    the list signed as a vc+jwt by key ``kid`` for ``version``; it is signed again when the
+    bits change, and when served if it is missing or the body's active key has changed.
+    """
+
+    __tablename__ = "status_lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("certification_bodies.id"))
+    #: 1, 2, … per body: the last part of the list's URL.
+    number: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    assigned: Mapped[int] = mapped_column(Integer, default=0)
+    bits: Mapped[bytes] = mapped_column(LargeBinary)
+    allocated: Mapped[bytes] = mapped_column(LargeBinary)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    credential: Mapped[str | None] = mapped_column(Text, nullable=True)
+    kid: Mapped[str | None] = mapped_column(String(43), nullable=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    body: Mapped[CertificationBody] = relationship()
+
+    __table_args__ = (UniqueConstraint("body_id", "number"),)
 
 
 class Event(Base):

@@ -15,20 +15,26 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
+from werkzeug.serving import make_server
 
+from certsvc import create_app
 from certsvc.bodies import NewBody, add_member, add_scope, create_body, load_occupations
 from certsvc.config import Settings, generate_secrets
 from certsvc.db import normalize_url
 from certsvc.demo import resident_id, uscc
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.domain.occupations import shipped_catalogue
+from certsvc.issuance.service import BatchResult, content_hash, issue_batch
 from certsvc.migrate import upgrade
 from certsvc.models import Base
 from certsvc.services import Services
@@ -183,3 +189,46 @@ def row(n: int, **overrides: str) -> dict[str, str]:
     }
     base.update(overrides)
     return base
+
+
+def issue_rows(services: Services, rows: list[dict[str, str]]) -> BatchResult:
+    """Issue ``rows`` (numbered from 2, as under a header line) for :data:`BODY_CODE`."""
+    numbered = list(enumerate(rows, start=2))
+    return issue_batch(
+        services, BODY_CODE, numbered, source="api", content_sha256=content_hash(numbered)
+    )
+
+
+@dataclass
+class LiveService:
+    """The app served over real HTTP on a free port; its public URL is that address."""
+
+    services: Services
+    url: str
+
+
+@pytest.fixture
+def live_service(database_url: str, tmp_path: Path) -> Iterator[LiveService]:
+    """A seeded service behind a threaded HTTP server on 127.0.0.1, stopped after the test.
+
+    The port is bound first and the app made after, so that the credentials it signs name
+    this server's address (status lists, context) and outside tools can follow them.
+    """
+    app: list[Flask] = []
+    httpd = make_server(
+        "127.0.0.1", 0, lambda environ, start: app[0](environ, start), threaded=True
+    )
+    url = f"http://127.0.0.1:{httpd.server_port}"
+    services = Services.from_settings(make_settings(tmp_path, database_url, public_url=url))
+    with services.db.transaction() as session:
+        load_occupations(session, shipped_catalogue())
+    seed_body(services)
+    app.append(create_app(services=services))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LiveService(services, url)
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=10)
+        services.db.dispose()

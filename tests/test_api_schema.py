@@ -36,7 +36,14 @@ def test_api_conforms_to_its_openapi_document(
     for key in ("VERIFY", "LOOKUP", "LOOKUP_ID"):
         app.config[f"CERTSVC_RATELIMIT_{key}"] = "1000000 per minute"
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # Paths that name their own server (the VC context and status lists live at the root,
+    # not under /api/v1) are called by schemathesis under the document's server all the
+    # same, so they are tested directly (tests/test_vc_status.py, test_vc_verifiers.py).
+    own_server = {path for path, item in schema.raw_schema["paths"].items() if "servers" in item}
+    assert own_server == {"/ns/skill-certificate/v1", "/status/{body}/{list}"}
+    operations = [
+        op for op in (r.ok() for r in schema.get_all_operations()) if op.path not in own_server
+    ]
     assert {op.path for op in operations} >= {
         "/verify",
         "/lookup/by-number",

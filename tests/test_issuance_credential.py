@@ -22,6 +22,7 @@ from certsvc.issuance.credential import (
     parse_qr_payload,
     qr_payload,
 )
+from certsvc.signing.statuslist import StatusEntry
 from certsvc.signing.vc import check_credential, credential_bytes, credential_job
 
 # Any text the JSON writer can meet, with the characters it escapes and the private-use
@@ -203,8 +204,11 @@ def test_a_payload_that_is_not_ours_is_malformed(payload: bytes) -> None:
         parse_qr_payload(payload)
 
 
-def test_every_shape_of_credential() -> None:
-    """Direct certification and supersedes each add members; all four shapes match."""
+@pytest.mark.parametrize(
+    "entry", [None, StatusEntry("https://cert.example.cn/status/Y000132010001/1", 70_123)]
+)
+def test_every_shape_of_credential(entry: StatusEntry | None) -> None:
+    """Direct certification, supersedes and credentialStatus each add members; all match."""
     url = "https://cert.example.cn"
     for ground in (None, DirectGround.AWARD):
         for supersedes in (None, "", "Y000132010001253000009"):
@@ -214,10 +218,16 @@ def test_every_shape_of_credential() -> None:
                 direct_evidence="省技能大赛一等奖" if ground else "",
                 route=Route.DIRECT if ground else Route.REGULAR,
                 supersedes=supersedes,
+                status_entry=entry,
             )
             payload = credential_payload(facts, url)
             assert payload == credential_bytes(credential(facts, url))
             parsed = json.loads(payload)
+            assert parsed["@context"][1] == f"{url}/ns/skill-certificate/v1"
+            if entry is None:
+                assert "credentialStatus" not in parsed
+            else:
+                assert parsed["credentialStatus"] == entry.to_json()
             assert ("supersedes" in parsed) == bool(supersedes)
             assert ("directCertification" in parsed["credentialSubject"]) == (ground is not None)
             assert parsed["id"] == f"{url}/c/{EXAMPLE.number}"

@@ -31,8 +31,10 @@ from certsvc.errors import (
     Unauthenticated,
 )
 from certsvc.models import Certificate, Event, EventLogHead, utcnow
-from certsvc.registry.client import FeedClient, HttpResponse, PullSummary, RetryPolicy, pull
+from certsvc.registry.apply import PullSummary
 from certsvc.registry.mirror import Mirror
+from certsvc.registry.pull import pull
+from certsvc.registry.transport import FeedClient, HttpResponse, RetryPolicy
 from certsvc.services import Services
 from certsvc.signing.b64 import b64url_decode
 from certsvc.signing.vc import VC_CTY, VC_JWT_TYP
@@ -415,7 +417,7 @@ def test_the_pull_command_reports_rejections_with_exit_code_65(
             .where(Certificate.number == "Y000132010001264000002")
             .values(record=Certificate.record + "x")
         )
-    import certsvc.registry.client as client_module
+    import certsvc.registry.transport as client_module
 
     monkeypatch.setattr(client_module, "UrllibTransport", lambda: FlaskTransport(client))
     result = CliRunner().invoke(

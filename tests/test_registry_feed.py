@@ -30,8 +30,8 @@ from certsvc.issuance.service import revoke
 from certsvc.keyring import published_keys
 from certsvc.models import Certificate, Event
 from certsvc.registry import feed as feed_module
-from certsvc.registry.client import HttpResponse
 from certsvc.registry.statements import verify_status_statement
+from certsvc.registry.transport import HttpResponse
 from certsvc.services import Services
 from certsvc.signing.b64 import b64url_decode
 from certsvc.signing.jwks import KeySet

@@ -19,7 +19,7 @@ from certsvc import create_app
 from certsvc.cli import cli
 from certsvc.errors import HistoryRewritten
 from certsvc.models import Certificate
-from certsvc.registry.client import HttpResponse
+from certsvc.registry.transport import HttpResponse
 from certsvc.services import Services
 from certsvc.transparency.log import append_and_checkpoint, latest_checkpoint
 from certsvc.transparency.models import LogCheckpoint, LogState, MerkleNode
@@ -137,7 +137,7 @@ def test_the_pull_command_refuses_a_rewritten_history_in_one_line(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import certsvc.registry.client as client_module
+    import certsvc.registry.transport as client_module
 
     issue(services, [row(1), row(2)])
     monkeypatch.setattr(client_module, "UrllibTransport", lambda: FlaskTransport(client))

@@ -36,6 +36,8 @@ from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
 from certsvc.domain.routes import DirectGround, Route
 from certsvc.errors import MalformedToken
+from certsvc.issuance.context import context_url
+from certsvc.signing.statuslist import ENTRY_TYPE, PURPOSE, StatusEntry
 from certsvc.signing.vc import VC_CONTEXT_V2, check_credential, credential_bytes
 
 #: A JSON string literal, quotes included, as ``json.dumps(..., ensure_ascii=False)`` writes it.
@@ -74,6 +76,8 @@ class CertifiedFacts:
     body_name_zh: str
     body_name_en: str
     supersedes: str | None = None
+    #: Where its revocation bit is (certsvc.issuance.status); signed as ``credentialStatus``.
+    status_entry: StatusEntry | None = None
 
 
 @dataclass(frozen=True)
@@ -175,14 +179,17 @@ def _credential_strings(facts: CertifiedFacts, public_url: str) -> dict[str, str
         values["direct_evidence"] = facts.direct_evidence
     if facts.supersedes:
         values["supersedes"] = facts.supersedes
+    if facts.status_entry is not None:
+        values["status_list"] = facts.status_entry.list_url
+        values["status_index"] = str(facts.status_entry.index)
     return values
 
 
 def _credential_from(v: Mapping[str, str]) -> dict[str, Any]:
     """The credential's structure around the values of :func:`_credential_strings`.
 
-    The optional members (direct certification, supersedes) are present exactly when their
-    values are.
+    The optional members (direct certification, supersedes, credentialStatus) are present
+    exactly when their values are.
     """
     subject: dict[str, Any] = {
         "type": "SkillCertificateHolder",
@@ -212,7 +219,7 @@ def _credential_from(v: Mapping[str, str]) -> dict[str, Any]:
             "evidence": v["direct_evidence"],
         }
     cred: dict[str, Any] = {
-        "@context": [VC_CONTEXT_V2],
+        "@context": [VC_CONTEXT_V2, context_url(v["public_url"])],
         "id": f"{v['public_url']}/c/{v['number']}",
         "type": ["VerifiableCredential", CREDENTIAL_TYPE],
         "issuer": {
@@ -227,6 +234,14 @@ def _credential_from(v: Mapping[str, str]) -> dict[str, Any]:
     }
     if "supersedes" in v:
         cred["supersedes"] = v["supersedes"]
+    if "status_list" in v:
+        cred["credentialStatus"] = {
+            "id": f"{v['status_list']}#{v['status_index']}",
+            "type": ENTRY_TYPE,
+            "statusPurpose": PURPOSE,
+            "statusListIndex": v["status_index"],
+            "statusListCredential": v["status_list"],
+        }
     return cred
 
 

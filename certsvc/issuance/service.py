@@ -41,6 +41,7 @@ from certsvc.errors import (
     NotFound,
     RowError,
 )
+from certsvc.issuance.status import assign_entries, mark_not_current
 from certsvc.issuance.store import (
     IssuedCertificate,
     sign_certificates,
@@ -179,7 +180,7 @@ def _issue(
 
     numbers = _allocate_numbers(session, services, body, requests)
     holders = _holders(session, services, requests)
-    superseded = _supersede(session, requests, numbers, sub.actor)
+    superseded = _supersede(session, services, requests, numbers, signer)
     issued, leaves = _store(
         session, services, body, batch, signer, requests, numbers, holders, sub.actor, progress
     )
@@ -317,10 +318,18 @@ def _holders(
 
 
 def _supersede(
-    session: Session, requests: list[CertificateRequest], numbers: dict[int, str], actor: str
+    session: Session,
+    services: Services,
+    requests: list[CertificateRequest],
+    numbers: dict[int, str],
+    signer: JwsSigner,
 ) -> list[str]:
-    """Mark corrected certificates superseded (before the new ones exist: one valid at a time)."""
+    """Mark corrected certificates superseded (before the new ones exist: one valid at a time).
+
+    Their bits in the body's status list are set in this transaction too.
+    """
     superseded: list[str] = []
+    corrected: list[Certificate] = []
     now = utcnow()
     for r in requests:
         if r.corrects is None:
@@ -338,6 +347,8 @@ def _supersede(
         if changed.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(f"certificate {r.corrects.number} changed while this batch was issued")
         superseded.append(r.corrects.number)
+        corrected.append(r.corrects)
+    mark_not_current(session, corrected, signer, services.settings.public_url, now)
     return superseded
 
 
@@ -360,10 +371,10 @@ def _store(
     """
     public_url = services.settings.public_url
     now = utcnow()
+    entries = assign_entries(session, body, len(requests), public_url)
     refs = {r.row: holders[(r.id_type.value, r.id_digest)] for r in requests}
-    signed = sign_certificates(
-        signer, body, requests, numbers, {row: h.salt for row, h in refs.items()}, public_url
-    )
+    salts = {row: h.salt for row, h in refs.items()}
+    signed = sign_certificates(signer, body, requests, numbers, salts, entries, public_url)
     holder_ids = {row: h.id for row, h in refs.items()}
     written = write_certificates(
         session, body, batch, signer.kid, signed, holder_ids, now, progress
@@ -406,6 +417,7 @@ def _revoke(services: Services, number: str, reason: str, actor: str) -> Certifi
             public_url=services.settings.public_url,
         )
         record = sign_status_statement(signer, statement)
+        mark_not_current(session, [cert], signer, services.settings.public_url, now)
         session.add(  # numbered at flush, i.e. last (certsvc.events lock order)
             Event(
                 kind="revoked",

@@ -33,6 +33,7 @@ from certsvc.issuance.validate import CertificateRequest
 from certsvc.models import Batch, Certificate, CertificationBody, Event, UTCDateTime
 from certsvc.registry.statements import sign_status_statement, status_statement
 from certsvc.signing.jws import JwsSigner, SigningJob
+from certsvc.signing.statuslist import StatusEntry
 from certsvc.signing.vc import VC_CTY, VC_JWT_TYP
 from certsvc.transparency.leaf import EventFacts, leaf_hash_of
 
@@ -62,11 +63,18 @@ class SignedCertificate:
     facts: CertifiedFacts
     token: str  # compact JWS for the QR
     record: str  # vc+jwt
+    status_list_id: int  # the body's status list and this certificate's bit in it
+    status_index: int
 
 
 def facts_for(
-    r: CertificateRequest, number: str, body: CertificationBody, id_salt: bytes
+    r: CertificateRequest,
+    number: str,
+    body: CertificationBody,
+    id_salt: bytes,
+    status_entry: StatusEntry | None = None,
 ) -> CertifiedFacts:
+    """What certificate ``number`` certifies, from its validated request."""
     return CertifiedFacts(
         number=number,
         holder_name=r.holder_name,
@@ -88,6 +96,7 @@ def facts_for(
         body_name_zh=body.name_zh,
         body_name_en=body.name_en,
         supersedes=r.corrects.number if r.corrects else None,
+        status_entry=status_entry,
     )
 
 
@@ -97,16 +106,18 @@ def sign_certificates(
     requests: Sequence[CertificateRequest],
     numbers: Mapping[int, str],
     salts: Mapping[int, bytes],
+    entries: Sequence[tuple[int, int, StatusEntry]],
     public_url: str,
 ) -> Iterator[SignedCertificate]:
-    """Both signed forms of each request, in order (``numbers`` and ``salts`` by row)."""
+    """Both signed forms of each request, in order (``numbers`` and ``salts`` by row;
+    ``entries``, each request's place in the body's status list, in request order)."""
     # Made as the signer asks for the next payloads, so the helper threads start signing
     # after the first chunk rather than after the whole batch's facts.
     facts: list[CertifiedFacts] = []
 
     def jobs() -> Iterator[SigningJob]:
-        for r in requests:
-            f = facts_for(r, numbers[r.row], body, salts[r.row])
+        for r, (_, _, entry) in zip(requests, entries, strict=True):
+            f = facts_for(r, numbers[r.row], body, salts[r.row], entry)
             facts.append(f)
             yield qr_payload(f), None, None
             yield credential_payload(f, public_url), VC_JWT_TYP, VC_CTY
@@ -114,7 +125,9 @@ def sign_certificates(
     tokens = signer.sign_all(jobs())
     for index, r in enumerate(requests):
         token, record = next(tokens), next(tokens)
-        yield SignedCertificate(r, facts[index], token, record)  # facts made before signing
+        list_id, bit, _ = entries[index]
+        # facts[index] was made before its payloads could be signed
+        yield SignedCertificate(r, facts[index], token, record, list_id, bit)
 
 
 def write_certificates(
@@ -158,6 +171,8 @@ def write_certificates(
                 "kid": kid,
                 "token": s.token,
                 "record": s.record,
+                "status_list_id": s.status_list_id,
+                "status_index": s.status_index,
                 "created_at": now,
                 "updated_at": now,
             }

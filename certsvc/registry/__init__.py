@@ -9,8 +9,11 @@ Modules:
   with its signed record, streamed; replay from any cursor gives the same bytes;
 * :mod:`certsvc.registry.statements` — revocations and supersessions signed by the body
   (``CertificateStatusStatement`` vc+jwt, stored in the event);
-* :mod:`certsvc.registry.client` / :mod:`certsvc.registry.mirror` — ``certsvc registry pull``:
-  the reference client, which verifies everything itself and keeps a mirror;
+* ``certsvc registry pull``, the reference client, which verifies everything itself and keeps a
+  mirror: :mod:`~certsvc.registry.pull` (the loop over pages), :mod:`~certsvc.registry.transport`
+  (HTTP with retries), :mod:`~certsvc.registry.trust` (the cached JWKS and the accepted
+  transparency checkpoint), :mod:`~certsvc.registry.apply` (verifying and applying each event)
+  and :mod:`~certsvc.registry.mirror` (the mirror's tables);
 * :mod:`certsvc.registry.stats` — ``certsvc stats`` and ``GET /api/v1/registry/stats``.
   (The chart on the console dashboard belongs to the console work and reads the same
   :func:`~certsvc.registry.stats.compute_stats`.)

@@ -8,11 +8,12 @@ from pathlib import Path
 import click
 
 from certsvc.cli import Context, cli, pass_ctx
-from certsvc.errors import InvalidInput, RecordsRejected
-from certsvc.registry.client import FeedClient, RetryPolicy, pull
+from certsvc.errors import InvalidInput, RecordsRejected, StatusListConflict
 from certsvc.registry.feed import DEFAULT_LIMIT, MAX_LIMIT
 from certsvc.registry.mirror import Mirror
+from certsvc.registry.pull import pull
 from certsvc.registry.stats import FORMATS, compute_stats, render
+from certsvc.registry.transport import FeedClient, RetryPolicy
 
 
 @cli.group()
@@ -73,8 +74,18 @@ def registry_pull(
         mirror.dispose()
     for rejection in summary.rejections:
         click.echo(f"rejected: {rejection}", err=True)
+    for problem in summary.status_pending:
+        click.echo(f"pending: {problem}", err=True)
+    for problem in summary.status_conflicts:
+        click.echo(f"status list: {problem}", err=True)
     for line in summary.lines():
         click.echo(line)
+    if summary.status_conflicts:
+        raise StatusListConflict(
+            f"{len(summary.status_conflicts)} certificate(s) or list(s) disagree with the "
+            "issuer's signed status lists (listed above); the feed's signed statements were "
+            "applied — ask the issuer, and check the certificates on its verify page"
+        )
     if summary.rejections:
         raise RecordsRejected(
             f"{len(summary.rejections)} record(s) did not verify and were not applied; "

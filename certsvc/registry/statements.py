@@ -8,7 +8,7 @@ so the feed can hand it to the registry unchanged on every replay.
 The statement is a small W3C VC 2.0 secured as ``vc+jwt`` — the same format and verifier as
 the certificate record — of type ``CertificateStatusStatement``::
 
-    {"@context": ["https://www.w3.org/ns/credentials/v2"],
+    {"@context": ["https://www.w3.org/ns/credentials/v2", "<public url>/ns/skill-certificate/v1"],
      "type": ["VerifiableCredential", "CertificateStatusStatement"],
      "issuer": {"id": "<public url>/bodies/<body code>", "bodyCode": "<body code>"},
      "validFrom": "2026-11-26T08:00:00Z",
@@ -31,6 +31,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from certsvc.errors import MalformedToken
+from certsvc.issuance.context import context_url
 from certsvc.signing.jwks import format_rfc3339, parse_rfc3339
 from certsvc.signing.jws import JwsSigner, VerifiedJws
 from certsvc.signing.vc import VC_CONTEXT_V2, credential_job, verify_credential
@@ -79,7 +80,7 @@ def status_statement(
     if superseded_by is not None:
         subject["supersededBy"] = superseded_by
     return {
-        "@context": [VC_CONTEXT_V2],
+        "@context": [VC_CONTEXT_V2, context_url(public_url)],
         "type": ["VerifiableCredential", STATUS_STATEMENT_TYPE],
         "issuer": {"id": f"{public_url}/bodies/{body_code}", "bodyCode": body_code},
         "validFrom": format_rfc3339(at),

@@ -5,6 +5,10 @@ Without ``--jwks`` the token is checked against this installation's database (th
 but the key set is used — fully offline with a file — and the output says what could not be
 checked (revocation, supersession, the stored record; see :mod:`certsvc.verify.offline`).
 
+With ``--status-list`` (with ``--jwks`` and a certificate PDF) the issuer's signed W3C
+Bitstring Status List that the embedded record names is fetched and the certificate's
+revocation bit checked (:mod:`certsvc.verify.status`).
+
 With ``--log-bundle FILE --log-key KEY`` (offline, with ``--jwks``) the certificate's
 inclusion bundle — the ``transparency`` member of an online result, or ``certsvc log prove`` —
 is checked against the transparency log's verifier key
@@ -38,6 +42,7 @@ from certsvc.verify.core import verify_token
 from certsvc.verify.offline import verify_offline
 from certsvc.verify.result import VerificationResult
 from certsvc.verify.sources import Presented, read_target, url_host
+from certsvc.verify.status import check_status_list
 
 __all__ = ["EXIT_CODES", "load_key_set", "verify"]
 
@@ -252,6 +257,13 @@ def check_log_bundle(
     metavar="KEY",
     help="The log's verifier key (origin+id+base64, from /.well-known/transparency.json).",
 )
+@click.option(
+    "--status-list",
+    "status_list",
+    is_flag=True,
+    help="With --jwks and a certificate PDF: fetch the issuer's signed revocation status list "
+    "its record names and check the certificate's bit (needs the network).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verification result as JSON.")
 @pass_ctx
 def verify(
@@ -260,6 +272,7 @@ def verify(
     jwks_source: str | None,
     log_bundle: Path | None,
     log_key: str | None,
+    status_list: bool,
     as_json: bool,
 ) -> None:
     """Verify a certificate: TOKEN, its QR URL, a certificate PDF or a QR image (PNG/JPEG).
@@ -269,9 +282,16 @@ def verify(
     """
     if (log_bundle is None) != (log_key is None) or (log_bundle and jwks_source is None):
         raise click.UsageError("--log-bundle and --log-key go together, and with --jwks")
+    if status_list and jwks_source is None:
+        raise click.UsageError(
+            "--status-list goes with --jwks (online, the database already knows the status)"
+        )
     presented = read_target(target)
     if jwks_source is not None:
-        result = verify_offline(presented.token, load_key_set(jwks_source), record=presented.record)
+        keys = load_key_set(jwks_source)
+        result = verify_offline(presented.token, keys, record=presented.record)
+        if status_list:
+            result = check_status_list(result, presented.record, keys)
         if log_bundle is not None and log_key is not None:
             result = check_log_bundle(result, presented.token, log_bundle, log_key)
     else:

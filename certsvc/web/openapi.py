@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from certsvc.domain.ids import IdType
+from certsvc.issuance.context import CONTEXT_PATH
+from certsvc.issuance.status import STATUS_PATH
 from certsvc.signing.jwks import KEY_STATUSES
 from certsvc.verify.result import OFFLINE_GAPS, REASONS, STATUSES
 
@@ -308,7 +310,68 @@ def _with_other_apis(document: dict[str, Any]) -> dict[str, Any]:
         components["schemas"].update(module.openapi_schemas())
         components["securitySchemes"].update(module.openapi_security_schemes())
     document["paths"].update(_transparency_paths())
+    document["paths"].update(_credential_paths(document["servers"][0]["url"]))
     return document
+
+
+def _credential_paths(api_url: str) -> dict[str, Any]:
+    """The routes for Verifiable Credential verifiers (:mod:`certsvc.web.vc`).
+
+    They live at the service's root, not under ``/api/v1``: each path names its own server.
+    """
+    root = [{"url": api_url.removesuffix(API_PREFIX)}]
+    cors = "Readable from any origin (CORS `*`); HEAD answers the same headers."
+    return {
+        CONTEXT_PATH: {
+            "servers": root,
+            "get": {
+                "summary": "The JSON-LD context of certsvc's credentials (version 1)",
+                "description": "Listed by every credential after the VC 2.0 context; immutable, "
+                "cached for a year. " + cors,
+                "operationId": "credentialContext",
+                "tags": ["credentials"],
+                "responses": {
+                    "200": {
+                        "description": "The context document.",
+                        "content": {"application/ld+json": {"schema": {"type": "object"}}},
+                    }
+                },
+            },
+        },
+        f"{STATUS_PATH}/{{body}}/{{list}}": {
+            "servers": root,
+            "get": {
+                "summary": "A body's revocation status list (W3C Bitstring Status List v1.0)",
+                "description": "A BitstringStatusListCredential signed as a vc+jwt by the body's "
+                "key (verify it with the JWKS). Named by each credential's `credentialStatus`; "
+                "a set bit means revoked or superseded. Cached five minutes, with an ETag. " + cors,
+                "operationId": "statusList",
+                "tags": ["credentials"],
+                "parameters": [
+                    {
+                        "name": "body",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 32},
+                    },
+                    {
+                        "name": "list",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 1},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The signed list.",
+                        "content": {"application/vc+jwt": {"schema": _TEXT}},
+                    },
+                    "304": {"description": "Unchanged since the ETag given in If-None-Match."},
+                    "404": _error("No such body or list."),
+                },
+            },
+        },
+    }
 
 
 def _transparency_paths() -> dict[str, Any]:

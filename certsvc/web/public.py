@@ -55,7 +55,6 @@ def jwks() -> ResponseReturnValue:
     response = Response(body, mimetype="application/jwk-set+json")
     response.set_etag(etag)
     response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"  # any verifier may fetch it
     return response.make_conditional(request)
 
 
