@@ -44,6 +44,7 @@ from certsvc.events import reserve
 from certsvc.identity import id_commitment
 from certsvc.issuance.credential import CertifiedFacts, credential_payload, qr_payload
 from certsvc.issuance.validate import CertificateRequest, check_visible, validate_rows
+from certsvc.metrics import CERTIFICATES_ISSUED, CERTIFICATES_REVOKED
 from certsvc.models import (
     Batch,
     Certificate,
@@ -124,6 +125,7 @@ def issue_batch(
     )
     result, leaves = _issue_once(services, submission, progress)
     if not result.replayed:
+        CERTIFICATES_ISSUED.inc(len(result.certificates))
         publish(services, leaves)
     return result
 
@@ -558,6 +560,7 @@ def facts_for(
 def revoke(services: Services, number: str, reason: str, actor: str = "") -> Certificate:
     """Revoke a valid certificate; the reason is shown on verification and logged publicly."""
     cert = _revoke(services, number, reason, actor)
+    CERTIFICATES_REVOKED.inc()
     publish(services)
     return cert
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -92,24 +92,51 @@ def _batch_seal(session: Session, batch_id: str) -> UploadedSeal | None:
     return load_seal(data) if data else None
 
 
+def _counted(
+    faces: Iterator[CertificateFace], progress: Progress | None
+) -> Iterator[CertificateFace]:
+    """``faces``, calling ``progress(n)`` as the n-th is handed on (n counts from 1)."""
+    if progress is None:
+        yield from faces
+        return
+    for done, face in enumerate(faces, start=1):
+        yield face
+        progress(done)
+
+
+#: Told how many certificates of a batch have been rendered so far (jobs show it).
+Progress = Callable[[int], None]
+
+
 def batch_zip(
-    session: Session, batch_id: str, public_url: str, seal: UploadedSeal | None = None
+    session: Session,
+    batch_id: str,
+    public_url: str,
+    seal: UploadedSeal | None = None,
+    progress: Progress | None = None,
 ) -> Iterator[bytes]:
     """A batch as a streamed ZIP of single-certificate PDFs (each with its signed record).
 
-    ``seal`` overrides the body's stored seal.
+    ``seal`` overrides the body's stored seal; ``progress`` is told each certificate done.
     """
     seal = seal or _batch_seal(session, batch_id)
-    faces = batch_faces(session, batch_id, public_url)
+    faces = _counted(batch_faces(session, batch_id, public_url), progress)
     return zip_stream((pdf_file_name(f), f.issue_date, render_certificate(f, seal)) for f in faces)
 
 
 def batch_merged(
-    session: Session, batch_id: str, public_url: str, seal: UploadedSeal | None = None
+    session: Session,
+    batch_id: str,
+    public_url: str,
+    seal: UploadedSeal | None = None,
+    progress: Progress | None = None,
 ) -> bytes:
-    """A batch as one PDF for printing, a page per certificate in row order."""
+    """A batch as one PDF for printing, a page per certificate in row order.
+
+    ``progress`` is told each certificate done.
+    """
     seal = seal or _batch_seal(session, batch_id)
-    faces = batch_faces(session, batch_id, public_url)
+    faces = _counted(batch_faces(session, batch_id, public_url), progress)
     return _render_merged(((f, seal) for f in faces), title=f"职业技能等级证书 · batch {batch_id}")
 
 

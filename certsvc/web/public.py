@@ -20,6 +20,7 @@ from certsvc import services_of
 from certsvc.domain.ids import IdType
 from certsvc.errors import CertsvcError
 from certsvc.keyring import published_keys
+from certsvc.metrics import counted
 from certsvc.signing.jwks import jwks_document
 from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
 from certsvc.verify.result import VerificationResult
@@ -109,7 +110,7 @@ def _result_page(result: VerificationResult, token: str | None) -> Response:
 def verify_page(token: str) -> Response:
     """The page behind each QR code: status banner, every certified field, key, time."""
     services = services_of(current_app)
-    result = services.db.read(lambda session: verify_token(session, token))
+    result = counted(services.db.read(lambda session: verify_token(session, token)))
     return _result_page(result, token.strip())
 
 
@@ -125,7 +126,7 @@ def lookup_number() -> Response:
     number, name = request.form.get("number", ""), request.form.get("name", "")
     services = services_of(current_app)
     try:
-        result = services.db.read(lambda session: lookup_by_number(session, number, name))
+        result = counted(services.db.read(lambda session: lookup_by_number(session, number, name)))
     except CertsvcError as exc:
         return _page("lookup.html", 422, error=_error_text(exc), number=number, name=name)
     return _result_page(result, None)
@@ -139,8 +140,10 @@ def lookup_id() -> Response:
     services = services_of(current_app)
     try:
         id_number = request.form.get("id_number", "")
-        results = services.db.read(
-            lambda session: lookup_by_id(session, services.vault, id_number, name, id_type)
+        results = counted(
+            services.db.read(
+                lambda session: lookup_by_id(session, services.vault, id_number, name, id_type)
+            )
         )
     except CertsvcError as exc:
         return _page("lookup.html", 422, error=_error_text(exc), name=name, id_type=id_type)
