@@ -51,6 +51,7 @@ from certsvc.verify.core import certificate_fields
 from certsvc.verify.result import format_time
 from certsvc.web.authz import audit_request
 from certsvc.web.jobs_api import accepted
+from certsvc.web.jobs_api import openapi_schemas as job_schemas
 from certsvc.web.json_body import json_object
 
 __all__ = ["bp", "openapi_paths", "openapi_schemas", "openapi_security_schemes"]
@@ -747,6 +748,8 @@ def openapi_schemas() -> dict[str, Any]:
             "required": ["batch_id", "replayed", "certificate"],
         },
         "IssuingError": error,
+        # A batch of more than ASYNC_IMPORT_ROWS rows answers 202 with a job.
+        **job_schemas(),
     }
 
 
