@@ -52,6 +52,8 @@ class Settings:
     """Everything the service can be told from outside. Build with :meth:`from_env`."""
 
     database_url: str = DEFAULT_DATABASE_URL
+    #: A streaming replica of the database for verification look-ups (PostgreSQL only).
+    database_read_url: str | None = None
     public_url: str = "http://127.0.0.1:5000"
     port: int = 5000
     key_dir: Path = PROJECT_ROOT / "keys"
@@ -143,6 +145,7 @@ class Settings:
 
         settings = cls(
             database_url=get("CERTSVC_DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_read_url=env.get("CERTSVC_DATABASE_READ_URL", "").strip() or None,
             public_url=public_url,
             port=port,
             key_dir=Path(get("CERTSVC_KEY_DIR", str(cls.key_dir))),

@@ -33,6 +33,13 @@ class Services:
         return cls(settings=settings, db=Database(settings.database_url, echo=settings.sql_echo))
 
     @cached_property
+    def read_db(self) -> Database:
+        """Where look-ups read: the replica of CERTSVC_DATABASE_READ_URL, else the primary
+        (see :mod:`certsvc.verify.replica` for how a replica's lag is made harmless)."""
+        url = self.settings.database_read_url
+        return Database(url, echo=self.settings.sql_echo) if url else self.db
+
+    @cached_property
     def vault(self) -> IdVault:
         return IdVault(self.settings.id_hash_key, self.settings.id_encryption_key)
 

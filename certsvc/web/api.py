@@ -20,6 +20,7 @@ from certsvc.errors import InvalidRequest
 from certsvc.metrics import counted
 from certsvc.models import utcnow
 from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
+from certsvc.verify.replica import read_verification
 from certsvc.verify.result import format_time
 from certsvc.web.json_body import json_object
 from certsvc.web.openapi import MAX_ID_NUMBER, MAX_NAME, MAX_NUMBER, MAX_TOKEN, openapi_document
@@ -67,7 +68,9 @@ def _body(fields: Mapping[str, int], optional: frozenset[str] = frozenset()) -> 
 def verify() -> Response:
     """Verify a QR token (the part after ``/v/`` in the QR's URL)."""
     token = _body({"token": MAX_TOKEN})["token"]
-    result = counted(services_of(current_app).db.read(lambda session: verify_token(session, token)))
+    result = counted(
+        read_verification(services_of(current_app), lambda session: verify_token(session, token))
+    )
     return _no_store(result.to_dict())
 
 
@@ -76,8 +79,9 @@ def lookup_number() -> Response:
     """Look up a certificate by its number and the holder's name."""
     body = _body({"number": MAX_NUMBER, "name": MAX_NAME})
     result = counted(
-        services_of(current_app).db.read(
-            lambda session: lookup_by_number(session, body["number"], body["name"])
+        read_verification(
+            services_of(current_app),
+            lambda session: lookup_by_number(session, body["number"], body["name"]),
         )
     )
     return _no_store(result.to_dict())
@@ -96,10 +100,11 @@ def lookup_id() -> Response:
     services = services_of(current_app)
     checked_at = utcnow()
     results = counted(
-        services.db.read(
+        read_verification(
+            services,
             lambda session: lookup_by_id(
                 session, services.vault, body["id_number"], body["name"], id_type, checked_at
-            )
+            ),
         )
     )
     return _no_store(
