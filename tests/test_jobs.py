@@ -519,3 +519,45 @@ def test_cli_worker_runs_a_queued_job(services: Services, body: str, tmp_path: P
     assert worker.returncode == 0, log
     lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     assert any(line.get("message", "").startswith("worker started") for line in lines)
+
+
+def results_csv(rows: list[dict[str, str]]) -> bytes:
+    from certsvc.issuance.rows import COLUMNS
+
+    lines = [",".join(c.header for c in COLUMNS)]
+    lines += [",".join(r.get(c.key, "") for c in COLUMNS) for r in rows]
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8-sig")
+
+
+def test_a_large_console_import_runs_as_a_job(services: Services, body: str, app: Flask) -> None:
+    browser = Browser(app.test_client())
+    browser.login(services, "issuer1", "issuer")
+    upload = {
+        "csrf_token": browser.token("/console/import"),
+        "file": (io.BytesIO(results_csv(import_rows(service.ASYNC_IMPORT_ROWS + 1))), "r.csv"),
+    }
+    preview = browser.client.post(
+        "/console/import", data=upload, content_type="multipart/form-data"
+    )
+    assert preview.status_code == 200
+    html = preview.get_data(as_text=True)
+    fields = {
+        name: re.search(rf'name="{name}" type="hidden" value="([^"]+)"', html)
+        for name in ("csrf_token", "ticket", "content")
+    }
+    form = {name: match.group(1) for name, match in fields.items() if match}
+    assert len(form) == 3
+    confirmed = browser.client.post("/console/import/confirm", data=form)
+    assert confirmed.status_code == 303 and "/console/jobs/" in confirmed.headers["Location"]
+    again = browser.client.post("/console/import/confirm", data=form)  # a double click
+    assert again.headers["Location"] == confirmed.headers["Location"]
+    job_id = confirmed.headers["Location"].rsplit("/", 1)[1]
+
+    run_job(services, job_id)
+    page = browser.client.get(confirmed.headers["Location"]).get_data(as_text=True)
+    finished = job_row(services, job_id)
+    assert finished.state == "succeeded", (finished.error_code, finished.error_message)
+    outcome = finished.outcome
+    assert f"/console/batches/{outcome['batch_id']}" in page and "查看已签发的批次" in page
+    with services.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Certificate)) == 1001
