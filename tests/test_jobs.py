@@ -14,9 +14,11 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -488,8 +490,14 @@ def test_cli_worker_runs_a_queued_job(services: Services, body: str, tmp_path: P
     batch = issue(services, 3)
     env = {**os.environ, **cli_env(services)}
     certsvc = str(Path(sys.executable).with_name("certsvc"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        metrics_port = probe.getsockname()[1]
     worker = subprocess.Popen(
-        [certsvc, "worker", "--threads", "1"], env=env, stderr=subprocess.PIPE, text=True
+        [certsvc, "worker", "--threads", "1", "--metrics-port", str(metrics_port)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         started = subprocess.run(
@@ -513,6 +521,8 @@ def test_cli_worker_runs_a_queued_job(services: Services, body: str, tmp_path: P
         )
         assert fetched.returncode == 0, fetched.stderr
         assert output.read_bytes() == expected_zip(services, batch)
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as answer:
+            assert b"certsvc_certificates_issued_total" in answer.read()
     finally:
         worker.send_signal(signal.SIGINT)
         _, log = worker.communicate(timeout=30)

@@ -29,8 +29,15 @@ from certsvc.models import Batch, CertificationBody
     show_default=True,
     help="Jobs run at the same time in this process.",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Serve this worker's Prometheus metrics (certificates issued by import jobs) "
+    "on this port, on --metrics-host only.",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
 @pass_ctx
-def worker(ctx: Context, threads: int) -> None:
+def worker(ctx: Context, threads: int, metrics_port: int | None, metrics_host: str) -> None:
     """Run background jobs (batch ZIPs and print PDFs, imports, exports) until stopped.
 
     Ctrl-C stops at once (an unfinished job runs again later); SIGTERM lets running jobs
@@ -40,6 +47,13 @@ def worker(ctx: Context, threads: int) -> None:
     from certsvc.logs import configure_logging
 
     configure_logging(ctx.services.settings.log_level)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        import certsvc.metrics  # noqa: F401 — the counters exist (at 0) from the start
+
+        # A port of its own, not the app's: reachable from the monitoring host only.
+        start_http_server(metrics_port, addr=metrics_host)
     run_worker(ctx.services, threads=threads)
 
 
