@@ -156,9 +156,18 @@ def test_a_dead_workers_job_is_handed_out_again_and_finished_once(
     assert report.requeued == [job.id]
     assert job_row(services, job.id).state == "queued"
 
-    run_job(services, job.id)  # another worker
+    second = service.claim(services, job.id, "host-b:2")  # another worker takes it …
+    assert second is not None and second.number == 2
+    with pytest.raises(service.LeaseLost):  # … and the first, only slow, may not write
+        dead.write(b"y" * service.CHUNK_BYTES)
+    with pytest.raises(service.LeaseLost):
+        dead.progress(1, force=True)
+    time.sleep(1.2)  # the second dies too
+    assert service.sweep(services).requeued == [job.id]
+
+    run_job(services, job.id)  # a third worker
     done = job_row(services, job.id)
-    assert (done.state, done.attempts) == ("succeeded", 2)
+    assert (done.state, done.attempts) == ("succeeded", 3)
     assert downloaded(services, job.id) == expected_zip(services, batch)  # no stale bytes
 
     # The first worker was only slow, not dead: whatever it does now is refused.
