@@ -1,4 +1,5 @@
-"""Jobs in the console: start a batch's ZIP or print PDF or a statistics export, watch its
+"""Jobs in the console: start a batch's ZIP or print PDF or a statistics export (each POST
+carries the CSRF token the console checks), watch its
 progress, download the result.
 
 The job page shows a progress bar that a small script (``static/jobs.js``) updates from
@@ -16,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from certsvc import certificates as certificate_service
 from certsvc import services_of
 from certsvc.accounts import Permission
+from certsvc.errors import NotFound
 from certsvc.jobs import service
 from certsvc.jobs.models import Job
 from certsvc.registry.stats import FORMATS
@@ -84,7 +86,6 @@ def _progress_label(job: Job) -> str:
 
 
 def _submit_render(kind: str, batch_id: str) -> ResponseReturnValue:
-    ActionForm()  # the CSRF token is checked for every console POST (before_request)
     services = services_of(current_app)
     with services.db.session() as session:
         batch = certificate_service.get_batch(session, _body_id(), batch_id)
@@ -119,7 +120,7 @@ def batch_print_job(batch_id: str) -> ResponseReturnValue:
 def stats_export_job(fmt: str) -> ResponseReturnValue:
     """Start an export of the body's statistics (xlsx, csv or json)."""
     if fmt not in FORMATS:
-        return redirect(url_for("console.jobs"), code=303)
+        raise NotFound(f"no export format {fmt[:10]!r}; the formats are {', '.join(FORMATS)}")
     services = services_of(current_app)
     job, _ = service.submit(
         services, _body_id(), "stats_export", {"format": fmt}, created_by=principal().username
