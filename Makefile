@@ -25,12 +25,15 @@ system-deps-bench:
 	@scripts/system-deps bench
 
 ## run: initialise SQLite, load demo data, serve on http://127.0.0.1:$${CERTSVC_PORT:-5000}
+## with a job worker beside the server (embedded SQLite queue); Ctrl-C stops both
 run: $(STAMP) system-deps-run
 	@$(BIN)/certsvc secrets --env-file instance/dev.env
 	@set -a && . ./instance/dev.env && set +a && \
 	  $(BIN)/certsvc init && $(BIN)/certsvc demo && \
-	  echo "serving on http://127.0.0.1:$${CERTSVC_PORT:-5000} (Ctrl-C stops)" && \
-	  $(BIN)/certsvc serve
+	  { $(BIN)/certsvc worker & worker=$$!; \
+	    trap 'kill -INT $$worker 2>/dev/null; wait $$worker' EXIT; \
+	    echo "serving on http://127.0.0.1:$${CERTSVC_PORT:-5000}, jobs run by worker $$worker (Ctrl-C stops both)"; \
+	    $(BIN)/certsvc serve; }
 
 ## test: lint, type-check, then the suite on SQLite and PostgreSQL (when one answers)
 test: lint system-deps-test

@@ -185,7 +185,7 @@ def issuance_section() -> list[str]:
 
 
 def _sections() -> dict[str, Callable[[], list[str]]]:
-    from bench import imports, pdf, registry, transparency, verify
+    from bench import imports, jobs, pdf, registry, transparency, verify
 
     return {
         "issuance": issuance_section,
@@ -194,6 +194,7 @@ def _sections() -> dict[str, Callable[[], list[str]]]:
         "verify": verify.section,
         "registry": registry.section,
         "transparency": transparency.section,
+        "jobs": jobs.section,
     }
 
 
@@ -205,6 +206,7 @@ TITLES = {
     "verify": "Verification",
     "registry": "Registry feed",
     "transparency": "Transparency log",
+    "jobs": "Jobs",
 }
 
 

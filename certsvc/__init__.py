@@ -5,12 +5,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from certsvc.config import Settings
+from certsvc.logs import configure_logging
 from certsvc.render import ensure_font
 from certsvc.services import Services
 
@@ -37,10 +36,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.config.update(settings.rate_limits)  # the rest keep certsvc.web.limits' defaults
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = services
-    logging.getLogger("certsvc").setLevel(settings.log_level)
+    configure_logging(settings.log_level)  # JSON lines on stderr (certsvc.logs)
 
-    from certsvc.web import api, errors, limits, public
+    from certsvc.web import api, errors, jobs_api, limits, operations, public
 
+    operations.init_app(app)  # request ids, JSON request log, /metrics, /readyz (issue 17)
     errors.register(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app.register_blueprint(vc.bp)
     cors.init_app(app)
+    app.register_blueprint(jobs_api.bp)  # jobs: 202 + progress (issue 17)
     limits.init_app(app, settings.redis_url)  # after the blueprints: it wraps their views
     if settings.trusted_proxies:
         # The client's address from X-Forwarded-For, as many hops deep as there are proxies

@@ -701,6 +701,7 @@ def occupations_list(ctx: Context) -> None:
 # Commands that live next to the code they drive register themselves on `cli` when imported.
 from certsvc import accounts_commands as _account_commands  # noqa: E402, F401
 from certsvc import apitokens_commands as _token_commands  # noqa: E402, F401
+from certsvc.jobs import commands as _job_commands  # noqa: E402, F401
 from certsvc.registry import commands as _registry_commands  # noqa: E402, F401
 from certsvc.render import commands as _render_commands  # noqa: E402, F401
 from certsvc.transparency import commands as _log_commands  # noqa: E402, F401

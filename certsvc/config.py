@@ -27,6 +27,8 @@ from certsvc.errors import CertsvcError, ConfigError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'instance' / 'certsvc.db'}"
+#: The embedded job queue for one machine (``make run``); production gives a redis:// URL.
+DEFAULT_JOB_QUEUE_URL = f"sqlite:///{PROJECT_ROOT / 'instance' / 'job-queue.sqlite'}"
 
 #: Rate limits that may be set from the environment, one per scope of
 #: :mod:`certsvc.web.limits` (whose table holds the defaults); each is a ``limits`` string such
@@ -51,6 +53,8 @@ class Settings:
     """Everything the service can be told from outside. Build with :meth:`from_env`."""
 
     database_url: str = DEFAULT_DATABASE_URL
+    #: A streaming replica of the database for verification look-ups (PostgreSQL only).
+    database_read_url: str | None = None
     public_url: str = "http://127.0.0.1:5000"
     port: int = 5000
     key_dir: Path = PROJECT_ROOT / "keys"
@@ -72,6 +76,17 @@ class Settings:
     trusted_proxies: int = 0
     log_level: str = "INFO"
     sql_echo: bool = False
+    #: Where jobs wait for a worker: ``redis://…`` (production, several machines) or
+    #: ``sqlite:///PATH`` (one machine). Unset: CERTSVC_REDIS_URL if given, else SQLite.
+    job_queue_url: str = DEFAULT_JOB_QUEUE_URL
+    #: Name of the queue (the key prefix in Redis): services sharing a Redis keep apart.
+    job_queue_name: str = "certsvc"
+    #: A running job whose worker has not reported for this long is given to another worker.
+    job_lease_seconds: int = 60
+    #: How long a job's result (a ZIP, a PDF, an export) can be downloaded.
+    job_result_ttl_hours: int = 72
+    #: Bearer token that ``/metrics`` asks for; unset, ``/metrics`` answers 404.
+    metrics_token: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -118,11 +133,28 @@ class Settings:
                 "CERTSVC_TRUSTED_PROXIES must be the number of reverse proxies in front of "
                 f"certsvc, 0 to 10 (got {proxies_text!r})"
             )
+        redis_url = env.get("CERTSVC_REDIS_URL") or None
+        job_queue_url = get("CERTSVC_JOB_QUEUE_URL", redis_url or DEFAULT_JOB_QUEUE_URL)
+        if not job_queue_url.startswith(("redis://", "rediss://", "unix://", "sqlite:///")):
+            problems.append(
+                "CERTSVC_JOB_QUEUE_URL must be redis://HOST:PORT/DB or sqlite:///PATH "
+                f"(got {job_queue_url!r})"
+            )
+        lease = _positive(
+            get("CERTSVC_JOB_LEASE_SECONDS", "60"), "CERTSVC_JOB_LEASE_SECONDS", 3, problems
+        )
+        ttl = _positive(
+            get("CERTSVC_JOB_RESULT_TTL_HOURS", "72"), "CERTSVC_JOB_RESULT_TTL_HOURS", 1, problems
+        )
+        metrics_token = env.get("CERTSVC_METRICS_TOKEN", "").strip()
+        if metrics_token and len(metrics_token) < 16:
+            problems.append("CERTSVC_METRICS_TOKEN must be at least 16 characters long")
         letters = _parse_letters(get("CERTSVC_SPECIAL_LEVEL_LETTERS", "T=T,C=C"), problems)
         extra = _parse_provinces(get("CERTSVC_EXTRA_PROVINCES", "66=新疆生产建设兵团"), problems)
 
         settings = cls(
             database_url=get("CERTSVC_DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_read_url=env.get("CERTSVC_DATABASE_READ_URL", "").strip() or None,
             public_url=public_url,
             port=port,
             key_dir=Path(get("CERTSVC_KEY_DIR", str(cls.key_dir))),
@@ -133,11 +165,16 @@ class Settings:
             special_level_letters=letters,
             extra_provinces=extra,
             max_batch_rows=max_rows or cls.max_batch_rows,
-            redis_url=env.get("CERTSVC_REDIS_URL") or None,
+            redis_url=redis_url,
             rate_limits=_parse_rate_limits(env, problems),
             trusted_proxies=max(proxies, 0),
             log_level=get("CERTSVC_LOG_LEVEL", "INFO").upper(),
             sql_echo=env.get("CERTSVC_SQL_ECHO", "") == "1",
+            job_queue_url=job_queue_url,
+            job_queue_name=get("CERTSVC_JOB_QUEUE_NAME", "certsvc"),
+            job_lease_seconds=lease,
+            job_result_ttl_hours=ttl,
+            metrics_token=metrics_token,
         )
         missing = [name for name in SECRET_NAMES if not env.get(name, "")]
         if missing:
@@ -156,6 +193,14 @@ class Settings:
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields changed (used by tests and the CLI)."""
         return replace(self, **changes)
+
+
+def _positive(text: str, name: str, minimum: int, problems: list[str]) -> int:
+    """A whole number of at least ``minimum``; 0 (reported in ``problems``) otherwise."""
+    if text.isascii() and text.isdigit() and int(text) >= minimum:
+        return int(text)
+    problems.append(f"{name} must be a whole number of at least {minimum} (got {text!r})")
+    return 0
 
 
 def _key_bytes(env: Mapping[str, str], name: str, problems: list[str]) -> bytes:

@@ -89,6 +89,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 SERVICE_PRAGMAS = ("foreign_keys=ON", "journal_mode=WAL", "busy_timeout=30000")
 
 
+#: Execution option of a connection that only reads (see :meth:`Database.snapshot`).
+READ_ONLY_OPTION = "certsvc_read_only"
+
+
 def configure_sqlite(engine: Engine, pragmas: Sequence[str] = SERVICE_PRAGMAS) -> None:
     """Run ``pragmas`` on every new connection of a SQLite ``engine`` and open every
     transaction with ``BEGIN IMMEDIATE``, so that two writers queue on the database lock
@@ -105,7 +109,10 @@ def configure_sqlite(engine: Engine, pragmas: Sequence[str] = SERVICE_PRAGMAS) -
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only snapshot (Database.snapshot) takes no write lock: in WAL mode it then
+        # blocks no writer, however long it reads.
+        deferred = connection.get_execution_options().get(READ_ONLY_OPTION)
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 _AFTER_COMMIT = "certsvc.after_commit"
@@ -191,6 +198,23 @@ class Database:
         with self.engine.connect() as connection:
             autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
             with Session(bind=autocommit) as session:
+                yield session
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A session for a long read (rendering a batch) while other sessions write.
+
+        On SQLite its transactions begin DEFERRED, not IMMEDIATE: it holds no write lock, so
+        a job can write its progress from another session while this one reads. On
+        PostgreSQL, where readers never block writers, it is a plain session.
+        """
+        if self.dialect != "sqlite":
+            with self.session() as session:
+                yield session
+            return
+        with self.engine.connect() as connection:
+            connection.execution_options(**{READ_ONLY_OPTION: True})
+            with Session(bind=connection) as session:
                 yield session
 
     def read(self, work: Callable[[Session], T]) -> T:

@@ -358,3 +358,25 @@ class CheckpointError(SignatureError):
     """A checkpoint (signed tree head) is malformed, or no trusted log key signed it."""
 
     code = "invalid_checkpoint"
+
+
+class JobNotFinished(Conflict):
+    """A job's result was asked for before the job succeeded."""
+
+    code = "job_not_finished"
+
+
+class JobResultExpired(CertsvcError):
+    """A job's result was kept for a while and has been deleted since."""
+
+    code = "job_result_expired"
+    http_status = 410
+    exit_code = 66
+
+
+class JobFailed(CertsvcError):
+    """A job that was waited for ended in failure (its own error says why)."""
+
+    code = "job_failed"
+    http_status = 409
+    exit_code = 1

@@ -458,4 +458,5 @@ class ApiToken(Base):
 
 # The transparency log's tables live with their code; importing them here puts them in
 # Base.metadata, so Alembic and the tests see one schema.
+from certsvc.jobs import models as _job_models  # noqa: E402, F401
 from certsvc.transparency import models as _transparency_models  # noqa: E402, F401

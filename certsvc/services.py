@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import certsvc.events  # noqa: F401 — numbers new events in commit order
 from certsvc.config import Settings
@@ -17,6 +18,9 @@ from certsvc.domain.levels import Level
 from certsvc.identity import IdVault
 from certsvc.keyring import Keyring
 from certsvc.signing.keys import KeyFiles
+
+if TYPE_CHECKING:
+    from certsvc.jobs.queue import JobQueue
 
 
 @dataclass
@@ -32,6 +36,13 @@ class Services:
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         return cls(settings=settings, db=Database(settings.database_url, echo=settings.sql_echo))
+
+    @cached_property
+    def read_db(self) -> Database:
+        """Where look-ups read: the replica of CERTSVC_DATABASE_READ_URL, else the primary
+        (see :mod:`certsvc.verify.replica` for how a replica's lag is made harmless)."""
+        url = self.settings.database_read_url
+        return Database(url, echo=self.settings.sql_echo) if url else self.db
 
     @cached_property
     def vault(self) -> IdVault:
@@ -51,3 +62,11 @@ class Services:
     def special_letters(self) -> Mapping[Level, str]:
         """Letters for 特级技师 / 首席技师 numbers, from CERTSVC_SPECIAL_LEVEL_LETTERS."""
         return {Level.from_code(k): v for k, v in self.settings.special_level_letters.items()}
+
+    @cached_property
+    def job_queue(self) -> JobQueue:
+        """The job queue (Huey on SQLite or Redis, from CERTSVC_JOB_QUEUE_URL)."""
+        from certsvc.jobs.queue import JobQueue
+        from certsvc.jobs.runner import run_job
+
+        return JobQueue(self, run_job)

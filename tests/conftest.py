@@ -105,6 +105,8 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Set
         "CERTSVC_DATABASE_URL": database_url,
         "CERTSVC_KEY_DIR": str(tmp_path / "keys"),
         "CERTSVC_PUBLIC_URL": "https://cert.example.cn",
+        # Each test's own embedded queue: nothing is left in the repository's instance/.
+        "CERTSVC_JOB_QUEUE_URL": f"sqlite:///{tmp_path / 'job-queue.sqlite'}",
     }
     return Settings.from_env(env).with_overrides(**overrides)
 

@@ -39,7 +39,7 @@ from tests.test_console import (  # noqa: F401 — fast_password_hashing is a fi
 )
 
 P = Permission
-ALLOWED = {200, 201, 302, 303, 400, 422}
+ALLOWED = {200, 201, 202, 302, 303, 400, 422}
 
 
 @pytest.fixture
@@ -68,8 +68,10 @@ CONSOLE_ROUTES = [
     r("GET", "/console/batches", P.READ),
     r("GET", "/console/batches/{batch}", P.READ),
     r("GET", "/console/batches/{batch}/certificates.csv", P.READ),
-    r("GET", "/console/batches/{batch}/certificates.zip", P.READ),
-    r("GET", "/console/batches/{batch}/print.pdf", P.READ),
+    r("POST", "/console/batches/{batch}/zip", P.READ),
+    r("POST", "/console/batches/{batch}/print", P.READ),
+    r("GET", "/console/jobs", P.READ),
+    r("POST", "/console/stats/export/csv", P.READ),
     r("GET", "/console/certificates", P.READ),
     r("GET", "/console/certificates/{cert}", P.READ),
     r("GET", "/console/certificates/{cert}.pdf", P.READ),
@@ -117,6 +119,8 @@ API_ROUTES = [
     r("GET", "/api/v1/certificates/{cert}/pdf", P.READ),
     r("POST", "/api/v1/certificates/{cert}/revoke", P.REVOKE),
     r("POST", "/api/v1/certificates/{cert}/reissue", P.ISSUE),
+    r("POST", "/api/v1/batches/{batch}/zip", P.READ),
+    r("POST", "/api/v1/batches/{batch}/print", P.READ),
 ]
 
 

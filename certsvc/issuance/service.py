@@ -49,6 +49,7 @@ from certsvc.issuance.store import (
     write_events,
 )
 from certsvc.issuance.validate import CertificateRequest, validate_rows
+from certsvc.metrics import CERTIFICATES_ISSUED, CERTIFICATES_REVOKED
 from certsvc.models import (
     Batch,
     Certificate,
@@ -119,6 +120,7 @@ def issue_batch(
     )
     result, leaves = _issue_once(services, submission, progress)
     if not result.replayed:
+        CERTIFICATES_ISSUED.inc(len(result.certificates))
         publish(services, leaves)
     return result
 
@@ -388,7 +390,9 @@ def _store(
 def revoke(services: Services, number: str, reason: str, actor: str = "") -> Certificate:
     """Revoke a valid certificate; the reason is shown on verification and logged publicly
     (checkpointed as soon as it commits: :mod:`certsvc.events`)."""
-    return _revoke(services, number, reason, actor)
+    cert = _revoke(services, number, reason, actor)
+    CERTIFICATES_REVOKED.inc()
+    return cert
 
 
 def _revoke(services: Services, number: str, reason: str, actor: str) -> Certificate:

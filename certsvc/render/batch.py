@@ -303,7 +303,10 @@ def batch_merged(
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> bytes:
-    """A batch as one PDF for printing, a page per certificate in row order."""
+    """A batch as one PDF for printing, a page per certificate in row order.
+
+    ``progress`` is told each certificate done.
+    """
     seal = seal or _batch_seal(session, batch_id)
     faces = batch_faces(session, batch_id, public_url, vault)
     title = f"{TITLE_ZH} · batch {batch_id}"

@@ -17,8 +17,10 @@ from flask import Blueprint, Response, current_app, jsonify
 from certsvc import services_of
 from certsvc.domain.ids import IdType
 from certsvc.errors import InvalidRequest
+from certsvc.metrics import counted
 from certsvc.models import utcnow
 from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
+from certsvc.verify.replica import read_verification
 from certsvc.verify.result import format_time
 from certsvc.web.json_body import json_object
 from certsvc.web.openapi import MAX_ID_NUMBER, MAX_NAME, MAX_NUMBER, MAX_TOKEN, openapi_document
@@ -66,7 +68,9 @@ def _body(fields: Mapping[str, int], optional: frozenset[str] = frozenset()) -> 
 def verify() -> Response:
     """Verify a QR token (the part after ``/v/`` in the QR's URL)."""
     token = _body({"token": MAX_TOKEN})["token"]
-    result = services_of(current_app).db.read(lambda session: verify_token(session, token))
+    result = counted(
+        read_verification(services_of(current_app), lambda session: verify_token(session, token))
+    )
     return _no_store(result.to_dict())
 
 
@@ -74,8 +78,11 @@ def verify() -> Response:
 def lookup_number() -> Response:
     """Look up a certificate by its number and the holder's name."""
     body = _body({"number": MAX_NUMBER, "name": MAX_NAME})
-    result = services_of(current_app).db.read(
-        lambda session: lookup_by_number(session, body["number"], body["name"])
+    result = counted(
+        read_verification(
+            services_of(current_app),
+            lambda session: lookup_by_number(session, body["number"], body["name"]),
+        )
     )
     return _no_store(result.to_dict())
 
@@ -92,9 +99,12 @@ def lookup_id() -> Response:
         raise InvalidRequest(f"id_type must be one of {', '.join(t.value for t in IdType)}")
     services = services_of(current_app)
     checked_at = utcnow()
-    results = services.db.read(
-        lambda session: lookup_by_id(
-            session, services.vault, body["id_number"], body["name"], id_type, checked_at
+    results = counted(
+        read_verification(
+            services,
+            lambda session: lookup_by_id(
+                session, services.vault, body["id_number"], body["name"], id_type, checked_at
+            ),
         )
     )
     return _no_store(

@@ -3,7 +3,7 @@
 =======  ==========================================  =========================
 method   path                                        permission (token roles)
 =======  ==========================================  =========================
-POST     ``/api/v1/batches``                         issue (issuer)
+POST     ``/api/v1/batches``                         issue (issuer); over 1,000 rows: 202 + job
 GET      ``/api/v1/batches/{id}``                    read (admin, issuer, viewer)
 GET      ``/api/v1/certificates/{number}``           read
 GET      ``/api/v1/certificates/{number}/pdf``       read
@@ -46,11 +46,15 @@ from certsvc.errors import (
 )
 from certsvc.issuance.columns import COLUMNS, COLUMNS_BY_KEY, MAX_CELL_CHARS, MAX_EVIDENCE_CHARS
 from certsvc.issuance.service import issue_batch, revoke
+from certsvc.jobs.service import ASYNC_IMPORT_ROWS, encode_rows
+from certsvc.jobs.service import submit as submit_job
 from certsvc.models import Batch, Certificate
 from certsvc.verify.core import certificate_fields
 from certsvc.verify.result import format_time
 from certsvc.web import refusals
 from certsvc.web.authz import audit_request, audited_request
+from certsvc.web.jobs_api import accepted
+from certsvc.web.jobs_api import openapi_schemas as job_schemas
 from certsvc.web.json_body import json_object
 
 __all__ = ["bp", "openapi_paths", "openapi_schemas", "openapi_security_schemes"]
@@ -220,6 +224,8 @@ def create_batch() -> ResponseReturnValue:
     numbered = [(i, values) for i, (values, _) in enumerate(checked)]
     with services.db.session() as session:
         body_code = service.body_by_id(session, body_id).code
+    if len(numbered) > ASYNC_IMPORT_ROWS and not shape_errors:
+        return _issue_as_job(token, body_id, body_code, key, rows, numbered)
     try:
         with audited_request(
             "batch.issue", body_id=body_id, detail={"rows": len(rows), "key": key}
@@ -246,6 +252,42 @@ def create_batch() -> ResponseReturnValue:
     payload["superseded"] = result.superseded
     response = _no_store(payload, 200 if result.replayed else 201)
     return response
+
+
+def _issue_as_job(
+    token: TokenIdentity,
+    body_id: int,
+    body_code: str,
+    key: str | None,
+    rows: list[Any],
+    numbered: list[tuple[int, dict[str, str]]],
+) -> ResponseReturnValue:
+    """A large batch is issued by a job: 202 with the job (the same key: the same job)."""
+    services = services_of(current_app)
+    job, created = submit_job(
+        services,
+        body_id,
+        "import",
+        {"source": "api", "rows": len(numbered)},
+        created_by=f"token {token.prefix}…",
+        total=len(numbered),
+        payload={
+            "body_code": body_code,
+            "rows": encode_rows(numbered),
+            "source": "api",
+            "content_sha256": service.json_digest(services, rows),
+            "idempotency_key": key,
+            "actor": f"token {token.prefix}…",
+        },
+        dedupe_key=f"api:{key}",
+    )
+    audit_request(
+        "batch.issue",
+        body_id=body_id,
+        outcome="queued" if created else "replayed",
+        detail={"rows": len(numbered), "job": job.id, "key": key},
+    )
+    return accepted(job)
 
 
 @bp.get("/batches/<batch_id>")
@@ -451,6 +493,15 @@ def openapi_paths() -> dict[str, Any]:
                 "responses": {
                     "201": _json(_ref("IssuedBatch"), "Issued."),
                     "200": _json(_ref("IssuedBatch"), "Issued before: the stored batch."),
+                    "202": {
+                        "description": (
+                            f"More than {ASYNC_IMPORT_ROWS} rows: the batch is issued by a job. "
+                            "Poll the job (Location) until finished; its outcome.batch_id is "
+                            "the batch, its error.rows the per-row problems if it was rejected."
+                        ),
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                        "content": {"application/json": {"schema": _ref("Job")}},
+                    },
                     **_errors("400", "401", "403", "409", "422"),
                 },
             }
@@ -725,6 +776,8 @@ def openapi_schemas() -> dict[str, Any]:
             "required": ["batch_id", "replayed", "certificate"],
         },
         "IssuingError": error,
+        # A batch of more than ASYNC_IMPORT_ROWS rows answers 202 with a job.
+        **job_schemas(),
     }
 
 

@@ -300,11 +300,11 @@ def _with_other_apis(document: dict[str, Any]) -> dict[str, Any]:
     Their modules describe their paths under ``/api/v1``; this document's server URL already
     ends in ``/api/v1``, so the prefix is dropped.
     """
-    from certsvc.web import issuing_api, registry_api
+    from certsvc.web import issuing_api, jobs_api, registry_api
 
     components = document["components"]
     components.setdefault("securitySchemes", {})
-    for module in (issuing_api, registry_api):
+    for module in (issuing_api, jobs_api, registry_api):
         for path, item in module.openapi_paths().items():
             document["paths"][path.removeprefix(API_PREFIX)] = item
         components["schemas"].update(module.openapi_schemas())

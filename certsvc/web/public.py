@@ -20,8 +20,10 @@ from certsvc import services_of
 from certsvc.domain.ids import IdType
 from certsvc.errors import CertsvcError
 from certsvc.keyring import published_keys
+from certsvc.metrics import counted
 from certsvc.signing.jwks import jwks_document
 from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
+from certsvc.verify.replica import read_verification
 from certsvc.verify.result import VerificationResult
 from certsvc.verify.text import LANGUAGES, preferred_language, texts
 
@@ -108,7 +110,7 @@ def _result_page(result: VerificationResult, token: str | None) -> Response:
 def verify_page(token: str) -> Response:
     """The page behind each QR code: status banner, every certified field, key, time."""
     services = services_of(current_app)
-    result = services.db.read(lambda session: verify_token(session, token))
+    result = counted(read_verification(services, lambda session: verify_token(session, token)))
     return _result_page(result, token.strip())
 
 
@@ -124,7 +126,9 @@ def lookup_number() -> Response:
     number, name = request.form.get("number", ""), request.form.get("name", "")
     services = services_of(current_app)
     try:
-        result = services.db.read(lambda session: lookup_by_number(session, number, name))
+        result = counted(
+            read_verification(services, lambda session: lookup_by_number(session, number, name))
+        )
     except CertsvcError as exc:
         return _page("lookup.html", 422, error=_error_text(exc), number=number, name=name)
     return _result_page(result, None)
@@ -138,8 +142,11 @@ def lookup_id() -> Response:
     services = services_of(current_app)
     try:
         id_number = request.form.get("id_number", "")
-        results = services.db.read(
-            lambda session: lookup_by_id(session, services.vault, id_number, name, id_type)
+        results = counted(
+            read_verification(
+                services,
+                lambda session: lookup_by_id(session, services.vault, id_number, name, id_type),
+            )
         )
     except CertsvcError as exc:
         return _page("lookup.html", 422, error=_error_text(exc), name=name, id_type=id_type)

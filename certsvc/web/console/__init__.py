@@ -2,7 +2,8 @@
 
 Chinese by default, English with ``?lang=en`` (kept in the session). Every form carries a
 CSRF token (Flask-WTF) and every POST is checked; pages are ``no-store`` and may not be
-framed; there is no JavaScript. Views are thin: they check the permission
+framed; there is no JavaScript, except the job page's progress script (which the page does
+without, by reloading itself). Views are thin: they check the permission
 (:func:`certsvc.web.authz.requires`), call a service, write the audit entry and render.
 
 :func:`init_app` registers the blueprint, CSRF protection and the session settings; the app
@@ -57,6 +58,7 @@ def init_app(app: Flask) -> None:
         certificates,
         downloads,
         imports,
+        jobs,
         operator,
         people,
     )
@@ -81,7 +83,8 @@ def _before() -> None:
 @bp.after_request
 def _headers(response: Response) -> Response:
     response.headers.setdefault("Cache-Control", "no-store")
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    # A view may allow more (the job page runs its progress script): it sets its own.
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"

@@ -26,7 +26,7 @@ from certsvc.spreadsheets import SafeCsvWriter
 from certsvc.verify.core import certificate_fields
 from certsvc.web.authz import audit_request, audited_request, principal, requires
 from certsvc.web.console import bp, downloads, i18n
-from certsvc.web.console.forms import CorrectForm, RevokeForm
+from certsvc.web.console.forms import ActionForm, CorrectForm, RevokeForm
 from certsvc.web.console.i18n import tr
 
 
@@ -71,6 +71,7 @@ def batch(batch_id: str) -> ResponseReturnValue:
             batch=found,
             certificates=certs,
             downloads=downloads.available(),
+            job_form=ActionForm(),
         )
 
 

@@ -1,4 +1,5 @@
-"""Printable downloads: one certificate's PDF, a batch's ZIP of PDFs, a batch's print PDF.
+"""Printable downloads: one certificate's PDF, here and at once. A batch's ZIP of PDFs and
+its print PDF are long work: they run as jobs (:mod:`certsvc.web.console.jobs`).
 
 The PDFs come from :mod:`certsvc.render` (the renderer needs the certificate font, Debian's
 ``fonts-lxgw-wenkai``). The body is checked here, before the renderer reads anything: a
@@ -11,11 +12,10 @@ valid-looking page.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from flask import Response, current_app, stream_with_context
+from flask import Response, current_app
 from flask.typing import ResponseReturnValue
 
 from certsvc import certificates as service
@@ -67,36 +67,3 @@ def certificate_pdf(number: str) -> ResponseReturnValue:
     data = render_certificate(face, seal)
     audit_request("certificate.pdf", body_id=_body_id(), target=face.number)
     return _attachment(Response(data, mimetype="application/pdf"), f"{face.number}.pdf")
-
-
-@bp.get("/batches/<batch_id>/certificates.zip")
-@requires(Permission.READ)
-def batch_zip(batch_id: str) -> ResponseReturnValue:
-    """Every certificate of the batch as its own PDF, in one ZIP (streamed)."""
-    from certsvc.render.batch import batch_zip as render_zip
-
-    services = services_of(current_app)
-    with services.db.session() as session:
-        batch = service.get_batch(session, _body_id(), batch_id)
-    audit_request("batch.zip", body_id=batch.body_id, target=batch.id)
-
-    def chunks() -> Iterator[bytes]:
-        with services.db.session() as session:
-            yield from render_zip(session, batch.id, services.settings.public_url, services.vault)
-
-    response = Response(stream_with_context(chunks()), mimetype="application/zip")
-    return _attachment(response, f"batch-{batch.id}.zip")
-
-
-@bp.get("/batches/<batch_id>/print.pdf")
-@requires(Permission.READ)
-def batch_print(batch_id: str) -> ResponseReturnValue:
-    """The batch as one PDF for printing, a page per certificate."""
-    from certsvc.render.batch import batch_merged
-
-    services = services_of(current_app)
-    with services.db.session() as session:
-        batch = service.get_batch(session, _body_id(), batch_id)
-        data = batch_merged(session, batch.id, services.settings.public_url, services.vault)
-    audit_request("batch.print", body_id=batch.body_id, target=batch.id)
-    return _attachment(Response(data, mimetype="application/pdf"), f"batch-{batch.id}.pdf")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import zlib
+from typing import Any
 
 from flask import Response, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
@@ -23,9 +24,11 @@ from certsvc.accounts import Permission
 from certsvc.domain.ids import redact_id_numbers
 from certsvc.errors import BadFile, BatchRejected, BodySuspended, InvalidInput
 from certsvc.issuance.columns import COLUMNS, template_choices
-from certsvc.issuance.rows import read_results_file
+from certsvc.issuance.rows import ParsedFile, read_results_file
 from certsvc.issuance.service import issue_batch
 from certsvc.issuance.template import template_csv, template_xlsx
+from certsvc.jobs.service import ASYNC_IMPORT_ROWS, encode_rows
+from certsvc.jobs.service import submit as submit_job
 from certsvc.web.authz import audit_request, audited_request, principal, requires
 from certsvc.web.console import bp
 from certsvc.web.console.forms import ConfirmImportForm, UploadForm
@@ -147,6 +150,42 @@ def import_preview() -> ResponseReturnValue:
     ), (200 if preview.ok else 422)
 
 
+def _issue_as_job(
+    ticket: dict[str, Any], body_code: str, parsed: ParsedFile, filename: str
+) -> ResponseReturnValue:
+    """A large file is issued by a job; the browser goes to the job's progress page.
+
+    Confirming the same file again finds the same job (the content digest is its key).
+    """
+    who = principal()
+    job, created = submit_job(
+        services_of(current_app),
+        ticket["b"],
+        "import",
+        {"source": parsed.format, "rows": len(parsed.rows), "file": filename},
+        created_by=who.username,
+        total=len(parsed.rows),
+        payload={
+            "body_code": body_code,
+            "rows": encode_rows([(r.row, r.values) for r in parsed.rows]),
+            "read_errors": [e.to_dict() for e in parsed.errors],
+            "source": parsed.format,
+            "content_sha256": ticket["d"],
+            "filename": filename,
+            "actor": who.username,
+        },
+        dedupe_key=f"file:{ticket['d']}",
+    )
+    audit_request(
+        "batch.issue",
+        body_id=who.body_id,
+        target=filename,
+        outcome="queued" if created else "replayed",
+        detail={"rows": len(parsed.rows), "job": job.id},
+    )
+    return redirect(url_for("console.job", job_id=job.id), code=303)
+
+
 @bp.post("/import/confirm")
 @requires(Permission.ISSUE)
 def import_confirm() -> ResponseReturnValue:
@@ -176,6 +215,8 @@ def import_confirm() -> ResponseReturnValue:
         body = service.body_by_id(session, ticket["b"])
         body_code = body.code
     parsed = read_results_file(data, filename, max_rows=services.settings.max_batch_rows)
+    if len(parsed.rows) > ASYNC_IMPORT_ROWS:
+        return _issue_as_job(ticket, body_code, parsed, filename)
     try:
         with audited_request("batch.issue", body_id=who.body_id, target=filename) as entry:
             result = issue_batch(

@@ -1,0 +1,523 @@
+"""Jobs as the service sees them: submit, look at, run in fenced steps, sweep, download.
+
+The ``jobs`` row is the truth; the queue only carries "job X may be run now". The rules:
+
+1. **Submit** writes the row (and its encrypted input) in one transaction, *then* puts the
+   id on the queue. If the queue cannot be reached the job waits as ``queued`` and the
+   sweeper puts it on the queue again — a submitted job is never lost.
+2. **Claim** (a worker takes job X): one conditional UPDATE moves a ``queued`` job — or a
+   ``running`` one whose lease ran out — to ``running``, adds one to ``attempts`` and sets a
+   lease; it deletes what an earlier, dead attempt had written. A second delivery of the same
+   message finds nothing to claim, so two workers never run one job at once.
+3. **Steps** of an attempt (progress, a chunk of the result, the end) each write in one
+   transaction that checks ``attempts`` is still theirs and the job still ``running``
+   (a fencing token): a worker that was presumed dead and lost its lease writes nothing
+   more. Each step also renews the lease.
+4. **Finish** marks the job ``succeeded`` (with its result's expiry) or ``failed`` in the same
+   fenced way, and drops the job's input (it may hold personal data).
+5. **Sweep** (every worker, every few seconds): jobs whose lease ran out go back to
+   ``queued`` and on the queue; jobs ``queued`` for longer than a lease are put on the queue
+   again (a message lost with Redis); a job that took more than :data:`MAX_ATTEMPTS` workers
+   down with it fails; expired results are deleted.
+
+So a job runs at least once, and its effects happen once: a render's result is the last
+attempt's bytes only, an import replays the batch it issued (issuance is idempotent by
+content and key).
+
+Every read for a person takes the body (``body_id``) and answers NotFound for another
+body's job, exactly as for one that does not exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import time
+import uuid
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from certsvc.errors import CertsvcError, JobNotFinished, JobResultExpired, NotFound
+from certsvc.jobs.models import JOB_KINDS, Job, JobChunk
+from certsvc.models import utcnow
+
+if TYPE_CHECKING:
+    from certsvc.services import Services
+
+__all__ = [
+    "ASYNC_IMPORT_ROWS",
+    "CHUNK_BYTES",
+    "MAX_ATTEMPTS",
+    "Attempt",
+    "LeaseLost",
+    "claim",
+    "get_job",
+    "job_json",
+    "list_jobs",
+    "read_input",
+    "result_chunks",
+    "submit",
+    "sweep",
+]
+
+log = logging.getLogger(__name__)
+
+#: Result bytes are stored in pieces of this size: a worker never holds more than one.
+CHUNK_BYTES = 1024 * 1024
+#: An import with more rows than this runs as a job, not in the request.
+ASYNC_IMPORT_ROWS = 1_000
+#: A job whose worker died this many times is failed rather than handed out again.
+MAX_ATTEMPTS = 5
+#: Progress is written at most this often (seconds); the last step always is.
+PROGRESS_INTERVAL = 0.5
+
+
+class LeaseLost(CertsvcError):
+    """This attempt no longer owns the job (its lease ran out and another worker took it)."""
+
+    code = "job_lease_lost"
+    http_status = 409
+    exit_code = 75
+
+
+# --- submit ---------------------------------------------------------------------------------
+
+
+def submit(
+    services: Services,
+    body_id: int,
+    kind: str,
+    params: Mapping[str, Any],
+    *,
+    created_by: str,
+    total: int = 0,
+    payload: Any = None,
+    dedupe_key: str | None = None,
+) -> tuple[Job, bool]:
+    """Store a new job and put it on the queue; returns ``(job, created)``.
+
+    ``payload`` (JSON-able, e.g. the rows of an import) is kept encrypted until the job ends.
+    With ``dedupe_key``, a job of the same body with the same key is answered instead
+    (``created`` False) — the retry of a submission never runs the work twice.
+    """
+    assert kind in JOB_KINDS
+    with services.db.transaction() as session:
+        if dedupe_key is not None:
+            existing = session.scalar(
+                select(Job).where(Job.body_id == body_id, Job.dedupe_key == dedupe_key)
+            )
+            if existing is not None:
+                return existing, False
+        job = Job(
+            id=uuid.uuid4().hex,
+            body_id=body_id,
+            kind=kind,
+            params=dict(params),
+            state="queued",
+            progress_total=total,
+            created_by=created_by[:100],
+            dedupe_key=dedupe_key,
+        )
+        session.add(job)
+        session.flush()
+        if payload is not None:
+            _store_input(session, services, job.id, payload)
+    _enqueue(services, job.id)
+    return job, True
+
+
+def _enqueue(services: Services, job_id: str) -> None:
+    """Put the job on the queue; a queue that does not answer is left to the sweeper."""
+    try:
+        services.job_queue.enqueue(job_id)
+    except Exception:  # the row is committed: the sweeper re-enqueues it within a lease
+        log.exception("job %s stored but not queued; a worker's sweeper will queue it", job_id)
+
+
+# --- the input, encrypted -------------------------------------------------------------------
+
+
+def _input_key(services: Services) -> AESGCM:
+    """A key for job inputs derived from the ID encryption key (they hold ID numbers)."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"certsvc job input v1")
+    return AESGCM(hkdf.derive(services.settings.id_encryption_key))
+
+
+def _store_input(session: Session, services: Services, job_id: str, payload: Any) -> None:
+    plain = zlib.compress(json.dumps(payload, ensure_ascii=False).encode(), 6)
+    nonce = os.urandom(12)
+    sealed = nonce + _input_key(services).encrypt(nonce, plain, job_id.encode())
+    for seq, start in enumerate(range(0, len(sealed), CHUNK_BYTES)):
+        session.add(
+            JobChunk(job_id=job_id, role="input", seq=seq, data=sealed[start : start + CHUNK_BYTES])
+        )
+
+
+def read_input(services: Services, job_id: str) -> Any:
+    """The job's payload as it was submitted."""
+    with services.db.session() as session:
+        sealed = b"".join(
+            session.scalars(
+                select(JobChunk.data)
+                .where(JobChunk.job_id == job_id, JobChunk.role == "input")
+                .order_by(JobChunk.seq)
+            )
+        )
+    if len(sealed) < 13:
+        raise NotFound(f"job {job_id} has no stored input (it has ended, or never had one)")
+    plain = _input_key(services).decrypt(sealed[:12], sealed[12:], job_id.encode())
+    return json.loads(zlib.decompress(plain))
+
+
+# --- running: claim and fenced steps ----------------------------------------------------------
+
+
+def claim(services: Services, job_id: str, worker: str) -> Attempt | None:
+    """Take job ``job_id`` for this worker, or None when there is nothing to take (it has
+    ended, or another worker holds a live lease on it)."""
+    now = utcnow()
+    lease = dt.timedelta(seconds=services.settings.job_lease_seconds)
+    with services.db.transaction() as session:
+        row = session.execute(
+            update(Job)
+            .where(
+                Job.id == job_id,
+                or_(Job.state == "queued", (Job.state == "running") & (Job.lease_until < now)),
+            )
+            .values(
+                state="running",
+                attempts=Job.attempts + 1,
+                lease_until=now + lease,
+                worker=worker[:100],
+                started_at=func.coalesce(Job.started_at, now),
+                progress_done=0,
+                updated_at=now,
+            )
+            .returning(
+                Job.attempts, Job.kind, Job.body_id, Job.params, Job.progress_total, Job.started_at
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        # What a dead attempt wrote is not part of this one's result.
+        session.execute(
+            delete(JobChunk).where(JobChunk.job_id == job_id, JobChunk.role == "result")
+        )
+    attempts, kind, body_id, params, total, started_at = row
+    return Attempt(
+        services, job_id, int(attempts), kind, int(body_id), dict(params), int(total), started_at
+    )
+
+
+@dataclass
+class Attempt:
+    """One worker's run of one job. Every write checks the job is still this attempt's."""
+
+    services: Services
+    job_id: str
+    number: int
+    kind: str
+    body_id: int
+    params: dict[str, Any]
+    total: int
+    started_at: dt.datetime
+    _seq: int = 0
+    _buffer: bytearray | None = None
+    _done: int = 0
+    _written_at: float = 0.0
+    _size: int = 0
+
+    def _fenced(self, session: Session, **values: Any) -> None:
+        now = utcnow()
+        lease = dt.timedelta(seconds=self.services.settings.job_lease_seconds)
+        owned = session.execute(
+            update(Job)
+            .where(Job.id == self.job_id, Job.attempts == self.number, Job.state == "running")
+            .values({"lease_until": now + lease, "updated_at": now, **values})
+            .returning(Job.id)
+        ).first()
+        if owned is None:
+            raise LeaseLost(f"job {self.job_id}: attempt {self.number} no longer owns the job")
+
+    def progress(self, done: int, total: int | None = None, *, force: bool = False) -> None:
+        """Report ``done`` of ``total`` units (and renew the lease), at most twice a second."""
+        self._done = done
+        if total is not None:
+            self.total = total
+        now = time.monotonic()
+        if not force and now - self._written_at < PROGRESS_INTERVAL:
+            return
+        self._written_at = now
+        with self.services.db.transaction() as session:
+            self._fenced(session, progress_done=done, progress_total=self.total)
+
+    def write(self, data: bytes) -> None:
+        """Add bytes to the result; they are stored a chunk at a time with the progress."""
+        if self._buffer is None:
+            self._buffer = bytearray()
+        self._buffer += data
+        while len(self._buffer) >= CHUNK_BYTES:
+            self._flush(bytes(self._buffer[:CHUNK_BYTES]))
+            del self._buffer[:CHUNK_BYTES]
+
+    def _flush(self, piece: bytes) -> None:
+        with self.services.db.transaction() as session:
+            self._fenced(session, progress_done=self._done, progress_total=self.total)
+            session.add(JobChunk(job_id=self.job_id, role="result", seq=self._seq, data=piece))
+        self._seq += 1
+        self._size += len(piece)
+
+    def succeed(
+        self,
+        *,
+        result_name: str = "",
+        result_type: str = "",
+        outcome: Mapping[str, Any] | None = None,
+    ) -> None:
+        """End the attempt successfully: the result is complete and may be downloaded."""
+        if self._buffer:
+            self._flush(bytes(self._buffer))
+            self._buffer = None
+        now = utcnow()
+        ttl = dt.timedelta(hours=self.services.settings.job_result_ttl_hours)
+        with self.services.db.transaction() as session:
+            self._fenced(
+                session,
+                state="succeeded",
+                progress_done=self.total or self._done,
+                progress_total=self.total or self._done,
+                finished_at=now,
+                run_seconds=(now - self.started_at).total_seconds(),
+                expires_at=now + ttl,
+                lease_until=None,
+                result_name=result_name,
+                result_type=result_type,
+                result_size=self._size,
+                outcome=dict(outcome or {}),
+            )
+            _drop_input(session, self.job_id)
+
+    def fail(self, code: str, message: str, outcome: Mapping[str, Any] | None = None) -> None:
+        """End the attempt with an error a person can act on; nothing is downloadable."""
+        now = utcnow()
+        with self.services.db.transaction() as session:
+            self._fenced(
+                session,
+                state="failed",
+                finished_at=now,
+                run_seconds=(now - self.started_at).total_seconds(),
+                lease_until=None,
+                error_code=code[:64],
+                error_message=message,
+                outcome=dict(outcome or {}),
+            )
+            session.execute(
+                delete(JobChunk).where(JobChunk.job_id == self.job_id, JobChunk.role == "result")
+            )
+            _drop_input(session, self.job_id)
+
+
+def _drop_input(session: Session, job_id: str) -> None:
+    session.execute(delete(JobChunk).where(JobChunk.job_id == job_id, JobChunk.role == "input"))
+
+
+# --- the sweeper ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one sweep did: job ids put on the queue again, jobs failed, results deleted."""
+
+    requeued: list[str]
+    abandoned: list[str]
+    expired: int
+
+
+def sweep(services: Services) -> SweepReport:
+    """Hand out jobs whose worker died, re-queue lost messages, delete expired results.
+
+    Safe to run on every worker at once: each change is a conditional UPDATE, so a job is
+    taken back by one sweeper only.
+    """
+    now = utcnow()
+    lease = dt.timedelta(seconds=services.settings.job_lease_seconds)
+    stale = (Job.state == "running") & (Job.lease_until < now)
+    with services.db.transaction() as session:
+        abandoned = list(
+            session.scalars(
+                update(Job)
+                .where(stale, Job.attempts >= MAX_ATTEMPTS)
+                .values(
+                    state="failed",
+                    finished_at=now,
+                    lease_until=None,
+                    updated_at=now,
+                    error_code="job_abandoned",
+                    error_message=(
+                        f"the job stopped its worker {MAX_ATTEMPTS} times and was given up; "
+                        "submit it again, and if it fails again tell the operator "
+                        "(the workers' logs say why)"
+                    ),
+                )
+                .returning(Job.id)
+            )
+        )
+        if abandoned:
+            session.execute(delete(JobChunk).where(JobChunk.job_id.in_(abandoned)))
+        requeued = list(
+            session.scalars(
+                update(Job)
+                .where(stale)
+                .values(state="queued", enqueued_at=now, updated_at=now, worker="")
+                .returning(Job.id)
+            )
+        )
+        requeued += list(
+            session.scalars(
+                update(Job)
+                .where(Job.state == "queued", Job.enqueued_at < now - lease)
+                .values(enqueued_at=now)
+                .returning(Job.id)
+            )
+        )
+        expired = list(
+            session.scalars(
+                update(Job)
+                .where(Job.state == "succeeded", Job.expires_at < now)
+                .values(state="expired", updated_at=now)
+                .returning(Job.id)
+            )
+        )
+        if expired:
+            session.execute(delete(JobChunk).where(JobChunk.job_id.in_(expired)))
+    for job_id in requeued:
+        _enqueue(services, job_id)
+    if requeued or abandoned or expired:
+        log.info(
+            "sweep: %d job(s) queued again, %d given up, %d result(s) expired",
+            len(requeued),
+            len(abandoned),
+            len(expired),
+        )
+    return SweepReport(requeued, abandoned, len(expired))
+
+
+# --- reading, for people --------------------------------------------------------------------
+
+
+def get_job(session: Session, body_id: int | None, job_id: str) -> Job:
+    """Job ``job_id`` of body ``body_id`` (None: any body — operators and the CLI)."""
+    query = select(Job).where(Job.id == job_id[:32])
+    if body_id is not None:
+        query = query.where(Job.body_id == body_id)
+    job = session.scalar(query)
+    if job is None:
+        raise NotFound(f"no job {job_id[:32]}; `certsvc jobs list` shows the jobs")
+    return job
+
+
+def list_jobs(session: Session, body_id: int | None, limit: int = 50) -> list[Job]:
+    """The newest jobs first, of one body or (None) of all."""
+    query = select(Job).order_by(Job.created_at.desc(), Job.id).limit(limit)
+    if body_id is not None:
+        query = query.where(Job.body_id == body_id)
+    return list(session.scalars(query))
+
+
+def percent(job: Job) -> int:
+    """Progress in whole percent (100 once succeeded)."""
+    if job.state == "succeeded":
+        return 100
+    if job.progress_total <= 0:
+        return 0
+    return min(99, job.progress_done * 100 // job.progress_total)
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    """The job as the API, the console's progress poll and the CLI's --json show it."""
+
+    def at(value: dt.datetime | None) -> str | None:
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
+
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "state": job.state,
+        "finished": job.state in ("succeeded", "failed", "expired"),
+        "progress": {
+            "done": job.progress_done,
+            "total": job.progress_total,
+            "percent": percent(job),
+        },
+        "attempts": job.attempts,
+        "params": job.params,
+        "created_by": job.created_by,
+        "created_at": at(job.created_at),
+        "started_at": at(job.started_at),
+        "finished_at": at(job.finished_at),
+        "expires_at": at(job.expires_at),
+        "outcome": job.outcome,
+        "result": (
+            {"name": job.result_name, "type": job.result_type, "size": job.result_size}
+            if job.state == "succeeded" and job.result_name
+            else None
+        ),
+        "error": (
+            {"code": job.error_code, "message": job.error_message}
+            if job.state == "failed"
+            else None
+        ),
+    }
+
+
+def result_chunks(
+    services: Services, body_id: int | None, job_id: str
+) -> tuple[Job, Iterator[bytes]]:
+    """The job (checked to be of ``body_id``) and its result, read one chunk at a time."""
+    with services.db.session() as session:
+        job = get_job(session, body_id, job_id)
+    if job.state == "expired" or (job.expires_at is not None and job.expires_at < utcnow()):
+        raise JobResultExpired(
+            f"the result of job {job.id} was kept until {job.expires_at:%Y-%m-%d %H:%M} UTC "
+            "and has been deleted; start the job again"
+        )
+    if job.state != "succeeded" or not job.result_name:
+        raise JobNotFinished(
+            f"job {job.id} is {job.state} and has no result to download yet; "
+            "wait until it has succeeded"
+        )
+
+    def chunks() -> Iterator[bytes]:
+        seq = 0
+        while True:
+            with services.db.session() as session:
+                data = session.scalar(
+                    select(JobChunk.data).where(
+                        JobChunk.job_id == job.id, JobChunk.role == "result", JobChunk.seq == seq
+                    )
+                )
+            if data is None:
+                return
+            yield data
+            seq += 1
+
+    return job, chunks()
+
+
+def encode_rows(rows: Sequence[tuple[int, Mapping[str, str]]]) -> list[list[Any]]:
+    """Rows of an import as JSON (row number, values)."""
+    return [[n, dict(values)] for n, values in rows]
+
+
+def decode_rows(data: list[list[Any]]) -> list[tuple[int, dict[str, str]]]:
+    return [(int(n), {str(k): str(v) for k, v in values.items()}) for n, values in data]
