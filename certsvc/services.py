@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import certsvc.events  # noqa: F401 — numbers new events in commit order
+from certsvc.caches import Caches
 from certsvc.config import Settings
 from certsvc.db import Database
 from certsvc.domain.levels import Level
@@ -27,6 +28,11 @@ class Services:
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         return cls(settings=settings, db=Database(settings.database_url, echo=settings.sql_echo))
+
+    @cached_property
+    def caches(self) -> Caches:
+        """What this service reuses between requests (keys, checkpoints, proofs, templates)."""
+        return Caches()
 
     @cached_property
     def vault(self) -> IdVault:

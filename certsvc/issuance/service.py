@@ -394,7 +394,7 @@ def _store(
             f = facts_for(r, numbers[r.row], body, salt)
             facts.append(f)
             yield qr_payload(f), None, None
-            yield credential_payload(f, public_url), VC_JWT_TYP, VC_CTY
+            yield credential_payload(f, public_url, services.caches), VC_JWT_TYP, VC_CTY
 
     tokens = signer.sign_all(jobs())
 

@@ -66,7 +66,8 @@ def _body(fields: Mapping[str, int], optional: frozenset[str] = frozenset()) -> 
 def verify() -> Response:
     """Verify a QR token (the part after ``/v/`` in the QR's URL)."""
     token = _body({"token": MAX_TOKEN})["token"]
-    result = services_of(current_app).db.read(lambda session: verify_token(session, token))
+    services = services_of(current_app)
+    result = services.db.read(lambda session: verify_token(session, token, caches=services.caches))
     return _no_store(result.to_dict())
 
 
@@ -74,8 +75,11 @@ def verify() -> Response:
 def lookup_number() -> Response:
     """Look up a certificate by its number and the holder's name."""
     body = _body({"number": MAX_NUMBER, "name": MAX_NAME})
-    result = services_of(current_app).db.read(
-        lambda session: lookup_by_number(session, body["number"], body["name"])
+    services = services_of(current_app)
+    result = services.db.read(
+        lambda session: lookup_by_number(
+            session, body["number"], body["name"], caches=services.caches
+        )
     )
     return _no_store(result.to_dict())
 
@@ -94,7 +98,13 @@ def lookup_id() -> Response:
     checked_at = utcnow()
     results = services.db.read(
         lambda session: lookup_by_id(
-            session, services.vault, body["id_number"], body["name"], id_type, checked_at
+            session,
+            services.vault,
+            body["id_number"],
+            body["name"],
+            id_type,
+            checked_at,
+            caches=services.caches,
         )
     )
     return _no_store(

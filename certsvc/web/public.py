@@ -109,7 +109,7 @@ def _result_page(result: VerificationResult, token: str | None) -> Response:
 def verify_page(token: str) -> Response:
     """The page behind each QR code: status banner, every certified field, key, time."""
     services = services_of(current_app)
-    result = services.db.read(lambda session: verify_token(session, token))
+    result = services.db.read(lambda session: verify_token(session, token, caches=services.caches))
     return _result_page(result, token.strip())
 
 
@@ -125,7 +125,9 @@ def lookup_number() -> Response:
     number, name = request.form.get("number", ""), request.form.get("name", "")
     services = services_of(current_app)
     try:
-        result = services.db.read(lambda session: lookup_by_number(session, number, name))
+        result = services.db.read(
+            lambda session: lookup_by_number(session, number, name, caches=services.caches)
+        )
     except CertsvcError as exc:
         return _page("lookup.html", 422, error=_error_text(exc), number=number, name=name)
     return _result_page(result, None)
@@ -140,7 +142,9 @@ def lookup_id() -> Response:
     try:
         id_number = request.form.get("id_number", "")
         results = services.db.read(
-            lambda session: lookup_by_id(session, services.vault, id_number, name, id_type)
+            lambda session: lookup_by_id(
+                session, services.vault, id_number, name, id_type, caches=services.caches
+            )
         )
     except CertsvcError as exc:
         return _page("lookup.html", 422, error=_error_text(exc), name=name, id_type=id_type)

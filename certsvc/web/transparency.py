@@ -107,8 +107,9 @@ def certificate(number: str) -> Response:
             "not a certificate number: Y or S, an optional level letter, then digits "
             "(22 characters)"
         )
-    with services_of(current_app).db.session() as session:
-        result = certificate_inclusion(session, number)
+    services = services_of(current_app)
+    with services.db.session() as session:
+        result = certificate_inclusion(session, number, services.caches)
     if result is None:
         raise NotFound(f"certificate {number} is not in a checkpoint of the log (yet)")
     return _json(result.to_dict(), max_age=10)
