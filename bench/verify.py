@@ -4,7 +4,7 @@
    PostgreSQL with issued certificates; wrk (32 connections, fixed duration) drives
    ``POST /api/v1/verify``, the page ``/v/<token>`` and — in the same run, in alternation — a
    hello-world route that exists only in this benchmark's app (:func:`bench_app`), never in
-   production. Goal (issue #5): verify ≥ 60 % of hello-world throughput, p99 ≤ 10 ms. A
+   production. The issue #5 goal (≥ 60 % of hello-world) is withdrawn (issue #14). A
    *floor* route (:func:`_floor_view`) does only the per-request work no verification can
    skip, to show how much of the gap is inherent.
 2. **Look-up by number + name at 10k and 1M certificates.** 10,000 real certificates are
@@ -340,7 +340,7 @@ def _time_lookups(services: Services, targets: list[tuple[str, str, str]]) -> tu
     for number, name, _token in sample:
         start = time.perf_counter()
         with services.db.session() as session:
-            result = lookup_by_number(session, number, name)
+            result = lookup_by_number(session, number, name, caches=services.caches)
         times.append((time.perf_counter() - start) * 1000)
         assert result.is_valid, result.message
     times.sort()
@@ -477,12 +477,11 @@ def section() -> list[str]:
             )
         ),
         "",
-        f"Goal: verify ≥ 60 % of hello-world and p99 ≤ 10 ms. API: "
-        f"{'met' if api.rps >= 0.6 * hello.rps else 'NOT met'} (throughput), "
-        f"{'met' if api.p99_ms <= 10 else 'NOT met'} (p99). With {CONNECTIONS} connections "
-        f"on 2 workers a request waits for ~{CONNECTIONS // 2} others (Little's law: latency ≈ "
-        "connections / throughput), so p99 ≤ 10 ms needs well over "
-        f"{CONNECTIONS / 0.010:,.0f} requests/s.",
+        "The old goal (verify ≥ 60 % of hello-world) is withdrawn (issue #14): it had bought "
+        "private SQLAlchemy internals and module-level caches; verification now runs through "
+        "SQLAlchemy's public API, with its caches on the app's services. The figures are "
+        f"reported as measured. With {CONNECTIONS} connections on 2 workers a request waits "
+        f"for ~{CONNECTIONS // 2} others (Little's law: latency ≈ connections / throughput).",
         "",
         f"The floor route (`{FLOOR}`, benchmark app only) does per request only what every "
         "verification meeting the issue's other points must do: count the request in the "

@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +19,6 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     Row,
-    Select,
     Table,
     any_,
     bindparam,
@@ -33,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -276,99 +274,6 @@ def refusal(exc: IntegrityError | DataError) -> CertsvcError:
         f"{what} was written by another request at the same moment; nothing from this one "
         "was saved — reload and try again"
     )
-
-
-def first_row(
-    session: Session, statement: Select[Any], params: Mapping[str, Any]
-) -> tuple[Any, ...] | None:
-    """The first row of ``statement`` with ``params``, typed as SQLAlchemy would type it.
-
-    For the hottest read (a verification): the statement, built once at module level, is
-    compiled once per database and run on the session's DBAPI connection — as a prepared
-    statement on PostgreSQL — without SQLAlchemy's result machinery, which costs more than
-    the query (it reads the cursor's full column description on every execution). Column
-    values still pass through their types' result processors. A failure is raised as
-    SQLAlchemy raises it, and a dead connection invalidates the pool the same way, so
-    :meth:`Database.read` retries as for any other statement.
-    """
-    connection = session.connection()
-    dialect = connection.dialect
-    key = (id(statement), id(dialect))
-    compiled = _COMPILED.get(key)
-    if compiled is None or compiled.statement is not statement or compiled.dialect is not dialect:
-        compiled = _COMPILED[key] = _CompiledRead.of(statement, dialect)
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    values = compiled.parameters(params)
-    try:
-        cursor = driver.cursor()
-        try:
-            if dialect.name == "postgresql":
-                cursor.execute(compiled.sql, values, prepare=True)
-            else:
-                cursor.execute(compiled.sql, values)
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-    except dialect.loaded_dbapi.Error as exc:
-        dead = dialect.is_disconnect(exc, driver, None)
-        if dead:
-            # As SQLAlchemy does on a lost connection: not only this connection but every one
-            # pooled before it is stale (the server restarted), so the pool is replaced and
-            # the retry in Database.read gets a fresh connection, not the next stale one.
-            connection.invalidate(exc)
-            connection.engine.dispose(close=False)
-        raise DBAPIError.instance(
-            compiled.sql,
-            None,
-            exc,
-            dialect.loaded_dbapi.Error,
-            hide_parameters=True,
-            connection_invalidated=dead,
-            dialect=dialect,
-        ) from exc
-    if row is None:
-        return None
-    return tuple(
-        value if process is None else process(value)
-        for value, process in zip(row, compiled.processors, strict=True)
-    )
-
-
-@dataclass(frozen=True)
-class _CompiledRead:
-    """A SELECT compiled for one database: SQL, bound parameters and result processors."""
-
-    statement: Select[Any]
-    dialect: Dialect
-    sql: str
-    #: Literal values bound inside the statement, by parameter name.
-    defaults: dict[str, Any]
-    #: Parameter names in order for positional drivers (sqlite3); None for named (psycopg).
-    order: tuple[str, ...] | None
-    processors: tuple[Callable[[Any], Any] | None, ...]
-
-    @classmethod
-    def of(cls, statement: Select[Any], dialect: Dialect) -> _CompiledRead:
-        compiled = statement.compile(dialect=dialect)
-        required = {name for name, bind in compiled.binds.items() if bind.required}
-        bound = compiled.construct_params(dict.fromkeys(required), _check=False)
-        defaults = {name: value for name, value in bound.items() if name not in required}
-        positional = compiled.positional and compiled.positiontup
-        order = tuple(compiled.positiontup or ()) if positional else None
-        processors = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
-        )
-        return cls(statement, dialect, str(compiled), defaults, order, processors)
-
-    def parameters(self, params: Mapping[str, Any]) -> Mapping[str, Any] | list[Any]:
-        merged = {**self.defaults, **params}
-        return merged if self.order is None else [merged[name] for name in self.order]
-
-
-#: Compiled reads by (statement, dialect) identity; the objects are kept to rule out reuse.
-_COMPILED: dict[tuple[int, int], _CompiledRead] = {}
 
 
 def one_of(

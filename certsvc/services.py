@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import certsvc.events  # noqa: F401 — numbers new events in commit order
+from certsvc.caches import Caches
 from certsvc.config import Settings
 from certsvc.db import Database
 from certsvc.domain.levels import Level
@@ -43,6 +44,11 @@ class Services:
         (see :mod:`certsvc.verify.replica` for how a replica's lag is made harmless)."""
         url = self.settings.database_read_url
         return Database(url, echo=self.settings.sql_echo) if url else self.db
+
+    @cached_property
+    def caches(self) -> Caches:
+        """What this service reuses between requests (keys, checkpoints, proofs, templates)."""
+        return Caches()
 
     @cached_property
     def vault(self) -> IdVault:

@@ -169,8 +169,9 @@ def test_openapi_document(client: FlaskClient) -> None:
     doc = client.get("/api/v1/openapi.json")
     assert doc.status_code == 200 and doc.json is not None
     assert doc.json["openapi"].startswith("3.1")
-    assert {"/verify", "/lookup/by-number", "/lookup/by-id"} <= set(doc.json["paths"])
-    assert doc.json["servers"] == [{"url": "https://cert.example.cn/api/v1"}]
+    paths = {"/api/v1/verify", "/api/v1/lookup/by-number", "/api/v1/lookup/by-id"}
+    assert paths <= set(doc.json["paths"])
+    assert doc.json["servers"] == [{"url": "https://cert.example.cn"}]
 
 
 def test_rate_limit_gives_429_with_retry_after(app: Flask, client: FlaskClient) -> None:
@@ -335,3 +336,28 @@ def test_rate_limits_count_in_memory_while_redis_is_down(caplog: pytest.LogCaptu
     assert counters.hit("lookup_id", "192.0.2.1", "10 per minute;1 per day") is None
     refused = counters.hit("lookup_id", "192.0.2.1", "10 per minute;1 per day")
     assert refused is not None and refused[0] == "1 per 1 day"
+
+
+def test_a_refused_method_says_which_are_allowed(client: FlaskClient) -> None:
+    """A 405 carries Allow (RFC 9110), also when the API answers it as a JSON error."""
+    for method, path, allowed in (
+        ("DELETE", "/api/v1/verify", {"POST"}),
+        ("PUT", "/api/v1/openapi.json", {"GET", "HEAD"}),
+        ("POST", "/.well-known/jwks.json", {"GET", "HEAD"}),
+        ("POST", "/transparency/checkpoint", {"GET", "HEAD"}),
+    ):
+        response = client.open(path, method=method)
+        assert response.status_code == 405, path
+        assert allowed <= {m.strip() for m in response.headers["Allow"].split(",")}, path
+        if path.startswith(("/api/", "/.well-known/")):
+            assert response.json is not None
+            assert response.json["error"]["code"] == "method_not_allowed"
+
+
+def test_the_checkpoint_names_one_charset(
+    client: FlaskClient, services: Services, body: str
+) -> None:
+    issue(services, [row(1)])
+    response = client.get("/transparency/checkpoint")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"

@@ -250,22 +250,24 @@ def test_a_read_survives_connections_the_server_dropped(
         assert answer.json["status"] == "valid"
 
 
-def test_the_fast_verification_read_types_values_as_sqlalchemy_does(
+def test_verification_caches_belong_to_the_service_that_verified(
     services: Services, body: str
 ) -> None:
-    """first_row (raw DBAPI cursor, compiled once) returns what SQLAlchemy's own execution of
-    the same statement returns, value for value and type for type, on both backends."""
-    from certsvc.db import first_row
-    from certsvc.verify.core import _verification_query
-
+    """Keys, checkpoints and proofs read for a verification are kept on that app's services,
+    not in the process: another service in the same process starts empty, and a revocation
+    still shows at once through a warm cache."""
     cert = issue(services, [row(1)]).certificates[0]
-    with services.db.session() as session:
-        kid = session.scalar(select(Certificate.kid).where(Certificate.number == cert.number))
-        params = {"number": cert.number, "kid": kid}
-        expected = tuple(session.execute(_verification_query(), params).one())
-        fast = first_row(session, _verification_query(), params)
-        assert first_row(session, _verification_query(), {**params, "number": "nope"}) is None
-    assert fast == expected
-    assert [type(v) for v in fast] == [type(v) for v in expected]
-    assert any(isinstance(v, dt.datetime) and v.tzinfo is not None for v in fast)
-    assert any(isinstance(v, dict) for v in fast)  # the event's JSON data, decoded
+    client = create_app(services=services).test_client()
+    for _ in range(2):
+        answer = client.post("/api/v1/verify", json={"token": cert.token})
+        assert answer.json is not None and answer.json["status"] == "valid"
+    kept = services.caches
+    assert (len(kept.public_keys), len(kept.checkpoints), len(kept.proofs)) == (1, 1, 1)
+    other = Services.from_settings(services.settings)
+    try:
+        assert len(other.caches.public_keys) == len(other.caches.checkpoints) == 0
+    finally:
+        other.db.dispose()
+    revoke(services, cert.number, "考核记录不实")
+    answer = client.post("/api/v1/verify", json={"token": cert.token})
+    assert answer.json is not None and answer.json["status"] == "revoked"

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any
 
+from certsvc.caches import Caches
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
 from certsvc.domain.routes import DirectGround, Route
@@ -255,7 +256,7 @@ def credential(facts: CertifiedFacts, public_url: str) -> dict[str, Any]:
 _MARKER = re.compile("\ue000([a-z_]+)\ue001")
 
 
-class _Template:
+class CredentialTemplate:
     """The serialised credential of one shape, cut where the values go.
 
     Made by serialising the credential with a marker for every value through the generic
@@ -279,10 +280,9 @@ class _Template:
         return "".join(out).encode()
 
 
-_TEMPLATES: dict[frozenset[str], _Template] = {}
-
-
-def credential_payload(facts: CertifiedFacts, public_url: str) -> bytes:
+def credential_payload(
+    facts: CertifiedFacts, public_url: str, caches: Caches | None = None
+) -> bytes:
     """The vc+jwt payload of ``facts``: ``credential_bytes(credential(facts, public_url))``.
 
     The same bytes, made from a template per credential shape instead of building, checking
@@ -291,6 +291,7 @@ def credential_payload(facts: CertifiedFacts, public_url: str) -> bytes:
     check depends on the structure only (every value is a string, ``validFrom`` is made from
     a date after 0001-01-01), which tests/test_issuance_credential.py shows for generated
     facts. On 0001-01-01 ``validFrom`` cannot be converted to UTC, and the generic path runs.
+    Templates are kept in ``caches`` (the service's); without it each call makes its own.
     """
     values = _credential_strings(facts, public_url)
     if facts.issue_date == dt.date.min:
@@ -298,8 +299,10 @@ def credential_payload(facts: CertifiedFacts, public_url: str) -> bytes:
         check_credential(cred)
         return credential_bytes(cred)
     names = frozenset(values)
-    template = _TEMPLATES.get(names)
+    templates = (caches or Caches()).credential_templates
+    template = templates.get(names)
     if template is None:
         check_credential(_credential_from(values))
-        template = _TEMPLATES[names] = _Template(names)
+        template = CredentialTemplate(names)
+        templates.put(names, template)
     return template.fill(values)

@@ -376,7 +376,9 @@ def _store(
     entries = assign_entries(session, body, len(requests), public_url)
     refs = {r.row: holders[(r.id_type.value, r.id_digest)] for r in requests}
     salts = {row: h.salt for row, h in refs.items()}
-    signed = sign_certificates(signer, body, requests, numbers, salts, entries, public_url)
+    signed = sign_certificates(
+        signer, body, requests, numbers, salts, entries, public_url, services.caches
+    )
     holder_ids = {row: h.id for row, h in refs.items()}
     written = write_certificates(
         session, body, batch, signer.kid, signed, holder_ids, now, progress

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, func, insert, literal, select
 from sqlalchemy.orm import Session
 
+from certsvc.caches import Caches
 from certsvc.db import bulk_insert
 from certsvc.domain.ids import mask_id_number
 from certsvc.events import reserve
@@ -108,6 +109,7 @@ def sign_certificates(
     salts: Mapping[int, bytes],
     entries: Sequence[tuple[int, int, StatusEntry]],
     public_url: str,
+    caches: Caches | None = None,
 ) -> Iterator[SignedCertificate]:
     """Both signed forms of each request, in order (``numbers`` and ``salts`` by row;
     ``entries``, each request's place in the body's status list, in request order)."""
@@ -120,7 +122,7 @@ def sign_certificates(
             f = facts_for(r, numbers[r.row], body, salts[r.row], entry)
             facts.append(f)
             yield qr_payload(f), None, None
-            yield credential_payload(f, public_url), VC_JWT_TYP, VC_CTY
+            yield credential_payload(f, public_url, caches), VC_JWT_TYP, VC_CTY
 
     tokens = signer.sign_all(jobs())
     for index, r in enumerate(requests):

@@ -68,11 +68,20 @@ from certsvc.transparency.models import LogCheckpoint
 
 T = TypeVar("T")
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "FeedRequest", "parse_request", "stream_changes"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_CURSOR",
+    "MAX_LIMIT",
+    "FeedRequest",
+    "parse_request",
+    "stream_changes",
+]
 
 
 DEFAULT_LIMIT = 1_000
 MAX_LIMIT = 10_000
+#: The largest cursor a request may give (18 digits: past any seq, within a 64-bit integer).
+MAX_CURSOR = 10**18 - 1
 #: Rows fetched from the database per round trip while a page streams.
 FETCH_ROWS = 1_000
 
@@ -91,15 +100,25 @@ def parse_request(
     args: Mapping[str, str], body_id: int | None = None, body_code: str | None = None
 ) -> FeedRequest:
     """Read ``after`` and ``limit`` from query arguments; InvalidInput says what is wrong."""
-    after_text = args.get("after", "0").strip() or "0"
-    limit_text = args.get("limit", str(DEFAULT_LIMIT)).strip() or str(DEFAULT_LIMIT)
-    if not (after_text.isascii() and after_text.isdigit()) or len(after_text) > 18:
+    # Absent means the default; present must be a number (the OpenAPI document's integer).
+    after_text = args.get("after", "0").strip()
+    limit_text = args.get("limit", str(DEFAULT_LIMIT)).strip()
+    after, limit = _whole(after_text), _whole(limit_text)
+    if after is None or after > MAX_CURSOR:
         raise InvalidInput(
             f"after must be the cursor of a previous page (a seq, 0 to start), not {after_text!r}"
         )
-    if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= MAX_LIMIT:
+    if limit is None or not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}")
-    return FeedRequest(int(after_text), int(limit_text), body_id, body_code)
+    return FeedRequest(after, limit, body_id, body_code)
+
+
+def _whole(text: str) -> int | None:
+    """``text`` as a whole number of ASCII digits (not "²" or "٣", which int() refuses or
+    reads), at most 18 of them; None otherwise."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
 
 
 def _time(moment: dt.datetime) -> str:

@@ -53,7 +53,7 @@ def show(ctx: Context) -> None:
 def prove(ctx: Context, number: str) -> None:
     """Print the inclusion bundle (JSON) of certificate NUMBER in the latest checkpoint."""
     with ctx.transaction() as session:
-        result = certificate_inclusion(session, number)
+        result = certificate_inclusion(session, number, ctx.services.caches)
     if result is None:
         raise NotFound(
             f"certificate {number} is not in a checkpoint: it does not exist or was issued "

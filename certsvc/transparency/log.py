@@ -31,6 +31,7 @@ from certsvc.transparency.keys import LogKeys, LogSigner, log_origin
 from certsvc.transparency.proofs import (
     InclusionResult,
     LatestCheckpoint,
+    OpenedCheckpoint,
     certificate_inclusion,
     inclusion_of,
     issued_facts,
@@ -47,6 +48,7 @@ __all__ = [
     "LatestCheckpoint",
     "LogKeys",
     "LogSigner",
+    "OpenedCheckpoint",
     "SignedCheckpoint",
     "append_and_checkpoint",
     "append_events",

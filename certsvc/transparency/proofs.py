@@ -10,14 +10,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import ScalarSelect, Select, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
+from certsvc.caches import Caches
 from certsvc.errors import CheckpointError, InvalidInput, LogRangeError
 from certsvc.models import Certificate, CertificationBody, Event
 from certsvc.signing.keys import public_key_from_jwk
@@ -90,31 +89,8 @@ class InclusionResult:
         }
 
 
-class _Lru(Generic[K, V]):
-    """A small thread-safe least-recently-used map (gunicorn's gthread workers share one)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[K, V] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: K) -> V | None:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: K, value: V) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
 @dataclass(frozen=True)
-class _OpenedCheckpoint:
+class OpenedCheckpoint:
     """A stored checkpoint with its log key, and what its signature says (None: it fails)."""
 
     tree_size: int
@@ -129,21 +105,9 @@ class _OpenedCheckpoint:
         return verifier_key(self.verifier.name, self.verifier.public_key)
 
 
-#: Checkpoints by (tree size, note), their signatures checked once: every verification of a
-#: certificate opens the latest checkpoint, which changes only once per batch. Keyed by the
-#: note as stored, so a note changed in the database is opened (and fails) afresh.
-_CHECKPOINTS: _Lru[tuple[int, str], _OpenedCheckpoint] = _Lru(64)
-#: Inclusion proofs by (root hash, tree size, seq). A root hash names one tree, and the audit
-#: path of a leaf in it never changes, so a proof read once is reused until a newer checkpoint
-#: becomes the latest (keyed by the root, not the size alone, so that two databases in one
-#: process never share one). The leaf itself is recomputed from today's records on every
-#: verification.
-_PROOFS: _Lru[tuple[bytes, int, int], tuple[bytes, ...]] = _Lru(16_384)
-
-
-def _checkpoint(session: Session, latest: LatestCheckpoint) -> _OpenedCheckpoint:
+def _checkpoint(session: Session, latest: LatestCheckpoint, caches: Caches) -> OpenedCheckpoint:
     """The stored checkpoint ``latest`` with its signature checked (cached)."""
-    cached = _CHECKPOINTS.get(latest)
+    cached = caches.checkpoints.get(latest)
     if cached is not None:
         return cached
     row = session.get(LogCheckpoint, latest[0])
@@ -156,17 +120,17 @@ def _checkpoint(session: Session, latest: LatestCheckpoint) -> _OpenedCheckpoint
         signed: Checkpoint | None = open_checkpoint(row.note, [verifier], verifier.name)
     except CheckpointError:
         signed = None
-    opened = _OpenedCheckpoint(row.tree_size, bytes(row.root_hash), row.note, verifier, signed)
-    _CHECKPOINTS.put((row.tree_size, row.note), opened)
+    opened = OpenedCheckpoint(row.tree_size, bytes(row.root_hash), row.note, verifier, signed)
+    caches.checkpoints.put((row.tree_size, row.note), opened)
     return opened
 
 
-def _proof(session: Session, seq: int, checkpoint: _OpenedCheckpoint) -> list[bytes]:
+def _proof(session: Session, seq: int, checkpoint: OpenedCheckpoint, caches: Caches) -> list[bytes]:
     key = (checkpoint.root_hash, checkpoint.tree_size, seq)
-    cached = _PROOFS.get(key)
+    cached = caches.proofs.get(key)
     if cached is None:
         cached = tuple(store.inclusion_proof(session, seq, checkpoint.tree_size, size_known=True))
-        _PROOFS.put(key, cached)
+        caches.proofs.put(key, cached)
     return list(cached)
 
 
@@ -231,19 +195,20 @@ def issued_facts(row: Any, number: str, token: str, record: str) -> EventFacts |
 
 
 def inclusion_of(
-    session: Session, facts: EventFacts, latest: LatestCheckpoint | None
+    session: Session, facts: EventFacts, latest: LatestCheckpoint | None, caches: Caches
 ) -> InclusionResult | None:
     """The inclusion proof of an ``issued`` event in the newest checkpoint, ``latest``.
 
     ``latest`` is read with the facts (see :func:`latest_checkpoint_columns`); None when no
     checkpoint covers the event yet. ``verified`` is False when the leaf recomputed from
     today's records, the proof and the signed checkpoint disagree — the records or the log
-    were changed after logging.
+    were changed after logging. Opened checkpoints and proofs are kept in ``caches`` (the
+    service's :attr:`~certsvc.services.Services.caches`).
     """
     if latest is None or facts.seq > latest[0]:
         return None
-    checkpoint = _checkpoint(session, latest)
-    proof = _proof(session, facts.seq, checkpoint)
+    checkpoint = _checkpoint(session, latest, caches)
+    proof = _proof(session, facts.seq, checkpoint, caches)
     data = leaf_data(facts)
     signed = checkpoint.signed
     verified = (
@@ -278,18 +243,23 @@ def _inclusion_query() -> Select[Any]:
     ).where(Certificate.number == bindparam("number"))
 
 
-def certificate_inclusion(session: Session, certificate_number: str) -> InclusionResult | None:
+def certificate_inclusion(
+    session: Session, certificate_number: str, caches: Caches | None = None
+) -> InclusionResult | None:
     """The inclusion proof of a certificate's issuance in the latest checkpoint.
 
     None when there is no such certificate or no checkpoint covers its ``issued`` event yet
-    (it was issued after the last checkpoint). See :func:`inclusion_of`.
+    (it was issued after the last checkpoint). See :func:`inclusion_of`; without ``caches``
+    (a one-off call, e.g. from the CLI) nothing is kept for the next call.
     """
     row = session.execute(_inclusion_query(), {"number": certificate_number}).first()
     if row is None:
         return None
     number, token, record, size, note, *event = row
     facts = issued_facts(event, number, token, record)
-    return None if facts is None else inclusion_of(session, facts, latest_of(size, note))
+    if facts is None:
+        return None
+    return inclusion_of(session, facts, latest_of(size, note), caches or Caches())
 
 
 def log_position_at(session: Session, when: dt.datetime) -> int:

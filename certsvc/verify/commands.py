@@ -296,7 +296,7 @@ def verify(
             result = check_log_bundle(result, presented.token, log_bundle, log_key)
     else:
         with ctx.services.db.session() as session:
-            result = verify_token(session, presented.token)
+            result = verify_token(session, presented.token, caches=ctx.services.caches)
     trust = trust_of(ctx.services.settings.public_url if jwks_source is None else "", jwks_source)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))

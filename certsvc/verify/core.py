@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from certsvc.db import first_row
+from certsvc.caches import Caches
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
 from certsvc.domain.routes import DirectGround
@@ -87,11 +87,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("certsvc.verify")
-
-#: Public keys by kid. A kid is the RFC 7638 thumbprint of its key, so an entry can never go
-#: stale; whether the key belongs to *this* service, and its status, is read per request.
-_PUBLIC_KEYS: dict[str, Ed25519PublicKey] = {}
-_MAX_CACHED_KEYS = 4096
 
 
 @dataclass(frozen=True)
@@ -238,22 +233,30 @@ def rejection_reason(token: str) -> str:
 
 
 def verify_token(
-    session: Session, token: str, now: dt.datetime | None = None
+    session: Session,
+    token: str,
+    now: dt.datetime | None = None,
+    *,
+    caches: Caches | None = None,
 ) -> VerificationResult:
-    """Verify a QR token against this service's keys and records (see the module docstring)."""
+    """Verify a QR token against this service's keys and records (see the module docstring).
+
+    ``caches`` is the service's :attr:`~certsvc.services.Services.caches` (public keys, opened
+    checkpoints, proofs); without it (a one-off check) nothing is kept for the next call.
+    """
     checked_at = now or utcnow()
     token = token.strip()
+    caches = caches or Caches()
 
     def key_for_kid(kid: str) -> Ed25519PublicKey:
-        cached = _PUBLIC_KEYS.get(kid)
+        cached = caches.public_keys.get(kid)
         if cached is not None:
             return cached
         key = session.get(SigningKey, kid)
         if key is None:
             raise UnknownKey(f"the certificate was signed with key {kid}, which is not ours")
-        if len(_PUBLIC_KEYS) >= _MAX_CACHED_KEYS:
-            _PUBLIC_KEYS.clear()
-        public = _PUBLIC_KEYS[kid] = public_key_from_jwk(key.public_jwk)
+        public = public_key_from_jwk(key.public_jwk)
+        caches.public_keys.put(kid, public)
         return public
 
     try:
@@ -289,7 +292,7 @@ def verify_token(
         )
     cert = found.certificate
     base["certificate"] = public_fields(cert)
-    inclusion = _inclusion(session, found)
+    inclusion = _inclusion(session, found, caches)
     base["transparency"] = inclusion.to_dict() if inclusion is not None else None
     if compromised_after is not None and not _logged_before(
         session, found.issued_seq, compromised_after
@@ -372,7 +375,7 @@ def _read_certificate(session: Session, number: str, kid: str) -> _Found | None:
     status of key ``kid``, the ``issued`` event's leaf facts and the newest checkpoint. The
     status fields are read on every call, never cached, so a revocation shows at once.
     """
-    row = first_row(session, _verification_query(), {"number": number, "kid": kid})
+    row = session.execute(_verification_query(), {"number": number, "kid": kid}).first()
     if row is None:
         return None
     width = len(_VIEW_COLUMNS)
@@ -391,12 +394,12 @@ def _key_status(session: Session, kid: str) -> tuple[str, dt.datetime | None] | 
     return (key.status, key.compromised_after) if key is not None else None
 
 
-def _inclusion(session: Session, found: _Found) -> InclusionResult | None:
+def _inclusion(session: Session, found: _Found, caches: Caches) -> InclusionResult | None:
     """The certificate's inclusion proof; None (never "logged") when the stored log is broken."""
     if found.issued is None:
         return None
     try:
-        return inclusion_of(session, found.issued, found.latest_checkpoint)
+        return inclusion_of(session, found.issued, found.latest_checkpoint, caches)
     except (LogIntegrityError, LogRangeError) as exc:
         log.error(
             "no inclusion proof for certificate %s: %s", found.certificate.number, exc.message

@@ -19,6 +19,7 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from certsvc.caches import Caches
 from certsvc.domain._text import compact
 from certsvc.domain.ids import normalize_id_number, parse_id_type
 from certsvc.domain.numbers import looks_like_certificate_number
@@ -56,9 +57,15 @@ def _not_found(checked_at: dt.datetime) -> VerificationResult:
 
 
 def lookup_by_number(
-    session: Session, number: str, name: str, now: dt.datetime | None = None
+    session: Session,
+    number: str,
+    name: str,
+    now: dt.datetime | None = None,
+    *,
+    caches: Caches | None = None,
 ) -> VerificationResult:
-    """Look up a certificate by its number and holder name, and verify its stored token.
+    """Look up a certificate by its number and holder name, and verify its stored token
+    (``caches`` as for :func:`~certsvc.verify.core.verify_token`).
 
     Raises :class:`InvalidCertificateNumber` when *number* cannot be a certificate number and
     :class:`InvalidInput` for an empty name.
@@ -76,7 +83,7 @@ def lookup_by_number(
     ).first()
     if cert is None or normalize_name(cert.holder_name) != wanted:
         return _not_found(checked_at)
-    return verify_token(session, cert.token, checked_at)
+    return verify_token(session, cert.token, checked_at, caches=caches)
 
 
 def lookup_by_id(
@@ -86,8 +93,11 @@ def lookup_by_id(
     name: str,
     id_type: str = "resident_id",
     now: dt.datetime | None = None,
+    *,
+    caches: Caches | None = None,
 ) -> list[VerificationResult]:
-    """Every certificate of the person with this ID and name, newest first, each verified.
+    """Every certificate of the person with this ID and name, newest first, each verified
+    (``caches`` as for :func:`~certsvc.verify.core.verify_token`).
 
     An empty list means nothing matched. Raises :class:`InvalidInput` (or its subclass
     ``InvalidIdNumber``) when the ID type, ID number or name cannot be valid; the messages
@@ -113,7 +123,7 @@ def lookup_by_id(
         .order_by(Certificate.issue_date.desc(), Certificate.number.desc())
     ).all()
     return [
-        verify_token(session, row.token, checked_at)
+        verify_token(session, row.token, checked_at, caches=caches)
         for row in rows
         if normalize_name(row.holder_name) == wanted
     ]

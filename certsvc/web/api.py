@@ -4,7 +4,9 @@ Thin handlers: read a JSON object, call the verify service, return its result. E
 completed check answers 200 with the verification result, whatever its ``status`` (a forged
 token is a successful answer, not a failed request); a request that cannot be read answers
 400 ``invalid_request``, a value that cannot be valid 422, too many requests 429 — always as
-``{"error": {"code", "message"}}``. The document at ``/api/v1/openapi.json`` describes it all.
+``{"error": {"code", "message"}}``. Request bodies are read with the models of
+:mod:`certsvc.web.schemas`; the document at ``/api/v1/openapi.json`` is generated from the same
+models and from the :func:`~certsvc.web.openapi.documented` operations of every public route.
 """
 
 from __future__ import annotations
@@ -15,15 +17,20 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 
 from certsvc import services_of
-from certsvc.domain.ids import IdType
-from certsvc.errors import InvalidRequest
 from certsvc.metrics import counted
 from certsvc.models import utcnow
 from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
 from certsvc.verify.replica import read_verification
 from certsvc.verify.result import format_time
-from certsvc.web.json_body import json_object
-from certsvc.web.openapi import MAX_ID_NUMBER, MAX_NAME, MAX_NUMBER, MAX_TOKEN, openapi_document
+from certsvc.web.json_body import parse
+from certsvc.web.openapi import Answer, Operation, documented, openapi_document
+from certsvc.web.schemas import (
+    IdLookupResult,
+    LookupByIdRequest,
+    LookupByNumberRequest,
+    VerificationResult,
+    VerifyRequest,
+)
 
 bp = Blueprint("verify_api", __name__, url_prefix="/api/v1")
 
@@ -34,76 +41,97 @@ def _no_store(payload: Mapping[str, Any]) -> Response:
     return response
 
 
-def _body(fields: Mapping[str, int], optional: frozenset[str] = frozenset()) -> dict[str, str]:
-    """The request's JSON object, with exactly *fields* (name -> max length) as strings.
-
-    Raises :class:`InvalidRequest` naming the first problem.
-    """
-    data = json_object(
-        "send a JSON object as the request body, e.g. "
-        + "{"
-        + ", ".join(f'"{name}": "..."' for name in fields if name not in optional)
-        + "}"
-    )
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise InvalidRequest(
-            f"unknown member(s) {', '.join(map(repr, unknown))}; "
-            f"this operation takes {', '.join(fields)}"
-        )
-    values: dict[str, str] = {}
-    for name, limit in fields.items():
-        if name not in data and name in optional:
-            continue
-        value = data.get(name)
-        if not isinstance(value, str) or not value:
-            raise InvalidRequest(f"member {name!r} must be a non-empty string")
-        if len(value) > limit:
-            raise InvalidRequest(f"member {name!r} is longer than {limit} characters")
-        values[name] = value
-    return values
+_CHECKED = "The check was made; see `status`."
+_UNREADABLE = Answer("The body is not a JSON object with the members described.")
+_TOO_LARGE = Answer("The body is too large.")
+_CANNOT_BE_VALID = Answer(
+    "A value cannot be valid (certificate number shape, ID check character, blank name)."
+)
 
 
 @bp.post("/verify")
+@documented(
+    Operation(
+        "verifyToken",
+        "Verify a QR token",
+        {200: Answer(_CHECKED, VerificationResult), 400: _UNREADABLE, 413: _TOO_LARGE},
+        tags=("verification",),
+        body=VerifyRequest,
+    )
+)
 def verify() -> Response:
     """Verify a QR token (the part after ``/v/`` in the QR's URL)."""
-    token = _body({"token": MAX_TOKEN})["token"]
+    token = parse(VerifyRequest).token
+    services = services_of(current_app)
     result = counted(
-        read_verification(services_of(current_app), lambda session: verify_token(session, token))
+        read_verification(
+            services, lambda session: verify_token(session, token, caches=services.caches)
+        )
     )
     return _no_store(result.to_dict())
 
 
 @bp.post("/lookup/by-number")
+@documented(
+    Operation(
+        "lookupByNumber",
+        "Look up by certificate number and holder name",
+        {
+            200: Answer(_CHECKED, VerificationResult),
+            400: _UNREADABLE,
+            413: _TOO_LARGE,
+            422: _CANNOT_BE_VALID,
+        },
+        tags=("verification",),
+        body=LookupByNumberRequest,
+    )
+)
 def lookup_number() -> Response:
     """Look up a certificate by its number and the holder's name."""
-    body = _body({"number": MAX_NUMBER, "name": MAX_NAME})
+    body = parse(LookupByNumberRequest)
+    services = services_of(current_app)
     result = counted(
         read_verification(
-            services_of(current_app),
-            lambda session: lookup_by_number(session, body["number"], body["name"]),
+            services,
+            lambda session: lookup_by_number(
+                session, body.number, body.name, caches=services.caches
+            ),
         )
     )
     return _no_store(result.to_dict())
 
 
 @bp.post("/lookup/by-id")
+@documented(
+    Operation(
+        "lookupById",
+        "Look up a person's certificates by ID number and name",
+        {
+            200: Answer("The certificates found, each verified.", IdLookupResult),
+            400: _UNREADABLE,
+            413: _TOO_LARGE,
+            422: _CANNOT_BE_VALID,
+        },
+        tags=("verification",),
+        body=LookupByIdRequest,
+    )
+)
 def lookup_id() -> Response:
     """Every certificate of the person with this ID number and name (masked data only)."""
-    body = _body(
-        {"id_number": MAX_ID_NUMBER, "name": MAX_NAME, "id_type": 32},
-        optional=frozenset({"id_type"}),
-    )
-    id_type = body.get("id_type", IdType.RESIDENT_ID.value)
-    if id_type not in {t.value for t in IdType}:
-        raise InvalidRequest(f"id_type must be one of {', '.join(t.value for t in IdType)}")
+    body = parse(LookupByIdRequest)
     services = services_of(current_app)
     checked_at = utcnow()
     results = counted(
         read_verification(
             services,
             lambda session: lookup_by_id(
-                session, services.vault, body["id_number"], body["name"], id_type, checked_at
+                session,
+                services.vault,
+                body.id_number,
+                body.name,
+                body.id_type.value,
+                checked_at,
+                caches=services.caches,
             ),
         )
     )
@@ -117,9 +145,23 @@ def lookup_id() -> Response:
 
 
 @bp.get("/openapi.json")
+@documented(
+    Operation(
+        "openapi",
+        "This document",
+        {
+            200: Answer(
+                "OpenAPI 3.1 document of every public route.",
+                schema={"type": "object", "required": ["openapi", "info", "paths"]},
+            )
+        },
+    )
+)
 def openapi() -> Response:
-    """The OpenAPI 3.1 description of this API."""
-    response = jsonify(openapi_document(services_of(current_app).settings.public_url))
+    """The OpenAPI 3.1 description of every public route."""
+    settings = services_of(current_app).settings
+    document = openapi_document(current_app, settings.public_url, settings.max_batch_rows)
+    response = jsonify(document)
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

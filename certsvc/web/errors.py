@@ -44,4 +44,10 @@ def register(app: Flask) -> None:
         if not request.path.startswith(("/api/", "/.well-known/")):
             return exc.get_response()
         code = (exc.name or "error").lower().replace(" ", "_")
-        return jsonify(error={"code": code, "message": exc.description or ""}), exc.code or 500
+        response = jsonify(error={"code": code, "message": exc.description or ""})
+        response.status_code = exc.code or 500
+        # The exception's own headers too: a 405 must say which methods are allowed (Allow).
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response

@@ -18,8 +18,9 @@ answer the stored batch, 200 with ``replayed: true``; the same key with other ro
 Per-row problems answer 422 ``batch_rejected`` with ``rows: [{index, field, message}]``,
 ``index`` counting from 0 in the submitted ``rows`` array. Every call is audited.
 
-:func:`openapi_paths`, :func:`openapi_schemas` and :func:`openapi_security_schemes` describe
-this API for ``/api/v1/openapi.json``.
+Requests are read with the models of :mod:`certsvc.web.schemas` (a row's shape problems
+become per-row errors, like its content problems); each view's :func:`documented` operation
+describes it in ``/api/v1/openapi.json``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from sqlalchemy.orm import Session
 
 from certsvc import certificates as service
@@ -44,27 +47,93 @@ from certsvc.errors import (
     PermissionDenied,
     RowError,
 )
-from certsvc.issuance.columns import COLUMNS, COLUMNS_BY_KEY, MAX_CELL_CHARS, MAX_EVIDENCE_CHARS
+from certsvc.issuance.columns import COLUMNS
 from certsvc.issuance.service import issue_batch, revoke
 from certsvc.jobs.service import ASYNC_IMPORT_ROWS, encode_rows
 from certsvc.jobs.service import submit as submit_job
 from certsvc.models import Batch, Certificate
 from certsvc.verify.core import certificate_fields
 from certsvc.verify.result import format_time
-from certsvc.web import refusals
+from certsvc.web import refusals, schemas
 from certsvc.web.authz import audit_request, audited_request
 from certsvc.web.jobs_api import accepted
-from certsvc.web.jobs_api import openapi_schemas as job_schemas
-from certsvc.web.json_body import json_object
+from certsvc.web.json_body import json_object, parse, problem
+from certsvc.web.openapi import Answer, Operation, Param, documented
+from certsvc.web.schemas import (
+    IDEMPOTENCY_PATTERN,
+    MAX_IDEMPOTENCY_KEY,
+    MAX_NUMBER,
+    IssuedBatch,
+    IssuedCertificate,
+    IssuingBatchRequest,
+    IssuingError,
+    Job,
+    Reissued,
+    ReissueRequest,
+    RevokeRequest,
+)
 
-__all__ = ["bp", "openapi_paths", "openapi_schemas", "openapi_security_schemes"]
+__all__ = ["bp"]
 
 bp = Blueprint("issuing_api", __name__, url_prefix="/api/v1")
 
-MAX_IDEMPOTENCY_KEY = 255
-MAX_REASON = 500
-_IDEMPOTENCY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+_IDEMPOTENCY_RE = re.compile(IDEMPOTENCY_PATTERN)
 FIELDS = tuple(c.key for c in COLUMNS)
+
+# --- what the views take and answer (for /api/v1/openapi.json) ----------------------------------
+
+_ERRORS = {
+    400: Answer(
+        "The request cannot be read (not a JSON object, unknown member, bad header, text that "
+        "is not valid Unicode: invalid_unicode)."
+    ),
+    401: Answer(
+        "No bearer token, or an unknown or revoked one.",
+        headers={"WWW-Authenticate": {"schema": {"type": "string"}}},
+    ),
+    403: Answer("The token's role may not do this, or it belongs to no body."),
+    404: Answer("No such batch or certificate of the token's body."),
+    409: Answer(
+        "Conflicts with what is stored (already revoked; key reused for other rows; the body "
+        "is suspended), or another batch certified the same person at the same moment "
+        "(concurrent_change)."
+    ),
+    422: Answer("Rejected: nothing was issued; per-row problems in error.rows."),
+}
+
+
+def _errors(*statuses: int) -> dict[int, Answer]:
+    return {status: _ERRORS[status] for status in statuses}
+
+
+def _idempotency(required: bool) -> Param:
+    return Param(
+        "Idempotency-Key",
+        {"type": "string", "pattern": IDEMPOTENCY_PATTERN},
+        where="header",
+        required=required,
+        description="A key unique per batch, e.g. a UUID.",
+    )
+
+
+_NUMBER = Param(
+    "number",
+    {"type": "string", "maxLength": MAX_NUMBER},
+    where="path",
+    description="Certificate number (22 characters).",
+)
+
+
+def _issuing(operation_id: str, summary: str, **rest: Any) -> Operation:
+    return Operation(
+        operation_id,
+        summary,
+        tags=("issuing",),
+        security="issuingToken",
+        error=IssuingError,
+        **rest,
+    )
+
 
 _READ = roles_with(Permission.READ)
 _ISSUE = roles_with(Permission.ISSUE)
@@ -79,17 +148,6 @@ def _body_of(token: TokenIdentity) -> int:
             "create the token in the console of the body that issues"
         )
     return token.body_id
-
-
-def _json_object(allowed: frozenset[str]) -> dict[str, Any]:
-    data = json_object()
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise InvalidRequest(
-            f"unknown member(s) {', '.join(map(repr, unknown))}; "
-            f"this operation takes {', '.join(sorted(allowed))}"
-        )
-    return data
 
 
 def _idempotency_key(required: bool) -> str | None:
@@ -108,34 +166,57 @@ def _idempotency_key(required: bool) -> str | None:
     return key
 
 
-def _check_row(index: int, row: object) -> tuple[dict[str, str], list[RowError]]:
-    """The row's text values and the problems with its shape (types, names, lengths).
+def _read_rows(
+    model: type[BaseModel], where: tuple[str, ...]
+) -> tuple[Any, list[tuple[int, dict[str, str]]], list[RowError]]:
+    """The request body (a ``model`` whose rows sit at ``where``), with each row's text
+    values and the problems with their shape (types, names, lengths) as row errors.
 
-    The content — control characters included — is checked by validate_rows, as for files.
+    A problem outside the rows answers 400; the rows' problems are reported with their
+    content's (control characters included: validate_rows checks those, as for files), so a
+    batch is refused once, with everything wrong in it.
     """
-    if not isinstance(row, dict):
-        return {}, [RowError(index, "", "each row must be a JSON object of column: text")]
-    values: dict[str, str] = {}
-    errors: list[RowError] = []
-    for key, value in row.items():
-        if key not in COLUMNS_BY_KEY:
-            errors.append(
-                RowError(index, str(key)[:40], f"unknown field; the fields are {', '.join(FIELDS)}")
-            )
-            continue
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            errors.append(
-                RowError(index, key, "must be a string (write numbers and dates as text)")
-            )
-            continue
-        limit = MAX_EVIDENCE_CHARS if key == "direct_evidence" else MAX_CELL_CHARS
-        if len(value) > limit:
-            errors.append(RowError(index, key, f"longer than {limit} characters"))
-        else:
-            values[key] = value.strip()
-    return values, errors
+    data = json_object(f"send a JSON object as the request body, e.g. {{{where[0]!r}: ...}}")
+    try:
+        model.model_validate(data)
+        errors: list[ErrorDetails] = []
+    except ValidationError as exc:
+        errors = exc.errors()
+    outside = [e for e in errors if tuple(e["loc"][: len(where)]) != where or len(e["loc"]) < 2]
+    if outside:
+        raise InvalidRequest(problem(model, outside))
+    rows: Any = data
+    for step in where:
+        rows = rows[step]
+    if isinstance(rows, dict):  # a correction: one row, its fields at ``where``
+        rows = [rows]
+        errors = [{**e, "loc": (*where, 0, *e["loc"][len(where) :])} for e in errors]
+    bad: dict[tuple[int, str], str] = {}
+    for e in errors:
+        index, key = int(e["loc"][len(where)]), e["loc"][len(where) + 1 :]
+        if not key:
+            bad[(index, "")] = "each row must be a JSON object of column: text"
+        elif not (e["type"] == "missing" or (e["type"] == "string_type" and e["input"] is None)):
+            bad.setdefault((index, str(key[0])[:40]), _row_problem(e))
+    values = [
+        (i, {k: (v or "").strip() for k, v in row.items() if (i, k) not in bad and k in FIELDS})
+        if isinstance(row, dict)
+        else (i, {})
+        for i, row in enumerate(rows)
+    ]
+    return data, values, [RowError(i, key, message) for (i, key), message in bad.items()]
+
+
+def _row_problem(error: ErrorDetails) -> str:
+    """What is wrong with one field of a row, in the words the file import uses."""
+    key = str(error["loc"][-1])
+    if error["type"] == "extra_forbidden":
+        if key in FIELDS:
+            return "cannot be changed by a correction"
+        return f"unknown field; the fields are {', '.join(FIELDS)}"
+    if error["type"] == "string_too_long":
+        return f"longer than {error.get('ctx', {}).get('max_length')} characters"
+    return "must be a string (write numbers and dates as text)"
 
 
 def _rejected(exc: BatchRejected) -> ResponseReturnValue:
@@ -206,22 +287,43 @@ def _no_store(payload: Mapping[str, Any], status: int = 200) -> ResponseReturnVa
 
 @bp.post("/batches")
 @require_token(*_ISSUE)
+@documented(
+    _issuing(
+        "issueBatch",
+        "Issue a batch of certificates, all or none",
+        description=(
+            "Validates every row (format, check digits, scope, members, duplicates) and "
+            "issues all of them in one transaction, or none. Retrying with the same "
+            "Idempotency-Key and rows answers the stored batch (200, replayed: true); "
+            "the same key with other rows is refused (409). Needs the issuer role."
+        ),
+        params=(_idempotency(required=True),),
+        body=IssuingBatchRequest,
+        responses={
+            201: Answer("Issued.", IssuedBatch),
+            200: Answer("Issued before: the stored batch.", IssuedBatch),
+            202: Answer(
+                f"More than {ASYNC_IMPORT_ROWS} rows: the batch is issued by a job. Poll the "
+                "job (Location) until finished; its outcome.batch_id is the batch, its "
+                "error.rows the per-row problems if it was rejected.",
+                Job,
+                headers={"Location": {"schema": {"type": "string"}}},
+            ),
+            **_errors(400, 401, 403, 409, 422),
+        },
+    )
+)
 def create_batch() -> ResponseReturnValue:
     """Issue a batch of rows, all or none; safe to retry with the same Idempotency-Key."""
     token = current_token()
     body_id = _body_of(token)
     key = _idempotency_key(required=True)
-    data = _json_object(frozenset({"rows"}))
-    rows = data.get("rows")
+    data, numbered, shape_errors = _read_rows(IssuingBatchRequest, ("rows",))
+    rows = data["rows"]
     services = services_of(current_app)
-    limit = services.settings.max_batch_rows
-    if not isinstance(rows, list) or not rows:
-        raise InvalidRequest("'rows' must be a non-empty array of row objects")
+    limit = services.settings.max_batch_rows  # the document's maxItems, filled in per app
     if len(rows) > limit:
         raise InvalidRequest(f"at most {limit} rows per batch; split the batch")
-    checked = [_check_row(i, r) for i, r in enumerate(rows)]
-    shape_errors = [e for _, errors in checked for e in errors]
-    numbered = [(i, values) for i, (values, _) in enumerate(checked)]
     with services.db.session() as session:
         body_code = service.body_by_id(session, body_id).code
     if len(numbered) > ASYNC_IMPORT_ROWS and not shape_errors:
@@ -292,6 +394,14 @@ def _issue_as_job(
 
 @bp.get("/batches/<batch_id>")
 @require_token(*_READ)
+@documented(
+    _issuing(
+        "getBatch",
+        "A batch and its certificates",
+        params=(Param("batch_id", {"type": "string", "maxLength": 64}, where="path"),),
+        responses={200: Answer("The batch.", schemas.Batch), **_errors(401, 403, 404)},
+    )
+)
 def get_batch(batch_id: str) -> ResponseReturnValue:
     """A batch of the token's body and its certificates."""
     body_id = _body_of(current_token())
@@ -303,6 +413,14 @@ def get_batch(batch_id: str) -> ResponseReturnValue:
 
 @bp.get("/certificates/<number>")
 @require_token(*_READ)
+@documented(
+    _issuing(
+        "getCertificate",
+        "A certificate of the token's body, with its history",
+        params=(_NUMBER,),
+        responses={200: Answer("The certificate.", IssuedCertificate), **_errors(401, 403, 404)},
+    )
+)
 def get_certificate(number: str) -> ResponseReturnValue:
     """A certificate of the token's body, with its corrections and events."""
     body_id = _body_of(current_token())
@@ -319,6 +437,27 @@ def get_certificate(number: str) -> ResponseReturnValue:
 
 @bp.get("/certificates/<number>/pdf")
 @require_token(*_READ)
+@documented(
+    _issuing(
+        "getCertificatePdf",
+        "The certificate as print-ready A4 PDF",
+        description=(
+            "One page with every certified field (the ID number in full: this is the "
+            "holder's own document), the seal and the QR; the signed record and QR token are "
+            "attached. A revoked or superseded certificate is marked as such across the page "
+            "with the reason or the superseding number."
+        ),
+        params=(_NUMBER,),
+        responses={
+            200: Answer(
+                "The PDF.",
+                media_type="application/pdf",
+                schema={"type": "string", "format": "binary"},
+            ),
+            **_errors(401, 403, 404),
+        },
+    )
+)
 def certificate_pdf(number: str) -> ResponseReturnValue:
     """The certificate as A4 PDF with its signed record attached; a revoked or superseded
     certificate comes marked as such across the page."""
@@ -357,14 +496,23 @@ def _own_certificate(number: str, action: str) -> tuple[TokenIdentity, int, str]
 
 @bp.post("/certificates/<number>/revoke")
 @require_token(*_REVOKE)
+@documented(
+    _issuing(
+        "revokeCertificate",
+        "Revoke a certificate (the reason is shown on verification)",
+        params=(_NUMBER,),
+        body=RevokeRequest,
+        responses={
+            200: Answer("Revoked.", IssuedCertificate),
+            **_errors(400, 401, 403, 404, 409, 422),
+        },
+    )
+)
 def revoke_certificate(number: str) -> ResponseReturnValue:
     """Revoke with a reason; the reason is shown to everyone who verifies."""
     token, body_id, number = _own_certificate(number, "certificate.revoke")
     services = services_of(current_app)
-    data = _json_object(frozenset({"reason"}))
-    reason = data.get("reason")
-    if not isinstance(reason, str) or len(reason) > MAX_REASON:
-        raise InvalidRequest(f"'reason' must be a string of at most {MAX_REASON} characters")
+    reason = parse(RevokeRequest).reason
     with audited_request("certificate.revoke", body_id=body_id, target=number) as entry:
         revoke(services, number, reason, actor=f"token {token.prefix}…")
         entry.detail["reason"] = reason.strip()
@@ -375,22 +523,37 @@ def revoke_certificate(number: str) -> ResponseReturnValue:
 
 @bp.post("/certificates/<number>/reissue")
 @require_token(*_ISSUE)
+@documented(
+    _issuing(
+        "reissueCertificate",
+        "Correct a certificate: a new one supersedes it",
+        description=(
+            "Issues a new certificate with the changed fields; the old one becomes "
+            "superseded. Both stay in the history and in the registry feed. The ID "
+            "number is kept unless a new one is given. Idempotency-Key is optional."
+        ),
+        params=(_NUMBER, _idempotency(required=False)),
+        body=ReissueRequest,
+        responses={
+            201: Answer("The corrected certificate.", Reissued),
+            200: Answer("Issued before: the stored correction.", Reissued),
+            **_errors(400, 401, 403, 404, 409, 422),
+        },
+    )
+)
 def reissue_certificate(number: str) -> ResponseReturnValue:
     """Issue a corrected certificate that supersedes this one (e.g. a name typo)."""
     token, body_id, number = _own_certificate(number, "certificate.correct")
     services = services_of(current_app)
     key = _idempotency_key(required=False)
-    data = _json_object(frozenset({"changes"}))
-    changes = data.get("changes")
-    if not isinstance(changes, dict) or not changes:
+    data, rows, errors = _read_rows(ReissueRequest, ("changes",))
+    if not data["changes"]:  # the document's minProperties
         raise InvalidRequest(
             '\'changes\' must be an object of field: new text, e.g. {"name": "张三丰"}'
         )
-    values, errors = _check_row(0, changes)
-    unknown = sorted(set(values) - set(service.CORRECTABLE))
-    if errors or unknown:
-        errors += [RowError(0, k, "cannot be changed by a correction") for k in unknown]
+    if errors:
         return _rejected(BatchRejected(errors))
+    values = rows[0][1]
     try:
         with audited_request("certificate.correct", body_id=body_id, target=number[:64]) as entry:
             result = service.reissue(
@@ -415,381 +578,3 @@ def reissue_certificate(number: str) -> ResponseReturnValue:
             "certificate": _certificate_json(session, cert, services.settings.public_url),
         }
     return _no_store(payload, 200 if result.replayed else 201)
-
-
-# --- OpenAPI -------------------------------------------------------------------------------
-
-_SECURITY: list[dict[str, list[str]]] = [{"issuingToken": []}]
-_TEXT = {"type": "string"}
-_NULLABLE_TEXT = {"type": ["string", "null"]}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*statuses: str) -> dict[str, Any]:
-    descriptions = {
-        "400": (
-            "The request cannot be read (not a JSON object, unknown member, bad header, "
-            "text that is not valid Unicode: invalid_unicode)."
-        ),
-        "401": "No bearer token, or an unknown or revoked one.",
-        "403": "The token's role may not do this, or it belongs to no body.",
-        "404": "No such batch or certificate of the token's body.",
-        "409": (
-            "Conflicts with what is stored (already revoked; key reused for other rows), or "
-            "another batch certified the same person at the same moment (concurrent_change)."
-        ),
-        "422": "Rejected: nothing was issued; per-row problems in error.rows.",
-    }
-    out = {s: _json(_ref("IssuingError"), descriptions[s]) for s in statuses}
-    if "401" in out:
-        out["401"]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
-    return out
-
-
-_NUMBER = {
-    "name": "number",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "maxLength": 64},
-    "description": "Certificate number (22 characters).",
-}
-
-
-def openapi_paths() -> dict[str, Any]:
-    """The ``paths`` of the issuing API, for ``/api/v1/openapi.json``."""
-    return {
-        "/api/v1/batches": {
-            "post": {
-                "operationId": "issueBatch",
-                "summary": "Issue a batch of certificates, all or none",
-                "description": (
-                    "Validates every row (format, check digits, scope, members, duplicates) and "
-                    "issues all of them in one transaction, or none. Retrying with the same "
-                    "Idempotency-Key and rows answers the stored batch (200, replayed: true); "
-                    "the same key with other rows is refused (409). Needs the issuer role."
-                ),
-                "tags": ["issuing"],
-                "security": _SECURITY,
-                "parameters": [
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "required": True,
-                        "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
-                        "description": "A key unique per batch, e.g. a UUID.",
-                    }
-                ],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("IssuingBatchRequest")}},
-                },
-                "responses": {
-                    "201": _json(_ref("IssuedBatch"), "Issued."),
-                    "200": _json(_ref("IssuedBatch"), "Issued before: the stored batch."),
-                    "202": {
-                        "description": (
-                            f"More than {ASYNC_IMPORT_ROWS} rows: the batch is issued by a job. "
-                            "Poll the job (Location) until finished; its outcome.batch_id is "
-                            "the batch, its error.rows the per-row problems if it was rejected."
-                        ),
-                        "headers": {"Location": {"schema": {"type": "string"}}},
-                        "content": {"application/json": {"schema": _ref("Job")}},
-                    },
-                    **_errors("400", "401", "403", "409", "422"),
-                },
-            }
-        },
-        "/api/v1/batches/{batch_id}": {
-            "get": {
-                "operationId": "getBatch",
-                "summary": "A batch and its certificates",
-                "tags": ["issuing"],
-                "security": _SECURITY,
-                "parameters": [
-                    {
-                        "name": "batch_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "maxLength": 64},
-                    }
-                ],
-                "responses": {
-                    "200": _json(_ref("Batch"), "The batch."),
-                    **_errors("401", "403", "404"),
-                },
-            }
-        },
-        "/api/v1/certificates/{number}": {
-            "get": {
-                "operationId": "getCertificate",
-                "summary": "A certificate of the token's body, with its history",
-                "tags": ["issuing"],
-                "security": _SECURITY,
-                "parameters": [_NUMBER],
-                "responses": {
-                    "200": _json(_ref("IssuedCertificate"), "The certificate."),
-                    **_errors("401", "403", "404"),
-                },
-            }
-        },
-        "/api/v1/certificates/{number}/pdf": {
-            "get": {
-                "operationId": "getCertificatePdf",
-                "summary": "The certificate as print-ready A4 PDF",
-                "description": (
-                    "One page with every certified field (the ID number in full: this is the "
-                    "holder's own document), the seal and the QR; the signed record and QR "
-                    "token are attached. A revoked or superseded certificate is marked as such "
-                    "across the page with the reason or the superseding number."
-                ),
-                "tags": ["issuing"],
-                "security": _SECURITY,
-                "parameters": [_NUMBER],
-                "responses": {
-                    "200": {
-                        "description": "The PDF.",
-                        "content": {
-                            "application/pdf": {"schema": {"type": "string", "format": "binary"}}
-                        },
-                    },
-                    **_errors("401", "403", "404"),
-                },
-            }
-        },
-        "/api/v1/certificates/{number}/revoke": {
-            "post": {
-                "operationId": "revokeCertificate",
-                "summary": "Revoke a certificate (the reason is shown on verification)",
-                "tags": ["issuing"],
-                "security": _SECURITY,
-                "parameters": [_NUMBER],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("RevokeRequest")}},
-                },
-                "responses": {
-                    "200": _json(_ref("IssuedCertificate"), "Revoked."),
-                    **_errors("400", "401", "403", "404", "409", "422"),
-                },
-            }
-        },
-        "/api/v1/certificates/{number}/reissue": {
-            "post": {
-                "operationId": "reissueCertificate",
-                "summary": "Correct a certificate: a new one supersedes it",
-                "description": (
-                    "Issues a new certificate with the changed fields; the old one becomes "
-                    "superseded. Both stay in the history and in the registry feed. The ID "
-                    "number is kept unless a new one is given. Idempotency-Key is optional."
-                ),
-                "tags": ["issuing"],
-                "security": _SECURITY,
-                "parameters": [
-                    _NUMBER,
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "required": False,
-                        "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
-                    },
-                ],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("ReissueRequest")}},
-                },
-                "responses": {
-                    "201": _json(_ref("Reissued"), "The corrected certificate."),
-                    "200": _json(_ref("Reissued"), "Issued before: the stored correction."),
-                    **_errors("400", "401", "403", "404", "409", "422"),
-                },
-            }
-        },
-    }
-
-
-def openapi_schemas() -> dict[str, Any]:
-    """The ``components.schemas`` the issuing API refers to."""
-    fields: dict[str, Any] = {
-        c.key: {
-            "type": ["string", "null"],
-            "maxLength": MAX_EVIDENCE_CHARS if c.key == "direct_evidence" else MAX_CELL_CHARS,
-            "description": f"{c.label_zh} / {c.label_en}: {c.hint_en}",
-        }
-        for c in COLUMNS
-    }
-    row = {
-        "type": "object",
-        "description": "One certificate to issue: the columns of the results template.",
-        "properties": fields,
-        "required": [c.key for c in COLUMNS if c.required],
-        "additionalProperties": False,
-    }
-    brief = {
-        "type": "object",
-        "properties": {
-            "index": {"type": "integer", "description": "Position in the submitted rows."},
-            "number": _TEXT,
-            "holder_name": _TEXT,
-            "status": {"enum": ["valid", "revoked", "superseded"]},
-            "verify_url": {"type": "string", "format": "uri"},
-        },
-        "required": ["index", "number", "holder_name", "status", "verify_url"],
-    }
-    batch = {
-        "type": "object",
-        "properties": {
-            "id": _TEXT,
-            "status": {"enum": ["issued"]},
-            "source": {"type": "string", "description": "csv, xlsx, api or console"},
-            "created_at": {"type": "string", "format": "date-time"},
-            "row_count": {"type": "integer"},
-            "certificates": {"type": "array", "items": _ref("IssuedCertificateBrief")},
-        },
-        "required": ["id", "status", "source", "created_at", "row_count", "certificates"],
-    }
-    issued_batch = {
-        "allOf": [
-            _ref("Batch"),
-            {
-                "type": "object",
-                "properties": {
-                    "replayed": {"type": "boolean"},
-                    "superseded": {"type": "array", "items": _TEXT},
-                },
-                "required": ["replayed", "superseded"],
-            },
-        ]
-    }
-    certificate = {
-        "type": "object",
-        "description": "Every certified field (masked ID only), status and history.",
-        "properties": {
-            "number": _TEXT,
-            "holder_name": _TEXT,
-            "id_type": _TEXT,
-            "id_number_masked": _TEXT,
-            "employer_uscc": _TEXT,
-            "employer_name": _TEXT,
-            "occupation_code": _TEXT,
-            "occupation_name": _TEXT,
-            "work_type": _TEXT,
-            "level": _TEXT,
-            "level_name": _TEXT,
-            "issue_date": {"type": "string", "format": "date"},
-            "route": {"enum": ["regular", "direct"]},
-            "direct_ground": _NULLABLE_TEXT,
-            "direct_evidence": _NULLABLE_TEXT,
-            "status": {"enum": ["valid", "revoked", "superseded"]},
-            "status_reason": _NULLABLE_TEXT,
-            "status_changed_at": _NULLABLE_TEXT,
-            "batch_id": _TEXT,
-            "verify_url": {"type": "string", "format": "uri"},
-            "supersedes": _NULLABLE_TEXT,
-            "superseded_by": _NULLABLE_TEXT,
-            "history": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "seq": {"type": "integer"},
-                        "kind": {"enum": ["issued", "revoked", "superseded"]},
-                        "certificate": _NULLABLE_TEXT,
-                        "at": {"type": "string", "format": "date-time"},
-                        "reason": _NULLABLE_TEXT,
-                    },
-                },
-            },
-        },
-        "required": ["number", "status", "history", "supersedes", "superseded_by"],
-    }
-    error = {
-        "type": "object",
-        "properties": {
-            "error": {
-                "type": "object",
-                "properties": {
-                    "code": _TEXT,
-                    "message": _TEXT,
-                    "rows": {
-                        "type": "array",
-                        "description": "batch_rejected only: every problem, by row and field.",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "index": {"type": "integer"},
-                                "field": _NULLABLE_TEXT,
-                                "message": _TEXT,
-                            },
-                            "required": ["index", "field", "message"],
-                        },
-                    },
-                },
-                "required": ["code", "message"],
-            }
-        },
-        "required": ["error"],
-    }
-    return {
-        "IssuingBatchRequest": {
-            "type": "object",
-            "properties": {"rows": {"type": "array", "minItems": 1, "items": row}},
-            "required": ["rows"],
-            "additionalProperties": False,
-        },
-        "IssuedCertificateBrief": brief,
-        "Batch": batch,
-        "IssuedBatch": issued_batch,
-        "IssuedCertificate": certificate,
-        "RevokeRequest": {
-            "type": "object",
-            "properties": {"reason": {"type": "string", "minLength": 4, "maxLength": MAX_REASON}},
-            "required": ["reason"],
-            "additionalProperties": False,
-        },
-        "ReissueRequest": {
-            "type": "object",
-            "properties": {
-                "changes": {
-                    "type": "object",
-                    "minProperties": 1,
-                    "properties": {k: fields[k] for k in service.CORRECTABLE},
-                    "additionalProperties": False,
-                }
-            },
-            "required": ["changes"],
-            "additionalProperties": False,
-        },
-        "Reissued": {
-            "type": "object",
-            "properties": {
-                "batch_id": _TEXT,
-                "replayed": {"type": "boolean"},
-                "certificate": _ref("IssuedCertificate"),
-            },
-            "required": ["batch_id", "replayed", "certificate"],
-        },
-        "IssuingError": error,
-        # A batch of more than ASYNC_IMPORT_ROWS rows answers 202 with a job.
-        **job_schemas(),
-    }
-
-
-def openapi_security_schemes() -> dict[str, Any]:
-    """The bearer-token scheme of the issuing API."""
-    return {
-        "issuingToken": {
-            "type": "http",
-            "scheme": "bearer",
-            "description": (
-                "An API token of one certification body (cst_…), created by its admin in the "
-                "console; issuer to issue, revoke and reissue, viewer or admin to read."
-            ),
-        }
-    }

@@ -31,19 +31,63 @@ from certsvc.errors import PermissionDenied
 from certsvc.jobs import service
 from certsvc.jobs.models import Job
 from certsvc.web.authz import audit_request
+from certsvc.web.openapi import Answer, Operation, Param, documented
+from certsvc.web.schemas import IssuingError
+from certsvc.web.schemas import Job as JobAnswer
 
-__all__ = [
-    "accepted",
-    "bp",
-    "job_payload",
-    "openapi_paths",
-    "openapi_schemas",
-    "openapi_security_schemes",
-]
+__all__ = ["accepted", "bp", "job_payload"]
 
 bp = Blueprint("jobs_api", __name__, url_prefix="/api/v1")
 
 _READ = roles_with(Permission.READ)
+
+# --- what the views take and answer (for /api/v1/openapi.json) ----------------------------------
+
+_AUTH = {
+    401: Answer(
+        "No bearer token, or an unknown or revoked one.",
+        headers={"WWW-Authenticate": {"schema": {"type": "string"}}},
+    ),
+    403: Answer("The token belongs to no body, or its role may not read."),
+    404: Answer("No such batch or job of the token's body."),
+}
+_ACCEPTED = Answer(
+    "Accepted: the work runs as a job; poll the job's URL (Location).",
+    JobAnswer,
+    headers={"Location": {"schema": {"type": "string"}, "description": "The job's URL."}},
+)
+_BATCH = Param(
+    "batch_id",
+    {"type": "string", "maxLength": 64},
+    where="path",
+    description="Batch id (as returned when the batch was issued).",
+)
+_JOB = Param(
+    "job_id",
+    {"type": "string", "maxLength": 64},
+    where="path",
+    description="Job id (from a 202 response's Location).",
+)
+
+
+def _jobs(operation_id: str, summary: str, **rest: Any) -> Operation:
+    return Operation(
+        operation_id,
+        summary,
+        tags=("jobs",),
+        security="issuingToken",
+        error=IssuingError,
+        **rest,
+    )
+
+
+def _render_operation(what: str, operation_id: str) -> Operation:
+    return _jobs(
+        operation_id,
+        f"Start rendering a batch as {what} (a job)",
+        params=(_BATCH,),
+        responses={202: _ACCEPTED, **_AUTH},
+    )
 
 
 def _body_id() -> int:
@@ -94,6 +138,7 @@ def _render(kind: str, batch_id: str) -> ResponseReturnValue:
 
 @bp.post("/batches/<batch_id>/zip")
 @require_token(*_READ)
+@documented(_render_operation("a ZIP of certificate PDFs", "startBatchZip"))
 def batch_zip(batch_id: str) -> ResponseReturnValue:
     """Start rendering the batch as a ZIP of certificate PDFs."""
     return _render("batch_zip", batch_id)
@@ -101,6 +146,7 @@ def batch_zip(batch_id: str) -> ResponseReturnValue:
 
 @bp.post("/batches/<batch_id>/print")
 @require_token(*_READ)
+@documented(_render_operation("one print PDF", "startBatchPrint"))
 def batch_print(batch_id: str) -> ResponseReturnValue:
     """Start rendering the batch as one print PDF."""
     return _render("batch_print", batch_id)
@@ -108,6 +154,14 @@ def batch_print(batch_id: str) -> ResponseReturnValue:
 
 @bp.get("/jobs/<job_id>")
 @require_token(*_READ)
+@documented(
+    _jobs(
+        "getJob",
+        "A job's state, progress and result or error",
+        params=(_JOB,),
+        responses={200: Answer("The job.", JobAnswer), **_AUTH},
+    )
+)
 def get_job(job_id: str) -> ResponseReturnValue:
     """A job's state, progress, and result or error."""
     with services_of(current_app).db.session() as session:
@@ -119,6 +173,29 @@ def get_job(job_id: str) -> ResponseReturnValue:
 
 @bp.get("/jobs/<job_id>/result")
 @require_token(*_READ)
+@documented(
+    _jobs(
+        "getJobResult",
+        "Download a finished job's file",
+        params=(_JOB,),
+        responses={
+            200: Answer(
+                "The file: a ZIP of PDFs, a print PDF, or a statistics export.",
+                media_type="application/zip",
+                schema={"type": "string", "format": "binary"},
+                also=(
+                    "application/pdf",
+                    "text/csv",
+                    "application/json",
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                ),
+            ),
+            **_AUTH,
+            409: Answer("The job has not succeeded (yet); it has no result."),
+            410: Answer("The result was kept for a while and has been deleted."),
+        },
+    )
+)
 def job_result(job_id: str) -> ResponseReturnValue:
     """The finished job's file (ZIP, PDF or export)."""
     job, chunks = service.result_chunks(services_of(current_app), _body_id(), job_id)
@@ -128,156 +205,3 @@ def job_result(job_id: str) -> ResponseReturnValue:
     response.headers["Content-Length"] = str(job.result_size)
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-# --- OpenAPI -------------------------------------------------------------------------------
-
-_SECURITY: list[dict[str, list[str]]] = [{"issuingToken": []}]
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IssuingError"}}},
-    }
-
-
-def _accepted() -> dict[str, Any]:
-    return {
-        "description": "Accepted: the work runs as a job; poll the job's URL (Location).",
-        "headers": {"Location": {"schema": {"type": "string"}, "description": "The job's URL."}},
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}},
-    }
-
-
-def _id(name: str, description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "maxLength": 64},
-        "description": description,
-    }
-
-
-def openapi_paths() -> dict[str, Any]:
-    """The job routes' ``paths`` for ``/api/v1/openapi.json``."""
-    batch = _id("batch_id", "Batch id (as returned when the batch was issued).")
-    job = _id("job_id", "Job id (from a 202 response's Location).")
-    auth = {
-        "401": _error("No bearer token, or an unknown or revoked one."),
-        "403": _error("The token belongs to no body."),
-        "404": _error("No such batch or job of the token's body."),
-    }
-
-    def render(what: str, op: str) -> dict[str, Any]:
-        return {
-            "post": {
-                "operationId": op,
-                "summary": f"Start rendering a batch as {what} (a job)",
-                "tags": ["jobs"],
-                "security": _SECURITY,
-                "parameters": [batch],
-                "responses": {"202": _accepted(), **auth},
-            }
-        }
-
-    return {
-        "/api/v1/batches/{batch_id}/zip": render("a ZIP of certificate PDFs", "startBatchZip"),
-        "/api/v1/batches/{batch_id}/print": render("one print PDF", "startBatchPrint"),
-        "/api/v1/jobs/{job_id}": {
-            "get": {
-                "operationId": "getJob",
-                "summary": "A job's state, progress and result or error",
-                "tags": ["jobs"],
-                "security": _SECURITY,
-                "parameters": [job],
-                "responses": {
-                    "200": {
-                        "description": "The job.",
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Job"}}
-                        },
-                    },
-                    **auth,
-                },
-            }
-        },
-        "/api/v1/jobs/{job_id}/result": {
-            "get": {
-                "operationId": "getJobResult",
-                "summary": "Download a finished job's file",
-                "tags": ["jobs"],
-                "security": _SECURITY,
-                "parameters": [job],
-                "responses": {
-                    "200": {
-                        "description": "The file (ZIP, PDF, or statistics export).",
-                        "content": {
-                            "application/zip": {"schema": {"type": "string", "format": "binary"}},
-                            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-                        },
-                    },
-                    **auth,
-                    "409": _error("The job has not succeeded (yet); it has no result."),
-                    "410": _error("The result was kept for a while and has been deleted."),
-                },
-            }
-        },
-    }
-
-
-def openapi_schemas() -> dict[str, Any]:
-    """The ``Job`` schema."""
-    nullable_time = {"type": ["string", "null"], "format": "date-time"}
-    return {
-        "Job": {
-            "type": "object",
-            "required": ["id", "kind", "state", "finished", "progress", "url"],
-            "properties": {
-                "id": {"type": "string"},
-                "kind": {"enum": ["batch_zip", "batch_print", "import", "stats_export"]},
-                "state": {"enum": ["queued", "running", "succeeded", "failed", "expired"]},
-                "finished": {"type": "boolean"},
-                "progress": {
-                    "type": "object",
-                    "required": ["done", "total", "percent"],
-                    "properties": {
-                        "done": {"type": "integer"},
-                        "total": {"type": "integer"},
-                        "percent": {"type": "integer", "minimum": 0, "maximum": 100},
-                    },
-                },
-                "attempts": {"type": "integer"},
-                "params": {"type": "object"},
-                "created_by": {"type": "string"},
-                "created_at": nullable_time,
-                "started_at": nullable_time,
-                "finished_at": nullable_time,
-                "expires_at": nullable_time,
-                "outcome": {
-                    "type": "object",
-                    "description": "An import's issued batch: batch_id, certificates, replayed.",
-                },
-                "result": {
-                    "type": ["object", "null"],
-                    "properties": {
-                        "name": {"type": "string"},
-                        "type": {"type": "string"},
-                        "size": {"type": "integer"},
-                        "url": {"type": "string"},
-                    },
-                },
-                "error": {
-                    "type": ["object", "null"],
-                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-                },
-                "url": {"type": "string"},
-            },
-        }
-    }
-
-
-def openapi_security_schemes() -> dict[str, Any]:
-    """None of its own: the job routes take the issuing API's bearer token."""
-    return {}

@@ -1,4 +1,5 @@
-"""Reading a JSON request body for the APIs, in one place.
+"""Reading a JSON request body for the APIs, in one place: :func:`parse` checks it against
+its model in :mod:`certsvc.web.schemas` and answers 400 ``invalid_request`` naming the problem.
 
 Flask's ``request.get_json(force=True, silent=True)`` returns None for a body that is not
 JSON, but only for the errors it expects: a body nested deeper than Python's recursion limit
@@ -13,14 +14,19 @@ body is refused as a whole here: 400 ``invalid_unicode``, naming where the surro
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from flask import current_app, request
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from certsvc.domain.text import check_unicode
 from certsvc.errors import InvalidRequest
 
-__all__ = ["json_object"]
+__all__ = ["json_object", "parse", "problem"]
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def json_object(hint: str = "send a JSON object as the request body") -> dict[str, Any]:
@@ -55,3 +61,30 @@ def _check_strings(data: object) -> None:
                 stack.append((f"{path}.{key}" if path else key, member))
         elif isinstance(value, list):
             stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+
+
+def parse(model: type[M]) -> M:
+    """The request body as a ``model``; InvalidRequest (400) names the first problem."""
+    example = ", ".join(
+        f'"{name}": ...' for name, f in model.model_fields.items() if f.is_required()
+    )
+    data = json_object(f"send a JSON object as the request body, e.g. {{{example}}}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRequest(problem(model, exc.errors())) from None
+
+
+def problem(model: type[BaseModel], errors: Sequence[ErrorDetails]) -> str:
+    """One line about the first of ``errors`` (all unknown members at once), for a person."""
+    unknown = [str(e["loc"][-1]) for e in errors if e["type"] == "extra_forbidden"]
+    if unknown:
+        return (
+            f"unknown member(s) {', '.join(map(repr, unknown))}; "
+            f"this operation takes {', '.join(model.model_fields)}"
+        )
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"]) or "the body"
+    if first["type"] == "missing":
+        return f"member {where!r} is missing"
+    return f"member {where!r}: {first['msg']}"

@@ -1,462 +1,241 @@
-"""The OpenAPI 3.1 document of the public verification API (served at ``/api/v1/openapi.json``).
+"""The OpenAPI 3.1 document of every public route, generated (served at ``/api/v1/openapi.json``).
 
-Written as data next to the handlers it describes; ``tests/test_api_schema.py`` runs
-schemathesis against it, so the document and the behaviour cannot drift apart silently.
+Each view says what it takes and answers with :func:`documented` — an :class:`Operation`
+naming models of :mod:`certsvc.web.schemas` — and :func:`openapi_document` walks the app's URL
+map: every public route must be documented (console and static files are not public API), so
+a route cannot be added without its description. Schemas come from pydantic's
+``models_json_schema``; what depends on the running service (its URL, the batch size limit)
+is filled in per app. ``tests/test_api_schema.py`` runs schemathesis against the result.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
 
-from certsvc.domain.ids import IdType
-from certsvc.issuance.context import CONTEXT_PATH
-from certsvc.issuance.status import STATUS_PATH
-from certsvc.signing.jwks import KEY_STATUSES
-from certsvc.verify.result import OFFLINE_GAPS, REASONS, STATUSES
+from flask import Flask
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-__all__ = ["MAX_ID_NUMBER", "MAX_NAME", "MAX_NUMBER", "MAX_TOKEN", "openapi_document"]
+from certsvc.web.schemas import IDEMPOTENCY_PATTERN, Error
 
-MAX_TOKEN = 4096  # a QR token is a few hundred characters
-MAX_NUMBER = 64  # 22 characters, with room for spaces a person may type
-MAX_NAME = 100
-MAX_ID_NUMBER = 64
+__all__ = ["Answer", "Operation", "Param", "documented", "openapi_document"]
 
-_TEXT = {"type": "string"}
-_NULLABLE_TEXT = {"type": ["string", "null"]}
+F = TypeVar("F", bound=Callable[..., Any])
 
-
-def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": [name for name in properties if name not in optional],
-        "additionalProperties": False,
-    }
+#: Routes that are not part of the public API: the console (a browser application with its
+#: own forms and CSRF tokens) and static files.
+NOT_API = ("/console", "/static/", "/assets/")
+HTML = "text/html"
+JSON = "application/json"
+ATTRIBUTE = "openapi_operation"
+_ARGUMENT = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
+@dataclass(frozen=True)
+class Answer:
+    """One response: a model (JSON), or another media type with a plain schema."""
+
+    description: str
+    model: type[BaseModel] | None = None
+    media_type: str = JSON
+    schema: Mapping[str, Any] | None = None
+    headers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Further media types with the same schema (a download that is a ZIP or a PDF).
+    also: tuple[str, ...] = ()
 
 
-_RATE_LIMITED = {
-    **_error("Too many requests from this client; retry after the given seconds."),
-    "headers": {
-        "Retry-After": {
-            "description": "Seconds until the client may retry.",
-            "schema": {"type": "string", "pattern": "^[0-9]+$"},
-        }
+@dataclass(frozen=True)
+class Param:
+    """A path, query or header parameter."""
+
+    name: str
+    schema: Mapping[str, Any]
+    where: Literal["path", "query", "header"] = "query"
+    required: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What one view takes and answers; errors are :class:`~certsvc.web.schemas.Error`
+    unless ``error`` names another model."""
+
+    operation_id: str
+    summary: str
+    responses: Mapping[int, Answer]
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    body: type[BaseModel] | None = None
+    body_media_type: str = JSON
+    params: tuple[Param, ...] = ()
+    security: str | None = None
+    error: type[BaseModel] = Error
+
+
+def documented(operation: Operation) -> Callable[[F], F]:
+    """Attach ``operation`` to a view (kept through ``functools.wraps`` by the decorators
+    that wrap views: tokens, rate limits)."""
+
+    def mark(view: F) -> F:
+        setattr(view, ATTRIBUTE, operation)
+        return view
+
+    return mark
+
+
+SECURITY_SCHEMES = {
+    "issuingToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": (
+            "An API token of one certification body (cst_…), created by its admin in the "
+            "console; issuer to issue, revoke and reissue, viewer or admin to read."
+        ),
+    },
+    "registryToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token with the registry role (`certsvc tokens create`).",
+    },
+    "metricsToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The operator's CERTSVC_METRICS_TOKEN (Prometheus scrapes with it).",
     },
 }
 
+IDEMPOTENCY_SCHEMA = {"type": "string", "pattern": IDEMPOTENCY_PATTERN}
 
-def _schemas() -> dict[str, Any]:
-    certificate = _object(
-        {
-            "number": {**_TEXT, "description": "Certificate number (22 characters)."},
-            "holder_name": _TEXT,
-            "id_type": {"enum": [*(t.value for t in IdType), None]},
-            "id_type_name": _NULLABLE_TEXT,
-            "id_type_name_en": _NULLABLE_TEXT,
-            "id_number_masked": {
-                **_NULLABLE_TEXT,
-                "description": "Masked ID number, e.g. 3201**********123X; never the clear one.",
-            },
-            "occupation_code": {**_TEXT, "description": "国家职业分类大典 code, e.g. 6-31-01-03."},
-            "occupation_name": _NULLABLE_TEXT,
-            "occupation_name_en": _NULLABLE_TEXT,
-            "work_type": {**_NULLABLE_TEXT, "description": "工种/职业方向; '--' when none."},
-            "level": {**_NULLABLE_TEXT, "description": "Level code: 1..5, T, C."},
-            "level_name": {**_NULLABLE_TEXT, "description": "As printed, e.g. 三级/高级工."},
-            "level_name_en": _NULLABLE_TEXT,
-            "issue_date": {"type": "string", "format": "date"},
-            "route": {"enum": ["regular", "direct", None]},
-            "direct_ground": _NULLABLE_TEXT,
-            "direct_ground_name": _NULLABLE_TEXT,
-            "direct_ground_name_en": _NULLABLE_TEXT,
-            "direct_evidence": _NULLABLE_TEXT,
-            "issuer": _object(
-                {"code": _NULLABLE_TEXT, "name": _NULLABLE_TEXT, "name_en": _NULLABLE_TEXT}
-            ),
-            "status": {"enum": ["valid", "revoked", "superseded", None]},
-            "status_reason": _NULLABLE_TEXT,
-            "status_changed_at": {"type": ["string", "null"], "format": "date-time"},
-        }
-    )
-    signed = _object(
-        {
-            "number": _TEXT,
-            "holder_name": _TEXT,
-            "occupation_code": _TEXT,
-            "issue_date": {"type": "string", "format": "date"},
-        }
-    )
-    result = _object(
-        {
-            "status": {"enum": list(STATUSES)},
-            "reason": {"enum": [*REASONS, None]},
-            "message": {**_TEXT, "description": "One line in English saying why."},
-            "mode": {"enum": ["online", "offline"]},
-            "checked_at": {"type": "string", "format": "date-time"},
-            "kid": {**_NULLABLE_TEXT, "description": "RFC 7638 thumbprint of the signing key."},
-            "key_status": {"enum": [*KEY_STATUSES, None]},
-            "certificate": {
-                "oneOf": [{"$ref": "#/components/schemas/Certificate"}, {"type": "null"}],
-                "description": "Every certified field as the issuer recorded it.",
-            },
-            "signed": {
-                "oneOf": [{"$ref": "#/components/schemas/SignedFields"}, {"type": "null"}],
-                "description": "The fields the token signs, as signed.",
-            },
-            "superseded_by": {**_NULLABLE_TEXT, "description": "Number of the newer certificate."},
-            "superseded_by_token": {
-                **_NULLABLE_TEXT,
-                "description": "QR token of the newer certificate (verify it in turn).",
-            },
-            "not_checked": {"type": "array", "items": {"enum": list(OFFLINE_GAPS)}},
-            "transparency": {
-                "oneOf": [{"$ref": "#/components/schemas/InclusionProof"}, {"type": "null"}],
-                "description": "Proof that the certificate's issuance is in the latest signed "
-                "checkpoint of the public issuance log; null when not in a checkpoint yet.",
-            },
-        }
-    )
-    inclusion = _object(
-        {
-            "checkpoint": {**_TEXT, "description": "The signed checkpoint (C2SP signed note)."},
-            "origin": _TEXT,
-            "tree_size": {"type": "integer", "minimum": 1},
-            "root_hash": {**_TEXT, "description": "Standard base64, as in the checkpoint."},
-            "seq": {"type": "integer", "minimum": 1},
-            "leaf_index": {"type": "integer", "minimum": 0},
-            "leaf_data": {**_TEXT, "description": "The logged leaf (canonical JSON)."},
-            "leaf_hash": _TEXT,
-            "proof": {"type": "array", "items": _TEXT},
-            "log_key": {**_TEXT, "description": "Signed-note verifier key of the log."},
-            "verified": {
-                "type": "boolean",
-                "description": "The service's records, the proof and the signature agree.",
-            },
-        }
-    )
-    result["description"] = (
-        "The verification result, the same on the page, in this API and in `certsvc verify`. "
-        "Only `valid` means genuine, matching the record and current."
-    )
-    error = {
-        "type": "object",
-        "properties": {
-            "error": {
-                "type": "object",
-                "properties": {"code": _TEXT, "message": _TEXT},
-                "required": ["code", "message"],
-            }
-        },
-        "required": ["error"],
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds until the client may retry.",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
     }
-    id_lookup = _object(
-        {
-            "checked_at": {"type": "string", "format": "date-time"},
-            "count": {"type": "integer", "minimum": 0},
-            "certificates": {
-                "type": "array",
-                "items": {"$ref": "#/components/schemas/VerificationResult"},
-            },
-        }
+}
+
+_DESCRIPTION = (
+    "Verify 职业技能等级证书 (vocational skill-level certificates) by the QR token, by "
+    "certificate number + holder name, or by ID number + name (answers carry masked ID numbers "
+    "only); issue, revoke and correct them (issuing tokens); pull the signed change feed "
+    "(registry tokens); read the signing keys and the public issuance log. Errors are "
+    '`{"error": {"code", "message"}}`. Verification routes are rate-limited per client (429 '
+    "with Retry-After)."
+)
+
+
+def openapi_document(app: Flask, public_url: str, max_batch_rows: int) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``app``'s public routes, with ``public_url`` as the server.
+
+    Raises LookupError naming a public route that has no :func:`documented` operation.
+    """
+    from certsvc.web.limits import ENDPOINT_SCOPES
+
+    found: list[tuple[str, str, str, Operation]] = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(NOT_API):
+            continue
+        operation = getattr(app.view_functions[rule.endpoint], ATTRIBUTE, None)
+        if not isinstance(operation, Operation):
+            raise LookupError(f"the public route {rule.rule} has no OpenAPI description")
+        # <number>, <int:number>, <path:name> → {number}, {name}
+        path = _ARGUMENT.sub(r"{\1}", rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            found.append((path, method.lower(), rule.endpoint, operation))
+
+    uses: list[tuple[type[BaseModel], JsonSchemaMode]] = []
+    for _, _, _, operation in found:
+        if operation.body is not None:
+            uses.append((operation.body, "validation"))
+        uses.append((operation.error, "serialization"))
+        uses.extend((a.model, "serialization") for a in operation.responses.values() if a.model)
+    refs, schemas = models_json_schema(
+        list(dict.fromkeys(uses)), ref_template="#/components/schemas/{model}"
     )
+    components: dict[str, Any] = schemas.get("$defs", {})
+    # The batch size is a setting of the running service.
+    components["IssuingBatchRequest"]["properties"]["rows"]["maxItems"] = max_batch_rows
+
+    paths: dict[str, dict[str, Any]] = {}
+    for path, method, endpoint, operation in sorted(found):
+        limited = endpoint in ENDPOINT_SCOPES
+        paths.setdefault(path, {})[method] = _operation(
+            operation, refs, limited=limited, page=not path.startswith("/api/")
+        )
     return {
-        "VerificationResult": result,
-        "InclusionProof": inclusion,
-        "Certificate": certificate,
-        "SignedFields": signed,
-        "IdLookupResult": id_lookup,
-        "Error": error,
+        "openapi": "3.1.0",
+        "info": {"title": "certsvc", "version": "1", "description": _DESCRIPTION},
+        "servers": [{"url": public_url}],
+        "paths": paths,
+        "components": {"schemas": components, "securitySchemes": SECURITY_SCHEMES},
     }
 
 
 def _operation(
-    summary: str, operation_id: str, request: dict[str, Any], result: str, *, lookup: bool
+    operation: Operation,
+    refs: Mapping[tuple[Any, JsonSchemaMode], Any],
+    *,
+    limited: bool,
+    page: bool,
 ) -> dict[str, Any]:
-    responses: dict[str, Any] = {
-        "200": {
-            "description": "The check was made; see `status`.",
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{result}"}}},
-        },
-        "400": _error("The body is not a JSON object with the members described."),
-        "413": _error("The body is too large."),
-        "429": _RATE_LIMITED,
-    }
-    if lookup:
-        responses["422"] = _error(
-            "A value cannot be valid (certificate number shape, ID check character, blank name)."
+    def content(answer: Answer) -> dict[str, Any]:
+        if answer.model is not None:
+            schema: Mapping[str, Any] = refs[(answer.model, "serialization")]
+        else:
+            schema = answer.schema or {"type": "string"}
+        return {media: {"schema": schema} for media in (answer.media_type, *answer.also)}
+
+    responses: dict[str, Any] = {}
+    for status, answer in operation.responses.items():
+        if answer.model is None and answer.media_type == JSON:
+            answer = Answer(answer.description, operation.error, headers=answer.headers)
+        item: dict[str, Any] = {"description": answer.description, "content": content(answer)}
+        if answer.headers:
+            item["headers"] = dict(answer.headers)
+        responses[str(status)] = item
+    if limited:
+        too_many = (
+            Answer("Too many requests from this client.", media_type=HTML)
+            if page
+            else Answer("Too many requests from this client.", operation.error)
         )
-    return {
-        "post": {
-            "summary": summary,
-            "operationId": operation_id,
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": request}},
-            },
-            "responses": dict(sorted(responses.items())),
+        responses["429"] = {
+            "description": too_many.description + " Retry after the given seconds.",
+            "headers": _RETRY_AFTER,
+            "content": content(too_many),
         }
+    out: dict[str, Any] = {
+        "operationId": operation.operation_id,
+        "summary": operation.summary,
     }
-
-
-API_PREFIX = "/api/v1"
-
-
-def openapi_document(public_url: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 document, with *public_url* as the server."""
-    name = {"type": "string", "minLength": 1, "maxLength": MAX_NAME}
-    document: dict[str, Any] = {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "certsvc public verification API",
-            "version": "1",
-            "description": (
-                "Verify 职业技能等级证书 (vocational skill-level certificates): by the QR token, "
-                "by certificate number + holder name, or by ID number + name. Answers carry "
-                'masked ID numbers only. Errors are `{"error": {"code", "message"}}`. '
-                "Requests are rate-limited per client (429 with Retry-After). Signing keys: "
-                "`/.well-known/jwks.json`."
-            ),
-        },
-        "servers": [{"url": f"{public_url}/api/v1"}],
-        "paths": {
-            "/verify": _operation(
-                "Verify a QR token",
-                "verifyToken",
-                _object(
-                    {
-                        "token": {
-                            "type": "string",
-                            "minLength": 1,
-                            "maxLength": MAX_TOKEN,
-                            "description": "The compact JWS after /v/ in the QR code's URL.",
-                        }
-                    }
-                ),
-                "VerificationResult",
-                lookup=False,
-            ),
-            "/lookup/by-number": _operation(
-                "Look up by certificate number and holder name",
-                "lookupByNumber",
-                _object(
-                    {
-                        "number": {"type": "string", "minLength": 1, "maxLength": MAX_NUMBER},
-                        "name": name,
-                    }
-                ),
-                "VerificationResult",
-                lookup=True,
-            ),
-            "/lookup/by-id": _operation(
-                "Look up a person's certificates by ID number and name",
-                "lookupById",
-                _object(
-                    {
-                        "id_number": {
-                            "type": "string",
-                            "minLength": 1,
-                            "maxLength": MAX_ID_NUMBER,
-                            "description": "Used only to compute a keyed hash; never stored.",
-                        },
-                        "name": name,
-                        "id_type": {
-                            "enum": [t.value for t in IdType],
-                            "default": IdType.RESIDENT_ID.value,
-                        },
-                    },
-                    optional=("id_type",),
-                ),
-                "IdLookupResult",
-                lookup=True,
-            ),
-            "/openapi.json": {
-                "get": {
-                    "summary": "This document",
-                    "operationId": "openapi",
-                    "responses": {
-                        "200": {
-                            "description": "OpenAPI 3.1 document.",
-                            "content": {"application/json": {"schema": {"type": "object"}}},
-                        }
-                    },
-                }
-            },
-        },
-        "components": {"schemas": _schemas()},
-    }
-    return _with_other_apis(document)
-
-
-def _with_other_apis(document: dict[str, Any]) -> dict[str, Any]:
-    """Add the token-protected APIs (issuing, registry) that live in their own blueprints.
-
-    Their modules describe their paths under ``/api/v1``; this document's server URL already
-    ends in ``/api/v1``, so the prefix is dropped.
-    """
-    from certsvc.web import issuing_api, jobs_api, registry_api
-
-    components = document["components"]
-    components.setdefault("securitySchemes", {})
-    for module in (issuing_api, jobs_api, registry_api):
-        for path, item in module.openapi_paths().items():
-            document["paths"][path.removeprefix(API_PREFIX)] = item
-        components["schemas"].update(module.openapi_schemas())
-        components["securitySchemes"].update(module.openapi_security_schemes())
-    document["paths"].update(_transparency_paths())
-    document["paths"].update(_credential_paths(document["servers"][0]["url"]))
-    return document
-
-
-def _credential_paths(api_url: str) -> dict[str, Any]:
-    """The routes for Verifiable Credential verifiers (:mod:`certsvc.web.vc`).
-
-    They live at the service's root, not under ``/api/v1``: each path names its own server.
-    """
-    root = [{"url": api_url.removesuffix(API_PREFIX)}]
-    cors = "Readable from any origin (CORS `*`); HEAD answers the same headers."
-    return {
-        CONTEXT_PATH: {
-            "servers": root,
-            "get": {
-                "summary": "The JSON-LD context of certsvc's credentials (version 1)",
-                "description": "Listed by every credential after the VC 2.0 context; immutable, "
-                "cached for a year. " + cors,
-                "operationId": "credentialContext",
-                "tags": ["credentials"],
-                "responses": {
-                    "200": {
-                        "description": "The context document.",
-                        "content": {"application/ld+json": {"schema": {"type": "object"}}},
-                    }
-                },
-            },
-        },
-        f"{STATUS_PATH}/{{body}}/{{list}}": {
-            "servers": root,
-            "get": {
-                "summary": "A body's revocation status list (W3C Bitstring Status List v1.0)",
-                "description": "A BitstringStatusListCredential signed as a vc+jwt by the body's "
-                "key (verify it with the JWKS). Named by each credential's `credentialStatus`; "
-                "a set bit means revoked or superseded. Cached five minutes, with an ETag. " + cors,
-                "operationId": "statusList",
-                "tags": ["credentials"],
-                "parameters": [
-                    {
-                        "name": "body",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 32},
-                    },
-                    {
-                        "name": "list",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "integer", "minimum": 1},
-                    },
-                ],
-                "responses": {
-                    "200": {
-                        "description": "The signed list.",
-                        "content": {"application/vc+jwt": {"schema": _TEXT}},
-                    },
-                    "304": {"description": "Unchanged since the ETag given in If-None-Match."},
-                    "404": _error("No such body or list."),
-                },
-            },
-        },
-    }
-
-
-def _transparency_paths() -> dict[str, Any]:
-    """The public proof routes of the transparency log (:mod:`certsvc.web.transparency`)."""
-
-    def number(name: str, description: str) -> dict[str, Any]:
-        return {
-            "name": name,
-            "in": "query",
+    if operation.description:
+        out["description"] = operation.description
+    if operation.tags:
+        out["tags"] = list(operation.tags)
+    if operation.security:
+        out["security"] = [{operation.security: []}]
+    if operation.params:
+        out["parameters"] = [_parameter(p) for p in operation.params]
+    if operation.body is not None:
+        out["requestBody"] = {
             "required": True,
-            "description": description,
-            "schema": {"type": "integer", "minimum": 0},
-        }
-
-    def proof(kind: str, sizes: tuple[str, ...]) -> dict[str, Any]:
-        return _object(
-            {
-                **{size: {"type": "integer", "minimum": 0} for size in sizes},
-                "proof": {
-                    "type": "array",
-                    "items": _TEXT,
-                    "description": f"The {kind} proof (RFC 6962), hashes in standard base64.",
-                },
-            }
-        )
-
-    def get(
-        summary: str, operation_id: str, parameters: list[dict[str, Any]], ok: dict[str, Any]
-    ) -> dict[str, Any]:
-        responses = {
-            "200": {"description": summary, "content": {"application/json": {"schema": ok}}},
-            "400": _error("A query parameter is missing or not a whole number."),
-            "422": _error("The numbers are out of range for the log."),
-        }
-        return {
-            "get": {
-                "summary": summary,
-                "operationId": operation_id,
-                "tags": ["transparency"],
-                "parameters": parameters,
-                "responses": responses,
-            }
-        }
-
-    bundle = {
-        "summary": "A certificate's inclusion bundle against the latest checkpoint",
-        "description": "Checkable offline with the log key. Rate-limited with the "
-        "verifications, since it tells whether a number exists.",
-        "operationId": "transparencyCertificate",
-        "tags": ["transparency"],
-        "parameters": [
-            {
-                "name": "number",
-                "in": "path",
-                "required": True,
-                "schema": {"type": "string", "minLength": 1, "maxLength": 32},
-            }
-        ],
-        "responses": {
-            "200": {
-                "description": "The bundle.",
-                "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/InclusionProof"}}
-                },
+            "content": {
+                operation.body_media_type: {"schema": refs[(operation.body, "validation")]}
             },
-            "400": _error("The path does not have a certificate number's shape."),
-            "404": _error("No such certificate, or not in a checkpoint yet."),
-            "429": _RATE_LIMITED,
-        },
+        }
+    out["responses"] = dict(sorted(responses.items()))
+    return out
+
+
+def _parameter(param: Param) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": param.name,
+        "in": param.where,
+        "required": param.required or param.where == "path",
+        "schema": dict(param.schema),
     }
-    return {
-        "/transparency/inclusion": get(
-            "The audit path of an event in a tree of the log",
-            "transparencyInclusion",
-            [
-                number("seq", "The event's seq (its leaf index + 1)."),
-                number("tree_size", "The size of the tree, e.g. a checkpoint's."),
-            ],
-            proof("inclusion", ("seq", "leaf_index", "tree_size")),
-        ),
-        "/transparency/consistency": get(
-            "Proof that a larger tree of the log extends a smaller one",
-            "transparencyConsistency",
-            [number("old", "The smaller tree size."), number("new", "The larger tree size.")],
-            proof("consistency", ("old", "new")),
-        ),
-        "/transparency/certificates/{number}": {"get": bundle},
-    }
+    if param.description:
+        out["description"] = param.description
+    return out

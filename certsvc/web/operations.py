@@ -29,6 +29,8 @@ from sqlalchemy import select
 
 from certsvc import metrics, services_of
 from certsvc.logs import request_id
+from certsvc.web.openapi import Answer, Operation, documented
+from certsvc.web.schemas import Readiness
 
 __all__ = ["bp", "init_app"]
 
@@ -94,6 +96,23 @@ def _authorized(expected: str) -> bool:
 
 
 @bp.get("/metrics")
+@documented(
+    Operation(
+        "metrics",
+        "Prometheus metrics (requests, verifications, certificates, jobs)",
+        {
+            200: Answer(
+                "The Prometheus text exposition format.",
+                media_type="text/plain",
+                schema={"type": "string"},
+            ),
+            401: Answer("No bearer token, or not the metrics token."),
+            404: Answer("Metrics are off (CERTSVC_METRICS_TOKEN is not set)."),
+        },
+        tags=("operations",),
+        security="metricsToken",
+    )
+)
 def prometheus_metrics() -> ResponseReturnValue:
     """The Prometheus text exposition (bearer CERTSVC_METRICS_TOKEN)."""
     services = services_of(current_app)
@@ -115,6 +134,17 @@ def prometheus_metrics() -> ResponseReturnValue:
 
 
 @bp.get("/readyz")
+@documented(
+    Operation(
+        "ready",
+        "Readiness: the database, Redis and the job queue answer",
+        {
+            200: Answer("Ready.", Readiness),
+            503: Answer("Not ready: the checks name what does not answer.", Readiness),
+        },
+        tags=("operations",),
+    )
+)
 def ready() -> ResponseReturnValue:
     """200 when the database, Redis and the job queue answer; 503 naming those that do not."""
     services = services_of(current_app)

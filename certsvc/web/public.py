@@ -26,6 +26,15 @@ from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
 from certsvc.verify.replica import read_verification
 from certsvc.verify.result import VerificationResult
 from certsvc.verify.text import LANGUAGES, preferred_language, texts
+from certsvc.web.openapi import HTML, Answer, Operation, Param, documented
+from certsvc.web.schemas import (
+    MAX_TOKEN,
+    TOKEN_PATTERN,
+    Health,
+    IdLookupForm,
+    JwkSet,
+    NumberLookupForm,
+)
 
 bp = Blueprint(
     "public",
@@ -41,13 +50,40 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+_PAGES = ("pages",)
+_PAGE = Answer("The page (Chinese by default; ?lang=en or Accept-Language).", media_type=HTML)
+_LANG = Param(
+    "lang",
+    {"type": "string"},
+    required=False,
+    description=f"Page language: {' or '.join(LANGUAGES)}; anything else is ignored.",
+)
+_FORM = "application/x-www-form-urlencoded"
+
+
 @bp.get("/healthz")
+@documented(Operation("health", "Liveness for load balancers", {200: Answer("Alive.", Health)}))
 def health() -> dict[str, str]:
     """Liveness for load balancers."""
     return {"status": "ok"}
 
 
 @bp.get("/.well-known/jwks.json")
+@documented(
+    Operation(
+        "jwks",
+        "Every public key that ever signed, with its status",
+        {
+            200: Answer(
+                "The key set (RFC 7517).",
+                JwkSet,
+                media_type="application/jwk-set+json",
+                headers={"ETag": {"schema": {"type": "string"}}},
+            )
+        },
+        tags=("keys",),
+    )
+)
 def jwks() -> ResponseReturnValue:
     """Every key that ever signed, with its status (DESIGN.md contract — JWKS)."""
     services = services_of(current_app)
@@ -107,27 +143,72 @@ def _result_page(result: VerificationResult, token: str | None) -> Response:
 
 
 @bp.get("/v/<path:token>")
+@documented(
+    Operation(
+        "verifyPage",
+        "The page behind each QR code",
+        {
+            200: _PAGE,
+            400: Answer("The page, saying the token is malformed.", media_type=HTML),
+        },
+        description="Status banner, every certified field, key and time; the same result "
+        "as POST /api/v1/verify.",
+        tags=_PAGES,
+        params=(
+            Param(
+                "token",
+                {"type": "string", "maxLength": MAX_TOKEN, "pattern": TOKEN_PATTERN},
+                where="path",
+                description="The compact JWS of the QR code.",
+            ),
+            _LANG,
+        ),
+    )
+)
 def verify_page(token: str) -> Response:
     """The page behind each QR code: status banner, every certified field, key, time."""
     services = services_of(current_app)
-    result = counted(read_verification(services, lambda session: verify_token(session, token)))
+    result = counted(
+        read_verification(
+            services, lambda session: verify_token(session, token, caches=services.caches)
+        )
+    )
     return _result_page(result, token.strip())
 
 
 @bp.get("/lookup")
+@documented(
+    Operation("lookupPage", "The manual look-up forms", {200: _PAGE}, params=(_LANG,), tags=_PAGES)
+)
 def lookup() -> Response:
     """The manual look-up forms."""
     return _page("lookup.html")
 
 
 @bp.post("/lookup/number")
+@documented(
+    Operation(
+        "lookupNumberPage",
+        "Look up by certificate number + name (form); the same page as a QR scan",
+        {
+            200: _PAGE,
+            422: Answer("The form again, saying what cannot be valid.", media_type=HTML),
+        },
+        tags=_PAGES,
+        body=NumberLookupForm,
+        body_media_type=_FORM,
+    )
+)
 def lookup_number() -> Response:
     """Look up by certificate number + name; shows the same page as a QR scan."""
     number, name = request.form.get("number", ""), request.form.get("name", "")
     services = services_of(current_app)
     try:
         result = counted(
-            read_verification(services, lambda session: lookup_by_number(session, number, name))
+            read_verification(
+                services,
+                lambda session: lookup_by_number(session, number, name, caches=services.caches),
+            )
         )
     except CertsvcError as exc:
         return _page("lookup.html", 422, error=_error_text(exc), number=number, name=name)
@@ -135,6 +216,19 @@ def lookup_number() -> Response:
 
 
 @bp.post("/lookup/id")
+@documented(
+    Operation(
+        "lookupIdPage",
+        "Look up by ID number + name (form): that person's certificates, masked",
+        {
+            200: _PAGE,
+            422: Answer("The form again, saying what cannot be valid.", media_type=HTML),
+        },
+        tags=_PAGES,
+        body=IdLookupForm,
+        body_media_type=_FORM,
+    )
+)
 def lookup_id() -> Response:
     """Look up by ID number + name: that person's certificates, masked data only."""
     name = request.form.get("name", "")
@@ -145,7 +239,9 @@ def lookup_id() -> Response:
         results = counted(
             read_verification(
                 services,
-                lambda session: lookup_by_id(session, services.vault, id_number, name, id_type),
+                lambda session: lookup_by_id(
+                    session, services.vault, id_number, name, id_type, caches=services.caches
+                ),
             )
         )
     except CertsvcError as exc:

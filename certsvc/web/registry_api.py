@@ -1,28 +1,76 @@
 """Registry API (``/api/v1/registry``): the signed change feed and statistics.
 
 Both need a bearer token with the ``registry`` role (:func:`certsvc.apitokens.require_token`);
-a token tied to one body sees that body only. The OpenAPI description of these paths is
-:func:`openapi_paths` / :func:`openapi_schemas` / :func:`openapi_security_schemes`, merged into
-``/api/v1/openapi.json`` by the API module.
+a token tied to one body sees that body only. Each view's :func:`documented` operation
+describes it in ``/api/v1/openapi.json``.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from certsvc import services_of
 from certsvc.apitokens import current_token, require_token
-from certsvc.registry.feed import DEFAULT_LIMIT, MAX_LIMIT, parse_request, stream_changes
-from certsvc.registry.stats import DIMENSIONS, compute_stats
+from certsvc.registry.feed import (
+    DEFAULT_LIMIT,
+    MAX_CURSOR,
+    MAX_LIMIT,
+    parse_request,
+    stream_changes,
+)
+from certsvc.registry.stats import compute_stats
+from certsvc.web.openapi import Answer, Operation, Param, documented
+from certsvc.web.schemas import RegistryChangePage, RegistryStats
+
+_UNAUTHENTICATED = Answer(
+    "No bearer token, or an unknown or revoked one.",
+    headers={"WWW-Authenticate": {"schema": {"type": "string"}}},
+)
+_NOT_REGISTRY = Answer("The token does not have the registry role.")
+_NO_STORE = {"Cache-Control": {"schema": {"type": "string", "const": "no-store"}}}
 
 bp = Blueprint("registry_api", __name__, url_prefix="/api/v1/registry")
 
 
 @bp.get("/changes")
 @require_token("registry")
+@documented(
+    Operation(
+        "registryChanges",
+        "Change feed: events in seq order, each with its signed record",
+        description=(
+            "Events with seq greater than `after`, in seq order, at most `limit`. "
+            "Replaying from any cursor returns the same events. Issued events carry "
+            "the certificate as a W3C VC 2.0 vc+jwt and the holder's clear ID number "
+            "and commitment salt; revocations and supersessions carry a signed status "
+            "statement (vc+jwt); key events carry the public JWK. The body streams; "
+            "`count` and `next` come after the events. A token tied to one body sees "
+            "only that body's events (seqs then have gaps)."
+        ),
+        tags=("registry",),
+        security="registryToken",
+        params=(
+            Param(
+                "after",
+                {"type": "integer", "minimum": 0, "maximum": MAX_CURSOR, "default": 0},
+                required=False,
+                description="Cursor: the `next` of the previous page; 0 to start.",
+            ),
+            Param(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                required=False,
+            ),
+        ),
+        responses={
+            200: Answer("One page of events.", RegistryChangePage, headers=_NO_STORE),
+            401: _UNAUTHENTICATED,
+            403: _NOT_REGISTRY,
+            422: Answer("`after` or `limit` is not valid."),
+        },
+    )
+)
 def changes() -> ResponseReturnValue:
     """One page of the change feed, streamed (see :mod:`certsvc.registry.feed`)."""
     identity = current_token()
@@ -36,6 +84,19 @@ def changes() -> ResponseReturnValue:
 
 @bp.get("/stats")
 @require_token("registry")
+@documented(
+    Operation(
+        "registryStats",
+        "Valid certificates and distinct holders by dimension",
+        tags=("registry",),
+        security="registryToken",
+        responses={
+            200: Answer("Statistics.", RegistryStats, headers=_NO_STORE),
+            401: _UNAUTHENTICATED,
+            403: _NOT_REGISTRY,
+        },
+    )
+)
 def stats() -> ResponseReturnValue:
     """Counts of valid certificates and distinct holders by each dimension."""
     identity = current_token()
@@ -47,249 +108,3 @@ def stats() -> ResponseReturnValue:
     response = jsonify(result.to_dict())
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-# --- OpenAPI -----------------------------------------------------------------------------------
-
-_ERRORS = {
-    "401": {
-        "description": "No bearer token, or an unknown or revoked one.",
-        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RegistryError"}}},
-    },
-    "403": {
-        "description": "The token does not have the registry role.",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RegistryError"}}},
-    },
-}
-
-
-def openapi_paths() -> dict[str, Any]:
-    """The ``paths`` entries of the registry API, for ``/api/v1/openapi.json``."""
-    security: list[dict[str, list[str]]] = [{"registryToken": []}]
-    return {
-        "/api/v1/registry/changes": {
-            "get": {
-                "operationId": "registryChanges",
-                "summary": "Change feed: events in seq order, each with its signed record",
-                "description": (
-                    "Events with seq greater than `after`, in seq order, at most `limit`. "
-                    "Replaying from any cursor returns the same events. Issued events carry "
-                    "the certificate as a W3C VC 2.0 vc+jwt and the holder's clear ID number "
-                    "and commitment salt; revocations and supersessions carry a signed status "
-                    "statement (vc+jwt); key events carry the public JWK. The body streams; "
-                    "`count` and `next` come after the events. A token tied to one body sees "
-                    "only that body's events (seqs then have gaps)."
-                ),
-                "tags": ["registry"],
-                "security": security,
-                "parameters": [
-                    {
-                        "name": "after",
-                        "in": "query",
-                        "description": "Cursor: the `next` of the previous page; 0 to start.",
-                        "schema": {"type": "integer", "minimum": 0, "default": 0},
-                    },
-                    {
-                        "name": "limit",
-                        "in": "query",
-                        "schema": {
-                            "type": "integer",
-                            "minimum": 1,
-                            "maximum": MAX_LIMIT,
-                            "default": DEFAULT_LIMIT,
-                        },
-                    },
-                ],
-                "responses": {
-                    "200": {
-                        "description": "One page of events.",
-                        "headers": {
-                            "Cache-Control": {"schema": {"type": "string", "const": "no-store"}}
-                        },
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/RegistryChangePage"}
-                            }
-                        },
-                    },
-                    "422": {
-                        "description": "`after` or `limit` is not valid.",
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/RegistryError"}
-                            }
-                        },
-                    },
-                    **_ERRORS,
-                },
-            }
-        },
-        "/api/v1/registry/stats": {
-            "get": {
-                "operationId": "registryStats",
-                "summary": "Valid certificates and distinct holders by dimension",
-                "tags": ["registry"],
-                "security": security,
-                "responses": {
-                    "200": {
-                        "description": "Statistics.",
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/RegistryStats"}
-                            }
-                        },
-                    },
-                    **_ERRORS,
-                },
-            }
-        },
-    }
-
-
-def openapi_security_schemes() -> dict[str, Any]:
-    """The ``components.securitySchemes`` entry the registry paths name."""
-    return {
-        "registryToken": {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "An API token with the registry role (`certsvc tokens create`).",
-        }
-    }
-
-
-def openapi_schemas() -> dict[str, Any]:
-    """The ``components.schemas`` the registry paths refer to (all prefixed ``Registry``)."""
-    string = {"type": "string"}
-    nullable_string = {"type": ["string", "null"]}
-    time = {"type": "string", "format": "date-time"}
-    key = {
-        "type": "object",
-        "required": ["kty", "crv", "x", "kid", "body"],
-        "properties": {
-            "kty": {"const": "OKP"},
-            "crv": {"const": "Ed25519"},
-            "x": string,
-            "kid": string,
-            "body": string,
-        },
-    }
-    count_row = {
-        "type": "object",
-        "required": ["key", "label", "certificates", "holders"],
-        "properties": {
-            "key": string,
-            "label": string,
-            "certificates": {"type": "integer"},
-            "holders": {"type": "integer"},
-        },
-    }
-    return {
-        "RegistryError": {
-            "type": "object",
-            "required": ["error"],
-            "properties": {
-                "error": {
-                    "type": "object",
-                    "required": ["code", "message"],
-                    "properties": {"code": string, "message": string},
-                }
-            },
-        },
-        "RegistryEvent": {
-            "type": "object",
-            "required": ["seq", "kind", "occurred_at", "body"],
-            "properties": {
-                "seq": {"type": "integer", "minimum": 1},
-                "kind": {
-                    "enum": [
-                        "issued",
-                        "revoked",
-                        "superseded",
-                        "key_created",
-                        "key_rotated",
-                        "key_compromised",
-                        "body_created",
-                        "body_changed",
-                    ]
-                },
-                "occurred_at": time,
-                "body": nullable_string,
-                "certificate": {**string, "description": "Certificate number."},
-                "kid": nullable_string,
-                "record": {
-                    "type": ["string", "null"],
-                    "description": (
-                        "issued: the certificate as a VC 2.0 vc+jwt; revoked/superseded: the "
-                        "signed CertificateStatusStatement (vc+jwt)."
-                    ),
-                },
-                "holder": {
-                    "type": "object",
-                    "description": (
-                        "Clear ID number and the salt of the commitment signed in the record "
-                        "(credentialSubject.idNumberCommitment)."
-                    ),
-                    "required": ["id_type", "id_number", "id_salt"],
-                    "properties": {"id_type": string, "id_number": string, "id_salt": string},
-                },
-                "reason": string,
-                "superseded_by": string,
-                "key": key,
-                "compromised_after": time,
-                "data": {"type": "object"},
-            },
-        },
-        "RegistryChangePage": {
-            "type": "object",
-            "required": [
-                "head",
-                "after",
-                "limit",
-                "scope",
-                "checkpoint",
-                "events",
-                "count",
-                "next",
-            ],
-            "properties": {
-                "head": {"type": "integer", "description": "Last seq when the page began."},
-                "checkpoint": {
-                    **nullable_string,
-                    "description": "The transparency log's latest signed checkpoint when the "
-                    "page began (C2SP signed note); null before the first.",
-                },
-                "after": {"type": "integer"},
-                "limit": {"type": "integer"},
-                "scope": {**nullable_string, "description": "Body code of a scoped token."},
-                "events": {
-                    "type": "array",
-                    "items": {"$ref": "#/components/schemas/RegistryEvent"},
-                },
-                "count": {"type": "integer"},
-                "next": {"type": "integer", "description": "Cursor for the next page."},
-            },
-        },
-        "RegistryStats": {
-            "type": "object",
-            "required": ["generated_at", "basis", "totals", "by"],
-            "properties": {
-                "generated_at": time,
-                "basis": string,
-                "scope": nullable_string,
-                "totals": {
-                    "type": "object",
-                    "required": ["certificates", "holders"],
-                    "properties": {
-                        "certificates": {"type": "integer"},
-                        "holders": {"type": "integer"},
-                    },
-                },
-                "by": {
-                    "type": "object",
-                    "required": list(DIMENSIONS),
-                    "properties": {d: {"type": "array", "items": count_row} for d in DIMENSIONS},
-                },
-            },
-        },
-    }

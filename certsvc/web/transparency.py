@@ -28,10 +28,32 @@ from certsvc.domain.numbers import looks_like_certificate_number
 from certsvc.errors import InvalidRequest, NotFound
 from certsvc.transparency import store
 from certsvc.transparency.log import certificate_inclusion, latest_checkpoint, transparency_document
+from certsvc.web.openapi import Answer, Operation, Param, documented
+from certsvc.web.schemas import (
+    MAX_NUMBER,
+    NUMBER_PATTERN,
+    ConsistencyPath,
+    InclusionPath,
+    InclusionProof,
+    TransparencyDocument,
+)
 
 bp = Blueprint("transparency", __name__)
 
 _MAX_DIGITS = 18
+_TAGS = ("transparency",)
+
+
+def _size(name: str, description: str) -> Param:
+    return Param(
+        name,
+        {"type": "integer", "minimum": 0, "maximum": 10**_MAX_DIGITS - 1},
+        description=description,
+    )
+
+
+_NOT_A_NUMBER = Answer("A query parameter is missing or not a whole number.")
+_OUT_OF_RANGE = Answer("The numbers are out of range for the log.")
 
 
 def _b64(data: bytes) -> str:
@@ -61,6 +83,14 @@ def _any_origin(response: Response) -> Response:
 
 
 @bp.get("/.well-known/transparency.json")
+@documented(
+    Operation(
+        "transparencyLog",
+        "The public issuance log: origin, keys, latest checkpoint",
+        {200: Answer("The log's description.", TransparencyDocument)},
+        tags=_TAGS,
+    )
+)
 def document() -> Response:
     """The log's public description: keys, origin and the latest checkpoint."""
     with services_of(current_app).db.session() as session:
@@ -69,18 +99,41 @@ def document() -> Response:
 
 
 @bp.get("/transparency/checkpoint")
+@documented(
+    Operation(
+        "transparencyCheckpoint",
+        "The latest checkpoint, as the signed note (C2SP tlog-checkpoint)",
+        {
+            200: Answer("The signed note.", media_type="text/plain"),
+            404: Answer("The log has no checkpoint yet."),
+        },
+        tags=_TAGS,
+    )
+)
 def checkpoint() -> Response:
     """The latest checkpoint, as the signed note itself."""
     with services_of(current_app).db.session() as session:
         signed = latest_checkpoint(session)
     if signed is None:
         raise NotFound("the transparency log has no checkpoint yet")
-    response = Response(signed.note, mimetype="text/plain; charset=utf-8")
+    response = Response(signed.note, mimetype="text/plain")  # Flask adds the one charset
     response.headers["Cache-Control"] = "public, max-age=10"
     return response
 
 
 @bp.get("/api/v1/transparency/inclusion")
+@documented(
+    Operation(
+        "transparencyInclusion",
+        "The audit path of an event in a tree of the log",
+        {200: Answer("The proof.", InclusionPath), 400: _NOT_A_NUMBER, 422: _OUT_OF_RANGE},
+        tags=_TAGS,
+        params=(
+            _size("seq", "The event's seq (its leaf index + 1)."),
+            _size("tree_size", "The size of the tree, e.g. a checkpoint's."),
+        ),
+    )
+)
 def inclusion() -> Response:
     """The audit path of event ``seq`` in the tree of ``tree_size`` events."""
     seq, size = _int_arg("seq"), _int_arg("tree_size")
@@ -91,6 +144,15 @@ def inclusion() -> Response:
 
 
 @bp.get("/api/v1/transparency/consistency")
+@documented(
+    Operation(
+        "transparencyConsistency",
+        "Proof that a larger tree of the log extends a smaller one",
+        {200: Answer("The proof.", ConsistencyPath), 400: _NOT_A_NUMBER, 422: _OUT_OF_RANGE},
+        tags=_TAGS,
+        params=(_size("old", "The smaller tree size."), _size("new", "The larger tree size.")),
+    )
+)
 def consistency() -> Response:
     """The proof that the tree of ``new`` events extends the tree of ``old`` events."""
     old, new = _int_arg("old"), _int_arg("new")
@@ -100,6 +162,27 @@ def consistency() -> Response:
 
 
 @bp.get("/api/v1/transparency/certificates/<number>")
+@documented(
+    Operation(
+        "transparencyCertificate",
+        "A certificate's inclusion bundle against the latest checkpoint",
+        {
+            200: Answer("The bundle.", InclusionProof),
+            400: Answer("The path does not have a certificate number's shape."),
+            404: Answer("No such certificate, or not in a checkpoint yet."),
+        },
+        description="Checkable offline with the log key. Rate-limited with the "
+        "verifications, since it tells whether a number exists.",
+        tags=_TAGS,
+        params=(
+            Param(
+                "number",
+                {"type": "string", "maxLength": MAX_NUMBER, "pattern": NUMBER_PATTERN},
+                where="path",
+            ),
+        ),
+    )
+)
 def certificate(number: str) -> Response:
     """The inclusion bundle of one certificate against the latest checkpoint."""
     if not looks_like_certificate_number(number):
@@ -107,8 +190,9 @@ def certificate(number: str) -> Response:
             "not a certificate number: Y or S, an optional level letter, then digits "
             "(22 characters)"
         )
-    with services_of(current_app).db.session() as session:
-        result = certificate_inclusion(session, number)
+    services = services_of(current_app)
+    with services.db.session() as session:
+        result = certificate_inclusion(session, number, services.caches)
     if result is None:
         raise NotFound(f"certificate {number} is not in a checkpoint of the log (yet)")
     return _json(result.to_dict(), max_age=10)

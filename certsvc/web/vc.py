@@ -19,6 +19,7 @@ from flask.typing import ResponseReturnValue
 from certsvc import services_of
 from certsvc.issuance.context import CONTEXT_PATH, context_document
 from certsvc.issuance.status import STATUS_PATH, served_list
+from certsvc.web.openapi import Answer, Operation, Param, documented
 
 bp = Blueprint("vc", __name__)
 
@@ -29,7 +30,27 @@ STATUS_LIST_CACHE = "public, max-age=300, must-revalidate"
 VC_JWT_MEDIA_TYPE = "application/vc+jwt"
 
 
+_COMPACT_JWS = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
+_CORS = "Readable from any origin (CORS `*`); HEAD answers the same headers."
+
+
 @bp.get(CONTEXT_PATH)
+@documented(
+    Operation(
+        "credentialContext",
+        "The JSON-LD context of certsvc's credentials (version 1)",
+        {
+            200: Answer(
+                "The context document.",
+                media_type="application/ld+json",
+                schema={"type": "object", "required": ["@context"]},
+            )
+        },
+        description="Listed by every credential after the VC 2.0 context; immutable, cached "
+        "for a year. " + _CORS,
+        tags=("credentials",),
+    )
+)
 def context() -> Response:
     """The JSON-LD context of certsvc's credentials."""
     document = context_document(services_of(current_app).settings.public_url)
@@ -40,6 +61,31 @@ def context() -> Response:
 
 
 @bp.get(f"{STATUS_PATH}/<body_code>/<int:number>")
+@documented(
+    Operation(
+        "statusList",
+        "A body's revocation status list (W3C Bitstring Status List v1.0)",
+        {
+            200: Answer(
+                "The status list credential, a vc+jwt signed with the body's key.",
+                media_type=VC_JWT_MEDIA_TYPE,
+                schema={
+                    "type": "string",
+                    "pattern": r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
+                },
+                headers={"ETag": {"schema": {"type": "string"}}},
+            ),
+            404: Answer("No such body or status list."),
+        },
+        description="Named by each credential's credentialStatus. Changes with every "
+        "revocation: cached for five minutes, then revalidated with its ETag. " + _CORS,
+        tags=("credentials",),
+        params=(
+            Param("body_code", {"type": "string", "maxLength": 32}, where="path"),
+            Param("number", {"type": "integer", "minimum": 0}, where="path"),
+        ),
+    )
+)
 def status_list(body_code: str, number: int) -> ResponseReturnValue:
     """A body's revocation status list, signed as a vc+jwt."""
     served = served_list(services_of(current_app), body_code, number)
