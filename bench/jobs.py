@@ -29,13 +29,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from certsvc.bodies import NewBody, add_scope, create_body, load_occupations
+from certsvc.bodies.bodies import NewBody, add_scope, create_body, load_occupations
 from certsvc.config import PROJECT_ROOT, Settings, generate_secrets
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.domain.occupations import shipped_catalogue
 from certsvc.issuance.service import content_hash, issue_batch
-from certsvc.migrate import upgrade
-from certsvc.services import Services
+from certsvc.models.migrate import upgrade
+from certsvc.runtime import Runtime
 
 CERTS = int(os.environ.get("CERTSVC_BENCH_JOB_CERTS", "10000"))
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -109,25 +109,25 @@ def section() -> list[str]:
         "CERTSVC_JOB_QUEUE_NAME": f"certsvc-bench-{uuid.uuid4().hex[:8]}",
         "CERTSVC_LOG_LEVEL": "WARNING",
     }
-    services = Services.from_settings(Settings.from_env(env))
+    runtime = Runtime.from_settings(Settings.from_env(env))
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        upgrade(services.db.engine)
-        with services.db.transaction() as session:
+        upgrade(runtime.db.engine)
+        with runtime.db.transaction() as session:
             load_occupations(session, shipped_catalogue())
             body = create_body(session, NewBody(BODY, "基准测试集团", BODY_USCC, chain_leader=True))
-            services.keyring.create_key(session, body)
+            runtime.keyring.create_key(session, body)
             add_scope(session, body, ["6-31-01-03"], CERTIFIED_LEVELS)
         rows = [r for start in range(0, CERTS, 1000) for r in rows_for(start)][:CERTS]
         rows = [(i + 2, values) for i, (_, values) in enumerate(rows)]
-        services.settings = services.settings.with_overrides(max_batch_rows=max(CERTS, 10_000))
+        runtime.settings = runtime.settings.with_overrides(max_batch_rows=max(CERTS, 10_000))
         started = time.perf_counter()
-        batch = issue_batch(services, BODY, rows, source="api", content_sha256=content_hash(rows))
+        batch = issue_batch(runtime, BODY, rows, source="api", content_sha256=content_hash(rows))
         issue_seconds = time.perf_counter() - started
         print(f"issued {CERTS:,} in {issue_seconds:.1f} s", file=sys.stderr)
-        from certsvc.apitokens import create_token
+        from certsvc.accounts.tokens import create_token
 
-        with services.db.transaction() as session:
+        with runtime.db.transaction() as session:
             token = create_token(session, "viewer", "bench", BODY).secret
 
         port = _free_port()
@@ -182,7 +182,7 @@ def section() -> list[str]:
                 process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
-        services.db.dispose()
+        runtime.db.dispose()
         drop()
         shutil.rmtree(workdir, ignore_errors=True)
 

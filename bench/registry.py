@@ -41,20 +41,20 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bench.run import PG_URL, postgres_schema
-from certsvc.apitokens import create_token
-from certsvc.bodies import NewBody, add_scope, create_body, load_occupations
+from certsvc.accounts.tokens import create_token
+from certsvc.bodies.bodies import NewBody, add_scope, create_body, load_occupations
+from certsvc.cli.demo import resident_id, uscc
 from certsvc.config import Settings, generate_secrets
-from certsvc.demo import resident_id, uscc
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.domain.occupations import shipped_catalogue
 from certsvc.issuance.service import content_hash, issue_batch
-from certsvc.migrate import upgrade
 from certsvc.models import Certificate
+from certsvc.models.migrate import upgrade
 from certsvc.registry.feed import MAX_LIMIT
 from certsvc.registry.mirror import Mirror
 from certsvc.registry.pull import pull
 from certsvc.registry.transport import FeedClient
-from certsvc.services import Services
+from certsvc.runtime import Runtime
 
 CERTIFICATES = int(os.environ.get("CERTSVC_BENCH_REGISTRY_CERTIFICATES", "100000"))
 #: A directory to keep the populated schema in between runs (see :func:`_kept`).
@@ -87,17 +87,17 @@ def _rows(start: int) -> list[tuple[int, dict[str, str]]]:
     return rows
 
 
-def _populate(services: Services) -> float:
-    upgrade(services.db.engine)
-    with services.db.transaction() as session:
+def _populate(runtime: Runtime) -> float:
+    upgrade(runtime.db.engine)
+    with runtime.db.transaction() as session:
         load_occupations(session, shipped_catalogue())
         body = create_body(session, NewBody(BODY, "基准测试集团", BODY_USCC, chain_leader=True))
-        services.keyring.create_key(session, body)
+        runtime.keyring.create_key(session, body)
         add_scope(session, body, ["6-31-01-03"], CERTIFIED_LEVELS)
     started = time.perf_counter()
     for start in range(0, CERTIFICATES, BATCH):
         rows = _rows(start)
-        issue_batch(services, BODY, rows, source="api", content_sha256=content_hash(rows))
+        issue_batch(runtime, BODY, rows, source="api", content_sha256=content_hash(rows))
     return time.perf_counter() - started
 
 
@@ -194,16 +194,16 @@ def _fresh(workdir: Path) -> tuple[Settings, str, float, Callable[[], None]] | N
         "CERTSVC_KEY_DIR": str(workdir / "keys"),
     }
     settings = Settings.from_env(env)
-    services = Services.from_settings(settings)
+    runtime = Runtime.from_settings(settings)
     try:
-        issuing = _populate(services)
-        with services.db.transaction() as session:
+        issuing = _populate(runtime)
+        with runtime.db.transaction() as session:
             token = create_token(session, "registry", "bench").secret
     except BaseException:
-        services.db.dispose()
+        runtime.db.dispose()
         drop()
         raise
-    services.db.dispose()
+    runtime.db.dispose()
     return settings, token, issuing, drop
 
 
@@ -218,14 +218,14 @@ def _kept() -> tuple[Settings, str, float, Callable[[], None]] | None:
     if saved.exists():
         state = json.loads(saved.read_text())
         settings = Settings.from_env(state["env"])
-        services = Services.from_settings(settings)
+        runtime = Runtime.from_settings(settings)
         try:
-            with services.db.session() as session:
+            with runtime.db.session() as session:
                 count = session.scalar(select(func.count()).select_from(Certificate))
         except SQLAlchemyError:
             count = None
         finally:
-            services.db.dispose()
+            runtime.db.dispose()
         if count == CERTIFICATES == state["certificates"]:
             return settings, state["token"], state["issuing"], lambda: None
     Path(KEEP).mkdir(parents=True, exist_ok=True)

@@ -11,18 +11,18 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from certsvc.config import Settings
 from certsvc.logs import configure_logging
 from certsvc.render import ensure_font
-from certsvc.services import Services
+from certsvc.runtime import Runtime
 
-__all__ = ["create_app", "services_of"]
+__all__ = ["create_app", "runtime_of"]
 
 EXTENSION = "certsvc"
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
     """The app factory: settings from the environment unless given."""
-    if services is None:
-        services = Services.from_settings(settings or Settings.from_env())
-    settings = services.settings
+    if runtime is None:
+        runtime = Runtime.from_settings(settings or Settings.from_env())
+    settings = runtime.settings
     ensure_font()  # certificates are printed on demand: no font, no start
     app = Flask(__name__, template_folder="../templates")
     app.config.update(
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.config.update(settings.rate_limits)  # the rest keep certsvc.web.limits' defaults
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION] = services
+    app.extensions[EXTENSION] = runtime
     configure_logging(settings.log_level)  # JSON lines on stderr (certsvc.logs)
 
     from certsvc.web import api, errors, jobs_api, limits, operations, public
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     return app
 
 
-def services_of(app: Flask) -> Services:
-    services = app.extensions[EXTENSION]
-    assert isinstance(services, Services)
-    return services
+def runtime_of(app: Flask) -> Runtime:
+    runtime = app.extensions[EXTENSION]
+    assert isinstance(runtime, Runtime)
+    return runtime

@@ -1,8 +1,8 @@
-"""What one running service reuses between requests, kept on its ``Services``.
+"""What one running service reuses between requests, kept on its ``Runtime``.
 
-Nothing here is module state: each :class:`Caches` belongs to one ``Services`` (one app, one
+Nothing here is module state: each :class:`Caches` belongs to one ``Runtime`` (one app, one
 database), so two apps in one process — tests, the benchmark, a CLI beside a server — never
-see each other's entries, and dropping the services drops the caches. Every entry is derived
+see each other's entries, and dropping the runtime drops the caches. Every entry is derived
 from data that cannot change under the same key (see each field), so none needs invalidating.
 
 Example::
@@ -63,7 +63,7 @@ class Lru(Generic[K, V]):
 
 @dataclass(frozen=True)
 class Caches:
-    """The caches of one service; ``Services.caches`` makes one on first use."""
+    """The caches of one service; ``Runtime.caches`` makes one on first use."""
 
     #: Public keys by kid. A kid is the RFC 7638 thumbprint of its key, so an entry can never
     #: go stale; whether the key belongs to this service, and its status, is read per request.

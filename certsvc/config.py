@@ -79,7 +79,7 @@ class Settings:
     #: Where jobs wait for a worker: ``redis://…`` (production, several machines) or
     #: ``sqlite:///PATH`` (one machine). Unset: CERTSVC_REDIS_URL if given, else SQLite.
     job_queue_url: str = DEFAULT_JOB_QUEUE_URL
-    #: Name of the queue (the key prefix in Redis): services sharing a Redis keep apart.
+    #: Name of the queue (the key prefix in Redis): runtime sharing a Redis keep apart.
     job_queue_name: str = "certsvc"
     #: A running job whose worker has not reported for this long is given to another worker.
     job_lease_seconds: int = 60

@@ -151,7 +151,7 @@ class Database:
         self.engine = make_engine(self.url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         #: Run after a transaction of one of these sessions that added events commits
-        #: (:mod:`certsvc.events`); :class:`~certsvc.services.Services` checkpoints the log.
+        #: (:mod:`certsvc.events`); :class:`~certsvc.runtime.Runtime` checkpoints the log.
         self.publish_events: Callable[[], None] | None = None
 
     @property

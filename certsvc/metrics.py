@@ -27,7 +27,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from sqlalchemy import case, func, select
 
 if TYPE_CHECKING:
-    from certsvc.services import Services
+    from certsvc.runtime import Runtime
 
 T = TypeVar("T")
 
@@ -75,7 +75,7 @@ def counted(result: T) -> T:
 JOB_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 
 
-def exposition(services: Services) -> bytes:
+def exposition(runtime: Runtime) -> bytes:
     """The text a Prometheus scrape gets: this process's (or all gunicorn workers')
     counters, then the jobs table's figures."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -85,15 +85,15 @@ def exposition(services: Services) -> bytes:
     else:
         counters = generate_latest(REGISTRY)
     jobs = CollectorRegistry()
-    jobs.register(_JobCollector(services))
+    jobs.register(_JobCollector(runtime))
     return counters + generate_latest(jobs)
 
 
 class _JobCollector:
     """Jobs by kind and state (queued = the queue's depth) and their run times, from the DB."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
 
     def collect(self) -> list[GaugeMetricFamily | HistogramMetricFamily]:
         from certsvc.jobs.models import Job
@@ -104,7 +104,7 @@ class _JobCollector:
         bucket_columns = [
             func.sum(case((Job.run_seconds <= bound, 1), else_=0)) for bound in JOB_BUCKETS
         ]
-        with self.services.db.session() as session:
+        with self.runtime.db.session() as session:
             for kind, state, count in session.execute(
                 select(Job.kind, Job.state, func.count()).group_by(Job.kind, Job.state)
             ):

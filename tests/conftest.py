@@ -1,6 +1,6 @@
 """Shared fixtures: settings with throw-away secrets, and a migrated database on each backend.
 
-Database-backed tests use the ``services`` fixture, which runs each test on SQLite and on
+Database-backed tests use the ``runtime`` fixture, which runs each test on SQLite and on
 PostgreSQL. PostgreSQL comes from ``CERTSVC_TEST_DATABASE_URL`` (CI sets it); without it the
 local default ``postgresql+psycopg://postgres@127.0.0.1:5432/test`` is tried, and when no
 server answers there the PostgreSQL half is skipped with that reason. A URL that was given
@@ -28,16 +28,16 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from certsvc import create_app
-from certsvc.bodies import NewBody, add_member, add_scope, create_body, load_occupations
+from certsvc.bodies.bodies import NewBody, add_member, add_scope, create_body, load_occupations
+from certsvc.cli.demo import resident_id, uscc
 from certsvc.config import Settings, generate_secrets
 from certsvc.db import normalize_url
-from certsvc.demo import resident_id, uscc
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.domain.occupations import shipped_catalogue
 from certsvc.issuance.service import BatchResult, content_hash, issue_batch
-from certsvc.migrate import upgrade
 from certsvc.models import Base
-from certsvc.services import Services
+from certsvc.models.migrate import upgrade
+from certsvc.runtime import Runtime
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -134,17 +134,17 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
 
 
 @pytest.fixture
-def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
-    svc = Services.from_settings(make_settings(tmp_path, database_url))
+def runtime(database_url: str, tmp_path: Path) -> Iterator[Runtime]:
+    svc = Runtime.from_settings(make_settings(tmp_path, database_url))
     with svc.db.transaction() as session:
         load_occupations(session, shipped_catalogue())
     yield svc
     svc.db.dispose()
 
 
-def seed_body(services: Services) -> str:
+def seed_body(runtime: Runtime) -> str:
     """A chain-leader body with one member, scope over two occupations × all levels, a key."""
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         created = create_body(
             session,
             NewBody(
@@ -155,16 +155,16 @@ def seed_body(services: Services) -> str:
                 chain_leader=True,
             ),
         )
-        services.keyring.create_key(session, created)
+        runtime.keyring.create_key(session, created)
         add_member(session, created, MEMBER_USCC, "无锡成员企业", dt.date(2025, 1, 1))
         add_scope(session, created, ["6-31-01-03", "6-18-02-04"], CERTIFIED_LEVELS)
     return BODY_CODE
 
 
 @pytest.fixture
-def body(services: Services) -> str:
+def body(runtime: Runtime) -> str:
     """The code of the body :func:`seed_body` makes."""
-    return seed_body(services)
+    return seed_body(runtime)
 
 
 def person_id(n: int) -> str:
@@ -193,11 +193,11 @@ def row(n: int, **overrides: str) -> dict[str, str]:
     return base
 
 
-def issue_rows(services: Services, rows: list[dict[str, str]]) -> BatchResult:
+def issue_rows(runtime: Runtime, rows: list[dict[str, str]]) -> BatchResult:
     """Issue ``rows`` (numbered from 2, as under a header line) for :data:`BODY_CODE`."""
     numbered = list(enumerate(rows, start=2))
     return issue_batch(
-        services, BODY_CODE, numbered, source="api", content_sha256=content_hash(numbered)
+        runtime, BODY_CODE, numbered, source="api", content_sha256=content_hash(numbered)
     )
 
 
@@ -205,7 +205,7 @@ def issue_rows(services: Services, rows: list[dict[str, str]]) -> BatchResult:
 class LiveService:
     """The app served over real HTTP on a free port; its public URL is that address."""
 
-    services: Services
+    runtime: Runtime
     url: str
 
 
@@ -221,16 +221,16 @@ def live_service(database_url: str, tmp_path: Path) -> Iterator[LiveService]:
         "127.0.0.1", 0, lambda environ, start: app[0](environ, start), threaded=True
     )
     url = f"http://127.0.0.1:{httpd.server_port}"
-    services = Services.from_settings(make_settings(tmp_path, database_url, public_url=url))
-    with services.db.transaction() as session:
+    runtime = Runtime.from_settings(make_settings(tmp_path, database_url, public_url=url))
+    with runtime.db.transaction() as session:
         load_occupations(session, shipped_catalogue())
-    seed_body(services)
-    app.append(create_app(services=services))
+    seed_body(runtime)
+    app.append(create_app(runtime=runtime))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield LiveService(services, url)
+        yield LiveService(runtime, url)
     finally:
         httpd.shutdown()
         thread.join(timeout=10)
-        services.db.dispose()
+        runtime.db.dispose()

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-import certsvc.accounts_commands  # noqa: F401 — registers `certsvc account`
-from certsvc import accounts
-from certsvc.accounts import (
+import certsvc.cli.accounts  # noqa: F401 — registers `certsvc account`
+from certsvc.accounts import accounts
+from certsvc.accounts.accounts import (
     ACCOUNT_FAILURE_LIMIT,
     ADDRESS_FAILURE_LIMIT,
     LOCKOUT_DURATION,
@@ -27,7 +27,7 @@ from certsvc.accounts import (
     load_principal,
     login,
 )
-from certsvc.audit import Actor
+from certsvc.accounts.audit import Actor
 from certsvc.cli import cli
 from certsvc.config import generate_secrets
 from certsvc.errors import (
@@ -40,7 +40,7 @@ from certsvc.errors import (
     RateLimited,
 )
 from certsvc.models import Account, AuditEntry, utcnow
-from certsvc.services import Services
+from certsvc.runtime import Runtime
 from tests.conftest import BODY_CODE
 from tests.test_console import PASSWORD, fast_password_hashing  # noqa: F401 — fixture
 
@@ -48,19 +48,19 @@ ACTOR = Actor("test")
 
 
 def new(
-    services: Services, username: str, role: str = "issuer", body: str | None = BODY_CODE
+    runtime: Runtime, username: str, role: str = "issuer", body: str | None = BODY_CODE
 ) -> None:
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         create_account(session, username, PASSWORD, role, body, actor=ACTOR)
 
 
-def test_passwords_are_stored_as_scrypt_hashes(services: Services, body: str) -> None:
-    new(services, "Alice")
-    with services.db.session() as session:
+def test_passwords_are_stored_as_scrypt_hashes(runtime: Runtime, body: str) -> None:
+    new(runtime, "Alice")
+    with runtime.db.session() as session:
         stored = session.scalar(select(Account).where(Account.username == "alice"))
     assert stored is not None and PASSWORD not in stored.password_hash
     assert stored.password_hash.startswith("scrypt:")
-    who = login(services.db, "ALICE ", PASSWORD, ip="10.0.0.1")
+    who = login(runtime.db, "ALICE ", PASSWORD, ip="10.0.0.1")
     assert who.username == "alice" and who.body_code == BODY_CODE
     assert who.can(Permission.ISSUE) and not who.can(Permission.MANAGE_KEYS)
 
@@ -74,60 +74,60 @@ def test_production_hash_parameters() -> None:
     assert re.search(r"^PASSWORD_HASH_METHOD = \"scrypt:32768:8:1\"  #", source, re.MULTILINE)
 
 
-def test_wrong_and_unknown_users_get_the_same_answer(services: Services, body: str) -> None:
-    new(services, "alice")
+def test_wrong_and_unknown_users_get_the_same_answer(runtime: Runtime, body: str) -> None:
+    new(runtime, "alice")
     with pytest.raises(LoginFailed) as wrong:
-        login(services.db, "alice", "not the password", ip="10.0.0.1")
+        login(runtime.db, "alice", "not the password", ip="10.0.0.1")
     with pytest.raises(LoginFailed) as unknown:
-        login(services.db, "nobody", "not the password", ip="10.0.0.1")
+        login(runtime.db, "nobody", "not the password", ip="10.0.0.1")
     assert wrong.value.message == unknown.value.message
 
 
-def test_lockout_after_consecutive_failures_then_it_expires(services: Services, body: str) -> None:
-    new(services, "alice")
+def test_lockout_after_consecutive_failures_then_it_expires(runtime: Runtime, body: str) -> None:
+    new(runtime, "alice")
     now = utcnow()
     for _ in range(LOCKOUT_THRESHOLD - 1):
         with pytest.raises(LoginFailed):
-            login(services.db, "alice", "wrong password", ip="10.0.0.1", now=now)
+            login(runtime.db, "alice", "wrong password", ip="10.0.0.1", now=now)
     with pytest.raises(AccountLocked) as locked:
-        login(services.db, "alice", "wrong password", ip="10.0.0.1", now=now)
+        login(runtime.db, "alice", "wrong password", ip="10.0.0.1", now=now)
     assert locked.value.retry_after == int(LOCKOUT_DURATION.total_seconds())
     with pytest.raises(AccountLocked):  # the right password too, from that client
-        login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now)
+        login(runtime.db, "alice", PASSWORD, ip="10.0.0.1", now=now)
     later = now + LOCKOUT_DURATION + dt.timedelta(seconds=1)
-    assert login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=later).username == "alice"
+    assert login(runtime.db, "alice", PASSWORD, ip="10.0.0.1", now=later).username == "alice"
 
 
-def test_a_stranger_cannot_lock_a_real_user_out(services: Services, body: str) -> None:
+def test_a_stranger_cannot_lock_a_real_user_out(runtime: Runtime, body: str) -> None:
     """Issue #13: the lock counts failures per client, so guesses from one address lock the
     name for that address only; the user logs in from theirs."""
-    new(services, "alice")
+    new(runtime, "alice")
     now = utcnow()
     for _ in range(LOCKOUT_THRESHOLD + 3):
         with pytest.raises((LoginFailed, AccountLocked)):
-            login(services.db, "alice", "wrong password", ip="203.0.113.9", now=now)
+            login(runtime.db, "alice", "wrong password", ip="203.0.113.9", now=now)
     with pytest.raises(AccountLocked):
-        login(services.db, "alice", PASSWORD, ip="203.0.113.9", now=now)
-    assert login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now).username == "alice"
+        login(runtime.db, "alice", PASSWORD, ip="203.0.113.9", now=now)
+    assert login(runtime.db, "alice", PASSWORD, ip="10.0.0.1", now=now).username == "alice"
 
 
 def test_a_guessing_network_locks_out_only_clients_the_account_has_not_used(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
-    new(services, "alice")
+    new(runtime, "alice")
     now = utcnow()
-    login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now - dt.timedelta(days=3))
+    login(runtime.db, "alice", PASSWORD, ip="10.0.0.1", now=now - dt.timedelta(days=3))
     for n in range(ACCOUNT_FAILURE_LIMIT):  # one guess from each of many addresses
         with pytest.raises(AccountLocked if n == ACCOUNT_FAILURE_LIMIT - 1 else LoginFailed):
-            login(services.db, "alice", "wrong", ip=f"198.51.{n // 200}.{n % 200}", now=now)
+            login(runtime.db, "alice", "wrong", ip=f"198.51.{n // 200}.{n % 200}", now=now)
     with pytest.raises(AccountLocked):  # a new client, even with the right password
-        login(services.db, "alice", PASSWORD, ip="192.0.2.1", now=now)
-    assert login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now).username == "alice"
+        login(runtime.db, "alice", PASSWORD, ip="192.0.2.1", now=now)
+    assert login(runtime.db, "alice", PASSWORD, ip="10.0.0.1", now=now).username == "alice"
     # An admin's unlock lets new clients in again.
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         accounts.unlock(session, "alice", body_id=None, actor=ACTOR, anywhere=True)
     later = utcnow()
-    assert login(services.db, "alice", PASSWORD, ip="192.0.2.1", now=later).username == "alice"
+    assert login(runtime.db, "alice", PASSWORD, ip="192.0.2.1", now=later).username == "alice"
 
 
 def counted_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -145,23 +145,23 @@ def counted_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.mark.parametrize("locked", [False, True])
 def test_known_and_unknown_names_take_the_same_path(
-    services: Services, body: str, monkeypatch: pytest.MonkeyPatch, locked: bool
+    runtime: Runtime, body: str, monkeypatch: pytest.MonkeyPatch, locked: bool
 ) -> None:
     """Issue #13: a locked account answered at once ("locked", no hash) while an unknown
     name ran scrypt ("wrong password"). Now both run exactly one password check and give
     the same answer, locked or not."""
-    new(services, "alice")
+    new(runtime, "alice")
     now = utcnow()
     answers: dict[str, tuple[type, str, int]] = {}
     for name, ip in (("alice", "10.0.0.1"), ("nobody", "10.0.0.2")):
         if locked:
             for _ in range(LOCKOUT_THRESHOLD):
                 with pytest.raises((LoginFailed, AccountLocked)):
-                    login(services.db, name, "wrong password", ip=ip, now=now)
+                    login(runtime.db, name, "wrong password", ip=ip, now=now)
         real = accounts.check_password_hash
         calls = counted_checks(monkeypatch)
         with pytest.raises((LoginFailed, AccountLocked)) as answer:
-            login(services.db, name, "wrong password", ip=ip, now=now)
+            login(runtime.db, name, "wrong password", ip=ip, now=now)
         monkeypatch.setattr(accounts, "check_password_hash", real)
         answers[name] = (type(answer.value), answer.value.message, len(calls))
     assert answers["alice"] == answers["nobody"]
@@ -169,25 +169,25 @@ def test_known_and_unknown_names_take_the_same_path(
     assert answers["alice"][0] is (AccountLocked if locked else LoginFailed)
 
 
-def test_one_address_guessing_many_accounts_is_slowed_down(services: Services, body: str) -> None:
-    new(services, "alice")
+def test_one_address_guessing_many_accounts_is_slowed_down(runtime: Runtime, body: str) -> None:
+    new(runtime, "alice")
     for n in range(ADDRESS_FAILURE_LIMIT):
         with pytest.raises(LoginFailed):
-            login(services.db, f"user{n}", "guess guess", ip="10.9.9.9")
+            login(runtime.db, f"user{n}", "guess guess", ip="10.9.9.9")
     with pytest.raises(RateLimited):
-        login(services.db, "alice", PASSWORD, ip="10.9.9.9")
-    assert login(services.db, "alice", PASSWORD, ip="10.0.0.1").username == "alice"
+        login(runtime.db, "alice", PASSWORD, ip="10.9.9.9")
+    assert login(runtime.db, "alice", PASSWORD, ip="10.0.0.1").username == "alice"
 
 
-def test_failed_log_ins_from_one_ipv6_64_count_together(services: Services, body: str) -> None:
-    new(services, "alice")
+def test_failed_log_ins_from_one_ipv6_64_count_together(runtime: Runtime, body: str) -> None:
+    new(runtime, "alice")
     for n in range(ADDRESS_FAILURE_LIMIT):  # a new address of the same /64 every time
         with pytest.raises(LoginFailed):
-            login(services.db, f"user{n}", "guess guess", ip=f"2001:db8:7:7::{n + 1:x}")
+            login(runtime.db, f"user{n}", "guess guess", ip=f"2001:db8:7:7::{n + 1:x}")
     with pytest.raises(RateLimited):
-        login(services.db, "alice", PASSWORD, ip="2001:db8:7:7:ffff::1")
-    assert login(services.db, "alice", PASSWORD, ip="2001:db8:7:8::1").username == "alice"
-    with services.db.session() as session:
+        login(runtime.db, "alice", PASSWORD, ip="2001:db8:7:7:ffff::1")
+    assert login(runtime.db, "alice", PASSWORD, ip="2001:db8:7:8::1").username == "alice"
+    with runtime.db.session() as session:
         entry = session.scalars(
             select(AuditEntry).where(AuditEntry.outcome == "failed").order_by(AuditEntry.id)
         ).first()
@@ -195,28 +195,26 @@ def test_failed_log_ins_from_one_ipv6_64_count_together(services: Services, body
     assert entry.detail["client"] == "2001:db8:7:7::/64"
 
 
-def test_failed_log_ins_as_ipv4_and_ipv4_mapped_count_together(
-    services: Services, body: str
-) -> None:
-    new(services, "alice")
+def test_failed_log_ins_as_ipv4_and_ipv4_mapped_count_together(runtime: Runtime, body: str) -> None:
+    new(runtime, "alice")
     for n in range(ADDRESS_FAILURE_LIMIT):
         address = "::ffff:10.9.9.9" if n % 2 else "10.9.9.9"
         with pytest.raises(LoginFailed):
-            login(services.db, f"user{n}", "guess guess", ip=address)
+            login(runtime.db, f"user{n}", "guess guess", ip=address)
     with pytest.raises(RateLimited):
-        login(services.db, "alice", PASSWORD, ip="10.9.9.9")
+        login(runtime.db, "alice", PASSWORD, ip="10.9.9.9")
 
 
-def test_a_changed_password_ends_older_sessions(services: Services, body: str) -> None:
-    new(services, "alice")
-    who = login(services.db, "alice", PASSWORD, ip="10.0.0.1")
-    with services.db.transaction() as session, pytest.raises(InvalidInput):
+def test_a_changed_password_ends_older_sessions(runtime: Runtime, body: str) -> None:
+    new(runtime, "alice")
+    who = login(runtime.db, "alice", PASSWORD, ip="10.0.0.1")
+    with runtime.db.transaction() as session, pytest.raises(InvalidInput):
         change_password(session, who.account_id, "wrong", "another password", actor=ACTOR)
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         updated = change_password(
             session, who.account_id, PASSWORD, "another password", actor=ACTOR
         )
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         assert load_principal(session, who.account_id, who.stamp) is None
         assert load_principal(session, who.account_id, updated.stamp) == updated
 
@@ -232,22 +230,22 @@ def test_a_changed_password_ends_older_sessions(services: Services, body: str) -
     ],
 )
 def test_account_rules(
-    services: Services, body: str, username: str, role: str, body_code: str | None, error: type
+    runtime: Runtime, body: str, username: str, role: str, body_code: str | None, error: type
 ) -> None:
-    with services.db.transaction() as session, pytest.raises(error):
+    with runtime.db.transaction() as session, pytest.raises(error):
         create_account(session, username, PASSWORD, role, body_code, actor=ACTOR)
 
 
-def test_duplicate_and_weak(services: Services, body: str) -> None:
-    new(services, "alice")
-    with services.db.transaction() as session, pytest.raises(Conflict):
+def test_duplicate_and_weak(runtime: Runtime, body: str) -> None:
+    new(runtime, "alice")
+    with runtime.db.transaction() as session, pytest.raises(Conflict):
         create_account(session, "ALICE", PASSWORD, "viewer", BODY_CODE, actor=ACTOR)
-    with services.db.transaction() as session, pytest.raises(InvalidInput):
+    with runtime.db.transaction() as session, pytest.raises(InvalidInput):
         create_account(session, "carol", "carol", "viewer", BODY_CODE, actor=ACTOR)
 
 
 def test_cli_create_prompts_for_a_hidden_confirmed_password(
-    services: Services, body: str, database_url: str, tmp_path: Path
+    runtime: Runtime, body: str, database_url: str, tmp_path: Path
 ) -> None:
     env = {
         **generate_secrets(),
@@ -291,15 +289,15 @@ def test_cli_create_prompts_for_a_hidden_confirmed_password(
 
 
 def test_cli_reset_password_sets_a_new_one_and_ends_every_session(
-    services: Services, body: str, database_url: str, tmp_path: Path
+    runtime: Runtime, body: str, database_url: str, tmp_path: Path
 ) -> None:
     """Issue #13: there was no way to reset a forgotten password. The command line resets
     any account; the reset is audited, lifts a lock-out and ends the account's sessions."""
-    new(services, "alice")
-    who = login(services.db, "alice", PASSWORD, ip="10.0.0.1")
+    new(runtime, "alice")
+    who = login(runtime.db, "alice", PASSWORD, ip="10.0.0.1")
     for _ in range(LOCKOUT_THRESHOLD):
         with pytest.raises((LoginFailed, AccountLocked)):
-            login(services.db, "alice", "wrong password", ip="10.0.0.1")
+            login(runtime.db, "alice", "wrong password", ip="10.0.0.1")
     env = {
         **generate_secrets(),
         "CERTSVC_DATABASE_URL": database_url,
@@ -311,67 +309,67 @@ def test_cli_reset_password_sets_a_new_one_and_ends_every_session(
     )
     assert result.exit_code == 0, result.output
     assert "new password set for alice" in result.output and fresh not in result.output
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         assert load_principal(session, who.account_id, who.stamp) is None  # session ended
         entry = session.scalar(
             select(AuditEntry).where(AuditEntry.action == "account.password_reset")
         )
     assert entry is not None and entry.target == "alice" and fresh not in str(entry.detail)
     with pytest.raises(LoginFailed):
-        login(services.db, "alice", PASSWORD, ip="10.0.0.2")
-    assert login(services.db, "alice", fresh, ip="10.0.0.1").username == "alice"  # unlocked
+        login(runtime.db, "alice", PASSWORD, ip="10.0.0.2")
+    assert login(runtime.db, "alice", fresh, ip="10.0.0.1").username == "alice"  # unlocked
     unknown = CliRunner().invoke(
         cli, ["account", "reset-password", "nobody"], input=f"{fresh}\n{fresh}\n", env=env
     )
     assert unknown.exit_code != 0 and "no account nobody" in unknown.output
 
 
-def test_a_body_admin_resets_only_its_own_bodys_accounts(services: Services, body: str) -> None:
-    new(services, "boss", role="admin")
-    new(services, "alice")
-    new(services, "root", role="operator", body=None)
-    with services.db.session() as session:
+def test_a_body_admin_resets_only_its_own_bodys_accounts(runtime: Runtime, body: str) -> None:
+    new(runtime, "boss", role="admin")
+    new(runtime, "alice")
+    new(runtime, "root", role="operator", body=None)
+    with runtime.db.session() as session:
         boss = session.scalar(select(Account).where(Account.username == "boss"))
         assert boss is not None
         boss_id, body_id = boss.id, boss.body_id
     actor = Actor("boss", account_id=boss_id)
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         accounts.reset_password(
             session, "alice", "another passphrase", body_id=body_id, actor=actor
         )
-    with services.db.transaction() as session, pytest.raises(NotFound):
+    with runtime.db.transaction() as session, pytest.raises(NotFound):
         accounts.reset_password(session, "root", "another passphrase", body_id=body_id, actor=actor)
-    with services.db.transaction() as session, pytest.raises(PermissionDenied):
+    with runtime.db.transaction() as session, pytest.raises(PermissionDenied):
         accounts.reset_password(session, "boss", "another passphrase", body_id=body_id, actor=actor)
-    assert login(services.db, "alice", "another passphrase", ip="10.0.0.1").username == "alice"
+    assert login(runtime.db, "alice", "another passphrase", ip="10.0.0.1").username == "alice"
 
 
 def test_an_operators_body_admin_waits_for_another_operator(
-    services: Services, body: str, database_url: str, tmp_path: Path
+    runtime: Runtime, body: str, database_url: str, tmp_path: Path
 ) -> None:
     """Issue #13: an operator could create a body's admin (or issuer) and act as the body.
     Now the admin it creates cannot log in until another operator, or the command line,
     activates it; the creator cannot, and every step is audited."""
-    new(services, "op.one", role="operator", body=None)
-    new(services, "op.two", role="operator", body=None)
-    with services.db.session() as session:
+    new(runtime, "op.one", role="operator", body=None)
+    new(runtime, "op.two", role="operator", body=None)
+    with runtime.db.session() as session:
         ids = dict(session.execute(select(Account.username, Account.id)).all())
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         created = accounts.create_body_admin(
             session, "b.admin", PASSWORD, BODY_CODE, actor=Actor("op.one", account_id=ids["op.one"])
         )
         assert created.role == "admin" and created.pending
         pending_id = created.id
     with pytest.raises(LoginFailed, match="not activated"):
-        login(services.db, "b.admin", PASSWORD, ip="10.0.0.1")
-    with services.db.transaction() as session, pytest.raises(PermissionDenied):
+        login(runtime.db, "b.admin", PASSWORD, ip="10.0.0.1")
+    with runtime.db.transaction() as session, pytest.raises(PermissionDenied):
         accounts.activate(session, pending_id, actor=Actor("op.one", account_id=ids["op.one"]))
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         accounts.activate(session, pending_id, actor=Actor("op.two", account_id=ids["op.two"]))
-    assert login(services.db, "b.admin", PASSWORD, ip="10.0.0.1").role == "admin"
-    assert failures_from(services, actor="b.admin") == {"pending": 1, "ok": 1}
+    assert login(runtime.db, "b.admin", PASSWORD, ip="10.0.0.1").role == "admin"
+    assert failures_from(runtime, actor="b.admin") == {"pending": 1, "ok": 1}
     # The command line (which already holds every key) may activate on its own.
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         accounts.create_body_admin(
             session, "c.admin", PASSWORD, BODY_CODE, actor=Actor("op.one", account_id=ids["op.one"])
         )
@@ -382,8 +380,8 @@ def test_an_operators_body_admin_waits_for_another_operator(
     }
     result = CliRunner().invoke(cli, ["account", "activate", "c.admin"], env=env)
     assert result.exit_code == 0 and "activated c.admin" in result.output
-    assert login(services.db, "c.admin", PASSWORD, ip="10.0.0.1").username == "c.admin"
-    with services.db.session() as session:
+    assert login(runtime.db, "c.admin", PASSWORD, ip="10.0.0.1").username == "c.admin"
+    with runtime.db.session() as session:
         activations = session.scalars(
             select(AuditEntry.target).where(AuditEntry.action == "account.activate")
         ).all()
@@ -430,27 +428,27 @@ def together(attempts: list[Callable[[], object]]) -> list[object]:
         return list(pool.map(run, attempts))
 
 
-def failures_from(services: Services, **where: str) -> dict[str, int]:
+def failures_from(runtime: Runtime, **where: str) -> dict[str, int]:
     """Log-in audit entries by outcome, for one actor and/or address."""
     query = select(AuditEntry.outcome, func.count()).where(AuditEntry.action == "login")
     for name, value in where.items():
         query = query.where(getattr(AuditEntry, name) == value)
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         return {outcome: n for outcome, n in session.execute(query.group_by(AuditEntry.outcome))}
 
 
 def test_parallel_attempts_on_one_account_lock_it_after_the_threshold(
-    services: Services, body: str, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, body: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Guesses at one account from one client at once: only LOCKOUT_THRESHOLD of them count
     as failures, the name ends locked for that client (every attempt still runs its one
     password check, so the answer's time tells nothing), other clients are not locked."""
-    new(services, "alice")
+    new(runtime, "alice")
     checked = slow_counted_checks(monkeypatch)
     now = utcnow()
     outcomes = together(
         [
-            partial(login, services.db, "alice", "wrong password", ip="10.1.0.7", now=now)
+            partial(login, runtime.db, "alice", "wrong password", ip="10.1.0.7", now=now)
             for n in range(16)
         ]
     )
@@ -458,35 +456,35 @@ def test_parallel_attempts_on_one_account_lock_it_after_the_threshold(
     kinds = [type(o) for o in outcomes]
     assert kinds.count(LoginFailed) == LOCKOUT_THRESHOLD - 1
     assert kinds.count(AccountLocked) == 16 - (LOCKOUT_THRESHOLD - 1)
-    assert failures_from(services, actor="alice") == {
+    assert failures_from(runtime, actor="alice") == {
         "failed": LOCKOUT_THRESHOLD,
         "locked": 16 - LOCKOUT_THRESHOLD,
     }
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         stored = session.scalar(select(Account).where(Account.username == "alice"))
     assert stored is not None and stored.locked_until is not None
     assert stored.locked_until > now  # shown to the body's admins, who can lift it
     with pytest.raises(AccountLocked):  # the right password too, until the lock expires
-        login(services.db, "alice", PASSWORD, ip="10.1.0.7", now=now)
-    assert login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now).username == "alice"
+        login(runtime.db, "alice", PASSWORD, ip="10.1.0.7", now=now)
+    assert login(runtime.db, "alice", PASSWORD, ip="10.0.0.1", now=now).username == "alice"
 
 
 @pytest.mark.parametrize("network", ["10.9.9.9", "2001:db8:9:9::"])
 def test_parallel_attempts_from_one_client_stop_at_its_limit(
-    services: Services, body: str, monkeypatch: pytest.MonkeyPatch, network: str
+    runtime: Runtime, body: str, monkeypatch: pytest.MonkeyPatch, network: str
 ) -> None:
     """Guesses from one client at once (an IPv4 address, or many addresses of one IPv6 /64),
     each at another user name (known or not): only ADDRESS_FAILURE_LIMIT are checked, the
     rest are refused."""
     for n in range(4):
-        new(services, f"known{n}")
+        new(runtime, f"known{n}")
     checked = slow_counted_checks(monkeypatch)
     attempts = ADDRESS_FAILURE_LIMIT + 8
     names = [f"known{n}" if n < 4 else f"user{n}" for n in range(attempts)]
     ips = [network if ":" not in network else f"{network}{n + 1:x}" for n in range(attempts)]
     outcomes = together(
         [
-            partial(login, services.db, name, "guess guess", ip=ip)
+            partial(login, runtime.db, name, "guess guess", ip=ip)
             for name, ip in zip(names, ips, strict=True)
         ]
     )
@@ -494,7 +492,7 @@ def test_parallel_attempts_from_one_client_stop_at_its_limit(
     kinds = [type(o) for o in outcomes]
     assert kinds.count(LoginFailed) == ADDRESS_FAILURE_LIMIT
     assert kinds.count(RateLimited) == attempts - ADDRESS_FAILURE_LIMIT
-    assert failures_from(services) == {
+    assert failures_from(runtime) == {
         "failed": ADDRESS_FAILURE_LIMIT,
         "rate_limited": attempts - ADDRESS_FAILURE_LIMIT,
     }
@@ -522,19 +520,19 @@ def hold_the_check(
 
 @pytest.mark.parametrize("backend", ["postgresql"])  # SQLite serialises every writer anyway
 def test_a_slow_log_in_holds_up_neither_other_addresses_nor_other_accounts(
-    services: Services, body: str, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, body: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The locks are per address and per account: while one attempt is inside its password
     check, log-ins from other addresses to other accounts (or unknown ones) go through."""
-    new(services, "alice")
-    new(services, "bob")
+    new(runtime, "alice")
+    new(runtime, "bob")
     inside, release, _ = hold_the_check(monkeypatch)
     with ThreadPoolExecutor(3) as pool:
-        held = pool.submit(login, services.db, "alice", "held guess", ip="10.1.1.1")
+        held = pool.submit(login, runtime.db, "alice", "held guess", ip="10.1.1.1")
         try:
             assert inside.wait(timeout=10)
-            bob = pool.submit(login, services.db, "bob", PASSWORD, ip="10.2.2.2")
-            nobody = pool.submit(login, services.db, "nobody", "guess", ip="10.3.3.3")
+            bob = pool.submit(login, runtime.db, "bob", PASSWORD, ip="10.2.2.2")
+            nobody = pool.submit(login, runtime.db, "nobody", "guess", ip="10.3.3.3")
             assert bob.result(timeout=5).username == "bob"  # TimeoutError: it waited
             with pytest.raises(LoginFailed):
                 nobody.result(timeout=5)
@@ -546,17 +544,17 @@ def test_a_slow_log_in_holds_up_neither_other_addresses_nor_other_accounts(
 
 @pytest.mark.parametrize("username", ["alice", "nobody"])
 def test_parallel_guesses_at_one_name_queue_whether_it_has_an_account_or_not(
-    services: Services, body: str, monkeypatch: pytest.MonkeyPatch, username: str
+    runtime: Runtime, body: str, monkeypatch: pytest.MonkeyPatch, username: str
 ) -> None:
     """A second guess at a name waits until the first is decided, from another address too,
     and as long for a name without an account: the wait does not tell which names exist."""
-    new(services, "alice")
+    new(runtime, "alice")
     inside, release, checked = hold_the_check(monkeypatch)
     with ThreadPoolExecutor(2) as pool:
-        held = pool.submit(login, services.db, username, "held guess", ip="10.1.1.1")
+        held = pool.submit(login, runtime.db, username, "held guess", ip="10.1.1.1")
         try:
             assert inside.wait(timeout=10)
-            second = pool.submit(login, services.db, username, "second guess", ip="10.2.2.2")
+            second = pool.submit(login, runtime.db, username, "second guess", ip="10.2.2.2")
             time.sleep(0.5)  # time enough to reach the check, were it not queued
             assert checked == ["held guess"] and not second.done()
         finally:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from certsvc.addresses import client_key
+from certsvc.accounts.addresses import client_key
 
 
 @pytest.mark.parametrize(

@@ -25,9 +25,9 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.parameters import ParameterLocation
 
 from certsvc import create_app
-from certsvc.apitokens import create_token
+from certsvc.accounts.tokens import create_token
 from certsvc.issuance.service import BatchResult, content_hash, issue_batch, revoke
-from certsvc.services import Services
+from certsvc.runtime import Runtime
 from certsvc.web.openapi import NOT_API
 from tests.conftest import BODY_CODE, person_id, row
 
@@ -54,10 +54,10 @@ SEMANTIC_400 = {"/v/{token}": "a token of the right shape whose parts do not dec
 MAX_BATCH_ROWS = 3
 
 
-def _issue(services: Services, rows: list[dict[str, str]]) -> BatchResult:
+def _issue(runtime: Runtime, rows: list[dict[str, str]]) -> BatchResult:
     numbered = list(enumerate(rows, start=2))
     return issue_batch(
-        services, BODY_CODE, numbered, source="api", content_sha256=content_hash(numbered)
+        runtime, BODY_CODE, numbered, source="api", content_sha256=content_hash(numbered)
     )
 
 
@@ -91,9 +91,9 @@ def _config() -> SchemathesisConfig:
     )
 
 
-def _app(services: Services) -> Flask:
-    settings = services.settings.with_overrides(max_batch_rows=MAX_BATCH_ROWS)
-    app = create_app(services=Services(settings=settings, db=services.db))
+def _app(runtime: Runtime) -> Flask:
+    settings = runtime.settings.with_overrides(max_batch_rows=MAX_BATCH_ROWS)
+    app = create_app(runtime=Runtime(settings=settings, db=runtime.db))
     for key in ("VERIFY", "LOOKUP", "LOOKUP_ID"):
         app.config[f"CERTSVC_RATELIMIT_{key}"] = "1000000 per minute"
     return app
@@ -127,16 +127,16 @@ def _exercise(operation: Any, mode: schemathesis.GenerationMode, token: str | No
     "mode", [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
 )
 def test_every_public_route_conforms_to_the_openapi_document(
-    services: Services, body: str, mode: schemathesis.GenerationMode
+    runtime: Runtime, body: str, mode: schemathesis.GenerationMode
 ) -> None:
-    issued = _issue(services, [row(1, name="张三"), row(2, name="李四")]).certificates
-    revoke(services, issued[1].number, "考核记录不实")
-    with services.db.transaction() as session:
+    issued = _issue(runtime, [row(1, name="张三"), row(2, name="李四")]).certificates
+    revoke(runtime, issued[1].number, "考核记录不实")
+    with runtime.db.transaction() as session:
         tokens = {
             "issuingToken": create_token(session, "issuer", "schema", BODY_CODE).secret,
             "registryToken": create_token(session, "registry", "schema").secret,
         }
-    app = _app(services)
+    app = _app(runtime)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=_config())
     operations = [result.ok() for result in schema.get_all_operations()]
     documented = {

@@ -15,10 +15,16 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from certsvc import apitokens
-from certsvc.accounts import PLATFORM_ROLES, ROLES, Permission, create_body_admin, permissions_of
-from certsvc.apitokens import create_token
-from certsvc.audit import Actor
+from certsvc.accounts.accounts import (
+    PLATFORM_ROLES,
+    ROLES,
+    Permission,
+    create_body_admin,
+    permissions_of,
+    tokens,
+)
+from certsvc.accounts.audit import Actor
+from certsvc.accounts.tokens import create_token
 from certsvc.issuance.service import content_hash, issue_batch
 from certsvc.models import (
     Account,
@@ -28,7 +34,7 @@ from certsvc.models import (
     EcosystemMember,
     SigningKey,
 )
-from certsvc.services import Services
+from certsvc.runtime import Runtime
 from tests.conftest import BODY_CODE, row
 from tests.test_console import (  # noqa: F401 — fast_password_hashing is a fixture
     Console,
@@ -43,8 +49,8 @@ ALLOWED = {200, 201, 202, 302, 303, 400, 422}
 
 
 @pytest.fixture
-def app(services: Services) -> Flask:
-    return console_app(services)
+def app(runtime: Runtime) -> Flask:
+    return console_app(runtime)
 
 
 @dataclass(frozen=True)
@@ -124,11 +130,11 @@ API_ROUTES = [
 ]
 
 
-def populate(services: Services, code: str, serial: int) -> dict[str, str]:
+def populate(runtime: Runtime, code: str, serial: int) -> dict[str, str]:
     """A batch, certificate, member, key, spare account and token of body ``code``."""
-    rows = [(2, row(serial, employer_uscc=_uscc_of(services, code)))]
-    result = issue_batch(services, code, rows, source="api", content_sha256=content_hash(rows))
-    with services.db.transaction() as session:
+    rows = [(2, row(serial, employer_uscc=_uscc_of(runtime, code)))]
+    result = issue_batch(runtime, code, rows, source="api", content_sha256=content_hash(rows))
+    with runtime.db.transaction() as session:
         body_id = session.scalar(select(Batch.body_id).where(Batch.id == result.batch_id))
         spare = Account(
             username=f"spare-{code.lower()}", password_hash="x", role="viewer", body_id=body_id
@@ -165,10 +171,10 @@ def populate(services: Services, code: str, serial: int) -> dict[str, str]:
         }
 
 
-def _uscc_of(services: Services, code: str) -> str:
+def _uscc_of(runtime: Runtime, code: str) -> str:
     from certsvc.models import CertificationBody
 
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         found = session.scalar(select(CertificationBody.uscc).where(CertificationBody.code == code))
         assert found is not None
         return found
@@ -185,14 +191,14 @@ def expected(role: str | None, route: Route, own: bool) -> int | set[int]:
     return ALLOWED
 
 
-def test_console_matrix(services: Services, body: str, app: Flask) -> None:
-    other = other_body(services)
-    mine = populate(services, body, 1)
-    theirs = populate(services, other, 2)
+def test_console_matrix(runtime: Runtime, body: str, app: Flask) -> None:
+    other = other_body(runtime)
+    mine = populate(runtime, body, 1)
+    theirs = populate(runtime, other, 2)
     clients: dict[str | None, Console] = {None: Console(app.test_client())}
     for role in ROLES:
         make_account(
-            services, f"m-{role}", role, body if role in ("admin", "issuer", "viewer") else None
+            runtime, f"m-{role}", role, body if role in ("admin", "issuer", "viewer") else None
         )
         clients[role] = Console(app.test_client())
         assert clients[role].login(f"m-{role}").status_code == 302
@@ -216,7 +222,7 @@ def test_console_matrix(services: Services, body: str, app: Flask) -> None:
                     )
     assert not mismatches, "\n".join(mismatches)
     assert checked > 250
-    assert_untouched(services, theirs)
+    assert_untouched(runtime, theirs)
     # Nothing of the other body shows on any page an account of this body can open.
     for role in ("admin", "issuer", "viewer"):
         for route in CONSOLE_ROUTES:
@@ -234,8 +240,8 @@ def test_console_matrix(services: Services, body: str, app: Flask) -> None:
                 assert leak not in page, (role, route.path, leak)
 
 
-def assert_untouched(services: Services, theirs: dict[str, str]) -> None:
-    with services.db.session() as session:
+def assert_untouched(runtime: Runtime, theirs: dict[str, str]) -> None:
+    with runtime.db.session() as session:
         cert = session.scalar(select(Certificate).where(Certificate.number == theirs["cert"]))
         assert cert is not None and cert.status == "valid"
         key = session.get(SigningKey, theirs["kid"])
@@ -250,12 +256,12 @@ def assert_untouched(services: Services, theirs: dict[str, str]) -> None:
         assert count is None  # still one certificate: nothing was issued for them
 
 
-def test_api_matrix(services: Services, body: str, app: Flask) -> None:
-    other = other_body(services)
-    mine = populate(services, body, 1)
-    theirs = populate(services, other, 2)
+def test_api_matrix(runtime: Runtime, body: str, app: Flask) -> None:
+    other = other_body(runtime)
+    mine = populate(runtime, body, 1)
+    theirs = populate(runtime, other, 2)
     secrets: dict[str | None, str | None] = {None: None}
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         for role in apitokens.ROLES:  # every role a token can have
             scoped = BODY_CODE if role in ("admin", "issuer", "viewer") else None
             secrets[role] = create_token(session, role, f"api {role}", scoped).secret
@@ -280,7 +286,7 @@ def test_api_matrix(services: Services, body: str, app: Flask) -> None:
                     )
                 assert (response.is_json and "error" in response.json) or status < 300, url
     assert not mismatches, "\n".join(mismatches)
-    assert_untouched(services, theirs)
+    assert_untouched(runtime, theirs)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -307,11 +313,11 @@ def test_no_platform_role_can_make_a_body_account_and_act_as_the_body(role: str)
 
 
 def test_operator_and_registry_admin_each_do_only_their_part(
-    services: Services, body: str, app: Flask
+    runtime: Runtime, body: str, app: Flask
 ) -> None:
-    make_account(services, "op.one", "operator", None)
-    make_account(services, "op.two", "operator", None)
-    make_account(services, "reg.admin", "registry_admin", None)
+    make_account(runtime, "op.one", "operator", None)
+    make_account(runtime, "op.two", "operator", None)
+    make_account(runtime, "reg.admin", "registry_admin", None)
     one, two, registrar = (Console(app.test_client()) for _ in range(3))
     for console, name in ((one, "op.one"), (two, "op.two"), (registrar, "reg.admin")):
         assert console.login(name).status_code == 302
@@ -320,7 +326,7 @@ def test_operator_and_registry_admin_each_do_only_their_part(
     assert one.post(f"/console/bodies/{body}/accounts", form).status_code == 422
     made = one.post(f"/console/bodies/{body}/accounts", {**form, "role": "admin"})
     assert made.status_code == 303
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         account = session.scalar(select(Account).where(Account.username == "b.issuer"))
         assert account is not None and account.role == "admin" and account.pending
         account_id = account.id
@@ -335,7 +341,7 @@ def test_operator_and_registry_admin_each_do_only_their_part(
     assert one.get("/console/accounts").status_code == 403
     minted = registrar.post("/console/tokens", {"name": "feed", "role": "registry"})
     assert minted.status_code == 201
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         assert session.scalar(select(ApiToken.role).where(ApiToken.name == "feed")) == "registry"
     assert registrar.get("/console/bodies").status_code == 403
     assert registrar.post(f"/console/bodies/{body}/accounts", {}).status_code == 403

@@ -33,12 +33,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from certsvc.apitokens import create_token
+from certsvc.accounts.tokens import create_token
 from certsvc.config import PROJECT_ROOT
 from certsvc.jobs.models import Job
 from certsvc.models import Batch, Certificate
 from certsvc.render.batch import batch_zip
-from certsvc.services import Services
+from certsvc.runtime import Runtime
 from tests.conftest import BODY_CODE, row
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -144,12 +144,12 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(services: Services, body: str, tmp_path: Path) -> Iterator[Cluster]:
+def cluster(runtime: Runtime, body: str, tmp_path: Path) -> Iterator[Cluster]:
     if not redis_answers():
         if "CERTSVC_TEST_REDIS_URL" in os.environ:  # CI names it: it must not go green without
             raise RuntimeError(f"CERTSVC_TEST_REDIS_URL={REDIS_URL} does not answer")
         pytest.skip(f"no Redis at {REDIS_URL} (set CERTSVC_TEST_REDIS_URL)")
-    settings = services.settings
+    settings = runtime.settings
     queue = f"certsvc-test-{uuid.uuid4().hex[:12]}"  # this test's own keys in the shared Redis
     env = {
         **os.environ,
@@ -164,7 +164,7 @@ def cluster(services: Services, body: str, tmp_path: Path) -> Iterator[Cluster]:
         "CERTSVC_JOB_QUEUE_NAME": queue,
         "CERTSVC_JOB_LEASE_SECONDS": "3",
     }
-    services.settings = settings.with_overrides(
+    runtime.settings = settings.with_overrides(
         job_queue_url=REDIS_URL, job_queue_name=queue, job_lease_seconds=3
     )
     logs = tmp_path / "logs"
@@ -179,7 +179,7 @@ def cluster(services: Services, body: str, tmp_path: Path) -> Iterator[Cluster]:
         yield running
     finally:
         running.stop_all()
-        services.job_queue.huey.flush()
+        runtime.job_queue.huey.flush()
 
 
 def wait_ready(cluster: Cluster) -> None:
@@ -196,16 +196,16 @@ def wait_ready(cluster: Cluster) -> None:
             time.sleep(0.2)
 
 
-def jobs_by_id(services: Services) -> dict[str, Job]:
-    with services.db.session() as session:
+def jobs_by_id(runtime: Runtime) -> dict[str, Job]:
+    with runtime.db.session() as session:
         return {j.id: j for j in session.scalars(select(Job))}
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_two_servers_two_workers_one_killed_nothing_lost_nothing_twice(
-    services: Services, cluster: Cluster
+    runtime: Runtime, cluster: Cluster
 ) -> None:
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         secret = create_token(session, "issuer", "cluster test", BODY_CODE).secret
     auth = {"Authorization": f"Bearer {secret}"}
 
@@ -238,7 +238,7 @@ def test_two_servers_two_workers_one_killed_nothing_lost_nothing_twice(
     victim, killed_job = None, None
     deadline = time.monotonic() + 40
     while victim is None:
-        for job in jobs_by_id(services).values():
+        for job in jobs_by_id(runtime).values():
             if (
                 job.id in zip_jobs
                 and job.state == "running"
@@ -257,13 +257,13 @@ def test_two_servers_two_workers_one_killed_nothing_lost_nothing_twice(
     workers_seen: set[str] = set()
     deadline = time.monotonic() + 60
     while True:
-        jobs = jobs_by_id(services)
+        jobs = jobs_by_id(runtime)
         workers_seen |= {j.worker for j in jobs.values() if j.worker}
         if all(j.state in ("succeeded", "failed") for j in jobs.values()):
             break
         assert time.monotonic() < deadline, f"jobs unfinished\n{cluster.log_tail()}"
         time.sleep(0.2)
-    jobs = jobs_by_id(services)
+    jobs = jobs_by_id(runtime)
     assert {j.state for j in jobs.values()} == {"succeeded"}, [
         (j.kind, j.error_code, j.error_message) for j in jobs.values()
     ]
@@ -271,7 +271,7 @@ def test_two_servers_two_workers_one_killed_nothing_lost_nothing_twice(
     assert len({w.rsplit(":", 1)[1] for w in workers_seen}) >= 2  # both workers rendered
 
     # Every number unique, serials gap-free per (body, year, level).
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         numbers = list(session.scalars(select(Certificate.number)))
         batches = session.scalar(select(func.count()).select_from(Batch))
     assert len(numbers) == len(set(numbers)) == SMALL_BATCHES * SMALL_ROWS + LARGE_ROWS
@@ -288,8 +288,8 @@ def test_two_servers_two_workers_one_killed_nothing_lost_nothing_twice(
         status = http("GET", f"{base}/api/v1/jobs/{job_id}", headers=auth).json()
         download = http("GET", f"{base}{status['result']['url']}", headers=auth)
         assert download.status_code == 200
-        with services.db.session() as session:
-            expected = b"".join(batch_zip(session, batch_id, services.settings.public_url))
+        with runtime.db.session() as session:
+            expected = b"".join(batch_zip(session, batch_id, runtime.settings.public_url))
         assert download.content == expected, job_id
         assert len(zipfile.ZipFile(io.BytesIO(download.content)).namelist()) == SMALL_ROWS
     outcome: dict[str, Any] = jobs[import_job].outcome

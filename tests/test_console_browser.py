@@ -24,11 +24,11 @@ import pytest
 from werkzeug.serving import make_server
 
 from certsvc import create_app
-from certsvc.bodies import load_occupations
+from certsvc.bodies.bodies import load_occupations
 from certsvc.domain.occupations import shipped_catalogue
 from certsvc.jobs import service
 from certsvc.jobs.runner import run_job
-from certsvc.services import Services
+from certsvc.runtime import Runtime
 from tests.conftest import make_settings, row, seed_body
 from tests.test_console import PASSWORD, csv_file, fast_password_hashing, make_account  # noqa: F401
 
@@ -52,20 +52,20 @@ def backend() -> str:
 
 
 @pytest.fixture
-def live_services(database_url: str, tmp_path: Path) -> Iterator[Services]:
-    services = Services.from_settings(
+def live_runtime(database_url: str, tmp_path: Path) -> Iterator[Runtime]:
+    runtime = Runtime.from_settings(
         make_settings(tmp_path, database_url, public_url="http://127.0.0.1")
     )
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         load_occupations(session, shipped_catalogue())
-    yield services
-    services.db.dispose()
+    yield runtime
+    runtime.db.dispose()
 
 
 @pytest.fixture
-def server(live_services: Services) -> Iterator[str]:
+def server(live_runtime: Runtime) -> Iterator[str]:
     """The app on 127.0.0.1 on a free port, stopped afterwards."""
-    app = create_app(services=live_services)
+    app = create_app(runtime=live_runtime)
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -84,7 +84,7 @@ def shots(tmp_path: Path) -> Path:
 
 
 def test_login_upload_fix_issue_download(
-    live_services: Services, server: str, shots: Path, tmp_path: Path
+    live_runtime: Runtime, server: str, shots: Path, tmp_path: Path
 ) -> None:
     reason = _missing()
     if reason:
@@ -93,9 +93,9 @@ def test_login_upload_fix_issue_download(
         pytest.skip(reason)
     from playwright.sync_api import expect, sync_playwright
 
-    live_services.settings = live_services.settings.with_overrides(job_lease_seconds=1)
-    body = seed_body(live_services)
-    make_account(live_services, "hr.issuer", "issuer", body)
+    live_runtime.settings = live_runtime.settings.with_overrides(job_lease_seconds=1)
+    body = seed_body(live_runtime)
+    make_account(live_runtime, "hr.issuer", "issuer", body)
     bad = tmp_path / "results-bad.csv"
     bad.write_bytes(csv_file([row(1, name="王小明"), row(2, id_number="110105194912310021")]))
     good = tmp_path / "results.csv"
@@ -142,14 +142,14 @@ def test_login_upload_fix_issue_download(
                 page.screenshot(path=str(shots / "5-job-queued.png"), full_page=True)
                 job_id = page.url.rsplit("/", 1)[1]
                 page.evaluate("window.notReloaded = true")
-                attempt = service.claim(live_services, job_id, "a worker")  # takes the job
+                attempt = service.claim(live_runtime, job_id, "a worker")  # takes the job
                 assert attempt is not None
                 attempt.progress(1, 2, force=True)
                 expect(page.locator("#job-label")).to_contain_text("1 / 2", timeout=15_000)
                 assert page.evaluate("window.notReloaded === true")  # moved without a reload
                 time.sleep(1.1)  # that worker dies; its lease runs out; another one runs it
-                service.sweep(live_services)
-                run_job(live_services, job_id)
+                service.sweep(live_runtime)
+                run_job(live_runtime, job_id)
                 expect(page.locator("#job-download")).to_be_visible(timeout=15_000)
                 with page.expect_download(timeout=60_000) as download:
                     page.click("#job-download")

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from certsvc import create_app
-from certsvc.apitokens import create_token
+from certsvc.accounts.tokens import create_token
 from certsvc.errors import BodySuspended
 from certsvc.models import AuditEntry, Batch, Certificate, Event
-from certsvc.services import Services
+from certsvc.runtime import Runtime
 from tests.conftest import BODY_CODE, person_id, row
 from tests.test_console import console_app, other_body
 
@@ -24,8 +24,8 @@ FIELDS = list(row(1))
 
 
 @pytest.fixture
-def app(services: Services) -> Flask:
-    return console_app(services)
+def app(runtime: Runtime) -> Flask:
+    return console_app(runtime)
 
 
 class Api:
@@ -51,22 +51,22 @@ class Api:
         return self.client.get(url, headers=self.headers)
 
 
-def token(services: Services, role: str, body: str | None = BODY_CODE) -> str:
-    with services.db.transaction() as session:
+def token(runtime: Runtime, role: str, body: str | None = BODY_CODE) -> str:
+    with runtime.db.transaction() as session:
         return create_token(session, role, f"test {role}", body).secret
 
 
 @pytest.fixture
-def api(services: Services, body: str, app: Flask) -> Api:
-    return Api(app.test_client(), token(services, "issuer"))
+def api(runtime: Runtime, body: str, app: Flask) -> Api:
+    return Api(app.test_client(), token(runtime, "issuer"))
 
 
-def certificates(services: Services) -> int:
-    with services.db.session() as session:
+def certificates(runtime: Runtime) -> int:
+    with runtime.db.session() as session:
         return int(session.scalar(select(func.count()).select_from(Certificate)) or 0)
 
 
-def test_issue_a_batch_and_read_it_back(services: Services, api: Api) -> None:
+def test_issue_a_batch_and_read_it_back(runtime: Runtime, api: Api) -> None:
     response = api.post("/api/v1/batches", {"rows": [row(1), row(2, name="李四")]}, key="b-1")
     assert response.status_code == 201, response.json
     data = response.json
@@ -79,23 +79,21 @@ def test_issue_a_batch_and_read_it_back(services: Services, api: Api) -> None:
     assert again.headers["Cache-Control"] == "no-store"
 
 
-def test_retries_with_the_same_key_never_issue_twice(services: Services, api: Api) -> None:
+def test_retries_with_the_same_key_never_issue_twice(runtime: Runtime, api: Api) -> None:
     rows = {"rows": [row(1), row(2)]}
     first = api.post("/api/v1/batches", rows, key="retry-me")
     second = api.post("/api/v1/batches", rows, key="retry-me")
     assert (first.status_code, second.status_code) == (201, 200)
     assert second.json["replayed"] is True and second.json["id"] == first.json["id"]
-    assert certificates(services) == 2
+    assert certificates(runtime) == 2
     other = api.post("/api/v1/batches", {"rows": [row(3)]}, key="retry-me")
     assert other.status_code == 409 and other.json["error"]["code"] == "conflict"
     missing = api.post("/api/v1/batches", {"rows": [row(3)]})
     assert missing.status_code == 400 and "Idempotency-Key" in missing.json["error"]["message"]
-    assert certificates(services) == 2
+    assert certificates(runtime) == 2
 
 
-def test_row_errors_name_the_index_and_field_and_issue_nothing(
-    services: Services, api: Api
-) -> None:
+def test_row_errors_name_the_index_and_field_and_issue_nothing(runtime: Runtime, api: Api) -> None:
     rows = [
         row(1),
         row(2, id_number="110105194912310021"),
@@ -110,13 +108,13 @@ def test_row_errors_name_the_index_and_field_and_issue_nothing(
     where = {(e["index"], e["field"]) for e in error["rows"]}
     assert {(1, "id_number"), (2, "level"), (3, "colour"), (4, None)} <= where
     assert 0 not in {e["index"] for e in error["rows"]}
-    assert certificates(services) == 0
-    with services.db.session() as session:
+    assert certificates(runtime) == 0
+    with runtime.db.session() as session:
         assert session.scalar(select(func.count()).select_from(Batch)) == 0
 
 
 def test_control_characters_are_refused_with_the_character_named(
-    services: Services, api: Api
+    runtime: Runtime, api: Api
 ) -> None:
     rows = [row(1, work_type="数控\u202e车工"), row(2, employer_name="示范\n公司")]
     response = api.post("/api/v1/batches", {"rows": rows}, key="ctl")
@@ -130,10 +128,10 @@ def test_control_characters_are_refused_with_the_character_named(
         f"/api/v1/certificates/{number}/reissue", {"changes": {"work_type": "车\u2066工"}}
     )
     assert reissue.status_code == 422 and "U+2066" in json.dumps(reissue.json)
-    assert certificates(services) == 1
+    assert certificates(runtime) == 1
 
 
-def test_revoke_reissue_and_history(services: Services, api: Api) -> None:
+def test_revoke_reissue_and_history(runtime: Runtime, api: Api) -> None:
     issued = api.post("/api/v1/batches", {"rows": [row(1, name="张三"), row(2)]}, key="h")
     first, second = (c["number"] for c in issued.json["certificates"])
     no_reason = api.post(f"/api/v1/certificates/{second}/revoke", {"reason": ""})
@@ -160,7 +158,7 @@ def test_revoke_reissue_and_history(services: Services, api: Api) -> None:
     ]
     bad = api.post(f"/api/v1/certificates/{new['number']}/reissue", {"changes": {"number": "x"}})
     assert bad.status_code == 422 and bad.json["error"]["rows"][0]["field"] == "number"
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         kinds = session.scalars(select(Event.kind).order_by(Event.seq)).all()
         actions = set(session.scalars(select(AuditEntry.action)))
     assert kinds.count("superseded") == 1 and kinds.count("issued") == 3
@@ -172,7 +170,7 @@ def issued_masked(api: Api, number: str) -> str:
 
 
 def test_pdf_download_marks_revoked_and_superseded_certificates(
-    services: Services, api: Api, app: Flask
+    runtime: Runtime, api: Api, app: Flask
 ) -> None:
     import pypdfium2
 
@@ -196,15 +194,15 @@ def test_pdf_download_marks_revoked_and_superseded_certificates(
     assert "已撤销 REVOKED" in text(revoked) and "材料不实，撤销" in text(revoked)
     superseded = text(corrected)
     assert "已更正 SUPERSEDED" in superseded and successor in superseded
-    other = Api(app.test_client(), token(services, "issuer", other_body(services)))
+    other = Api(app.test_client(), token(runtime, "issuer", other_body(runtime)))
     assert other.get(f"/api/v1/certificates/{valid}/pdf").status_code == 404
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         assert "certificate.pdf" in set(session.scalars(select(AuditEntry.action)))
 
 
-def test_a_token_sees_only_its_own_body(services: Services, api: Api, app: Flask) -> None:
-    other = other_body(services)
-    theirs = Api(app.test_client(), token(services, "issuer", other))
+def test_a_token_sees_only_its_own_body(runtime: Runtime, api: Api, app: Flask) -> None:
+    other = other_body(runtime)
+    theirs = Api(app.test_client(), token(runtime, "issuer", other))
     mine = api.post("/api/v1/batches", {"rows": [row(1)]}, key="x").json
     number = mine["certificates"][0]["number"]
     assert theirs.get(f"/api/v1/batches/{mine['id']}").status_code == 404
@@ -212,15 +210,15 @@ def test_a_token_sees_only_its_own_body(services: Services, api: Api, app: Flask
     assert (
         theirs.post(f"/api/v1/certificates/{number}/revoke", {"reason": "xxxxx"}).status_code == 404
     )
-    unscoped = Api(app.test_client(), token(services, "issuer", None))
+    unscoped = Api(app.test_client(), token(runtime, "issuer", None))
     assert unscoped.get(f"/api/v1/certificates/{number}").status_code == 403
-    viewer = Api(app.test_client(), token(services, "viewer"))
+    viewer = Api(app.test_client(), token(runtime, "viewer"))
     assert viewer.get(f"/api/v1/certificates/{number}").status_code == 200
     assert viewer.post("/api/v1/batches", {"rows": [row(2)]}, key="v").status_code == 403
 
 
-def test_the_openapi_document_describes_the_issuing_api_whole(services: Services) -> None:
-    document = create_app(services=services).test_client().get("/api/v1/openapi.json").json
+def test_the_openapi_document_describes_the_issuing_api_whole(runtime: Runtime) -> None:
+    document = create_app(runtime=runtime).test_client().get("/api/v1/openapi.json").json
     assert document is not None
     paths = {p: item for p, item in document["paths"].items() if "issuingToken" in json.dumps(item)}
     schemas = document["components"]["schemas"]
@@ -249,7 +247,7 @@ def test_the_openapi_document_describes_the_issuing_api_whole(services: Services
     assert refs <= set(schemas)
     assert "issuingToken" in document["components"]["securitySchemes"]
     rows = schemas["IssuingBatchRequest"]["properties"]["rows"]
-    assert rows["maxItems"] == services.settings.max_batch_rows
+    assert rows["maxItems"] == runtime.settings.max_batch_rows
 
 
 # --- fuzzing --------------------------------------------------------------------------------
@@ -286,12 +284,12 @@ rows_strategy = st.lists(
 )
 @given(payload=st.one_of(json_values, st.builds(lambda r: {"rows": r}, rows_strategy)))
 def test_fuzzed_batches_give_clear_errors_and_never_half_issue(
-    services: Services, api: Api, payload: Any
+    runtime: Runtime, api: Api, payload: Any
 ) -> None:
-    before = certificates(services)
+    before = certificates(runtime)
     response = api.post("/api/v1/batches", payload, key=f"fuzz-{hash(json.dumps(payload))}")
     assert response.status_code in (200, 201, 400, 409, 422), response.data
-    after = certificates(services)
+    after = certificates(runtime)
     if response.status_code == 201:
         assert after == before + len(payload["rows"])
     else:
@@ -313,13 +311,13 @@ def test_fuzzed_batches_give_clear_errors_and_never_half_issue(
     ),
 )
 def test_fuzzed_bodies_never_cause_a_server_error(
-    services: Services, api: Api, data: bytes, path: str
+    runtime: Runtime, api: Api, data: bytes, path: str
 ) -> None:
     number = "Y000132010001264000001"
     response = api.raw(path.format(n=number), data)
     assert response.status_code in (400, 404, 409, 422), response.data
     assert response.json["error"]["code"]
-    assert certificates(services) == 0
+    assert certificates(runtime) == 0
 
 
 @pytest.mark.parametrize("depth", [1000, 100_000])
@@ -328,7 +326,7 @@ def test_fuzzed_bodies_never_cause_a_server_error(
     ["/api/v1/batches", "/api/v1/certificates/{n}/revoke", "/api/v1/certificates/{n}/reissue"],
 )
 def test_deeply_nested_json_is_a_bad_request(
-    services: Services, api: Api, path: str, depth: int
+    runtime: Runtime, api: Api, path: str, depth: int
 ) -> None:
     """Nesting beyond Python's recursion limit raised RecursionError, past get_json(silent)."""
     issued = api.post("/api/v1/batches", {"rows": [row(1)]}, key="nested").json
@@ -341,14 +339,14 @@ def test_deeply_nested_json_is_a_bad_request(
 
 
 def test_a_suspended_bodys_token_may_revoke_and_read_but_not_issue(
-    services: Services, api: Api
+    runtime: Runtime, api: Api
 ) -> None:
     """Issue #13: what suspension means for API tokens (README "Security")."""
-    from certsvc import bodies
+    from certsvc.bodies import bodies
 
     issued = api.post("/api/v1/batches", {"rows": [row(1), row(2)]}, key="before")
     first, second = (c["number"] for c in issued.json["certificates"])
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         bodies.set_status(session, bodies.get_body(session, BODY_CODE), "suspended")
     refused = api.post("/api/v1/batches", {"rows": [row(3)]}, key="during")
     assert refused.status_code == 409 and refused.json["error"]["code"] == "body_suspended"
@@ -357,16 +355,16 @@ def test_a_suspended_bodys_token_may_revoke_and_read_but_not_issue(
     assert api.get(f"/api/v1/certificates/{first}").status_code == 200
     revoked = api.post(f"/api/v1/certificates/{second}/revoke", {"reason": "材料不实，撤销"})
     assert revoked.status_code == 200 and revoked.json["status"] == "revoked"
-    assert certificates(services) == 2
-    with services.db.transaction() as session, pytest.raises(BodySuspended):
+    assert certificates(runtime) == 2
+    with runtime.db.transaction() as session, pytest.raises(BodySuspended):
         create_token(session, "issuer", "new one", BODY_CODE)
 
 
 # --- refused requests are audited ------------------------------------------------------------
 
 
-def refusals(services: Services) -> list[AuditEntry]:
-    with services.db.session() as session:
+def refusals(runtime: Runtime) -> list[AuditEntry]:
+    with runtime.db.session() as session:
         return list(
             session.scalars(
                 select(AuditEntry)
@@ -377,13 +375,13 @@ def refusals(services: Services) -> list[AuditEntry]:
 
 
 def test_refused_token_requests_are_audited_with_the_token_as_actor(
-    services: Services, body: str, app: Flask
+    runtime: Runtime, body: str, app: Flask
 ) -> None:
-    from certsvc.apitokens import revoke_token
+    from certsvc.accounts.tokens import revoke_token
 
     client = app.test_client()
-    viewer, revoked, platform = token(services, "viewer"), token(services, "issuer"), None
-    with services.db.transaction() as session:
+    viewer, revoked, platform = token(runtime, "viewer"), token(runtime, "issuer"), None
+    with runtime.db.transaction() as session:
         platform = create_token(session, "issuer", "test platform issuer").secret
         revoke_token(session, revoked[:12])
     as_viewer = Api(client, viewer)
@@ -391,7 +389,7 @@ def test_refused_token_requests_are_audited_with_the_token_as_actor(
     assert as_viewer.get("/api/v1/registry/changes").status_code == 403
     assert Api(client, revoked).get("/api/v1/batches/x").status_code == 401
     assert Api(client, platform).get("/api/v1/certificates/x").status_code == 403
-    found = refusals(services)
+    found = refusals(runtime)
     assert [(e.action, e.outcome, e.target) for e in found] == [
         ("denied", "denied", "/api/v1/batches"),
         ("denied", "denied", "/api/v1/registry/changes"),
@@ -410,7 +408,7 @@ def test_refused_token_requests_are_audited_with_the_token_as_actor(
 
 
 def test_refusals_without_a_known_token_are_audited_within_bounds(
-    services: Services, body: str, app: Flask
+    runtime: Runtime, body: str, app: Flask
 ) -> None:
     from certsvc.web.refusals import AUDITED_IN_ALL, AUDITED_PER_CLIENT
 
@@ -419,7 +417,7 @@ def test_refusals_without_a_known_token_are_audited_within_bounds(
     for n in range(30):  # one client: each of the first few, then the 10th
         headers = bogus if n % 2 else {}
         assert client.get("/api/v1/batches/x", headers=headers).status_code == 401
-    found = refusals(services)
+    found = refusals(runtime)
     assert [e.detail["count"] for e in found] == [*range(1, AUDITED_PER_CLIENT + 1), 10]
     assert {e.actor for e in found} == {"anonymous"} and found[0].ip == "127.0.0.1"
     assert [e.detail["reason"] for e in found[:2]] == ["missing", "unknown"]
@@ -427,21 +425,21 @@ def test_refusals_without_a_known_token_are_audited_within_bounds(
         address = f"2001:db8:{n:x}::1"
         answer = client.get("/api/v1/registry/stats", environ_base={"REMOTE_ADDR": address})
         assert answer.status_code == 401
-    assert len(refusals(services)) == AUDITED_IN_ALL
+    assert len(refusals(runtime)) == AUDITED_IN_ALL
 
 
 def test_asking_for_another_bodys_certificate_is_audited(
-    services: Services, api: Api, app: Flask
+    runtime: Runtime, api: Api, app: Flask
 ) -> None:
     number = api.post("/api/v1/batches", {"rows": [row(1)]}, key="mine").json["certificates"][0][
         "number"
     ]
-    stranger = Api(app.test_client(), token(services, "issuer", other_body(services)))
+    stranger = Api(app.test_client(), token(runtime, "issuer", other_body(runtime)))
     url = f"/api/v1/certificates/{number}"
     assert stranger.get(url).status_code == 404
     assert stranger.post(f"{url}/revoke", {"reason": "不是我们的证书"}).status_code == 404
     assert stranger.post(f"{url}/reissue", {"changes": {"name": "李四"}}).status_code == 404
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         found = session.execute(
             select(AuditEntry.action, AuditEntry.outcome, AuditEntry.detail)
             .where(AuditEntry.target == number, AuditEntry.actor.contains("test issuer"))

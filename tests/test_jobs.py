@@ -29,12 +29,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
 from certsvc import create_app
-from certsvc.accounts import create_account
-from certsvc.apitokens import create_token
-from certsvc.audit import Actor
-from certsvc.bodies import NewBody, add_scope, create_body
+from certsvc.accounts.accounts import create_account
+from certsvc.accounts.audit import Actor
+from certsvc.accounts.tokens import create_token
+from certsvc.bodies.bodies import NewBody, add_scope, create_body
 from certsvc.cli import cli
-from certsvc.demo import uscc
+from certsvc.cli.demo import uscc
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.errors import JobNotFinished, JobResultExpired, NotFound
 from certsvc.issuance.service import content_hash, issue_batch
@@ -43,7 +43,7 @@ from certsvc.jobs.models import Job, JobChunk
 from certsvc.jobs.runner import run_job
 from certsvc.models import Certificate
 from certsvc.render.batch import batch_zip
-from certsvc.services import Services
+from certsvc.runtime import Runtime
 from tests.conftest import BODY_CODE, row
 
 PASSWORD = "correct horse battery"
@@ -53,31 +53,31 @@ _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    from certsvc import accounts
+    from certsvc.accounts import accounts
 
     monkeypatch.setattr(accounts, "PASSWORD_HASH_METHOD", "scrypt:1024:8:1")
 
 
-def issue(services: Services, count: int, start: int = 0, body: str = BODY_CODE) -> str:
+def issue(runtime: Runtime, count: int, start: int = 0, body: str = BODY_CODE) -> str:
     rows = [(i + 2, row(start + i)) for i in range(count)]
     return issue_batch(
-        services, body, rows, source="api", content_sha256=content_hash(rows)
+        runtime, body, rows, source="api", content_sha256=content_hash(rows)
     ).batch_id
 
 
-def body_id_of(services: Services, code: str = BODY_CODE) -> int:
+def body_id_of(runtime: Runtime, code: str = BODY_CODE) -> int:
     from certsvc.models import CertificationBody
 
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         found = session.scalar(select(CertificationBody.id).where(CertificationBody.code == code))
         assert found is not None
         return found
 
 
-def submit_zip(services: Services, batch_id: str, count: int) -> Job:
+def submit_zip(runtime: Runtime, batch_id: str, count: int) -> Job:
     job, created = service.submit(
-        services,
-        body_id_of(services),
+        runtime,
+        body_id_of(runtime),
         "batch_zip",
         {"batch_id": batch_id},
         created_by="test",
@@ -87,34 +87,34 @@ def submit_zip(services: Services, batch_id: str, count: int) -> Job:
     return job
 
 
-def job_row(services: Services, job_id: str) -> Job:
-    with services.db.session() as session:
+def job_row(runtime: Runtime, job_id: str) -> Job:
+    with runtime.db.session() as session:
         return service.get_job(session, None, job_id)
 
 
-def downloaded(services: Services, job_id: str, body_id: int | None = None) -> bytes:
-    _, chunks = service.result_chunks(services, body_id, job_id)
+def downloaded(runtime: Runtime, job_id: str, body_id: int | None = None) -> bytes:
+    _, chunks = service.result_chunks(runtime, body_id, job_id)
     return b"".join(chunks)
 
 
-def expected_zip(services: Services, batch_id: str) -> bytes:
-    with services.db.session() as session:
-        return b"".join(batch_zip(session, batch_id, services.settings.public_url))
+def expected_zip(runtime: Runtime, batch_id: str) -> bytes:
+    with runtime.db.session() as session:
+        return b"".join(batch_zip(session, batch_id, runtime.settings.public_url))
 
 
 # --- service ---------------------------------------------------------------------------------
 
 
-def test_a_zip_job_stores_the_batch_zip_and_reports_progress(services: Services, body: str) -> None:
-    batch = issue(services, 4)
-    job = submit_zip(services, batch, 4)
-    assert job_row(services, job.id).state == "queued"
+def test_a_zip_job_stores_the_batch_zip_and_reports_progress(runtime: Runtime, body: str) -> None:
+    batch = issue(runtime, 4)
+    job = submit_zip(runtime, batch, 4)
+    assert job_row(runtime, job.id).state == "queued"
     with pytest.raises(JobNotFinished):
-        service.result_chunks(services, None, job.id)
+        service.result_chunks(runtime, None, job.id)
 
-    run_job(services, job.id)
+    run_job(runtime, job.id)
 
-    done = job_row(services, job.id)
+    done = job_row(runtime, job.id)
     assert (done.state, done.progress_done, done.progress_total, done.attempts) == (
         "succeeded",
         4,
@@ -122,135 +122,135 @@ def test_a_zip_job_stores_the_batch_zip_and_reports_progress(services: Services,
         1,
     )
     assert done.expires_at is not None and done.expires_at > done.finished_at  # type: ignore[operator]
-    data = downloaded(services, job.id)
-    assert data == expected_zip(services, batch)  # the renderer's own bytes, whole
+    data = downloaded(runtime, job.id)
+    assert data == expected_zip(runtime, batch)  # the renderer's own bytes, whole
     assert len(zipfile.ZipFile(io.BytesIO(data)).namelist()) == 4
     assert done.result_size == len(data)
 
 
-def test_a_second_delivery_of_a_finished_job_does_nothing(services: Services, body: str) -> None:
-    batch = issue(services, 2)
-    job = submit_zip(services, batch, 2)
-    run_job(services, job.id)
-    first = downloaded(services, job.id)
-    run_job(services, job.id)  # the queue delivered the message again
-    again = job_row(services, job.id)
+def test_a_second_delivery_of_a_finished_job_does_nothing(runtime: Runtime, body: str) -> None:
+    batch = issue(runtime, 2)
+    job = submit_zip(runtime, batch, 2)
+    run_job(runtime, job.id)
+    first = downloaded(runtime, job.id)
+    run_job(runtime, job.id)  # the queue delivered the message again
+    again = job_row(runtime, job.id)
     assert again.attempts == 1 and again.state == "succeeded"
-    assert downloaded(services, job.id) == first
+    assert downloaded(runtime, job.id) == first
 
 
 def test_a_dead_workers_job_is_handed_out_again_and_finished_once(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
-    services.settings = services.settings.with_overrides(job_lease_seconds=1)
-    batch = issue(services, 3)
-    job = submit_zip(services, batch, 3)
-    dead = service.claim(services, job.id, "host-a:1")  # a worker takes the job …
+    runtime.settings = runtime.settings.with_overrides(job_lease_seconds=1)
+    batch = issue(runtime, 3)
+    job = submit_zip(runtime, batch, 3)
+    dead = service.claim(runtime, job.id, "host-a:1")  # a worker takes the job …
     assert dead is not None
     dead.write(b"x" * (service.CHUNK_BYTES + 10))  # … writes a chunk, and is killed
-    assert service.claim(services, job.id, "host-b:2") is None  # its lease still holds
-    assert service.sweep(services).requeued == []
+    assert service.claim(runtime, job.id, "host-b:2") is None  # its lease still holds
+    assert service.sweep(runtime).requeued == []
 
     time.sleep(1.2)  # the lease runs out
-    report = service.sweep(services)
+    report = service.sweep(runtime)
     assert report.requeued == [job.id]
-    assert job_row(services, job.id).state == "queued"
+    assert job_row(runtime, job.id).state == "queued"
 
-    second = service.claim(services, job.id, "host-b:2")  # another worker takes it …
+    second = service.claim(runtime, job.id, "host-b:2")  # another worker takes it …
     assert second is not None and second.number == 2
     with pytest.raises(service.LeaseLost):  # … and the first, only slow, may not write
         dead.write(b"y" * service.CHUNK_BYTES)
     with pytest.raises(service.LeaseLost):
         dead.progress(1, force=True)
     time.sleep(1.2)  # the second dies too
-    assert service.sweep(services).requeued == [job.id]
+    assert service.sweep(runtime).requeued == [job.id]
 
-    run_job(services, job.id)  # a third worker
-    done = job_row(services, job.id)
+    run_job(runtime, job.id)  # a third worker
+    done = job_row(runtime, job.id)
     assert (done.state, done.attempts) == ("succeeded", 3)
-    assert downloaded(services, job.id) == expected_zip(services, batch)  # no stale bytes
+    assert downloaded(runtime, job.id) == expected_zip(runtime, batch)  # no stale bytes
 
     # The first worker was only slow, not dead: whatever it does now is refused.
     with pytest.raises(service.LeaseLost):
         dead.progress(3, force=True)
     with pytest.raises(service.LeaseLost):
         dead.succeed(result_name="stale.zip", result_type="application/zip")
-    assert job_row(services, job.id).result_name == f"batch-{batch}.zip"
+    assert job_row(runtime, job.id).result_name == f"batch-{batch}.zip"
 
 
-def test_a_job_that_kills_every_worker_is_given_up(services: Services, body: str) -> None:
-    services.settings = services.settings.with_overrides(job_lease_seconds=1)
-    batch = issue(services, 1)
-    job = submit_zip(services, batch, 1)
+def test_a_job_that_kills_every_worker_is_given_up(runtime: Runtime, body: str) -> None:
+    runtime.settings = runtime.settings.with_overrides(job_lease_seconds=1)
+    batch = issue(runtime, 1)
+    job = submit_zip(runtime, batch, 1)
     for _ in range(service.MAX_ATTEMPTS):
-        assert service.claim(services, job.id, "w") is not None
+        assert service.claim(runtime, job.id, "w") is not None
         time.sleep(1.05)
-        service.sweep(services)
-    failed = job_row(services, job.id)
+        service.sweep(runtime)
+    failed = job_row(runtime, job.id)
     assert (failed.state, failed.error_code) == ("failed", "job_abandoned")
 
 
-def test_a_lost_queue_message_is_sent_again(services: Services, body: str) -> None:
-    services.settings = services.settings.with_overrides(job_lease_seconds=1)
-    batch = issue(services, 1)
-    job = submit_zip(services, batch, 1)
-    with services.db.transaction() as session:  # as if Redis lost the message an hour ago
+def test_a_lost_queue_message_is_sent_again(runtime: Runtime, body: str) -> None:
+    runtime.settings = runtime.settings.with_overrides(job_lease_seconds=1)
+    batch = issue(runtime, 1)
+    job = submit_zip(runtime, batch, 1)
+    with runtime.db.transaction() as session:  # as if Redis lost the message an hour ago
         session.execute(
             update(Job)
             .where(Job.id == job.id)
             .values(enqueued_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
         )
-    before = services.job_queue.pending()
-    assert service.sweep(services).requeued == [job.id]
-    assert services.job_queue.pending() == before + 1
+    before = runtime.job_queue.pending()
+    assert service.sweep(runtime).requeued == [job.id]
+    assert runtime.job_queue.pending() == before + 1
 
 
-def test_results_expire_and_are_deleted(services: Services, body: str) -> None:
-    batch = issue(services, 1)
-    job = submit_zip(services, batch, 1)
-    run_job(services, job.id)
-    with services.db.transaction() as session:
+def test_results_expire_and_are_deleted(runtime: Runtime, body: str) -> None:
+    batch = issue(runtime, 1)
+    job = submit_zip(runtime, batch, 1)
+    run_job(runtime, job.id)
+    with runtime.db.transaction() as session:
         session.execute(
             update(Job)
             .where(Job.id == job.id)
             .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
         )
     with pytest.raises(JobResultExpired):
-        service.result_chunks(services, None, job.id)
-    assert service.sweep(services).expired == 1
-    assert job_row(services, job.id).state == "expired"
-    with services.db.session() as session:
+        service.result_chunks(runtime, None, job.id)
+    assert service.sweep(runtime).expired == 1
+    assert job_row(runtime, job.id).state == "expired"
+    with runtime.db.session() as session:
         assert session.scalar(select(func.count()).select_from(JobChunk)) == 0
 
 
-def test_another_bodys_job_does_not_exist_for_a_body(services: Services, body: str) -> None:
-    with services.db.transaction() as session:
+def test_another_bodys_job_does_not_exist_for_a_body(runtime: Runtime, body: str) -> None:
+    with runtime.db.transaction() as session:
         other = create_body(
             session,
             NewBody(
                 code=OTHER_CODE, name_zh="北京其他机构有限公司", uscc=uscc("91110000MA01XYW7Q")
             ),
         )
-        services.keyring.create_key(session, other)
+        runtime.keyring.create_key(session, other)
         add_scope(session, other, ["6-31-01-03"], CERTIFIED_LEVELS)
         other_id = other.id
-    batch = issue(services, 1)
-    job = submit_zip(services, batch, 1)
-    run_job(services, job.id)
-    with services.db.session() as session, pytest.raises(NotFound):
+    batch = issue(runtime, 1)
+    job = submit_zip(runtime, batch, 1)
+    run_job(runtime, job.id)
+    with runtime.db.session() as session, pytest.raises(NotFound):
         service.get_job(session, other_id, job.id)
     with pytest.raises(NotFound):
-        service.result_chunks(services, other_id, job.id)
-    assert downloaded(services, job.id, body_id_of(services))  # its own body may
+        service.result_chunks(runtime, other_id, job.id)
+    assert downloaded(runtime, job.id, body_id_of(runtime))  # its own body may
 
 
-def test_a_stats_export_job_writes_the_bodys_statistics(services: Services, body: str) -> None:
-    issue(services, 3)
+def test_a_stats_export_job_writes_the_bodys_statistics(runtime: Runtime, body: str) -> None:
+    issue(runtime, 3)
     job, _ = service.submit(
-        services, body_id_of(services), "stats_export", {"format": "json"}, created_by="t"
+        runtime, body_id_of(runtime), "stats_export", {"format": "json"}, created_by="t"
     )
-    run_job(services, job.id)
-    data = json.loads(downloaded(services, job.id))
+    run_job(runtime, job.id)
+    data = json.loads(downloaded(runtime, job.id))
     assert data["totals"]["certificates"] == 3 and data["scope"] == BODY_CODE
 
 
@@ -262,11 +262,11 @@ def import_rows(count: int, start: int = 0) -> list[dict[str, str]]:
 
 
 def test_a_large_api_batch_is_issued_by_a_job_exactly_once(
-    services: Services, body: str, app: Flask
+    runtime: Runtime, body: str, app: Flask
 ) -> None:
     client = app.test_client()
     headers = {
-        "Authorization": f"Bearer {api_token(services, 'issuer')}",
+        "Authorization": f"Bearer {api_token(runtime, 'issuer')}",
         "Idempotency-Key": "big-1",
     }
     rows = import_rows(service.ASYNC_IMPORT_ROWS + 1)
@@ -276,7 +276,7 @@ def test_a_large_api_batch_is_issued_by_a_job_exactly_once(
     assert response.headers["Location"] == f"/api/v1/jobs/{job['id']}" == job["url"]
     assert (job["kind"], job["state"], job["progress"]["total"]) == ("import", "queued", 1001)
     # The rows wait encrypted: no ID number in clear at rest.
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         stored = b"".join(
             session.scalars(select(JobChunk.data).where(JobChunk.job_id == job["id"]))
         )
@@ -287,12 +287,12 @@ def test_a_large_api_batch_is_issued_by_a_job_exactly_once(
     assert again.status_code == 202 and again.get_json()["id"] == job["id"]
 
     # The first worker issues the batch and dies before it can say so …
-    services.settings = services.settings.with_overrides(job_lease_seconds=1)
-    attempt = service.claim(services, job["id"], "dying")
+    runtime.settings = runtime.settings.with_overrides(job_lease_seconds=1)
+    attempt = service.claim(runtime, job["id"], "dying")
     assert attempt is not None
-    payload = service.read_input(services, job["id"])
+    payload = service.read_input(runtime, job["id"])
     first = issue_batch(
-        services,
+        runtime,
         BODY_CODE,
         service.decode_rows(payload["rows"]),
         source="api",
@@ -300,28 +300,26 @@ def test_a_large_api_batch_is_issued_by_a_job_exactly_once(
         idempotency_key=payload["idempotency_key"],
     )
     time.sleep(1.1)
-    assert service.sweep(services).requeued == [job["id"]]
-    run_job(services, job["id"])  # … and the next one finds the batch it issued.
+    assert service.sweep(runtime).requeued == [job["id"]]
+    run_job(runtime, job["id"])  # … and the next one finds the batch it issued.
 
     status = client.get(job["url"], headers=headers).get_json()
     assert status["state"] == "succeeded" and status["attempts"] == 2
     assert status["outcome"]["batch_id"] == first.batch_id and status["outcome"]["replayed"]
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         assert session.scalar(select(func.count()).select_from(Certificate)) == 1001
         stored = session.scalar(select(func.count()).select_from(JobChunk))
     assert stored == 0  # the input is gone with the job's end
 
 
-def test_a_rejected_large_import_reports_its_rows(
-    services: Services, body: str, app: Flask
-) -> None:
+def test_a_rejected_large_import_reports_its_rows(runtime: Runtime, body: str, app: Flask) -> None:
     client = app.test_client()
-    headers = {"Authorization": f"Bearer {api_token(services, 'issuer')}", "Idempotency-Key": "bad"}
+    headers = {"Authorization": f"Bearer {api_token(runtime, 'issuer')}", "Idempotency-Key": "bad"}
     rows = import_rows(service.ASYNC_IMPORT_ROWS + 1)
     rows[7]["level"] = "九级"
     response = client.post("/api/v1/batches", json={"rows": rows}, headers=headers)
     assert response.status_code == 202
-    run_job(services, response.get_json()["id"])
+    run_job(runtime, response.get_json()["id"])
     status = client.get(response.headers["Location"], headers=headers).get_json()
     assert status["state"] == "failed" and status["error"]["code"] == "batch_rejected"
     assert [r["row"] for r in status["outcome"]["rows"]] == [7]
@@ -330,36 +328,36 @@ def test_a_rejected_large_import_reports_its_rows(
 # --- API -------------------------------------------------------------------------------------
 
 
-def api_token(services: Services, role: str, body: str = BODY_CODE) -> str:
-    with services.db.transaction() as session:
+def api_token(runtime: Runtime, role: str, body: str = BODY_CODE) -> str:
+    with runtime.db.transaction() as session:
         return create_token(session, role, f"test {role}", body).secret
 
 
 @pytest.fixture
-def app(services: Services) -> Flask:
-    flask_app = create_app(services=services)
+def app(runtime: Runtime) -> Flask:
+    flask_app = create_app(runtime=runtime)
     flask_app.testing = True
     return flask_app
 
 
 def test_api_zip_answers_202_and_the_result_downloads(
-    services: Services, body: str, app: Flask
+    runtime: Runtime, body: str, app: Flask
 ) -> None:
-    batch = issue(services, 2)
+    batch = issue(runtime, 2)
     client = app.test_client()
-    headers = {"Authorization": f"Bearer {api_token(services, 'viewer')}"}
+    headers = {"Authorization": f"Bearer {api_token(runtime, 'viewer')}"}
     response = client.post(f"/api/v1/batches/{batch}/zip", headers=headers)
     assert response.status_code == 202
     job = response.get_json()
     assert job["result"] is None and not job["finished"]
-    run_job(services, job["id"])
+    run_job(runtime, job["id"])
     status = client.get(response.headers["Location"], headers=headers).get_json()
     assert status["finished"] and status["progress"] == {"done": 2, "total": 2, "percent": 100}
     download = client.get(status["result"]["url"], headers=headers)
     assert download.status_code == 200 and download.mimetype == "application/zip"
-    assert download.data == expected_zip(services, batch)
+    assert download.data == expected_zip(runtime, batch)
 
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         other = create_body(
             session,
             NewBody(
@@ -393,8 +391,8 @@ class Browser:
         assert match
         return match.group(1)
 
-    def login(self, services: Services, username: str, role: str) -> None:
-        with services.db.transaction() as session:
+    def login(self, runtime: Runtime, username: str, role: str) -> None:
+        with runtime.db.transaction() as session:
             create_account(session, username, PASSWORD, role, BODY_CODE, actor=Actor("test"))
         form = {
             "username": username,
@@ -405,11 +403,11 @@ class Browser:
 
 
 def test_console_job_page_shows_progress_with_and_without_javascript(
-    services: Services, body: str, app: Flask
+    runtime: Runtime, body: str, app: Flask
 ) -> None:
-    batch = issue(services, 3)
+    batch = issue(runtime, 3)
     browser = Browser(app.test_client())
-    browser.login(services, "viewer1", "viewer")
+    browser.login(runtime, "viewer1", "viewer")
     page = browser.client.get(f"/console/batches/{batch}").get_data(as_text=True)
     assert f'action="/console/batches/{batch}/zip"' in page
 
@@ -430,13 +428,13 @@ def test_console_job_page_shows_progress_with_and_without_javascript(
     status = browser.client.get(f"/console/jobs/{job_id}/status.json").get_json()
     assert status["state"] == "queued" and status["result_url"] is None
 
-    run_job(services, job_id)
+    run_job(runtime, job_id)
     status = browser.client.get(f"/console/jobs/{job_id}/status.json").get_json()
     assert status["finished"] and status["progress"]["percent"] == 100
     finished = browser.client.get(job_url).get_data(as_text=True)
     assert "http-equiv" not in finished and status["result_url"] in finished
     download = browser.client.get(status["result_url"])
-    assert download.data == expected_zip(services, batch)
+    assert download.data == expected_zip(runtime, batch)
 
     english = browser.client.get(job_url + "?lang=en").get_data(as_text=True)
     assert "Download the result" in english and "Finished" in english
@@ -453,8 +451,8 @@ def test_the_job_script_is_served(app: Flask) -> None:
 # --- CLI -------------------------------------------------------------------------------------
 
 
-def cli_env(services: Services) -> dict[str, str]:
-    settings = services.settings
+def cli_env(runtime: Runtime) -> dict[str, str]:
+    settings = runtime.settings
     return {
         "CERTSVC_DATABASE_URL": settings.database_url,
         "CERTSVC_KEY_DIR": str(settings.key_dir),
@@ -467,14 +465,14 @@ def cli_env(services: Services) -> dict[str, str]:
     }
 
 
-def test_cli_lists_shows_and_waits_for_jobs(services: Services, body: str) -> None:
-    batch = issue(services, 2)
-    job = submit_zip(services, batch, 2)
+def test_cli_lists_shows_and_waits_for_jobs(runtime: Runtime, body: str) -> None:
+    batch = issue(runtime, 2)
+    job = submit_zip(runtime, batch, 2)
     runner = CliRunner()
-    env = cli_env(services)
+    env = cli_env(runtime)
     listed = runner.invoke(cli, ["jobs", "list"], env=env)
     assert listed.exit_code == 0 and job.id in listed.output and "queued" in listed.output
-    run_job(services, job.id)
+    run_job(runtime, job.id)
     waited = runner.invoke(cli, ["jobs", "wait", job.id], env=env)
     assert waited.exit_code == 0, waited.output
     assert "2/2" in waited.output and f"job {job.id} succeeded" in waited.output
@@ -484,20 +482,20 @@ def test_cli_lists_shows_and_waits_for_jobs(services: Services, body: str) -> No
     assert missing.exit_code == 66 and "no job" in missing.output
 
 
-def test_cli_wait_fails_for_a_failed_job(services: Services, body: str) -> None:
+def test_cli_wait_fails_for_a_failed_job(runtime: Runtime, body: str) -> None:
     job, _ = service.submit(
-        services, body_id_of(services), "batch_zip", {"batch_id": "nonexistent"}, created_by="t"
+        runtime, body_id_of(runtime), "batch_zip", {"batch_id": "nonexistent"}, created_by="t"
     )
-    run_job(services, job.id)
-    waited = CliRunner().invoke(cli, ["jobs", "wait", job.id], env=cli_env(services))
+    run_job(runtime, job.id)
+    waited = CliRunner().invoke(cli, ["jobs", "wait", job.id], env=cli_env(runtime))
     assert waited.exit_code == 1 and "failed" in waited.output
 
 
 @pytest.mark.slow
-def test_cli_worker_runs_a_queued_job(services: Services, body: str, tmp_path: Path) -> None:
+def test_cli_worker_runs_a_queued_job(runtime: Runtime, body: str, tmp_path: Path) -> None:
     """A real ``certsvc worker`` on the embedded queue; Ctrl-C (SIGINT) stops it."""
-    batch = issue(services, 3)
-    env = {**os.environ, **cli_env(services)}
+    batch = issue(runtime, 3)
+    env = {**os.environ, **cli_env(runtime)}
     certsvc = str(Path(sys.executable).with_name("certsvc"))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -529,7 +527,7 @@ def test_cli_worker_runs_a_queued_job(services: Services, body: str, tmp_path: P
             check=False,
         )
         assert fetched.returncode == 0, fetched.stderr
-        assert output.read_bytes() == expected_zip(services, batch)
+        assert output.read_bytes() == expected_zip(runtime, batch)
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as answer:
             assert b"certsvc_certificates_issued_total" in answer.read()
     finally:
@@ -548,9 +546,9 @@ def results_csv(rows: list[dict[str, str]]) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode("utf-8-sig")
 
 
-def test_a_large_console_import_runs_as_a_job(services: Services, body: str, app: Flask) -> None:
+def test_a_large_console_import_runs_as_a_job(runtime: Runtime, body: str, app: Flask) -> None:
     browser = Browser(app.test_client())
-    browser.login(services, "issuer1", "issuer")
+    browser.login(runtime, "issuer1", "issuer")
     upload = {
         "csrf_token": browser.token("/console/import"),
         "file": (io.BytesIO(results_csv(import_rows(service.ASYNC_IMPORT_ROWS + 1))), "r.csv"),
@@ -572,11 +570,11 @@ def test_a_large_console_import_runs_as_a_job(services: Services, body: str, app
     assert again.headers["Location"] == confirmed.headers["Location"]
     job_id = confirmed.headers["Location"].rsplit("/", 1)[1]
 
-    run_job(services, job_id)
+    run_job(runtime, job_id)
     page = browser.client.get(confirmed.headers["Location"]).get_data(as_text=True)
-    finished = job_row(services, job_id)
+    finished = job_row(runtime, job_id)
     assert finished.state == "succeeded", (finished.error_code, finished.error_message)
     outcome = finished.outcome
     assert f"/console/batches/{outcome['batch_id']}" in page and "查看已签发的批次" in page
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         assert session.scalar(select(func.count()).select_from(Certificate)) == 1001

@@ -12,16 +12,16 @@ from certsvc import create_app
 from certsvc.issuance.service import content_hash, issue_batch
 from certsvc.jobs import service
 from certsvc.jobs.runner import run_job
-from certsvc.services import Services
+from certsvc.runtime import Runtime
 from tests.conftest import BODY_CODE, person_id, row
 
 METRICS_TOKEN = "m" * 32
 
 
 @pytest.fixture
-def app(services: Services) -> Flask:
-    services.settings = services.settings.with_overrides(metrics_token=METRICS_TOKEN)
-    flask_app = create_app(services=services)
+def app(runtime: Runtime) -> Flask:
+    runtime.settings = runtime.settings.with_overrides(metrics_token=METRICS_TOKEN)
+    flask_app = create_app(runtime=runtime)
     flask_app.testing = True
     return flask_app
 
@@ -38,12 +38,12 @@ def scrape(app: Flask) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return samples
 
 
-def test_metrics_need_the_token(app: Flask, services: Services) -> None:
+def test_metrics_need_the_token(app: Flask, runtime: Runtime) -> None:
     client = app.test_client()
     assert client.get("/metrics").status_code == 401
     wrong = client.get("/metrics", headers={"Authorization": "Bearer " + "x" * 32})
     assert wrong.status_code == 401 and "WWW-Authenticate" in wrong.headers
-    services.settings = services.settings.with_overrides(metrics_token="")
+    runtime.settings = runtime.settings.with_overrides(metrics_token="")
     assert (
         client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).status_code
         == 404
@@ -51,7 +51,7 @@ def test_metrics_need_the_token(app: Flask, services: Services) -> None:
 
 
 def test_metrics_count_requests_verifications_issuance_and_jobs(
-    app: Flask, services: Services, body: str
+    app: Flask, runtime: Runtime, body: str
 ) -> None:
     before = scrape(app)
 
@@ -59,14 +59,14 @@ def test_metrics_count_requests_verifications_issuance_and_jobs(
         return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
     rows = [(2, row(1)), (3, row(2))]
-    batch = issue_batch(services, BODY_CODE, rows, source="api", content_sha256=content_hash(rows))
+    batch = issue_batch(runtime, BODY_CODE, rows, source="api", content_sha256=content_hash(rows))
     client = app.test_client()
     token = batch.certificates[0].token
     assert client.get(f"/v/{token}").status_code == 200
     assert client.post("/api/v1/verify", json={"token": "nonsense"}).status_code == 200
-    job, _ = service.submit(services, 1, "stats_export", {"format": "csv"}, created_by="t")
-    run_job(services, job.id)
-    service.submit(services, 1, "stats_export", {"format": "csv"}, created_by="t")
+    job, _ = service.submit(runtime, 1, "stats_export", {"format": "csv"}, created_by="t")
+    run_job(runtime, job.id)
+    service.submit(runtime, 1, "stats_export", {"format": "csv"}, created_by="t")
 
     after = scrape(app)
     grown = lambda name, **labels: value(after, name, **labels) - value(before, name, **labels)  # noqa: E731
@@ -83,7 +83,7 @@ def test_metrics_count_requests_verifications_issuance_and_jobs(
     assert value(after, "certsvc_job_duration_seconds_bucket", kind="stats_export", le="+Inf") == 1
 
 
-def test_healthz_and_readyz(app: Flask, services: Services) -> None:
+def test_healthz_and_readyz(app: Flask, runtime: Runtime) -> None:
     client = app.test_client()
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
@@ -91,12 +91,12 @@ def test_healthz_and_readyz(app: Flask, services: Services) -> None:
     assert ready.get_json() == {"status": "ready", "checks": {"database": "ok", "job_queue": "ok"}}
 
 
-def test_readyz_names_what_does_not_answer(services: Services) -> None:
+def test_readyz_names_what_does_not_answer(runtime: Runtime) -> None:
     # Nothing listens on port 1: Redis (rate limits) and the Redis job queue cannot answer.
-    services.settings = services.settings.with_overrides(
+    runtime.settings = runtime.settings.with_overrides(
         redis_url="redis://127.0.0.1:1/0", job_queue_url="redis://127.0.0.1:1/0"
     )
-    flask_app = create_app(services=services)
+    flask_app = create_app(runtime=runtime)
     response = flask_app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json() == {

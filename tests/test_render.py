@@ -28,9 +28,9 @@ from PIL import Image, ImageChops
 from pypdf import PdfReader
 from sqlalchemy import select
 
-import certsvc.render.commands  # noqa: F401 - registers `certsvc pdf`
+import certsvc.cli.render  # noqa: F401 - registers `certsvc pdf`
 from certsvc import create_app
-from certsvc.bodies import get_body, set_seal
+from certsvc.bodies.bodies import get_body, set_seal
 from certsvc.cli import Context, cli
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
@@ -57,7 +57,7 @@ from certsvc.render.certificate import MM, PHOTO_BOX, SEAL_BOX
 from certsvc.render.qrsymbol import encode
 from certsvc.render.seal import seal_name_layout
 from certsvc.render.typeface import FONT_PACKAGE, certificate_font, covered_code_points
-from certsvc.services import Services
+from certsvc.runtime import Runtime
 from certsvc.verify.core import verify_token
 from tests.conftest import BODY_CODE, person_id, row
 
@@ -71,10 +71,10 @@ DIRECT = {
 }
 
 
-def issue(services: Services, rows: list[dict[str, str]]) -> BatchResult:
+def issue(runtime: Runtime, rows: list[dict[str, str]]) -> BatchResult:
     numbered = list(enumerate(rows, start=2))
     return issue_batch(
-        services, BODY_CODE, numbered, source="api", content_sha256=content_hash(numbered)
+        runtime, BODY_CODE, numbered, source="api", content_sha256=content_hash(numbered)
     )
 
 
@@ -133,37 +133,37 @@ def face(**changes: object) -> CertificateFace:
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
-def stored_faces(services: Services, numbers: list[str]) -> list[CertificateFace]:
-    with services.db.session() as session:
-        return [certificate_face(session, n, PUBLIC_URL, services.vault) for n in numbers]
+def stored_faces(runtime: Runtime, numbers: list[str]) -> list[CertificateFace]:
+    with runtime.db.session() as session:
+        return [certificate_face(session, n, PUBLIC_URL, runtime.vault) for n in numbers]
 
 
-def cli_runner(services: Services) -> tuple[CliRunner, Context]:
+def cli_runner(runtime: Runtime) -> tuple[CliRunner, Context]:
     ctx = Context()
-    ctx._services = services
+    ctx._runtime = runtime
     return CliRunner(), ctx
 
 
 # --- the printed QR and the embedded record ---------------------------------------------------
 
 
-def test_printed_qr_scans_and_verifies(services: Services, body: str) -> None:
+def test_printed_qr_scans_and_verifies(runtime: Runtime, body: str) -> None:
     result = issue(
-        services,
+        runtime,
         [row(1, name="李堃"), row(2, name="阿依古丽·买买提", level="三级/高级工", **DIRECT)],
     )
-    faces = stored_faces(services, [c.number for c in result.certificates])
+    faces = stored_faces(runtime, [c.number for c in result.certificates])
     for f, issued in zip(faces, result.certificates, strict=True):
         pdf = render_certificate(f)
         expected = f"{PUBLIC_URL}/v/{issued.token}"
         assert qr_texts(page_image(pdf, 150)) == [expected]
         # DESIGN.md: QR version ≤ 15 at level Q, here with an eight-character name too.
         assert encode(expected).version <= 15
-        with services.db.session() as session:
+        with runtime.db.session() as session:
             assert verify_token(session, issued.token).status == "valid"
         embedded = read_embedded(pdf)
         assert embedded.token == issued.token
-        with services.db.session() as session:
+        with runtime.db.session() as session:
             cert = session.scalar(select(Certificate).where(Certificate.number == f.number))
             assert cert is not None and embedded.record == cert.record
 
@@ -435,15 +435,15 @@ def test_generated_seal_never_crowds_a_long_name(name: str) -> None:
 
 
 def test_revoked_and_superseded_certificates_are_marked_on_every_download(
-    services: Services, body: str, tmp_path: Path
+    runtime: Runtime, body: str, tmp_path: Path
 ) -> None:
-    result = issue(services, [row(1, name="李堃"), row(2, name="王芳"), row(3, name="赵赟")])
+    result = issue(runtime, [row(1, name="李堃"), row(2, name="王芳"), row(3, name="赵赟")])
     revoked, superseded, valid = (c.number for c in result.certificates)
-    revoke(services, revoked, "证书信息与考核记录不符")
-    correction = issue(services, [row(2, name="王芳", level="三级", corrects=superseded)])
+    revoke(runtime, revoked, "证书信息与考核记录不符")
+    correction = issue(runtime, [row(2, name="王芳", level="三级", corrects=superseded)])
     successor = correction.certificates[0].number
 
-    runner, ctx = cli_runner(services)
+    runner, ctx = cli_runner(runtime)
     texts = {}
     for number in (revoked, superseded, valid):
         out = runner.invoke(cli, ["pdf", number, "-o", str(tmp_path)], obj=ctx)
@@ -463,11 +463,11 @@ def test_revoked_and_superseded_certificates_are_marked_on_every_download(
     for mark in ("REVOKED", "SUPERSEDED", "no longer valid"):
         assert mark not in texts[valid]
     # The batch ZIP and the print file carry the same marks.
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         archive = zipfile.ZipFile(
-            io.BytesIO(b"".join(batch_zip(session, result.batch_id, PUBLIC_URL, services.vault)))
+            io.BytesIO(b"".join(batch_zip(session, result.batch_id, PUBLIC_URL, runtime.vault)))
         )
-        merged = batch_merged(session, result.batch_id, PUBLIC_URL, services.vault, workers=1)
+        merged = batch_merged(session, result.batch_id, PUBLIC_URL, runtime.vault, workers=1)
     assert "REVOKED" in pdfium_text(archive.read(f"{revoked}.pdf"))
     assert [
         ("REVOKED" in t, "SUPERSEDED" in t) for t in map(lambda i: pdfium_text(merged, i), range(3))
@@ -478,29 +478,27 @@ def test_revoked_and_superseded_certificates_are_marked_on_every_download(
     ]
 
 
-def test_the_revocation_notice_prints_a_reason_the_font_cannot(
-    services: Services, body: str
-) -> None:
-    number = issue(services, [row(1)]).certificates[0].number
-    revoke(services, number, "重复发证 😀")
-    (f,) = stored_faces(services, [number])
+def test_the_revocation_notice_prints_a_reason_the_font_cannot(runtime: Runtime, body: str) -> None:
+    number = issue(runtime, [row(1)]).certificates[0].number
+    revoke(runtime, number, "重复发证 😀")
+    (f,) = stored_faces(runtime, [number])
     assert "重复发证 ?" in pdfium_text(render_certificate(f))
 
 
 # --- the ID number: in full on paper, masked everywhere public --------------------------------
 
 
-def test_paper_prints_the_full_id_and_public_outputs_mask_it(services: Services, body: str) -> None:
-    issued = issue(services, [row(7, name="韩梅梅")]).certificates[0]
+def test_paper_prints_the_full_id_and_public_outputs_mask_it(runtime: Runtime, body: str) -> None:
+    issued = issue(runtime, [row(7, name="韩梅梅")]).certificates[0]
     clear = person_id(7)
     masked = clear[:4] + "*" * 10 + clear[-4:]
-    (f,) = stored_faces(services, [issued.number])
+    (f,) = stored_faces(runtime, [issued.number])
     assert f.id_number == clear and clear not in repr(f)
     pdf = render_certificate(f)
     assert clear in pdfium_text(pdf) and masked not in pdfium_text(pdf)
     assert clear.encode() not in pdf  # text is in glyph codes, not in clear in the file
 
-    app = create_app(services=services)
+    app = create_app(runtime=runtime)
     app.testing = True
     client: FlaskClient = app.test_client()
     public = [
@@ -555,23 +553,23 @@ def test_zip_is_streamed_as_it_is_written() -> None:
     assert data == b"".join(zip_stream(files()))  # type: ignore[arg-type]
 
 
-def test_batch_zip_merged_and_cli(services: Services, body: str, tmp_path: Path) -> None:
-    result = issue(services, [row(1, name="张三"), row(2, name="赵赟", level="技师", **DIRECT)])
+def test_batch_zip_merged_and_cli(runtime: Runtime, body: str, tmp_path: Path) -> None:
+    result = issue(runtime, [row(1, name="张三"), row(2, name="赵赟", level="技师", **DIRECT)])
     numbers = [c.number for c in result.certificates]
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         # Two worker processes, as on a server's cores; the same bytes as one process.
         archive_bytes = b"".join(
-            batch_zip(session, result.batch_id, PUBLIC_URL, services.vault, workers=2)
+            batch_zip(session, result.batch_id, PUBLIC_URL, runtime.vault, workers=2)
         )
         assert archive_bytes == b"".join(
-            batch_zip(session, result.batch_id, PUBLIC_URL, services.vault, workers=1)
+            batch_zip(session, result.batch_id, PUBLIC_URL, runtime.vault, workers=1)
         )
         seen: list[int] = []
         merged = batch_merged(
-            session, result.batch_id, PUBLIC_URL, services.vault, workers=2, progress=seen.append
+            session, result.batch_id, PUBLIC_URL, runtime.vault, workers=2, progress=seen.append
         )
         assert merged == batch_merged(
-            session, result.batch_id, PUBLIC_URL, services.vault, workers=1
+            session, result.batch_id, PUBLIC_URL, runtime.vault, workers=1
         )
     assert seen == [2]
     archive = zipfile.ZipFile(io.BytesIO(archive_bytes))
@@ -587,7 +585,7 @@ def test_batch_zip_merged_and_cli(services: Services, body: str, tmp_path: Path)
         == f"职业技能等级证书 · batch {result.batch_id}"
     )
 
-    runner, ctx = cli_runner(services)
+    runner, ctx = cli_runner(runtime)
 
     def run(*args: str) -> tuple[int, str]:
         out = runner.invoke(cli, ["pdf", *args], obj=ctx)
@@ -612,24 +610,24 @@ def test_batch_zip_merged_and_cli(services: Services, body: str, tmp_path: Path)
 
 
 def test_a_stored_body_seal_is_used_for_its_certificates(
-    services: Services, body: str, tmp_path: Path
+    runtime: Runtime, body: str, tmp_path: Path
 ) -> None:
-    issue(services, [row(1)])
+    issue(runtime, [row(1)])
     seal_png = (ASSETS / "seal.png").read_bytes()
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         assert stored_seal(session, body) is None
         set_seal(session, get_body(session, body), seal_png)
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         stamp = stored_seal(session, body)
         assert stamp is not None and stamp.kind == "png"
-    with services.db.transaction() as session, pytest.raises(InvalidSeal):
+    with runtime.db.transaction() as session, pytest.raises(InvalidSeal):
         set_seal(session, get_body(session, body), b"not an image")
-    runner, ctx = cli_runner(services)
+    runner, ctx = cli_runner(runtime)
     result = runner.invoke(cli, ["body", "seal", body], obj=ctx)
     assert result.exit_code == 65 and "--remove" in result.stderr
     result = runner.invoke(cli, ["body", "seal", body, "--remove"], obj=ctx)
     assert result.exit_code == 0, result.output
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         assert stored_seal(session, body) is None
 
 

@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 
 from certsvc import create_app
 from certsvc.issuance.service import content_hash, issue_batch, revoke
-from certsvc.services import Services
+from certsvc.runtime import Runtime
 from tests.conftest import BODY_CODE, row
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -164,12 +164,12 @@ def _wait_until(condition: object, what: str, timeout: float = 30) -> None:
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_a_revocation_is_never_valid_on_a_lagging_replica(
-    services: Services, body: str, replica_port: int
+    runtime: Runtime, body: str, replica_port: int
 ) -> None:
     rows = [(2, row(1)), (3, row(2)), (4, row(3))]
-    batch = issue_batch(services, BODY_CODE, rows, source="api", content_sha256=content_hash(rows))
+    batch = issue_batch(runtime, BODY_CODE, rows, source="api", content_sha256=content_hash(rows))
     first, second, third = batch.certificates
-    read_url = _replica_url(services.settings.database_url, replica_port)
+    read_url = _replica_url(runtime.settings.database_url, replica_port)
     replica = create_engine(read_url)
 
     def replica_status(number: str) -> str | None:
@@ -180,8 +180,8 @@ def test_a_revocation_is_never_valid_on_a_lagging_replica(
 
     try:
         _wait_until(lambda: replica_status(third.number) == "valid", "the replica has the batch")
-        services.settings = services.settings.with_overrides(database_read_url=read_url)
-        app: Flask = create_app(services=services)
+        runtime.settings = runtime.settings.with_overrides(database_read_url=read_url)
+        app: Flask = create_app(runtime=runtime)
         client = app.test_client()
 
         def verify(token: str) -> str:
@@ -189,16 +189,16 @@ def test_a_revocation_is_never_valid_on_a_lagging_replica(
             assert answer.status_code == 200
             return str(answer.get_json()["status"])
 
-        assert services.read_db is not services.db
+        assert runtime.read_db is not runtime.db
         assert verify(first.token) == "valid"
 
         # The replica falls behind: its replay stops, the primary goes on.
         with replica.connect() as connection:
             connection.execute(text("SELECT pg_wal_replay_pause()"))
-        revoke(services, first.number, "考核记录有误，撤销")
+        revoke(runtime, first.number, "考核记录有误，撤销")
         later_rows = [(2, row(4))]
         later = issue_batch(
-            services, BODY_CODE, later_rows, source="api", content_sha256=content_hash(later_rows)
+            runtime, BODY_CODE, later_rows, source="api", content_sha256=content_hash(later_rows)
         ).certificates[0]
         time.sleep(0.5)
         assert replica_status(first.number) == "valid"  # the replica has not seen it …
@@ -224,13 +224,13 @@ def test_a_revocation_is_never_valid_on_a_lagging_replica(
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_look_ups_read_from_the_replica(services: Services, body: str, replica_port: int) -> None:
+def test_look_ups_read_from_the_replica(runtime: Runtime, body: str, replica_port: int) -> None:
     rows = [(2, row(11))]
     cert = issue_batch(
-        services, BODY_CODE, rows, source="api", content_sha256=content_hash(rows)
+        runtime, BODY_CODE, rows, source="api", content_sha256=content_hash(rows)
     ).certificates[0]
-    read_url = _replica_url(services.settings.database_url, replica_port)
-    services.settings = services.settings.with_overrides(database_read_url=read_url)
+    read_url = _replica_url(runtime.settings.database_url, replica_port)
+    runtime.settings = runtime.settings.with_overrides(database_read_url=read_url)
     replica = create_engine(read_url)
     try:
         _wait_until(
@@ -246,7 +246,7 @@ def test_look_ups_read_from_the_replica(services: Services, body: str, replica_p
         )
         # A revoked certificate is answered by the replica alone (a status never returns to
         # valid); the connection the answer came from is the replica's.
-        revoke(services, cert.number, "考核记录有误，撤销")
+        revoke(runtime, cert.number, "考核记录有误，撤销")
         _wait_until(
             lambda: (
                 replica.connect()
@@ -265,10 +265,10 @@ def test_look_ups_read_from_the_replica(services: Services, body: str, replica_p
                 {"a": marker},
             ).scalar()
         assert before == 0
-        services.settings = services.settings.with_overrides(
+        runtime.settings = runtime.settings.with_overrides(
             database_read_url=f"{read_url}&application_name={marker}"
         )
-        app = create_app(services=services)
+        app = create_app(runtime=runtime)
         answer = app.test_client().post("/api/v1/verify", json={"token": cert.token})
         assert answer.get_json()["status"] == "revoked"
         with replica.connect() as connection:  # the read's pooled connection is the replica's

@@ -22,14 +22,13 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, create_engine, func, select, text
 
 from certsvc import create_app
-from certsvc.accounts import create_account, hash_password
-from certsvc.apitokens import create_token
-from certsvc.audit import Actor
-from certsvc.bodies import NewBody, add_member, add_scope, create_body, load_occupations
-from certsvc.certificates import batch_digest, preview_rows, reissue
+from certsvc.accounts.accounts import create_account, hash_password
+from certsvc.accounts.audit import Actor
+from certsvc.accounts.tokens import create_token
+from certsvc.bodies.bodies import NewBody, add_member, add_scope, create_body, load_occupations
 from certsvc.cli import cli
+from certsvc.cli.demo import uscc
 from certsvc.config import Settings, generate_secrets
-from certsvc.demo import uscc
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.domain.occupations import Occupation as CatalogueEntry
 from certsvc.errors import (
@@ -38,11 +37,12 @@ from certsvc.errors import (
     IdNumberInText,
     InvalidInput,
 )
+from certsvc.issuance.certificates import batch_digest, preview_rows, reissue
 from certsvc.issuance.rows import COLUMNS
 from certsvc.issuance.service import BatchResult, content_hash, issue_batch, revoke
 from certsvc.models import AuditEntry, Certificate, CertificationBody
 from certsvc.registry.stats import compute_stats, render
-from certsvc.services import Services
+from certsvc.runtime import Runtime
 from tests.conftest import BODY_CODE, row, seed_body
 
 OTHER_CODE = "Y000211010001"
@@ -52,39 +52,37 @@ PASSWORD = "correct horse battery"
 AN_ID = "11010519491231002X"
 
 
-def issue(services: Services, body: str, rows: list[dict[str, str]]) -> BatchResult:
+def issue(runtime: Runtime, body: str, rows: list[dict[str, str]]) -> BatchResult:
     numbered = list(enumerate(rows, start=2))
-    return issue_batch(
-        services, body, numbered, source="api", content_sha256=content_hash(numbered)
-    )
+    return issue_batch(runtime, body, numbered, source="api", content_sha256=content_hash(numbered))
 
 
-def second_body(services: Services) -> str:
+def second_body(runtime: Runtime) -> str:
     """Another body, not a chain leader, filed for the same occupation at every level."""
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         created = create_body(
             session, NewBody(code=OTHER_CODE, name_zh="北京其他机构有限公司", uscc=OTHER_USCC)
         )
-        services.keyring.create_key(session, created)
+        runtime.keyring.create_key(session, created)
         add_scope(session, created, ["6-31-01-03"], CERTIFIED_LEVELS)
     return OTHER_CODE
 
 
-def body_id(services: Services, code: str) -> int:
-    with services.db.session() as session:
+def body_id(runtime: Runtime, code: str) -> int:
+    with runtime.db.session() as session:
         found = session.scalar(select(CertificationBody.id).where(CertificationBody.code == code))
         assert found is not None
         return found
 
 
-def web(services: Services) -> Flask:
-    app = create_app(services=services)
+def web(runtime: Runtime) -> Flask:
+    app = create_app(runtime=runtime)
     app.testing = True
     return app
 
 
-def bearer(services: Services, body: str, role: str = "issuer") -> dict[str, str]:
-    with services.db.transaction() as session:
+def bearer(runtime: Runtime, body: str, role: str = "issuer") -> dict[str, str]:
+    with runtime.db.transaction() as session:
         secret = create_token(session, role, f"hr system {role}", body).secret
     return {"Authorization": f"Bearer {secret}"}
 
@@ -103,9 +101,9 @@ _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 class _Console:
     """Just enough of a browser for the console: log in, post forms with their CSRF token."""
 
-    def __init__(self, app: Flask, services: Services, body: str, role: str = "issuer") -> None:
+    def __init__(self, app: Flask, runtime: Runtime, body: str, role: str = "issuer") -> None:
         username = f"{role}-{body.lower()}"
-        with services.db.transaction() as session:
+        with runtime.db.transaction() as session:
             create_account(session, username, PASSWORD, role, body, actor=Actor("test"))
         self.client = app.test_client()
         response = self.post("/console/login", {"username": username, "password": PASSWORD})
@@ -144,8 +142,8 @@ class _Console:
         )
 
 
-def audit_outcomes(services: Services, action: str) -> list[tuple[str, str, dict[str, Any]]]:
-    with services.db.session() as session:
+def audit_outcomes(runtime: Runtime, action: str) -> list[tuple[str, str, dict[str, Any]]]:
+    with runtime.db.session() as session:
         entries = session.scalars(
             select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
         )
@@ -156,18 +154,18 @@ def audit_outcomes(services: Services, action: str) -> list[tuple[str, str, dict
 
 
 def test_another_bodys_certificate_for_the_same_thing_is_no_obstacle_and_is_never_named(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
     """Body C submits a person body B certified: C's batch is issued, and nothing in the
     answer names B's certificate (it used to be refused with B's number in the message)."""
-    theirs = issue(services, body, [row(1)]).certificates[0].number
-    other = second_body(services)
-    client = web(services).test_client()
-    headers = bearer(services, other)
+    theirs = issue(runtime, body, [row(1)]).certificates[0].number
+    other = second_body(runtime)
+    client = web(runtime).test_client()
+    headers = bearer(runtime, other)
     mine = row(1, employer_uscc=OTHER_USCC)
 
     preview = preview_rows(
-        services, body_id(services, other), [(2, mine)], [], batch_digest(services, b"x")
+        runtime, body_id(runtime, other), [(2, mine)], [], batch_digest(runtime, b"x")
     )
     assert preview.ok, [e.message for r in preview.rows for e in r.errors]
 
@@ -183,45 +181,45 @@ def test_another_bodys_certificate_for_the_same_thing_is_no_obstacle_and_is_neve
 
 
 def test_a_correction_to_what_another_body_certified_is_issued_without_naming_it(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
-    other = second_body(services)
-    mine = issue(services, other, [row(2, employer_uscc=OTHER_USCC)]).certificates[0].number
-    theirs = issue(services, body, [row(2, level="三级")]).certificates[0].number
+    other = second_body(runtime)
+    mine = issue(runtime, other, [row(2, employer_uscc=OTHER_USCC)]).certificates[0].number
+    theirs = issue(runtime, body, [row(2, level="三级")]).certificates[0].number
     corrected = reissue(
-        services, body_id(services, other), mine, {"level": "三级"}, actor="t", source="api"
+        runtime, body_id(runtime, other), mine, {"level": "三级"}, actor="t", source="api"
     )
     assert corrected.superseded == [mine]
     assert theirs not in {c.number for c in corrected.certificates}
 
 
 def test_the_cli_issues_to_a_person_another_body_certified(
-    services: Services, tmp_path: Path
+    runtime: Runtime, tmp_path: Path
 ) -> None:
-    env, cli_services = _cli_env(services, tmp_path)
-    seed_body(cli_services)
-    theirs = issue(cli_services, BODY_CODE, [row(3)]).certificates[0].number
-    second_body(cli_services)
+    env, cli_runtime = _cli_env(runtime, tmp_path)
+    seed_body(cli_runtime)
+    theirs = issue(cli_runtime, BODY_CODE, [row(3)]).certificates[0].number
+    second_body(cli_runtime)
     results = _results_csv(tmp_path / "c.csv", [row(3, employer_uscc=OTHER_USCC)])
     result = CliRunner().invoke(cli, ["issue", str(results), "--body", OTHER_CODE], env=env)
     assert result.exit_code == 0, result.output
     assert theirs not in result.output
-    cli_services.db.dispose()
+    cli_runtime.db.dispose()
 
 
 # --- 13.4: concurrent batches that certify the same person ---------------------------------
 
 
-def _cli_env(services: Services, tmp_path: Path) -> tuple[dict[str, str], Services]:
-    """An environment for the command line on the test database, and services built from
+def _cli_env(runtime: Runtime, tmp_path: Path) -> tuple[dict[str, str], Runtime]:
+    """An environment for the command line on the test database, and runtime built from
     the same settings (so both read the same keys and secrets)."""
     env = {
         **generate_secrets(),
-        "CERTSVC_DATABASE_URL": services.db.url,
+        "CERTSVC_DATABASE_URL": runtime.db.url,
         "CERTSVC_KEY_DIR": str(tmp_path / "cli-keys"),
         "CERTSVC_PUBLIC_URL": "https://cert.example.cn",
     }
-    return env, Services.from_settings(Settings.from_env(env))
+    return env, Runtime.from_settings(Settings.from_env(env))
 
 
 def _results_csv(path: Path, rows: list[dict[str, str]]) -> Path:
@@ -290,20 +288,20 @@ def outcome(thread: threading.Thread, out: list[Any]) -> Any:
 @pytest.mark.parametrize("backend", ["postgresql"])
 @pytest.mark.parametrize("loser_uses", ["api", "console", "cli"])
 def test_the_loser_of_two_concurrent_batches_for_one_person_gets_a_clear_audited_409(
-    backend: str, services: Services, tmp_path: Path, loser_uses: str
+    backend: str, runtime: Runtime, tmp_path: Path, loser_uses: str
 ) -> None:
     """Two batches certify one person at once. The database's unique index decides (the
     loser's COPY waits for the winner's uncommitted row, then fails); the loser is told so
     (409 / one line), it is audited, and nothing of its batch is issued."""
-    env, services = _cli_env(services, tmp_path)
-    seed_body(services)
-    issue(services, BODY_CODE, [row(1, occupation_code="6-18-02-04")])  # the holder exists
-    app = web(services)
-    headers = bearer(services, BODY_CODE)
+    env, runtime = _cli_env(runtime, tmp_path)
+    seed_body(runtime)
+    issue(runtime, BODY_CODE, [row(1, occupation_code="6-18-02-04")])  # the holder exists
+    app = web(runtime)
+    headers = bearer(runtime, BODY_CODE)
     winner_rows = [row(1), row(2)]
     loser_rows = [row(1, issue_date="2025-06-01")]  # another year: another serial counter
     if loser_uses == "console":
-        console = _Console(app, services, BODY_CODE)
+        console = _Console(app, runtime, BODY_CODE)
         preview = console.upload(loser_rows)
         assert preview.status_code == 200, preview.get_data(as_text=True)[:2000]
         lose: Callable[[], Any] = lambda: console.confirm(preview)  # noqa: E731
@@ -315,7 +313,7 @@ def test_the_loser_of_two_concurrent_batches_for_one_person_gets_a_clear_audited
     else:
         lose = lambda: post_batch(app.test_client(), headers, loser_rows, "loser")  # noqa: E731
 
-    engine = create_engine(services.db.url)
+    engine = create_engine(runtime.db.url)
     try:
         with event_log_held(engine) as gate:
             winner = in_thread(lambda: post_batch(app.test_client(), headers, winner_rows, "w"))
@@ -338,22 +336,22 @@ def test_the_loser_of_two_concurrent_batches_for_one_person_gets_a_clear_audited
         assert lost.status_code == 409, lost.json
         assert lost.json["error"]["code"] == "concurrent_change"
         assert message in lost.json["error"]["message"]
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         issued = session.scalars(select(Certificate.batch_row)).all()
     assert len(issued) == 3  # the holder's first certificate and the winner's two
-    refused = [(who, d) for who, how, d in audit_outcomes(services, "batch.issue") if how != "ok"]
+    refused = [(who, d) for who, how, d in audit_outcomes(runtime, "batch.issue") if how != "ok"]
     assert [d.get("error") for _, d in refused] == ["concurrent_change"]
     if loser_uses == "cli":
         assert refused[0][0].startswith("cli:")
-    services.db.dispose()
+    runtime.db.dispose()
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_two_admins_creating_the_same_user_name_at_once_get_a_409_not_a_database_error(
-    backend: str, services: Services, body: str
+    backend: str, runtime: Runtime, body: str
 ) -> None:
     """A sibling of the batch race: any check-then-insert another request can win."""
-    engine = create_engine(services.db.url)
+    engine = create_engine(runtime.db.url)
     try:
         with engine.connect() as first:
             transaction = first.begin()  # the first admin's request, not yet committed
@@ -363,12 +361,12 @@ def test_two_admins_creating_the_same_user_name_at_once_get_a_409_not_a_database
                     "created_at, failed_logins, session_epoch) VALUES ('zhang.wei', :hash, "
                     "'issuer', :body, false, now(), 0, 0)"
                 ),
-                {"hash": hash_password(PASSWORD), "body": body_id(services, body)},
+                {"hash": hash_password(PASSWORD), "body": body_id(runtime, body)},
             )
             pid = int(first.execute(text("SELECT pg_backend_pid()")).scalar_one())
 
             def second() -> None:
-                with services.db.transaction() as session:
+                with runtime.db.transaction() as session:
                     create_account(session, "zhang.wei", PASSWORD, "issuer", body, actor=Actor("b"))
 
             racing = in_thread(second)
@@ -382,11 +380,11 @@ def test_two_admins_creating_the_same_user_name_at_once_get_a_409_not_a_database
 
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_a_value_the_database_cannot_store_is_one_line_from_the_cli(
-    backend: str, services: Services, tmp_path: Path
+    backend: str, runtime: Runtime, tmp_path: Path
 ) -> None:
     """PostgreSQL refuses an English name longer than its column (a DataError): before, a
     traceback; now one line and a data-error exit code."""
-    env, cli_services = _cli_env(services, tmp_path)
+    env, cli_runtime = _cli_env(runtime, tmp_path)
     result = CliRunner().invoke(
         cli,
         [
@@ -407,7 +405,7 @@ def test_a_value_the_database_cannot_store_is_one_line_from_the_cli(
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.stderr.startswith("error: a value is too long")
     assert len(result.stderr.strip().splitlines()) == 1
-    cli_services.db.dispose()
+    cli_runtime.db.dispose()
 
 
 # --- 13.5: ID numbers in free text ----------------------------------------------------------
@@ -425,62 +423,62 @@ SPELLINGS = [
 
 @pytest.mark.parametrize("spelled", SPELLINGS)
 def test_an_id_number_in_a_revocation_reason_is_refused_before_anything_is_stored(
-    services: Services, body: str, spelled: str
+    runtime: Runtime, body: str, spelled: str
 ) -> None:
-    number = issue(services, body, [row(1)]).certificates[0].number
+    number = issue(runtime, body, [row(1)]).certificates[0].number
     with pytest.raises(IdNumberInText, match="reason"):
-        revoke(services, number, f"冒用他人证件（{spelled}）取得")
-    with services.db.session() as session:
+        revoke(runtime, number, f"冒用他人证件（{spelled}）取得")
+    with runtime.db.session() as session:
         cert = session.scalars(select(Certificate)).one()
         assert cert.status == "valid" and cert.status_reason == ""
 
 
 @pytest.mark.parametrize("column", ["direct_evidence", "work_type", "employer_name"])
 def test_an_id_number_in_a_row_s_free_text_rejects_the_row(
-    services: Services, body: str, column: str
+    runtime: Runtime, body: str, column: str
 ) -> None:
     direct = {"level": "技师", "route": "直接认定", "direct_ground": "师带徒绩效突出"}
     value = {column: f"徒弟 {AN_ID} 已取得技师"}
     with pytest.raises(BatchRejected) as info:
-        issue(services, body, [row(1, **direct, **value)])
+        issue(runtime, body, [row(1, **direct, **value)])
     [error] = [e for e in info.value.errors if e.column == column]
     assert "ID number" in error.message and AN_ID not in error.message
 
 
-def test_an_id_number_in_the_api_s_free_text_is_a_row_error(services: Services, body: str) -> None:
-    client = web(services).test_client()
-    headers = bearer(services, body)
+def test_an_id_number_in_the_api_s_free_text_is_a_row_error(runtime: Runtime, body: str) -> None:
+    client = web(runtime).test_client()
+    headers = bearer(runtime, body)
     response = post_batch(client, headers, [row(1, work_type=f"焊工{AN_ID}")], "id-in-text")
     assert response.status_code == 422
     [problem] = response.json["error"]["rows"]
     assert problem["field"] == "work_type" and "ID number" in problem["message"]
     keyed = post_batch(client, headers, [row(1)], AN_ID)
     assert keyed.status_code == 422 and "Idempotency-Key" in keyed.json["error"]["message"]
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         assert session.scalar(select(func.count()).select_from(Certificate)) == 0
 
 
 def test_an_id_number_is_refused_in_names_of_bodies_members_tokens_and_accounts(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
-    with services.db.transaction() as session, pytest.raises(IdNumberInText, match="English"):
+    with runtime.db.transaction() as session, pytest.raises(IdNumberInText, match="English"):
         create_body(
             session,
             NewBody(OTHER_CODE, "北京其他机构有限公司", OTHER_USCC, name_en=f"Beijing {AN_ID}"),
         )
-    with services.db.transaction() as session, pytest.raises(IdNumberInText, match="member"):
+    with runtime.db.transaction() as session, pytest.raises(IdNumberInText, match="member"):
         leader = session.scalars(select(CertificationBody)).one()
         add_member(session, leader, OTHER_USCC, f"张三 {AN_ID}", leader.created_at.date())
-    with services.db.transaction() as session, pytest.raises(IdNumberInText, match="token"):
+    with runtime.db.transaction() as session, pytest.raises(IdNumberInText, match="token"):
         create_token(session, "issuer", f"laptop of {AN_ID}", body)
-    with services.db.transaction() as session, pytest.raises(IdNumberInText, match="user name"):
+    with runtime.db.transaction() as session, pytest.raises(IdNumberInText, match="user name"):
         create_account(session, AN_ID.lower(), PASSWORD, "issuer", body, actor=Actor("t"))
 
 
-def test_text_that_only_resembles_an_id_number_is_accepted(services: Services, body: str) -> None:
+def test_text_that_only_resembles_an_id_number_is_accepted(runtime: Runtime, body: str) -> None:
     """Order numbers, phone numbers, an 18-digit run with a wrong check character."""
-    number = issue(services, body, [row(1)]).certificates[0].number
-    revoke(services, number, "工单 202611200001，电话 13800138000，编号 110105194912310021")
+    number = issue(runtime, body, [row(1)]).certificates[0].number
+    revoke(runtime, number, "工单 202611200001，电话 13800138000，编号 110105194912310021")
 
 
 # --- 13.8: one control/bidi check at every entry point -------------------------------------
@@ -488,24 +486,24 @@ def test_text_that_only_resembles_an_id_number_is_accepted(services: Services, b
 
 @pytest.mark.parametrize("hidden", ["\u202e", "\x1b", "\u2066"])
 def test_invisible_characters_are_refused_in_bodies_members_occupations_tokens(
-    services: Services, body: str, hidden: str
+    runtime: Runtime, body: str, hidden: str
 ) -> None:
-    with services.db.transaction() as session, pytest.raises(InvalidInput, match="U\\+"):
+    with runtime.db.transaction() as session, pytest.raises(InvalidInput, match="U\\+"):
         create_body(session, NewBody(OTHER_CODE, f"北京{hidden}其他机构", OTHER_USCC))
-    with services.db.transaction() as session, pytest.raises(InvalidInput, match="U\\+"):
+    with runtime.db.transaction() as session, pytest.raises(InvalidInput, match="U\\+"):
         leader = session.scalars(select(CertificationBody)).one()
         add_member(session, leader, OTHER_USCC, f"成员{hidden}企业", leader.created_at.date())
     entry = CatalogueEntry("6-31-01-09", f"数控{hidden}铣工", "CNC miller", frozenset(), True, "")
-    with services.db.transaction() as session, pytest.raises(InvalidInput, match="6-31-01-09"):
+    with runtime.db.transaction() as session, pytest.raises(InvalidInput, match="6-31-01-09"):
         load_occupations(session, [entry])
-    with services.db.transaction() as session, pytest.raises(InvalidInput, match="token"):
+    with runtime.db.transaction() as session, pytest.raises(InvalidInput, match="token"):
         create_token(session, "issuer", f"hr{hidden}", body)
 
 
 def test_an_occupation_file_with_a_bidi_override_is_refused_whole_by_the_cli(
-    services: Services, tmp_path: Path
+    runtime: Runtime, tmp_path: Path
 ) -> None:
-    env, cli_services = _cli_env(services, tmp_path)
+    env, cli_runtime = _cli_env(runtime, tmp_path)
     catalogue = tmp_path / "occupations.csv"
     catalogue.write_text(
         "code,name_zh,name_en,tags,verified,note\n"
@@ -518,24 +516,24 @@ def test_an_occupation_file_with_a_bidi_override_is_refused_whole_by_the_cli(
     assert len(result.stderr.strip().splitlines()) == 1
     listed = CliRunner().invoke(cli, ["occupations", "list"], env=env).output
     assert "6-31-01-08" not in listed and "6-31-01-09" not in listed
-    cli_services.db.dispose()
+    cli_runtime.db.dispose()
 
 
 # --- 13.7: spreadsheet formulas -------------------------------------------------------------
 
 
 def test_formulas_are_neutralised_in_the_statistics_csv_and_xlsx(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
     formula = '=HYPERLINK("http://evil.example","点击")'
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         load_occupations(
             session, [CatalogueEntry("6-31-01-09", formula, "@SUM(A1)", frozenset(), True, "")]
         )
         leader = session.scalars(select(CertificationBody)).one()
         add_scope(session, leader, ["6-31-01-09"], CERTIFIED_LEVELS)
-    issue(services, body, [row(1, occupation_code="6-31-01-09")])
-    with services.db.session() as session:
+    issue(runtime, body, [row(1, occupation_code="6-31-01-09")])
+    with runtime.db.session() as session:
         stats = compute_stats(session)
     cells = [
         c for r in csv.reader(io.StringIO(render(stats, "csv").decode("utf-8-sig"))) for c in r
@@ -547,10 +545,10 @@ def test_formulas_are_neutralised_in_the_statistics_csv_and_xlsx(
     assert all(c.data_type != "f" for sheet in book for r in sheet.iter_rows() for c in r)
 
 
-def test_formulas_are_neutralised_in_the_batch_csv(services: Services, body: str) -> None:
-    app = web(services)
-    result = issue(services, body, [row(1, name="-王小明"), row(2, name="李四")])
-    console = _Console(app, services, body, role="viewer")
+def test_formulas_are_neutralised_in_the_batch_csv(runtime: Runtime, body: str) -> None:
+    app = web(runtime)
+    result = issue(runtime, body, [row(1, name="-王小明"), row(2, name="李四")])
+    console = _Console(app, runtime, body, role="viewer")
     response = console.client.get(f"/console/batches/{result.batch_id}/certificates.csv")
     assert response.status_code == 200
     names = [
@@ -560,15 +558,15 @@ def test_formulas_are_neutralised_in_the_batch_csv(services: Services, body: str
 
 
 def test_an_escape_character_stored_before_does_not_break_the_xlsx_export(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
     """Text stored before the entry checks existed still exports (as U+FFFD)."""
-    issue(services, body, [row(1)])
-    with services.db.transaction() as session:
+    issue(runtime, body, [row(1)])
+    with runtime.db.transaction() as session:
         session.execute(
             text("UPDATE occupations SET name_zh = 'ESC\x1b名' WHERE code = '6-31-01-03'")
         )
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         stats = compute_stats(session)
     values = [
         c.value
@@ -582,11 +580,9 @@ def test_an_escape_character_stored_before_does_not_break_the_xlsx_export(
 # --- 13.9: invalid Unicode ------------------------------------------------------------------
 
 
-def test_a_lone_surrogate_anywhere_in_an_api_request_is_a_400(
-    services: Services, body: str
-) -> None:
-    client = web(services).test_client()
-    headers = {**bearer(services, body), "Content-Type": "application/json"}
+def test_a_lone_surrogate_anywhere_in_an_api_request_is_a_400(runtime: Runtime, body: str) -> None:
+    client = web(runtime).test_client()
+    headers = {**bearer(runtime, body), "Content-Type": "application/json"}
     batch = client.post(
         "/api/v1/batches",
         data=b'{"rows": [{"name": "\\ud800"}]}',
@@ -595,7 +591,7 @@ def test_a_lone_surrogate_anywhere_in_an_api_request_is_a_400(
     assert batch.status_code == 400, batch.get_data(as_text=True)
     assert batch.json["error"]["code"] == "invalid_unicode"
     assert "rows[0].name" in batch.json["error"]["message"]
-    number = issue(services, body, [row(1)]).certificates[0].number
+    number = issue(runtime, body, [row(1)]).certificates[0].number
     for url, payload in [
         (f"/api/v1/certificates/{number}/revoke", b'{"reason": "\\udfff\\u4e0d\\u5b9e"}'),
         (f"/api/v1/certificates/{number}/reissue", b'{"changes": {"\\ud800": "x"}}'),
@@ -609,9 +605,9 @@ def test_a_lone_surrogate_anywhere_in_an_api_request_is_a_400(
 
 
 def test_invalid_utf8_in_forms_query_strings_and_paths_is_never_a_500(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
-    app = web(services)
+    app = web(runtime)
     client = app.test_client()
     for url in ["/v/%ED%A0%80", "/?q=%ED%A0%80", "/api/v1/certificates/%ED%A0%80"]:
         assert client.get(url).status_code < 500, url
@@ -621,15 +617,15 @@ def test_invalid_utf8_in_forms_query_strings_and_paths_is_never_a_500(
         content_type="application/x-www-form-urlencoded",
     )
     assert lookup.status_code < 500
-    console = _Console(app, services, body)
+    console = _Console(app, runtime, body)
     search = console.client.get("/console/certificates?name=%ED%A0%80&page=%FF")
     assert search.status_code < 500
 
 
 def test_an_argument_that_is_not_utf8_is_one_line_from_the_cli(
-    services: Services, body: str, tmp_path: Path
+    runtime: Runtime, body: str, tmp_path: Path
 ) -> None:
-    env, cli_services = _cli_env(services, tmp_path)
+    env, cli_runtime = _cli_env(runtime, tmp_path)
     # What Python makes of the byte 0xFF in argv (surrogateescape).
     result = CliRunner().invoke(
         cli, ["revoke", "Y000132010001264000001", "--reason", "考核\udcff不实"], env=env
@@ -637,21 +633,21 @@ def test_an_argument_that_is_not_utf8_is_one_line_from_the_cli(
     assert result.exit_code == 64
     assert result.stderr.startswith("error: argument 4 is not valid UTF-8")
     assert len(result.stderr.strip().splitlines()) == 1
-    cli_services.db.dispose()
+    cli_runtime.db.dispose()
 
 
-def test_every_row_check_refuses_a_lone_surrogate(services: Services, body: str) -> None:
+def test_every_row_check_refuses_a_lone_surrogate(runtime: Runtime, body: str) -> None:
     """The service rule itself (for callers other than the JSON API)."""
     with pytest.raises(BatchRejected) as info:
-        issue(services, body, [row(1, employer_name="示范\ud800公司")])
+        issue(runtime, body, [row(1, employer_name="示范\ud800公司")])
     [error] = info.value.errors
     assert error.column == "employer_name" and "Unicode" in error.message
 
 
-def test_odd_digits_and_nul_in_query_strings_are_never_a_500(services: Services, body: str) -> None:
+def test_odd_digits_and_nul_in_query_strings_are_never_a_500(runtime: Runtime, body: str) -> None:
     """``"²".isdigit()`` is true but ``int("²")`` fails; PostgreSQL refuses NUL in text."""
-    app = web(services)
-    console = _Console(app, services, body, role="admin")
+    app = web(runtime)
+    console = _Console(app, runtime, body, role="admin")
     for url in [
         "/console/certificates?page=%C2%B2",
         "/console/audit?before=%C2%B2",
@@ -659,7 +655,7 @@ def test_odd_digits_and_nul_in_query_strings_are_never_a_500(services: Services,
     ]:
         response = console.client.get(url)
         assert response.status_code < 500, (url, response.get_data(as_text=True)[:300])
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         secret = create_token(session, "registry", "national registry").secret
     feed = app.test_client().get(
         "/api/v1/registry/changes?after=%C2%B2", headers={"Authorization": f"Bearer {secret}"}
@@ -668,15 +664,15 @@ def test_odd_digits_and_nul_in_query_strings_are_never_a_500(services: Services,
 
 
 def test_an_id_number_typed_as_a_user_name_is_not_kept_in_the_audit_log(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
-    client = web(services).test_client()
+    client = web(runtime).test_client()
     page = client.get("/console/login").get_data(as_text=True)
     match = _CSRF.search(page)
     assert match
     form = {"username": AN_ID, "password": "wrong password", "csrf_token": match.group(1)}
     assert client.post("/console/login", data=form).status_code in (401, 403, 422, 200)
-    logins = audit_outcomes(services, "login")
+    logins = audit_outcomes(runtime, "login")
     assert logins and all(AN_ID not in who and AN_ID.lower() not in who for who, _, _ in logins)
 
 
@@ -685,14 +681,14 @@ NUL = "\x00"
 
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_nul_in_every_console_and_public_form_is_never_a_500(
-    backend: str, services: Services, body: str
+    backend: str, runtime: Runtime, body: str
 ) -> None:
     """PostgreSQL refuses NUL in text (a DataError): each form answers with a reason."""
-    number = issue(services, body, [row(1)]).certificates[0].number
-    app = web(services)
-    admin = _Console(app, services, body, role="admin")
-    issuer = _Console(app, services, body, role="issuer")
-    with services.db.transaction() as session:
+    number = issue(runtime, body, [row(1)]).certificates[0].number
+    app = web(runtime)
+    admin = _Console(app, runtime, body, role="admin")
+    issuer = _Console(app, runtime, body, role="issuer")
+    with runtime.db.transaction() as session:
         create_account(session, "op1", PASSWORD, "operator", None, actor=Actor("test"))
     operator = app.test_client()
     page = operator.get("/console/login").get_data(as_text=True)

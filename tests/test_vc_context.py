@@ -22,9 +22,9 @@ from flask.testing import FlaskClient
 from pyld import jsonld
 
 from certsvc import create_app
-from certsvc.apitokens import create_token
+from certsvc.accounts.tokens import create_token
 from certsvc.issuance.service import revoke
-from certsvc.services import Services
+from certsvc.runtime import Runtime
 from certsvc.signing.b64 import b64url_decode
 from tests.conftest import issue_rows, row
 
@@ -35,8 +35,8 @@ CONTEXT_URL = f"{PUBLIC_URL}/ns/skill-certificate/v1"
 
 
 @pytest.fixture
-def client(services: Services) -> FlaskClient:
-    app = create_app(services=services)
+def client(runtime: Runtime) -> FlaskClient:
+    app = create_app(runtime=runtime)
     app.testing = True
     return app.test_client()
 
@@ -64,10 +64,10 @@ def payload(token: str) -> dict[str, Any]:
     return result
 
 
-def feed_credentials(services: Services, client: FlaskClient) -> dict[str, dict[str, Any]]:
+def feed_credentials(runtime: Runtime, client: FlaskClient) -> dict[str, dict[str, Any]]:
     """One credential of each kind, as the registry feed (and the status list route) emit them."""
     issued = issue_rows(
-        services,
+        runtime,
         [
             row(1),
             row(
@@ -80,9 +80,9 @@ def feed_credentials(services: Services, client: FlaskClient) -> dict[str, dict[
         ],
     )
     old = issued.certificates[0].number
-    issue_rows(services, [row(1, name="张三", corrects=old)])
-    revoke(services, issued.certificates[1].number, "考核材料不实")
-    with services.db.transaction() as session:
+    issue_rows(runtime, [row(1, name="张三", corrects=old)])
+    revoke(runtime, issued.certificates[1].number, "考核材料不实")
+    with runtime.db.transaction() as session:
         secret = create_token(session, "registry", "jsonld test", None).secret
     page = client.get(
         "/api/v1/registry/changes?after=0&limit=100",
@@ -136,9 +136,9 @@ def expanded_types(node: Any) -> Iterator[str]:
 
 
 def test_every_kind_of_credential_expands_without_dropping_a_term(
-    services: Services, body: str, client: FlaskClient
+    runtime: Runtime, body: str, client: FlaskClient
 ) -> None:
-    kinds = feed_credentials(services, client)
+    kinds = feed_credentials(runtime, client)
     assert set(kinds) == {
         "regular",
         "direct",
@@ -163,10 +163,10 @@ def test_every_kind_of_credential_expands_without_dropping_a_term(
 
 
 def test_a_term_outside_the_context_is_caught(
-    services: Services, body: str, client: FlaskClient
+    runtime: Runtime, body: str, client: FlaskClient
 ) -> None:
     """The check above can fail: an undefined member vanishes on expansion."""
-    credential = feed_credentials(services, client)["regular"]
+    credential = feed_credentials(runtime, client)["regular"]
     credential["credentialSubject"]["undefinedTerm"] = "x"
     options = {"documentLoader": loader_for(client)}
     dropped: list[str | None] = []
@@ -177,7 +177,7 @@ def test_a_term_outside_the_context_is_caught(
 
 
 def test_the_context_maps_to_schema_org_and_is_cached_as_immutable(
-    services: Services, client: FlaskClient
+    runtime: Runtime, client: FlaskClient
 ) -> None:
     answer = client.get("/ns/skill-certificate/v1")
     assert answer.mimetype == "application/ld+json"

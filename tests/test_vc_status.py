@@ -24,9 +24,9 @@ from certsvc import create_app
 from certsvc.errors import MalformedToken
 from certsvc.issuance.service import revoke
 from certsvc.issuance.status import FILL, assign_entries
-from certsvc.migrate import alembic_config, upgrade
 from certsvc.models import Certificate, CertificationBody, StatusList
-from certsvc.services import Services
+from certsvc.models.migrate import alembic_config, upgrade
+from certsvc.runtime import Runtime
 from certsvc.signing.statuslist import decode_list, encode_list
 from tests.conftest import BODY_CODE, issue_rows, row
 
@@ -35,8 +35,8 @@ LIST_PATH = f"/status/{BODY_CODE}/1"
 
 
 @pytest.fixture
-def client(services: Services) -> FlaskClient:
-    app = create_app(services=services)
+def client(runtime: Runtime) -> FlaskClient:
+    app = create_app(runtime=runtime)
     app.testing = True
     return app.test_client()
 
@@ -66,8 +66,8 @@ def verified_list(client: FlaskClient, path: str = LIST_PATH) -> dict[str, Any]:
     return credential
 
 
-def record_of(services: Services, number: str) -> dict[str, Any]:
-    with services.db.session() as session:
+def record_of(runtime: Runtime, number: str) -> dict[str, Any]:
+    with runtime.db.session() as session:
         record = session.scalar(select(Certificate.record).where(Certificate.number == number))
     assert record is not None
     payload = record.split(".")[1]
@@ -80,11 +80,11 @@ def record_of(services: Services, number: str) -> dict[str, Any]:
 # --- tests ---------------------------------------------------------------------------------------
 
 
-def test_every_credential_names_its_revocation_entry(services: Services, body: str) -> None:
-    issued = issue_rows(services, [row(n) for n in range(1, 6)])
+def test_every_credential_names_its_revocation_entry(runtime: Runtime, body: str) -> None:
+    issued = issue_rows(runtime, [row(n) for n in range(1, 6)])
     indexes = set()
     for cert in issued.certificates:
-        status = record_of(services, cert.number)["credentialStatus"]
+        status = record_of(runtime, cert.number)["credentialStatus"]
         url = f"{PUBLIC_URL}{LIST_PATH}"
         assert status["type"] == "BitstringStatusListEntry"
         assert status["statusPurpose"] == "revocation"
@@ -97,9 +97,9 @@ def test_every_credential_names_its_revocation_entry(services: Services, body: s
 
 
 def test_the_list_is_a_signed_bitstring_of_131072_entries(
-    services: Services, body: str, client: FlaskClient
+    runtime: Runtime, body: str, client: FlaskClient
 ) -> None:
-    issue_rows(services, [row(1)])
+    issue_rows(runtime, [row(1)])
     credential = verified_list(client)
     assert credential["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
     assert credential["id"] == f"{PUBLIC_URL}{LIST_PATH}"
@@ -120,16 +120,16 @@ def test_the_list_is_a_signed_bitstring_of_131072_entries(
 
 
 def test_revocation_and_correction_set_the_bit(
-    services: Services, body: str, client: FlaskClient
+    runtime: Runtime, body: str, client: FlaskClient
 ) -> None:
-    issued = issue_rows(services, [row(1), row(2), row(3)])
+    issued = issue_rows(runtime, [row(1), row(2), row(3)])
     first, second, third = (c.number for c in issued.certificates)
     index = {
-        n: int(record_of(services, n)["credentialStatus"]["statusListIndex"])
+        n: int(record_of(runtime, n)["credentialStatus"]["statusListIndex"])
         for n in (first, second, third)
     }
     before = client.get(LIST_PATH)
-    revoke(services, second, "考核材料不实")
+    revoke(runtime, second, "考核材料不实")
     after = client.get(LIST_PATH)
     assert after.headers["ETag"] != before.headers["ETag"]
     stale = client.get(LIST_PATH, headers={"If-None-Match": before.headers["ETag"]})
@@ -140,15 +140,15 @@ def test_revocation_and_correction_set_the_bit(
     assert (spec_bit(bits, index[first]), spec_bit(bits, index[second])) == (0, 1)
     assert sum(bin(b).count("1") for b in bits) == 1
 
-    issue_rows(services, [row(1, corrects=first)])  # a correction supersedes the first
+    issue_rows(runtime, [row(1, corrects=first)])  # a correction supersedes the first
     bits = spec_bitstring(verified_list(client)["credentialSubject"]["encodedList"])
     assert [spec_bit(bits, index[n]) for n in (first, second, third)] == [1, 1, 0]
 
 
-def test_indexes_do_not_reveal_the_issue_order(services: Services, body: str) -> None:
-    issued = issue_rows(services, [row(n) for n in range(1, 41)])
+def test_indexes_do_not_reveal_the_issue_order(runtime: Runtime, body: str) -> None:
+    issued = issue_rows(runtime, [row(n) for n in range(1, 41)])
     indexes = [
-        int(record_of(services, c.number)["credentialStatus"]["statusListIndex"])
+        int(record_of(runtime, c.number)["credentialStatus"]["statusListIndex"])
         for c in issued.certificates
     ]
     assert len(set(indexes)) == 40
@@ -156,8 +156,8 @@ def test_indexes_do_not_reveal_the_issue_order(services: Services, body: str) ->
     assert max(indexes) - min(indexes) > 40_000  # spread over the list, not a block
 
 
-def test_a_full_list_opens_the_next_one(services: Services, body: str) -> None:
-    with services.db.transaction() as session:
+def test_a_full_list_opens_the_next_one(runtime: Runtime, body: str) -> None:
+    with runtime.db.transaction() as session:
         found = session.scalar(select(CertificationBody).where(CertificationBody.code == body))
         assert found is not None
         entries = assign_entries(session, found, FILL + 2, PUBLIC_URL)
@@ -168,13 +168,13 @@ def test_a_full_list_opens_the_next_one(services: Services, body: str) -> None:
         assert entries[-1][2].list_url == f"{PUBLIC_URL}/status/{body}/2"
 
 
-def test_a_new_key_signs_the_list_again(services: Services, body: str, client: FlaskClient) -> None:
-    issue_rows(services, [row(1)])
+def test_a_new_key_signs_the_list_again(runtime: Runtime, body: str, client: FlaskClient) -> None:
+    issue_rows(runtime, [row(1)])
     old = client.get(LIST_PATH).text
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         found = session.scalar(select(CertificationBody).where(CertificationBody.code == body))
         assert found is not None
-        new_kid = services.keyring.rotate(session, found).kid
+        new_kid = runtime.keyring.rotate(session, found).kid
     token = client.get(LIST_PATH).text
     assert token != old
     assert json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))["kid"] == new_kid
@@ -182,16 +182,16 @@ def test_a_new_key_signs_the_list_again(services: Services, body: str, client: F
 
 
 def test_certificates_from_before_the_lists_get_entries(
-    services: Services, body: str, client: FlaskClient, database_url: str
+    runtime: Runtime, body: str, client: FlaskClient, database_url: str
 ) -> None:
     """The migration gives old certificates random entries, bits set for those not current.
 
     Their signed records cannot change (they are in the transparency log), so the records
     stay as signed; the list, signed when first served, counts them.
     """
-    issued = issue_rows(services, [row(1), row(2)])
-    revoke(services, issued.certificates[1].number, "考核材料不实")
-    records = {c.number: record_of(services, c.number) for c in issued.certificates}
+    issued = issue_rows(runtime, [row(1), row(2)])
+    revoke(runtime, issued.certificates[1].number, "考核材料不实")
+    records = {c.number: record_of(runtime, c.number) for c in issued.certificates}
     engine = create_engine(database_url)
     config = alembic_config(engine)
     with engine.begin() as connection:
@@ -199,12 +199,12 @@ def test_certificates_from_before_the_lists_get_entries(
         command.downgrade(config, "0002")
     upgrade(engine)
     engine.dispose()
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         rows = session.execute(
             select(Certificate.number, Certificate.status_index, Certificate.record)
         ).all()
         assert session.scalar(select(StatusList.credential)) is None  # not signed yet
-    assert {number: records[number] == record_of(services, number) for number, _, _ in rows} == {
+    assert {number: records[number] == record_of(runtime, number) for number, _, _ in rows} == {
         c.number: True for c in issued.certificates
     }
     bits = spec_bitstring(verified_list(client)["credentialSubject"]["encodedList"])

@@ -28,25 +28,25 @@ from jwcrypto import jwk as jc_jwk
 from jwcrypto import jws as jc_jws
 from sqlalchemy import select, update
 
-import certsvc.registry.commands  # registers `certsvc registry pull`
-import certsvc.verify.commands  # noqa: F401 - registers `certsvc verify`
+import certsvc.cli.registry  # registers `certsvc registry pull`
+import certsvc.cli.verify  # noqa: F401 - registers `certsvc verify`
 from certsvc import create_app
-from certsvc.apitokens import create_token
+from certsvc.accounts.tokens import create_token
 from certsvc.cli import cli
 from certsvc.issuance.service import revoke
 from certsvc.models import Certificate, StatusList
 from certsvc.registry.mirror import Mirror
 from certsvc.registry.pull import pull
 from certsvc.registry.transport import FeedClient, HttpResponse, RetryPolicy
-from certsvc.services import Services
+from certsvc.runtime import Runtime
 from tests.conftest import BODY_CODE, LiveService, issue_rows, row
 
 BASE = "https://certsvc.test"
 
 
 @pytest.fixture
-def client(services: Services) -> FlaskClient:
-    app = create_app(services=services)
+def client(runtime: Runtime) -> FlaskClient:
+    app = create_app(runtime=runtime)
     app.testing = True
     return app.test_client()
 
@@ -67,15 +67,15 @@ class AppTransport:
         return HttpResponse(answer.status_code, names, answer.get_data())
 
 
-def registry_secret(services: Services) -> str:
-    with services.db.transaction() as session:
+def registry_secret(runtime: Runtime) -> str:
+    with runtime.db.transaction() as session:
         return create_token(session, "registry", "vc test", None).secret
 
 
-def feed_records(services: Services, client: FlaskClient) -> list[str]:
+def feed_records(runtime: Runtime, client: FlaskClient) -> list[str]:
     page = client.get(
         "/api/v1/registry/changes?after=0&limit=100",
-        headers={"Authorization": f"Bearer {registry_secret(services)}"},
+        headers={"Authorization": f"Bearer {registry_secret(runtime)}"},
     ).get_json()
     return [e["record"] for e in page["events"] if "record" in e]
 
@@ -84,9 +84,9 @@ def feed_records(services: Services, client: FlaskClient) -> list[str]:
 
 
 def test_verifier_endpoints_answer_any_origin_with_the_right_caching(
-    services: Services, body: str, client: FlaskClient
+    runtime: Runtime, body: str, client: FlaskClient
 ) -> None:
-    issue_rows(services, [row(1)])
+    issue_rows(runtime, [row(1)])
     expected = {
         "/.well-known/jwks.json": "public, max-age=300",
         "/ns/skill-certificate/v1": "public, max-age=31536000, immutable",
@@ -123,9 +123,9 @@ def test_verifier_endpoints_answer_any_origin_with_the_right_caching(
 
 
 def test_verify_api_allows_a_cross_origin_post_after_a_preflight(
-    services: Services, body: str, client: FlaskClient
+    runtime: Runtime, body: str, client: FlaskClient
 ) -> None:
-    token = issue_rows(services, [row(1)]).certificates[0].token
+    token = issue_rows(runtime, [row(1)]).certificates[0].token
     preflight = client.options(
         "/api/v1/verify",
         headers={
@@ -147,9 +147,7 @@ def test_verify_api_allows_a_cross_origin_post_after_a_preflight(
     assert answer.headers["Cache-Control"] == "no-store"
 
 
-def test_other_endpoints_stay_same_origin(
-    services: Services, body: str, client: FlaskClient
-) -> None:
+def test_other_endpoints_stay_same_origin(runtime: Runtime, body: str, client: FlaskClient) -> None:
     for path in ("/api/v1/lookup/by-number", "/api/v1/registry/changes", "/console/login"):
         answer = client.get(path, headers={"Origin": "https://verifier.example"})
         assert "Access-Control-Allow-Origin" not in answer.headers, path
@@ -159,12 +157,12 @@ def test_other_endpoints_stay_same_origin(
 
 
 def test_every_feed_credential_verifies_with_three_jose_libraries(
-    services: Services, body: str, client: FlaskClient
+    runtime: Runtime, body: str, client: FlaskClient
 ) -> None:
-    issued = issue_rows(services, [row(1), row(2)])
-    issue_rows(services, [row(1, corrects=issued.certificates[0].number)])
-    revoke(services, issued.certificates[1].number, "考核材料不实")
-    records = feed_records(services, client)
+    issued = issue_rows(runtime, [row(1), row(2)])
+    issue_rows(runtime, [row(1, corrects=issued.certificates[0].number)])
+    revoke(runtime, issued.certificates[1].number, "考核材料不实")
+    records = feed_records(runtime, client)
     records.append(client.get(f"/status/{BODY_CODE}/1").text)
     assert len(records) == 6  # 3 issued, 1 superseded, 1 revoked, the status list
     document = client.get("/.well-known/jwks.json").get_json(force=True)
@@ -189,10 +187,10 @@ def test_every_feed_credential_verifies_with_three_jose_libraries(
 
 
 def test_a_tampered_record_fails_all_three(
-    services: Services, body: str, client: FlaskClient
+    runtime: Runtime, body: str, client: FlaskClient
 ) -> None:
-    issue_rows(services, [row(1)])
-    record = feed_records(services, client)[0]
+    issue_rows(runtime, [row(1)])
+    record = feed_records(runtime, client)[0]
     header, payload, signature = record.split(".")
     forged = f"{header}.{payload[:-2]}{'A' if payload[-2] != 'A' else 'B'}{payload[-1]}.{signature}"
     document = client.get("/.well-known/jwks.json").get_json(force=True)
@@ -212,11 +210,11 @@ def test_a_tampered_record_fails_all_three(
 # --- the registry client checks the lists -------------------------------------------------------
 
 
-def run_pull(services: Services, client: FlaskClient, path: Path) -> Any:
+def run_pull(runtime: Runtime, client: FlaskClient, path: Path) -> Any:
     transport = AppTransport(client)
     feed = FeedClient(
         BASE,
-        registry_secret(services),
+        registry_secret(runtime),
         transport=transport,
         policy=RetryPolicy(attempts=2, sleep=lambda _: None),
     )
@@ -228,11 +226,11 @@ def run_pull(services: Services, client: FlaskClient, path: Path) -> Any:
 
 
 def test_the_registry_client_compares_the_mirror_with_the_lists(
-    services: Services, body: str, client: FlaskClient, tmp_path: Path
+    runtime: Runtime, body: str, client: FlaskClient, tmp_path: Path
 ) -> None:
-    issued = issue_rows(services, [row(1), row(2), row(3)])
-    revoke(services, issued.certificates[0].number, "考核材料不实")
-    summary, transport = run_pull(services, client, tmp_path / "m.db")
+    issued = issue_rows(runtime, [row(1), row(2), row(3)])
+    revoke(runtime, issued.certificates[0].number, "考核材料不实")
+    summary, transport = run_pull(runtime, client, tmp_path / "m.db")
     assert f"/status/{BODY_CODE}/1" in transport.paths
     assert (summary.status_lists, summary.status_checked) == (1, 3)
     assert summary.status_conflicts == [] and summary.status_pending == []
@@ -240,16 +238,16 @@ def test_the_registry_client_compares_the_mirror_with_the_lists(
 
 
 def test_a_list_that_hides_a_revocation_fails_the_pull(
-    services: Services,
+    runtime: Runtime,
     body: str,
     client: FlaskClient,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    issued = issue_rows(services, [row(1), row(2)])
+    issued = issue_rows(runtime, [row(1), row(2)])
     revoked = issued.certificates[0].number
-    revoke(services, revoked, "考核材料不实")
-    with services.db.transaction() as session:  # the issuer re-signs a list without the bit
+    revoke(runtime, revoked, "考核材料不实")
+    with runtime.db.transaction() as session:  # the issuer re-signs a list without the bit
         session.execute(update(StatusList).values(bits=bytes(16_384), credential=None))
     import certsvc.registry.transport as transport_module
 
@@ -260,7 +258,7 @@ def test_a_list_that_hides_a_revocation_fails_the_pull(
         "--url",
         BASE,
         "--token",
-        registry_secret(services),
+        registry_secret(runtime),
         "--db",
         str(tmp_path / "m.db"),
         "--quiet",
@@ -272,17 +270,17 @@ def test_a_list_that_hides_a_revocation_fails_the_pull(
 
 
 def test_a_bit_set_before_the_feed_delivers_is_pending(
-    services: Services, body: str, client: FlaskClient, tmp_path: Path
+    runtime: Runtime, body: str, client: FlaskClient, tmp_path: Path
 ) -> None:
-    issued = issue_rows(services, [row(1)])
+    issued = issue_rows(runtime, [row(1)])
     number = issued.certificates[0].number
-    with services.db.transaction() as session:  # the bit is set, the event not yet read
+    with runtime.db.transaction() as session:  # the bit is set, the event not yet read
         cert = session.scalar(select(Certificate).where(Certificate.number == number))
         assert cert is not None and cert.status_index is not None
         bits = bytearray(16_384)
         bits[cert.status_index // 8] |= 0x80 >> (cert.status_index % 8)
         session.execute(update(StatusList).values(bits=bytes(bits), credential=None))
-    summary, _ = run_pull(services, client, tmp_path / "m.db")
+    summary, _ = run_pull(runtime, client, tmp_path / "m.db")
     assert summary.status_conflicts == []
     assert len(summary.status_pending) == 1 and number in summary.status_pending[0]
 
@@ -292,7 +290,7 @@ def test_a_bit_set_before_the_feed_delivers_is_pending(
 
 def certificate_pdf(live: LiveService, number: str, tmp_path: Path) -> Path:
     render = pytest.importorskip("certsvc.render")
-    with live.services.db.session() as session:
+    with live.runtime.db.session() as session:
         cert = session.scalar(select(Certificate).where(Certificate.number == number))
         assert cert is not None
         face = render.face_from_certificate(cert, live.url)
@@ -305,9 +303,9 @@ def test_verify_reads_the_bit_from_the_list_the_record_names(
     live_service: LiveService, tmp_path: Path
 ) -> None:
     live = live_service
-    issued = issue_rows(live.services, [row(1), row(2)])
+    issued = issue_rows(live.runtime, [row(1), row(2)])
     kept, revoked = (certificate_pdf(live, c.number, tmp_path) for c in issued.certificates)
-    revoke(live.services, issued.certificates[1].number, "考核材料不实")
+    revoke(live.runtime, issued.certificates[1].number, "考核材料不实")
     jwks = f"{live.url}/.well-known/jwks.json"
     runner = CliRunner()
 

@@ -52,8 +52,8 @@ def test_every_example_on_the_page_runs(live_service: LiveService, tmp_path: Pat
         pytest.skip("pdfdetach (poppler-utils) is not installed; scripts/system-deps test")
     render = pytest.importorskip("certsvc.render")
     live = live_service
-    number = issue_rows(live.services, [row(1, name="欧阳晓明")]).certificates[0].number
-    with live.services.db.session() as session:
+    number = issue_rows(live.runtime, [row(1, name="欧阳晓明")]).certificates[0].number
+    with live.runtime.db.session() as session:
         cert = session.scalar(select(Certificate).where(Certificate.number == number))
         assert cert is not None
         face = render.face_from_certificate(cert, live.url)
@@ -71,6 +71,6 @@ def test_every_example_on_the_page_runs(live_service: LiveService, tmp_path: Pat
     assert "entries: 131072" in joined and "revoked: False" in joined
     assert "included at leaf" in joined
 
-    revoke(live.services, number, "考核材料不实")
+    revoke(live.runtime, number, "考核材料不实")
     status_block = next(code for lang, code, runs in found if "statusListIndex" in code)
     assert "revoked: True" in run("python", status_block, tmp_path, live.url)

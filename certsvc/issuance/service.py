@@ -27,7 +27,7 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from certsvc.bodies import require_active
+from certsvc.bodies.bodies import require_active
 from certsvc.db import insert_ignoring_conflicts, one_of
 from certsvc.domain.ids import IdType, redact_id_numbers
 from certsvc.domain.levels import Level
@@ -60,7 +60,7 @@ from certsvc.models import (
     utcnow,
 )
 from certsvc.registry.statements import sign_status_statement, status_statement
-from certsvc.services import Services
+from certsvc.runtime import Runtime
 from certsvc.signing.jws import JwsSigner
 from certsvc.transparency.log import publish
 
@@ -98,7 +98,7 @@ class _Submission:
 
 
 def issue_batch(
-    services: Services,
+    runtime: Runtime,
     body_code: str,
     rows: Sequence[tuple[int, Mapping[str, str]]],
     *,
@@ -118,24 +118,24 @@ def issue_batch(
     submission = _Submission(
         body_code, rows, source, content_sha256, filename, idempotency_key, actor, read_errors
     )
-    result, leaves = _issue_once(services, submission, progress)
+    result, leaves = _issue_once(runtime, submission, progress)
     if not result.replayed:
         CERTIFICATES_ISSUED.inc(len(result.certificates))
-        publish(services, leaves)
+        publish(runtime, leaves)
     return result
 
 
 def _issue_once(
-    services: Services, sub: _Submission, progress: Callable[[int], None] | None
+    runtime: Runtime, sub: _Submission, progress: Callable[[int], None] | None
 ) -> tuple[BatchResult, dict[int, bytes]]:
     try:
-        with services.db.transaction() as session:
-            return _issue(services, session, sub, progress)
+        with runtime.db.transaction() as session:
+            return _issue(runtime, session, sub, progress)
     except ConcurrentChange as exc:
         # A concurrent submission of the same batch won the race, or another batch certified
         # the same person meanwhile (the database's unique index, checked as the rows are
         # written). Answer the first from the stored batch; refuse the second with a 409.
-        with services.db.transaction() as session:
+        with runtime.db.transaction() as session:
             body = _body(session, sub.body_code)
             replay = _find_replay(session, body, sub.content_sha256, sub.idempotency_key)
             if replay is not None:
@@ -148,7 +148,7 @@ def _issue_once(
 
 
 def _issue(
-    services: Services,
+    runtime: Runtime,
     session: Session,
     sub: _Submission,
     progress: Callable[[int], None] | None,
@@ -161,12 +161,12 @@ def _issue(
     require_active(body, "issue")
     if not sub.rows and not sub.read_errors:
         raise BatchRejected([RowError(1, "", "the batch has no rows")])
-    requests, errors = validate_rows(session, body, sub.rows, services.vault)
+    requests, errors = validate_rows(session, body, sub.rows, runtime.vault)
     errors = [*sub.read_errors, *errors]
     if errors:
         raise BatchRejected(sorted(errors, key=lambda e: (e.row, e.column)))
 
-    signer = services.keyring.signer_for(session, body)
+    signer = runtime.keyring.signer_for(session, body)
     batch = Batch(
         id=uuid.uuid4().hex,
         body_id=body.id,
@@ -180,11 +180,11 @@ def _issue(
     session.add(batch)
     session.flush()
 
-    numbers = _allocate_numbers(session, services, body, requests)
-    holders = _holders(session, services, requests)
-    superseded = _supersede(session, services, requests, numbers, signer)
+    numbers = _allocate_numbers(session, runtime, body, requests)
+    holders = _holders(session, runtime, requests)
+    superseded = _supersede(session, runtime, requests, numbers, signer)
     issued, leaves = _store(
-        session, services, body, batch, signer, requests, numbers, holders, sub.actor, progress
+        session, runtime, body, batch, signer, requests, numbers, holders, sub.actor, progress
     )
     return BatchResult(batch.id, issued, superseded=superseded), leaves
 
@@ -232,7 +232,7 @@ def _upsert(session: Session) -> Any:
 
 def _allocate_numbers(
     session: Session,
-    services: Services,
+    runtime: Runtime,
     body: CertificationBody,
     requests: list[CertificateRequest],
 ) -> dict[int, str]:
@@ -240,7 +240,7 @@ def _allocate_numbers(
     groups: dict[tuple[int, Level], list[CertificateRequest]] = defaultdict(list)
     for r in requests:
         groups[(r.issue_date.year, r.level)].append(r)
-    body_code = parse_body_code(body.code, services.settings.extra_provinces)
+    body_code = parse_body_code(body.code, runtime.settings.extra_provinces)
     insert_ = _upsert(session)
     numbers: dict[int, str] = {}
     # A fixed order of counter rows keeps two batches of one body from deadlocking.
@@ -261,7 +261,7 @@ def _allocate_numbers(
         first = last - len(members) + 1
         for offset, r in enumerate(members):
             number = CertificateNumber(body_code, year % 100, level, first + offset)
-            numbers[r.row] = number.format(services.special_letters)
+            numbers[r.row] = number.format(runtime.special_letters)
     return numbers
 
 
@@ -272,7 +272,7 @@ class _HolderRef:
 
 
 def _holders(
-    session: Session, services: Services, requests: list[CertificateRequest]
+    session: Session, runtime: Runtime, requests: list[CertificateRequest]
 ) -> dict[tuple[str, str], _HolderRef]:
     """Holder rows for every person in the batch, creating the missing holders.
 
@@ -285,7 +285,7 @@ def _holders(
 
     def remember(rows: Iterable[Row[Any]]) -> None:
         rows = list(rows)
-        salts = services.vault.open_salts(
+        salts = runtime.vault.open_salts(
             (IdType(row.id_type), row.id_hash, row.id_salt) for row in rows
         )
         for row, salt in zip(rows, salts, strict=True):
@@ -296,7 +296,7 @@ def _holders(
         chunk = digests[start : start + 1000]
         remember(session.execute(select(*columns).where(one_of(session, Holder.id_hash, chunk))))
     missing = [
-        services.vault.protect(r.id_type, r.id_number) for k, r in wanted.items() if k not in found
+        runtime.vault.protect(r.id_type, r.id_number) for k, r in wanted.items() if k not in found
     ]
     if not missing:
         return found
@@ -321,7 +321,7 @@ def _holders(
 
 def _supersede(
     session: Session,
-    services: Services,
+    runtime: Runtime,
     requests: list[CertificateRequest],
     numbers: dict[int, str],
     signer: JwsSigner,
@@ -350,13 +350,13 @@ def _supersede(
             raise Conflict(f"certificate {r.corrects.number} changed while this batch was issued")
         superseded.append(r.corrects.number)
         corrected.append(r.corrects)
-    mark_not_current(session, corrected, signer, services.settings.public_url, now)
+    mark_not_current(session, corrected, signer, runtime.settings.public_url, now)
     return superseded
 
 
 def _store(
     session: Session,
-    services: Services,
+    runtime: Runtime,
     body: CertificationBody,
     batch: Batch,
     signer: JwsSigner,
@@ -371,13 +371,13 @@ def _store(
     Returns the issued certificates and the transparency-log leaf hash of every event
     written, by seq, made from the values written (for :func:`publish`).
     """
-    public_url = services.settings.public_url
+    public_url = runtime.settings.public_url
     now = utcnow()
     entries = assign_entries(session, body, len(requests), public_url)
     refs = {r.row: holders[(r.id_type.value, r.id_digest)] for r in requests}
     salts = {row: h.salt for row, h in refs.items()}
     signed = sign_certificates(
-        signer, body, requests, numbers, salts, entries, public_url, services.caches
+        signer, body, requests, numbers, salts, entries, public_url, runtime.caches
     )
     holder_ids = {row: h.id for row, h in refs.items()}
     written = write_certificates(
@@ -389,20 +389,20 @@ def _store(
     return [issued for issued, _ in written], leaves
 
 
-def revoke(services: Services, number: str, reason: str, actor: str = "") -> Certificate:
+def revoke(runtime: Runtime, number: str, reason: str, actor: str = "") -> Certificate:
     """Revoke a valid certificate; the reason is shown on verification and logged publicly
     (checkpointed as soon as it commits: :mod:`certsvc.events`)."""
-    cert = _revoke(services, number, reason, actor)
+    cert = _revoke(runtime, number, reason, actor)
     CERTIFICATES_REVOKED.inc()
     return cert
 
 
-def _revoke(services: Services, number: str, reason: str, actor: str) -> Certificate:
+def _revoke(runtime: Runtime, number: str, reason: str, actor: str) -> Certificate:
     reason = reason.strip()
     if len(reason) < 4:
         raise InvalidInput("give a reason for the revocation (shown to anyone who verifies)")
     check_text("reason", reason, multiline=True)  # signed, and shown on the public page
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         cert = session.scalar(select(Certificate).where(Certificate.number == number))
         if cert is None:
             raise NotFound(f"no certificate {number}")
@@ -413,17 +413,17 @@ def _revoke(services: Services, number: str, reason: str, actor: str) -> Certifi
         cert.status_reason = reason
         cert.status_changed_at = now
         # Signed by the body's active key now, so the registry can verify the revocation too.
-        signer = services.keyring.signer_for(session, cert.body)
+        signer = runtime.keyring.signer_for(session, cert.body)
         statement = status_statement(
             number=number,
             body_code=cert.body.code,
             status="revoked",
             reason=reason,
             at=now,
-            public_url=services.settings.public_url,
+            public_url=runtime.settings.public_url,
         )
         record = sign_status_statement(signer, statement)
-        mark_not_current(session, [cert], signer, services.settings.public_url, now)
+        mark_not_current(session, [cert], signer, runtime.settings.public_url, now)
         session.add(  # numbered at flush, i.e. last (certsvc.events lock order)
             Event(
                 kind="revoked",

@@ -33,10 +33,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from certsvc.bodies.keyring import Keyring
 from certsvc.errors import NotFound
-from certsvc.keyring import Keyring
 from certsvc.models import Certificate, CertificationBody, StatusList, utcnow
-from certsvc.services import Services
+from certsvc.runtime import Runtime
 from certsvc.signing.jwks import format_rfc3339
 from certsvc.signing.jws import JwsSigner
 from certsvc.signing.statuslist import (
@@ -207,7 +207,7 @@ def _stale(session: Session, keyring: Keyring, row: StatusList) -> bool:
     return active is not None and active.kid != row.kid
 
 
-def served_list(services: Services, body_code: str, number: int) -> ServedList:
+def served_list(runtime: Runtime, body_code: str, number: int) -> ServedList:
     """The signed list ``number`` of body ``body_code``; NotFound if there is none.
 
     Read without a transaction (a replica can answer); only a stale list (:func:`_stale`) is
@@ -216,16 +216,16 @@ def served_list(services: Services, body_code: str, number: int) -> ServedList:
 
     def read(session: Session) -> tuple[str | None, bool]:
         row = _find(session, body_code, number)
-        return row.credential, _stale(session, services.keyring, row)
+        return row.credential, _stale(session, runtime.keyring, row)
 
-    token, stale = services.db.read(read)
+    token, stale = runtime.db.read(read)
     if stale:
-        with services.db.transaction() as session:
+        with runtime.db.transaction() as session:
             row = _find(session, body_code, number)
             session.refresh(row, with_for_update=True)
-            if _stale(session, services.keyring, row):
-                signer = services.keyring.signer_for(session, row.body)
-                _sign(row, body_code, signer, services.settings.public_url)
+            if _stale(session, runtime.keyring, row):
+                signer = runtime.keyring.signer_for(session, row.body)
+                _sign(row, body_code, signer, runtime.settings.public_url)
             token = row.credential
     assert token is not None  # signed above when it was missing
     return ServedList(token, hashlib.sha256(token.encode()).hexdigest()[:32])

@@ -27,11 +27,11 @@ from sqlalchemy.orm import Session
 from certsvc.caches import Caches
 from certsvc.db import bulk_insert
 from certsvc.domain.ids import mask_id_number
-from certsvc.events import reserve
-from certsvc.identity import id_commitment
+from certsvc.holders.identity import id_commitment
 from certsvc.issuance.credential import CertifiedFacts, credential_payload, qr_payload
 from certsvc.issuance.validate import CertificateRequest
 from certsvc.models import Batch, Certificate, CertificationBody, Event, UTCDateTime
+from certsvc.models.events import reserve
 from certsvc.registry.statements import sign_status_statement, status_statement
 from certsvc.signing.jws import JwsSigner, SigningJob
 from certsvc.signing.statuslist import StatusEntry

@@ -46,7 +46,7 @@ def worker(ctx: Context, threads: int, metrics_port: int | None, metrics_host: s
     from certsvc.jobs.worker import run_worker
     from certsvc.logs import configure_logging
 
-    configure_logging(ctx.services.settings.log_level)
+    configure_logging(ctx.runtime.settings.log_level)
     if metrics_port is not None:
         from prometheus_client import start_http_server
 
@@ -54,7 +54,7 @@ def worker(ctx: Context, threads: int, metrics_port: int | None, metrics_host: s
 
         # A port of its own, not the app's: reachable from the monitoring host only.
         start_http_server(metrics_port, addr=metrics_host)
-    run_worker(ctx.services, threads=threads)
+    run_worker(ctx.runtime, threads=threads)
 
 
 @cli.group()
@@ -76,7 +76,7 @@ def _line(job: Job) -> str:
 @pass_ctx
 def jobs_list(ctx: Context, body_code: str | None, limit: int) -> None:
     """The newest jobs first: id, kind, state, progress, when, by whom."""
-    with ctx.services.db.session() as session:
+    with ctx.runtime.db.session() as session:
         body_id = _body_id(session, body_code) if body_code else None
         rows = service.list_jobs(session, body_id, limit)
     if not rows:
@@ -91,7 +91,7 @@ def jobs_list(ctx: Context, body_code: str | None, limit: int) -> None:
 @pass_ctx
 def jobs_show(ctx: Context, job_id: str, as_json: bool) -> None:
     """One job: state, progress, result or error."""
-    with ctx.services.db.session() as session:
+    with ctx.runtime.db.session() as session:
         job = service.get_job(session, None, job_id)
     data = service.job_json(job)
     if as_json:
@@ -125,7 +125,7 @@ def jobs_wait(ctx: Context, job_id: str, timeout: float) -> None:
 
 def _wait(ctx: Context, job_id: str, timeout: float) -> Job:
     def current() -> Job:
-        with ctx.services.db.session() as session:
+        with ctx.runtime.db.session() as session:
             return service.get_job(session, None, job_id)
 
     job = current()
@@ -159,13 +159,13 @@ def _body_id(session: Session, code: str) -> int:
 
 
 def _submit_render(ctx: Context, kind: str, batch_id: str, wait: bool) -> None:
-    with ctx.services.db.session() as session:
+    with ctx.runtime.db.session() as session:
         batch = session.get(Batch, batch_id)
         if batch is None:
             raise NotFound(f"no batch {batch_id}; the batch id is printed when a file is issued")
         body_id = batch.body_id
     job, _ = service.submit(
-        ctx.services, body_id, kind, {"batch_id": batch_id}, created_by="cli", total=batch.row_count
+        ctx.runtime, body_id, kind, {"batch_id": batch_id}, created_by="cli", total=batch.row_count
     )
     click.echo(f"job {job.id} queued")
     if wait:
@@ -203,7 +203,7 @@ def jobs_print(ctx: Context, batch_id: str, wait: bool) -> None:
 @pass_ctx
 def jobs_download(ctx: Context, job_id: str, output: Path | None) -> None:
     """Write a finished job's result to a file."""
-    job, chunks = service.result_chunks(ctx.services, None, job_id)
+    job, chunks = service.result_chunks(ctx.runtime, None, job_id)
     target = output or Path(job.result_name)
     with target.open("wb") as out:
         for chunk in chunks:

@@ -23,7 +23,7 @@ from huey import RedisHuey, SqliteHuey
 
 if TYPE_CHECKING:
     from certsvc.config import Settings
-    from certsvc.services import Services
+    from certsvc.runtime import Runtime
 
 __all__ = ["TASK_NAME", "JobQueue", "worker_name"]
 
@@ -49,14 +49,14 @@ def make_huey(settings: Settings) -> Any:
 class JobQueue:
     """Puts job ids on the queue and, in a worker, runs them with :func:`run_job`."""
 
-    def __init__(self, services: Services, runner: Callable[[Services, str], None]) -> None:
-        self.huey = make_huey(services.settings)
-        self._services = services
+    def __init__(self, runtime: Runtime, runner: Callable[[Runtime, str], None]) -> None:
+        self.huey = make_huey(runtime.settings)
+        self._runtime = runtime
         self._runner = runner
         self._task = self.huey.task(name=TASK_NAME)(self._run)
 
     def _run(self, job_id: str) -> None:
-        self._runner(self._services, job_id)
+        self._runner(self._runtime, job_id)
 
     def enqueue(self, job_id: str) -> None:
         """Say "job ``job_id`` may be run now" to whichever worker is free."""

@@ -11,35 +11,35 @@ from typing import TYPE_CHECKING
 from certsvc.models import Batch
 
 if TYPE_CHECKING:
-    from certsvc.services import Services
+    from certsvc.runtime import Runtime
 
 __all__ = ["batch_size", "render_batch_print", "render_batch_zip"]
 
 
-def batch_size(services: Services, batch_id: str) -> int:
+def batch_size(runtime: Runtime, batch_id: str) -> int:
     """How many certificates the batch holds (the job's progress total)."""
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         batch = session.get(Batch, batch_id)
         return batch.row_count if batch is not None else 0
 
 
 def render_batch_zip(
-    services: Services, batch_id: str, progress: Callable[[int], None]
+    runtime: Runtime, batch_id: str, progress: Callable[[int], None]
 ) -> Iterator[bytes]:
     """The batch's ZIP of PDFs, streamed; ``progress(n)`` after the n-th certificate."""
     from certsvc.render.batch import batch_zip
 
-    with services.db.snapshot() as session:
+    with runtime.db.snapshot() as session:
         yield from batch_zip(
-            session, batch_id, services.settings.public_url, services.vault, progress=progress
+            session, batch_id, runtime.settings.public_url, runtime.vault, progress=progress
         )
 
 
-def render_batch_print(services: Services, batch_id: str, progress: Callable[[int], None]) -> bytes:
+def render_batch_print(runtime: Runtime, batch_id: str, progress: Callable[[int], None]) -> bytes:
     """The batch as one print PDF; ``progress(n)`` after the n-th certificate."""
     from certsvc.render.batch import batch_merged
 
-    with services.db.snapshot() as session:
+    with runtime.db.snapshot() as session:
         return batch_merged(
-            session, batch_id, services.settings.public_url, services.vault, progress=progress
+            session, batch_id, runtime.settings.public_url, runtime.vault, progress=progress
         )

@@ -23,22 +23,22 @@ from certsvc.jobs.queue import worker_name
 from certsvc.jobs.service import Attempt, LeaseLost, claim, decode_rows, read_input
 
 if TYPE_CHECKING:
-    from certsvc.services import Services
+    from certsvc.runtime import Runtime
 
 __all__ = ["run_job"]
 
 log = logging.getLogger(__name__)
 
 
-def run_job(services: Services, job_id: str) -> None:
+def run_job(runtime: Runtime, job_id: str) -> None:
     """Claim job ``job_id`` and run it to its end; nothing when it is not to be had."""
-    attempt = claim(services, job_id, worker_name())
+    attempt = claim(runtime, job_id, worker_name())
     if attempt is None:
         log.info("job %s: nothing to run (finished, or held by another worker)", job_id)
         return
     log.info("job %s (%s): attempt %d", job_id, attempt.kind, attempt.number)
     try:
-        _STEPS[attempt.kind](services, attempt)
+        _STEPS[attempt.kind](runtime, attempt)
     except LeaseLost:
         log.warning(
             "job %s: attempt %d lost its lease; another worker has it", job_id, attempt.number
@@ -58,34 +58,34 @@ def run_job(services: Services, job_id: str) -> None:
         )
 
 
-def _batch_zip(services: Services, attempt: Attempt) -> None:
+def _batch_zip(runtime: Runtime, attempt: Attempt) -> None:
     batch_id = str(attempt.params["batch_id"])
-    attempt.progress(0, rendering.batch_size(services, batch_id), force=True)
-    for chunk in rendering.render_batch_zip(services, batch_id, attempt.progress):
+    attempt.progress(0, rendering.batch_size(runtime, batch_id), force=True)
+    for chunk in rendering.render_batch_zip(runtime, batch_id, attempt.progress):
         attempt.write(chunk)
     attempt.succeed(result_name=f"batch-{batch_id}.zip", result_type="application/zip")
 
 
-def _batch_print(services: Services, attempt: Attempt) -> None:
+def _batch_print(runtime: Runtime, attempt: Attempt) -> None:
     batch_id = str(attempt.params["batch_id"])
-    attempt.progress(0, rendering.batch_size(services, batch_id), force=True)
-    attempt.write(rendering.render_batch_print(services, batch_id, attempt.progress))
+    attempt.progress(0, rendering.batch_size(runtime, batch_id), force=True)
+    attempt.write(rendering.render_batch_print(runtime, batch_id, attempt.progress))
     attempt.succeed(result_name=f"batch-{batch_id}.pdf", result_type="application/pdf")
 
 
-def _import(services: Services, attempt: Attempt) -> None:
+def _import(runtime: Runtime, attempt: Attempt) -> None:
     from certsvc.issuance.service import issue_batch
 
-    payload = read_input(services, attempt.job_id)
+    payload = read_input(runtime, attempt.job_id)
     rows = decode_rows(payload["rows"])
     read_errors = [RowError(**e) for e in payload.get("read_errors", [])]
     attempt.progress(0, len(rows), force=True)
     # SQLite has one writer at a time, and issuance holds the write lock until it commits:
     # progress written from another connection meanwhile would wait for it (and time out).
     # PostgreSQL locks rows, so there the bar moves while the batch is signed.
-    progress = attempt.progress if services.db.dialect != "sqlite" else None
+    progress = attempt.progress if runtime.db.dialect != "sqlite" else None
     result = issue_batch(
-        services,
+        runtime,
         str(payload["body_code"]),
         rows,
         source=str(payload["source"]),
@@ -106,14 +106,14 @@ def _import(services: Services, attempt: Attempt) -> None:
     )
 
 
-def _stats_export(services: Services, attempt: Attempt) -> None:
+def _stats_export(runtime: Runtime, attempt: Attempt) -> None:
     from certsvc.registry.stats import compute_stats, render
 
     fmt = str(attempt.params.get("format", "xlsx"))
     attempt.progress(0, 1, force=True)
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         stats = compute_stats(
-            session, body_id=attempt.body_id, extra_provinces=services.settings.extra_provinces
+            session, body_id=attempt.body_id, extra_provinces=runtime.settings.extra_provinces
         )
     attempt.write(render(stats, fmt))
     types = {
@@ -125,7 +125,7 @@ def _stats_export(services: Services, attempt: Attempt) -> None:
     attempt.succeed(result_name=f"statistics-{day}.{fmt}", result_type=types[fmt])
 
 
-_STEPS: dict[str, Callable[[Services, Attempt], None]] = {
+_STEPS: dict[str, Callable[[Runtime, Attempt], None]] = {
     "batch_zip": _batch_zip,
     "batch_print": _batch_print,
     "import": _import,

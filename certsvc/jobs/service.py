@@ -52,7 +52,7 @@ from certsvc.jobs.models import JOB_KINDS, Job, JobChunk
 from certsvc.models import utcnow
 
 if TYPE_CHECKING:
-    from certsvc.services import Services
+    from certsvc.runtime import Runtime
 
 __all__ = [
     "ASYNC_IMPORT_ROWS",
@@ -94,7 +94,7 @@ class LeaseLost(CertsvcError):
 
 
 def submit(
-    services: Services,
+    runtime: Runtime,
     body_id: int,
     kind: str,
     params: Mapping[str, Any],
@@ -111,7 +111,7 @@ def submit(
     (``created`` False) — the retry of a submission never runs the work twice.
     """
     assert kind in JOB_KINDS
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         if dedupe_key is not None:
             existing = session.scalar(
                 select(Job).where(Job.body_id == body_id, Job.dedupe_key == dedupe_key)
@@ -131,15 +131,15 @@ def submit(
         session.add(job)
         session.flush()
         if payload is not None:
-            _store_input(session, services, job.id, payload)
-    _enqueue(services, job.id)
+            _store_input(session, runtime, job.id, payload)
+    _enqueue(runtime, job.id)
     return job, True
 
 
-def _enqueue(services: Services, job_id: str) -> None:
+def _enqueue(runtime: Runtime, job_id: str) -> None:
     """Put the job on the queue; a queue that does not answer is left to the sweeper."""
     try:
-        services.job_queue.enqueue(job_id)
+        runtime.job_queue.enqueue(job_id)
     except Exception:  # the row is committed: the sweeper re-enqueues it within a lease
         log.exception("job %s stored but not queued; a worker's sweeper will queue it", job_id)
 
@@ -147,25 +147,25 @@ def _enqueue(services: Services, job_id: str) -> None:
 # --- the input, encrypted -------------------------------------------------------------------
 
 
-def _input_key(services: Services) -> AESGCM:
+def _input_key(runtime: Runtime) -> AESGCM:
     """A key for job inputs derived from the ID encryption key (they hold ID numbers)."""
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"certsvc job input v1")
-    return AESGCM(hkdf.derive(services.settings.id_encryption_key))
+    return AESGCM(hkdf.derive(runtime.settings.id_encryption_key))
 
 
-def _store_input(session: Session, services: Services, job_id: str, payload: Any) -> None:
+def _store_input(session: Session, runtime: Runtime, job_id: str, payload: Any) -> None:
     plain = zlib.compress(json.dumps(payload, ensure_ascii=False).encode(), 6)
     nonce = os.urandom(12)
-    sealed = nonce + _input_key(services).encrypt(nonce, plain, job_id.encode())
+    sealed = nonce + _input_key(runtime).encrypt(nonce, plain, job_id.encode())
     for seq, start in enumerate(range(0, len(sealed), CHUNK_BYTES)):
         session.add(
             JobChunk(job_id=job_id, role="input", seq=seq, data=sealed[start : start + CHUNK_BYTES])
         )
 
 
-def read_input(services: Services, job_id: str) -> Any:
+def read_input(runtime: Runtime, job_id: str) -> Any:
     """The job's payload as it was submitted."""
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         sealed = b"".join(
             session.scalars(
                 select(JobChunk.data)
@@ -175,19 +175,19 @@ def read_input(services: Services, job_id: str) -> Any:
         )
     if len(sealed) < 13:
         raise NotFound(f"job {job_id} has no stored input (it has ended, or never had one)")
-    plain = _input_key(services).decrypt(sealed[:12], sealed[12:], job_id.encode())
+    plain = _input_key(runtime).decrypt(sealed[:12], sealed[12:], job_id.encode())
     return json.loads(zlib.decompress(plain))
 
 
 # --- running: claim and fenced steps ----------------------------------------------------------
 
 
-def claim(services: Services, job_id: str, worker: str) -> Attempt | None:
+def claim(runtime: Runtime, job_id: str, worker: str) -> Attempt | None:
     """Take job ``job_id`` for this worker, or None when there is nothing to take (it has
     ended, or another worker holds a live lease on it)."""
     now = utcnow()
-    lease = dt.timedelta(seconds=services.settings.job_lease_seconds)
-    with services.db.transaction() as session:
+    lease = dt.timedelta(seconds=runtime.settings.job_lease_seconds)
+    with runtime.db.transaction() as session:
         row = session.execute(
             update(Job)
             .where(
@@ -215,7 +215,7 @@ def claim(services: Services, job_id: str, worker: str) -> Attempt | None:
         )
     attempts, kind, body_id, params, total, started_at = row
     return Attempt(
-        services, job_id, int(attempts), kind, int(body_id), dict(params), int(total), started_at
+        runtime, job_id, int(attempts), kind, int(body_id), dict(params), int(total), started_at
     )
 
 
@@ -223,7 +223,7 @@ def claim(services: Services, job_id: str, worker: str) -> Attempt | None:
 class Attempt:
     """One worker's run of one job. Every write checks the job is still this attempt's."""
 
-    services: Services
+    runtime: Runtime
     job_id: str
     number: int
     kind: str
@@ -239,7 +239,7 @@ class Attempt:
 
     def _fenced(self, session: Session, **values: Any) -> None:
         now = utcnow()
-        lease = dt.timedelta(seconds=self.services.settings.job_lease_seconds)
+        lease = dt.timedelta(seconds=self.runtime.settings.job_lease_seconds)
         owned = session.execute(
             update(Job)
             .where(Job.id == self.job_id, Job.attempts == self.number, Job.state == "running")
@@ -258,7 +258,7 @@ class Attempt:
         if not force and now - self._written_at < PROGRESS_INTERVAL:
             return
         self._written_at = now
-        with self.services.db.transaction() as session:
+        with self.runtime.db.transaction() as session:
             self._fenced(session, progress_done=done, progress_total=self.total)
 
     def write(self, data: bytes) -> None:
@@ -271,7 +271,7 @@ class Attempt:
             del self._buffer[:CHUNK_BYTES]
 
     def _flush(self, piece: bytes) -> None:
-        with self.services.db.transaction() as session:
+        with self.runtime.db.transaction() as session:
             self._fenced(session, progress_done=self._done, progress_total=self.total)
             session.add(JobChunk(job_id=self.job_id, role="result", seq=self._seq, data=piece))
         self._seq += 1
@@ -289,8 +289,8 @@ class Attempt:
             self._flush(bytes(self._buffer))
             self._buffer = None
         now = utcnow()
-        ttl = dt.timedelta(hours=self.services.settings.job_result_ttl_hours)
-        with self.services.db.transaction() as session:
+        ttl = dt.timedelta(hours=self.runtime.settings.job_result_ttl_hours)
+        with self.runtime.db.transaction() as session:
             self._fenced(
                 session,
                 state="succeeded",
@@ -310,7 +310,7 @@ class Attempt:
     def fail(self, code: str, message: str, outcome: Mapping[str, Any] | None = None) -> None:
         """End the attempt with an error a person can act on; nothing is downloadable."""
         now = utcnow()
-        with self.services.db.transaction() as session:
+        with self.runtime.db.transaction() as session:
             self._fenced(
                 session,
                 state="failed",
@@ -343,16 +343,16 @@ class SweepReport:
     expired: int
 
 
-def sweep(services: Services) -> SweepReport:
+def sweep(runtime: Runtime) -> SweepReport:
     """Hand out jobs whose worker died, re-queue lost messages, delete expired results.
 
     Safe to run on every worker at once: each change is a conditional UPDATE, so a job is
     taken back by one sweeper only.
     """
     now = utcnow()
-    lease = dt.timedelta(seconds=services.settings.job_lease_seconds)
+    lease = dt.timedelta(seconds=runtime.settings.job_lease_seconds)
     stale = (Job.state == "running") & (Job.lease_until < now)
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         abandoned = list(
             session.scalars(
                 update(Job)
@@ -401,7 +401,7 @@ def sweep(services: Services) -> SweepReport:
         if expired:
             session.execute(delete(JobChunk).where(JobChunk.job_id.in_(expired)))
     for job_id in requeued:
-        _enqueue(services, job_id)
+        _enqueue(runtime, job_id)
     if requeued or abandoned or expired:
         log.info(
             "sweep: %d job(s) queued again, %d given up, %d result(s) expired",
@@ -481,10 +481,10 @@ def job_json(job: Job) -> dict[str, Any]:
 
 
 def result_chunks(
-    services: Services, body_id: int | None, job_id: str
+    runtime: Runtime, body_id: int | None, job_id: str
 ) -> tuple[Job, Iterator[bytes]]:
     """The job (checked to be of ``body_id``) and its result, read one chunk at a time."""
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         job = get_job(session, body_id, job_id)
     if job.state == "expired" or (job.expires_at is not None and job.expires_at < utcnow()):
         raise JobResultExpired(
@@ -500,7 +500,7 @@ def result_chunks(
     def chunks() -> Iterator[bytes]:
         seq = 0
         while True:
-            with services.db.session() as session:
+            with runtime.db.session() as session:
                 data = session.scalar(
                     select(JobChunk.data).where(
                         JobChunk.job_id == job.id, JobChunk.role == "result", JobChunk.seq == seq

@@ -15,24 +15,24 @@ from typing import TYPE_CHECKING
 from certsvc.jobs.service import sweep
 
 if TYPE_CHECKING:
-    from certsvc.services import Services
+    from certsvc.runtime import Runtime
 
 __all__ = ["run_worker"]
 
 log = logging.getLogger(__name__)
 
 
-def run_worker(services: Services, threads: int = 2) -> None:
+def run_worker(runtime: Runtime, threads: int = 2) -> None:
     """Run jobs until stopped by a signal; ``threads`` jobs at a time."""
-    queue = services.job_queue
+    queue = runtime.job_queue
     stop = threading.Event()
     # A dead worker's job is found within a third of a lease after the lease ran out.
-    interval = max(1.0, services.settings.job_lease_seconds / 3)
+    interval = max(1.0, runtime.settings.job_lease_seconds / 3)
 
     def sweeper() -> None:
         while True:
             try:
-                sweep(services)
+                sweep(runtime)
             except Exception:  # the database may be restarting: log it and try again
                 log.exception("sweeping the jobs failed; trying again in %.0f s", interval)
             if stop.wait(interval):
@@ -48,7 +48,7 @@ def run_worker(services: Services, threads: int = 2) -> None:
         max_delay=1.0,
         graceful_signal="TERM",
     )
-    log.info("worker started: %d thread(s), queue %s", threads, services.settings.job_queue_name)
+    log.info("worker started: %d thread(s), queue %s", threads, runtime.settings.job_queue_name)
     try:
         consumer.run()
     finally:

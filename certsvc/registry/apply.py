@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from certsvc.domain.ids import IdType, mask_id_number
 from certsvc.domain.numbers import issuing_body_of
 from certsvc.errors import CertsvcError, FeedIntegrityError, InvalidCertificateNumber, UnknownKey
-from certsvc.identity import id_commitment
+from certsvc.holders.identity import id_commitment
 from certsvc.issuance.credential import CREDENTIAL_TYPE
 from certsvc.registry.mirror import (
     Mirror,

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from certsvc.domain.ids import IdType
 from certsvc.errors import InvalidInput, NotFound
-from certsvc.identity import IdVault
+from certsvc.holders.identity import IdVault
 from certsvc.models import Batch, Certificate, CertificationBody
 from certsvc.render.certificate import (
     TITLE_ZH,

@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certsvc.errors import LogIntegrityError
+from certsvc.models.transparency import LogCheckpoint, LogKey, MerkleNode
 from certsvc.transparency import store
 from certsvc.transparency.checkpoints import event_facts
 from certsvc.transparency.keys import log_verifiers
 from certsvc.transparency.leaf import leaf_hash_of
 from certsvc.transparency.merkle import EMPTY_ROOT, NodeId, extend, resolve
-from certsvc.transparency.models import LogCheckpoint, LogKey, MerkleNode
 from certsvc.transparency.note import open_checkpoint
 
 __all__ = ["audit"]

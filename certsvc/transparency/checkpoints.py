@@ -24,15 +24,15 @@ from sqlalchemy.orm import Session
 
 from certsvc.errors import CertsvcError, LogIntegrityError
 from certsvc.models import Certificate, CertificationBody, Event, EventLogHead
+from certsvc.models.transparency import LogCheckpoint, LogKey
 from certsvc.signing.keys import public_key_from_jwk
 from certsvc.transparency import store
 from certsvc.transparency.keys import LogKeys, LogSigner, log_origin
 from certsvc.transparency.leaf import EventFacts, leaf_hash_of
-from certsvc.transparency.models import LogCheckpoint, LogKey
 from certsvc.transparency.note import Checkpoint, verifier_key
 
 if TYPE_CHECKING:
-    from certsvc.services import Services
+    from certsvc.runtime import Runtime
 
 __all__ = [
     "APPEND_CHUNK",
@@ -183,7 +183,7 @@ def sign_checkpoint(session: Session, signer: LogSigner, size: int) -> SignedChe
 
 
 def append_and_checkpoint(
-    services: Services,
+    runtime: Runtime,
     *,
     chunk: int = APPEND_CHUNK,
     known_leaves: Mapping[int, bytes] | None = None,
@@ -195,17 +195,17 @@ def append_and_checkpoint(
     ``known_leaves``: leaf hashes of events the caller just committed (see
     :func:`append_events`).
     """
-    keys = LogKeys.of(services)
-    origin = log_origin(services.settings.public_url)
+    keys = LogKeys.of(runtime)
+    origin = log_origin(runtime.settings.public_url)
     while True:
-        with services.db.transaction() as session:
+        with runtime.db.transaction() as session:
             size = store.lock_log(session)
             new_size = append_events(session, size, chunk, known_leaves)
             if new_size - size < chunk or new_size == last_seq(session):
                 return sign_checkpoint(session, keys.signer(session, origin), new_size)
 
 
-def publish(services: Services, leaves: Mapping[int, bytes] | None = None) -> None:
+def publish(runtime: Runtime, leaves: Mapping[int, bytes] | None = None) -> None:
     """Bring the log up to the last committed event and sign a checkpoint, never failing.
 
     For the moment right after a unit of work commits (a batch, a revocation, a key event):
@@ -215,7 +215,7 @@ def publish(services: Services, leaves: Mapping[int, bytes] | None = None) -> No
     hashes of the events just committed, by seq, so they need not be read back.
     """
     try:
-        append_and_checkpoint(services, known_leaves=leaves)
+        append_and_checkpoint(runtime, known_leaves=leaves)
     except (CertsvcError, SQLAlchemyError):
         log.exception("transparency log not extended; run `certsvc log checkpoint`")
 

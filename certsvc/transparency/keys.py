@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from certsvc.errors import InvalidInput, SigningKeyError
 from certsvc.models import utcnow
+from certsvc.models.transparency import LogKey
 from certsvc.signing.keys import (
     KeyFiles,
     decrypt_private_key,
@@ -27,11 +28,10 @@ from certsvc.signing.keys import (
     public_jwk,
     public_key_from_jwk,
 )
-from certsvc.transparency.models import LogKey
 from certsvc.transparency.note import Checkpoint, NoteVerifier, format_checkpoint, sign_note
 
 if TYPE_CHECKING:
-    from certsvc.services import Services
+    from certsvc.runtime import Runtime
 
 __all__ = ["LogKeys", "LogSigner", "log_origin", "log_verifiers"]
 
@@ -68,9 +68,9 @@ class LogKeys:
         self._passphrase = passphrase
 
     @classmethod
-    def of(cls, services: Services) -> LogKeys:
+    def of(cls, runtime: Runtime) -> LogKeys:
         """The log keys of a running certsvc (same directory and passphrase as body keys)."""
-        return cls(KeyFiles(services.settings.key_dir), services.settings.key_passphrase)
+        return cls(KeyFiles(runtime.settings.key_dir), runtime.settings.key_passphrase)
 
     def active(self, session: Session) -> LogKey | None:
         """The key that signs new checkpoints, if one was made."""

@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session, aliased
 from certsvc.caches import Caches
 from certsvc.errors import CheckpointError, InvalidInput, LogRangeError
 from certsvc.models import Certificate, CertificationBody, Event
+from certsvc.models.transparency import LogCheckpoint, LogKey
 from certsvc.signing.keys import public_key_from_jwk
 from certsvc.transparency import store
 from certsvc.transparency.checkpoints import last_seq
 from certsvc.transparency.leaf import EventFacts, leaf_data
 from certsvc.transparency.merkle import leaf_hash, verify_inclusion
-from certsvc.transparency.models import LogCheckpoint, LogKey
 from certsvc.transparency.note import Checkpoint, NoteVerifier, open_checkpoint, verifier_key
 
 __all__ = [
@@ -203,7 +203,7 @@ def inclusion_of(
     checkpoint covers the event yet. ``verified`` is False when the leaf recomputed from
     today's records, the proof and the signed checkpoint disagree — the records or the log
     were changed after logging. Opened checkpoints and proofs are kept in ``caches`` (the
-    service's :attr:`~certsvc.services.Services.caches`).
+    service's :attr:`~certsvc.runtime.Runtime.caches`).
     """
     if latest is None or facts.seq > latest[0]:
         return None

@@ -241,7 +241,7 @@ def verify_token(
 ) -> VerificationResult:
     """Verify a QR token against this service's keys and records (see the module docstring).
 
-    ``caches`` is the service's :attr:`~certsvc.services.Services.caches` (public keys, opened
+    ``caches`` is the service's :attr:`~certsvc.runtime.Runtime.caches` (public keys, opened
     checkpoints, proofs); without it (a one-off check) nothing is kept for the next call.
     """
     checked_at = now or utcnow()

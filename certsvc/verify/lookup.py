@@ -24,7 +24,7 @@ from certsvc.domain._text import compact
 from certsvc.domain.ids import normalize_id_number, parse_id_type
 from certsvc.domain.numbers import looks_like_certificate_number
 from certsvc.errors import InvalidCertificateNumber, InvalidIdNumber, InvalidName
-from certsvc.identity import IdVault
+from certsvc.holders.identity import IdVault
 from certsvc.models import Certificate, Holder, utcnow
 from certsvc.verify.core import verify_token
 from certsvc.verify.result import VerificationResult

@@ -37,7 +37,7 @@ from certsvc.models import Certificate, SigningKey
 from certsvc.verify.result import VerificationResult
 
 if TYPE_CHECKING:
-    from certsvc.services import Services
+    from certsvc.runtime import Runtime
 
 __all__ = ["read_verification"]
 
@@ -47,12 +47,12 @@ R = TypeVar("R", VerificationResult, list[VerificationResult])
 _FINAL = frozenset({"revoked", "superseded", "malformed"})
 
 
-def read_verification(services: Services, work: Callable[[Session], R]) -> R:
+def read_verification(runtime: Runtime, work: Callable[[Session], R]) -> R:
     """``work(session)`` — a verification or a look-up — on the replica when there is one,
     with the primary's word wherever the replica's could be out of date."""
-    if services.read_db is services.db:
-        return services.db.read(work)
-    answer = services.read_db.read(work)
+    if runtime.read_db is runtime.db:
+        return runtime.db.read(work)
+    answer = runtime.read_db.read(work)
     results: Sequence[VerificationResult] = answer if isinstance(answer, list) else [answer]
     if all(_final(r) for r in results):
         return answer
@@ -60,9 +60,9 @@ def read_verification(services: Services, work: Callable[[Session], R]) -> R:
         numbers = [
             str(r.certificate["number"]) for r in results if r.status == "valid" and r.certificate
         ]
-        if services.db.read(lambda session: _still_valid(session, numbers)):
+        if runtime.db.read(lambda session: _still_valid(session, numbers)):
             return answer
-    return services.db.read(work)
+    return runtime.db.read(work)
 
 
 def _final(result: VerificationResult) -> bool:

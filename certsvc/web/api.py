@@ -16,12 +16,12 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from certsvc import services_of
 from certsvc.metrics import counted
 from certsvc.models import utcnow
 from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
 from certsvc.verify.replica import read_verification
 from certsvc.verify.result import format_time
+from certsvc.web import runtime_of
 from certsvc.web.json_body import parse
 from certsvc.web.openapi import Answer, Operation, documented, openapi_document
 from certsvc.web.schemas import (
@@ -62,10 +62,10 @@ _CANNOT_BE_VALID = Answer(
 def verify() -> Response:
     """Verify a QR token (the part after ``/v/`` in the QR's URL)."""
     token = parse(VerifyRequest).token
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     result = counted(
         read_verification(
-            services, lambda session: verify_token(session, token, caches=services.caches)
+            runtime, lambda session: verify_token(session, token, caches=runtime.caches)
         )
     )
     return _no_store(result.to_dict())
@@ -89,12 +89,12 @@ def verify() -> Response:
 def lookup_number() -> Response:
     """Look up a certificate by its number and the holder's name."""
     body = parse(LookupByNumberRequest)
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     result = counted(
         read_verification(
-            services,
+            runtime,
             lambda session: lookup_by_number(
-                session, body.number, body.name, caches=services.caches
+                session, body.number, body.name, caches=runtime.caches
             ),
         )
     )
@@ -119,19 +119,19 @@ def lookup_number() -> Response:
 def lookup_id() -> Response:
     """Every certificate of the person with this ID number and name (masked data only)."""
     body = parse(LookupByIdRequest)
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     checked_at = utcnow()
     results = counted(
         read_verification(
-            services,
+            runtime,
             lambda session: lookup_by_id(
                 session,
-                services.vault,
+                runtime.vault,
                 body.id_number,
                 body.name,
                 body.id_type.value,
                 checked_at,
-                caches=services.caches,
+                caches=runtime.caches,
             ),
         )
     )
@@ -159,7 +159,7 @@ def lookup_id() -> Response:
 )
 def openapi() -> Response:
     """The OpenAPI 3.1 description of every public route."""
-    settings = services_of(current_app).settings
+    settings = runtime_of(current_app).settings
     document = openapi_document(current_app, settings.public_url, settings.max_batch_rows)
     response = jsonify(document)
     response.headers["Cache-Control"] = "public, max-age=300"

@@ -25,8 +25,8 @@ from flask import Flask, abort, current_app, g, redirect, request, session, url_
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask.typing import ResponseReturnValue
 
-from certsvc import audit, services_of
-from certsvc.accounts import Permission, Principal, load_principal
+from certsvc import audit, runtime_of
+from certsvc.accounts.accounts import Permission, Principal, load_principal
 
 __all__ = [
     "IDLE_TIMEOUT",
@@ -120,7 +120,7 @@ def current_principal() -> Principal | None:
     if too_old or now - seen > IDLE_TIMEOUT.total_seconds():
         end_session()
         return None
-    with services_of(current_app).db.session() as db_session:
+    with runtime_of(current_app).db.session() as db_session:
         who = load_principal(db_session, account_id, stamp)
     if who is None:
         end_session()
@@ -161,7 +161,7 @@ def audit_request(
     detail: Mapping[str, Any] | None = None,
 ) -> None:
     """Write one audit entry for this request, in its own transaction."""
-    with services_of(current_app).db.transaction() as db_session:
+    with runtime_of(current_app).db.transaction() as db_session:
         audit.record(
             db_session,
             request_actor(),
@@ -182,7 +182,7 @@ def audited_request(
 ) -> AbstractContextManager[audit.AuditedAction]:
     """:func:`certsvc.audit.audited` for this request's actor: ok, rejected or failed."""
     return audit.audited(
-        services_of(current_app).db,
+        runtime_of(current_app).db,
         request_actor(),
         action,
         body_id=body_id,

@@ -35,10 +35,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from sqlalchemy.orm import Session
 
-from certsvc import certificates as service
-from certsvc import services_of
-from certsvc.accounts import Permission, roles_with
-from certsvc.apitokens import TokenIdentity, current_token, require_token
+from certsvc.accounts.accounts import Permission, roles_with
+from certsvc.accounts.tokens import TokenIdentity, current_token, require_token
 from certsvc.domain.text import check_text
 from certsvc.errors import (
     BatchRejected,
@@ -47,6 +45,7 @@ from certsvc.errors import (
     PermissionDenied,
     RowError,
 )
+from certsvc.issuance import certificates
 from certsvc.issuance.columns import COLUMNS
 from certsvc.issuance.service import issue_batch, revoke
 from certsvc.jobs.service import ASYNC_IMPORT_ROWS, encode_rows
@@ -54,7 +53,7 @@ from certsvc.jobs.service import submit as submit_job
 from certsvc.models import Batch, Certificate
 from certsvc.verify.core import certificate_fields
 from certsvc.verify.result import format_time
-from certsvc.web import refusals, schemas
+from certsvc.web import refusals, runtime_of, schemas
 from certsvc.web.authz import audit_request, audited_request
 from certsvc.web.jobs_api import accepted
 from certsvc.web.json_body import json_object, parse, problem
@@ -242,7 +241,7 @@ def _certificate_brief(cert: Certificate, public_url: str) -> dict[str, Any]:
 
 
 def _batch_json(session: Session, batch: Batch, public_url: str) -> dict[str, Any]:
-    certs = service.batch_certificates(session, batch)
+    certs = certificates.batch_certificates(session, batch)
     return {
         "id": batch.id,
         "status": "issued",
@@ -254,7 +253,7 @@ def _batch_json(session: Session, batch: Batch, public_url: str) -> dict[str, An
 
 
 def _certificate_json(session: Session, cert: Certificate, public_url: str) -> dict[str, Any]:
-    past = service.history(session, cert)
+    past = certificates.history(session, cert)
     numbers = {c.id: c.number for c in past.chain}
     position = next(i for i, c in enumerate(past.chain) if c.id == cert.id)
     return {
@@ -320,12 +319,12 @@ def create_batch() -> ResponseReturnValue:
     key = _idempotency_key(required=True)
     data, numbered, shape_errors = _read_rows(IssuingBatchRequest, ("rows",))
     rows = data["rows"]
-    services = services_of(current_app)
-    limit = services.settings.max_batch_rows  # the document's maxItems, filled in per app
+    runtime = runtime_of(current_app)
+    limit = runtime.settings.max_batch_rows  # the document's maxItems, filled in per app
     if len(rows) > limit:
         raise InvalidRequest(f"at most {limit} rows per batch; split the batch")
-    with services.db.session() as session:
-        body_code = service.body_by_id(session, body_id).code
+    with runtime.db.session() as session:
+        body_code = certificates.body_by_id(session, body_id).code
     if len(numbered) > ASYNC_IMPORT_ROWS and not shape_errors:
         return _issue_as_job(token, body_id, body_code, key, rows, numbered)
     try:
@@ -333,11 +332,11 @@ def create_batch() -> ResponseReturnValue:
             "batch.issue", body_id=body_id, detail={"rows": len(rows), "key": key}
         ) as entry:
             result = issue_batch(
-                services,
+                runtime,
                 body_code,
                 numbered,
                 source="api",
-                content_sha256=service.json_digest(services, rows),
+                content_sha256=certificates.json_digest(runtime, rows),
                 idempotency_key=key,
                 actor=f"token {token.prefix}…",
                 read_errors=shape_errors,
@@ -347,9 +346,9 @@ def create_batch() -> ResponseReturnValue:
             entry.detail["certificates"] = len(result.certificates)
     except BatchRejected as exc:
         return _rejected(exc)
-    with services.db.session() as session:
-        batch = service.get_batch(session, body_id, result.batch_id)
-        payload = _batch_json(session, batch, services.settings.public_url)
+    with runtime.db.session() as session:
+        batch = certificates.get_batch(session, body_id, result.batch_id)
+        payload = _batch_json(session, batch, runtime.settings.public_url)
     payload["replayed"] = result.replayed
     payload["superseded"] = result.superseded
     response = _no_store(payload, 200 if result.replayed else 201)
@@ -365,9 +364,9 @@ def _issue_as_job(
     numbered: list[tuple[int, dict[str, str]]],
 ) -> ResponseReturnValue:
     """A large batch is issued by a job: 202 with the job (the same key: the same job)."""
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     job, created = submit_job(
-        services,
+        runtime,
         body_id,
         "import",
         {"source": "api", "rows": len(numbered)},
@@ -377,7 +376,7 @@ def _issue_as_job(
             "body_code": body_code,
             "rows": encode_rows(numbered),
             "source": "api",
-            "content_sha256": service.json_digest(services, rows),
+            "content_sha256": certificates.json_digest(runtime, rows),
             "idempotency_key": key,
             "actor": f"token {token.prefix}…",
         },
@@ -405,10 +404,10 @@ def _issue_as_job(
 def get_batch(batch_id: str) -> ResponseReturnValue:
     """A batch of the token's body and its certificates."""
     body_id = _body_of(current_token())
-    services = services_of(current_app)
-    with services.db.session() as session:
-        batch = service.get_batch(session, body_id, batch_id[:64])
-        return _no_store(_batch_json(session, batch, services.settings.public_url))
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
+        batch = certificates.get_batch(session, body_id, batch_id[:64])
+        return _no_store(_batch_json(session, batch, runtime.settings.public_url))
 
 
 @bp.get("/certificates/<number>")
@@ -424,13 +423,13 @@ def get_batch(batch_id: str) -> ResponseReturnValue:
 def get_certificate(number: str) -> ResponseReturnValue:
     """A certificate of the token's body, with its corrections and events."""
     body_id = _body_of(current_token())
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     with (
         audited_request("certificate.view", body_id=body_id, target=number[:64]) as entry,
-        services.db.session() as session,
+        runtime.db.session() as session,
     ):
-        cert = service.get_certificate(session, body_id, number[:64])
-        payload = _certificate_json(session, cert, services.settings.public_url)
+        cert = certificates.get_certificate(session, body_id, number[:64])
+        payload = _certificate_json(session, cert, runtime.settings.public_url)
         entry.target = cert.number
     return _no_store(payload)
 
@@ -465,10 +464,10 @@ def certificate_pdf(number: str) -> ResponseReturnValue:
     from certsvc.render.batch import certificate_face, stored_seal
 
     body_id = _body_of(current_token())
-    services = services_of(current_app)
-    with services.db.session() as session:
-        cert = service.get_certificate(session, body_id, number[:64])
-        face = certificate_face(session, cert.number, services.settings.public_url, services.vault)
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
+        cert = certificates.get_certificate(session, body_id, number[:64])
+        face = certificate_face(session, cert.number, runtime.settings.public_url, runtime.vault)
         seal = stored_seal(session, face.body_code)
     data = render_certificate(face, seal)
     audit_request("certificate.pdf", body_id=body_id, target=face.number)
@@ -485,8 +484,8 @@ def _own_certificate(number: str, action: str) -> tuple[TokenIdentity, int, str]
     token = current_token()
     body_id = _body_of(token)
     try:
-        with services_of(current_app).db.session() as session:
-            found = service.get_certificate(session, body_id, number[:64]).number
+        with runtime_of(current_app).db.session() as session:
+            found = certificates.get_certificate(session, body_id, number[:64]).number
     except NotFound as exc:
         detail = {"error": exc.code}
         audit_request(action, body_id=body_id, target=number[:64], outcome="failed", detail=detail)
@@ -511,14 +510,14 @@ def _own_certificate(number: str, action: str) -> tuple[TokenIdentity, int, str]
 def revoke_certificate(number: str) -> ResponseReturnValue:
     """Revoke with a reason; the reason is shown to everyone who verifies."""
     token, body_id, number = _own_certificate(number, "certificate.revoke")
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     reason = parse(RevokeRequest).reason
     with audited_request("certificate.revoke", body_id=body_id, target=number) as entry:
-        revoke(services, number, reason, actor=f"token {token.prefix}…")
+        revoke(runtime, number, reason, actor=f"token {token.prefix}…")
         entry.detail["reason"] = reason.strip()
-    with services.db.session() as session:
-        cert = service.get_certificate(session, body_id, number)
-        return _no_store(_certificate_json(session, cert, services.settings.public_url))
+    with runtime.db.session() as session:
+        cert = certificates.get_certificate(session, body_id, number)
+        return _no_store(_certificate_json(session, cert, runtime.settings.public_url))
 
 
 @bp.post("/certificates/<number>/reissue")
@@ -544,7 +543,7 @@ def revoke_certificate(number: str) -> ResponseReturnValue:
 def reissue_certificate(number: str) -> ResponseReturnValue:
     """Issue a corrected certificate that supersedes this one (e.g. a name typo)."""
     token, body_id, number = _own_certificate(number, "certificate.correct")
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     key = _idempotency_key(required=False)
     data, rows, errors = _read_rows(ReissueRequest, ("changes",))
     if not data["changes"]:  # the document's minProperties
@@ -556,8 +555,8 @@ def reissue_certificate(number: str) -> ResponseReturnValue:
     values = rows[0][1]
     try:
         with audited_request("certificate.correct", body_id=body_id, target=number[:64]) as entry:
-            result = service.reissue(
-                services,
+            result = certificates.reissue(
+                runtime,
                 body_id,
                 number[:64],
                 values,
@@ -570,11 +569,11 @@ def reissue_certificate(number: str) -> ResponseReturnValue:
             entry.detail.update(new=new_number, batch=result.batch_id)
     except BatchRejected as exc:
         return _rejected(exc)
-    with services.db.session() as session:
-        cert = service.get_certificate(session, body_id, new_number)
+    with runtime.db.session() as session:
+        cert = certificates.get_certificate(session, body_id, new_number)
         payload = {
             "batch_id": result.batch_id,
             "replayed": result.replayed,
-            "certificate": _certificate_json(session, cert, services.settings.public_url),
+            "certificate": _certificate_json(session, cert, runtime.settings.public_url),
         }
     return _no_store(payload, 200 if result.replayed else 201)

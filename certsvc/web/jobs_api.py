@@ -23,13 +23,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 
-from certsvc import certificates as certificate_service
-from certsvc import services_of
-from certsvc.accounts import Permission, roles_with
-from certsvc.apitokens import current_token, require_token
+from certsvc.accounts.accounts import Permission, roles_with
+from certsvc.accounts.tokens import current_token, require_token
 from certsvc.errors import PermissionDenied
+from certsvc.issuance import certificates as certificate_service
 from certsvc.jobs import service
 from certsvc.jobs.models import Job
+from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request
 from certsvc.web.openapi import Answer, Operation, Param, documented
 from certsvc.web.schemas import IssuingError
@@ -120,12 +120,12 @@ def accepted(job: Job) -> ResponseReturnValue:
 
 def _render(kind: str, batch_id: str) -> ResponseReturnValue:
     body_id = _body_id()
-    services = services_of(current_app)
-    with services.db.session() as session:
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
         batch = certificate_service.get_batch(session, body_id, batch_id[:64])
     token = current_token()
     job, _ = service.submit(
-        services,
+        runtime,
         body_id,
         kind,
         {"batch_id": batch.id},
@@ -164,7 +164,7 @@ def batch_print(batch_id: str) -> ResponseReturnValue:
 )
 def get_job(job_id: str) -> ResponseReturnValue:
     """A job's state, progress, and result or error."""
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         job = service.get_job(session, _body_id(), job_id)
     response = jsonify(job_payload(job))
     response.headers["Cache-Control"] = "no-store"
@@ -198,7 +198,7 @@ def get_job(job_id: str) -> ResponseReturnValue:
 )
 def job_result(job_id: str) -> ResponseReturnValue:
     """The finished job's file (ZIP, PDF or export)."""
-    job, chunks = service.result_chunks(services_of(current_app), _body_id(), job_id)
+    job, chunks = service.result_chunks(runtime_of(current_app), _body_id(), job_id)
     audit_request("job.download", body_id=job.body_id, target=job.id, detail={"kind": job.kind})
     response = Response(stream_with_context(chunks), mimetype=job.result_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{job.result_name}"'

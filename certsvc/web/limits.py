@@ -49,7 +49,7 @@ from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import FixedWindowRateLimiter
 
-from certsvc.addresses import client_key
+from certsvc.accounts.addresses import client_key
 from certsvc.errors import RateLimited
 from certsvc.verify.text import texts
 from certsvc.web.public import page_language

@@ -27,7 +27,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from certsvc import metrics, services_of
+from certsvc import metrics, runtime_of
 from certsvc.logs import request_id
 from certsvc.web.openapi import Answer, Operation, documented
 from certsvc.web.schemas import Readiness
@@ -115,8 +115,8 @@ def _authorized(expected: str) -> bool:
 )
 def prometheus_metrics() -> ResponseReturnValue:
     """The Prometheus text exposition (bearer CERTSVC_METRICS_TOKEN)."""
-    services = services_of(current_app)
-    expected = services.settings.metrics_token
+    runtime = runtime_of(current_app)
+    expected = runtime.settings.metrics_token
     if not expected:
         return jsonify(error={"code": "not_found", "message": "Not found."}), 404
     if not _authorized(expected):
@@ -128,7 +128,7 @@ def prometheus_metrics() -> ResponseReturnValue:
         )
         response.headers["WWW-Authenticate"] = 'Bearer realm="certsvc-metrics"'
         return response, 401
-    response = Response(metrics.exposition(services), mimetype="text/plain; version=0.0.4")
+    response = Response(metrics.exposition(runtime), mimetype="text/plain; version=0.0.4")
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -147,13 +147,13 @@ def prometheus_metrics() -> ResponseReturnValue:
 )
 def ready() -> ResponseReturnValue:
     """200 when the database, Redis and the job queue answer; 503 naming those that do not."""
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     checks: dict[str, Callable[[], object]] = {
-        "database": lambda: services.db.read(lambda s: s.execute(select(1)).scalar_one()),
-        "job_queue": services.job_queue.ping,
+        "database": lambda: runtime.db.read(lambda s: s.execute(select(1)).scalar_one()),
+        "job_queue": runtime.job_queue.ping,
     }
-    if services.settings.redis_url:
-        checks["redis"] = lambda: _redis_ping(services.settings.redis_url or "")
+    if runtime.settings.redis_url:
+        checks["redis"] = lambda: _redis_ping(runtime.settings.redis_url or "")
     results: dict[str, str] = {}
     for name, check in checks.items():
         try:

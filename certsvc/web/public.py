@@ -16,16 +16,16 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from certsvc import services_of
+from certsvc.bodies.keyring import published_keys
 from certsvc.domain.ids import IdType
 from certsvc.errors import CertsvcError
-from certsvc.keyring import published_keys
 from certsvc.metrics import counted
 from certsvc.signing.jwks import jwks_document
 from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
 from certsvc.verify.replica import read_verification
 from certsvc.verify.result import VerificationResult
 from certsvc.verify.text import LANGUAGES, preferred_language, texts
+from certsvc.web import runtime_of
 from certsvc.web.openapi import HTML, Answer, Operation, Param, documented
 from certsvc.web.schemas import (
     MAX_TOKEN,
@@ -86,8 +86,8 @@ def health() -> dict[str, str]:
 )
 def jwks() -> ResponseReturnValue:
     """Every key that ever signed, with its status (DESIGN.md contract — JWKS)."""
-    services = services_of(current_app)
-    document = services.db.read(lambda session: jwks_document(published_keys(session)))
+    runtime = runtime_of(current_app)
+    document = runtime.db.read(lambda session: jwks_document(published_keys(session)))
     body = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     etag = hashlib.sha256(body.encode()).hexdigest()[:32]
     response = Response(body, mimetype="application/jwk-set+json")
@@ -167,10 +167,10 @@ def _result_page(result: VerificationResult, token: str | None) -> Response:
 )
 def verify_page(token: str) -> Response:
     """The page behind each QR code: status banner, every certified field, key, time."""
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     result = counted(
         read_verification(
-            services, lambda session: verify_token(session, token, caches=services.caches)
+            runtime, lambda session: verify_token(session, token, caches=runtime.caches)
         )
     )
     return _result_page(result, token.strip())
@@ -202,12 +202,12 @@ def lookup() -> Response:
 def lookup_number() -> Response:
     """Look up by certificate number + name; shows the same page as a QR scan."""
     number, name = request.form.get("number", ""), request.form.get("name", "")
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     try:
         result = counted(
             read_verification(
-                services,
-                lambda session: lookup_by_number(session, number, name, caches=services.caches),
+                runtime,
+                lambda session: lookup_by_number(session, number, name, caches=runtime.caches),
             )
         )
     except CertsvcError as exc:
@@ -233,14 +233,14 @@ def lookup_id() -> Response:
     """Look up by ID number + name: that person's certificates, masked data only."""
     name = request.form.get("name", "")
     id_type = request.form.get("id_type", IdType.RESIDENT_ID.value)
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     try:
         id_number = request.form.get("id_number", "")
         results = counted(
             read_verification(
-                services,
+                runtime,
                 lambda session: lookup_by_id(
-                    session, services.vault, id_number, name, id_type, caches=services.caches
+                    session, runtime.vault, id_number, name, id_type, caches=runtime.caches
                 ),
             )
         )

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from certsvc import audit, services_of
-from certsvc.addresses import client_key
-from certsvc.apitokens import TokenIdentity
+from certsvc import audit, runtime_of
+from certsvc.accounts.addresses import client_key
+from certsvc.accounts.tokens import TokenIdentity
 from certsvc.models import ApiToken
 from certsvc.web.authz import client_ip
 from certsvc.web.limits import counters_of
@@ -72,7 +72,7 @@ def revoked(token_id: int) -> None:
 
 
 def _record_token(token_id: int, body_id: int | None, outcome: str, detail: dict[str, str]) -> None:
-    with services_of(current_app).db.transaction() as session:
+    with runtime_of(current_app).db.transaction() as session:
         token = session.get(ApiToken, token_id)
         if token is None:  # deleted meanwhile: nobody left to name
             return
@@ -105,7 +105,7 @@ def unauthenticated(reason: str) -> None:
 
 
 def _record_anonymous(target: str, detail: dict[str, str | int]) -> None:
-    with services_of(current_app).db.transaction() as session:
+    with runtime_of(current_app).db.transaction() as session:
         audit.record(
             session,
             audit.Actor(name="anonymous", ip=client_ip()),

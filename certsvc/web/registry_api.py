@@ -10,8 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from certsvc import services_of
-from certsvc.apitokens import current_token, require_token
+from certsvc.accounts.tokens import current_token, require_token
 from certsvc.registry.feed import (
     DEFAULT_LIMIT,
     MAX_CURSOR,
@@ -20,6 +19,7 @@ from certsvc.registry.feed import (
     stream_changes,
 )
 from certsvc.registry.stats import compute_stats
+from certsvc.web import runtime_of
 from certsvc.web.openapi import Answer, Operation, Param, documented
 from certsvc.web.schemas import RegistryChangePage, RegistryStats
 
@@ -75,8 +75,8 @@ def changes() -> ResponseReturnValue:
     """One page of the change feed, streamed (see :mod:`certsvc.registry.feed`)."""
     identity = current_token()
     page = parse_request(request.args, identity.body_id, identity.body_code)
-    services = services_of(current_app)
-    response = Response(stream_changes(services, page), mimetype="application/json")
+    runtime = runtime_of(current_app)
+    response = Response(stream_changes(runtime, page), mimetype="application/json")
     # Clear ID numbers inside: no cache may keep a copy.
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -100,10 +100,10 @@ def changes() -> ResponseReturnValue:
 def stats() -> ResponseReturnValue:
     """Counts of valid certificates and distinct holders by each dimension."""
     identity = current_token()
-    services = services_of(current_app)
-    with services.db.session() as session:
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
         result = compute_stats(
-            session, body_id=identity.body_id, extra_provinces=services.settings.extra_provinces
+            session, body_id=identity.body_id, extra_provinces=runtime.settings.extra_provinces
         )
     response = jsonify(result.to_dict())
     response.headers["Cache-Control"] = "no-store"

@@ -5,7 +5,7 @@ and :mod:`certsvc.web.openapi` turns the same models into the OpenAPI 3.1 docume
 ``/api/v1/openapi.json``, so the document cannot say less or more than the server checks.
 The limits are the ones the rest of certsvc already declares (row cells, holder names, the
 change feed's page size); the values a schema cannot express — check digits, a body's scope,
-whether a number exists — stay in the services and answer 422 or 404 as documented.
+whether a number exists — stay in the runtime and answer 422 or 404 as documented.
 
 Requests forbid unknown members and take strings only as strings (no coercion). Responses
 forbid unknown members too: the document lists every member the server writes.
@@ -17,9 +17,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, create_model
 
-from certsvc.certificates import CORRECTABLE
 from certsvc.domain.ids import IdType
 from certsvc.domain.routes import Route
+from certsvc.issuance.certificates import CORRECTABLE
 from certsvc.issuance.columns import COLUMNS, MAX_CELL_CHARS, MAX_EVIDENCE_CHARS
 from certsvc.registry.stats import DIMENSIONS
 from certsvc.signing.jwks import KEY_STATUSES

@@ -16,9 +16,9 @@ import json
 from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
 
-from certsvc import services_of
 from certsvc.issuance.context import CONTEXT_PATH, context_document
 from certsvc.issuance.status import STATUS_PATH, served_list
+from certsvc.web import runtime_of
 from certsvc.web.openapi import Answer, Operation, Param, documented
 
 bp = Blueprint("vc", __name__)
@@ -53,7 +53,7 @@ _CORS = "Readable from any origin (CORS `*`); HEAD answers the same headers."
 )
 def context() -> Response:
     """The JSON-LD context of certsvc's credentials."""
-    document = context_document(services_of(current_app).settings.public_url)
+    document = context_document(runtime_of(current_app).settings.public_url)
     body = json.dumps(document, ensure_ascii=False, indent=2, sort_keys=False)
     response = Response(body, mimetype="application/ld+json")
     response.headers["Cache-Control"] = CONTEXT_CACHE
@@ -88,7 +88,7 @@ def context() -> Response:
 )
 def status_list(body_code: str, number: int) -> ResponseReturnValue:
     """A body's revocation status list, signed as a vc+jwt."""
-    served = served_list(services_of(current_app), body_code, number)
+    served = served_list(runtime_of(current_app), body_code, number)
     response = Response(served.token, mimetype=VC_JWT_MEDIA_TYPE)
     response.set_etag(served.etag)
     response.headers["Cache-Control"] = STATUS_LIST_CACHE

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from certsvc import accounts, services_of
+from certsvc import accounts, runtime_of
 from certsvc.errors import CertsvcError, RateLimited
 from certsvc.web.authz import (
     audit_request,
@@ -45,7 +45,7 @@ def login() -> ResponseReturnValue:
         assert form.username.data is not None and form.password.data is not None
         try:
             who = accounts.login(
-                services_of(current_app).db,
+                runtime_of(current_app).db,
                 form.username.data,
                 form.password.data,
                 ip=client_ip(),
@@ -69,7 +69,7 @@ def logout() -> ResponseReturnValue:
     """End the session (a POST with a CSRF token: a link elsewhere cannot log you out)."""
     who = current_principal()
     if who is not None:
-        with services_of(current_app).db.transaction() as session:
+        with runtime_of(current_app).db.transaction() as session:
             accounts.end_sessions(session, who.account_id)
         audit_request("logout", body_id=who.body_id)
     end_session()
@@ -106,7 +106,7 @@ def password() -> ResponseReturnValue:
             status = 422
         else:
             try:
-                with services_of(current_app).db.transaction() as session:
+                with runtime_of(current_app).db.transaction() as session:
                     updated = accounts.change_password(
                         session,
                         who.account_id,

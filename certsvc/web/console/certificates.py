@@ -15,15 +15,15 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from certsvc import certificates as service
-from certsvc import services_of
-from certsvc.accounts import Permission
+from certsvc.accounts.accounts import Permission
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.errors import BatchRejected, CertsvcError
+from certsvc.issuance import certificates
 from certsvc.issuance.service import revoke
 from certsvc.registry.stats import compute_stats
 from certsvc.spreadsheets import SafeCsvWriter
 from certsvc.verify.core import certificate_fields
+from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, audited_request, principal, requires
 from certsvc.web.console import bp, downloads, i18n
 from certsvc.web.console.forms import ActionForm, CorrectForm, RevokeForm
@@ -40,13 +40,13 @@ def _body_id() -> int:
 @requires(Permission.READ)
 def dashboard() -> ResponseReturnValue:
     """Counts by occupation, level and month; the latest batches."""
-    with services_of(current_app).db.session() as session:
-        body = service.body_by_id(session, _body_id())
-        board = service.dashboard(session, body.id)
+    with runtime_of(current_app).db.session() as session:
+        body = certificates.body_by_id(session, _body_id())
+        board = certificates.dashboard(session, body.id)
         talent = compute_stats(
             session,
             body_id=body.id,
-            extra_provinces=services_of(current_app).settings.extra_provinces,
+            extra_provinces=runtime_of(current_app).settings.extra_provinces,
         )
         return render_template("console/dashboard.html", body=body, board=board, talent=talent)
 
@@ -54,8 +54,8 @@ def dashboard() -> ResponseReturnValue:
 @bp.get("/batches")
 @requires(Permission.READ)
 def batches() -> ResponseReturnValue:
-    with services_of(current_app).db.session() as session:
-        rows = service.list_batches(session, _body_id(), limit=200)
+    with runtime_of(current_app).db.session() as session:
+        rows = certificates.list_batches(session, _body_id(), limit=200)
         return render_template("console/batches.html", batches=rows)
 
 
@@ -63,9 +63,9 @@ def batches() -> ResponseReturnValue:
 @requires(Permission.READ)
 def batch(batch_id: str) -> ResponseReturnValue:
     """A batch and its certificates, with the downloads."""
-    with services_of(current_app).db.session() as session:
-        found = service.get_batch(session, _body_id(), batch_id)
-        certs = service.batch_certificates(session, found)
+    with runtime_of(current_app).db.session() as session:
+        found = certificates.get_batch(session, _body_id(), batch_id)
+        certs = certificates.batch_certificates(session, found)
         return render_template(
             "console/batch.html",
             batch=found,
@@ -79,10 +79,10 @@ def batch(batch_id: str) -> ResponseReturnValue:
 @requires(Permission.READ)
 def batch_csv(batch_id: str) -> ResponseReturnValue:
     """The batch's certificate numbers, names and verification links, as CSV for HR."""
-    services = services_of(current_app)
-    with services.db.session() as session:
-        found = service.get_batch(session, _body_id(), batch_id)
-        certs = service.batch_certificates(session, found)
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
+        found = certificates.get_batch(session, _body_id(), batch_id)
+        certs = certificates.batch_certificates(session, found)
         buffer = io.StringIO()
         writer = SafeCsvWriter(buffer)
         writer.writerow(["row", "number", "name", "id_number_masked", "level", "status", "url"])
@@ -95,7 +95,7 @@ def batch_csv(batch_id: str) -> ResponseReturnValue:
                     c.holder.id_masked,
                     i18n.level_name(c.level),
                     c.status,
-                    f"{services.settings.public_url}/v/{c.token}",
+                    f"{runtime.settings.public_url}/v/{c.token}",
                 ]
             )
     audit_request("batch.export", body_id=found.body_id, target=found.id)
@@ -111,7 +111,7 @@ def certificate_search() -> ResponseReturnValue:
     args = request.args
     page_text = args.get("page", "1")
     whole = page_text.isascii() and page_text.isdigit()  # "²".isdigit(), but int("²") fails
-    query = service.CertificateQuery(
+    query = certificates.CertificateQuery(
         number=args.get("number", "")[:40],
         name=args.get("name", "")[:50],
         occupation=args.get("occupation", "")[:40],
@@ -120,14 +120,14 @@ def certificate_search() -> ResponseReturnValue:
         status=args.get("status", "")[:16],
         page=int(page_text) if whole and 0 < int(page_text) < 100_000 else 1,
     )
-    with services_of(current_app).db.session() as session:
-        found, total = service.search(session, _body_id(), query)
+    with runtime_of(current_app).db.session() as session:
+        found, total = certificates.search(session, _body_id(), query)
         return render_template(
             "console/certificates.html",
             certificates=found,
             total=total,
             query=query,
-            page_size=service.PAGE_SIZE,
+            page_size=certificates.PAGE_SIZE,
             levels=i18n.level_choices(),
         )
 
@@ -136,16 +136,16 @@ def certificate_search() -> ResponseReturnValue:
 @requires(Permission.READ)
 def certificate(number: str) -> ResponseReturnValue:
     """Every field, the status, and the history of corrections."""
-    services = services_of(current_app)
-    with services.db.session() as session:
-        cert = service.get_certificate(session, _body_id(), number)
-        past = service.history(session, cert)
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
+        cert = certificates.get_certificate(session, _body_id(), number)
+        past = certificates.history(session, cert)
         page = render_template(
             "console/certificate.html",
             cert=cert,
             fields=certificate_fields(cert),
             history=past,
-            verify_url=f"{services.settings.public_url}/v/{cert.token}",
+            verify_url=f"{runtime.settings.public_url}/v/{cert.token}",
             downloads=downloads.available(),
         )
     audit_request("certificate.view", body_id=cert.body_id, target=cert.number)
@@ -156,9 +156,9 @@ def certificate(number: str) -> ResponseReturnValue:
 @requires(Permission.REVOKE)
 def certificate_revoke(number: str) -> ResponseReturnValue:
     """Revoke with a reason (shown to everyone who verifies it)."""
-    services = services_of(current_app)
-    with services.db.session() as session:
-        cert = service.get_certificate(session, _body_id(), number)
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
+        cert = certificates.get_certificate(session, _body_id(), number)
     form = RevokeForm()
     status = 200
     if form.validate_on_submit():
@@ -167,7 +167,7 @@ def certificate_revoke(number: str) -> ResponseReturnValue:
             with audited_request(
                 "certificate.revoke", body_id=cert.body_id, target=cert.number
             ) as entry:
-                revoke(services, cert.number, form.reason.data, actor=principal().username)
+                revoke(runtime, cert.number, form.reason.data, actor=principal().username)
                 entry.detail["reason"] = form.reason.data.strip()
         except CertsvcError as exc:
             form.reason.errors = [exc.message]
@@ -184,9 +184,9 @@ def certificate_revoke(number: str) -> ResponseReturnValue:
 @requires(Permission.ISSUE)
 def certificate_correct(number: str) -> ResponseReturnValue:
     """Issue a corrected certificate that supersedes this one; both stay in the history."""
-    services = services_of(current_app)
-    with services.db.session() as session:
-        cert = service.get_certificate(session, _body_id(), number)
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
+        cert = certificates.get_certificate(session, _body_id(), number)
         id_type = cert.holder.id_type
     form = CorrectForm()
     form.id_type.choices = i18n.id_type_choices()
@@ -212,13 +212,13 @@ def certificate_correct(number: str) -> ResponseReturnValue:
     status = 200
     errors: list[str] = []
     if form.validate_on_submit():
-        changes = {key: str(form[key].data or "") for key in service.CORRECTABLE}
+        changes = {key: str(form[key].data or "") for key in certificates.CORRECTABLE}
         try:
             with audited_request(
                 "certificate.correct", body_id=cert.body_id, target=cert.number
             ) as entry:
-                result = service.reissue(
-                    services,
+                result = certificates.reissue(
+                    runtime,
                     _body_id(),
                     cert.number,
                     changes,

@@ -18,9 +18,9 @@ from functools import cache
 from flask import Response, current_app
 from flask.typing import ResponseReturnValue
 
-from certsvc import certificates as service
-from certsvc import services_of
-from certsvc.accounts import Permission
+from certsvc.accounts.accounts import Permission
+from certsvc.issuance import certificates
+from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, principal, requires
 from certsvc.web.console import bp
 
@@ -59,10 +59,10 @@ def certificate_pdf(number: str) -> ResponseReturnValue:
     from certsvc.render import render_certificate
     from certsvc.render.batch import certificate_face, stored_seal
 
-    services = services_of(current_app)
-    with services.db.session() as session:
-        cert = service.get_certificate(session, _body_id(), number)
-        face = certificate_face(session, cert.number, services.settings.public_url, services.vault)
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
+        cert = certificates.get_certificate(session, _body_id(), number)
+        face = certificate_face(session, cert.number, runtime.settings.public_url, runtime.vault)
         seal = stored_seal(session, face.body_code)  # as `certsvc pdf` and batch downloads do
     data = render_certificate(face, seal)
     audit_request("certificate.pdf", body_id=_body_id(), target=face.number)

@@ -18,17 +18,17 @@ from flask import Response, current_app, flash, redirect, render_template, url_f
 from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from certsvc import certificates as service
-from certsvc import services_of
-from certsvc.accounts import Permission
+from certsvc.accounts.accounts import Permission
 from certsvc.domain.ids import redact_id_numbers
 from certsvc.errors import BadFile, BatchRejected, BodySuspended, InvalidInput
+from certsvc.issuance import certificates
 from certsvc.issuance.columns import COLUMNS, template_choices
 from certsvc.issuance.rows import ParsedFile, read_results_file
 from certsvc.issuance.service import issue_batch
 from certsvc.issuance.template import template_csv, template_xlsx
 from certsvc.jobs.service import ASYNC_IMPORT_ROWS, encode_rows
 from certsvc.jobs.service import submit as submit_job
+from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, audited_request, principal, requires
 from certsvc.web.console import bp
 from certsvc.web.console.forms import ConfirmImportForm, UploadForm
@@ -96,11 +96,11 @@ def import_preview() -> ResponseReturnValue:
     who = principal()
     body_id = who.body_id
     assert body_id is not None
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     try:
         if len(data) > _MAX_UPLOAD_BYTES:
             raise BadFile("the file is larger than 20 MB: split it into several files")
-        parsed = read_results_file(data, filename, max_rows=services.settings.max_batch_rows)
+        parsed = read_results_file(data, filename, max_rows=runtime.settings.max_batch_rows)
     except BadFile as exc:
         audit_request(
             "import.preview",
@@ -112,10 +112,10 @@ def import_preview() -> ResponseReturnValue:
         )
         form.file.errors = [exc.message]
         return render_template("console/import.html", form=form), 422
-    digest = service.batch_digest(services, data)
+    digest = certificates.batch_digest(runtime, data)
     rows = [(r.row, r.values) for r in parsed.rows]
     try:
-        preview = service.preview_rows(services, body_id, rows, parsed.errors, digest)
+        preview = certificates.preview_rows(runtime, body_id, rows, parsed.errors, digest)
     except BodySuspended as exc:
         audit_request(
             "import.preview",
@@ -159,7 +159,7 @@ def _issue_as_job(
     """
     who = principal()
     job, created = submit_job(
-        services_of(current_app),
+        runtime_of(current_app),
         ticket["b"],
         "import",
         {"source": parsed.format, "rows": len(parsed.rows), "file": filename},
@@ -192,7 +192,7 @@ def import_confirm() -> ResponseReturnValue:
     """Issue the previewed file: every row or none."""
     form = ConfirmImportForm()
     who = principal()
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     if not form.validate_on_submit():
         raise InvalidInput("the confirmation is incomplete: upload the file again")
     try:
@@ -207,20 +207,20 @@ def import_confirm() -> ResponseReturnValue:
         or ticket.get("a") != who.account_id
         or ticket.get("b") != who.body_id
         or len(data) > _MAX_UPLOAD_BYTES
-        or service.batch_digest(services, data) != ticket.get("d")
+        or certificates.batch_digest(runtime, data) != ticket.get("d")
     ):
         raise InvalidInput("the confirmation does not match the previewed file: upload it again")
     filename = str(ticket.get("f", "upload"))
-    with services.db.session() as session:
-        body = service.body_by_id(session, ticket["b"])
+    with runtime.db.session() as session:
+        body = certificates.body_by_id(session, ticket["b"])
         body_code = body.code
-    parsed = read_results_file(data, filename, max_rows=services.settings.max_batch_rows)
+    parsed = read_results_file(data, filename, max_rows=runtime.settings.max_batch_rows)
     if len(parsed.rows) > ASYNC_IMPORT_ROWS:
         return _issue_as_job(ticket, body_code, parsed, filename)
     try:
         with audited_request("batch.issue", body_id=who.body_id, target=filename) as entry:
             result = issue_batch(
-                services,
+                runtime,
                 body_code,
                 [(r.row, r.values) for r in parsed.rows],
                 source=parsed.format,
@@ -234,8 +234,8 @@ def import_confirm() -> ResponseReturnValue:
             entry.detail.update(file=filename, certificates=len(result.certificates))
     except BatchRejected:
         # Something changed since the preview (another batch, the scope): show it afresh.
-        preview = service.preview_rows(
-            services,
+        preview = certificates.preview_rows(
+            runtime,
             ticket["b"],
             [(r.row, r.values) for r in parsed.rows],
             parsed.errors,

@@ -14,13 +14,13 @@ from __future__ import annotations
 from flask import Response, current_app, redirect, render_template, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 
-from certsvc import certificates as certificate_service
-from certsvc import services_of
-from certsvc.accounts import Permission
+from certsvc.accounts.accounts import Permission
 from certsvc.errors import NotFound
+from certsvc.issuance import certificates as certificate_service
 from certsvc.jobs import service
 from certsvc.jobs.models import Job
 from certsvc.registry.stats import FORMATS
+from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, principal, requires
 from certsvc.web.console import bp
 from certsvc.web.console.forms import ActionForm
@@ -86,11 +86,11 @@ def _progress_label(job: Job) -> str:
 
 
 def _submit_render(kind: str, batch_id: str) -> ResponseReturnValue:
-    services = services_of(current_app)
-    with services.db.session() as session:
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
         batch = certificate_service.get_batch(session, _body_id(), batch_id)
     job, _ = service.submit(
-        services,
+        runtime,
         batch.body_id,
         kind,
         {"batch_id": batch.id},
@@ -121,9 +121,9 @@ def stats_export_job(fmt: str) -> ResponseReturnValue:
     """Start an export of the body's statistics (xlsx, csv or json)."""
     if fmt not in FORMATS:
         raise NotFound(f"no export format {fmt[:10]!r}; the formats are {', '.join(FORMATS)}")
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     job, _ = service.submit(
-        services, _body_id(), "stats_export", {"format": fmt}, created_by=principal().username
+        runtime, _body_id(), "stats_export", {"format": fmt}, created_by=principal().username
     )
     audit_request("job.stats_export", body_id=_body_id(), detail={"job": job.id})
     return redirect(url_for("console.job", job_id=job.id), code=303)
@@ -133,7 +133,7 @@ def stats_export_job(fmt: str) -> ResponseReturnValue:
 @requires(Permission.READ)
 def jobs() -> ResponseReturnValue:
     """The body's recent jobs."""
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         rows = service.list_jobs(session, _body_id())
     return render_template(
         "console/jobs.html",
@@ -150,7 +150,7 @@ def jobs() -> ResponseReturnValue:
 @requires(Permission.READ)
 def job(job_id: str) -> ResponseReturnValue:
     """One job: a progress bar until it ends, then its result or its error."""
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         found = service.get_job(session, _body_id(), job_id)
     html = render_template(
         "console/job.html",
@@ -168,7 +168,7 @@ def job(job_id: str) -> ResponseReturnValue:
 @requires(Permission.READ)
 def job_status(job_id: str) -> ResponseReturnValue:
     """The job's state and progress, for the page's script."""
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         found = service.get_job(session, _body_id(), job_id)
     return _status(found)
 
@@ -177,8 +177,8 @@ def job_status(job_id: str) -> ResponseReturnValue:
 @requires(Permission.READ)
 def job_result(job_id: str) -> ResponseReturnValue:
     """Download the job's result (a ZIP, a PDF, an export), streamed from storage."""
-    services = services_of(current_app)
-    found, chunks = service.result_chunks(services, _body_id(), job_id)
+    runtime = runtime_of(current_app)
+    found, chunks = service.result_chunks(runtime, _body_id(), job_id)
     audit_request(
         "job.download", body_id=found.body_id, target=found.id, detail={"kind": found.kind}
     )

@@ -12,8 +12,8 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
-from certsvc import accounts, bodies, services_of
-from certsvc.accounts import Permission
+from certsvc import accounts, bodies, runtime_of
+from certsvc.accounts.accounts import Permission
 from certsvc.errors import CertsvcError
 from certsvc.models import Account, Certificate, CertificationBody
 from certsvc.web.authz import audit_request, request_actor, requires
@@ -31,7 +31,7 @@ def _account_form(formdata: bool = True) -> AccountForm:
 def _bodies_page(
     form: BodyForm, account_form: AccountForm, status: int = 200
 ) -> ResponseReturnValue:
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         counts = dict(
             session.execute(
                 select(Certificate.body_id, func.count()).group_by(Certificate.body_id)
@@ -69,9 +69,9 @@ def body_create() -> ResponseReturnValue:
     form = BodyForm()
     if not form.validate_on_submit():
         return _bodies_page(form, _account_form(formdata=False), 422)
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     try:
-        with services.db.transaction() as session:
+        with runtime.db.transaction() as session:
             created = bodies.create_body(
                 session,
                 bodies.NewBody(
@@ -82,10 +82,10 @@ def body_create() -> ResponseReturnValue:
                     filing_number=form.filing_number.data or "",
                     chain_leader=bool(form.chain_leader.data),
                 ),
-                extra_provinces=dict(services.settings.extra_provinces),
+                extra_provinces=dict(runtime.settings.extra_provinces),
                 actor=request_actor().name,
             )
-            services.keyring.create_key(session, created, actor=request_actor().name)
+            runtime.keyring.create_key(session, created, actor=request_actor().name)
             code, body_id = created.code, created.id
     except CertsvcError as exc:
         form.code.errors = [exc.message]
@@ -103,7 +103,7 @@ def body_account_create(code: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _bodies_page(BodyForm(formdata=None), form, 422)
     try:
-        with services_of(current_app).db.transaction() as session:
+        with runtime_of(current_app).db.transaction() as session:
             body = bodies.get_body(session, code)
             created = accounts.create_body_admin(
                 session,
@@ -132,7 +132,7 @@ def body_account_activate(account_id: int) -> ResponseReturnValue:
     """Activate a pending body admin: only an operator other than its creator may (audited)."""
     if not ActionForm().validate_on_submit():
         return redirect(url_for("console.bodies"), code=303)
-    with services_of(current_app).db.transaction() as session:
+    with runtime_of(current_app).db.transaction() as session:
         found = accounts.activate(session, account_id, actor=request_actor())
         username = found.username
     flash(tr(f"账号 {username} 已激活。", f"Account {username} is active."))

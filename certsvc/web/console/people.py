@@ -24,8 +24,8 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from certsvc import accounts, apitokens, audit, services_of
-from certsvc.accounts import Permission
+from certsvc import accounts, apitokens, audit, runtime_of
+from certsvc.accounts.accounts import Permission
 from certsvc.errors import CertsvcError, NotFound
 from certsvc.models import Account, ApiToken
 from certsvc.web.authz import audit_request, principal, request_actor, requires
@@ -47,7 +47,7 @@ def _token_roles() -> tuple[str, ...]:
 
 
 def _accounts_page(form: AccountForm, status: int = 200) -> ResponseReturnValue:
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         found = accounts.list_accounts(session, principal().body_id)
         return render_template(
             "console/accounts.html",
@@ -78,7 +78,7 @@ def account_create() -> ResponseReturnValue:
         return _accounts_page(form, 422)
     who = principal()
     try:
-        with services_of(current_app).db.transaction() as session:
+        with runtime_of(current_app).db.transaction() as session:
             created = accounts.create_account(
                 session,
                 str(form.username.data),
@@ -100,7 +100,7 @@ def account_create() -> ResponseReturnValue:
 def account_change(account_id: int, action: str) -> ResponseReturnValue:
     """Disable, enable or unlock an account of the same body."""
     who = principal()
-    with services_of(current_app).db.transaction() as session:
+    with runtime_of(current_app).db.transaction() as session:
         if action == "unlock":
             found = session.get(Account, account_id)
             if found is None or found.body_id != who.body_id:
@@ -124,7 +124,7 @@ def account_password_reset(account_id: int) -> ResponseReturnValue:
     """Give an account of the body a new password (it forgot its own); its sessions end."""
     who = principal()
     form = ResetPasswordForm()
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         found = session.get(Account, account_id)
         if found is None or found.body_id != who.body_id:
             raise NotFound(f"no account {account_id} here")
@@ -133,7 +133,7 @@ def account_password_reset(account_id: int) -> ResponseReturnValue:
         flash(tr("请填写新密码。", "Type the new password."))
         return _accounts_page(_account_form(formdata=False), 422)
     try:
-        with services_of(current_app).db.transaction() as session:
+        with runtime_of(current_app).db.transaction() as session:
             accounts.reset_password(
                 session,
                 username,
@@ -164,7 +164,7 @@ def _token_form(formdata: bool = True) -> TokenForm:
 
 def _tokens_page(form: TokenForm, status: int = 200) -> ResponseReturnValue:
     who = principal()
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         found = [
             (token, code)
             for token, code in apitokens.list_tokens(session)
@@ -191,7 +191,7 @@ def token_create() -> ResponseReturnValue:
         return _tokens_page(form, 422)
     who = principal()
     try:
-        with services_of(current_app).db.transaction() as session:
+        with runtime_of(current_app).db.transaction() as session:
             new = apitokens.create_token(
                 session, str(form.role.data), str(form.name.data), who.body_code
             )
@@ -214,7 +214,7 @@ def token_create() -> ResponseReturnValue:
 def token_revoke(token_id: int) -> ResponseReturnValue:
     """Revoke a token of the body; it stops working at once."""
     who = principal()
-    with services_of(current_app).db.transaction() as session:
+    with runtime_of(current_app).db.transaction() as session:
         token = session.get(ApiToken, token_id)
         if token is None or token.body_id != who.body_id:
             raise NotFound(f"no API token {token_id} here")
@@ -243,7 +243,7 @@ def audit_log() -> ResponseReturnValue:
         if before_text.isascii() and before_text.isdigit() and len(before_text) < 19
         else None
     )
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         entries = audit.list_entries(session, principal().body_id, limit=100, before=before)
         return render_template("console/audit.html", entries=entries)
 
@@ -254,10 +254,10 @@ def audit_export() -> ResponseReturnValue:
     """The whole log as CSV (the export itself is logged first)."""
     body_id = principal().body_id
     audit_request("audit.export", body_id=body_id)
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
 
     def generate() -> Iterator[str]:
-        with services.db.session() as session:
+        with runtime.db.session() as session:
             yield from audit.export_csv(session, body_id)
 
     response = Response(stream_with_context(generate()), mimetype="text/csv")

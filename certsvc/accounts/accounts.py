@@ -54,8 +54,8 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from certsvc import audit
-from certsvc.addresses import client_key
+from certsvc.accounts import audit
+from certsvc.accounts.addresses import client_key
 from certsvc.db import Database
 from certsvc.domain.ids import redact_id_numbers
 from certsvc.domain.text import check_text

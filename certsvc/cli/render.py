@@ -57,15 +57,15 @@ def pdf(
     if (number is None) == (batch_id is None):
         raise InvalidInput("give a certificate NUMBER or --batch ID (one of them)")
     stamp = load_seal(seal.read_bytes()) if seal else None
-    services = ctx.services
-    public_url = services.settings.public_url
+    runtime = ctx.runtime
+    public_url = runtime.settings.public_url
     if number is not None:
         number = number.strip().upper()
         with (
             ctx.audited("certificate.pdf", certificate=number, target=number) as entry,
-            services.db.session() as session,
+            runtime.db.session() as session,
         ):
-            face = certificate_face(session, number, public_url, services.vault)
+            face = certificate_face(session, number, public_url, runtime.vault)
             entry.target = face.number
             target = output or Path(f"{face.number}.pdf")
             if target.is_dir():
@@ -77,7 +77,7 @@ def pdf(
     assert batch_id is not None
     if output is None or output.suffix.lower() not in (".zip", ".pdf"):
         raise InvalidInput("--batch needs -o FILE.zip (PDFs) or -o FILE.pdf (print file)")
-    with ctx.audited("batch.pdf", target=batch_id[:64]), services.db.session() as session:
+    with ctx.audited("batch.pdf", target=batch_id[:64]), runtime.db.session() as session:
         total = batch_size(session, batch_id)
         with click.progressbar(length=total, label="rendering", file=sys.stderr) as bar:
 
@@ -86,12 +86,12 @@ def pdf(
 
             if output.suffix.lower() == ".pdf":
                 data = batch_merged(
-                    session, batch_id, public_url, services.vault, stamp, progress=progress
+                    session, batch_id, public_url, runtime.vault, stamp, progress=progress
                 )
                 write_private(output, data)
             else:
                 chunks = batch_zip(
-                    session, batch_id, public_url, services.vault, stamp, progress=progress
+                    session, batch_id, public_url, runtime.vault, stamp, progress=progress
                 )
                 with open_private(output) as out:
                     for chunk in chunks:

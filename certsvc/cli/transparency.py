@@ -32,7 +32,7 @@ def log_group() -> None:
 @pass_ctx
 def checkpoint(ctx: Context) -> None:
     """Append every new event to the log and sign a checkpoint (idempotent; run after batches)."""
-    signed = append_and_checkpoint(ctx.services)
+    signed = append_and_checkpoint(ctx.runtime)
     click.echo(signed.note, nl=False)
 
 
@@ -53,7 +53,7 @@ def show(ctx: Context) -> None:
 def prove(ctx: Context, number: str) -> None:
     """Print the inclusion bundle (JSON) of certificate NUMBER in the latest checkpoint."""
     with ctx.transaction() as session:
-        result = certificate_inclusion(session, number, ctx.services.caches)
+        result = certificate_inclusion(session, number, ctx.runtime.caches)
     if result is None:
         raise NotFound(
             f"certificate {number} is not in a checkpoint: it does not exist or was issued "
@@ -101,7 +101,7 @@ def audit_command(ctx: Context) -> None:
 def rotate_key(ctx: Context) -> None:
     """Retire the log key and make a new one (older checkpoints stay verifiable)."""
     with ctx.audited("log.rotate_key") as entry, ctx.transaction() as session:
-        key = LogKeys.of(ctx.services).rotate(session)
+        key = LogKeys.of(ctx.runtime).rotate(session)
         entry.target = key.kid
     click.echo(f"new log key {key.kid}; publish /.well-known/transparency.json again")
 

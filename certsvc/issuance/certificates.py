@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from certsvc.bodies import require_active
+from certsvc.bodies.bodies import require_active
 from certsvc.domain.ids import IdType, mask_id_number
 from certsvc.domain.levels import Level
 from certsvc.errors import Conflict, InvalidInput, NotFound, RowError
@@ -27,7 +27,7 @@ from certsvc.issuance.columns import COLUMNS
 from certsvc.issuance.service import BatchResult, issue_batch
 from certsvc.issuance.validate import validate_rows
 from certsvc.models import Batch, Certificate, CertificationBody, Event, Occupation
-from certsvc.services import Services
+from certsvc.runtime import Runtime
 
 __all__ = [
     "CORRECTABLE",
@@ -62,21 +62,21 @@ def body_by_id(session: Session, body_id: int) -> CertificationBody:
     return body
 
 
-def batch_digest(services: Services, content: bytes) -> str:
+def batch_digest(runtime: Runtime, content: bytes) -> str:
     """The de-duplication key of submitted content: HMAC-SHA256 under the service's ID key.
 
     Keyed, because a batch of one row holds one person's ID number: a plain hash of it could
     be reversed by trying every ID number.
     """
     return hmac.new(
-        services.settings.id_hash_key, b"certsvc-batch/v1|" + content, hashlib.sha256
+        runtime.settings.id_hash_key, b"certsvc-batch/v1|" + content, hashlib.sha256
     ).hexdigest()
 
 
-def json_digest(services: Services, data: object) -> str:
+def json_digest(runtime: Runtime, data: object) -> str:
     """:func:`batch_digest` of JSON data (API batches: the submitted rows as they came)."""
     canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return batch_digest(services, canonical.encode())
+    return batch_digest(runtime, canonical.encode())
 
 
 # --- look-ups ------------------------------------------------------------------------------
@@ -305,7 +305,7 @@ class Preview:
 
 
 def preview_rows(
-    services: Services,
+    runtime: Runtime,
     body_id: int,
     rows: Sequence[tuple[int, Mapping[str, str]]],
     read_errors: Sequence[RowError],
@@ -316,13 +316,13 @@ def preview_rows(
     ID numbers are masked in the returned values unless their cell is at fault (the person
     must see what to fix).
     """
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         body = body_by_id(session, body_id)
         require_active(body, "issue")
         issued = session.scalar(
             select(Batch.id).where(Batch.body_id == body.id, Batch.content_sha256 == digest)
         )
-        _, errors = validate_rows(session, body, rows, services.vault)
+        _, errors = validate_rows(session, body, rows, runtime.vault)
         session.rollback()
     errors = [*read_errors, *errors]
     by_row: dict[int, list[RowError]] = {}
@@ -347,7 +347,7 @@ def preview_rows(
 
 
 def correction_row(
-    services: Services, session: Session, cert: Certificate, changes: Mapping[str, str]
+    runtime: Runtime, session: Session, cert: Certificate, changes: Mapping[str, str]
 ) -> dict[str, str]:
     """The results row that reissues ``cert`` with ``changes`` applied.
 
@@ -389,7 +389,7 @@ def correction_row(
     if not row["id_number"]:
         if row["id_type"] != id_type.value:
             raise InvalidInput("a new ID type needs the new ID number too")
-        row["id_number"] = services.vault.reveal(
+        row["id_number"] = runtime.vault.reveal(
             id_type, cert.holder.id_hash, cert.holder.id_ciphertext
         )
     return row
@@ -400,7 +400,7 @@ _CLEARABLE = frozenset({"employer_name", "work_type", "direct_evidence", "direct
 
 
 def reissue(
-    services: Services,
+    runtime: Runtime,
     body_id: int,
     number: str,
     changes: Mapping[str, str],
@@ -414,8 +414,8 @@ def reissue(
     Raises BatchRejected with the problems of the corrected row (row 1), NotFound for a
     number of another body, Conflict when the certificate is no longer valid.
     """
-    digest = json_digest(services, {"corrects": number.strip().upper(), "changes": changes})
-    with services.db.session() as session:
+    digest = json_digest(runtime, {"corrects": number.strip().upper(), "changes": changes})
+    with runtime.db.session() as session:
         cert = get_certificate(session, body_id, number)
         if cert.status != "valid" and not _submitted_before(
             session, body_id, digest, idempotency_key
@@ -424,11 +424,11 @@ def reissue(
                 f"certificate {cert.number} is {cert.status}; only a valid certificate "
                 "can be corrected"
             )
-        row = correction_row(services, session, cert, changes)
+        row = correction_row(runtime, session, cert, changes)
         body_code = cert.body.code
         number = cert.number
     return issue_batch(
-        services,
+        runtime,
         body_code,
         [(1, row)],
         source=source,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from certsvc import accounts
+from certsvc.accounts import accounts
 from certsvc.cli import Context, cli, pass_ctx
 from certsvc.errors import NotFound
 from certsvc.models import Account, CertificationBody
@@ -47,7 +47,7 @@ def account_create(
 @pass_ctx
 def account_list(ctx: Context, body_code: str | None) -> None:
     """List accounts: user name, role, body, state, last log-in."""
-    with ctx.services.db.session() as session:
+    with ctx.runtime.db.session() as session:
         query = (
             select(Account, CertificationBody.code)
             .outerjoin(CertificationBody, CertificationBody.id == Account.body_id)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from certsvc.config import PROJECT_ROOT
 from certsvc.domain.ids import IdType
-from certsvc.identity import SALT_BYTES, IdVault
+from certsvc.holders.identity import SALT_BYTES, IdVault
 from certsvc.models import Holder
 
 

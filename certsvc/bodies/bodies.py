@@ -90,7 +90,7 @@ def require_active(body: CertificationBody, doing: str) -> None:
     corrections, no import previews, no new API tokens. It may still withdraw what it
     issued and protect it — revoke certificates, rotate or mark keys compromised — and read
     its own data; its existing tokens keep working for exactly that. Certificates issued
-    before stay valid: suspension is not revocation. Services call this, so the console,
+    before stay valid: suspension is not revocation. Runtime call this, so the console,
     the API and the command line refuse alike.
     """
     if body.status != "active":

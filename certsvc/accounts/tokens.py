@@ -33,7 +33,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certsvc.bodies import require_active
+from certsvc.bodies.bodies import require_active
 from certsvc.domain.text import check_text
 from certsvc.errors import (
     CertsvcError,
@@ -230,8 +230,7 @@ def require_token(
     def decorate(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
         @functools.wraps(view)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
-            from certsvc import services_of
-            from certsvc.web import refusals
+            from certsvc.web import refusals, runtime_of
 
             secret = _bearer()
             if secret is None:
@@ -241,7 +240,7 @@ def require_token(
                 refusals.unauthenticated("missing")
                 return _error(missing, f'Bearer realm="{_REALM}"')
             try:
-                with services_of(current_app).db.transaction() as session:
+                with runtime_of(current_app).db.transaction() as session:
                     identity = authenticate(session, secret)
             except Unauthenticated as exc:
                 if exc.token_id is None:

@@ -295,9 +295,9 @@ def verify(
         if log_bundle is not None and log_key is not None:
             result = check_log_bundle(result, presented.token, log_bundle, log_key)
     else:
-        with ctx.services.db.session() as session:
-            result = verify_token(session, presented.token, caches=ctx.services.caches)
-    trust = trust_of(ctx.services.settings.public_url if jwks_source is None else "", jwks_source)
+        with ctx.runtime.db.session() as session:
+            result = verify_token(session, presented.token, caches=ctx.runtime.caches)
+    trust = trust_of(ctx.runtime.settings.public_url if jwks_source is None else "", jwks_source)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:

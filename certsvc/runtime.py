@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-import certsvc.events  # noqa: F401 — numbers new events in commit order
+import certsvc.models.events  # noqa: F401 — numbers new events in commit order
+from certsvc.bodies.keyring import Keyring
 from certsvc.caches import Caches
 from certsvc.config import Settings
 from certsvc.db import Database
 from certsvc.domain.levels import Level
-from certsvc.identity import IdVault
-from certsvc.keyring import Keyring
+from certsvc.holders.identity import IdVault
 from certsvc.signing.keys import KeyFiles
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class Services:
+class Runtime:
     settings: Settings
     db: Database
 
@@ -35,7 +35,7 @@ class Services:
         self.db.publish_events = self.publish_log
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Services:
+    def from_settings(cls, settings: Settings) -> Runtime:
         return cls(settings=settings, db=Database(settings.database_url, echo=settings.sql_echo))
 
     @cached_property

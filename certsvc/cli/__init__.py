@@ -33,24 +33,24 @@ from certsvc.domain.text import has_invalid_unicode
 from certsvc.errors import BatchRejected, CertsvcError, InvalidInput, InvalidUnicode, NotFound
 from certsvc.models import Certificate, CertificationBody, Occupation, SigningKey
 from certsvc.private_files import create_private_file, narrow
-from certsvc.services import Services
+from certsvc.runtime import Runtime
 
 
 class Context:
-    """Builds :class:`Services` on first use, so ``certsvc secrets`` needs no configuration."""
+    """Builds :class:`Runtime` on first use, so ``certsvc secrets`` needs no configuration."""
 
     def __init__(self) -> None:
-        self._services: Services | None = None
+        self._runtime: Runtime | None = None
 
     @property
-    def services(self) -> Services:
-        if self._services is None:
-            self._services = Services.from_settings(Settings.from_env())
-        return self._services
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            self._runtime = Runtime.from_settings(Settings.from_env())
+        return self._runtime
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        with self.services.db.transaction() as session:
+        with self.runtime.db.transaction() as session:
             yield session
 
     @cached_property
@@ -79,10 +79,10 @@ class Context:
             query = select(Certificate.body_id).where(Certificate.number == certificate)
         body_id = None
         if query is not None:
-            with self.services.db.session() as session:
+            with self.runtime.db.session() as session:
                 body_id = session.scalar(query)
         return audit.audited(
-            self.services.db, self.actor, action, body_id=body_id, target=target, detail=detail
+            self.runtime.db, self.actor, action, body_id=body_id, target=target, detail=detail
         )
 
 
@@ -220,12 +220,12 @@ def secrets(env_file: Path | None) -> None:
 @pass_ctx
 def init(ctx: Context) -> None:
     """Create or upgrade the database schema and load the occupation catalogue."""
-    from certsvc.migrate import clear_id_salts, upgrade
+    from certsvc.models.migrate import clear_id_salts, upgrade
 
-    services = ctx.services
-    upgrade(services.db.engine)
-    database = services.db.engine.url.database
-    if services.db.dialect == "sqlite" and database and not database.startswith(":memory:"):
+    runtime = ctx.runtime
+    upgrade(runtime.db.engine)
+    database = runtime.db.engine.url.database
+    if runtime.db.dialect == "sqlite" and database and not database.startswith(":memory:"):
         # A database an earlier version created under the umask: personal data, owner-only.
         for path in (Path(database + suffix) for suffix in ("", "-wal", "-shm", "-journal")):
             if narrow(path):
@@ -234,7 +234,7 @@ def init(ctx: Context) -> None:
         added, updated = bodies.load_occupations(session, shipped_catalogue())
         clear = clear_id_salts(session)
     click.echo(
-        f"database ready ({services.db.dialect}); occupations: {added} added, {updated} updated"
+        f"database ready ({runtime.db.dialect}); occupations: {added} added, {updated} updated"
     )
     if clear:
         click.echo(
@@ -251,10 +251,10 @@ def seal_salts(ctx: Context) -> None:
     Run it once every app server runs this version: an older server would take a sealed
     salt for the salt itself and sign commitments nobody can check.
     """
-    from certsvc.migrate import seal_clear_id_salts
+    from certsvc.models.migrate import seal_clear_id_salts
 
     with ctx.audited("salts.seal") as entry, ctx.transaction() as session:
-        sealed = seal_clear_id_salts(session, ctx.services.vault)
+        sealed = seal_clear_id_salts(session, ctx.runtime.vault)
         entry.detail["holders"] = sealed
     click.echo(f"sealed the ID commitment salts of {sealed} holder(s)")
 
@@ -263,9 +263,9 @@ def seal_salts(ctx: Context) -> None:
 @pass_ctx
 def demo(ctx: Context) -> None:
     """Load the demo chain leader, its members, scope, key and certificates (idempotent)."""
-    from certsvc.demo import load_demo
+    from certsvc.cli.demo import load_demo
 
-    for line in load_demo(ctx.services):
+    for line in load_demo(ctx.runtime):
         click.echo(line)
 
 
@@ -277,8 +277,8 @@ def serve(ctx: Context, host: str, port: int | None) -> None:
     """Serve the web app with the development server (use gunicorn in production)."""
     from certsvc import create_app
 
-    app = create_app(services=ctx.services)
-    app.run(host=host, port=port or ctx.services.settings.port, debug=False)
+    app = create_app(runtime=ctx.runtime)
+    app.run(host=host, port=port or ctx.runtime.settings.port, debug=False)
 
 
 # --- bodies ---------------------------------------------------------------------------------
@@ -309,14 +309,14 @@ def body_create(
     no_key: bool,
 ) -> None:
     """Register a certification body (and give it a signing key)."""
-    services = ctx.services
+    runtime = ctx.runtime
     who = ctx.actor.name
     with ctx.audited("body.create", target=code) as entry, ctx.transaction() as session:
         new = bodies.NewBody(code, name_zh, uscc, name_en, filing_number, chain_leader)
         created = bodies.create_body(
-            session, new, extra_provinces=dict(services.settings.extra_provinces), actor=who
+            session, new, extra_provinces=dict(runtime.settings.extra_provinces), actor=who
         )
-        kid = None if no_key else services.keyring.create_key(session, created, who).kid
+        kid = None if no_key else runtime.keyring.create_key(session, created, who).kid
         entry.target = created.code
         entry.detail["body_id"] = created.id
     click.echo(f"created body {created.code} {created.name_zh}" + (f"; key {kid}" if kid else ""))
@@ -326,7 +326,7 @@ def body_create(
 @pass_ctx
 def body_list(ctx: Context) -> None:
     """List bodies with status, chain-leader flag and counts."""
-    with ctx.services.db.session() as session:
+    with ctx.runtime.db.session() as session:
         counts = dict(
             session.execute(
                 select(Certificate.body_id, func.count()).group_by(Certificate.body_id)
@@ -368,7 +368,7 @@ def body_scope(
             added = bodies.add_scope(session, b, occupations, parsed, actor=ctx.actor.name)
             click.echo(f"added {len(added)} scope entr{'y' if len(added) == 1 else 'ies'}")
             entry.detail["added"] = [f"{o}×{lv}" for o, lv in added]
-    with ctx.services.db.session() as session:
+    with ctx.runtime.db.session() as session:
         for s in bodies.get_body(session, code).scope:
             click.echo(f"{s.occupation_code}  {Level.from_code(s.level).printed_zh}")
 
@@ -417,7 +417,7 @@ def body_member(
             b = bodies.get_body(session, code)
             member = bodies.end_member(session, b, uscc, valid_to.date(), ctx.actor.name)
             click.echo(f"membership of {member.uscc} ends on {member.valid_to}")
-    with ctx.services.db.session() as session:
+    with ctx.runtime.db.session() as session:
         for m in bodies.get_body(session, code).members:
             click.echo(f"{m.uscc}  {m.valid_from} – {m.valid_to or '…'}  {m.name}")
 
@@ -473,7 +473,7 @@ def keys() -> None:
 @pass_ctx
 def keys_list(ctx: Context, code: str | None) -> None:
     """List signing keys (of one body, or all)."""
-    with ctx.services.db.session() as session:
+    with ctx.runtime.db.session() as session:
         query = select(SigningKey).order_by(SigningKey.created_at)
         if code:
             query = query.where(SigningKey.body_id == bodies.get_body(session, code).id)
@@ -496,7 +496,7 @@ def keys_rotate(ctx: Context, code: str) -> None:
     """Retire the body's active key (its signatures stay valid) and create a new one."""
     with ctx.audited("key.rotate", body=code) as entry, ctx.transaction() as session:
         b = bodies.get_body(session, code)
-        key = ctx.services.keyring.rotate(session, b, ctx.actor.name)
+        key = ctx.runtime.keyring.rotate(session, b, ctx.actor.name)
         entry.target = key.kid
     click.echo(f"new active key {key.kid} for {code}")
 
@@ -519,7 +519,7 @@ def keys_compromise(ctx: Context, kid: str, after: str) -> None:
         cutoff = dt.datetime.fromisoformat(after.replace("Z", "+00:00"))
     except ValueError as exc:
         raise InvalidInput(f"--after {after!r} is not an ISO 8601 time") from exc
-    with ctx.services.db.session() as session:
+    with ctx.runtime.db.session() as session:
         found = session.get(SigningKey, kid)
         body_code = found.body.code if found is not None else None
     with (
@@ -528,7 +528,7 @@ def keys_compromise(ctx: Context, kid: str, after: str) -> None:
         ),
         ctx.transaction() as session,
     ):
-        key = ctx.services.keyring.mark_compromised(session, kid, cutoff, ctx.actor.name)
+        key = ctx.runtime.keyring.mark_compromised(session, kid, cutoff, ctx.actor.name)
     click.echo(f"key {key.kid} compromised after {key.compromised_after}")
 
 
@@ -550,19 +550,19 @@ def issue(
     from certsvc.issuance.rows import read_results_file
     from certsvc.issuance.service import issue_batch
 
-    services = ctx.services
+    runtime = ctx.runtime
     # The name is stored (batch, audit log): a name may carry an ID number.
     filename = redact_id_numbers(file.name)[:255]
     with ctx.audited("batch.issue", body=body_code, target=filename) as entry:
         parsed = read_results_file(
-            file.read_bytes(), filename, max_rows=services.settings.max_batch_rows
+            file.read_bytes(), filename, max_rows=runtime.settings.max_batch_rows
         )
         rows = [(r.row, r.values) for r in parsed.rows]
         with click.progressbar(
             length=len(rows), label=f"issuing {len(rows)} certificates", file=sys.stderr
         ) as bar:
             result = issue_batch(
-                services,
+                runtime,
                 body_code,
                 rows,
                 source=parsed.format,
@@ -616,7 +616,7 @@ def revoke(ctx: Context, number: str, reason: str) -> None:
 
     number = number.strip().upper()
     with ctx.audited("certificate.revoke", certificate=number, target=number) as entry:
-        cert = revoke_certificate(ctx.services, number, reason, actor=ctx.actor.name)
+        cert = revoke_certificate(ctx.runtime, number, reason, actor=ctx.actor.name)
         entry.detail["reason"] = reason.strip()
     click.echo(f"revoked {cert.number}")
 
@@ -629,18 +629,18 @@ def show(ctx: Context, number: str, as_json: bool) -> None:
     """Show a certificate: every certified field, status and verify URL."""
     from certsvc.verify.core import certificate_fields
 
-    services = ctx.services
+    runtime = ctx.runtime
     number = number.strip().upper()
     with (
         ctx.audited("certificate.view", certificate=number, target=number),
-        services.db.session() as session,
+        runtime.db.session() as session,
     ):
         cert = session.scalar(select(Certificate).where(Certificate.number == number))
         if cert is None:
             raise NotFound(f"no certificate {number}")
         fields = certificate_fields(cert)
         fields["kid"] = cert.kid
-        fields["verify_url"] = f"{services.settings.public_url}/v/{cert.token}"
+        fields["verify_url"] = f"{runtime.settings.public_url}/v/{cert.token}"
     if as_json:
         click.echo(json.dumps(fields, ensure_ascii=False, indent=2))
         return
@@ -692,15 +692,15 @@ def occupations_import(ctx: Context, file: Path) -> None:
 @pass_ctx
 def occupations_list(ctx: Context) -> None:
     """List the occupations in the database."""
-    with ctx.services.db.session() as session:
+    with ctx.runtime.db.session() as session:
         for o in session.scalars(select(Occupation).order_by(Occupation.code)):
             flag = "" if o.verified else "  (code not confirmed)"
             click.echo(f"{o.code:<14} {o.name_zh} · {o.name_en}{flag}")
 
 
 # Commands that live next to the code they drive register themselves on `cli` when imported.
-from certsvc import accounts_commands as _account_commands  # noqa: E402, F401
-from certsvc import apitokens_commands as _token_commands  # noqa: E402, F401
+from certsvc.cli import accounts as _account_commands  # noqa: E402, F401
+from certsvc.cli import tokens as _token_commands  # noqa: E402, F401
 from certsvc.jobs import commands as _job_commands  # noqa: E402, F401
 from certsvc.registry import commands as _registry_commands  # noqa: E402, F401
 from certsvc.render import commands as _render_commands  # noqa: E402, F401
