@@ -21,7 +21,7 @@ from collections.abc import Callable
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
 from certsvc.domain.routes import DirectGround, Route
-from certsvc.identity import id_commitment
+from certsvc.holders.identity import id_commitment
 from certsvc.issuance.credential import CertifiedFacts, credential, qr_payload
 from certsvc.render import CertificateFace, render_certificate
 from certsvc.render import qr as qrcode

@@ -41,19 +41,19 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bench.run import PG_URL, postgres_schema
-from certsvc.apitokens import create_token
-from certsvc.bodies import NewBody, add_scope, create_body, load_occupations
+from certsvc.accounts.tokens import create_token
+from certsvc.bodies.bodies import NewBody, add_scope, create_body, load_occupations
+from certsvc.cli.demo import resident_id, uscc
 from certsvc.config import Settings, generate_secrets
-from certsvc.demo import resident_id, uscc
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.domain.occupations import shipped_catalogue
 from certsvc.issuance.service import content_hash, issue_batch
-from certsvc.migrate import upgrade
 from certsvc.models import Certificate
+from certsvc.models.migrate import upgrade
 from certsvc.registry.client import FeedClient, pull
 from certsvc.registry.feed import MAX_LIMIT
 from certsvc.registry.mirror import Mirror
-from certsvc.services import Services
+from certsvc.runtime import Services
 
 CERTIFICATES = int(os.environ.get("CERTSVC_BENCH_REGISTRY_CERTIFICATES", "100000"))
 #: A directory to keep the populated schema in between runs (see :func:`_kept`).

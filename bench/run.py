@@ -23,14 +23,14 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from certsvc.bodies import NewBody, add_scope, create_body, load_occupations
+from certsvc.bodies.bodies import NewBody, add_scope, create_body, load_occupations
+from certsvc.cli.demo import resident_id, uscc
 from certsvc.config import Settings, generate_secrets
-from certsvc.demo import resident_id, uscc
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.domain.occupations import shipped_catalogue
 from certsvc.issuance.service import content_hash, issue_batch
-from certsvc.migrate import upgrade
-from certsvc.services import Services
+from certsvc.models.migrate import upgrade
+from certsvc.runtime import Services
 from certsvc.signing.keys import generate_private_key
 
 RESULTS = Path(__file__).with_name("results.md")

@@ -27,9 +27,9 @@ from sqlalchemy import text
 from bench.run import PG_URL, postgres_schema
 from certsvc.db import Database
 from certsvc.models import Base
+from certsvc.models.transparency import LogCheckpoint, LogKey, LogState, MerkleNode
 from certsvc.transparency import merkle, store
 from certsvc.transparency.leaf import EventFacts, leaf_hash_of
-from certsvc.transparency.models import LogCheckpoint, LogKey, LogState, MerkleNode
 
 LEAVES = int(os.environ.get("CERTSVC_BENCH_LOG_LEAVES", "1000000"))
 CHUNK = 50_000  # leaves per transaction while building the log

@@ -43,16 +43,16 @@ from sqlalchemy.engine import make_url
 
 from bench.run import BODY, BODY_USCC, PG_URL, postgres_schema, rows_for
 from certsvc import create_app, services_of
-from certsvc.bodies import NewBody, add_scope, create_body, load_occupations
+from certsvc.bodies.bodies import NewBody, add_scope, create_body, load_occupations
 from certsvc.config import Settings, generate_secrets
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.domain.occupations import shipped_catalogue
 from certsvc.errors import UnknownKey
 from certsvc.issuance.credential import parse_qr_payload
 from certsvc.issuance.service import content_hash, issue_batch
-from certsvc.migrate import upgrade
 from certsvc.models import Certificate, Holder, SigningKey
-from certsvc.services import Services
+from certsvc.models.migrate import upgrade
+from certsvc.runtime import Services
 from certsvc.signing.jws import verify_compact
 from certsvc.signing.keys import public_key_from_jwk
 from certsvc.verify import lookup_by_number

@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from certsvc.config import Settings
 from certsvc.render import ensure_font
-from certsvc.services import Services
+from certsvc.runtime import Services
 
 __all__ = ["create_app", "services_of"]
 
@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         services = Services.from_settings(settings or Settings.from_env())
     settings = services.settings
     ensure_font()  # certificates are printed on demand: no font, no start
-    app = Flask(__name__, template_folder="../templates")
+    app = Flask(__name__, template_folder="templates")
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,

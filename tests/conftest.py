@@ -23,15 +23,15 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from certsvc.bodies import NewBody, add_member, add_scope, create_body, load_occupations
+from certsvc.bodies.bodies import NewBody, add_member, add_scope, create_body, load_occupations
+from certsvc.cli.demo import resident_id, uscc
 from certsvc.config import Settings, generate_secrets
 from certsvc.db import normalize_url
-from certsvc.demo import resident_id, uscc
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.domain.occupations import shipped_catalogue
-from certsvc.migrate import upgrade
 from certsvc.models import Base
-from certsvc.services import Services
+from certsvc.models.migrate import upgrade
+from certsvc.runtime import Services
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

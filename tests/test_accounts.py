@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-import certsvc.accounts_commands  # noqa: F401 — registers `certsvc account`
-from certsvc import accounts
-from certsvc.accounts import (
+import certsvc.cli.accounts  # noqa: F401 — registers `certsvc account`
+from certsvc.accounts import accounts
+from certsvc.accounts.accounts import (
     ADDRESS_FAILURE_LIMIT,
     LOCKOUT_DURATION,
     LOCKOUT_THRESHOLD,
@@ -26,7 +26,7 @@ from certsvc.accounts import (
     load_principal,
     login,
 )
-from certsvc.audit import Actor
+from certsvc.accounts.audit import Actor
 from certsvc.cli import cli
 from certsvc.config import generate_secrets
 from certsvc.errors import (
@@ -38,7 +38,7 @@ from certsvc.errors import (
     RateLimited,
 )
 from certsvc.models import Account, AuditEntry, utcnow
-from certsvc.services import Services
+from certsvc.runtime import Services
 from tests.conftest import BODY_CODE
 from tests.test_console import PASSWORD, fast_password_hashing  # noqa: F401 — fixture
 

@@ -1,4 +1,4 @@
-"""Which client a request counts against: certsvc.addresses.client_key."""
+"""Which client a request counts against: certsvc.accounts.addresses.client_key."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from certsvc.addresses import client_key
+from certsvc.accounts.addresses import client_key
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from certsvc import create_app
-from certsvc.services import Services
+from certsvc.runtime import Services
 from certsvc.signing.b64 import b64url_encode
 from certsvc.web.limits import RateLimits
 from tests.conftest import person_id, row

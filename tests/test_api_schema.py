@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from certsvc import create_app
 from certsvc.issuance.service import revoke
-from certsvc.services import Services
+from certsvc.runtime import Services
 from tests.conftest import person_id, row
 from tests.test_issuance import issue
 

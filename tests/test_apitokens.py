@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-import certsvc.apitokens_commands  # noqa: F401 - registers `certsvc tokens`
-from certsvc.apitokens import (
+import certsvc.cli.tokens  # noqa: F401 - registers `certsvc tokens`
+from certsvc.accounts.tokens import (
     LAST_USED_RESOLUTION,
     authenticate,
     create_token,
@@ -19,7 +19,7 @@ from certsvc.apitokens import (
 from certsvc.cli import cli
 from certsvc.errors import InvalidInput, NotFound, Unauthenticated
 from certsvc.models import ApiToken
-from certsvc.services import Services
+from certsvc.runtime import Services
 from tests.test_registry_feed import env_of
 
 

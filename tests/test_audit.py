@@ -8,10 +8,10 @@ import io
 import pytest
 from sqlalchemy import select
 
-from certsvc.audit import CSV_COLUMNS, Actor, export_csv, list_entries, record
-from certsvc.bodies import get_body
+from certsvc.accounts.audit import CSV_COLUMNS, Actor, export_csv, list_entries, record
+from certsvc.bodies.bodies import get_body
 from certsvc.models import AuditEntry
-from certsvc.services import Services
+from certsvc.runtime import Services
 
 
 def test_entries_cannot_be_changed_or_deleted(services: Services, body: str) -> None:

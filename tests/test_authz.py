@@ -15,8 +15,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from certsvc.accounts import ROLES, Permission, permissions_of
-from certsvc.apitokens import create_token
+from certsvc.accounts.accounts import ROLES, Permission, permissions_of
+from certsvc.accounts.tokens import create_token
 from certsvc.issuance.service import content_hash, issue_batch
 from certsvc.models import (
     Account,
@@ -26,7 +26,7 @@ from certsvc.models import (
     EcosystemMember,
     SigningKey,
 )
-from certsvc.services import Services
+from certsvc.runtime import Services
 from tests.conftest import BODY_CODE, row
 from tests.test_console import (  # noqa: F401 — fast_password_hashing is a fixture
     Console,

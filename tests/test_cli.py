@@ -15,7 +15,7 @@ from certsvc.config import Settings, generate_secrets
 from certsvc.domain.ids import IdType
 from certsvc.issuance.rows import COLUMNS
 from certsvc.models import Holder
-from certsvc.services import Services
+from certsvc.runtime import Services
 from tests.conftest import BODY_CODE, BODY_USCC, DEFAULT_PG, MEMBER_USCC, person_id
 
 

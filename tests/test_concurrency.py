@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from certsvc.domain.numbers import parse_certificate_number
 from certsvc.models import Certificate, Event
-from certsvc.services import Services
+from certsvc.runtime import Services
 from tests.conftest import row
 from tests.test_issuance import issue
 

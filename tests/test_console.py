@@ -20,16 +20,16 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from certsvc import create_app
-from certsvc.accounts import create_account
-from certsvc.audit import Actor
-from certsvc.bodies import NewBody, add_scope, create_body, get_body, set_seal
-from certsvc.demo import uscc
+from certsvc.accounts.accounts import create_account
+from certsvc.accounts.audit import Actor
+from certsvc.bodies.bodies import NewBody, add_scope, create_body, get_body, set_seal
+from certsvc.cli.demo import uscc
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.issuance.rows import COLUMNS
 from certsvc.models import AuditEntry, Batch, Certificate, Event, SigningKey
 from certsvc.render import render_certificate
 from certsvc.render.batch import certificate_face, stored_seal
-from certsvc.services import Services
+from certsvc.runtime import Services
 from tests.conftest import BODY_USCC, MEMBER_USCC, row
 
 PASSWORD = "correct horse battery"
@@ -141,7 +141,7 @@ def audit_actions(services: Services) -> list[tuple[str, str]]:
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Cheap scrypt parameters: the suite creates and logs in many accounts."""
-    from certsvc import accounts
+    from certsvc.accounts import accounts
 
     monkeypatch.setattr(accounts, "PASSWORD_HASH_METHOD", "scrypt:1024:8:1")
 

@@ -22,9 +22,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from certsvc import create_app
-from certsvc.bodies import load_occupations
+from certsvc.bodies.bodies import load_occupations
 from certsvc.domain.occupations import shipped_catalogue
-from certsvc.services import Services
+from certsvc.runtime import Services
 from tests.conftest import make_settings, row, seed_body
 from tests.test_console import PASSWORD, csv_file, fast_password_hashing, make_account  # noqa: F401
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from certsvc.issuance.rows import COLUMNS
 from certsvc.models import Batch, Certificate
-from certsvc.services import Services
+from certsvc.runtime import Services
 from tests.conftest import row
 from tests.test_console import (  # noqa: F401 — fast_password_hashing is a fixture
     Console,

@@ -12,7 +12,8 @@ from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet as JoseKeySet
 from sqlalchemy import func, select
 
-from certsvc import bodies
+from certsvc.bodies import bodies
+from certsvc.bodies.keyring import published_keys
 from certsvc.db import one_of
 from certsvc.domain.levels import Level
 from certsvc.domain.numbers import parse_certificate_number
@@ -20,9 +21,8 @@ from certsvc.errors import BatchRejected, BodySuspended, Conflict, InvalidInput,
 from certsvc.issuance import service
 from certsvc.issuance.rows import read_results_file
 from certsvc.issuance.service import BatchResult, content_hash, issue_batch, revoke
-from certsvc.keyring import published_keys
 from certsvc.models import Batch, Certificate, Event, Holder
-from certsvc.services import Services
+from certsvc.runtime import Services
 from certsvc.signing.jwks import jwks_document
 from certsvc.transparency import log as transparency_log
 from certsvc.transparency.leaf import leaf_hash_of

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from certsvc.apitokens import create_token
+from certsvc.accounts.tokens import create_token
 from certsvc.models import AuditEntry, Batch, Certificate, Event
-from certsvc.services import Services
+from certsvc.runtime import Services
 from certsvc.web.issuing_api import openapi_paths, openapi_schemas, openapi_security_schemes
 from tests.conftest import BODY_CODE, row
 from tests.test_console import console_app, other_body

@@ -11,10 +11,10 @@ from sqlalchemy import LargeBinary, Text, cast, select
 
 from certsvc.domain.ids import IdType
 from certsvc.errors import ConfigError
-from certsvc.identity import SALT_BYTES, SEALED_SALT_BYTES, IdVault, id_commitment
-from certsvc.migrate import clear_id_salts, seal_clear_id_salts
+from certsvc.holders.identity import SALT_BYTES, SEALED_SALT_BYTES, IdVault, id_commitment
 from certsvc.models import Base, Certificate, Holder
-from certsvc.services import Services
+from certsvc.models.migrate import clear_id_salts, seal_clear_id_salts
+from certsvc.runtime import Services
 from certsvc.signing.jws import parse_compact
 from tests.conftest import person_id, row
 from tests.test_issuance import issue

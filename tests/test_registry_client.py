@@ -18,9 +18,9 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-import certsvc.registry.commands  # noqa: F401 - registers `certsvc registry pull`
+import certsvc.cli.registry  # noqa: F401 - registers `certsvc registry pull`
 from certsvc import create_app
-from certsvc.bodies import get_body
+from certsvc.bodies.bodies import get_body
 from certsvc.cli import cli
 from certsvc.errors import (
     FeedIntegrityError,
@@ -33,7 +33,7 @@ from certsvc.errors import (
 from certsvc.models import Certificate, Event, EventLogHead, utcnow
 from certsvc.registry.client import FeedClient, HttpResponse, PullSummary, RetryPolicy, pull
 from certsvc.registry.mirror import Mirror
-from certsvc.services import Services
+from certsvc.runtime import Services
 from certsvc.signing.b64 import b64url_decode
 from certsvc.signing.vc import VC_CTY, VC_JWT_TYP
 from tests.conftest import row

@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
-from certsvc.services import Services
+from certsvc.runtime import Services
 from tests.conftest import row
 from tests.test_issuance import issue
 from tests.test_registry_client import assert_mirror_matches
@@ -279,7 +279,7 @@ if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve(int(sys.argv[2]))
     else:
-        import certsvc.registry.commands  # noqa: F401 - registers `certsvc registry`
+        import certsvc.cli.registry  # noqa: F401 - registers `certsvc registry`
         from certsvc.cli import cli
 
         cli(sys.argv[2:], prog_name="certsvc")

@@ -19,20 +19,20 @@ from joserfc.jwk import KeySet as JoseKeySet
 from sqlalchemy import select, update
 
 from certsvc import create_app
-from certsvc.apitokens import create_token
-from certsvc.bodies import NewBody, add_scope, create_body, get_body
+from certsvc.accounts.tokens import create_token
+from certsvc.bodies.bodies import NewBody, add_scope, create_body, get_body
+from certsvc.bodies.keyring import published_keys
+from certsvc.cli.demo import uscc
 from certsvc.config import Settings
-from certsvc.demo import uscc
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import CERTIFIED_LEVELS
-from certsvc.identity import id_commitment
+from certsvc.holders.identity import id_commitment
 from certsvc.issuance.service import revoke
-from certsvc.keyring import published_keys
 from certsvc.models import Certificate, Event
 from certsvc.registry import feed as feed_module
 from certsvc.registry.client import HttpResponse
 from certsvc.registry.statements import verify_status_statement
-from certsvc.services import Services
+from certsvc.runtime import Services
 from certsvc.signing.b64 import b64url_decode
 from certsvc.signing.jwks import KeySet
 from certsvc.signing.vc import verify_credential

@@ -14,15 +14,15 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import delete, update
 
-import certsvc.registry.commands  # noqa: F401 - registers `certsvc registry pull`
+import certsvc.cli.registry  # noqa: F401 - registers `certsvc registry pull`
 from certsvc import create_app
 from certsvc.cli import cli
 from certsvc.errors import HistoryRewritten
 from certsvc.models import Certificate
+from certsvc.models.transparency import LogCheckpoint, LogState, MerkleNode
 from certsvc.registry.client import HttpResponse
-from certsvc.services import Services
+from certsvc.runtime import Services
 from certsvc.transparency.log import append_and_checkpoint, latest_checkpoint
-from certsvc.transparency.models import LogCheckpoint, LogState, MerkleNode
 from tests.conftest import row
 from tests.test_issuance import issue
 from tests.test_registry_client import BASE, Faulty, assert_mirror_matches, run_pull

@@ -27,8 +27,8 @@ from PIL import Image, ImageFilter
 from pypdf import PdfReader
 from sqlalchemy import select
 
-import certsvc.render.commands  # noqa: F401 - registers `certsvc pdf`
-from certsvc.bodies import get_body, set_seal
+import certsvc.cli.render  # noqa: F401 - registers `certsvc pdf`
+from certsvc.bodies.bodies import get_body, set_seal
 from certsvc.cli import Context, cli
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
@@ -52,7 +52,7 @@ from certsvc.render.batch import (
     zip_stream,
 )
 from certsvc.render.font import FONT_PACKAGE, TrueTypeFont
-from certsvc.services import Services
+from certsvc.runtime import Services
 from certsvc.verify.core import verify_token
 from tests.conftest import row
 from tests.test_issuance import issue

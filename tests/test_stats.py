@@ -12,14 +12,14 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
-import certsvc.registry.commands  # noqa: F401 - registers `certsvc stats`
+import certsvc.cli.registry  # noqa: F401 - registers `certsvc stats`
 from certsvc import create_app
-from certsvc.bodies import get_body
+from certsvc.bodies.bodies import get_body
 from certsvc.cli import cli
 from certsvc.issuance.service import content_hash, issue_batch, revoke
 from certsvc.models import utcnow
 from certsvc.registry.stats import compute_stats, render
-from certsvc.services import Services
+from certsvc.runtime import Services
 from tests.conftest import row
 from tests.test_issuance import issue
 from tests.test_registry_feed import OTHER_BODY, add_other_body, bearer, env_of, token_for

@@ -15,13 +15,14 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select, update
 
-import certsvc.transparency.commands  # noqa: F401 — registers `certsvc log`
+import certsvc.cli.transparency  # noqa: F401 — registers `certsvc log`
 from certsvc import create_app
 from certsvc.cli import Context, cli
 from certsvc.errors import InvalidInput, LogIntegrityError, LogRangeError
 from certsvc.issuance.service import revoke
 from certsvc.models import Certificate, Event
-from certsvc.services import Services
+from certsvc.models.transparency import LogCheckpoint, LogKey, MerkleNode
+from certsvc.runtime import Services
 from certsvc.transparency import merkle, store
 from certsvc.transparency.log import (
     append_and_checkpoint,
@@ -30,7 +31,6 @@ from certsvc.transparency.log import (
     log_position_at,
     transparency_document,
 )
-from certsvc.transparency.models import LogCheckpoint, LogKey, MerkleNode
 from certsvc.transparency.note import NoteVerifier, open_checkpoint
 from certsvc.transparency.offline import verify_bundle
 from tests.conftest import row

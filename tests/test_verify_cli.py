@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import certsvc.verify.commands  # noqa: F401 - registers `certsvc verify`
+import certsvc.cli.verify  # noqa: F401 - registers `certsvc verify`
 from certsvc.cli import Context, cli
 from certsvc.issuance.service import revoke
-from certsvc.services import Services
+from certsvc.runtime import Services
 from tests.conftest import row
 from tests.test_issuance import issue
 

@@ -11,12 +11,12 @@ import logging
 import pytest
 from sqlalchemy import select, update
 
-from certsvc.bodies import get_body
+from certsvc.bodies.bodies import get_body
+from certsvc.bodies.keyring import published_keys
 from certsvc.errors import InvalidCertificateNumber, InvalidIdNumber, InvalidInput
 from certsvc.issuance.service import content_hash, issue_batch
-from certsvc.keyring import published_keys
 from certsvc.models import Certificate
-from certsvc.services import Services
+from certsvc.runtime import Services
 from certsvc.signing.b64 import b64url_decode, b64url_encode
 from certsvc.signing.jwks import KeySet
 from certsvc.signing.jws import sign_compact

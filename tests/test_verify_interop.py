@@ -19,7 +19,7 @@ from joserfc import jws as jose_jws
 from joserfc.jwk import KeySet as JoseKeySet
 
 from certsvc import create_app
-from certsvc.services import Services
+from certsvc.runtime import Services
 from certsvc.signing.jwks import KeySet
 from certsvc.verify import verify_offline
 from tests.conftest import row

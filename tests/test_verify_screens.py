@@ -23,9 +23,9 @@ from PIL import Image
 from werkzeug.serving import make_server
 
 from certsvc import create_app
-from certsvc.bodies import get_body
+from certsvc.bodies.bodies import get_body
 from certsvc.issuance.service import content_hash, issue_batch, revoke
-from certsvc.services import Services
+from certsvc.runtime import Services
 from certsvc.signing.b64 import b64url_decode
 from tests.conftest import row
 from tests.test_console import OTHER_USCC, other_body

@@ -13,14 +13,14 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, delete, select, update
 
-import certsvc.verify.commands  # noqa: F401 - registers `certsvc verify`
+import certsvc.cli.verify  # noqa: F401 - registers `certsvc verify`
 from certsvc import create_app
 from certsvc.cli import Context, cli
 from certsvc.issuance.service import revoke
 from certsvc.models import Certificate, Event
-from certsvc.services import Services
+from certsvc.models.transparency import MerkleNode
+from certsvc.runtime import Services
 from certsvc.transparency.log import latest_checkpoint, log_position_at, transparency_document
-from certsvc.transparency.models import MerkleNode
 from certsvc.transparency.offline import verify_bundle
 from certsvc.verify import VerificationResult, verify_token
 from tests.conftest import row

@@ -9,10 +9,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from certsvc import create_app
-from certsvc.bodies import get_body
+from certsvc.bodies.bodies import get_body
 from certsvc.issuance.service import revoke
 from certsvc.models import Certificate
-from certsvc.services import Services
+from certsvc.runtime import Services
 from certsvc.signing.jwks import KeySet
 from tests.conftest import row
 from tests.test_issuance import issue

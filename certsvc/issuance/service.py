@@ -40,8 +40,7 @@ from certsvc.errors import (
     NotFound,
     RowError,
 )
-from certsvc.events import reserve
-from certsvc.identity import id_commitment
+from certsvc.holders.identity import id_commitment
 from certsvc.issuance.credential import CertifiedFacts, credential_payload, qr_payload
 from certsvc.issuance.validate import CertificateRequest, check_visible, validate_rows
 from certsvc.models import (
@@ -54,8 +53,9 @@ from certsvc.models import (
     UTCDateTime,
     utcnow,
 )
+from certsvc.models.events import reserve
 from certsvc.registry.statements import sign_status_statement, status_statement
-from certsvc.services import Services
+from certsvc.runtime import Services
 from certsvc.signing.jws import JwsSigner, SigningJob
 from certsvc.signing.vc import VC_CTY, VC_JWT_TYP
 from certsvc.transparency.leaf import EventFacts, leaf_hash_of
@@ -437,7 +437,7 @@ def _store(
             progress(len(issued) % 100)
 
     bulk_insert(session, Certificate, certificate_rows())
-    # Events last: reserving seqs locks the log head until commit (see certsvc.events).
+    # Events last: reserving seqs locks the log head until commit (see certsvc.models.events).
     corrections = [r for r in requests if r.corrects is not None]
     # Each supersession is signed (a status statement the registry verifies), before the seqs
     # are reserved so the log head stays locked no longer than it must.
@@ -588,7 +588,7 @@ def _revoke(services: Services, number: str, reason: str, actor: str) -> Certifi
             public_url=services.settings.public_url,
         )
         record = sign_status_statement(signer, statement)
-        session.add(  # numbered at flush, i.e. last (certsvc.events lock order)
+        session.add(  # numbered at flush, i.e. last (certsvc.models.events lock order)
             Event(
                 kind="revoked",
                 body_id=cert.body_id,

@@ -30,7 +30,7 @@ from certsvc.domain.routes import (
 )
 from certsvc.domain.uscc import normalize_uscc
 from certsvc.errors import CertsvcError, InvalidInput, RowError
-from certsvc.identity import IdVault
+from certsvc.holders.identity import IdVault
 from certsvc.models import Certificate, CertificationBody, Holder, Occupation
 from certsvc.render.font import check_renderable
 

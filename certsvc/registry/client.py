@@ -66,7 +66,7 @@ from certsvc.errors import (
     Unauthenticated,
     UnknownKey,
 )
-from certsvc.identity import id_commitment
+from certsvc.holders.identity import id_commitment
 from certsvc.issuance.credential import CREDENTIAL_TYPE
 from certsvc.registry.mirror import (
     Mirror,

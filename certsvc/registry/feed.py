@@ -52,7 +52,7 @@ from sqlalchemy.engine import Connection
 from certsvc.db import Database
 from certsvc.domain.ids import IdType
 from certsvc.errors import InvalidInput
-from certsvc.identity import IdVault
+from certsvc.holders.identity import IdVault
 from certsvc.models import (
     Certificate,
     CertificationBody,
@@ -62,9 +62,9 @@ from certsvc.models import (
     SigningKey,
     UTCDateTime,
 )
-from certsvc.services import Services
+from certsvc.models.transparency import LogCheckpoint
+from certsvc.runtime import Services
 from certsvc.signing.b64 import b64url_encode
-from certsvc.transparency.models import LogCheckpoint
 
 T = TypeVar("T")
 
@@ -395,7 +395,7 @@ def stream_changes(services: Services, request: FeedRequest) -> Iterator[str]:
     transaction: memory stays flat for any ``limit``, and a slow reader holds neither a lock
     (SQLite takes the write lock for every transaction) nor an old snapshot (PostgreSQL) while
     the page drains. Splitting is safe because seqs commit in order without gaps
-    (:mod:`certsvc.events`): a later chunk can only add events after the ones already sent.
+    (:mod:`certsvc.models.events`): a later chunk can only add events after the ones already sent.
     The first chunk is read with the page's head; each next one on a helper thread while the
     one before is written out.
     """

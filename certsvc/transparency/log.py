@@ -40,7 +40,8 @@ from certsvc.errors import (
     SigningKeyError,
 )
 from certsvc.models import Certificate, CertificationBody, Event, EventLogHead, utcnow
-from certsvc.services import Services
+from certsvc.models.transparency import LogCheckpoint, LogKey, MerkleNode
+from certsvc.runtime import Services
 from certsvc.signing.keys import (
     KeyFiles,
     decrypt_private_key,
@@ -60,7 +61,6 @@ from certsvc.transparency.merkle import (
     resolve,
     verify_inclusion,
 )
-from certsvc.transparency.models import LogCheckpoint, LogKey, MerkleNode
 from certsvc.transparency.note import (
     Checkpoint,
     NoteVerifier,
@@ -251,8 +251,8 @@ def append_events(
     """Append up to ``limit`` committed events after the first ``size``; return the new size.
 
     The caller holds the log lock and passes the size :func:`store.lock_log` returned. Seqs are
-    committed gap-free in order (:mod:`certsvc.events`), so the events after ``size`` that are
-    visible now are exactly ``size + 1 … head``; a hole means rows were deleted.
+    committed gap-free in order (:mod:`certsvc.models.events`), so the events after ``size`` that
+    are visible now are exactly ``size + 1 … head``; a hole means rows were deleted.
 
     ``known`` maps seqs to the leaf hashes of events the caller has just committed and
     computed from the very values it wrote (:func:`certsvc.issuance.service.issue_batch`);

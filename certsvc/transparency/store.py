@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from certsvc.db import bulk_insert
 from certsvc.errors import LogIntegrityError, LogRangeError
+from certsvc.models.transparency import LogState, MerkleNode
 from certsvc.transparency import merkle
 from certsvc.transparency.merkle import EMPTY_ROOT, NodeId
-from certsvc.transparency.models import LogState, MerkleNode
 
 __all__ = [
     "append_leaves",

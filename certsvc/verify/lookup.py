@@ -6,8 +6,8 @@ on each one's stored QR token, so a look-up reports exactly what scanning the pr
 
 Privacy: a look-up that does not match answers ``not_found`` whether the number (or ID) or the
 name was wrong, so neither can be probed alone. The clear ID number is used only to compute its
-keyed hash (:meth:`certsvc.identity.IdVault.digest`); it is never stored, logged or returned —
-results carry the masked form only.
+keyed hash (:meth:`certsvc.holders.identity.IdVault.digest`); it is never stored, logged or returned
+— results carry the masked form only.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from certsvc.domain._text import compact
 from certsvc.domain.ids import normalize_id_number, parse_id_type
 from certsvc.domain.numbers import looks_like_certificate_number
 from certsvc.errors import InvalidCertificateNumber, InvalidIdNumber, InvalidName
-from certsvc.identity import IdVault
+from certsvc.holders.identity import IdVault
 from certsvc.models import Certificate, Holder, utcnow
 from certsvc.verify.core import verify_token
 from certsvc.verify.result import VerificationResult

@@ -1,10 +1,10 @@
 """Who is asking and what they may do: console sessions, permission checks, audit entries.
 
 A console session is a signed Flask cookie holding the account id, a stamp of the account
-(:attr:`certsvc.accounts.Principal.stamp`) and two times. On every request the account is
+(:attr:`certsvc.accounts.accounts.Principal.stamp`) and two times. On every request the account is
 read again: a disabled account, a changed password, role or body, a log-out (on any device:
-:func:`certsvc.accounts.end_sessions`), an idle session (over :data:`IDLE_TIMEOUT`) or an old
-one (over :data:`MAX_SESSION_AGE`) ends the session.
+:func:`certsvc.accounts.accounts.end_sessions`), an idle session (over :data:`IDLE_TIMEOUT`) or an
+old one (over :data:`MAX_SESSION_AGE`) ends the session.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from typing import Any, ParamSpec
 from flask import abort, current_app, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from certsvc import audit, services_of
-from certsvc.accounts import Permission, Principal, load_principal
+from certsvc import services_of
+from certsvc.accounts import audit
+from certsvc.accounts.accounts import Permission, Principal, load_principal
 
 __all__ = [
     "IDLE_TIMEOUT",

@@ -10,7 +10,7 @@ POST     ``/api/v1/certificates/{number}/revoke``    revoke (issuer)
 POST     ``/api/v1/certificates/{number}/reissue``   issue (issuer)
 =======  ==========================================  =========================
 
-A token belongs to one body (:mod:`certsvc.apitokens`) and sees that body only: a batch or
+A token belongs to one body (:mod:`certsvc.accounts.tokens`) and sees that body only: a batch or
 certificate of another body answers 404, exactly as one that does not exist. A batch is
 issued whole or not at all; ``Idempotency-Key`` makes retries safe (the same key and rows
 answer the stored batch, 200 with ``replayed: true``; the same key with other rows 409).
@@ -31,10 +31,9 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from certsvc import certificates as service
 from certsvc import services_of
-from certsvc.accounts import Permission, roles_with
-from certsvc.apitokens import TokenIdentity, current_token, require_token
+from certsvc.accounts.accounts import Permission, roles_with
+from certsvc.accounts.tokens import TokenIdentity, current_token, require_token
 from certsvc.errors import (
     BatchRejected,
     CertsvcError,
@@ -42,6 +41,7 @@ from certsvc.errors import (
     PermissionDenied,
     RowError,
 )
+from certsvc.issuance import certificates as service
 from certsvc.issuance.rows import COLUMNS, COLUMNS_BY_KEY, MAX_CELL_CHARS, MAX_EVIDENCE_CHARS
 from certsvc.issuance.service import issue_batch, revoke
 from certsvc.models import Batch, Certificate

@@ -17,9 +17,9 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from flask.typing import ResponseReturnValue
 
 from certsvc import services_of
+from certsvc.bodies.keyring import published_keys
 from certsvc.domain.ids import IdType
 from certsvc.errors import CertsvcError
-from certsvc.keyring import published_keys
 from certsvc.signing.jwks import jwks_document
 from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
 from certsvc.verify.result import VerificationResult
@@ -28,7 +28,7 @@ from certsvc.verify.text import LANGUAGES, preferred_language, texts
 bp = Blueprint(
     "public",
     __name__,
-    static_folder="../../static",
+    static_folder="../static",
     static_url_path="/assets",
 )
 

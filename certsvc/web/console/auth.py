@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from certsvc import accounts, services_of
+from certsvc import services_of
+from certsvc.accounts import accounts
 from certsvc.errors import CertsvcError, RateLimited
 from certsvc.web.authz import (
     audit_request,

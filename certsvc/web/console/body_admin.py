@@ -12,11 +12,12 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from certsvc import bodies, services_of
-from certsvc import certificates as service
-from certsvc.accounts import Permission
+from certsvc import services_of
+from certsvc.accounts.accounts import Permission
+from certsvc.bodies import bodies
 from certsvc.domain.levels import CERTIFIED_LEVELS, Level
 from certsvc.errors import CertsvcError, InvalidInput, NotFound
+from certsvc.issuance import certificates as service
 from certsvc.models import EcosystemMember, Occupation, SigningKey
 from certsvc.web.authz import audit_request, principal, requires
 from certsvc.web.console import bp, i18n

@@ -16,11 +16,11 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from certsvc import certificates as service
 from certsvc import services_of
-from certsvc.accounts import Permission
+from certsvc.accounts.accounts import Permission
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.errors import BatchRejected, CertsvcError
+from certsvc.issuance import certificates as service
 from certsvc.issuance.service import revoke
 from certsvc.registry.stats import compute_stats
 from certsvc.verify.core import certificate_fields

@@ -17,11 +17,11 @@ from flask import Response, current_app, flash, redirect, render_template, url_f
 from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from certsvc import certificates as service
 from certsvc import services_of
-from certsvc.accounts import Permission
+from certsvc.accounts.accounts import Permission
 from certsvc.domain.ids import redact_id_numbers
 from certsvc.errors import BadFile, BatchRejected, CertsvcError, InvalidInput
+from certsvc.issuance import certificates as service
 from certsvc.issuance.columns import template_choices
 from certsvc.issuance.rows import COLUMNS, read_results_file
 from certsvc.issuance.service import issue_batch

@@ -10,8 +10,10 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
-from certsvc import accounts, bodies, services_of
-from certsvc.accounts import Permission
+from certsvc import services_of
+from certsvc.accounts import accounts
+from certsvc.accounts.accounts import Permission
+from certsvc.bodies import bodies
 from certsvc.errors import CertsvcError
 from certsvc.models import Certificate, CertificationBody
 from certsvc.web.authz import audit_request, request_actor, requires

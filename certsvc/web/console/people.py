@@ -2,7 +2,7 @@
 
 An admin manages the body's accounts (admin, issuer, viewer) and tokens (issuer, viewer); an
 operator the platform's own accounts and registry tokens. A token's secret is shown once, on
-the page that answers its creation, and is stored only as a hash (:mod:`certsvc.apitokens`).
+the page that answers its creation, and is stored only as a hash (:mod:`certsvc.accounts.tokens`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from certsvc import accounts, apitokens, audit, services_of
-from certsvc.accounts import Permission
+from certsvc import services_of
+from certsvc.accounts import accounts, audit
+from certsvc.accounts import tokens as apitokens
+from certsvc.accounts.accounts import Permission
 from certsvc.errors import CertsvcError, NotFound
 from certsvc.models import Account, ApiToken
 from certsvc.web.authz import audit_request, principal, request_actor, requires

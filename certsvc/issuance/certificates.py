@@ -26,7 +26,7 @@ from certsvc.issuance.rows import COLUMNS
 from certsvc.issuance.service import BatchResult, issue_batch
 from certsvc.issuance.validate import validate_rows
 from certsvc.models import Batch, Certificate, CertificationBody, Event, Occupation
-from certsvc.services import Services
+from certsvc.runtime import Services
 
 __all__ = [
     "CORRECTABLE",

@@ -1,10 +1,13 @@
-"""``certsvc tokens create | list | revoke``: API bearer tokens (see :mod:`certsvc.apitokens`)."""
+"""``certsvc tokens create | list | revoke``: API bearer tokens.
+
+See :mod:`certsvc.accounts.tokens`.
+"""
 
 from __future__ import annotations
 
 import click
 
-from certsvc.apitokens import ROLES, create_token, list_tokens, revoke_token
+from certsvc.accounts.tokens import ROLES, create_token, list_tokens, revoke_token
 from certsvc.cli import Context, cli, pass_ctx
 
 

@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-import certsvc.events  # noqa: F401 — numbers new events in commit order
+import certsvc.models.events  # noqa: F401 — numbers new events in commit order
+from certsvc.bodies.keyring import Keyring
 from certsvc.config import Settings
 from certsvc.db import Database
 from certsvc.domain.levels import Level
-from certsvc.identity import IdVault
-from certsvc.keyring import Keyring
+from certsvc.holders.identity import IdVault
 from certsvc.signing.keys import KeyFiles
 
 

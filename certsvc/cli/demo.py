@@ -15,15 +15,15 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certsvc import bodies
-from certsvc.accounts import hash_password
+from certsvc.accounts.accounts import hash_password
+from certsvc.bodies import bodies
 from certsvc.config import PROJECT_ROOT
 from certsvc.domain.ids import resident_id_check_char
 from certsvc.domain.levels import CERTIFIED_LEVELS, Level
 from certsvc.domain.uscc import uscc_check_char
 from certsvc.issuance.service import content_hash, issue_batch
 from certsvc.models import Account, CertificationBody
-from certsvc.services import Services
+from certsvc.runtime import Services
 
 DEMO_BODY = "Y000032010001"
 DEMO_ACCOUNTS = (("demo-admin", "admin"), ("demo-issuer", "issuer"))

@@ -5,7 +5,7 @@ Alembic migrations (``migrations/``) are the only way this schema is created out
 
 Personal data: a holder's ID number is never stored in clear. ``Holder`` keeps a keyed hash
 (HMAC-SHA256, for look-up and de-duplication), the AES-GCM ciphertext (for the national
-registry) and a masked form for display; see :mod:`certsvc.identity`.
+registry) and a masked form for display; see :mod:`certsvc.holders.identity`.
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ class Holder(Base):
     id_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     id_masked: Mapped[str] = mapped_column(String(32))
     #: Random salt of the ID commitment signed into every credential, sealed with AES-GCM
-    #: like the number (16 clear bytes in rows from before; see certsvc.identity).
+    #: like the number (16 clear bytes in rows from before; see certsvc.holders.identity).
     id_salt: Mapped[bytes] = mapped_column(LargeBinary(44))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -276,7 +276,7 @@ class Event(Base):
 
     __tablename__ = "events"
 
-    #: Assigned in commit order by :mod:`certsvc.events`, never by the database.
+    #: Assigned in commit order by :mod:`certsvc.models.events`, never by the database.
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(32))
     body_id: Mapped[int | None] = mapped_column(
@@ -300,7 +300,7 @@ class Event(Base):
 
 
 class EventLogHead(Base):
-    """The one row holding the last event seq; see :mod:`certsvc.events` for why."""
+    """The one row holding the last event seq; see :mod:`certsvc.models.events` for why."""
 
     __tablename__ = "event_log_head"
 
@@ -415,4 +415,4 @@ class ApiToken(Base):
 
 # The transparency log's tables live with their code; importing them here puts them in
 # Base.metadata, so Alembic and the tests see one schema.
-from certsvc.transparency import models as _transparency_models  # noqa: E402, F401
+from certsvc.models import transparency as _transparency_models  # noqa: E402, F401

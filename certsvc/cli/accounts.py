@@ -1,11 +1,14 @@
-"""``certsvc account create | list | unlock``: console accounts (see :mod:`certsvc.accounts`)."""
+"""``certsvc account create | list | unlock``: console accounts.
+
+See :mod:`certsvc.accounts.accounts`.
+"""
 
 from __future__ import annotations
 
 import click
 from sqlalchemy import select
 
-from certsvc import accounts, audit
+from certsvc.accounts import accounts, audit
 from certsvc.cli import Context, cli, pass_ctx
 from certsvc.models import Account, CertificationBody
 

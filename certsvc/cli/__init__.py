@@ -20,14 +20,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from certsvc import bodies
+from certsvc.bodies import bodies
 from certsvc.config import Settings, generate_secrets
 from certsvc.db import normalize_url
 from certsvc.domain.levels import Level, parse_level
 from certsvc.domain.occupations import read_catalogue_csv, shipped_catalogue
 from certsvc.errors import BatchRejected, CertsvcError, InvalidInput, NotFound
 from certsvc.models import Certificate, CertificationBody, Occupation, SigningKey
-from certsvc.services import Services
+from certsvc.runtime import Services
 
 
 class Context:
@@ -133,7 +133,7 @@ def secrets(env_file: Path | None) -> None:
 @pass_ctx
 def init(ctx: Context) -> None:
     """Create or upgrade the database schema and load the occupation catalogue."""
-    from certsvc.migrate import clear_id_salts, upgrade
+    from certsvc.models.migrate import clear_id_salts, upgrade
 
     services = ctx.services
     upgrade(services.db.engine)
@@ -158,7 +158,7 @@ def seal_salts(ctx: Context) -> None:
     Run it once every app server runs this version: an older server would take a sealed
     salt for the salt itself and sign commitments nobody can check.
     """
-    from certsvc.migrate import seal_clear_id_salts
+    from certsvc.models.migrate import seal_clear_id_salts
 
     with ctx.transaction() as session:
         sealed = seal_clear_id_salts(session, ctx.services.vault)
@@ -169,7 +169,7 @@ def seal_salts(ctx: Context) -> None:
 @pass_ctx
 def demo(ctx: Context) -> None:
     """Load the demo chain leader, its members, scope, key and certificates (idempotent)."""
-    from certsvc.demo import load_demo
+    from certsvc.cli.demo import load_demo
 
     for line in load_demo(ctx.services):
         click.echo(line)
@@ -562,9 +562,9 @@ def occupations_list(ctx: Context) -> None:
 
 
 # Commands that live next to the code they drive register themselves on `cli` when imported.
-from certsvc import accounts_commands as _account_commands  # noqa: E402, F401
-from certsvc import apitokens_commands as _token_commands  # noqa: E402, F401
-from certsvc.registry import commands as _registry_commands  # noqa: E402, F401
-from certsvc.render import commands as _render_commands  # noqa: E402, F401
-from certsvc.transparency import commands as _log_commands  # noqa: E402, F401
-from certsvc.verify import commands as _verify_commands  # noqa: E402, F401
+from certsvc.cli import accounts as _account_commands  # noqa: E402, F401
+from certsvc.cli import registry as _registry_commands  # noqa: E402, F401
+from certsvc.cli import render as _render_commands  # noqa: E402, F401
+from certsvc.cli import tokens as _token_commands  # noqa: E402, F401
+from certsvc.cli import transparency as _log_commands  # noqa: E402, F401
+from certsvc.cli import verify as _verify_commands  # noqa: E402, F401

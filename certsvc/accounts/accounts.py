@@ -12,7 +12,7 @@ tell which user names exist. Two brakes stop guessing: an account is locked for
 :data:`LOCKOUT_DURATION` after :data:`LOCKOUT_THRESHOLD` consecutive failures, and a client
 with :data:`ADDRESS_FAILURE_LIMIT` failures within :data:`ADDRESS_WINDOW` is refused for a
 while, whichever account it tries. A client is an IPv4 address or an IPv6 /64, as for the
-rate limits (:func:`certsvc.addresses.client_key`): the audit entry of a failure keeps the
+rate limits (:func:`certsvc.accounts.addresses.client_key`): the audit entry of a failure keeps the
 full address in ``ip`` and the client it counts against in ``detail["client"]``. Both
 brakes are kept in the database (the account row and the audit log), so every app server
 enforces the same counts, and both hold for attempts that arrive together: see
@@ -32,8 +32,8 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from certsvc import audit
-from certsvc.addresses import client_key
+from certsvc.accounts import audit
+from certsvc.accounts.addresses import client_key
 from certsvc.db import Database
 from certsvc.errors import (
     AccountLocked,

@@ -43,7 +43,7 @@ def upgrade() -> None:
     sa.CheckConstraint('id = 1', name=op.f('ck_event_log_head_single_row')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_event_log_head'))
     )
-    # The single counter row events are numbered from (certsvc/events.py).
+    # The single counter row events are numbered from (certsvc/models/events.py).
     op.execute("INSERT INTO event_log_head (id, last_seq) VALUES (1, 0)")
     op.create_table('holders',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -95,7 +95,7 @@ def registry_pull(
 @pass_ctx
 def stats(ctx: Context, fmt: str, body_code: str | None, output: Path | None) -> None:
     """Valid certificates and distinct holders by province, occupation, level, year, route."""
-    from certsvc.bodies import get_body
+    from certsvc.bodies.bodies import get_body
 
     if fmt == "xlsx" and output is None:
         raise InvalidInput("xlsx is a binary format: give --output FILE.xlsx")
