@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-import certsvc.cli.accounts  # noqa: F401 — registers `certsvc account`
 from certsvc.accounts import accounts
 from certsvc.accounts.accounts import (
     ADDRESS_FAILURE_LIMIT,
@@ -27,7 +26,7 @@ from certsvc.accounts.accounts import (
     login,
 )
 from certsvc.accounts.audit import Actor
-from certsvc.cli import cli
+from certsvc.cli.main import cli
 from certsvc.config import generate_secrets
 from certsvc.errors import (
     AccountLocked,

@@ -8,7 +8,6 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-import certsvc.cli.tokens  # noqa: F401 - registers `certsvc tokens`
 from certsvc.accounts.tokens import (
     LAST_USED_RESOLUTION,
     authenticate,
@@ -16,7 +15,7 @@ from certsvc.accounts.tokens import (
     hash_token,
     revoke_token,
 )
-from certsvc.cli import cli
+from certsvc.cli.main import cli
 from certsvc.errors import InvalidInput, NotFound, Unauthenticated
 from certsvc.models import ApiToken
 from certsvc.runtime import Services

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from certsvc.cli import cli
+from certsvc.cli.main import cli
 from certsvc.config import Settings, generate_secrets
 from certsvc.domain.ids import IdType
 from certsvc.issuance.rows import COLUMNS

@@ -18,10 +18,9 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-import certsvc.cli.registry  # noqa: F401 - registers `certsvc registry pull`
 from certsvc import create_app
 from certsvc.bodies.bodies import get_body
-from certsvc.cli import cli
+from certsvc.cli.main import cli
 from certsvc.errors import (
     FeedIntegrityError,
     InvalidInput,

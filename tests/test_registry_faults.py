@@ -279,7 +279,6 @@ if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve(int(sys.argv[2]))
     else:
-        import certsvc.cli.registry  # noqa: F401 - registers `certsvc registry`
-        from certsvc.cli import cli
+        from certsvc.cli.main import cli
 
         cli(sys.argv[2:], prog_name="certsvc")

@@ -14,9 +14,8 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import delete, update
 
-import certsvc.cli.registry  # noqa: F401 - registers `certsvc registry pull`
 from certsvc import create_app
-from certsvc.cli import cli
+from certsvc.cli.main import cli
 from certsvc.errors import HistoryRewritten
 from certsvc.models import Certificate
 from certsvc.models.transparency import LogCheckpoint, LogState, MerkleNode

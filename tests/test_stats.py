@@ -12,10 +12,9 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
-import certsvc.cli.registry  # noqa: F401 - registers `certsvc stats`
 from certsvc import create_app
 from certsvc.bodies.bodies import get_body
-from certsvc.cli import cli
+from certsvc.cli.main import cli
 from certsvc.issuance.service import content_hash, issue_batch, revoke
 from certsvc.models import utcnow
 from certsvc.registry.stats import compute_stats, render

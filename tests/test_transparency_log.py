@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select, update
 
-import certsvc.cli.transparency  # noqa: F401 — registers `certsvc log`
 from certsvc import create_app
-from certsvc.cli import Context, cli
+from certsvc.cli.context import Context
+from certsvc.cli.main import cli
 from certsvc.errors import InvalidInput, LogIntegrityError, LogRangeError
 from certsvc.issuance.service import revoke
 from certsvc.models import Certificate, Event

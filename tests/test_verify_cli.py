@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import certsvc.cli.verify  # noqa: F401 - registers `certsvc verify`
-from certsvc.cli import Context, cli
+from certsvc.cli.context import Context
+from certsvc.cli.main import cli
 from certsvc.issuance.service import revoke
 from certsvc.runtime import Services
 from tests.conftest import row

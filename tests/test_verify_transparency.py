@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, delete, select, update
 
-import certsvc.cli.verify  # noqa: F401 - registers `certsvc verify`
 from certsvc import create_app
-from certsvc.cli import Context, cli
+from certsvc.cli.context import Context
+from certsvc.cli.main import cli
 from certsvc.issuance.service import revoke
 from certsvc.models import Certificate, Event
 from certsvc.models.transparency import MerkleNode

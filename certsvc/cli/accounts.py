@@ -9,13 +9,13 @@ import click
 from sqlalchemy import select
 
 from certsvc.accounts import accounts, audit
-from certsvc.cli import Context, cli, pass_ctx
+from certsvc.cli.context import Context, pass_ctx
 from certsvc.models import Account, CertificationBody
 
 _CLI = audit.Actor(name="cli")
 
 
-@cli.group("account")
+@click.group("account")
 def account() -> None:
     """Console accounts: create (password prompted), list, unlock."""
 

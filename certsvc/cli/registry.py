@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from certsvc.cli import Context, cli, pass_ctx
+from certsvc.cli.context import Context, pass_ctx
 from certsvc.errors import InvalidInput, RecordsRejected
 from certsvc.registry.client import FeedClient, RetryPolicy, pull
 from certsvc.registry.feed import DEFAULT_LIMIT, MAX_LIMIT
@@ -15,7 +15,7 @@ from certsvc.registry.mirror import Mirror
 from certsvc.registry.stats import FORMATS, compute_stats, render
 
 
-@cli.group()
+@click.group()
 def registry() -> None:
     """The national registry side: pull the signed change feed into a local mirror."""
 
@@ -82,7 +82,7 @@ def registry_pull(
         )
 
 
-@cli.command()
+@click.command()
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
 @click.option("--body", "body_code", default=None, help="Only this body's certificates.")
 @click.option(

@@ -1,7 +1,4 @@
-"""``certsvc pdf``: certificate PDFs from the command line.
-
-Registered on the ``certsvc`` group when this module is imported (certsvc.cli imports it).
-"""
+"""``certsvc pdf``: certificate PDFs from the command line."""
 
 from __future__ import annotations
 
@@ -9,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from certsvc.cli import Context, cli, pass_ctx
+from certsvc.cli.context import Context, pass_ctx
 from certsvc.errors import InvalidInput
 
 
-@cli.command("pdf")
+@click.command("pdf")
 @click.argument("number", required=False)
 @click.option("--batch", "batch_id", help="Render every certificate of this batch.")
 @click.option(

@@ -1,7 +1,9 @@
-"""SQLAlchemy 2 typed models: the whole schema in one module.
+"""SQLAlchemy 2 typed models: the whole schema, importable from this one module.
 
-Alembic migrations (``migrations/``) are the only way this schema is created outside tests;
-``tests/test_migrations.py`` proves the migrated schema equals these models.
+The tables are defined here, except the transparency log's (:mod:`certsvc.models.transparency`);
+both derive from :mod:`certsvc.models.base`. Alembic migrations (``migrations/``) are the only
+way this schema is created outside tests; ``tests/test_migrations.py`` proves the migrated
+schema equals these models.
 
 Personal data: a holder's ID number is never stored in clear. ``Holder`` keeps a keyed hash
 (HMAC-SHA256, for look-up and de-duplication), the AES-GCM ciphertext (for the national
@@ -19,56 +21,43 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from certsvc.models.base import Base, UTCDateTime, utcnow
+from certsvc.models.transparency import LogCheckpoint, LogKey, LogState, MerkleNode
 
-
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """Timezone-aware UTC datetimes on every backend (SQLite drops the offset)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: certsvc stores aware UTC datetimes only")
-        return value.astimezone(dt.UTC)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, dt.datetime)
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
+__all__ = [
+    "Account",
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "Batch",
+    "Certificate",
+    "CertificationBody",
+    "EcosystemMember",
+    "Event",
+    "EventLogHead",
+    "Holder",
+    "LogCheckpoint",
+    "LogKey",
+    "LogState",
+    "MerkleNode",
+    "NumberSequence",
+    "Occupation",
+    "ScopeEntry",
+    "SigningKey",
+    "UTCDateTime",
+    "utcnow",
+]
 
 
 class CertificationBody(Base):
@@ -411,8 +400,3 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-
-
-# The transparency log's tables live with their code; importing them here puts them in
-# Base.metadata, so Alembic and the tests see one schema.
-from certsvc.models import transparency as _transparency_models  # noqa: E402, F401

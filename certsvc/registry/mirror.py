@@ -48,7 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from certsvc.db import configure_sqlite, normalize_url
-from certsvc.models import NAMING, UTCDateTime
+from certsvc.models.base import NAMING, UTCDateTime
 
 __all__ = [
     "Mirror",

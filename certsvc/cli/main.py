@@ -1,0 +1,328 @@
+"""The ``certsvc`` command line.
+
+Every command prints one clear line and exits non-zero on failure: a :class:`CertsvcError`'s
+``exit_code`` (65 bad data, 66 not found, 77 key/permission, 78 configuration), 2 for usage.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
+
+from certsvc.bodies import bodies
+from certsvc.cli import accounts, registry, render, tokens, transparency, verify
+from certsvc.cli import bodies as body_commands
+from certsvc.cli.context import Context, pass_ctx
+from certsvc.config import Settings, generate_secrets
+from certsvc.db import normalize_url
+from certsvc.domain.occupations import read_catalogue_csv, shipped_catalogue
+from certsvc.errors import BatchRejected, CertsvcError, InvalidInput, NotFound
+from certsvc.models import Certificate, Occupation
+
+
+class CertsvcGroup(click.Group):
+    """Turns a CertsvcError into one line on stderr and its exit code (no traceback)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BatchRejected as exc:
+            for error in exc.errors:
+                click.echo(f"  {error}", err=True)
+            click.echo(f"error: {exc.message}", err=True)
+            raise click.exceptions.Exit(exc.exit_code) from exc
+        except CertsvcError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            raise click.exceptions.Exit(exc.exit_code) from exc
+        except (OperationalError, ProgrammingError) as exc:
+            message, code = _database_problem(exc)
+            click.echo(f"error: {message}", err=True)
+            raise click.exceptions.Exit(code) from exc
+
+
+#: What the drivers say when a table is missing: SQLite, then PostgreSQL (UndefinedTable:
+#: 'relation "certificates" does not exist'; not a missing database or role).
+_MISSING_TABLE = ("no such table", 'relation "')
+
+
+def _database_problem(exc: DBAPIError) -> tuple[str, int]:
+    """One line for a database error the commands do not handle, and its exit code: a
+    database without the schema (run ``certsvc init``) or one that cannot be reached."""
+    try:
+        url = make_url(normalize_url(Settings.from_env().database_url))
+        where = f"the database {url.render_as_string(hide_password=True)}"
+    except (CertsvcError, ArgumentError):
+        where = "the database"
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    if any(marker in detail for marker in _MISSING_TABLE):
+        return (
+            f"{where} has no certsvc schema, or an older one ({detail}); "
+            "run `certsvc init` to create or upgrade it",
+            78,  # EX_CONFIG
+        )
+    return f"cannot use {where}: {detail}", 75  # EX_TEMPFAIL: try again when it answers
+
+
+@click.group(cls=CertsvcGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="certsvc")
+def cli() -> None:
+    """certsvc — issue and verify signed vocational skill-level certificates."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="certsvc")
+
+
+# --- set-up -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the secrets to this file (mode 0600) if it does not exist yet.",
+)
+def secrets(env_file: Path | None) -> None:
+    """Generate a fresh set of secrets as KEY=value lines."""
+    lines = "".join(f"{k}={v}\n" for k, v in generate_secrets().items())
+    if env_file is None:
+        click.echo(lines, nl=False)
+        return
+    if env_file.exists():
+        click.echo(f"{env_file} exists; keeping its secrets")
+        return
+    env_file.parent.mkdir(parents=True, exist_ok=True)
+    env_file.touch(mode=0o600)
+    env_file.write_text(lines)
+    click.echo(f"wrote new development secrets to {env_file} (keep it out of git; dev only)")
+
+
+@cli.command()
+@pass_ctx
+def init(ctx: Context) -> None:
+    """Create or upgrade the database schema and load the occupation catalogue."""
+    from certsvc.models.migrate import clear_id_salts, upgrade
+
+    services = ctx.services
+    upgrade(services.db.engine)
+    with ctx.transaction() as session:
+        added, updated = bodies.load_occupations(session, shipped_catalogue())
+        clear = clear_id_salts(session)
+    click.echo(
+        f"database ready ({services.db.dialect}); occupations: {added} added, {updated} updated"
+    )
+    if clear:
+        click.echo(
+            f"{clear} holder(s) have ID commitment salts stored in clear by an earlier version; "
+            "once every server runs this version, run `certsvc seal-salts`"
+        )
+
+
+@cli.command("seal-salts")
+@pass_ctx
+def seal_salts(ctx: Context) -> None:
+    """Seal the ID commitment salts that earlier versions stored in clear.
+
+    Run it once every app server runs this version: an older server would take a sealed
+    salt for the salt itself and sign commitments nobody can check.
+    """
+    from certsvc.models.migrate import seal_clear_id_salts
+
+    with ctx.transaction() as session:
+        sealed = seal_clear_id_salts(session, ctx.services.vault)
+    click.echo(f"sealed the ID commitment salts of {sealed} holder(s)")
+
+
+@cli.command()
+@pass_ctx
+def demo(ctx: Context) -> None:
+    """Load the demo chain leader, its members, scope, key and certificates (idempotent)."""
+    from certsvc.cli.demo import load_demo
+
+    for line in load_demo(ctx.services):
+        click.echo(line)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Default: CERTSVC_PORT or 5000.")
+@pass_ctx
+def serve(ctx: Context, host: str, port: int | None) -> None:
+    """Serve the web app with the development server (use gunicorn in production)."""
+    from certsvc import create_app
+
+    app = create_app(services=ctx.services)
+    app.run(host=host, port=port or ctx.services.settings.port, debug=False)
+
+
+# --- issuing --------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--body", "body_code", required=True, help="Code of the issuing body.")
+@click.option(
+    "--idempotency-key", default=None, help="Re-sending with the same key never issues twice."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_ctx
+def issue(
+    ctx: Context, file: Path, body_code: str, idempotency_key: str | None, as_json: bool
+) -> None:
+    """Issue the certificates in a CSV or XLSX results file, all or none."""
+    from certsvc.issuance.rows import read_results_file
+    from certsvc.issuance.service import issue_batch
+
+    services = ctx.services
+    parsed = read_results_file(
+        file.read_bytes(), file.name, max_rows=services.settings.max_batch_rows
+    )
+    rows = [(r.row, r.values) for r in parsed.rows]
+    with click.progressbar(
+        length=len(rows), label=f"issuing {len(rows)} certificates", file=sys.stderr
+    ) as bar:
+        result = issue_batch(
+            services,
+            body_code,
+            rows,
+            source=parsed.format,
+            content_sha256=parsed.sha256,
+            filename=file.name,
+            idempotency_key=idempotency_key,
+            actor="cli",
+            read_errors=parsed.errors,
+            progress=bar.update,
+        )
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "batch": result.batch_id,
+                    "replayed": result.replayed,
+                    "certificates": [
+                        {"row": c.row, "number": c.number, "name": c.holder_name}
+                        for c in result.certificates
+                    ],
+                    "superseded": result.superseded,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    for c in result.certificates:
+        click.echo(f"row {c.row:>5}  {c.number}  {c.holder_name}")
+    if result.replayed:
+        click.echo(
+            f"already issued as batch {result.batch_id}: nothing new issued "
+            f"({len(result.certificates)} certificates)"
+        )
+    else:
+        extra = f", superseded {len(result.superseded)}" if result.superseded else ""
+        click.echo(
+            f"issued {len(result.certificates)} certificates in batch {result.batch_id}{extra}"
+        )
+
+
+@cli.command()
+@click.argument("number")
+@click.option("--reason", required=True, help="Shown to anyone who verifies the certificate.")
+@pass_ctx
+def revoke(ctx: Context, number: str, reason: str) -> None:
+    """Revoke a certificate."""
+    from certsvc.issuance.service import revoke as revoke_certificate
+
+    cert = revoke_certificate(ctx.services, number.strip().upper(), reason, actor="cli")
+    click.echo(f"revoked {cert.number}")
+
+
+@cli.command()
+@click.argument("number")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def show(ctx: Context, number: str, as_json: bool) -> None:
+    """Show a certificate: every certified field, status and verify URL."""
+    from certsvc.verify.core import certificate_fields
+
+    services = ctx.services
+    with services.db.session() as session:
+        cert = session.scalar(
+            select(Certificate).where(Certificate.number == number.strip().upper())
+        )
+        if cert is None:
+            raise NotFound(f"no certificate {number}")
+        fields = certificate_fields(cert)
+        fields["kid"] = cert.kid
+        fields["verify_url"] = f"{services.settings.public_url}/v/{cert.token}"
+    if as_json:
+        click.echo(json.dumps(fields, ensure_ascii=False, indent=2))
+        return
+    for key, value in fields.items():
+        if isinstance(value, dict):
+            value = " ".join(str(v) for v in value.values() if v)
+        click.echo(f"{key:<20} {value if value is not None else '—'}")
+
+
+@cli.command()
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+def template(output: Path) -> None:
+    """Write the results-file template (.csv or .xlsx, by the file name)."""
+    from certsvc.issuance.columns import template_choices
+    from certsvc.issuance.template import template_csv, template_xlsx
+
+    if output.suffix.lower() == ".xlsx":
+        output.write_bytes(template_xlsx(template_choices()))
+    elif output.suffix.lower() == ".csv":
+        output.write_bytes(template_csv())
+    else:
+        raise InvalidInput("the template file name must end in .csv or .xlsx")
+    click.echo(f"wrote {output}")
+
+
+@cli.group()
+def occupations() -> None:
+    """The occupation catalogue (国家职业分类大典)."""
+
+
+@occupations.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+def occupations_import(ctx: Context, file: Path) -> None:
+    """Add or update occupations from a CSV (code,name_zh,name_en,tags,verified,note)."""
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{file} is not UTF-8 text; save it as CSV UTF-8") from exc
+    entries = read_catalogue_csv(text)
+    with ctx.transaction() as session:
+        added, updated = bodies.load_occupations(session, entries)
+    click.echo(f"occupations: {added} added, {updated} updated")
+
+
+@occupations.command("list")
+@pass_ctx
+def occupations_list(ctx: Context) -> None:
+    """List the occupations in the database."""
+    with ctx.services.db.session() as session:
+        for o in session.scalars(select(Occupation).order_by(Occupation.code)):
+            flag = "" if o.verified else "  (code not confirmed)"
+            click.echo(f"{o.code:<14} {o.name_zh} · {o.name_en}{flag}")
+
+
+# Every command and group beyond the set-up and issuing ones above, registered in one place.
+cli.add_command(body_commands.body)
+cli.add_command(body_commands.keys)
+cli.add_command(accounts.account)
+cli.add_command(tokens.tokens)
+cli.add_command(registry.registry)
+cli.add_command(registry.stats)
+cli.add_command(render.pdf)
+cli.add_command(transparency.log_group)
+cli.add_command(verify.verify)
