@@ -13,10 +13,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from certsvc.config import Settings
 from certsvc.render import ensure_font
 from certsvc.runtime import Services
+from certsvc.web import EXTENSION
 
-__all__ = ["create_app", "services_of"]
-
-EXTENSION = "certsvc"
+__all__ = ["create_app"]
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
@@ -65,9 +64,3 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             app.wsgi_app, x_for=settings.trusted_proxies, x_proto=0, x_host=0
         )
     return app
-
-
-def services_of(app: Flask) -> Services:
-    services = app.extensions[EXTENSION]
-    assert isinstance(services, Services)
-    return services

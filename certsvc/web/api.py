@@ -14,12 +14,12 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from certsvc import services_of
 from certsvc.domain.ids import IdType
 from certsvc.errors import InvalidRequest
 from certsvc.models import utcnow
 from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
 from certsvc.verify.result import format_time
+from certsvc.web import services_of
 from certsvc.web.json_body import json_object
 from certsvc.web.openapi import MAX_ID_NUMBER, MAX_NAME, MAX_NUMBER, MAX_TOKEN, openapi_document
 

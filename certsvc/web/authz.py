@@ -18,9 +18,9 @@ from typing import Any, ParamSpec
 from flask import abort, current_app, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from certsvc import services_of
 from certsvc.accounts import audit
 from certsvc.accounts.accounts import Permission, Principal, load_principal
+from certsvc.web import services_of
 
 __all__ = [
     "IDLE_TIMEOUT",

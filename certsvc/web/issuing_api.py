@@ -31,9 +31,8 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from certsvc import services_of
 from certsvc.accounts.accounts import Permission, roles_with
-from certsvc.accounts.tokens import TokenIdentity, current_token, require_token
+from certsvc.accounts.tokens import TokenIdentity
 from certsvc.errors import (
     BatchRejected,
     CertsvcError,
@@ -47,7 +46,9 @@ from certsvc.issuance.service import issue_batch, revoke
 from certsvc.models import Batch, Certificate
 from certsvc.verify.core import certificate_fields
 from certsvc.verify.result import format_time
+from certsvc.web import services_of
 from certsvc.web.authz import audit_request
+from certsvc.web.bearer import current_token, require_token
 from certsvc.web.json_body import json_object
 
 __all__ = ["bp", "openapi_paths", "openapi_schemas", "openapi_security_schemes"]

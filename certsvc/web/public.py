@@ -16,7 +16,6 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from certsvc import services_of
 from certsvc.bodies.keyring import published_keys
 from certsvc.domain.ids import IdType
 from certsvc.errors import CertsvcError
@@ -24,6 +23,7 @@ from certsvc.signing.jwks import jwks_document
 from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
 from certsvc.verify.result import VerificationResult
 from certsvc.verify.text import LANGUAGES, preferred_language, texts
+from certsvc.web import services_of
 
 bp = Blueprint(
     "public",

@@ -1,6 +1,6 @@
 """Registry API (``/api/v1/registry``): the signed change feed and statistics.
 
-Both need a bearer token with the ``registry`` role (:func:`certsvc.accounts.tokens.require_token`);
+Both need a bearer token with the ``registry`` role (:func:`certsvc.web.bearer.require_token`);
 a token tied to one body sees that body only. The OpenAPI description of these paths is
 :func:`openapi_paths` / :func:`openapi_schemas` / :func:`openapi_security_schemes`, merged into
 ``/api/v1/openapi.json`` by the API module.
@@ -13,10 +13,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from certsvc import services_of
-from certsvc.accounts.tokens import current_token, require_token
 from certsvc.registry.feed import DEFAULT_LIMIT, MAX_LIMIT, parse_request, stream_changes
 from certsvc.registry.stats import DIMENSIONS, compute_stats
+from certsvc.web import services_of
+from certsvc.web.bearer import current_token, require_token
 
 bp = Blueprint("registry_api", __name__, url_prefix="/api/v1/registry")
 

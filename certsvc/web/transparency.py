@@ -23,11 +23,11 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from certsvc import services_of
 from certsvc.domain.numbers import looks_like_certificate_number
 from certsvc.errors import InvalidRequest, NotFound
 from certsvc.transparency import store
 from certsvc.transparency.log import certificate_inclusion, latest_checkpoint, transparency_document
+from certsvc.web import services_of
 
 bp = Blueprint("transparency", __name__)
 

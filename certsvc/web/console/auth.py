@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from certsvc import services_of
 from certsvc.accounts import accounts
 from certsvc.errors import CertsvcError, RateLimited
+from certsvc.web import services_of
 from certsvc.web.authz import (
     audit_request,
     client_ip,

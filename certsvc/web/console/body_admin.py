@@ -12,13 +12,13 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from certsvc import services_of
 from certsvc.accounts.accounts import Permission
 from certsvc.bodies import bodies
 from certsvc.domain.levels import CERTIFIED_LEVELS, Level
 from certsvc.errors import CertsvcError, InvalidInput, NotFound
 from certsvc.issuance import certificates as service
 from certsvc.models import EcosystemMember, Occupation, SigningKey
+from certsvc.web import services_of
 from certsvc.web.authz import audit_request, principal, requires
 from certsvc.web.console import bp, i18n
 from certsvc.web.console.forms import (

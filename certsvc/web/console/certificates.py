@@ -16,7 +16,6 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from certsvc import services_of
 from certsvc.accounts.accounts import Permission
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.errors import BatchRejected, CertsvcError
@@ -24,6 +23,7 @@ from certsvc.issuance import certificates as service
 from certsvc.issuance.service import revoke
 from certsvc.registry.stats import compute_stats
 from certsvc.verify.core import certificate_fields
+from certsvc.web import services_of
 from certsvc.web.authz import audit_request, principal, requires
 from certsvc.web.console import bp, downloads, i18n
 from certsvc.web.console.forms import CorrectForm, RevokeForm

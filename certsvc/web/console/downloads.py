@@ -16,9 +16,9 @@ from functools import cache
 from flask import Response, current_app, stream_with_context
 from flask.typing import ResponseReturnValue
 
-from certsvc import services_of
 from certsvc.accounts.accounts import Permission
 from certsvc.issuance import certificates as service
+from certsvc.web import services_of
 from certsvc.web.authz import audit_request, principal, requires
 from certsvc.web.console import bp
 

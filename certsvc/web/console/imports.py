@@ -17,7 +17,6 @@ from flask import Response, current_app, flash, redirect, render_template, url_f
 from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from certsvc import services_of
 from certsvc.accounts.accounts import Permission
 from certsvc.domain.ids import redact_id_numbers
 from certsvc.errors import BadFile, BatchRejected, CertsvcError, InvalidInput
@@ -26,6 +25,7 @@ from certsvc.issuance.columns import template_choices
 from certsvc.issuance.rows import COLUMNS, read_results_file
 from certsvc.issuance.service import issue_batch
 from certsvc.issuance.template import template_csv, template_xlsx
+from certsvc.web import services_of
 from certsvc.web.authz import audit_request, principal, requires
 from certsvc.web.console import bp
 from certsvc.web.console.forms import ConfirmImportForm, UploadForm

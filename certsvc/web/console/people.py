@@ -21,12 +21,12 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from certsvc import services_of
 from certsvc.accounts import accounts, audit
 from certsvc.accounts import tokens as apitokens
 from certsvc.accounts.accounts import Permission
 from certsvc.errors import CertsvcError, NotFound
 from certsvc.models import Account, ApiToken
+from certsvc.web import services_of
 from certsvc.web.authz import audit_request, principal, request_actor, requires
 from certsvc.web.console import bp, i18n
 from certsvc.web.console.forms import AccountForm, ActionForm, TokenForm
