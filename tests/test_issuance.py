@@ -228,7 +228,7 @@ def test_holder_is_shared_across_certificates(services: Services, body: str) -> 
 
 
 def test_issue_date_defaults_to_today_in_china(services: Services, body: str) -> None:
-    from certsvc.issuance.validate import china_today
+    from certsvc.domain.china_time import china_today
 
     result = issue(services, [row(1, issue_date="")])
     with services.db.session() as session:

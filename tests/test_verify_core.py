@@ -189,7 +189,7 @@ def test_a_body_key_cannot_certify_for_another_body(services: Services, body: st
     assert verify_offline(unknown, keys).reason == "record_mismatch"
 
 
-def test_compromised_key_cutoff_uses_the_stored_creation_time(
+def test_a_cutoff_after_the_certificate_was_logged_keeps_it_valid_one_before_does_not(
     services: Services, body: str
 ) -> None:
     issued = issue(services, [row(1)]).certificates[0]

@@ -19,6 +19,7 @@ from certsvc.domain.numbers import parse_body_code
 from certsvc.domain.occupations import Occupation as CatalogueEntry
 from certsvc.domain.occupations import check_occupation_code
 from certsvc.domain.routes import check_certifiable
+from certsvc.domain.statuses import BODY_STATUSES, BodyStatus
 from certsvc.domain.uscc import normalize_uscc
 from certsvc.errors import Conflict, InvalidInput, NotFound
 from certsvc.models import CertificationBody, EcosystemMember, Event, Occupation, ScopeEntry
@@ -78,8 +79,10 @@ def get_body(session: Session, code: str) -> CertificationBody:
     return body
 
 
-def set_status(session: Session, body: CertificationBody, status: str, actor: str = "") -> None:
-    if status not in ("active", "suspended"):
+def set_status(
+    session: Session, body: CertificationBody, status: BodyStatus, actor: str = ""
+) -> None:
+    if status not in BODY_STATUSES:
         raise InvalidInput("a body's status is 'active' or 'suspended'")
     body.status = status
     session.add(Event(kind="body_changed", body_id=body.id, actor=actor, data={"status": status}))

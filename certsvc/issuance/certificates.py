@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from certsvc.domain.ids import IdType, mask_id_number
 from certsvc.domain.levels import Level
+from certsvc.domain.statuses import CertificateStatus
 from certsvc.errors import Conflict, InvalidInput, NotFound, RowError
 from certsvc.issuance.rows import COLUMNS
 from certsvc.issuance.service import BatchResult, issue_batch
@@ -221,7 +222,7 @@ def history(session: Session, cert: Certificate) -> CertificateHistory:
 class Dashboard:
     """Counts of the body's valid certificates, and its latest batches."""
 
-    by_status: dict[str, int]
+    by_status: dict[CertificateStatus, int]
     by_occupation: list[tuple[str, str, int]]  # code, Chinese name, count
     by_level: list[tuple[Level, int]]
     by_month: list[tuple[str, int]]  # "2026-11", count; newest first

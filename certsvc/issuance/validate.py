@@ -12,12 +12,12 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certsvc.db import one_of
+from certsvc.domain.china_time import china_today
 from certsvc.domain.ids import IdType, normalize_id_number, parse_id_type
 from certsvc.domain.levels import Level, parse_level
 from certsvc.domain.routes import (
@@ -35,7 +35,6 @@ from certsvc.models import Certificate, CertificationBody, Holder, Occupation
 from certsvc.render.font import check_renderable
 
 #: Certificates are dated in China Standard Time, whatever the server's zone.
-CHINA = ZoneInfo("Asia/Shanghai")
 EARLIEST_ISSUE_DATE = dt.date(2000, 1, 1)
 MAX_NAME_LENGTH = 50
 MAX_EVIDENCE_LENGTH = 2000
@@ -58,10 +57,6 @@ MULTILINE_COLUMNS = frozenset({"direct_evidence"})
 
 T = TypeVar("T")
 _UNSEEN = object()
-
-
-def china_today() -> dt.date:
-    return dt.datetime.now(CHINA).date()
 
 
 @dataclass(frozen=True)

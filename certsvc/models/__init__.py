@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from certsvc.domain.statuses import BodyStatus, CertificateStatus, KeyStatus
 from certsvc.models.base import Base, UTCDateTime, utcnow
 from certsvc.models.transparency import LogCheckpoint, LogKey, LogState, MerkleNode
 
@@ -75,7 +76,7 @@ class CertificationBody(Base):
     filing_number: Mapped[str] = mapped_column(String(64), default="")
     #: 链主企业: a lead enterprise that may certify workers of its ecosystem members.
     chain_leader: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[BodyStatus] = mapped_column(String(16), default="active")
     #: The body's seal as uploaded (PNG or SVG); certificates get a generated seal without one.
     seal: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -219,7 +220,7 @@ class Certificate(Base):
     route: Mapped[str] = mapped_column(String(16), default="regular")
     direct_ground: Mapped[str | None] = mapped_column(String(32), nullable=True)
     direct_evidence: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(16), default="valid")
+    status: Mapped[CertificateStatus] = mapped_column(String(16), default="valid")
     status_reason: Mapped[str] = mapped_column(Text, default="")
     status_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     supersedes_id: Mapped[int | None] = mapped_column(
@@ -307,7 +308,7 @@ class SigningKey(Base):
     kid: Mapped[str] = mapped_column(String(43), primary_key=True)
     body_id: Mapped[int] = mapped_column(ForeignKey("certification_bodies.id"), index=True)
     public_jwk: Mapped[dict[str, str]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[KeyStatus] = mapped_column(String(16), default="active")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: For a compromised key: signatures made after this time are not trusted.

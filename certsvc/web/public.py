@@ -17,6 +17,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from flask.typing import ResponseReturnValue
 
 from certsvc.bodies.keyring import published_keys
+from certsvc.domain.china_time import CHINA
 from certsvc.domain.ids import IdType
 from certsvc.errors import CertsvcError
 from certsvc.signing.jwks import jwks_document
@@ -145,9 +146,6 @@ def lookup_id() -> Response:
     except CertsvcError as exc:
         return _page("lookup.html", 422, error=_error_text(exc), name=name, id_type=id_type)
     return _page("lookup.html", results=results, name=name, id_type=id_type, searched=True)
-
-
-CHINA = dt.timezone(dt.timedelta(hours=8), "UTC+8")
 
 
 @bp.app_template_filter("china_time")

@@ -18,6 +18,7 @@ from flask import Blueprint, Flask, Response, g, render_template, request, sessi
 from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
 from werkzeug.exceptions import HTTPException
 
+from certsvc.domain.china_time import CHINA
 from certsvc.errors import CertsvcError
 from certsvc.web.authz import IDLE_TIMEOUT, MAX_SESSION_AGE, current_principal
 from certsvc.web.console import i18n
@@ -99,7 +100,7 @@ def _console_time(value: dt.datetime | None) -> str:
     """China Standard Time, to the minute, for tables."""
     if value is None:
         return "—"
-    return value.astimezone(i18n.CHINA).strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
 def error_page(status: int, message: str) -> tuple[str, int]:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from certsvc.accounts.accounts import Permission
 from certsvc.bodies import bodies
+from certsvc.domain.china_time import CHINA
 from certsvc.domain.levels import CERTIFIED_LEVELS, Level
 from certsvc.errors import CertsvcError, InvalidInput, NotFound
 from certsvc.issuance import certificates as service
@@ -278,5 +279,5 @@ def _parse_cutoff(text: str) -> dt.datetime:
             f"{text[:40]!r} is not a time; write it as 2026-11-26T08:00 (China time)"
         ) from exc
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=i18n.CHINA)
+        moment = moment.replace(tzinfo=CHINA)
     return moment

@@ -6,8 +6,6 @@ keep in step than two catalogues for a few hundred short labels.
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import g, has_request_context, session
 
 from certsvc.domain.ids import IdType
@@ -16,7 +14,6 @@ from certsvc.domain.routes import DirectGround, Route
 
 LANGUAGES = ("zh", "en")
 DEFAULT = "zh"
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def language() -> str:
