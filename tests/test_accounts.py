@@ -38,8 +38,9 @@ from certsvc.errors import (
 )
 from certsvc.models import Account, AuditEntry, utcnow
 from certsvc.runtime import Services
-from tests.conftest import BODY_CODE
-from tests.test_console import PASSWORD, fast_password_hashing  # noqa: F401 — fixture
+from tests.conftest import BODY_CODE, PASSWORD
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 ACTOR = Actor("test")
 

@@ -16,8 +16,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from certsvc import create_app
 from certsvc.issuance.service import revoke
 from certsvc.runtime import Services
-from tests.conftest import person_id, row
-from tests.test_issuance import issue
+from tests.conftest import issue, person_id, row
 
 EXAMPLES = 40  # per operation and generation mode: about ten seconds in all
 

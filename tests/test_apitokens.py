@@ -19,7 +19,7 @@ from certsvc.cli.main import cli
 from certsvc.errors import InvalidInput, NotFound, Unauthenticated
 from certsvc.models import ApiToken
 from certsvc.runtime import Services
-from tests.test_registry_feed import env_of
+from tests.conftest import env_of
 
 
 def test_a_token_is_stored_only_as_its_hash(services: Services, body: str) -> None:

@@ -27,22 +27,18 @@ from certsvc.models import (
     SigningKey,
 )
 from certsvc.runtime import Services
-from tests.conftest import BODY_CODE, row
-from tests.test_console import (  # noqa: F401 — fast_password_hashing is a fixture
+from tests.conftest import (
+    BODY_CODE,
     Console,
-    console_app,
-    fast_password_hashing,
     make_account,
     other_body,
+    row,
 )
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 P = Permission
 ALLOWED = {200, 201, 302, 303, 400, 422}
-
-
-@pytest.fixture
-def app(services: Services) -> Flask:
-    return console_app(services)
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,16 @@ from certsvc import create_app
 from certsvc.bodies.bodies import load_occupations
 from certsvc.domain.occupations import shipped_catalogue
 from certsvc.runtime import Services
-from tests.conftest import make_settings, row, seed_body
-from tests.test_console import PASSWORD, csv_file, fast_password_hashing, make_account  # noqa: F401
+from tests.conftest import (
+    PASSWORD,
+    csv_file,
+    make_account,
+    make_settings,
+    row,
+    seed_body,
+)
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 CHROMIUM = os.environ.get("CERTSVC_CHROMIUM", "/usr/bin/chromium")
 

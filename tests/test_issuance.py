@@ -17,28 +17,31 @@ from certsvc.bodies.keyring import published_keys
 from certsvc.db import one_of
 from certsvc.domain.levels import Level
 from certsvc.domain.numbers import parse_certificate_number
-from certsvc.errors import BatchRejected, BodySuspended, Conflict, InvalidInput, RowError
-from certsvc.issuance import service
+from certsvc.errors import (
+    BatchRejected,
+    BodySuspended,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RowError,
+)
+from certsvc.issuance import certificates, service
 from certsvc.issuance.rows import read_results_file
-from certsvc.issuance.service import BatchResult, content_hash, issue_batch, revoke
+from certsvc.issuance.service import content_hash, issue_batch, revoke
 from certsvc.models import Batch, Certificate, Event, Holder
 from certsvc.runtime import Services
 from certsvc.signing.jwks import jwks_document
 from certsvc.transparency import log as transparency_log
 from certsvc.transparency.leaf import leaf_hash_of
-from tests.conftest import BODY_CODE, MEMBER_USCC, OTHER_USCC, row
-
-
-def issue(services: Services, rows: list[dict[str, str]], key: str | None = None) -> BatchResult:
-    numbered = list(enumerate(rows, start=2))
-    return issue_batch(
-        services,
-        BODY_CODE,
-        numbered,
-        source="api",
-        content_sha256=content_hash(numbered),
-        idempotency_key=key,
-    )
+from tests.conftest import (
+    BODY_CODE,
+    MEMBER_USCC,
+    OTHER_BODY_USCC,
+    OTHER_USCC,
+    issue,
+    other_body,
+    row,
+)
 
 
 def rejected(services: Services, rows: list[dict[str, str]]) -> list[RowError]:
@@ -209,6 +212,26 @@ def test_revocation_is_recorded(services: Services, body: str) -> None:
         assert session.scalar(select(Event.kind).order_by(Event.seq.desc())) == "revoked"
 
 
+def test_a_body_revokes_only_its_own_certificates(services: Services, body: str) -> None:
+    """The service checks the acting body, as for a correction: not each view on its own."""
+    other = other_body(services)
+    theirs = issue(services, [row(1, employer_uscc=OTHER_BODY_USCC)], body=other)
+    theirs = theirs.certificates[0].number
+    with services.db.session() as session:
+        ours_id, theirs_id = (
+            session.scalar(select(Certificate.body_id).where(Certificate.number == n))
+            for n in (issue(services, [row(2)]).certificates[0].number, theirs)
+        )
+    assert ours_id is not None and theirs_id is not None and ours_id != theirs_id
+    with pytest.raises(NotFound):
+        certificates.revoke(services, ours_id, theirs, "考核记录不实", actor="test")
+    with services.db.session() as session:
+        status = session.scalar(select(Certificate.status).where(Certificate.number == theirs))
+        assert status == "valid"
+    revoked = certificates.revoke(services, theirs_id, theirs.lower(), "考核记录不实", actor="t")
+    assert revoked.number == theirs and revoked.status == "revoked"
+
+
 @pytest.mark.parametrize("hidden", ["\u202e", "\x07", "\u200f"])
 def test_a_revocation_reason_with_invisible_characters_is_refused(
     services: Services, body: str, hidden: str
@@ -281,7 +304,7 @@ def test_a_tab_inside_a_value_is_accepted(services: Services, body: str) -> None
 
 
 def test_a_results_file_with_a_bidi_override_is_refused(services: Services, body: str) -> None:
-    from tests.test_rows import as_row, csv_bytes
+    from tests.conftest import as_row, csv_bytes
 
     data = csv_bytes([as_row(row(1, work_type="数控\u202e车工"))])
     parsed = read_results_file(data, "results.csv")

@@ -16,15 +16,9 @@ from certsvc.accounts.tokens import create_token
 from certsvc.models import AuditEntry, Batch, Certificate, Event
 from certsvc.runtime import Services
 from certsvc.web.issuing_api import openapi_paths, openapi_schemas, openapi_security_schemes
-from tests.conftest import BODY_CODE, row
-from tests.test_console import console_app, other_body
+from tests.conftest import BODY_CODE, other_body, row
 
 FIELDS = list(row(1))
-
-
-@pytest.fixture
-def app(services: Services) -> Flask:
-    return console_app(services)
 
 
 class Api:

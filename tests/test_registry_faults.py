@@ -33,10 +33,7 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 
 from certsvc.runtime import Services
-from tests.conftest import row
-from tests.test_issuance import issue
-from tests.test_registry_client import assert_mirror_matches
-from tests.test_registry_feed import env_of, history, token_for
+from tests.conftest import assert_mirror_matches, env_of, history, issue, row, token_for
 
 ROOT = Path(__file__).resolve().parent.parent
 FEED = "/api/v1/registry/changes"

@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import delete, update
 
-from certsvc import create_app
 from certsvc.cli.main import cli
 from certsvc.errors import HistoryRewritten
 from certsvc.models import Certificate
@@ -22,17 +21,16 @@ from certsvc.models.transparency import LogCheckpoint, LogState, MerkleNode
 from certsvc.registry.client import HttpResponse
 from certsvc.runtime import Services
 from certsvc.transparency.log import append_and_checkpoint, latest_checkpoint
-from tests.conftest import row
-from tests.test_issuance import issue
-from tests.test_registry_client import BASE, Faulty, assert_mirror_matches, run_pull
-from tests.test_registry_feed import FlaskTransport, token_for
-
-
-@pytest.fixture
-def client(services: Services) -> FlaskClient:
-    app = create_app(services=services)
-    app.testing = True
-    return app.test_client()
+from tests.conftest import (
+    BASE,
+    Faulty,
+    FlaskTransport,
+    assert_mirror_matches,
+    issue,
+    row,
+    run_pull,
+    token_for,
+)
 
 
 def stored_checkpoint(path: Path) -> tuple[str | None, int]:

@@ -54,8 +54,7 @@ from certsvc.render.batch import (
 from certsvc.render.font import FONT_PACKAGE, TrueTypeFont
 from certsvc.runtime import Services
 from certsvc.verify.core import verify_token
-from tests.conftest import row
-from tests.test_issuance import issue
+from tests.conftest import issue, row
 
 try:
     from pyzbar import pyzbar as zbar

@@ -9,7 +9,7 @@ import random
 import re
 import time
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +27,11 @@ from certsvc.issuance.rows import (
     ParsedFile,
     read_results_file,
 )
+from tests.conftest import HEADERS, as_row, csv_bytes
 
 ASSETS = Path(__file__).parent / "assets" / "files"
 
 REQUIRED = [c.key for c in COLUMNS if c.required]
-HEADERS = [c.header for c in COLUMNS]
 
 # A plausible person; the reading layer does not check any of it.
 PERSON: dict[str, str] = {
@@ -53,30 +53,6 @@ PERSON: dict[str, str] = {
 
 def person(**changes: str) -> dict[str, str]:
     return {**PERSON, **changes}
-
-
-def csv_bytes(
-    rows: Sequence[Sequence[str]],
-    header: Sequence[str] = HEADERS,
-    *,
-    encoding: str = "utf-8",
-    delimiter: str = ",",
-    newline: str = "\r\n",
-) -> bytes:
-    """A CSV file as Excel would write it (fields quoted only when needed)."""
-
-    def quote(value: str) -> str:
-        if any(ch in value for ch in (delimiter, '"', "\n", "\r")):
-            return '"' + value.replace('"', '""') + '"'
-        return value
-
-    lines = [delimiter.join(quote(v) for v in header)]
-    lines += [delimiter.join(quote(v) for v in row) for row in rows]
-    return (newline.join(lines) + newline).encode(encoding)
-
-
-def as_row(values: Mapping[str, str]) -> list[str]:
-    return [values[c.key] for c in COLUMNS]
 
 
 def xlsx_bytes(

@@ -7,28 +7,17 @@ import io
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
-from certsvc import create_app
 from certsvc.bodies.bodies import get_body
 from certsvc.cli.main import cli
 from certsvc.issuance.service import content_hash, issue_batch, revoke
 from certsvc.models import utcnow
 from certsvc.registry.stats import compute_stats, render
 from certsvc.runtime import Services
-from tests.conftest import row
-from tests.test_issuance import issue
-from tests.test_registry_feed import OTHER_BODY, add_other_body, bearer, env_of, token_for
-
-
-@pytest.fixture
-def client(services: Services) -> FlaskClient:
-    app = create_app(services=services)
-    app.testing = True
-    return app.test_client()
+from tests.conftest import OTHER_BODY, add_other_body, bearer, env_of, issue, row, token_for
 
 
 def table(stats: dict[str, object], name: str) -> dict[str, tuple[int, int]]:

@@ -33,8 +33,7 @@ from certsvc.transparency.log import (
 )
 from certsvc.transparency.note import NoteVerifier, open_checkpoint
 from certsvc.transparency.offline import verify_bundle
-from tests.conftest import row
-from tests.test_issuance import issue
+from tests.conftest import issue, row
 
 ASSETS = Path(__file__).parent / "assets" / "transparency"
 REFERENCE = json.loads((ASSETS / "reference-tree.json").read_text())

@@ -16,8 +16,7 @@ from certsvc.cli.context import Context
 from certsvc.cli.main import cli
 from certsvc.issuance.service import revoke
 from certsvc.runtime import Services
-from tests.conftest import row
-from tests.test_issuance import issue
+from tests.conftest import issue, row
 
 ASSETS = Path(__file__).parent / "assets" / "jose"
 JWKS = ASSETS / "jwks.json"

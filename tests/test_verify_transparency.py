@@ -23,8 +23,7 @@ from certsvc.runtime import Services
 from certsvc.transparency.log import latest_checkpoint, log_position_at, transparency_document
 from certsvc.transparency.offline import verify_bundle
 from certsvc.verify import VerificationResult, verify_token
-from tests.conftest import row
-from tests.test_issuance import issue
+from tests.conftest import issue, row
 
 LOGGED_ZH = "已记入公开签发日志"
 LOGGED_EN = "Logged in the public issuance log, checkpoint size"

@@ -237,9 +237,10 @@ def issue(
 @pass_ctx
 def revoke(ctx: Context, number: str, reason: str) -> None:
     """Revoke a certificate."""
-    from certsvc.issuance.service import revoke as revoke_certificate
+    from certsvc.issuance.certificates import revoke as revoke_certificate
 
-    cert = revoke_certificate(ctx.services, number.strip().upper(), reason, actor="cli")
+    # The CLI acts for the platform operator: any body's certificate (body None).
+    cert = revoke_certificate(ctx.services, None, number.strip().upper(), reason, actor="cli")
     click.echo(f"revoked {cert.number}")
 
 

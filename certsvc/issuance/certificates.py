@@ -23,6 +23,7 @@ from certsvc.domain.ids import IdType, mask_id_number
 from certsvc.domain.levels import Level
 from certsvc.domain.statuses import CertificateStatus
 from certsvc.errors import Conflict, InvalidInput, NotFound, RowError
+from certsvc.issuance import service
 from certsvc.issuance.rows import COLUMNS
 from certsvc.issuance.service import BatchResult, issue_batch
 from certsvc.issuance.validate import validate_rows
@@ -392,6 +393,21 @@ def correction_row(
             id_type, cert.holder.id_hash, cert.holder.id_ciphertext
         )
     return row
+
+
+def revoke(
+    services: Services, body_id: int | None, number: str, reason: str, *, actor: str
+) -> Certificate:
+    """Revoke ``number`` on behalf of the body ``body_id`` (``None``: the platform's CLI).
+
+    Like :func:`reissue`, the acting body is checked here and not left to the caller: a
+    number of another body is NotFound, as if it did not exist. A certificate never changes
+    body, so checking before the revoking transaction cannot race.
+    """
+    if body_id is not None:
+        with services.db.session() as session:
+            number = get_certificate(session, body_id, number).number
+    return service.revoke(services, number, reason, actor)
 
 
 # Optional fields a correction may empty.

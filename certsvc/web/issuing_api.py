@@ -42,7 +42,7 @@ from certsvc.errors import (
 )
 from certsvc.issuance import certificates as service
 from certsvc.issuance.rows import COLUMNS, COLUMNS_BY_KEY, MAX_CELL_CHARS, MAX_EVIDENCE_CHARS
-from certsvc.issuance.service import issue_batch, revoke
+from certsvc.issuance.service import issue_batch
 from certsvc.models import Batch, Certificate
 from certsvc.verify.core import certificate_fields
 from certsvc.verify.result import format_time
@@ -300,7 +300,7 @@ def revoke_certificate(number: str) -> ResponseReturnValue:
     if not isinstance(reason, str) or len(reason) > MAX_REASON:
         raise InvalidRequest(f"'reason' must be a string of at most {MAX_REASON} characters")
     try:
-        revoke(services, number, reason, actor=f"token {token.prefix}…")
+        service.revoke(services, body_id, number, reason, actor=f"token {token.prefix}…")
     except CertsvcError as exc:
         audit_request(
             "certificate.revoke",

@@ -20,7 +20,6 @@ from certsvc.accounts.accounts import Permission
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.errors import BatchRejected, CertsvcError
 from certsvc.issuance import certificates as service
-from certsvc.issuance.service import revoke
 from certsvc.registry.stats import compute_stats
 from certsvc.verify.core import certificate_fields
 from certsvc.web import services_of
@@ -162,7 +161,9 @@ def certificate_revoke(number: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         assert form.reason.data is not None
         try:
-            revoke(services, cert.number, form.reason.data, actor=principal().username)
+            service.revoke(
+                services, _body_id(), cert.number, form.reason.data, actor=principal().username
+            )
         except CertsvcError as exc:
             form.reason.errors = [exc.message]
             status = exc.http_status
