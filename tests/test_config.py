@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from certsvc.config import RATE_LIMIT_NAMES, Settings, generate_secrets
@@ -91,3 +93,26 @@ def test_bad_rate_limits_and_proxy_counts_stop_the_start() -> None:
         assert fragment in message
     with pytest.raises(ConfigError, match="0 to 10"):
         Settings.from_env({**generate_secrets(), "CERTSVC_TRUSTED_PROXIES": "one"})
+
+
+def test_instance_and_key_locations_are_settings(tmp_path: Path) -> None:
+    """An installed package has no checkout to keep instance/ and keys/ in: both are settings,
+    and the default SQLite database lives in the instance directory."""
+    settings = Settings.from_env(
+        {
+            **generate_secrets(),
+            "CERTSVC_INSTANCE_DIR": str(tmp_path / "var"),
+            "CERTSVC_KEY_DIR": str(tmp_path / "secret-keys"),
+        }
+    )
+    assert settings.instance_dir == tmp_path / "var"
+    assert settings.key_dir == tmp_path / "secret-keys"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'var' / 'certsvc.db'}"
+    given = Settings.from_env(
+        {
+            **generate_secrets(),
+            "CERTSVC_INSTANCE_DIR": str(tmp_path / "var"),
+            "CERTSVC_DATABASE_URL": "postgresql+psycopg://db.example/certsvc",
+        }
+    )
+    assert given.database_url == "postgresql+psycopg://db.example/certsvc"
