@@ -119,6 +119,17 @@ def test_a_bad_row_rejects_the_whole_batch_with_every_error(services: Services, 
     assert count(services, Certificate) == 0 and count(services, Batch) == 0
 
 
+def test_may_certify_covers_the_filed_occupations_their_work_types_and_levels(
+    services: Services, body: str
+) -> None:
+    with services.db.session() as session:
+        seeded = bodies.get_body(session, body)
+        assert bodies.may_certify(seeded, "6-31-01-03", Level.INTERMEDIATE)
+        assert bodies.may_certify(seeded, "6-31-01-03-01", Level.INTERMEDIATE)  # a 工种 of it
+        assert not bodies.may_certify(seeded, "6-18-01-01", Level.INTERMEDIATE)  # not filed
+        assert not bodies.may_certify(seeded, "6-31-01-03", Level.APPRENTICE)
+
+
 def test_scope_membership_and_direct_certification_rules(services: Services, body: str) -> None:
     errors = rejected(
         services,

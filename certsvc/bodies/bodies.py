@@ -237,6 +237,30 @@ def _overlaps(m: EcosystemMember, start: dt.date, end: dt.date | None) -> bool:
     return start <= m_end and m.valid_from <= (end or dt.date.max)
 
 
+def may_certify(body: CertificationBody, occupation_code: str, level: Level) -> bool:
+    """Whether the body's filed scope covers ``occupation_code`` at ``level``.
+
+    A 工种 (work type, ``6-31-01-03-01``) is covered by its occupation (``6-31-01-03``).
+    """
+    occupation = "-".join(occupation_code.split("-")[:4])
+    return any(
+        entry.level == level.code and entry.occupation_code in (occupation_code, occupation)
+        for entry in body.scope
+    )
+
+
+def may_certify_employer(body: CertificationBody, uscc: str, on: dt.date) -> bool:
+    """A body certifies its own workers, and a chain leader those of its current members."""
+    if uscc == body.uscc:
+        return True
+    if not body.chain_leader:
+        return False
+    return any(
+        m.uscc == uscc and m.valid_from <= on and (m.valid_to is None or on <= m.valid_to)
+        for m in body.members
+    )
+
+
 def load_occupations(session: Session, entries: Iterable[CatalogueEntry]) -> tuple[int, int]:
     """Insert or update catalogue entries; returns (added, updated)."""
     added = updated = 0

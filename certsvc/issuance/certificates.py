@@ -346,6 +346,25 @@ def preview_rows(
 # --- corrections ---------------------------------------------------------------------------
 
 
+def stored_cells(cert: Certificate) -> dict[str, str]:
+    """The certificate as the cells of a results row, ID number left empty (it is stored
+    encrypted): what a correction starts from, in the API and in the console's form."""
+    return {
+        "name": cert.holder_name,
+        "id_type": IdType(cert.holder.id_type).value,
+        "id_number": "",
+        "employer_uscc": cert.employer_uscc,
+        "employer_name": cert.employer_name,
+        "occupation_code": cert.occupation_code,
+        "work_type": cert.work_type,
+        "level": cert.level,
+        "issue_date": cert.issue_date.isoformat(),
+        "route": cert.route,
+        "direct_ground": cert.direct_ground or "",
+        "direct_evidence": cert.direct_evidence,
+    }
+
+
 def correction_row(
     services: Services, session: Session, cert: Certificate, changes: Mapping[str, str]
 ) -> dict[str, str]:
@@ -364,20 +383,7 @@ def correction_row(
     if not all(isinstance(value, str) for value in changes.values()):
         raise InvalidInput("give every new value as text")
     id_type = IdType(cert.holder.id_type)
-    stored = {
-        "name": cert.holder_name,
-        "id_type": id_type.value,
-        "id_number": "",
-        "employer_uscc": cert.employer_uscc,
-        "employer_name": cert.employer_name,
-        "occupation_code": cert.occupation_code,
-        "work_type": cert.work_type,
-        "level": cert.level,
-        "issue_date": cert.issue_date.isoformat(),
-        "route": cert.route,
-        "direct_ground": cert.direct_ground or "",
-        "direct_evidence": cert.direct_evidence,
-    }
+    stored = stored_cells(cert)
     effective = {
         key: value.strip()
         for key, value in changes.items()

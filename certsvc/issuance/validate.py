@@ -16,6 +16,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from certsvc.bodies.bodies import may_certify, may_certify_employer
 from certsvc.db import one_of
 from certsvc.domain.china_time import china_today
 from certsvc.domain.ids import IdType, normalize_id_number, parse_id_type
@@ -255,7 +256,6 @@ def validate_rows(
     parsed = [_parse_cells(_RowChecker(row, values, errors, memo)) for row, values in rows]
     occupations = _occupations(session, {c.occupation_code for c in parsed if c.occupation_code})
     corrected = _corrected_certificates(session, body, {c.corrects for c in parsed if c.corrects})
-    scope = {(s.occupation_code, s.level) for s in body.scope}
 
     requests: list[CertificateRequest] = []
     seen: dict[tuple[str, str, str, str], int] = {}
@@ -278,16 +278,18 @@ def validate_rows(
                 f"{cells.occupation_code} is not in the occupation catalogue; check the code "
                 "(form 6-18-01-01) or import it with `certsvc occupations import`",
             )
-        if occupation is not None and level is not None:
-            parent = occupation.code[:10]  # a 工种 (work type) is covered by its occupation
-            if (occupation.code, level.code) not in scope and (parent, level.code) not in scope:
-                check.fail(
-                    "level",
-                    f"outside the body's filed scope: {body.code} may not certify "
-                    f"{occupation.code} {occupation.name_zh} at {level.printed_zh}",
-                )
+        if (
+            occupation is not None
+            and level is not None
+            and not may_certify(body, occupation.code, level)
+        ):
+            check.fail(
+                "level",
+                f"outside the body's filed scope: {body.code} may not certify "
+                f"{occupation.code} {occupation.name_zh} at {level.printed_zh}",
+            )
         employer = cells.employer_uscc
-        if employer is not None and not _may_certify_employer(body, employer, cells.issue_date):
+        if employer is not None and not may_certify_employer(body, employer, cells.issue_date):
             check.fail(
                 "employer_uscc",
                 f"{employer} is neither the body itself nor a member of its chain on "
@@ -339,18 +341,6 @@ def validate_rows(
         )
     errors.extend(_already_certified(session, requests))
     return requests, errors
-
-
-def _may_certify_employer(body: CertificationBody, uscc: str, on: dt.date) -> bool:
-    """A body certifies its own workers, and a chain leader those of its current members."""
-    if uscc == body.uscc:
-        return True
-    if not body.chain_leader:
-        return False
-    return any(
-        m.uscc == uscc and m.valid_from <= on and (m.valid_to is None or on <= m.valid_to)
-        for m in body.members
-    )
 
 
 def _occupations(session: Session, codes: set[str]) -> dict[str, Occupation]:

@@ -195,28 +195,14 @@ def certificate_correct(number: str) -> ResponseReturnValue:
     services = services_of(current_app)
     with services.db.session() as session:
         cert = service.get_certificate(session, _body_id(), number)
-        id_type = cert.holder.id_type
+        stored = service.stored_cells(cert)
     form = CorrectForm()
     form.id_type.choices = i18n.id_type_choices()
     form.level.choices = [(lv.code, i18n.level_name(lv.code)) for lv in CERTIFIED_LEVELS]
     form.route.choices = i18n.route_choices()
     form.direct_ground.choices = i18n.ground_choices()
     if request.method == "GET":
-        form.process(
-            data={
-                "name": cert.holder_name,
-                "id_type": id_type,
-                "employer_uscc": cert.employer_uscc,
-                "employer_name": cert.employer_name,
-                "occupation_code": cert.occupation_code,
-                "work_type": cert.work_type,
-                "level": cert.level,
-                "issue_date": cert.issue_date.isoformat(),
-                "route": cert.route,
-                "direct_ground": cert.direct_ground or "",
-                "direct_evidence": cert.direct_evidence,
-            }
-        )
+        form.process(data=stored)
     status = 200
     errors: list[str] = []
     if form.validate_on_submit():
