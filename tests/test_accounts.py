@@ -6,7 +6,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from functools import partial
 from pathlib import Path
 
@@ -382,8 +382,9 @@ def test_parallel_guesses_at_one_name_queue_whether_it_has_an_account_or_not(
         try:
             assert inside.wait(timeout=10)
             second = pool.submit(login, services.db, username, "second guess", ip="10.2.2.2")
-            time.sleep(0.5)  # time enough to reach the check, were it not queued
-            assert checked == ["held guess"] and not second.done()
+            # Were it not queued, it would reach the check (and finish) well within this.
+            finished, _ = wait([second], timeout=0.5)
+            assert checked == ["held guess"] and not finished
         finally:
             release.set()
         for attempt in (held, second):

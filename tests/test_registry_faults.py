@@ -238,11 +238,28 @@ def test_a_server_restarted_during_a_pull(
     mirror = tmp_path / "mirror.db"
     process = pull_process(server, services, mirror, "--limit", "20")
     wait_for_cursor(mirror, process, 40)
+    # Read the client's stderr as it comes, to restart the server once the client has
+    # found it gone and said it is retrying (no guess at how long that takes).
+    lines: list[str] = []
+    retrying = threading.Event()
+
+    def watch() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.append(line)
+            if "retrying" in line:
+                retrying.set()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     server.kill()
-    time.sleep(1.0)
+    assert retrying.wait(timeout=60), "".join(lines)
     server.start()
-    _, err = finish(process)
-    assert "retrying" in err
+    assert process.stdout is not None
+    out = process.stdout.read()
+    assert process.wait(timeout=120) == 0, (out, "".join(lines))
+    watcher.join(timeout=10)
+    assert any("retrying" in line for line in lines)
     assert_mirror_matches(services, mirror)
 
 

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from certsvc.errors import BadFile, RowError
+from certsvc.issuance.columns import MULTILINE_KEYS, max_chars
 from certsvc.issuance.rows import (
     COLUMNS,
     COLUMNS_BY_KEY,
@@ -27,6 +28,8 @@ from certsvc.issuance.rows import (
     ParsedFile,
     read_results_file,
 )
+from certsvc.models import Certificate
+from certsvc.models.base import TextLimit, text_limit
 from tests.conftest import HEADERS, as_row, csv_bytes
 
 ASSETS = Path(__file__).parent / "assets" / "files"
@@ -748,3 +751,13 @@ SMALL_XLSX = xlsx_bytes([as_row(PERSON)])
 def test_corrupted_xlsx_raises_only_badfile(position: int, junk: bytes) -> None:
     data = SMALL_XLSX[:position] + junk + SMALL_XLSX[position + len(junk) :]
     read_or_badfile(data, "r.xlsx")
+
+
+def test_text_limits_come_from_the_certificate_columns() -> None:
+    """Length and line-break rules are declared once, on the columns that store the text."""
+    assert text_limit(Certificate.direct_evidence) == TextLimit(2000, multiline=True)
+    assert text_limit(Certificate.holder_name) == TextLimit(50)
+    assert {"direct_evidence"} == MULTILINE_KEYS
+    assert [max_chars(k) for k in ("name", "employer_name", "work_type")] == [50, 200, 100]
+    with pytest.raises(LookupError):
+        text_limit(Certificate.number)  # not text a person writes

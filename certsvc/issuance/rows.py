@@ -26,6 +26,7 @@ from types import MappingProxyType
 from typing import Any
 
 from certsvc.errors import BadFile, RowError
+from certsvc.issuance.columns import MULTILINE_KEYS, max_chars
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ DATA_SHEET_TITLE = "证书数据 Results"
 
 #: Longest text accepted in one cell; the evidence text of a direct certification may be longer.
 MAX_CELL_CHARS = 500
-MAX_EVIDENCE_CHARS = 2000
+MAX_EVIDENCE_CHARS = max_chars("direct_evidence")
 
 # Excel's own sheet limit: a row number beyond it means a forged or broken file.
 _EXCEL_MAX_ROWS = 1_048_576
@@ -196,9 +197,6 @@ _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"7z\xbc\xaf", "a 7-Zip archive"),
     (b"{\\rtf", "an RTF document"),
 )
-# Columns where a line break inside the cell is normal text (Alt+Enter in Excel). Control
-# characters are not this module's business: validate_rows refuses them on every route.
-_MULTILINE_KEYS = frozenset({"direct_evidence"})
 # Columns whose values are identifiers: Excel rounds numbers to 15 significant digits.
 _TEXT_ONLY_KEYS = frozenset({"id_number", "employer_uscc", "corrects"})
 
@@ -573,7 +571,8 @@ def _read_row(
         elif text.startswith("="):
             errors.append(RowError(row_number, key, f"{label}: {_FORMULA_MESSAGE}"))
         errors.extend(_length_problems(row_number, key, text))
-        if key in _MULTILINE_KEYS:
+        # Control characters are not this module's business: validate_rows refuses them.
+        if key in MULTILINE_KEYS:
             values[key] = text.replace("\r\n", "\n").replace("\r", "\n")
     return RawRow(row=row_number, values=MappingProxyType(values)), errors
 

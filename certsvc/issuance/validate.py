@@ -32,13 +32,16 @@ from certsvc.domain.routes import (
 from certsvc.domain.uscc import normalize_uscc
 from certsvc.errors import CertsvcError, InvalidInput, RowError
 from certsvc.holders.identity import IdVault
+from certsvc.issuance.columns import MULTILINE_KEYS, max_chars
 from certsvc.models import Certificate, CertificationBody, Holder, Occupation
 from certsvc.render.font import check_renderable
 
 #: Certificates are dated in China Standard Time, whatever the server's zone.
 EARLIEST_ISSUE_DATE = dt.date(2000, 1, 1)
-MAX_NAME_LENGTH = 50
-MAX_EVIDENCE_LENGTH = 2000
+MAX_NAME_LENGTH = max_chars("name")
+MAX_EVIDENCE_LENGTH = max_chars("direct_evidence")
+_EMPLOYER_MAX = max_chars("employer_name")
+_WORK_TYPE_MAX = max_chars("work_type")
 # Han characters (incl. extension blocks, for 生僻字), Latin letters, the middle dot used in
 # transliterated minority and foreign names, spaces, hyphens and apostrophes.
 _NAME_RE = re.compile(
@@ -53,8 +56,6 @@ _NAME_RE = re.compile(
 _BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _CONTROL_RE = re.compile(f"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029{_BIDI_CONTROLS}]")
 _CONTROL_RE_MULTILINE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")
-#: Columns where a line break is normal text (Alt+Enter in Excel, a textarea in the console).
-MULTILINE_COLUMNS = frozenset({"direct_evidence"})
 
 T = TypeVar("T")
 _UNSEEN = object()
@@ -136,12 +137,12 @@ class _RowChecker:
 def check_visible(column: str, text: str, *, multiline: bool | None = None) -> None:
     """Raise InvalidInput if ``text`` holds control characters or bidirectional controls.
 
-    Line breaks are text only in :data:`MULTILINE_COLUMNS` (or where ``multiline`` says so,
-    for text that is not a row's column, such as a revocation reason); a tab is accepted
-    anywhere.
+    Line breaks are text only in :data:`~certsvc.issuance.columns.MULTILINE_KEYS` (or where
+    ``multiline`` says so, for text that is not a row's column, such as a revocation reason);
+    a tab is accepted anywhere.
     """
     if multiline is None:
-        multiline = column in MULTILINE_COLUMNS
+        multiline = column in MULTILINE_KEYS
     bad = sorted(set((_CONTROL_RE_MULTILINE if multiline else _CONTROL_RE).findall(text)))
     if bad:
         codes = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
@@ -230,9 +231,17 @@ def _parse_cells(check: _RowChecker) -> _Cells:
         id_type=id_type,
         id_number=id_number,
         employer_uscc=field("employer_uscc", normalize_uscc, repeats=True),
-        employer_name=field("employer_name", _parse_text(200), required=False, repeats=True) or "",
+        employer_name=field(
+            "employer_name", _parse_text(_EMPLOYER_MAX), required=False, repeats=True
+        )
+        or "",
         occupation_code=field("occupation_code", str.strip, repeats=True),
-        work_type=field("work_type", _parse_text(100, printed=True), required=False, repeats=True)
+        work_type=field(
+            "work_type",
+            _parse_text(_WORK_TYPE_MAX, printed=True),
+            required=False,
+            repeats=True,
+        )
         or "",
         level=field("level", parse_level, repeats=True),
         issue_date=field("issue_date", _parse_date, required=False, repeats=True) or china_today(),

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certsvc.domain.statuses import BodyStatus, CertificateStatus, KeyStatus
-from certsvc.models.base import Base, UTCDateTime, utcnow
+from certsvc.models.base import Base, UTCDateTime, limited, utcnow
 from certsvc.models.transparency import LogCheckpoint, LogKey, LogState, MerkleNode
 
 __all__ = [
@@ -210,18 +210,22 @@ class Certificate(Base):
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
     batch_row: Mapped[int] = mapped_column(Integer)
     holder_id: Mapped[int] = mapped_column(ForeignKey("holders.id"), index=True)
-    holder_name: Mapped[str] = mapped_column(String(100))
+    #: Issued names are at most 50 characters; the column leaves room for look-up input.
+    holder_name: Mapped[str] = mapped_column(String(100), info=limited(50))
     employer_uscc: Mapped[str] = mapped_column(String(18))
-    employer_name: Mapped[str] = mapped_column(String(200), default="")
+    employer_name: Mapped[str] = mapped_column(String(200), default="", info=limited(200))
     occupation_code: Mapped[str] = mapped_column(ForeignKey("occupations.code"))
-    work_type: Mapped[str] = mapped_column(String(100), default="")
+    work_type: Mapped[str] = mapped_column(String(100), default="", info=limited(100))
     level: Mapped[str] = mapped_column(String(1))
     issue_date: Mapped[dt.date] = mapped_column(Date)
     route: Mapped[str] = mapped_column(String(16), default="regular")
     direct_ground: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    direct_evidence: Mapped[str] = mapped_column(Text, default="")
+    direct_evidence: Mapped[str] = mapped_column(
+        Text, default="", info=limited(2000, multiline=True)
+    )
     status: Mapped[CertificateStatus] = mapped_column(String(16), default="valid")
-    status_reason: Mapped[str] = mapped_column(Text, default="")
+    #: Why it was revoked: signed, and shown to everyone who verifies.
+    status_reason: Mapped[str] = mapped_column(Text, default="", info=limited(500, multiline=True))
     status_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     supersedes_id: Mapped[int | None] = mapped_column(
         ForeignKey("certificates.id"), nullable=True, unique=True

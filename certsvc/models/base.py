@@ -7,11 +7,12 @@ import it and not each other.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, QueryableAttribute
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -48,3 +49,34 @@ def utcnow() -> dt.datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+@dataclass(frozen=True)
+class TextLimit:
+    """What a person may write into a text column: at most ``max_chars`` characters, and line
+    breaks only if ``multiline``. Declared once, on the column (``info=limited(...)``), and
+    read with :func:`text_limit` by validation, look-ups and the API schemas."""
+
+    max_chars: int
+    multiline: bool = False
+
+
+def limited(max_chars: int, *, multiline: bool = False) -> dict[str, Any]:
+    """The ``info`` of a column that people write: ``mapped_column(..., info=limited(50))``."""
+    return {"text_limit": TextLimit(max_chars, multiline)}
+
+
+def text_limit(attribute: QueryableAttribute[Any]) -> TextLimit:
+    """The :class:`TextLimit` declared on a mapped column, e.g. ``Certificate.holder_name``."""
+    limit = attribute.property.columns[0].info.get("text_limit")
+    if not isinstance(limit, TextLimit):
+        raise LookupError(f"{attribute} declares no text limit (info=limited(...))")
+    return limit
+
+
+def column_length(attribute: QueryableAttribute[Any]) -> int:
+    """The declared length of a ``String(n)`` column: the most it can store."""
+    length = getattr(attribute.property.columns[0].type, "length", None)
+    if not isinstance(length, int):
+        raise LookupError(f"{attribute} is not a String(n) column")
+    return length

@@ -25,12 +25,14 @@ from certsvc.domain.numbers import looks_like_certificate_number
 from certsvc.errors import InvalidCertificateNumber, InvalidIdNumber, InvalidName
 from certsvc.holders.identity import IdVault
 from certsvc.models import Certificate, Holder, utcnow
+from certsvc.models.base import column_length
 from certsvc.verify.core import verify_token
 from certsvc.verify.result import VerificationResult
 
 __all__ = ["MAX_NAME_LENGTH", "lookup_by_id", "lookup_by_number", "normalize_name"]
 
-MAX_NAME_LENGTH = 100
+#: What the name column can hold: a longer name cannot be on record.
+MAX_NAME_LENGTH = column_length(Certificate.holder_name)
 _DOTS = re.compile("[\u00b7\u2022\u2027\u30fb\u22c5\u2219\uff65.]")  # · • ‧ ・ ⋅ ∙ ･ .
 
 

@@ -44,6 +44,7 @@ from certsvc.issuance import certificates as service
 from certsvc.issuance.rows import COLUMNS, COLUMNS_BY_KEY, MAX_CELL_CHARS, MAX_EVIDENCE_CHARS
 from certsvc.issuance.service import issue_batch
 from certsvc.models import Batch, Certificate
+from certsvc.models.base import text_limit
 from certsvc.verify.core import certificate_fields
 from certsvc.verify.result import format_time
 from certsvc.web import services_of
@@ -56,7 +57,7 @@ __all__ = ["bp", "openapi_paths", "openapi_schemas", "openapi_security_schemes"]
 bp = Blueprint("issuing_api", __name__, url_prefix="/api/v1")
 
 MAX_IDEMPOTENCY_KEY = 255
-MAX_REASON = 500
+MAX_REASON = text_limit(Certificate.status_reason).max_chars
 _IDEMPOTENCY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 FIELDS = tuple(c.key for c in COLUMNS)
 

@@ -10,13 +10,14 @@ from typing import Any
 
 from certsvc.domain.ids import IdType
 from certsvc.signing.jwks import KEY_STATUSES
+from certsvc.verify.lookup import MAX_NAME_LENGTH
 from certsvc.verify.result import OFFLINE_GAPS, REASONS, STATUSES
 
 __all__ = ["MAX_ID_NUMBER", "MAX_NAME", "MAX_NUMBER", "MAX_TOKEN", "openapi_document"]
 
 MAX_TOKEN = 4096  # a QR token is a few hundred characters
 MAX_NUMBER = 64  # 22 characters, with room for spaces a person may type
-MAX_NAME = 100
+MAX_NAME = MAX_NAME_LENGTH
 MAX_ID_NUMBER = 64
 
 _TEXT = {"type": "string"}
