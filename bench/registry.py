@@ -53,7 +53,7 @@ from certsvc.models.migrate import upgrade
 from certsvc.registry.client import FeedClient, pull
 from certsvc.registry.feed import MAX_LIMIT
 from certsvc.registry.mirror import Mirror
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 
 CERTIFICATES = int(os.environ.get("CERTSVC_BENCH_REGISTRY_CERTIFICATES", "100000"))
 #: A directory to keep the populated schema in between runs (see :func:`_kept`).
@@ -86,17 +86,17 @@ def _rows(start: int) -> list[tuple[int, dict[str, str]]]:
     return rows
 
 
-def _populate(services: Services) -> float:
-    upgrade(services.db.engine)
-    with services.db.transaction() as session:
+def _populate(runtime: Runtime) -> float:
+    upgrade(runtime.db.engine)
+    with runtime.db.transaction() as session:
         load_occupations(session, shipped_catalogue())
         body = create_body(session, NewBody(BODY, "基准测试集团", BODY_USCC, chain_leader=True))
-        services.keyring.create_key(session, body)
+        runtime.keyring.create_key(session, body)
         add_scope(session, body, ["6-31-01-03"], CERTIFIED_LEVELS)
     started = time.perf_counter()
     for start in range(0, CERTIFICATES, BATCH):
         rows = _rows(start)
-        issue_batch(services, BODY, rows, source="api", content_sha256=content_hash(rows))
+        issue_batch(runtime, BODY, rows, source="api", content_sha256=content_hash(rows))
     return time.perf_counter() - started
 
 
@@ -193,16 +193,16 @@ def _fresh(workdir: Path) -> tuple[Settings, str, float, Callable[[], None]] | N
         "CERTSVC_KEY_DIR": str(workdir / "keys"),
     }
     settings = Settings.from_env(env)
-    services = Services.from_settings(settings)
+    runtime = Runtime.from_settings(settings)
     try:
-        issuing = _populate(services)
-        with services.db.transaction() as session:
+        issuing = _populate(runtime)
+        with runtime.db.transaction() as session:
             token = create_token(session, "registry", "bench").secret
     except BaseException:
-        services.db.dispose()
+        runtime.db.dispose()
         drop()
         raise
-    services.db.dispose()
+    runtime.db.dispose()
     return settings, token, issuing, drop
 
 
@@ -217,14 +217,14 @@ def _kept() -> tuple[Settings, str, float, Callable[[], None]] | None:
     if saved.exists():
         state = json.loads(saved.read_text())
         settings = Settings.from_env(state["env"])
-        services = Services.from_settings(settings)
+        runtime = Runtime.from_settings(settings)
         try:
-            with services.db.session() as session:
+            with runtime.db.session() as session:
                 count = session.scalar(select(func.count()).select_from(Certificate))
         except SQLAlchemyError:
             count = None
         finally:
-            services.db.dispose()
+            runtime.db.dispose()
         if count == CERTIFICATES == state["certificates"]:
             return settings, state["token"], state["issuing"], lambda: None
     Path(KEEP).mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,7 @@ from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.domain.occupations import shipped_catalogue
 from certsvc.issuance.service import content_hash, issue_batch
 from certsvc.models.migrate import upgrade
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from certsvc.signing.keys import generate_private_key
 
 RESULTS = Path(__file__).with_name("results.md")
@@ -98,19 +98,19 @@ def issuance_rate(url: str, workdir: Path) -> tuple[float, list[float]]:
         "CERTSVC_DATABASE_URL": url,
         "CERTSVC_KEY_DIR": str(workdir / "keys"),
     }
-    services = Services.from_settings(Settings.from_env(env))
-    upgrade(services.db.engine)
-    with services.db.transaction() as session:
+    runtime = Runtime.from_settings(Settings.from_env(env))
+    upgrade(runtime.db.engine)
+    with runtime.db.transaction() as session:
         load_occupations(session, shipped_catalogue())
         body = create_body(session, NewBody(BODY, "基准测试集团", BODY_USCC, chain_leader=True))
-        services.keyring.create_key(session, body)
+        runtime.keyring.create_key(session, body)
         add_scope(session, body, ["6-31-01-03"], CERTIFIED_LEVELS)
     # Rows are made before the clock starts: generating test IDs is not issuance.
     batches = iter([rows_for(start) for start in range(0, (ROUNDS + 1) * BATCH, BATCH)])
 
     def work() -> int:
         rows = next(batches)
-        result = issue_batch(services, BODY, rows, source="api", content_sha256=content_hash(rows))
+        result = issue_batch(runtime, BODY, rows, source="api", content_sha256=content_hash(rows))
         assert len(result.certificates) == BATCH
         return BATCH
 
@@ -118,7 +118,7 @@ def issuance_rate(url: str, workdir: Path) -> tuple[float, list[float]]:
     try:
         return median_rate(work, ROUNDS)
     finally:
-        services.db.dispose()
+        runtime.db.dispose()
 
 
 def postgres_schema(prefix: str = "certsvc_bench") -> tuple[str, Callable[[], None]] | None:

@@ -52,11 +52,11 @@ from certsvc.issuance.credential import parse_qr_payload
 from certsvc.issuance.service import content_hash, issue_batch
 from certsvc.models import Certificate, Holder, SigningKey
 from certsvc.models.migrate import upgrade
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from certsvc.signing.jws import verify_compact
 from certsvc.signing.keys import public_key_from_jwk
 from certsvc.verify import lookup_by_number
-from certsvc.web import services_of
+from certsvc.web import runtime_of
 from certsvc.web.limits import EXTENSION, RateLimits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,17 +110,17 @@ def _floor_view(app: Flask) -> Callable[[], Response]:
     the transparency proof and the result document. Its share of hello-world therefore bounds
     the share any verify route of this Flask app can reach on this machine.
     """
-    services = services_of(app)
+    runtime = runtime_of(app)
     counters: RateLimits = app.extensions[EXTENSION]
     spec = str(app.config["CERTSVC_RATELIMIT_VERIFY"])
-    url = make_url(services.db.url).set(drivername="postgresql")
+    url = make_url(runtime.db.url).set(drivername="postgresql")
     conninfo = url.render_as_string(hide_password=False)
     held: dict[int, psycopg.Connection[tuple[Any, ...]]] = {}  # by pid: never across a fork
     keys: dict[str, Ed25519PublicKey] = {}
 
     def key_for_kid(kid: str) -> Ed25519PublicKey:
         if kid not in keys:
-            with services.db.session() as session:
+            with runtime.db.session() as session:
                 key = session.get(SigningKey, kid)
                 if key is None:
                     raise UnknownKey(kid)
@@ -264,8 +264,8 @@ def gunicorn(env: dict[str, str]) -> Iterator[str]:
             process.wait()
 
 
-def _setup(url: str, workdir: Path) -> tuple[dict[str, str], Services, list[tuple[str, str, str]]]:
-    """Migrate, create the body, issue the real certificates: (env, services, issued)."""
+def _setup(url: str, workdir: Path) -> tuple[dict[str, str], Runtime, list[tuple[str, str, str]]]:
+    """Migrate, create the body, issue the real certificates: (env, runtime, issued)."""
     env = {
         **generate_secrets(),
         "CERTSVC_DATABASE_URL": url,
@@ -273,19 +273,19 @@ def _setup(url: str, workdir: Path) -> tuple[dict[str, str], Services, list[tupl
         "CERTSVC_PUBLIC_URL": "https://cert.example.cn",
         "CERTSVC_LOG_LEVEL": "WARNING",
     }
-    services = Services.from_settings(Settings.from_env(env))
-    upgrade(services.db.engine)
-    with services.db.transaction() as session:
+    runtime = Runtime.from_settings(Settings.from_env(env))
+    upgrade(runtime.db.engine)
+    with runtime.db.transaction() as session:
         load_occupations(session, shipped_catalogue())
         body = create_body(session, NewBody(BODY, "基准测试集团", BODY_USCC, chain_leader=True))
-        services.keyring.create_key(session, body)
+        runtime.keyring.create_key(session, body)
         add_scope(session, body, ["6-31-01-03"], CERTIFIED_LEVELS)
     issued: list[tuple[str, str, str]] = []
     for start in range(0, REAL_CERTIFICATES, 1000):
         rows = rows_for(start)
-        result = issue_batch(services, BODY, rows, source="api", content_sha256=content_hash(rows))
+        result = issue_batch(runtime, BODY, rows, source="api", content_sha256=content_hash(rows))
         issued += [(c.number, c.holder_name, c.token) for c in result.certificates]
-    return env, services, issued
+    return env, runtime, issued
 
 
 def _rotation_script(path: Path, tokens: list[str], *, post: str | None) -> Path:
@@ -333,14 +333,14 @@ def _load_figures(env: dict[str, str], tokens: list[str]) -> dict[str, WrkRun]:
     return {name: sorted(r, key=lambda x: x.rps)[len(r) // 2] for name, r in runs.items()}
 
 
-def _time_lookups(services: Services, targets: list[tuple[str, str, str]]) -> tuple[float, float]:
+def _time_lookups(runtime: Runtime, targets: list[tuple[str, str, str]]) -> tuple[float, float]:
     """(p50, p99) in ms of lookup_by_number over random targets, one session each."""
     rng = random.Random(5)
     sample = [rng.choice(targets) for _ in range(LOOKUPS)]
     times = []
     for number, name, _token in sample:
         start = time.perf_counter()
-        with services.db.session() as session:
+        with runtime.db.session() as session:
             result = lookup_by_number(session, number, name)
         times.append((time.perf_counter() - start) * 1000)
         assert result.is_valid, result.message
@@ -363,12 +363,12 @@ def _copy_rows(table: str, columns: list[str], override: dict[str, str], rows: i
     )
 
 
-def _fill(services: Services, rows: int) -> float:
+def _fill(runtime: Runtime, rows: int) -> float:
     """Add *rows* certificates (and holders) with set-based SQL; returns seconds taken."""
     start = time.perf_counter()
     holder_columns = [c.name for c in Holder.__table__.columns]
     cert_columns = [c.name for c in Certificate.__table__.columns if c.name != "id"]
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         # Holders: ids far above the real ones, a made-up 64-hex keyed hash each.
         session.execute(
             text(
@@ -404,7 +404,7 @@ def _fill(services: Services, rows: int) -> float:
                 )
             )
         )
-    with services.db.engine.connect() as conn:
+    with runtime.db.engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(
             text("ANALYZE holders; ANALYZE certificates")
         )
@@ -427,18 +427,18 @@ def section() -> list[str]:
     url, drop = pg
     workdir = Path(tempfile.mkdtemp(prefix="certsvc-bench-verify-"))
     try:
-        env, services, issued = _setup(url, workdir)
+        env, runtime, issued = _setup(url, workdir)
         print(f"issued {len(issued):,} certificates", file=sys.stderr)
         counters = "Redis" if _redis_answers() else "process memory (no Redis answered)"
         if counters == "Redis":
             env["CERTSVC_REDIS_URL"] = REDIS_URL
         load = _load_figures(env, [token for _, _, token in issued[:ROTATED_TOKENS]])
         print(f"load: {load}", file=sys.stderr)
-        small = _time_lookups(services, issued)
-        fill_s = _fill(services, TOTAL_CERTIFICATES - REAL_CERTIFICATES)
+        small = _time_lookups(runtime, issued)
+        fill_s = _fill(runtime, TOTAL_CERTIFICATES - REAL_CERTIFICATES)
         print(f"filled to {TOTAL_CERTIFICATES:,} in {fill_s:.0f} s", file=sys.stderr)
-        large = _time_lookups(services, issued)
-        services.db.dispose()
+        large = _time_lookups(runtime, issued)
+        runtime.db.dispose()
     finally:
         drop()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -12,17 +12,17 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from certsvc.config import Settings
 from certsvc.render import ensure_font
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from certsvc.web import EXTENSION
 
 __all__ = ["create_app"]
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
     """The app factory: settings from the environment unless given."""
-    if services is None:
-        services = Services.from_settings(settings or Settings.from_env())
-    settings = services.settings
+    if runtime is None:
+        runtime = Runtime.from_settings(settings or Settings.from_env())
+    settings = runtime.settings
     ensure_font()  # certificates are printed on demand: no font, no start
     app = Flask(__name__, template_folder="templates")
     app.config.update(
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.config.update(settings.rate_limits)  # the rest keep certsvc.web.limits' defaults
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION] = services
+    app.extensions[EXTENSION] = runtime
     logging.getLogger("certsvc").setLevel(settings.log_level)
 
     from certsvc.web import api, errors, limits, public

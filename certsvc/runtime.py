@@ -20,12 +20,18 @@ from certsvc.signing.keys import KeyFiles
 
 
 @dataclass
-class Services:
+class Runtime:
+    """What one running certsvc holds: settings, database, ID vault, keyring.
+
+    Named apart from the service modules (``issuance.service``, ``accounts.accounts`` …),
+    which hold the rules and receive a Runtime to act with.
+    """
+
     settings: Settings
     db: Database
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Services:
+    def from_settings(cls, settings: Settings) -> Runtime:
         return cls(settings=settings, db=Database(settings.database_url, echo=settings.sql_echo))
 
     @cached_property

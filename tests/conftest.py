@@ -2,14 +2,14 @@
 each other.
 
 - the database: settings with throw-away secrets, a migrated database on each backend
-  (``services``), and the seeded body (``body``);
+  (``runtime``), and the seeded body (``body``);
 - factories: :func:`make_body` (and the three bodies built with it), :func:`person_id` and
   :func:`row` (holders and their results rows), :func:`issue` (certificates);
 - the app and its clients: ``app``, ``client``, ``console`` (:class:`Console`, a browser on
   the console) and ``runner`` (click's CliRunner);
 - helpers for results files, the registry feed and the registry client.
 
-Database-backed tests use the ``services`` fixture, which runs each test on SQLite and on
+Database-backed tests use the ``runtime`` fixture, which runs each test on SQLite and on
 PostgreSQL. PostgreSQL comes from ``CERTSVC_TEST_DATABASE_URL`` (CI sets it); without it the
 local default ``postgresql+psycopg://postgres@127.0.0.1:5432/test`` is tried, and when no
 server answers there the PostgreSQL half is skipped with that reason. A URL that was given
@@ -72,7 +72,7 @@ from certsvc.models import (
 from certsvc.models.migrate import upgrade
 from certsvc.registry.client import FeedClient, HttpResponse, PullSummary, RetryPolicy, pull
 from certsvc.registry.mirror import Mirror
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -167,8 +167,8 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
 
 
 @pytest.fixture
-def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
-    svc = Services.from_settings(make_settings(tmp_path, database_url))
+def runtime(database_url: str, tmp_path: Path) -> Iterator[Runtime]:
+    svc = Runtime.from_settings(make_settings(tmp_path, database_url))
     with svc.db.transaction() as session:
         load_occupations(session, shipped_catalogue())
     yield svc
@@ -179,7 +179,7 @@ def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
 
 
 def make_body(
-    services: Services,
+    runtime: Runtime,
     code: str,
     name_zh: str,
     body_uscc: str,
@@ -193,7 +193,7 @@ def make_body(
 ) -> str:
     """A certification body with scope over ``occupations`` × ``levels``, its ecosystem
     ``members`` (credit codes, from 2025-01-01) and, unless ``key`` is false, a signing key."""
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         created = create_body(
             session,
             NewBody(
@@ -205,7 +205,7 @@ def make_body(
             ),
         )
         if key:
-            services.keyring.create_key(session, created)
+            runtime.keyring.create_key(session, created)
         for member in members:
             add_member(session, created, member, "无锡成员企业", dt.date(2025, 1, 1))
         if occupations:
@@ -213,10 +213,10 @@ def make_body(
     return code
 
 
-def seed_body(services: Services) -> str:
+def seed_body(runtime: Runtime) -> str:
     """A chain-leader body with one member, scope over two occupations × all levels, a key."""
     return make_body(
-        services,
+        runtime,
         BODY_CODE,
         "南京测试装备集团有限公司",
         BODY_USCC,
@@ -228,9 +228,9 @@ def seed_body(services: Services) -> str:
 
 
 @pytest.fixture
-def body(services: Services) -> str:
+def body(runtime: Runtime) -> str:
     """The code of the body :func:`seed_body` makes."""
-    return seed_body(services)
+    return seed_body(runtime)
 
 
 def person_id(n: int) -> str:
@@ -263,9 +263,9 @@ def row(n: int, **overrides: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def app(services: Services) -> Flask:
+def app(runtime: Runtime) -> Flask:
     """The web app over the test database (CSRF and rate limits as in production)."""
-    return console_app(services)
+    return console_app(runtime)
 
 
 @pytest.fixture
@@ -288,7 +288,7 @@ def runner() -> CliRunner:
 
 
 def issue(
-    services: Services,
+    runtime: Runtime,
     rows: list[dict[str, str]],
     key: str | None = None,
     *,
@@ -297,7 +297,7 @@ def issue(
     """Certificates: issue ``rows`` (see :func:`row`) as one batch of ``body``, rows from 2."""
     numbered = list(enumerate(rows, start=2))
     return issue_batch(
-        services,
+        runtime,
         body,
         numbered,
         source="api",
@@ -324,15 +324,15 @@ _CSRF = re.compile(
 )
 
 
-def make_account(services: Services, username: str, role: str, body: str | None) -> str:
-    with services.db.transaction() as session:
+def make_account(runtime: Runtime, username: str, role: str, body: str | None) -> str:
+    with runtime.db.transaction() as session:
         create_account(session, username, PASSWORD, role, body, actor=Actor("test"))
     return username
 
 
-def other_body(services: Services) -> str:
+def other_body(runtime: Runtime) -> str:
     """A second body (not a chain leader) with scope and a key."""
-    return make_body(services, OTHER_CODE, "北京其他机构有限公司", OTHER_BODY_USCC)
+    return make_body(runtime, OTHER_CODE, "北京其他机构有限公司", OTHER_BODY_USCC)
 
 
 def csv_file(rows: list[dict[str, str]]) -> bytes:
@@ -400,8 +400,8 @@ def token_in(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
-def count(services: Services, model: type) -> int:
-    with services.db.session() as session:
+def count(runtime: Runtime, model: type) -> int:
+    with runtime.db.session() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
@@ -417,14 +417,14 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(accounts, "PASSWORD_HASH_METHOD", "scrypt:1024:8:1")
 
 
-def console_app(services: Services) -> Flask:
-    flask_app = create_app(services=services)
+def console_app(runtime: Runtime) -> Flask:
+    flask_app = create_app(runtime=runtime)
     flask_app.testing = True
     return flask_app
 
 
-def logged_in(app: Flask, services: Services, username: str, role: str, body: str) -> Console:
-    make_account(services, username, role, body)
+def logged_in(app: Flask, runtime: Runtime, username: str, role: str, body: str) -> Console:
+    make_account(runtime, username, role, body)
     client = Console(app.test_client())
     assert client.login(username).status_code == 302
     return client
@@ -479,8 +479,8 @@ def env_of(settings: Settings) -> dict[str, str]:
     }
 
 
-def token_for(services: Services, role: str = "registry", body: str | None = None) -> str:
-    with services.db.transaction() as session:
+def token_for(runtime: Runtime, role: str = "registry", body: str | None = None) -> str:
+    with runtime.db.transaction() as session:
         return create_token(session, role, f"test {role}", body).secret
 
 
@@ -504,22 +504,22 @@ class FlaskTransport:
         return HttpResponse(response.status_code, names, response.get_data())
 
 
-def history(services: Services) -> dict[str, str]:
+def history(runtime: Runtime) -> dict[str, str]:
     """Issue, correct, revoke, rotate and compromise: every kind of event. Returns numbers."""
-    first = issue(services, [row(1, name="张山"), row(2), row(3, level="三级")])
+    first = issue(runtime, [row(1, name="张山"), row(2), row(3, level="三级")])
     a, b, c = (x.number for x in first.certificates)
-    fixed = issue(services, [row(1, name="张三", corrects=a)]).certificates[0].number
-    revoke(services, b, "考核记录造假 falsified assessment")
-    with services.db.transaction() as session:
-        services.keyring.rotate(session, get_body(session, BODY_CODE))
-    late = issue(services, [row(4)]).certificates[0].number
-    revoke(services, c, "持证人申请撤销 holder request")
+    fixed = issue(runtime, [row(1, name="张三", corrects=a)]).certificates[0].number
+    revoke(runtime, b, "考核记录造假 falsified assessment")
+    with runtime.db.transaction() as session:
+        runtime.keyring.rotate(session, get_body(session, BODY_CODE))
+    late = issue(runtime, [row(4)]).certificates[0].number
+    revoke(runtime, c, "持证人申请撤销 holder request")
     return {"a": a, "b": b, "c": c, "fixed": fixed, "late": late}
 
 
-def add_other_body(services: Services) -> None:
+def add_other_body(runtime: Runtime) -> None:
     """A body of another province (Guangdong) with scope and a key: :data:`OTHER_BODY`."""
-    make_body(services, OTHER_BODY, "广州其他评价机构", uscc("91440101MA5CWXY41"))
+    make_body(runtime, OTHER_BODY, "广州其他评价机构", uscc("91440101MA5CWXY41"))
 
 
 # --- the registry client --------------------------------------------------------------------------
@@ -531,9 +531,9 @@ BASE = "https://certsvc.test"
 NO_WAIT = RetryPolicy(attempts=4, sleep=lambda _s: None)
 
 
-def source_certificates(services: Services) -> dict[str, tuple[Any, ...]]:
+def source_certificates(runtime: Runtime) -> dict[str, tuple[Any, ...]]:
     """What the registry should end up with: number -> (status, reason, successor, record)."""
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         certs = session.scalars(select(Certificate)).all()
         successor = {c.supersedes_id: c.number for c in certs if c.supersedes_id}
         return {c.number: (c.status, c.status_reason, successor.get(c.id), c.record) for c in certs}
@@ -547,18 +547,18 @@ def mirror_certificates(path: Path) -> dict[str, tuple[Any, ...]]:
     return {number: tuple(rest) for number, *rest in rows}
 
 
-def head(services: Services) -> int:
-    with services.db.session() as session:
+def head(runtime: Runtime) -> int:
+    with runtime.db.session() as session:
         return int(session.scalar(select(EventLogHead.last_seq)) or 0)
 
 
-def assert_mirror_matches(services: Services, path: Path) -> None:
+def assert_mirror_matches(runtime: Runtime, path: Path) -> None:
     """The mirror holds every certificate with the source's status, and the cursor is at head."""
-    assert mirror_certificates(path) == source_certificates(services)
+    assert mirror_certificates(path) == source_certificates(runtime)
     with sqlite3.connect(path) as db:
         (cursor,) = db.execute("SELECT cursor FROM mirror_state").fetchone()
         seqs = [s for (s,) in db.execute("SELECT seq FROM mirror_events ORDER BY seq")]
-    assert cursor == head(services)
+    assert cursor == head(runtime)
     assert seqs == list(range(1, cursor + 1))
 
 
@@ -586,14 +586,14 @@ class Faulty(FlaskTransport):
 
 
 def run_pull(
-    services: Services,
+    runtime: Runtime,
     transport: FlaskTransport,
     path: Path,
     *,
     limit: int = 4,
     secret: str | None = None,
 ) -> PullSummary:
-    feed = FeedClient(BASE, secret or token_for(services), transport=transport, policy=NO_WAIT)
+    feed = FeedClient(BASE, secret or token_for(runtime), transport=transport, policy=NO_WAIT)
     mirror = Mirror(str(path))
     try:
         return pull(feed, mirror, limit=limit)

@@ -37,7 +37,7 @@ from certsvc.errors import (
     RateLimited,
 )
 from certsvc.models import Account, AuditEntry, utcnow
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from tests.conftest import BODY_CODE, PASSWORD
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
@@ -46,19 +46,19 @@ ACTOR = Actor("test")
 
 
 def new(
-    services: Services, username: str, role: str = "issuer", body: str | None = BODY_CODE
+    runtime: Runtime, username: str, role: str = "issuer", body: str | None = BODY_CODE
 ) -> None:
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         create_account(session, username, PASSWORD, role, body, actor=ACTOR)
 
 
-def test_passwords_are_stored_as_scrypt_hashes(services: Services, body: str) -> None:
-    new(services, "Alice")
-    with services.db.session() as session:
+def test_passwords_are_stored_as_scrypt_hashes(runtime: Runtime, body: str) -> None:
+    new(runtime, "Alice")
+    with runtime.db.session() as session:
         stored = session.scalar(select(Account).where(Account.username == "alice"))
     assert stored is not None and PASSWORD not in stored.password_hash
     assert stored.password_hash.startswith("scrypt:")
-    who = login(services.db, "ALICE ", PASSWORD, ip="10.0.0.1")
+    who = login(runtime.db, "ALICE ", PASSWORD, ip="10.0.0.1")
     assert who.username == "alice" and who.body_code == BODY_CODE
     assert who.can(Permission.ISSUE) and not who.can(Permission.MANAGE_KEYS)
 
@@ -72,49 +72,49 @@ def test_production_hash_parameters() -> None:
     assert re.search(r"^PASSWORD_HASH_METHOD = \"scrypt:32768:8:1\"  #", source, re.MULTILINE)
 
 
-def test_wrong_and_unknown_users_get_the_same_answer(services: Services, body: str) -> None:
-    new(services, "alice")
+def test_wrong_and_unknown_users_get_the_same_answer(runtime: Runtime, body: str) -> None:
+    new(runtime, "alice")
     with pytest.raises(LoginFailed) as wrong:
-        login(services.db, "alice", "not the password", ip="10.0.0.1")
+        login(runtime.db, "alice", "not the password", ip="10.0.0.1")
     with pytest.raises(LoginFailed) as unknown:
-        login(services.db, "nobody", "not the password", ip="10.0.0.1")
+        login(runtime.db, "nobody", "not the password", ip="10.0.0.1")
     assert wrong.value.message == unknown.value.message
 
 
-def test_lockout_after_consecutive_failures_then_it_expires(services: Services, body: str) -> None:
-    new(services, "alice")
+def test_lockout_after_consecutive_failures_then_it_expires(runtime: Runtime, body: str) -> None:
+    new(runtime, "alice")
     now = utcnow()
     for _ in range(LOCKOUT_THRESHOLD - 1):
         with pytest.raises(LoginFailed):
-            login(services.db, "alice", "wrong password", ip="10.0.0.1", now=now)
+            login(runtime.db, "alice", "wrong password", ip="10.0.0.1", now=now)
     with pytest.raises(AccountLocked) as locked:
-        login(services.db, "alice", "wrong password", ip="10.0.0.1", now=now)
+        login(runtime.db, "alice", "wrong password", ip="10.0.0.1", now=now)
     assert locked.value.retry_after == int(LOCKOUT_DURATION.total_seconds())
     with pytest.raises(AccountLocked):
-        login(services.db, "alice", PASSWORD, ip="10.0.0.2", now=now)
+        login(runtime.db, "alice", PASSWORD, ip="10.0.0.2", now=now)
     later = now + LOCKOUT_DURATION + dt.timedelta(seconds=1)
-    assert login(services.db, "alice", PASSWORD, ip="10.0.0.2", now=later).username == "alice"
+    assert login(runtime.db, "alice", PASSWORD, ip="10.0.0.2", now=later).username == "alice"
 
 
-def test_one_address_guessing_many_accounts_is_slowed_down(services: Services, body: str) -> None:
-    new(services, "alice")
+def test_one_address_guessing_many_accounts_is_slowed_down(runtime: Runtime, body: str) -> None:
+    new(runtime, "alice")
     for n in range(ADDRESS_FAILURE_LIMIT):
         with pytest.raises(LoginFailed):
-            login(services.db, f"user{n}", "guess guess", ip="10.9.9.9")
+            login(runtime.db, f"user{n}", "guess guess", ip="10.9.9.9")
     with pytest.raises(RateLimited):
-        login(services.db, "alice", PASSWORD, ip="10.9.9.9")
-    assert login(services.db, "alice", PASSWORD, ip="10.0.0.1").username == "alice"
+        login(runtime.db, "alice", PASSWORD, ip="10.9.9.9")
+    assert login(runtime.db, "alice", PASSWORD, ip="10.0.0.1").username == "alice"
 
 
-def test_failed_log_ins_from_one_ipv6_64_count_together(services: Services, body: str) -> None:
-    new(services, "alice")
+def test_failed_log_ins_from_one_ipv6_64_count_together(runtime: Runtime, body: str) -> None:
+    new(runtime, "alice")
     for n in range(ADDRESS_FAILURE_LIMIT):  # a new address of the same /64 every time
         with pytest.raises(LoginFailed):
-            login(services.db, f"user{n}", "guess guess", ip=f"2001:db8:7:7::{n + 1:x}")
+            login(runtime.db, f"user{n}", "guess guess", ip=f"2001:db8:7:7::{n + 1:x}")
     with pytest.raises(RateLimited):
-        login(services.db, "alice", PASSWORD, ip="2001:db8:7:7:ffff::1")
-    assert login(services.db, "alice", PASSWORD, ip="2001:db8:7:8::1").username == "alice"
-    with services.db.session() as session:
+        login(runtime.db, "alice", PASSWORD, ip="2001:db8:7:7:ffff::1")
+    assert login(runtime.db, "alice", PASSWORD, ip="2001:db8:7:8::1").username == "alice"
+    with runtime.db.session() as session:
         entry = session.scalars(
             select(AuditEntry).where(AuditEntry.outcome == "failed").order_by(AuditEntry.id)
         ).first()
@@ -122,28 +122,26 @@ def test_failed_log_ins_from_one_ipv6_64_count_together(services: Services, body
     assert entry.detail["client"] == "2001:db8:7:7::/64"
 
 
-def test_failed_log_ins_as_ipv4_and_ipv4_mapped_count_together(
-    services: Services, body: str
-) -> None:
-    new(services, "alice")
+def test_failed_log_ins_as_ipv4_and_ipv4_mapped_count_together(runtime: Runtime, body: str) -> None:
+    new(runtime, "alice")
     for n in range(ADDRESS_FAILURE_LIMIT):
         address = "::ffff:10.9.9.9" if n % 2 else "10.9.9.9"
         with pytest.raises(LoginFailed):
-            login(services.db, f"user{n}", "guess guess", ip=address)
+            login(runtime.db, f"user{n}", "guess guess", ip=address)
     with pytest.raises(RateLimited):
-        login(services.db, "alice", PASSWORD, ip="10.9.9.9")
+        login(runtime.db, "alice", PASSWORD, ip="10.9.9.9")
 
 
-def test_a_changed_password_ends_older_sessions(services: Services, body: str) -> None:
-    new(services, "alice")
-    who = login(services.db, "alice", PASSWORD, ip="10.0.0.1")
-    with services.db.transaction() as session, pytest.raises(InvalidInput):
+def test_a_changed_password_ends_older_sessions(runtime: Runtime, body: str) -> None:
+    new(runtime, "alice")
+    who = login(runtime.db, "alice", PASSWORD, ip="10.0.0.1")
+    with runtime.db.transaction() as session, pytest.raises(InvalidInput):
         change_password(session, who.account_id, "wrong", "another password", actor=ACTOR)
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         updated = change_password(
             session, who.account_id, PASSWORD, "another password", actor=ACTOR
         )
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         assert load_principal(session, who.account_id, who.stamp) is None
         assert load_principal(session, who.account_id, updated.stamp) == updated
 
@@ -159,22 +157,22 @@ def test_a_changed_password_ends_older_sessions(services: Services, body: str) -
     ],
 )
 def test_account_rules(
-    services: Services, body: str, username: str, role: str, body_code: str | None, error: type
+    runtime: Runtime, body: str, username: str, role: str, body_code: str | None, error: type
 ) -> None:
-    with services.db.transaction() as session, pytest.raises(error):
+    with runtime.db.transaction() as session, pytest.raises(error):
         create_account(session, username, PASSWORD, role, body_code, actor=ACTOR)
 
 
-def test_duplicate_and_weak(services: Services, body: str) -> None:
-    new(services, "alice")
-    with services.db.transaction() as session, pytest.raises(Conflict):
+def test_duplicate_and_weak(runtime: Runtime, body: str) -> None:
+    new(runtime, "alice")
+    with runtime.db.transaction() as session, pytest.raises(Conflict):
         create_account(session, "ALICE", PASSWORD, "viewer", BODY_CODE, actor=ACTOR)
-    with services.db.transaction() as session, pytest.raises(InvalidInput):
+    with runtime.db.transaction() as session, pytest.raises(InvalidInput):
         create_account(session, "carol", "carol", "viewer", BODY_CODE, actor=ACTOR)
 
 
 def test_cli_create_prompts_for_a_hidden_confirmed_password(
-    services: Services, body: str, database_url: str, tmp_path: Path
+    runtime: Runtime, body: str, database_url: str, tmp_path: Path
 ) -> None:
     env = {
         **generate_secrets(),
@@ -257,26 +255,26 @@ def together(attempts: list[Callable[[], object]]) -> list[object]:
         return list(pool.map(run, attempts))
 
 
-def failures_from(services: Services, **where: str) -> dict[str, int]:
+def failures_from(runtime: Runtime, **where: str) -> dict[str, int]:
     """Log-in audit entries by outcome, for one actor and/or address."""
     query = select(AuditEntry.outcome, func.count()).where(AuditEntry.action == "login")
     for name, value in where.items():
         query = query.where(getattr(AuditEntry, name) == value)
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         return {outcome: n for outcome, n in session.execute(query.group_by(AuditEntry.outcome))}
 
 
 def test_parallel_attempts_on_one_account_lock_it_after_the_threshold(
-    services: Services, body: str, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, body: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Guesses at one account from many addresses at once: only LOCKOUT_THRESHOLD passwords
     are checked, the account ends locked, every later guess is refused without a check."""
-    new(services, "alice")
+    new(runtime, "alice")
     checked = slow_counted_checks(monkeypatch)
     now = utcnow()
     outcomes = together(
         [
-            partial(login, services.db, "alice", "wrong password", ip=f"10.1.0.{n}", now=now)
+            partial(login, runtime.db, "alice", "wrong password", ip=f"10.1.0.{n}", now=now)
             for n in range(16)
         ]
     )
@@ -284,34 +282,34 @@ def test_parallel_attempts_on_one_account_lock_it_after_the_threshold(
     kinds = [type(o) for o in outcomes]
     assert kinds.count(LoginFailed) == LOCKOUT_THRESHOLD - 1
     assert kinds.count(AccountLocked) == 16 - (LOCKOUT_THRESHOLD - 1)
-    assert failures_from(services, actor="alice") == {
+    assert failures_from(runtime, actor="alice") == {
         "failed": LOCKOUT_THRESHOLD,
         "locked": 16 - LOCKOUT_THRESHOLD,
     }
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         stored = session.scalar(select(Account).where(Account.username == "alice"))
     assert stored is not None and stored.locked_until is not None
     assert stored.locked_until > now
     with pytest.raises(AccountLocked):  # the right password too, until the lock expires
-        login(services.db, "alice", PASSWORD, ip="10.0.0.1", now=now)
+        login(runtime.db, "alice", PASSWORD, ip="10.0.0.1", now=now)
 
 
 @pytest.mark.parametrize("network", ["10.9.9.9", "2001:db8:9:9::"])
 def test_parallel_attempts_from_one_client_stop_at_its_limit(
-    services: Services, body: str, monkeypatch: pytest.MonkeyPatch, network: str
+    runtime: Runtime, body: str, monkeypatch: pytest.MonkeyPatch, network: str
 ) -> None:
     """Guesses from one client at once (an IPv4 address, or many addresses of one IPv6 /64),
     each at another user name (known or not): only ADDRESS_FAILURE_LIMIT are checked, the
     rest are refused."""
     for n in range(4):
-        new(services, f"known{n}")
+        new(runtime, f"known{n}")
     checked = slow_counted_checks(monkeypatch)
     attempts = ADDRESS_FAILURE_LIMIT + 8
     names = [f"known{n}" if n < 4 else f"user{n}" for n in range(attempts)]
     ips = [network if ":" not in network else f"{network}{n + 1:x}" for n in range(attempts)]
     outcomes = together(
         [
-            partial(login, services.db, name, "guess guess", ip=ip)
+            partial(login, runtime.db, name, "guess guess", ip=ip)
             for name, ip in zip(names, ips, strict=True)
         ]
     )
@@ -319,7 +317,7 @@ def test_parallel_attempts_from_one_client_stop_at_its_limit(
     kinds = [type(o) for o in outcomes]
     assert kinds.count(LoginFailed) == ADDRESS_FAILURE_LIMIT
     assert kinds.count(RateLimited) == attempts - ADDRESS_FAILURE_LIMIT
-    assert failures_from(services) == {
+    assert failures_from(runtime) == {
         "failed": ADDRESS_FAILURE_LIMIT,
         "rate_limited": attempts - ADDRESS_FAILURE_LIMIT,
     }
@@ -347,19 +345,19 @@ def hold_the_check(
 
 @pytest.mark.parametrize("backend", ["postgresql"])  # SQLite serialises every writer anyway
 def test_a_slow_log_in_holds_up_neither_other_addresses_nor_other_accounts(
-    services: Services, body: str, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, body: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The locks are per address and per account: while one attempt is inside its password
     check, log-ins from other addresses to other accounts (or unknown ones) go through."""
-    new(services, "alice")
-    new(services, "bob")
+    new(runtime, "alice")
+    new(runtime, "bob")
     inside, release, _ = hold_the_check(monkeypatch)
     with ThreadPoolExecutor(3) as pool:
-        held = pool.submit(login, services.db, "alice", "held guess", ip="10.1.1.1")
+        held = pool.submit(login, runtime.db, "alice", "held guess", ip="10.1.1.1")
         try:
             assert inside.wait(timeout=10)
-            bob = pool.submit(login, services.db, "bob", PASSWORD, ip="10.2.2.2")
-            nobody = pool.submit(login, services.db, "nobody", "guess", ip="10.3.3.3")
+            bob = pool.submit(login, runtime.db, "bob", PASSWORD, ip="10.2.2.2")
+            nobody = pool.submit(login, runtime.db, "nobody", "guess", ip="10.3.3.3")
             assert bob.result(timeout=5).username == "bob"  # TimeoutError: it waited
             with pytest.raises(LoginFailed):
                 nobody.result(timeout=5)
@@ -371,17 +369,17 @@ def test_a_slow_log_in_holds_up_neither_other_addresses_nor_other_accounts(
 
 @pytest.mark.parametrize("username", ["alice", "nobody"])
 def test_parallel_guesses_at_one_name_queue_whether_it_has_an_account_or_not(
-    services: Services, body: str, monkeypatch: pytest.MonkeyPatch, username: str
+    runtime: Runtime, body: str, monkeypatch: pytest.MonkeyPatch, username: str
 ) -> None:
     """A second guess at a name waits until the first is decided, from another address too,
     and as long for a name without an account: the wait does not tell which names exist."""
-    new(services, "alice")
+    new(runtime, "alice")
     inside, release, checked = hold_the_check(monkeypatch)
     with ThreadPoolExecutor(2) as pool:
-        held = pool.submit(login, services.db, username, "held guess", ip="10.1.1.1")
+        held = pool.submit(login, runtime.db, username, "held guess", ip="10.1.1.1")
         try:
             assert inside.wait(timeout=10)
-            second = pool.submit(login, services.db, username, "second guess", ip="10.2.2.2")
+            second = pool.submit(login, runtime.db, username, "second guess", ip="10.2.2.2")
             # Were it not queued, it would reach the check (and finish) well within this.
             finished, _ = wait([second], timeout=0.5)
             assert checked == ["held guess"] and not finished

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from certsvc import create_app
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from certsvc.signing.b64 import b64url_encode
 from certsvc.web.limits import DEFAULT_LIMITS, ENDPOINT_SCOPES, RateLimits
 from tests.conftest import issue, person_id, row
@@ -24,9 +24,9 @@ REDIS_URL = os.environ.get("CERTSVC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def test_verify_answers_200_with_the_result_for_every_status(
-    client: FlaskClient, services: Services, body: str
+    client: FlaskClient, runtime: Runtime, body: str
 ) -> None:
-    token = issue(services, [row(1)]).certificates[0].token
+    token = issue(runtime, [row(1)]).certificates[0].token
     ok = client.post("/api/v1/verify", json={"token": token})
     assert ok.status_code == 200 and ok.headers["Cache-Control"] == "no-store"
     assert ok.json is not None
@@ -117,8 +117,8 @@ def test_unknown_routes_and_methods_are_json_errors(client: FlaskClient) -> None
     assert wrong.status_code == 405 and wrong.json is not None and "error" in wrong.json
 
 
-def test_lookups(client: FlaskClient, services: Services, body: str) -> None:
-    issued = issue(services, [row(3, name="韩梅梅")]).certificates[0]
+def test_lookups(client: FlaskClient, runtime: Runtime, body: str) -> None:
+    issued = issue(runtime, [row(3, name="韩梅梅")]).certificates[0]
     found = client.post(
         "/api/v1/lookup/by-number", json={"number": issued.number, "name": "韩梅梅"}
     )
@@ -246,15 +246,15 @@ def test_the_transparency_bundle_counts_as_a_verify_and_is_refused_as_json(
 @pytest.mark.parametrize("backend", ["sqlite"])
 @pytest.mark.parametrize("proxies", [0, 1])
 def test_x_forwarded_for_names_the_client_only_behind_trusted_proxies(
-    services: Services, proxies: int
+    runtime: Runtime, proxies: int
 ) -> None:
     """CERTSVC_TRUSTED_PROXIES=1: each client behind the proxy has its own allowance, and
     only the hop the proxy appended counts; unset, the header is ignored and every client
     shares the proxy's. The limit itself comes from Settings (the environment)."""
-    settings = services.settings.with_overrides(
+    settings = runtime.settings.with_overrides(
         trusted_proxies=proxies, rate_limits={"CERTSVC_RATELIMIT_LOOKUP": "2 per minute"}
     )
-    client = create_app(services=Services(settings=settings, db=services.db)).test_client()
+    client = create_app(runtime=Runtime(settings=settings, db=runtime.db)).test_client()
 
     def lookup(forwarded_for: str) -> int:
         return client.post(
@@ -271,7 +271,7 @@ def test_x_forwarded_for_names_the_client_only_behind_trusted_proxies(
 
 
 @pytest.fixture
-def redis_services(services: Services) -> Iterator[Services]:
+def redis_runtime(runtime: Runtime) -> Iterator[Runtime]:
     redis = pytest.importorskip("redis")
     connection = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
@@ -280,16 +280,16 @@ def redis_services(services: Services) -> Iterator[Services]:
         if "CERTSVC_TEST_REDIS_URL" in os.environ:
             raise
         pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
-    yield Services(settings=services.settings.with_overrides(redis_url=REDIS_URL), db=services.db)
+    yield Runtime(settings=runtime.settings.with_overrides(redis_url=REDIS_URL), db=runtime.db)
     connection.close()
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-def test_rate_limit_counters_are_shared_through_redis(redis_services: Services) -> None:
+def test_rate_limit_counters_are_shared_through_redis(redis_runtime: Runtime) -> None:
     import redis
 
     # Two app instances stand for two gunicorn workers: only shared storage limits both.
-    apps = [create_app(services=redis_services) for _ in range(2)]
+    apps = [create_app(runtime=redis_runtime) for _ in range(2)]
     for app in apps:
         app.config["CERTSVC_RATELIMIT_VERIFY"] = "4 per minute"
     client_ip = f"198.51.100.{secrets.randbelow(250) + 1}"

@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from certsvc import create_app
 from certsvc.issuance.service import revoke
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from tests.conftest import issue, person_id, row
 
 EXAMPLES = 40  # per operation and generation mode: about ten seconds in all
@@ -27,11 +27,11 @@ EXAMPLES = 40  # per operation and generation mode: about ten seconds in all
     "mode", [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
 )
 def test_api_conforms_to_its_openapi_document(
-    services: Services, body: str, mode: schemathesis.GenerationMode
+    runtime: Runtime, body: str, mode: schemathesis.GenerationMode
 ) -> None:
-    issued = issue(services, [row(1, name="张三"), row(2, name="李四")]).certificates
-    revoke(services, issued[1].number, "考核记录不实")
-    app = create_app(services=services)
+    issued = issue(runtime, [row(1, name="张三"), row(2, name="李四")]).certificates
+    revoke(runtime, issued[1].number, "考核记录不实")
+    app = create_app(runtime=runtime)
     for key in ("VERIFY", "LOOKUP", "LOOKUP_ID"):
         app.config[f"CERTSVC_RATELIMIT_{key}"] = "1000000 per minute"
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)

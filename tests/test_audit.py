@@ -11,13 +11,13 @@ from sqlalchemy import select
 from certsvc.accounts.audit import CSV_COLUMNS, Actor, export_csv, list_entries, record
 from certsvc.bodies.bodies import get_body
 from certsvc.models import AuditEntry
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 
 
-def test_entries_cannot_be_changed_or_deleted(services: Services, body: str) -> None:
-    with services.db.transaction() as session:
+def test_entries_cannot_be_changed_or_deleted(runtime: Runtime, body: str) -> None:
+    with runtime.db.transaction() as session:
         record(session, Actor("alice", ip="10.0.0.1"), "login")
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         entry = session.scalar(select(AuditEntry))
         assert entry is not None
         entry.outcome = "forged"
@@ -29,8 +29,8 @@ def test_entries_cannot_be_changed_or_deleted(services: Services, body: str) -> 
             session.flush()
 
 
-def test_each_body_sees_its_own_entries_and_exports_safe_csv(services: Services, body: str) -> None:
-    with services.db.transaction() as session:
+def test_each_body_sees_its_own_entries_and_exports_safe_csv(runtime: Runtime, body: str) -> None:
+    with runtime.db.transaction() as session:
         body_id = get_body(session, body).id
         record(
             session,
@@ -41,7 +41,7 @@ def test_each_body_sees_its_own_entries_and_exports_safe_csv(services: Services,
             detail={"名": "值"},
         )
         record(session, Actor("ops"), "body.create", target="Y000211010001")
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         assert [e.action for e in list_entries(session, body_id)] == ["login"]
         assert [e.action for e in list_entries(session, None)] == ["body.create"]
         text = "".join(export_csv(session, body_id))

@@ -26,7 +26,7 @@ from certsvc.models import (
     EcosystemMember,
     SigningKey,
 )
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from tests.conftest import (
     BODY_CODE,
     Console,
@@ -110,11 +110,11 @@ API_ROUTES = [
 ]
 
 
-def populate(services: Services, code: str, serial: int) -> dict[str, str]:
+def populate(runtime: Runtime, code: str, serial: int) -> dict[str, str]:
     """A batch, certificate, member, key, spare account and token of body ``code``."""
-    rows = [(2, row(serial, employer_uscc=_uscc_of(services, code)))]
-    result = issue_batch(services, code, rows, source="api", content_sha256=content_hash(rows))
-    with services.db.transaction() as session:
+    rows = [(2, row(serial, employer_uscc=_uscc_of(runtime, code)))]
+    result = issue_batch(runtime, code, rows, source="api", content_sha256=content_hash(rows))
+    with runtime.db.transaction() as session:
         body_id = session.scalar(select(Batch.body_id).where(Batch.id == result.batch_id))
         spare = Account(
             username=f"spare-{code.lower()}", password_hash="x", role="viewer", body_id=body_id
@@ -138,10 +138,10 @@ def populate(services: Services, code: str, serial: int) -> dict[str, str]:
         }
 
 
-def _uscc_of(services: Services, code: str) -> str:
+def _uscc_of(runtime: Runtime, code: str) -> str:
     from certsvc.models import CertificationBody
 
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         found = session.scalar(select(CertificationBody.uscc).where(CertificationBody.code == code))
         assert found is not None
         return found
@@ -158,14 +158,14 @@ def expected(role: str | None, route: Route, own: bool) -> int | set[int]:
     return ALLOWED
 
 
-def test_console_matrix(services: Services, body: str, app: Flask) -> None:
-    other = other_body(services)
-    mine = populate(services, body, 1)
-    theirs = populate(services, other, 2)
+def test_console_matrix(runtime: Runtime, body: str, app: Flask) -> None:
+    other = other_body(runtime)
+    mine = populate(runtime, body, 1)
+    theirs = populate(runtime, other, 2)
     clients: dict[str | None, Console] = {None: Console(app.test_client())}
     for role in ROLES:
         make_account(
-            services, f"m-{role}", role, body if role in ("admin", "issuer", "viewer") else None
+            runtime, f"m-{role}", role, body if role in ("admin", "issuer", "viewer") else None
         )
         clients[role] = Console(app.test_client())
         assert clients[role].login(f"m-{role}").status_code == 302
@@ -189,7 +189,7 @@ def test_console_matrix(services: Services, body: str, app: Flask) -> None:
                     )
     assert not mismatches, "\n".join(mismatches)
     assert checked > 250
-    assert_untouched(services, theirs)
+    assert_untouched(runtime, theirs)
     # Nothing of the other body shows on any page an account of this body can open.
     for role in ("admin", "issuer", "viewer"):
         for route in CONSOLE_ROUTES:
@@ -207,8 +207,8 @@ def test_console_matrix(services: Services, body: str, app: Flask) -> None:
                 assert leak not in page, (role, route.path, leak)
 
 
-def assert_untouched(services: Services, theirs: dict[str, str]) -> None:
-    with services.db.session() as session:
+def assert_untouched(runtime: Runtime, theirs: dict[str, str]) -> None:
+    with runtime.db.session() as session:
         cert = session.scalar(select(Certificate).where(Certificate.number == theirs["cert"]))
         assert cert is not None and cert.status == "valid"
         key = session.get(SigningKey, theirs["kid"])
@@ -223,12 +223,12 @@ def assert_untouched(services: Services, theirs: dict[str, str]) -> None:
         assert count is None  # still one certificate: nothing was issued for them
 
 
-def test_api_matrix(services: Services, body: str, app: Flask) -> None:
-    other = other_body(services)
-    mine = populate(services, body, 1)
-    theirs = populate(services, other, 2)
+def test_api_matrix(runtime: Runtime, body: str, app: Flask) -> None:
+    other = other_body(runtime)
+    mine = populate(runtime, body, 1)
+    theirs = populate(runtime, other, 2)
     secrets: dict[str | None, str | None] = {None: None}
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         for role in ROLES:
             scoped = BODY_CODE if role in ("admin", "issuer", "viewer") else None
             secrets[role] = create_token(session, role, f"api {role}", scoped).secret
@@ -253,7 +253,7 @@ def test_api_matrix(services: Services, body: str, app: Flask) -> None:
                     )
                 assert (response.is_json and "error" in response.json) or status < 300, url
     assert not mismatches, "\n".join(mismatches)
-    assert_untouched(services, theirs)
+    assert_untouched(runtime, theirs)
 
 
 @pytest.mark.parametrize("role", ROLES)

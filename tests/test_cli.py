@@ -15,7 +15,7 @@ from certsvc.config import Settings, generate_secrets
 from certsvc.domain.ids import IdType
 from certsvc.issuance.rows import COLUMNS
 from certsvc.models import Holder
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from tests.conftest import BODY_CODE, BODY_USCC, DEFAULT_PG, MEMBER_USCC, person_id
 
 
@@ -116,11 +116,11 @@ def test_init_counts_clear_salts_and_seal_salts_seals_them(
     """Sealing is its own command, run after the rollout: init only says what is left."""
     set_up_body(certsvc)
     certsvc("issue", str(results_csv(tmp_path / "r.csv", [person(1)])), "--body", BODY_CODE)
-    services = Services.from_settings(Settings.from_env(certsvc.env))
+    runtime = Runtime.from_settings(Settings.from_env(certsvc.env))
     try:
-        with services.db.transaction() as session:
+        with runtime.db.transaction() as session:
             holder = session.scalars(select(Holder)).one()
-            holder.id_salt = services.vault.open_salt(
+            holder.id_salt = runtime.vault.open_salt(
                 IdType(holder.id_type), holder.id_hash, holder.id_salt
             )  # as an earlier version stored it
         assert "1 holder(s) have ID commitment salts stored in clear" in certsvc("init").output
@@ -128,7 +128,7 @@ def test_init_counts_clear_salts_and_seal_salts_seals_them(
         assert "stored in clear" not in certsvc("init").output
         assert "of 0 holder(s)" in certsvc("seal-salts").output
     finally:
-        services.db.dispose()
+        runtime.db.dispose()
 
 
 def test_a_bad_file_lists_every_row_error_and_issues_nothing(

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from certsvc.domain.numbers import parse_certificate_number
 from certsvc.models import Certificate, Event
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from tests.conftest import issue, row
 
 WORKERS = 8
@@ -20,7 +20,7 @@ BATCH = 25
 
 @pytest.mark.slow
 def test_eight_workers_issue_2000_certificates_without_duplicate_or_gap(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
     barrier = threading.Barrier(WORKERS)
     batches = [
@@ -32,7 +32,7 @@ def test_eight_workers_issue_2000_certificates_without_duplicate_or_gap(
         barrier.wait()  # start together so the transactions overlap
         numbers: list[str] = []
         for batch in batches[index::WORKERS]:
-            numbers += [c.number for c in issue(services, batch).certificates]
+            numbers += [c.number for c in issue(runtime, batch).certificates]
         return numbers
 
     with ThreadPoolExecutor(WORKERS) as pool:
@@ -40,7 +40,7 @@ def test_eight_workers_issue_2000_certificates_without_duplicate_or_gap(
 
     assert len(issued) == TOTAL
     assert len(set(issued)) == TOTAL
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         stored = session.scalars(select(Certificate.number)).all()
     assert sorted(stored) == sorted(issued)
     by_level: dict[str, list[int]] = {}
@@ -50,7 +50,7 @@ def test_eight_workers_issue_2000_certificates_without_duplicate_or_gap(
     for level, serials in by_level.items():
         assert sorted(serials) == list(range(1, len(serials) + 1)), f"gap at level {level}"
     assert sum(len(s) for s in by_level.values()) == TOTAL
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         seqs = session.scalars(select(Event.seq).order_by(Event.seq)).all()
         by_batch: dict[str | None, list[int]] = {}
         for seq, batch_id in session.execute(

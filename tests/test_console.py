@@ -22,7 +22,7 @@ from certsvc.issuance.rows import COLUMNS
 from certsvc.models import AuditEntry, Batch, Certificate, Event, SigningKey
 from certsvc.render import render_certificate
 from certsvc.render.batch import certificate_face, stored_seal
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from tests.conftest import (
     BODY_USCC,
     MEMBER_USCC,
@@ -37,8 +37,8 @@ from tests.conftest import (
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
-def audit_actions(services: Services) -> list[tuple[str, str]]:
-    with services.db.session() as session:
+def audit_actions(runtime: Runtime) -> list[tuple[str, str]]:
+    with runtime.db.session() as session:
         return [
             (a, o)
             for a, o in session.execute(
@@ -48,15 +48,15 @@ def audit_actions(services: Services) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def issuer(services: Services, body: str, console: Console) -> Console:
-    make_account(services, "issuer1", "issuer", body)
+def issuer(runtime: Runtime, body: str, console: Console) -> Console:
+    make_account(runtime, "issuer1", "issuer", body)
     assert console.login("issuer1").status_code == 302
     return console
 
 
 @pytest.fixture
-def admin(services: Services, body: str, app: Flask) -> Console:
-    make_account(services, "admin1", "admin", body)
+def admin(runtime: Runtime, body: str, app: Flask) -> Console:
+    make_account(runtime, "admin1", "admin", body)
     client = Console(app.test_client())
     assert client.login("admin1").status_code == 302
     return client
@@ -66,9 +66,9 @@ def admin(services: Services, body: str, app: Flask) -> Console:
 
 
 def test_login_sets_a_hardened_session_cookie_and_logout_ends_it(
-    services: Services, body: str, console: Console
+    runtime: Runtime, body: str, console: Console
 ) -> None:
-    make_account(services, "alice", "viewer", body)
+    make_account(runtime, "alice", "viewer", body)
     response = console.login("alice")
     assert response.status_code == 302 and response.headers["Location"] == "/console/"
     cookie = response.headers["Set-Cookie"]
@@ -82,11 +82,11 @@ def test_login_sets_a_hardened_session_cookie_and_logout_ends_it(
 
 
 def test_logout_ends_copies_of_the_session_cookie_too(
-    services: Services, body: str, app: Flask
+    runtime: Runtime, body: str, app: Flask
 ) -> None:
     """A signed cookie cannot be deleted from other hands: log-out changes the account's
     session stamp, so a copy taken before (another tab, a stolen cookie) stops working."""
-    make_account(services, "alice", "viewer", body)
+    make_account(runtime, "alice", "viewer", body)
     console = Console(app.test_client())
     assert console.login("alice").status_code == 302
     name = app.config["SESSION_COOKIE_NAME"]
@@ -104,7 +104,7 @@ def test_logout_ends_copies_of_the_session_cookie_too(
 
 
 def test_a_flood_of_log_in_requests_is_turned_away_before_the_database(
-    services: Services, body: str, app: Flask
+    runtime: Runtime, body: str, app: Flask
 ) -> None:
     app.config["CERTSVC_RATELIMIT_LOGIN"] = "4 per minute"  # the form, and three posts
     console = Console(app.test_client())
@@ -113,27 +113,27 @@ def test_a_flood_of_log_in_requests_is_turned_away_before_the_database(
     assert [a.status_code for a in answers] == [401, 401, 401]
     refused = console.post("/console/login", form)
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
-    with services.db.session() as session:  # the refused one never reached the log-in check
+    with runtime.db.session() as session:  # the refused one never reached the log-in check
         assert session.scalar(select(func.count()).where(AuditEntry.action == "login")) == 3
 
 
 def test_a_form_without_its_csrf_token_is_refused(
-    services: Services, body: str, console: Console
+    runtime: Runtime, body: str, console: Console
 ) -> None:
-    make_account(services, "alice", "viewer", body)
+    make_account(runtime, "alice", "viewer", body)
     response = console.post(
         "/console/login", {"username": "alice", "password": PASSWORD}, csrf=False
     )
     assert response.status_code == 400
     forged = {"username": "alice", "password": PASSWORD, "csrf_token": "forged"}
     assert console.post("/console/login", forged, csrf=False).status_code == 400
-    assert [a for a, _ in audit_actions(services) if a == "login"] == []  # never reached
+    assert [a for a, _ in audit_actions(runtime) if a == "login"] == []  # never reached
 
 
 def test_wrong_passwords_lock_the_account_and_are_audited(
-    services: Services, body: str, console: Console
+    runtime: Runtime, body: str, console: Console
 ) -> None:
-    make_account(services, "alice", "issuer", body)
+    make_account(runtime, "alice", "issuer", body)
     for _ in range(4):
         response = console.login("alice", "wrong password!")
         assert response.status_code == 401
@@ -143,15 +143,15 @@ def test_wrong_passwords_lock_the_account_and_are_audited(
     assert console.login("alice").status_code == 429  # even the right password now
     unknown = console.login("mallory", "whatever123")
     assert unknown.status_code == 401  # the same answer as a wrong password
-    outcomes = [o for a, o in audit_actions(services) if a == "login"]
+    outcomes = [o for a, o in audit_actions(runtime) if a == "login"]
     assert outcomes == ["failed"] * 5 + ["locked", "failed"]
 
 
 def test_a_disabled_account_loses_its_session_at_once(
-    services: Services, body: str, issuer: Console, admin: Console
+    runtime: Runtime, body: str, issuer: Console, admin: Console
 ) -> None:
     assert issuer.get("/console/dashboard").status_code == 200
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         from certsvc.models import Account
 
         issuer_id = session.scalar(select(Account.id).where(Account.username == "issuer1"))
@@ -161,9 +161,9 @@ def test_a_disabled_account_loses_its_session_at_once(
 
 
 def test_login_redirects_only_inside_the_console(
-    services: Services, body: str, console: Console
+    runtime: Runtime, body: str, console: Console
 ) -> None:
-    make_account(services, "alice", "viewer", body)
+    make_account(runtime, "alice", "viewer", body)
     page = console.get("/console/login?next=https://evil.example/x")
     assert "evil.example" not in page.get_data(as_text=True)
     response = console.post(
@@ -174,7 +174,7 @@ def test_login_redirects_only_inside_the_console(
 
 
 def test_password_change_ends_other_sessions(
-    services: Services, body: str, app: Flask, issuer: Console
+    runtime: Runtime, body: str, app: Flask, issuer: Console
 ) -> None:
     second = Console(app.test_client())
     assert second.login("issuer1").status_code == 302
@@ -187,7 +187,7 @@ def test_password_change_ends_other_sessions(
     assert second.get("/console/dashboard").status_code == 302
 
 
-def test_english_switch(services: Services, body: str, issuer: Console) -> None:
+def test_english_switch(runtime: Runtime, body: str, issuer: Console) -> None:
     assert "概览" in issuer.get("/console/dashboard").get_data(as_text=True)
     english = issuer.get("/console/dashboard?lang=en").get_data(as_text=True)
     assert "Valid certificates" in english and "Recent batches" in english
@@ -198,7 +198,7 @@ def test_english_switch(services: Services, body: str, issuer: Console) -> None:
 
 
 def test_import_preview_marks_every_bad_row_then_a_fixed_file_issues(
-    services: Services, body: str, issuer: Console
+    runtime: Runtime, body: str, issuer: Console
 ) -> None:
     bad = [row(1), row(2, id_number="110105194912310021"), row(3, level="九级")]
     preview = issuer.upload(csv_file(bad))
@@ -209,21 +209,21 @@ def test_import_preview_marks_every_bad_row_then_a_fixed_file_issues(
     assert re.search(r'<tr class="bad" id="row-4">', html)
     assert re.search(r'<tr class="" id="row-2">', html)
     assert html.count('<td class="bad">') == 2  # exactly the two faulty cells
-    assert count(services, Certificate) == 0 and count(services, Batch) == 0
+    assert count(runtime, Certificate) == 0 and count(runtime, Batch) == 0
 
     good = [row(1), row(2), row(3, level="三级")]
     preview = issuer.upload(csv_file(good))
     assert preview.status_code == 200, preview.get_data(as_text=True)[:3000]
     assert person_id_hidden(preview.get_data(as_text=True), good)
-    assert count(services, Certificate) == 0  # a preview issues nothing
+    assert count(runtime, Certificate) == 0  # a preview issues nothing
     issued = issuer.confirm(preview)
     assert issued.status_code == 303
     batch_page = issuer.get(issued.headers["Location"]).get_data(as_text=True)
-    assert count(services, Certificate) == 3
+    assert count(runtime, Certificate) == 3
     assert "Y000132010001264000001" in batch_page and "download-csv" in batch_page
     # Confirming the same preview again issues nothing new.
     again = issuer.confirm(preview)
-    assert again.status_code == 303 and count(services, Certificate) == 3
+    assert again.status_code == 303 and count(runtime, Certificate) == 3
     assert issuer.upload(csv_file(good)).get_data(as_text=True).count("confirm-issue") == 0
 
 
@@ -233,7 +233,7 @@ def person_id_hidden(html: str, rows: list[dict[str, str]]) -> bool:
 
 
 def test_a_tampered_or_foreign_confirmation_issues_nothing(
-    services: Services, body: str, app: Flask, issuer: Console
+    runtime: Runtime, body: str, app: Flask, issuer: Console
 ) -> None:
     preview = issuer.upload(csv_file([row(1)]))
     html = preview.get_data(as_text=True)
@@ -249,7 +249,7 @@ def test_a_tampered_or_foreign_confirmation_issues_nothing(
         content_type="multipart/form-data",
     )
     assert response.status_code == 422
-    make_account(services, "issuer2", "issuer", body)
+    make_account(runtime, "issuer2", "issuer", body)
     other = Console(app.test_client())
     other.login("issuer2")
     content = re.search(r'name="content" type="hidden" value="([^"]+)"', html)
@@ -260,18 +260,16 @@ def test_a_tampered_or_foreign_confirmation_issues_nothing(
         content_type="multipart/form-data",
     )
     assert stolen.status_code == 422
-    assert count(services, Certificate) == 0
+    assert count(runtime, Certificate) == 0
 
 
-def test_a_file_that_cannot_be_read_says_why(
-    services: Services, body: str, issuer: Console
-) -> None:
+def test_a_file_that_cannot_be_read_says_why(runtime: Runtime, body: str, issuer: Console) -> None:
     response = issuer.upload(b"%PDF-1.7 not a spreadsheet", "results.pdf")
     assert response.status_code == 422
     assert "not a results file" in response.get_data(as_text=True)
 
 
-def test_xlsx_template_has_drop_down_lists(services: Services, body: str, issuer: Console) -> None:
+def test_xlsx_template_has_drop_down_lists(runtime: Runtime, body: str, issuer: Console) -> None:
     from openpyxl import load_workbook
 
     response = issuer.get("/console/import/template.xlsx")
@@ -290,7 +288,7 @@ def issue_via_console(issuer: Console, rows: list[dict[str, str]]) -> str:
     return str(response.headers["Location"]).rsplit("/", 1)[-1]
 
 
-def test_search_detail_and_dashboard(services: Services, body: str, issuer: Console) -> None:
+def test_search_detail_and_dashboard(runtime: Runtime, body: str, issuer: Console) -> None:
     batch_id = issue_via_console(
         issuer, [row(1, name="欧阳晓明"), row(2), row(3, occupation_code="6-18-02-04")]
     )
@@ -307,7 +305,7 @@ def test_search_detail_and_dashboard(services: Services, body: str, issuer: Cons
 
 
 def test_dashboard_charts_the_talent_statistics(
-    services: Services, body: str, issuer: Console
+    runtime: Runtime, body: str, issuer: Console
 ) -> None:
     # One person certified in two occupations counts once among the holders.
     issue_via_console(issuer, [row(1), row(1, occupation_code="6-18-02-04"), row(2)])
@@ -318,7 +316,7 @@ def test_dashboard_charts_the_talent_statistics(
     assert "正常认定" in board and "2026" in board
 
 
-def test_revoke_needs_a_reason(services: Services, body: str, issuer: Console) -> None:
+def test_revoke_needs_a_reason(runtime: Runtime, body: str, issuer: Console) -> None:
     issue_via_console(issuer, [row(1)])
     number = "Y000132010001264000001"
     assert issuer.get(f"/console/certificates/{number}/revoke").status_code == 200
@@ -328,11 +326,11 @@ def test_revoke_needs_a_reason(services: Services, body: str, issuer: Console) -
     assert done.status_code == 302
     page = issuer.get(f"/console/certificates/{number}").get_data(as_text=True)
     assert "考核材料造假" in page and "badge revoked" in page
-    assert ("certificate.revoke", "ok") in audit_actions(services)
+    assert ("certificate.revoke", "ok") in audit_actions(runtime)
 
 
 def test_correcting_a_name_supersedes_and_keeps_both_in_history(
-    services: Services, body: str, issuer: Console
+    runtime: Runtime, body: str, issuer: Console
 ) -> None:
     issue_via_console(issuer, [row(1, name="张三")])
     old = "Y000132010001264000001"
@@ -354,7 +352,7 @@ def test_correcting_a_name_supersedes_and_keeps_both_in_history(
     assert response.status_code == 302, response.get_data(as_text=True)[:3000]
     new = str(response.headers["Location"]).rsplit("/", 1)[-1]
     assert new == "Y000132010001264000002"
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         statuses = dict(session.execute(select(Certificate.number, Certificate.status)).all())
         kinds = session.scalars(select(Event.kind).order_by(Event.seq)).all()
     assert statuses == {old: "superseded", new: "valid"}
@@ -365,7 +363,7 @@ def test_correcting_a_name_supersedes_and_keeps_both_in_history(
     # Sending the same correction again is answered with the same new certificate.
     again = issuer.post(f"/console/certificates/{old}/correct", fields)
     assert again.status_code == 302 and again.headers["Location"].endswith(new)
-    assert count(services, Certificate) == 2
+    assert count(runtime, Certificate) == 2
     # Another correction of the superseded certificate is refused; of the new one nothing
     # to change is refused too.
     fields["name"] = "张三风"
@@ -379,7 +377,7 @@ def test_correcting_a_name_supersedes_and_keeps_both_in_history(
     ("field", "value"), [("work_type", "数控\u202e车工"), ("employer_name", "示范\x07公司")]
 )
 def test_a_correction_with_control_or_bidi_characters_is_refused(
-    services: Services, body: str, issuer: Console, field: str, value: str
+    runtime: Runtime, body: str, issuer: Console, field: str, value: str
 ) -> None:
     issue_via_console(issuer, [row(1, name="张三")])
     old = "Y000132010001264000001"
@@ -392,13 +390,13 @@ def test_a_correction_with_control_or_bidi_characters_is_refused(
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert f"U+{ord(value[2]):04X}" in page and "retype the value" in page
-    assert count(services, Certificate) == 1
+    assert count(runtime, Certificate) == 1
 
 
 # --- members, scope, keys -------------------------------------------------------------------
 
 
-def test_members_and_scope(services: Services, body: str, admin: Console) -> None:
+def test_members_and_scope(runtime: Runtime, body: str, admin: Console) -> None:
     new_member = uscc("91320300MA1Y9Q3W5")
     added = admin.post(
         "/console/members", {"uscc": new_member, "name": "徐州成员", "valid_from": "2026-01-01"}
@@ -408,7 +406,7 @@ def test_members_and_scope(services: Services, body: str, admin: Console) -> Non
     assert new_member in page and MEMBER_USCC in page
     bad = admin.post("/console/members", {"uscc": "123", "valid_from": "2026-01-01"})
     assert bad.status_code == 422
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         from certsvc.models import EcosystemMember
 
         member_id = session.scalar(
@@ -424,18 +422,18 @@ def test_members_and_scope(services: Services, body: str, admin: Console) -> Non
     assert "4-04-05-05" in scope_page
     removed = admin.post("/console/scope/remove", {"occupation_code": "4-04-05-05", "level": "3"})
     assert removed.status_code == 303
-    actions = [a for a, _ in audit_actions(services)]
+    actions = [a for a, _ in audit_actions(runtime)]
     assert {"member.add", "member.end", "scope.add", "scope.remove"} <= set(actions)
     assert BODY_USCC  # the body itself stays out of its member list
     assert BODY_USCC not in page
 
 
 def test_key_rotation_and_compromise_need_confirmation(
-    services: Services, body: str, admin: Console
+    runtime: Runtime, body: str, admin: Console
 ) -> None:
     assert admin.post("/console/keys/rotate", {}).status_code == 422  # not confirmed
     assert admin.post("/console/keys/rotate", {"confirm": "y"}).status_code == 303
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         keys = session.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
     assert [k.status for k in keys] == ["retired", "active"]
     active = keys[1].kid
@@ -449,7 +447,7 @@ def test_key_rotation_and_compromise_need_confirmation(
         f"/console/keys/{active}/compromise", {"cutoff": "2026-11-26T08:00", "confirm": "y"}
     )
     assert done.status_code == 303
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         key = session.get(SigningKey, active)
         assert key is not None and key.status == "compromised"
         assert key.compromised_after == dt.datetime(2026, 11, 26, 0, 0, tzinfo=dt.UTC)
@@ -459,7 +457,7 @@ def test_key_rotation_and_compromise_need_confirmation(
 
 
 def test_admin_creates_accounts_of_the_body_only(
-    services: Services, body: str, admin: Console
+    runtime: Runtime, body: str, admin: Console
 ) -> None:
     made = admin.post(
         "/console/accounts", {"username": "Viewer.One", "password": PASSWORD, "role": "viewer"}
@@ -477,7 +475,7 @@ def test_admin_creates_accounts_of_the_body_only(
 
 
 def test_token_secret_is_shown_once_and_works_until_revoked(
-    services: Services, body: str, admin: Console
+    runtime: Runtime, body: str, admin: Console
 ) -> None:
     created = admin.post("/console/tokens", {"name": "HR 系统", "role": "issuer"})
     assert created.status_code == 201
@@ -493,7 +491,7 @@ def test_token_secret_is_shown_once_and_works_until_revoked(
     assert "从未" not in listing  # last use is shown
     from certsvc.models import ApiToken
 
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         token_id = session.scalar(select(ApiToken.id))
     assert admin.post(f"/console/tokens/{token_id}/revoke").status_code == 303
     api = admin.client.get(
@@ -503,7 +501,7 @@ def test_token_secret_is_shown_once_and_works_until_revoked(
 
 
 def test_audit_log_is_visible_to_admins_and_exports_csv(
-    services: Services, body: str, admin: Console, issuer: Console
+    runtime: Runtime, body: str, admin: Console, issuer: Console
 ) -> None:
     issuer.upload(csv_file([row(1, name="X1")]), name="=HYPERLINK.csv")  # refused rows
     issuer.get("/console/audit")  # denied, and audited
@@ -520,14 +518,14 @@ def test_audit_log_is_visible_to_admins_and_exports_csv(
 
 
 def test_a_file_without_its_header_leaves_no_id_number_in_the_audit_log(
-    services: Services, body: str, admin: Console, issuer: Console
+    runtime: Runtime, body: str, admin: Console, issuer: Console
 ) -> None:
     first, second = row(1, name="王小明"), row(2)
     data = "\r\n".join(",".join(r[c.key] for c in COLUMNS) for r in (first, second)).encode()
     refused = issuer.upload(data)
     assert refused.status_code == 422
     assert "not a header row" in refused.get_data(as_text=True)
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         entry = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "import.preview")
         ).one()
@@ -539,13 +537,13 @@ def test_a_file_without_its_header_leaves_no_id_number_in_the_audit_log(
 
 
 def test_an_id_number_in_the_file_name_is_masked_wherever_the_name_is_kept(
-    services: Services, body: str, admin: Console, issuer: Console
+    runtime: Runtime, body: str, admin: Console, issuer: Console
 ) -> None:
     clear = row(1)["id_number"]
     name = f"王小明_{clear}.csv"
     confirmed = issuer.confirm(issuer.upload(csv_file([row(1)]), name=name))
     assert confirmed.status_code == 303  # issued: on to the batch
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         (stored,) = session.scalars(select(Batch.filename)).all()
         targets = session.scalars(select(AuditEntry.target)).all()
     assert stored == f"王小明_{clear[:4]}{'*' * 10}{clear[-4:]}.csv"
@@ -557,16 +555,16 @@ RENDER_ASSETS = Path(__file__).parent / "assets" / "render"
 
 
 def test_certificate_pdf_carries_the_body_stored_seal(
-    services: Services, body: str, issuer: Console
+    runtime: Runtime, body: str, issuer: Console
 ) -> None:
     issue_via_console(issuer, [row(1)])
     number = "Y000132010001264000001"
     generated = issuer.get(f"/console/certificates/{number}.pdf").data
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         set_seal(session, get_body(session, body), (RENDER_ASSETS / "seal.png").read_bytes())
     uploaded = issuer.get(f"/console/certificates/{number}.pdf").data
     assert generated.startswith(b"%PDF") and uploaded.startswith(b"%PDF")
     assert uploaded != generated  # the stored seal replaced the generated one
-    with services.db.session() as session:
-        face = certificate_face(session, number, services.settings.public_url)
+    with runtime.db.session() as session:
+        face = certificate_face(session, number, runtime.settings.public_url)
         assert uploaded == render_certificate(face, stored_seal(session, body))

@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 from certsvc import create_app
 from certsvc.bodies.bodies import load_occupations
 from certsvc.domain.occupations import shipped_catalogue
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from tests.conftest import (
     PASSWORD,
     csv_file,
@@ -56,20 +56,20 @@ def backend() -> str:
 
 
 @pytest.fixture
-def live_services(database_url: str, tmp_path: Path) -> Iterator[Services]:
-    services = Services.from_settings(
+def live_runtime(database_url: str, tmp_path: Path) -> Iterator[Runtime]:
+    runtime = Runtime.from_settings(
         make_settings(tmp_path, database_url, public_url="http://127.0.0.1")
     )
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         load_occupations(session, shipped_catalogue())
-    yield services
-    services.db.dispose()
+    yield runtime
+    runtime.db.dispose()
 
 
 @pytest.fixture
-def server(live_services: Services) -> Iterator[str]:
+def server(live_runtime: Runtime) -> Iterator[str]:
     """The app on 127.0.0.1 on a free port, stopped afterwards."""
-    app = create_app(services=live_services)
+    app = create_app(runtime=live_runtime)
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -88,7 +88,7 @@ def shots(tmp_path: Path) -> Path:
 
 
 def test_login_upload_fix_issue_download(
-    live_services: Services, server: str, shots: Path, tmp_path: Path
+    live_runtime: Runtime, server: str, shots: Path, tmp_path: Path
 ) -> None:
     reason = _missing()
     if reason:
@@ -97,8 +97,8 @@ def test_login_upload_fix_issue_download(
         pytest.skip(reason)
     from playwright.sync_api import expect, sync_playwright
 
-    body = seed_body(live_services)
-    make_account(live_services, "hr.issuer", "issuer", body)
+    body = seed_body(live_runtime)
+    make_account(live_runtime, "hr.issuer", "issuer", body)
     bad = tmp_path / "results-bad.csv"
     bad.write_bytes(csv_file([row(1, name="王小明"), row(2, id_number="110105194912310021")]))
     good = tmp_path / "results.csv"

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from certsvc.issuance.rows import COLUMNS
 from certsvc.models import Batch, Certificate
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from tests.conftest import (
     Console,
     console_app,
@@ -22,8 +22,8 @@ pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 @pytest.fixture
-def issuer(services: Services, body: str) -> Console:
-    return logged_in(console_app(services), services, "issuer1", "issuer", body)
+def issuer(runtime: Runtime, body: str) -> Console:
+    return logged_in(console_app(runtime), runtime, "issuer1", "issuer", body)
 
 
 HEADER = ",".join(c.header for c in COLUMNS).encode()
@@ -57,31 +57,31 @@ raw_files = st.one_of(
 @_SETTINGS
 @given(content=raw_files, name=st.sampled_from(["r.csv", "r.xlsx", "r.txt", ""]))
 def test_any_bytes_give_a_clear_answer(
-    services: Services, issuer: Console, content: bytes, name: str
+    runtime: Runtime, issuer: Console, content: bytes, name: str
 ) -> None:
     response = issuer.upload(content, name or "upload")
     assert response.status_code in (200, 422), response.get_data(as_text=True)[:500]
     html = response.get_data(as_text=True)
     if response.status_code == 422:
         assert 'role="alert"' in html  # the reason is on the page
-    assert count(services, Certificate) == 0
+    assert count(runtime, Certificate) == 0
 
 
 @_SETTINGS
 @given(rows=fuzzed_rows)
 def test_fuzzed_rows_issue_all_or_nothing(
-    services: Services, issuer: Console, rows: list[dict[str, str]]
+    runtime: Runtime, issuer: Console, rows: list[dict[str, str]]
 ) -> None:
-    before = count(services, Certificate), count(services, Batch)
+    before = count(runtime, Certificate), count(runtime, Batch)
     preview = issuer.upload(csv_file(rows))
     assert preview.status_code in (200, 422)
     if preview.status_code == 200 and "confirm-issue" in preview.get_data(as_text=True):
         issued = issuer.confirm(preview)
         assert issued.status_code in (303, 422)
-        after = count(services, Certificate), count(services, Batch)
+        after = count(runtime, Certificate), count(runtime, Batch)
         if issued.status_code == 303:
             assert after == (before[0] + len(rows), before[1] + 1)
         else:
             assert after == before
     else:
-        assert (count(services, Certificate), count(services, Batch)) == before
+        assert (count(runtime, Certificate), count(runtime, Batch)) == before

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from certsvc.accounts.tokens import create_token
 from certsvc.models import AuditEntry, Batch, Certificate, Event
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from certsvc.web.issuing_api import openapi_paths, openapi_schemas, openapi_security_schemes
 from tests.conftest import BODY_CODE, other_body, row
 
@@ -44,22 +44,22 @@ class Api:
         return self.client.get(url, headers=self.headers)
 
 
-def token(services: Services, role: str, body: str | None = BODY_CODE) -> str:
-    with services.db.transaction() as session:
+def token(runtime: Runtime, role: str, body: str | None = BODY_CODE) -> str:
+    with runtime.db.transaction() as session:
         return create_token(session, role, f"test {role}", body).secret
 
 
 @pytest.fixture
-def api(services: Services, body: str, app: Flask) -> Api:
-    return Api(app.test_client(), token(services, "issuer"))
+def api(runtime: Runtime, body: str, app: Flask) -> Api:
+    return Api(app.test_client(), token(runtime, "issuer"))
 
 
-def certificates(services: Services) -> int:
-    with services.db.session() as session:
+def certificates(runtime: Runtime) -> int:
+    with runtime.db.session() as session:
         return int(session.scalar(select(func.count()).select_from(Certificate)) or 0)
 
 
-def test_issue_a_batch_and_read_it_back(services: Services, api: Api) -> None:
+def test_issue_a_batch_and_read_it_back(runtime: Runtime, api: Api) -> None:
     response = api.post("/api/v1/batches", {"rows": [row(1), row(2, name="李四")]}, key="b-1")
     assert response.status_code == 201, response.json
     data = response.json
@@ -72,23 +72,21 @@ def test_issue_a_batch_and_read_it_back(services: Services, api: Api) -> None:
     assert again.headers["Cache-Control"] == "no-store"
 
 
-def test_retries_with_the_same_key_never_issue_twice(services: Services, api: Api) -> None:
+def test_retries_with_the_same_key_never_issue_twice(runtime: Runtime, api: Api) -> None:
     rows = {"rows": [row(1), row(2)]}
     first = api.post("/api/v1/batches", rows, key="retry-me")
     second = api.post("/api/v1/batches", rows, key="retry-me")
     assert (first.status_code, second.status_code) == (201, 200)
     assert second.json["replayed"] is True and second.json["id"] == first.json["id"]
-    assert certificates(services) == 2
+    assert certificates(runtime) == 2
     other = api.post("/api/v1/batches", {"rows": [row(3)]}, key="retry-me")
     assert other.status_code == 409 and other.json["error"]["code"] == "conflict"
     missing = api.post("/api/v1/batches", {"rows": [row(3)]})
     assert missing.status_code == 400 and "Idempotency-Key" in missing.json["error"]["message"]
-    assert certificates(services) == 2
+    assert certificates(runtime) == 2
 
 
-def test_row_errors_name_the_index_and_field_and_issue_nothing(
-    services: Services, api: Api
-) -> None:
+def test_row_errors_name_the_index_and_field_and_issue_nothing(runtime: Runtime, api: Api) -> None:
     rows = [
         row(1),
         row(2, id_number="110105194912310021"),
@@ -103,13 +101,13 @@ def test_row_errors_name_the_index_and_field_and_issue_nothing(
     where = {(e["index"], e["field"]) for e in error["rows"]}
     assert {(1, "id_number"), (2, "level"), (3, "colour"), (4, None)} <= where
     assert 0 not in {e["index"] for e in error["rows"]}
-    assert certificates(services) == 0
-    with services.db.session() as session:
+    assert certificates(runtime) == 0
+    with runtime.db.session() as session:
         assert session.scalar(select(func.count()).select_from(Batch)) == 0
 
 
 def test_control_characters_are_refused_with_the_character_named(
-    services: Services, api: Api
+    runtime: Runtime, api: Api
 ) -> None:
     rows = [row(1, work_type="数控\u202e车工"), row(2, employer_name="示范\n公司")]
     response = api.post("/api/v1/batches", {"rows": rows}, key="ctl")
@@ -123,10 +121,10 @@ def test_control_characters_are_refused_with_the_character_named(
         f"/api/v1/certificates/{number}/reissue", {"changes": {"work_type": "车\u2066工"}}
     )
     assert reissue.status_code == 422 and "U+2066" in json.dumps(reissue.json)
-    assert certificates(services) == 1
+    assert certificates(runtime) == 1
 
 
-def test_revoke_reissue_and_history(services: Services, api: Api) -> None:
+def test_revoke_reissue_and_history(runtime: Runtime, api: Api) -> None:
     issued = api.post("/api/v1/batches", {"rows": [row(1, name="张三"), row(2)]}, key="h")
     first, second = (c["number"] for c in issued.json["certificates"])
     no_reason = api.post(f"/api/v1/certificates/{second}/revoke", {"reason": ""})
@@ -153,7 +151,7 @@ def test_revoke_reissue_and_history(services: Services, api: Api) -> None:
     ]
     bad = api.post(f"/api/v1/certificates/{new['number']}/reissue", {"changes": {"number": "x"}})
     assert bad.status_code == 422 and bad.json["error"]["rows"][0]["field"] == "number"
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         kinds = session.scalars(select(Event.kind).order_by(Event.seq)).all()
         actions = set(session.scalars(select(AuditEntry.action)))
     assert kinds.count("superseded") == 1 and kinds.count("issued") == 3
@@ -164,9 +162,9 @@ def issued_masked(api: Api, number: str) -> str:
     return str(api.get(f"/api/v1/certificates/{number}").json["id_number_masked"])
 
 
-def test_a_token_sees_only_its_own_body(services: Services, api: Api, app: Flask) -> None:
-    other = other_body(services)
-    theirs = Api(app.test_client(), token(services, "issuer", other))
+def test_a_token_sees_only_its_own_body(runtime: Runtime, api: Api, app: Flask) -> None:
+    other = other_body(runtime)
+    theirs = Api(app.test_client(), token(runtime, "issuer", other))
     mine = api.post("/api/v1/batches", {"rows": [row(1)]}, key="x").json
     number = mine["certificates"][0]["number"]
     assert theirs.get(f"/api/v1/batches/{mine['id']}").status_code == 404
@@ -174,9 +172,9 @@ def test_a_token_sees_only_its_own_body(services: Services, api: Api, app: Flask
     assert (
         theirs.post(f"/api/v1/certificates/{number}/revoke", {"reason": "xxxxx"}).status_code == 404
     )
-    unscoped = Api(app.test_client(), token(services, "issuer", None))
+    unscoped = Api(app.test_client(), token(runtime, "issuer", None))
     assert unscoped.get(f"/api/v1/certificates/{number}").status_code == 403
-    viewer = Api(app.test_client(), token(services, "viewer"))
+    viewer = Api(app.test_client(), token(runtime, "viewer"))
     assert viewer.get(f"/api/v1/certificates/{number}").status_code == 200
     assert viewer.post("/api/v1/batches", {"rows": [row(2)]}, key="v").status_code == 403
 
@@ -244,12 +242,12 @@ rows_strategy = st.lists(
 )
 @given(payload=st.one_of(json_values, st.builds(lambda r: {"rows": r}, rows_strategy)))
 def test_fuzzed_batches_give_clear_errors_and_never_half_issue(
-    services: Services, api: Api, payload: Any
+    runtime: Runtime, api: Api, payload: Any
 ) -> None:
-    before = certificates(services)
+    before = certificates(runtime)
     response = api.post("/api/v1/batches", payload, key=f"fuzz-{hash(json.dumps(payload))}")
     assert response.status_code in (200, 201, 400, 409, 422), response.data
-    after = certificates(services)
+    after = certificates(runtime)
     if response.status_code == 201:
         assert after == before + len(payload["rows"])
     else:
@@ -271,13 +269,13 @@ def test_fuzzed_batches_give_clear_errors_and_never_half_issue(
     ),
 )
 def test_fuzzed_bodies_never_cause_a_server_error(
-    services: Services, api: Api, data: bytes, path: str
+    runtime: Runtime, api: Api, data: bytes, path: str
 ) -> None:
     number = "Y000132010001264000001"
     response = api.raw(path.format(n=number), data)
     assert response.status_code in (400, 404, 409, 422), response.data
     assert response.json["error"]["code"]
-    assert certificates(services) == 0
+    assert certificates(runtime) == 0
 
 
 @pytest.mark.parametrize("depth", [1000, 100_000])
@@ -286,7 +284,7 @@ def test_fuzzed_bodies_never_cause_a_server_error(
     ["/api/v1/batches", "/api/v1/certificates/{n}/revoke", "/api/v1/certificates/{n}/reissue"],
 )
 def test_deeply_nested_json_is_a_bad_request(
-    services: Services, api: Api, path: str, depth: int
+    runtime: Runtime, api: Api, path: str, depth: int
 ) -> None:
     """Nesting beyond Python's recursion limit raised RecursionError, past get_json(silent)."""
     issued = api.post("/api/v1/batches", {"rows": [row(1)]}, key="nested").json

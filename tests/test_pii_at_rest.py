@@ -14,32 +14,32 @@ from certsvc.errors import ConfigError
 from certsvc.holders.identity import SALT_BYTES, SEALED_SALT_BYTES, IdVault, id_commitment
 from certsvc.models import Base, Certificate, Holder
 from certsvc.models.migrate import clear_id_salts, seal_clear_id_salts
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from certsvc.signing.jws import parse_compact
 from tests.conftest import issue, person_id, row
 
 
 def test_no_clear_id_number_in_the_database_or_logs(
-    services: Services, body: str, caplog: pytest.LogCaptureFixture, backend: str
+    runtime: Runtime, body: str, caplog: pytest.LogCaptureFixture, backend: str
 ) -> None:
-    services.db.engine.echo = True  # log every statement and its parameters
+    runtime.db.engine.echo = True  # log every statement and its parameters
     ids = [person_id(n) for n in range(1, 4)]
     with caplog.at_level(logging.DEBUG):
-        issue(services, [row(n) for n in range(1, 4)])
-    services.db.engine.echo = False
+        issue(runtime, [row(n) for n in range(1, 4)])
+    runtime.db.engine.echo = False
     logged = caplog.text
     assert "INSERT INTO holders" in logged  # the statements really were logged
     for clear in ids:
         assert clear not in logged
 
     if backend == "sqlite":
-        path = Path(services.db.engine.url.database or "")
-        services.db.dispose()  # checkpoint the WAL into the file
+        path = Path(runtime.db.engine.url.database or "")
+        runtime.db.dispose()  # checkpoint the WAL into the file
         raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
         assert raw  # the file holds the certificates
         for clear in ids:
             assert clear.encode() not in raw
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         blob = b""
         for table in Base.metadata.sorted_tables:
             for column in table.columns:
@@ -53,20 +53,20 @@ def test_no_clear_id_number_in_the_database_or_logs(
 
         holder = session.scalars(select(Holder).order_by(Holder.id)).first()
         assert holder is not None
-        vault = services.vault
+        vault = runtime.vault
         assert vault.reveal(IdType(holder.id_type), holder.id_hash, holder.id_ciphertext) == ids[0]
 
 
-def test_vault_refuses_a_ciphertext_moved_to_another_holder(services: Services) -> None:
-    vault: IdVault = services.vault
+def test_vault_refuses_a_ciphertext_moved_to_another_holder(runtime: Runtime) -> None:
+    vault: IdVault = runtime.vault
     a = vault.protect(IdType.RESIDENT_ID, person_id(1))
     b = vault.protect(IdType.RESIDENT_ID, person_id(2))
     with pytest.raises(ConfigError):
         vault.reveal(IdType.RESIDENT_ID, b.digest, a.ciphertext)
 
 
-def test_reveal_all_gives_what_reveal_gives_and_checks_every_number(services: Services) -> None:
-    vault: IdVault = services.vault
+def test_reveal_all_gives_what_reveal_gives_and_checks_every_number(runtime: Runtime) -> None:
+    vault: IdVault = runtime.vault
     numbers = [(IdType.RESIDENT_ID, person_id(1)), (IdType.PASSPORT, "E12345678")]
     numbers += [(IdType.RESIDENT_ID, person_id(n)) for n in range(2, 6)]
     stored = [vault.protect(t, n) for t, n in numbers]
@@ -91,15 +91,15 @@ def test_reveal_all_gives_what_reveal_gives_and_checks_every_number(services: Se
 
 
 def test_credentials_commit_to_the_id_number_without_revealing_it(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
-    issue(services, [row(1)])
-    with services.db.session() as session:
+    issue(runtime, [row(1)])
+    with runtime.db.session() as session:
         holder = session.scalars(select(Holder)).one()
         record = session.scalars(select(Certificate.record)).one()
     subject = json.loads(parse_compact(record).payload)["credentialSubject"]
     assert person_id(1) not in record
-    salt = services.vault.open_salt(IdType.RESIDENT_ID, holder.id_hash, holder.id_salt)
+    salt = runtime.vault.open_salt(IdType.RESIDENT_ID, holder.id_hash, holder.id_salt)
     expected = id_commitment(IdType.RESIDENT_ID, person_id(1), salt)
     assert subject["idNumberCommitment"] == expected
     # A different salt or number gives a different commitment.
@@ -108,16 +108,16 @@ def test_credentials_commit_to_the_id_number_without_revealing_it(
 
 
 def test_the_stored_salt_is_sealed_so_a_database_copy_cannot_undo_the_commitment(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
     """With the salt in clear, the commitment in ``certificates.record`` plus the mask leave
     ~230,000 candidate numbers: seconds of SHA-256. Sealed, the database alone gives no salt."""
-    issue(services, [row(1)])
-    with services.db.session() as session:
+    issue(runtime, [row(1)])
+    with runtime.db.session() as session:
         holder = session.scalars(select(Holder)).one()
         record = session.scalars(select(Certificate.record)).one()
     stored = bytes(holder.id_salt)
-    salt = services.vault.open_salt(IdType.RESIDENT_ID, holder.id_hash, stored)
+    salt = runtime.vault.open_salt(IdType.RESIDENT_ID, holder.id_hash, stored)
     assert len(stored) == SEALED_SALT_BYTES and len(salt) == SALT_BYTES
     assert salt not in stored
     commitment = json.loads(parse_compact(record).payload)["credentialSubject"][
@@ -130,8 +130,8 @@ def test_the_stored_salt_is_sealed_so_a_database_copy_cannot_undo_the_commitment
     )
 
 
-def test_a_sealed_salt_only_opens_for_its_own_holder(services: Services) -> None:
-    vault: IdVault = services.vault
+def test_a_sealed_salt_only_opens_for_its_own_holder(runtime: Runtime) -> None:
+    vault: IdVault = runtime.vault
     a = vault.protect(IdType.RESIDENT_ID, person_id(1))
     b = vault.protect(IdType.RESIDENT_ID, person_id(2))
     assert vault.open_salts([(a.id_type, a.digest, a.sealed_salt)]) == [a.salt]
@@ -142,29 +142,29 @@ def test_a_sealed_salt_only_opens_for_its_own_holder(services: Services) -> None
 
 
 def test_salts_stored_in_clear_by_earlier_versions_are_read_and_sealed_by_init(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
     """Rows written before salts were sealed keep working (issuing again for the person
     reuses the salt) until ``certsvc seal-salts`` seals them, once."""
-    first = issue(services, [row(1)]).certificates[0]
-    with services.db.transaction() as session:
+    first = issue(runtime, [row(1)]).certificates[0]
+    with runtime.db.transaction() as session:
         holder = session.scalars(select(Holder)).one()
-        salt = services.vault.open_salt(IdType.RESIDENT_ID, holder.id_hash, holder.id_salt)
+        salt = runtime.vault.open_salt(IdType.RESIDENT_ID, holder.id_hash, holder.id_salt)
         holder.id_salt = salt  # as an earlier version stored it
-    with services.db.session() as session:
-        assert services.vault.open_salt(IdType.RESIDENT_ID, holder.id_hash, holder.id_salt) == salt
-    with services.db.transaction() as session:
+    with runtime.db.session() as session:
+        assert runtime.vault.open_salt(IdType.RESIDENT_ID, holder.id_hash, holder.id_salt) == salt
+    with runtime.db.transaction() as session:
         assert clear_id_salts(session) == 1
-        assert seal_clear_id_salts(session, services.vault, chunk=1) == 1
-    with services.db.transaction() as session:
+        assert seal_clear_id_salts(session, runtime.vault, chunk=1) == 1
+    with runtime.db.transaction() as session:
         assert clear_id_salts(session) == 0
-        assert seal_clear_id_salts(session, services.vault) == 0
+        assert seal_clear_id_salts(session, runtime.vault) == 0
         stored = session.scalars(select(Holder.id_salt)).one()
     assert len(stored) == SEALED_SALT_BYTES
-    assert services.vault.open_salt(IdType.RESIDENT_ID, holder.id_hash, stored) == salt
+    assert runtime.vault.open_salt(IdType.RESIDENT_ID, holder.id_hash, stored) == salt
     # The same person certified again: the credential commits with the same salt.
-    second = issue(services, [row(1, level="三级")]).certificates[0]
-    with services.db.session() as session:
+    second = issue(runtime, [row(1, level="三级")]).certificates[0]
+    with runtime.db.session() as session:
         records = dict(
             session.execute(
                 select(Certificate.number, Certificate.record).where(

@@ -30,7 +30,7 @@ from certsvc.errors import (
 )
 from certsvc.models import Certificate, Event, utcnow
 from certsvc.registry.client import FeedClient, HttpResponse
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from certsvc.signing.b64 import b64url_decode
 from certsvc.signing.vc import VC_CTY, VC_JWT_TYP
 from tests.conftest import (
@@ -58,60 +58,60 @@ def edit_events(
 
 
 def test_a_pull_mirrors_every_certificate_and_status(
-    client: FlaskClient, services: Services, body: str, tmp_path: Path
+    client: FlaskClient, runtime: Runtime, body: str, tmp_path: Path
 ) -> None:
-    history(services)
+    history(runtime)
     path = tmp_path / "mirror.db"
-    summary = run_pull(services, FlaskTransport(client), path)
+    summary = run_pull(runtime, FlaskTransport(client), path)
     assert not summary.rejections and summary.applied >= 10
     assert summary.kinds["issued"] == 5 and summary.kinds["revoked"] == 2
-    assert_mirror_matches(services, path)
+    assert_mirror_matches(runtime, path)
     assert (path.stat().st_mode & 0o777) == 0o600  # clear ID numbers inside
     with sqlite3.connect(path) as db:
         stored = dict(db.execute("SELECT number, id_number FROM mirror_certificates").fetchall())
     assert row(2)["id_number"] in stored.values()
-    again = run_pull(services, FlaskTransport(client), path)
+    again = run_pull(runtime, FlaskTransport(client), path)
     assert again.events == 0 and again.pages == 1
-    issue(services, [row(9)])
-    more = run_pull(services, FlaskTransport(client), path)
+    issue(runtime, [row(9)])
+    more = run_pull(runtime, FlaskTransport(client), path)
     assert more.kinds == {"issued": 1}
-    assert_mirror_matches(services, path)
+    assert_mirror_matches(runtime, path)
 
 
 def test_the_client_follows_key_rotation_by_refetching_the_jwks(
-    client: FlaskClient, services: Services, body: str, tmp_path: Path
+    client: FlaskClient, runtime: Runtime, body: str, tmp_path: Path
 ) -> None:
-    issue(services, [row(1)])
+    issue(runtime, [row(1)])
     path = tmp_path / "mirror.db"
     transport = FlaskTransport(client)
-    assert run_pull(services, transport, path).jwks_fetches == 1
-    with services.db.transaction() as session:
-        services.keyring.rotate(session, get_body(session, body))
-    issue(services, [row(2)])
+    assert run_pull(runtime, transport, path).jwks_fetches == 1
+    with runtime.db.transaction() as session:
+        runtime.keyring.rotate(session, get_body(session, body))
+    issue(runtime, [row(2)])
     transport.requests.clear()
-    summary = run_pull(services, transport, path)
+    summary = run_pull(runtime, transport, path)
     assert not summary.rejections
     assert summary.jwks_fetches == 1  # once, for the new kid
     assert sum("jwks" in r for r in transport.requests) == 1
-    assert_mirror_matches(services, path)
+    assert_mirror_matches(runtime, path)
     with sqlite3.connect(path) as db:
         keys = dict(db.execute("SELECT kid, status FROM mirror_keys").fetchall())
     assert sorted(keys.values()) == ["active", "retired"]
 
 
 def test_a_compromise_marks_later_signatures_untrusted(
-    client: FlaskClient, services: Services, body: str, tmp_path: Path
+    client: FlaskClient, runtime: Runtime, body: str, tmp_path: Path
 ) -> None:
-    issue(services, [row(1)])
+    issue(runtime, [row(1)])
     cutoff = utcnow()
-    issue(services, [row(2)])  # signed after the cutoff by the key later reported compromised
-    with services.db.transaction() as session:
-        key = services.keyring.active_key(session, get_body(session, body))
+    issue(runtime, [row(2)])  # signed after the cutoff by the key later reported compromised
+    with runtime.db.transaction() as session:
+        key = runtime.keyring.active_key(session, get_body(session, body))
         assert key is not None
-        services.keyring.mark_compromised(session, key.kid, cutoff)
-    issue(services, [row(3)])  # the fresh key
+        runtime.keyring.mark_compromised(session, key.kid, cutoff)
+    issue(runtime, [row(3)])  # the fresh key
     path = tmp_path / "mirror.db"
-    summary = run_pull(services, FlaskTransport(client), path)
+    summary = run_pull(runtime, FlaskTransport(client), path)
     assert not summary.rejections and summary.untrusted == 1
     with sqlite3.connect(path) as db:
         trusted = dict(
@@ -121,10 +121,10 @@ def test_a_compromise_marks_later_signatures_untrusted(
 
 
 def test_a_record_that_does_not_verify_is_rejected_and_reported(
-    client: FlaskClient, services: Services, body: str, tmp_path: Path
+    client: FlaskClient, runtime: Runtime, body: str, tmp_path: Path
 ) -> None:
-    numbers = [c.number for c in issue(services, [row(1), row(2), row(3)]).certificates]
-    with services.db.transaction() as session:
+    numbers = [c.number for c in issue(runtime, [row(1), row(2), row(3)]).certificates]
+    with runtime.db.transaction() as session:
         record = session.scalar(select(Certificate.record).where(Certificate.number == numbers[1]))
         assert record is not None
         header, payload, signature = record.split(".")
@@ -135,7 +135,7 @@ def test_a_record_that_does_not_verify_is_rejected_and_reported(
             .values(record=f"{header}.{payload}.{forged}")
         )
     path = tmp_path / "mirror.db"
-    summary = run_pull(services, FlaskTransport(client), path)
+    summary = run_pull(runtime, FlaskTransport(client), path)
     assert [r.certificate for r in summary.rejections] == [numbers[1]]
     assert "signature" in summary.rejections[0].reason
     assert set(mirror_certificates(path)) == {numbers[0], numbers[2]}
@@ -147,18 +147,18 @@ def test_a_record_that_does_not_verify_is_rejected_and_reported(
     # A later revocation of the rejected certificate cannot be applied either.
     from certsvc.issuance.service import revoke
 
-    revoke(services, numbers[1], "测试撤销 testing")
+    revoke(runtime, numbers[1], "测试撤销 testing")
     assert (
-        "not in the mirror" in run_pull(services, FlaskTransport(client), path).rejections[0].reason
+        "not in the mirror" in run_pull(runtime, FlaskTransport(client), path).rejections[0].reason
     )
 
 
 def test_a_record_signed_by_one_body_for_another_bodys_number_is_rejected(
-    client: FlaskClient, services: Services, body: str, tmp_path: Path
+    client: FlaskClient, runtime: Runtime, body: str, tmp_path: Path
 ) -> None:
     """Body A's key, A as the record's issuer, but a number of body B: a genuine signature
     that must not put a certificate of B into the mirror."""
-    issue(services, [row(1)])
+    issue(runtime, [row(1)])
     foreign = "Y000244010002264000001"
 
     def change(_call: int, response: HttpResponse) -> HttpResponse:
@@ -168,8 +168,8 @@ def test_a_record_signed_by_one_body_for_another_bodys_number_is_rejected(
                     continue
                 credential = json.loads(b64url_decode(event["record"].split(".")[1]))
                 credential["certificateNumber"] = foreign
-                with services.db.session() as session:
-                    signer = services.keyring.signer_for(session, get_body(session, body))
+                with runtime.db.session() as session:
+                    signer = runtime.keyring.signer_for(session, get_body(session, body))
                     event["record"] = signer.sign(
                         json.dumps(credential, ensure_ascii=False).encode(),
                         VC_JWT_TYP,
@@ -179,7 +179,7 @@ def test_a_record_signed_by_one_body_for_another_bodys_number_is_rejected(
 
         return edit_events(response, tamper)
 
-    summary = run_pull(services, Faulty(client, change), tmp_path / "m.db", limit=100)
+    summary = run_pull(runtime, Faulty(client, change), tmp_path / "m.db", limit=100)
     assert [r.certificate for r in summary.rejections] == [foreign]
     assert f"numbered for body Y000244010002; the key of body {body}" in (
         summary.rejections[0].reason
@@ -203,14 +203,14 @@ def test_a_record_signed_by_one_body_for_another_bodys_number_is_rejected(
 )
 def test_a_record_changed_on_the_way_is_rejected(
     client: FlaskClient,
-    services: Services,
+    runtime: Runtime,
     body: str,
     tmp_path: Path,
     what: str,
     edit: Callable[[dict[str, Any]], None],
     reason: str,
 ) -> None:
-    issue(services, [row(1), row(2)])
+    issue(runtime, [row(1), row(2)])
 
     def change(_call: int, response: HttpResponse) -> HttpResponse:
         def tamper(events: list[dict[str, Any]]) -> None:
@@ -220,17 +220,17 @@ def test_a_record_changed_on_the_way_is_rejected(
 
         return edit_events(response, tamper)
 
-    summary = run_pull(services, Faulty(client, change), tmp_path / "m.db", limit=100)
+    summary = run_pull(runtime, Faulty(client, change), tmp_path / "m.db", limit=100)
     assert len(summary.rejections) == 1, what
     assert reason in summary.rejections[0].reason
     assert len(mirror_certificates(tmp_path / "m.db")) == 1
 
 
 def test_an_unsigned_status_change_is_rejected(
-    client: FlaskClient, services: Services, body: str, tmp_path: Path
+    client: FlaskClient, runtime: Runtime, body: str, tmp_path: Path
 ) -> None:
-    number = issue(services, [row(1)]).certificates[0].number
-    with services.db.transaction() as session:  # as the log looked before statements were signed
+    number = issue(runtime, [row(1)]).certificates[0].number
+    with runtime.db.transaction() as session:  # as the log looked before statements were signed
         cert = session.scalar(select(Certificate).where(Certificate.number == number))
         assert cert is not None
         cert.status = "revoked"
@@ -242,15 +242,15 @@ def test_an_unsigned_status_change_is_rejected(
                 data={"number": number, "reason": "old"},
             )
         )
-    summary = run_pull(services, FlaskTransport(client), tmp_path / "m.db")
+    summary = run_pull(runtime, FlaskTransport(client), tmp_path / "m.db")
     assert "not signed" in summary.rejections[0].reason
     assert mirror_certificates(tmp_path / "m.db")[number][0] == "valid"
 
 
 def test_duplicate_delivery_changes_nothing(
-    client: FlaskClient, services: Services, body: str, tmp_path: Path
+    client: FlaskClient, runtime: Runtime, body: str, tmp_path: Path
 ) -> None:
-    history(services)
+    history(runtime)
 
     def replay(call: int, response: HttpResponse) -> HttpResponse:
         if call % 2:
@@ -266,17 +266,17 @@ def test_duplicate_delivery_changes_nothing(
 
         return edit_events(response, prepend_earlier)
 
-    secret = token_for(services)
+    secret = token_for(runtime)
     path = tmp_path / "m.db"
-    summary = run_pull(services, Faulty(client, replay), path, secret=secret)
+    summary = run_pull(runtime, Faulty(client, replay), path, secret=secret)
     assert summary.duplicates > 0 and not summary.rejections
-    assert_mirror_matches(services, path)
+    assert_mirror_matches(runtime, path)
 
 
 def test_a_gap_in_the_sequence_stops_the_pull(
-    client: FlaskClient, services: Services, body: str, tmp_path: Path
+    client: FlaskClient, runtime: Runtime, body: str, tmp_path: Path
 ) -> None:
-    issue(services, [row(n) for n in range(1, 6)])
+    issue(runtime, [row(n) for n in range(1, 6)])
 
     def drop(call: int, response: HttpResponse) -> HttpResponse:
         return edit_events(
@@ -285,18 +285,18 @@ def test_a_gap_in_the_sequence_stops_the_pull(
 
     path = tmp_path / "m.db"
     with pytest.raises(FeedIntegrityError, match="skipped"):
-        run_pull(services, Faulty(client, drop), path)
+        run_pull(runtime, Faulty(client, drop), path)
     with sqlite3.connect(path) as db:
         (cursor,) = db.execute("SELECT cursor FROM mirror_state").fetchone()
     assert cursor == 4  # the first page only: nothing of the broken page was applied
-    run_pull(services, FlaskTransport(client), path)
-    assert_mirror_matches(services, path)
+    run_pull(runtime, FlaskTransport(client), path)
+    assert_mirror_matches(runtime, path)
 
 
 def test_network_errors_and_5xx_are_retried(
-    client: FlaskClient, services: Services, body: str, tmp_path: Path
+    client: FlaskClient, runtime: Runtime, body: str, tmp_path: Path
 ) -> None:
-    issue(services, [row(n) for n in range(1, 6)])
+    issue(runtime, [row(n) for n in range(1, 6)])
 
     def flaky(call: int, response: HttpResponse) -> HttpResponse | Exception:
         if call == 1 or call % 5 == 0:
@@ -309,34 +309,34 @@ def test_network_errors_and_5xx_are_retried(
         return response
 
     path = tmp_path / "m.db"
-    summary = run_pull(services, Faulty(client, flaky), path)
+    summary = run_pull(runtime, Faulty(client, flaky), path)
     assert summary.retries >= 4
-    assert_mirror_matches(services, path)
+    assert_mirror_matches(runtime, path)
     always = Faulty(client, lambda _c, _r: ConnectionRefusedError("refused"))
     with pytest.raises(RegistryUnavailable, match="failed 4 times"):
-        run_pull(services, always, tmp_path / "other.db")
+        run_pull(runtime, always, tmp_path / "other.db")
 
 
 def test_a_bad_token_fails_at_once(
-    client: FlaskClient, services: Services, body: str, tmp_path: Path
+    client: FlaskClient, runtime: Runtime, body: str, tmp_path: Path
 ) -> None:
     transport = FlaskTransport(client)
     with pytest.raises(Unauthenticated):
-        run_pull(services, transport, tmp_path / "m.db", secret="cst_" + "x" * 43)
+        run_pull(runtime, transport, tmp_path / "m.db", secret="cst_" + "x" * 43)
     assert sum("changes" in r for r in transport.requests) == 1
     with pytest.raises(PermissionDenied):
-        run_pull(services, transport, tmp_path / "m.db", secret=token_for(services, "viewer"))
+        run_pull(runtime, transport, tmp_path / "m.db", secret=token_for(runtime, "viewer"))
 
 
 def test_the_pull_command_reports_rejections_with_exit_code_65(
     client: FlaskClient,
-    services: Services,
+    runtime: Runtime,
     body: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    issue(services, [row(1), row(2)])
-    with services.db.transaction() as session:
+    issue(runtime, [row(1), row(2)])
+    with runtime.db.transaction() as session:
         session.execute(
             update(Certificate)
             .where(Certificate.number == "Y000132010001264000002")
@@ -353,7 +353,7 @@ def test_the_pull_command_reports_rejections_with_exit_code_65(
             "--url",
             BASE,
             "--token",
-            token_for(services),
+            token_for(runtime),
             "--db",
             str(tmp_path / "m.db"),
         ],

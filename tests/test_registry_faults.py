@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from tests.conftest import assert_mirror_matches, env_of, history, issue, row, token_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,11 +150,11 @@ class Server:
 
 
 @pytest.fixture
-def server_factory(services: Services, tmp_path: Path) -> Iterator[Callable[[str], Server]]:
+def server_factory(runtime: Runtime, tmp_path: Path) -> Iterator[Callable[[str], Server]]:
     started: list[Server] = []
 
     def make(faults: str = "") -> Server:
-        server = Server(env_of(services.settings), tmp_path / "server.log", faults)
+        server = Server(env_of(runtime.settings), tmp_path / "server.log", faults)
         started.append(server)
         server.start()
         return server
@@ -165,13 +165,13 @@ def server_factory(services: Services, tmp_path: Path) -> Iterator[Callable[[str
 
 
 def pull_process(
-    server: Server, services: Services, mirror: Path, *extra: str
+    server: Server, runtime: Runtime, mirror: Path, *extra: str
 ) -> subprocess.Popen[str]:
-    args = ["--url", server.url, "--token", token_for(services), "--db", str(mirror), *extra]
+    args = ["--url", server.url, "--token", token_for(runtime), "--db", str(mirror), *extra]
     return subprocess.Popen(
         [sys.executable, "-m", "tests.test_registry_faults", "cli", "registry", "pull", *args],
         cwd=ROOT,
-        env={**os.environ, **env_of(services.settings)},
+        env={**os.environ, **env_of(runtime.settings)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -204,39 +204,39 @@ def finish(process: subprocess.Popen[str]) -> tuple[str, str]:
     return out, err
 
 
-def lots_of_history(services: Services, certificates: int = 600) -> None:
-    history(services)
+def lots_of_history(runtime: Runtime, certificates: int = 600) -> None:
+    history(runtime)
     for start in range(100, 100 + certificates, 200):
-        issue(services, [row(n) for n in range(start, start + 200)])
+        issue(runtime, [row(n) for n in range(start, start + 200)])
 
 
 def test_a_pull_killed_with_sigkill_resumes_to_an_identical_mirror(
-    services: Services, body: str, tmp_path: Path, server_factory: Callable[[str], Server]
+    runtime: Runtime, body: str, tmp_path: Path, server_factory: Callable[[str], Server]
 ) -> None:
-    lots_of_history(services)
+    lots_of_history(runtime)
     server = server_factory("delay:0.01")
     mirror = tmp_path / "mirror.db"
     seen = 0
     for _ in range(2):
-        process = pull_process(server, services, mirror, "--limit", "20", "--quiet")
+        process = pull_process(server, runtime, mirror, "--limit", "20", "--quiet")
         seen = wait_for_cursor(mirror, process, seen + 40)
         os.kill(process.pid, signal.SIGKILL)
         process.wait(10)
         assert process.returncode == -signal.SIGKILL
     killed_at = cursor_of(mirror)
     assert killed_at > 0
-    out, _ = finish(pull_process(server, services, mirror, "--limit", "20", "--quiet"))
+    out, _ = finish(pull_process(server, runtime, mirror, "--limit", "20", "--quiet"))
     assert f"(seq {killed_at + 1}.." in out
-    assert_mirror_matches(services, mirror)
+    assert_mirror_matches(runtime, mirror)
 
 
 def test_a_server_restarted_during_a_pull(
-    services: Services, body: str, tmp_path: Path, server_factory: Callable[[str], Server]
+    runtime: Runtime, body: str, tmp_path: Path, server_factory: Callable[[str], Server]
 ) -> None:
-    lots_of_history(services, 400)
+    lots_of_history(runtime, 400)
     server = server_factory("delay:0.01")
     mirror = tmp_path / "mirror.db"
-    process = pull_process(server, services, mirror, "--limit", "20")
+    process = pull_process(server, runtime, mirror, "--limit", "20")
     wait_for_cursor(mirror, process, 40)
     # Read the client's stderr as it comes, to restart the server once the client has
     # found it gone and said it is retrying (no guess at how long that takes).
@@ -260,33 +260,33 @@ def test_a_server_restarted_during_a_pull(
     assert process.wait(timeout=120) == 0, (out, "".join(lines))
     watcher.join(timeout=10)
     assert any("retrying" in line for line in lines)
-    assert_mirror_matches(services, mirror)
+    assert_mirror_matches(runtime, mirror)
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_5xx_and_connections_dropped_mid_page_are_retried(
-    services: Services, body: str, tmp_path: Path, server_factory: Callable[[str], Server]
+    runtime: Runtime, body: str, tmp_path: Path, server_factory: Callable[[str], Server]
 ) -> None:
-    lots_of_history(services, 200)
+    lots_of_history(runtime, 200)
     server = server_factory("503:3,drop:4")
     mirror = tmp_path / "mirror.db"
-    _, err = finish(pull_process(server, services, mirror, "--limit", "50"))
+    _, err = finish(pull_process(server, runtime, mirror, "--limit", "50"))
     assert "HTTP 503" in err and "retrying" in err
     assert "IncompleteRead" in err or "cut short" in err or "Error" in err
-    assert_mirror_matches(services, mirror)
+    assert_mirror_matches(runtime, mirror)
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_events_delivered_twice_change_nothing(
-    services: Services, body: str, tmp_path: Path, server_factory: Callable[[str], Server]
+    runtime: Runtime, body: str, tmp_path: Path, server_factory: Callable[[str], Server]
 ) -> None:
-    lots_of_history(services, 200)
+    lots_of_history(runtime, 200)
     server = server_factory("replay:2")
     mirror = tmp_path / "mirror.db"
-    out, _ = finish(pull_process(server, services, mirror, "--limit", "30"))
+    out, _ = finish(pull_process(server, runtime, mirror, "--limit", "30"))
     duplicates = int(out.split("duplicates skipped ")[1].split(";")[0])
     assert duplicates > 0
-    assert_mirror_matches(services, mirror)
+    assert_mirror_matches(runtime, mirror)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from certsvc.holders.identity import id_commitment
 from certsvc.models import Certificate, Event
 from certsvc.registry import feed as feed_module
 from certsvc.registry.statements import verify_status_statement
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from certsvc.signing.b64 import b64url_decode
 from certsvc.signing.jwks import KeySet
 from certsvc.signing.vc import verify_credential
@@ -56,9 +56,7 @@ def all_events(client: FlaskClient, secret: str, limit: int = 1000) -> list[dict
         after = data["next"]
 
 
-def test_the_feed_needs_a_registry_token(
-    client: FlaskClient, services: Services, body: str
-) -> None:
+def test_the_feed_needs_a_registry_token(client: FlaskClient, runtime: Runtime, body: str) -> None:
     url = "/api/v1/registry/changes"
     missing = client.get(url)
     assert missing.status_code == 401
@@ -71,20 +69,20 @@ def test_the_feed_needs_a_registry_token(
     assert 'error="invalid_token"' in wrong.headers["WWW-Authenticate"]
     garbage = client.get(url, headers={"Authorization": "Basic dXNlcjpwYXNz"})
     assert garbage.status_code == 401
-    issuer = client.get(url, headers=bearer(token_for(services, "issuer", body)))
+    issuer = client.get(url, headers=bearer(token_for(runtime, "issuer", body)))
     assert issuer.status_code == 403
     assert issuer.json["error"]["code"] == "permission_denied"
     assert "WWW-Authenticate" not in issuer.headers
-    ok = client.get(url, headers=bearer(token_for(services)))
+    ok = client.get(url, headers=bearer(token_for(runtime)))
     assert ok.status_code == 200
     assert ok.headers["Cache-Control"] == "no-store"
 
 
 def test_events_come_in_seq_order_with_records_the_registry_can_verify(
-    client: FlaskClient, services: Services, body: str
+    client: FlaskClient, runtime: Runtime, body: str
 ) -> None:
-    numbers = history(services)
-    events = all_events(client, token_for(services), limit=3)
+    numbers = history(runtime)
+    events = all_events(client, token_for(runtime), limit=3)
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     kinds = [e["kind"] for e in events if e["kind"] not in ("body_created", "body_changed")]
     assert kinds == [
@@ -134,13 +132,13 @@ def test_events_come_in_seq_order_with_records_the_registry_can_verify(
 
 
 def test_a_compromise_event_carries_the_cutoff(
-    client: FlaskClient, services: Services, body: str
+    client: FlaskClient, runtime: Runtime, body: str
 ) -> None:
-    with services.db.transaction() as session:
-        kid = services.keyring.active_key(session, get_body(session, body)).kid  # type: ignore[union-attr]
+    with runtime.db.transaction() as session:
+        kid = runtime.keyring.active_key(session, get_body(session, body)).kid  # type: ignore[union-attr]
         cutoff = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-        services.keyring.mark_compromised(session, kid, cutoff)
-    events = all_events(client, token_for(services))
+        runtime.keyring.mark_compromised(session, kid, cutoff)
+    events = all_events(client, token_for(runtime))
     compromised = [e for e in events if e["kind"] == "key_compromised"]
     assert compromised[0]["key"]["kid"] == kid
     assert compromised[0]["compromised_after"] == "2026-11-26T00:00:00.000000Z"
@@ -148,14 +146,14 @@ def test_a_compromise_event_carries_the_cutoff(
 
 
 def test_replay_from_any_cursor_returns_the_same_events(
-    client: FlaskClient, services: Services, body: str
+    client: FlaskClient, runtime: Runtime, body: str
 ) -> None:
-    history(services)
-    secret = token_for(services)
+    history(runtime)
+    secret = token_for(runtime)
     whole = all_events(client, secret)
     # State changes after the events were written do not change them.
-    with services.db.transaction() as session:
-        services.keyring.rotate(session, get_body(session, body))
+    with runtime.db.transaction() as session:
+        runtime.keyring.rotate(session, get_body(session, body))
     again = all_events(client, secret, limit=2)
     assert len(again) == len(whole) + 1
     assert json.dumps(again[:-1], ensure_ascii=False) == json.dumps(whole, ensure_ascii=False)
@@ -167,8 +165,8 @@ def test_replay_from_any_cursor_returns_the_same_events(
         assert page["next"] == page["events"][-1]["seq"]
 
 
-def test_after_and_limit_are_checked(client: FlaskClient, services: Services, body: str) -> None:
-    secret = token_for(services)
+def test_after_and_limit_are_checked(client: FlaskClient, runtime: Runtime, body: str) -> None:
+    secret = token_for(runtime)
     for query in ("after=-1", "after=abc", "limit=0", "limit=10001", "limit=x"):
         response = client.get(f"/api/v1/registry/changes?{query}", headers=bearer(secret))
         assert response.status_code == 422, query
@@ -177,44 +175,42 @@ def test_after_and_limit_are_checked(client: FlaskClient, services: Services, bo
     assert end["events"] == [] and end["count"] == 0 and end["next"] == 999999
 
 
-def test_a_body_token_sees_only_its_body(
-    client: FlaskClient, services: Services, body: str
-) -> None:
-    issue(services, [row(1)])
-    add_other_body(services)
-    secret = token_for(services, "registry", OTHER_BODY)
+def test_a_body_token_sees_only_its_body(client: FlaskClient, runtime: Runtime, body: str) -> None:
+    issue(runtime, [row(1)])
+    add_other_body(runtime)
+    secret = token_for(runtime, "registry", OTHER_BODY)
     scoped = all_events(client, secret)
     assert scoped and {e["body"] for e in scoped} == {OTHER_BODY}
-    assert len(all_events(client, token_for(services))) > len(scoped)
+    assert len(all_events(client, token_for(runtime))) > len(scoped)
     page = client.get("/api/v1/registry/changes", headers=bearer(secret)).json
     assert page["scope"] == OTHER_BODY
 
 
 def test_the_page_streams_in_chunks(
-    services: Services, body: str, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, body: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    issue(services, [row(n) for n in range(1, 8)])
+    issue(runtime, [row(n) for n in range(1, 8)])
     monkeypatch.setattr(feed_module, "FETCH_ROWS", 3)
-    chunks = list(feed_module.stream_changes(services, feed_module.FeedRequest(0, 100)))
+    chunks = list(feed_module.stream_changes(runtime, feed_module.FeedRequest(0, 100)))
     assert len(chunks) >= 5  # head, at least 3 chunks of rows, tail
     page = json.loads("".join(chunks))
     assert page["count"] == len(page["events"]) == page["next"]
     cut = json.loads(
-        "".join(list(feed_module.stream_changes(services, feed_module.FeedRequest(2, 4))))
+        "".join(list(feed_module.stream_changes(runtime, feed_module.FeedRequest(2, 4))))
     )
     assert [e["seq"] for e in cut["events"]] == [3, 4, 5, 6]
 
 
 def test_clear_id_numbers_are_not_logged_or_stored(
-    client: FlaskClient, services: Services, body: str, caplog: pytest.LogCaptureFixture
+    client: FlaskClient, runtime: Runtime, body: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    issue(services, [row(7)])
+    issue(runtime, [row(7)])
     caplog.set_level(logging.DEBUG)
-    events = all_events(client, token_for(services))
+    events = all_events(client, token_for(runtime))
     number = next(e for e in events if e["kind"] == "issued")["holder"]["id_number"]
     assert number == row(7)["id_number"]
     assert number not in caplog.text
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         for event in session.scalars(select(Event)):
             assert number not in json.dumps(event.data)
         for cert in session.scalars(select(Certificate)):
@@ -222,10 +218,10 @@ def test_clear_id_numbers_are_not_logged_or_stored(
 
 
 def test_revocation_and_supersession_events_store_a_signed_statement(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
-    numbers = history(services)
-    with services.db.session() as session:
+    numbers = history(runtime)
+    with runtime.db.session() as session:
         data = {
             e.data["number"]: e.data
             for e in session.scalars(select(Event).where(Event.kind.in_(["revoked", "superseded"])))
@@ -239,16 +235,16 @@ def test_revocation_and_supersession_events_store_a_signed_statement(
     )
 
 
-def test_the_fast_path_writes_the_same_json_as_json_dumps(services: Services, body: str) -> None:
-    history(services)
-    number = issue(services, [row(30)]).certificates[0].number
-    with services.db.transaction() as session:  # a damaged row must still give valid JSON
+def test_the_fast_path_writes_the_same_json_as_json_dumps(runtime: Runtime, body: str) -> None:
+    history(runtime)
+    number = issue(runtime, [row(30)]).certificates[0].number
+    with runtime.db.transaction() as session:  # a damaged row must still give valid JSON
         damaged = Certificate.record + '"\\\n报'
         session.execute(
             update(Certificate).where(Certificate.number == number).values(record=damaged)
         )
-    items = feed_module._Items(services.db, services.vault)
-    rows = feed_module._fetch(services.db, feed_module.FeedRequest(), 0, 1000)
+    items = feed_module._Items(runtime.db, runtime.vault)
+    rows = feed_module._fetch(runtime.db, feed_module.FeedRequest(), 0, 1000)
     assert sum(r.kind == "issued" for r in rows) == 6
     for r in rows:
         assert items.text(r) == json.dumps(items.item(r), ensure_ascii=False, separators=(",", ":"))
@@ -265,11 +261,11 @@ def test_strings_are_spelled_as_json_dumps_spells_them(value: str) -> None:
 
 
 def test_occurred_at_is_the_stored_moment_in_utc(
-    client: FlaskClient, services: Services, body: str
+    client: FlaskClient, runtime: Runtime, body: str
 ) -> None:
-    history(services)
-    events = all_events(client, token_for(services), limit=4)
-    with services.db.session() as session:
+    history(runtime)
+    events = all_events(client, token_for(runtime), limit=4)
+    with runtime.db.session() as session:
         stored = dict(session.execute(select(Event.seq, Event.occurred_at)).all())
     assert len(stored) == len(events)
     for event in events:
@@ -290,7 +286,7 @@ def _refs(value: Any) -> Iterator[str]:
 
 
 def test_the_openapi_fragment_is_whole_and_describes_real_responses(
-    client: FlaskClient, services: Services, body: str
+    client: FlaskClient, runtime: Runtime, body: str
 ) -> None:
     paths, schemas = openapi_paths(), openapi_schemas()
     assert set(paths) == {"/api/v1/registry/changes", "/api/v1/registry/stats"}
@@ -299,8 +295,8 @@ def test_the_openapi_fragment_is_whole_and_describes_real_responses(
     for operation in (p["get"] for p in paths.values()):
         for requirement in operation["security"]:
             assert set(requirement) <= set(openapi_security_schemes())
-    history(services)
-    secret = token_for(services)
+    history(runtime)
+    secret = token_for(runtime)
     page = client.get("/api/v1/registry/changes?limit=100", headers=bearer(secret)).json
     stats = client.get("/api/v1/registry/stats", headers=bearer(secret)).json
     jsonschema_rs = pytest.importorskip("jsonschema_rs")

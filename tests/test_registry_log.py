@@ -19,7 +19,7 @@ from certsvc.errors import HistoryRewritten
 from certsvc.models import Certificate
 from certsvc.models.transparency import LogCheckpoint, LogState, MerkleNode
 from certsvc.registry.client import HttpResponse
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from certsvc.transparency.log import append_and_checkpoint, latest_checkpoint
 from tests.conftest import (
     BASE,
@@ -47,10 +47,10 @@ def mirror_digest(path: Path) -> str:
     return hashlib.sha256(repr(dump).encode()).hexdigest()
 
 
-def rewrite_history(services: Services) -> None:
+def rewrite_history(runtime: Runtime) -> None:
     """What an insider with the database could do: change an old certificate's signed record,
     throw the log away and let the service rebuild and re-sign it with its own log key."""
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         first = session.query(Certificate).order_by(Certificate.id).first()
         assert first is not None
         session.execute(
@@ -61,19 +61,19 @@ def rewrite_history(services: Services) -> None:
         session.execute(delete(LogCheckpoint))
         session.execute(delete(MerkleNode))
         session.execute(delete(LogState))
-    append_and_checkpoint(services)
+    append_and_checkpoint(runtime)
 
 
 def test_each_page_carries_the_latest_checkpoint(
-    client: FlaskClient, services: Services, body: str
+    client: FlaskClient, runtime: Runtime, body: str
 ) -> None:
-    issue(services, [row(1), row(2)])
-    with services.db.session() as session:
+    issue(runtime, [row(1), row(2)])
+    with runtime.db.session() as session:
         latest = latest_checkpoint(session)
     assert latest is not None
     page = client.get(
         "/api/v1/registry/changes?after=0&limit=2",
-        headers={"Authorization": f"Bearer {token_for(services)}"},
+        headers={"Authorization": f"Bearer {token_for(runtime)}"},
     )
     assert page.status_code == 200 and page.json is not None
     assert page.json["checkpoint"] == latest.note
@@ -81,69 +81,69 @@ def test_each_page_carries_the_latest_checkpoint(
 
 
 def test_the_mirror_keeps_the_last_checkpoint_and_checks_the_next_is_consistent(
-    client: FlaskClient, services: Services, body: str, tmp_path: Path
+    client: FlaskClient, runtime: Runtime, body: str, tmp_path: Path
 ) -> None:
-    issue(services, [row(1), row(2)])
+    issue(runtime, [row(1), row(2)])
     path = tmp_path / "m.db"
     transport = FlaskTransport(client)
-    first = run_pull(services, transport, path)
-    with services.db.session() as session:
+    first = run_pull(runtime, transport, path)
+    with runtime.db.session() as session:
         latest = latest_checkpoint(session)
     assert latest is not None
     assert first.checkpoint == latest.tree_size
     assert stored_checkpoint(path) == (latest.note, latest.tree_size)
     assert sum("transparency.json" in r for r in transport.requests) == 1
 
-    issue(services, [row(3)])
-    issue(services, [row(4)])
+    issue(runtime, [row(3)])
+    issue(runtime, [row(4)])
     transport.requests.clear()
-    second = run_pull(services, transport, path, limit=2)
-    with services.db.session() as session:
+    second = run_pull(runtime, transport, path, limit=2)
+    with runtime.db.session() as session:
         newer = latest_checkpoint(session)
     assert newer is not None and newer.tree_size > latest.tree_size
     assert not second.rejections and second.checkpoint == newer.tree_size
     assert stored_checkpoint(path) == (newer.note, newer.tree_size)
     assert any("/transparency/consistency" in r for r in transport.requests)
     assert not any("transparency.json" in r for r in transport.requests)  # keys cached
-    assert_mirror_matches(services, path)
+    assert_mirror_matches(runtime, path)
 
 
 @pytest.mark.parametrize("more", [False, True], ids=["same-size", "grown"])
 def test_a_rewritten_history_is_refused_and_the_mirror_left_intact(
-    client: FlaskClient, services: Services, body: str, tmp_path: Path, more: bool
+    client: FlaskClient, runtime: Runtime, body: str, tmp_path: Path, more: bool
 ) -> None:
-    issue(services, [row(1), row(2)])
+    issue(runtime, [row(1), row(2)])
     path = tmp_path / "m.db"
-    run_pull(services, FlaskTransport(client), path)
+    run_pull(runtime, FlaskTransport(client), path)
     accepted = stored_checkpoint(path)
     before = mirror_digest(path)
 
-    rewrite_history(services)
+    rewrite_history(runtime)
     if more:  # the rewritten log grows on: the old root is not a prefix of the new tree
-        issue(services, [row(3)])
+        issue(runtime, [row(3)])
     with pytest.raises(HistoryRewritten, match="REFUSED: the service's transparency log was"):
-        run_pull(services, FlaskTransport(client), path)
+        run_pull(runtime, FlaskTransport(client), path)
     assert mirror_digest(path) == before
     assert stored_checkpoint(path) == accepted
 
 
 def test_the_pull_command_refuses_a_rewritten_history_in_one_line(
     client: FlaskClient,
-    services: Services,
+    runtime: Runtime,
     body: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import certsvc.registry.client as client_module
 
-    issue(services, [row(1), row(2)])
+    issue(runtime, [row(1), row(2)])
     monkeypatch.setattr(client_module, "UrllibTransport", lambda: FlaskTransport(client))
     path = tmp_path / "m.db"
-    args = ["registry", "pull", "--url", BASE, "--token", token_for(services), "--db", str(path)]
+    args = ["registry", "pull", "--url", BASE, "--token", token_for(runtime), "--db", str(path)]
     assert CliRunner().invoke(cli, args).exit_code == 0
     before = mirror_digest(path)
-    rewrite_history(services)
-    issue(services, [row(3)])
+    rewrite_history(runtime)
+    issue(runtime, [row(3)])
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 65, result.output
     lines = result.stderr.strip().splitlines()
@@ -153,9 +153,9 @@ def test_the_pull_command_refuses_a_rewritten_history_in_one_line(
 
 
 def test_a_checkpoint_altered_on_the_way_is_refused(
-    client: FlaskClient, services: Services, body: str, tmp_path: Path
+    client: FlaskClient, runtime: Runtime, body: str, tmp_path: Path
 ) -> None:
-    issue(services, [row(1)])
+    issue(runtime, [row(1)])
 
     def forge(_call: int, response: HttpResponse) -> HttpResponse:
         page = json.loads(response.body)
@@ -165,7 +165,7 @@ def test_a_checkpoint_altered_on_the_way_is_refused(
 
     path = tmp_path / "m.db"
     with pytest.raises(HistoryRewritten, match="does not verify"):
-        run_pull(services, Faulty(client, forge), path)
+        run_pull(runtime, Faulty(client, forge), path)
     assert stored_checkpoint(path) == (None, 0)
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT cursor FROM mirror_state").fetchone() == (0,)

@@ -52,7 +52,7 @@ from certsvc.render.batch import (
     zip_stream,
 )
 from certsvc.render.font import FONT_PACKAGE, TrueTypeFont
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from certsvc.verify.core import verify_token
 from tests.conftest import issue, row
 
@@ -119,20 +119,20 @@ def face(**changes: object) -> CertificateFace:
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
-def stored_faces(services: Services, numbers: list[str]) -> list[CertificateFace]:
-    with services.db.session() as session:
+def stored_faces(runtime: Runtime, numbers: list[str]) -> list[CertificateFace]:
+    with runtime.db.session() as session:
         return [certificate_face(session, n, PUBLIC_URL) for n in numbers]
 
 
 # --- scanning the printed QR ---------------------------------------------------------------
 
 
-def test_printed_qr_scans_and_verifies(services: Services, body: str) -> None:
+def test_printed_qr_scans_and_verifies(runtime: Runtime, body: str) -> None:
     result = issue(
-        services,
+        runtime,
         [row(1, name="李堃"), row(2, name="阿依古丽·买买提", level="三级/高级工", **DIRECT)],
     )
-    faces = stored_faces(services, [c.number for c in result.certificates])
+    faces = stored_faces(runtime, [c.number for c in result.certificates])
     for f, issued in zip(faces, result.certificates, strict=True):
         pdf = render_certificate(f)
         page = page_image(pdf, 150)
@@ -147,12 +147,12 @@ def test_printed_qr_scans_and_verifies(services: Services, body: str) -> None:
         assert scans == {k: [expected] for k in scans}
         # DESIGN.md: QR version ≤ 15 at level Q, here with an eight-character name too.
         assert qr.encode(expected.encode()).version <= 15
-        with services.db.session() as session:
+        with runtime.db.session() as session:
             token = scans["noise"][0].rsplit("/v/", 1)[1]
             assert verify_token(session, token).status == "valid"
         embedded = read_embedded(pdf)
         assert embedded.token == issued.token
-        with services.db.session() as session:
+        with runtime.db.session() as session:
             cert = session.scalar(select(Certificate).where(Certificate.number == f.number))
             assert cert is not None and embedded.record == cert.record
 
@@ -348,10 +348,10 @@ def test_zip_is_streamed_as_it_is_written() -> None:
     assert data == b"".join(zip_stream(files()))  # type: ignore[arg-type]
 
 
-def test_batch_zip_merged_and_cli(services: Services, body: str, tmp_path: Path) -> None:
-    result = issue(services, [row(1, name="张三"), row(2, name="赵赟", level="技师", **DIRECT)])
+def test_batch_zip_merged_and_cli(runtime: Runtime, body: str, tmp_path: Path) -> None:
+    result = issue(runtime, [row(1, name="张三"), row(2, name="赵赟", level="技师", **DIRECT)])
     numbers = [c.number for c in result.certificates]
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         archive = zipfile.ZipFile(
             io.BytesIO(b"".join(batch_zip(session, result.batch_id, PUBLIC_URL)))
         )
@@ -366,7 +366,7 @@ def test_batch_zip_merged_and_cli(services: Services, body: str, tmp_path: Path)
 
     runner = CliRunner()
     ctx = Context()
-    ctx._services = services
+    ctx._runtime = runtime
 
     def run(*args: str) -> tuple[int, str]:
         out = runner.invoke(cli, ["pdf", *args], obj=ctx)
@@ -388,25 +388,25 @@ def test_batch_zip_merged_and_cli(services: Services, body: str, tmp_path: Path)
 
 
 def test_a_stored_body_seal_is_used_for_its_certificates(
-    services: Services, body: str, tmp_path: Path
+    runtime: Runtime, body: str, tmp_path: Path
 ) -> None:
-    issue(services, [row(1)])
+    issue(runtime, [row(1)])
     seal_png = (ASSETS / "seal.png").read_bytes()
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         assert stored_seal(session, body) is None
         set_seal(session, get_body(session, body), seal_png)
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         stamp = stored_seal(session, body)
         assert stamp is not None and stamp.kind == "png"
-    with services.db.transaction() as session, pytest.raises(InvalidSeal):
+    with runtime.db.transaction() as session, pytest.raises(InvalidSeal):
         set_seal(session, get_body(session, body), b"not an image")
     ctx = Context()
-    ctx._services = services
+    ctx._runtime = runtime
     result = CliRunner().invoke(cli, ["body", "seal", body], obj=ctx)
     assert result.exit_code == 65 and "--remove" in result.stderr
     result = CliRunner().invoke(cli, ["body", "seal", body, "--remove"], obj=ctx)
     assert result.exit_code == 0, result.output
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         assert stored_seal(session, body) is None
 
 

@@ -16,7 +16,7 @@ from certsvc.cli.main import cli
 from certsvc.issuance.service import content_hash, issue_batch, revoke
 from certsvc.models import utcnow
 from certsvc.registry.stats import compute_stats, render
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from tests.conftest import OTHER_BODY, add_other_body, bearer, env_of, issue, row, token_for
 
 
@@ -26,7 +26,7 @@ def table(stats: dict[str, object], name: str) -> dict[str, tuple[int, int]]:
     return {r["key"]: (r["certificates"], r["holders"]) for r in by[name]}
 
 
-def sample(services: Services) -> None:
+def sample(runtime: Runtime) -> None:
     """Person 1 twice (two occupations), person 2 revoked, person 3 direct 高级工 in 2025,
     person 4 corrected (only the new certificate counts), person 5 in another province."""
     direct = {
@@ -37,23 +37,23 @@ def sample(services: Services) -> None:
         "issue_date": "2025-06-01",
     }
     result = issue(
-        services,
+        runtime,
         [row(1), row(1, occupation_code="6-18-02-04"), row(2), row(3, **direct), row(4)],
     )
-    revoke(services, result.certificates[2].number, "考核记录造假 falsified")
-    issue(services, [row(4, name="李四", corrects=result.certificates[4].number)])
-    add_other_body(services)
-    with services.db.session() as session:
+    revoke(runtime, result.certificates[2].number, "考核记录造假 falsified")
+    issue(runtime, [row(4, name="李四", corrects=result.certificates[4].number)])
+    add_other_body(runtime)
+    with runtime.db.session() as session:
         other_uscc = get_body(session, OTHER_BODY).uscc
     rows = [(2, row(5, employer_uscc=other_uscc))]
-    issue_batch(services, OTHER_BODY, rows, source="api", content_sha256=content_hash(rows))
+    issue_batch(runtime, OTHER_BODY, rows, source="api", content_sha256=content_hash(rows))
 
 
 def test_counts_valid_certificates_and_distinct_holders_by_dimension(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
-    sample(services)
-    with services.db.session() as session:
+    sample(runtime)
+    with runtime.db.session() as session:
         stats = compute_stats(session).to_dict()
     assert stats["totals"] == {"certificates": 5, "holders": 4}
     assert table(stats, "province") == {"32": (4, 3), "44": (1, 1)}
@@ -63,28 +63,28 @@ def test_counts_valid_certificates_and_distinct_holders_by_dimension(
     assert table(stats, "year") == {"2025": (1, 1), "2026": (4, 3)}
     assert table(stats, "route") == {"direct": (1, 1), "regular": (4, 3)}
     assert "province of the certification body" in stats["basis"]
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         one = compute_stats(session, body_id=get_body(session, OTHER_BODY).id).to_dict()
     assert one["totals"] == {"certificates": 1, "holders": 1} and one["scope"] == OTHER_BODY
 
 
 def test_certificates_signed_after_a_key_compromise_do_not_count(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
-    issue(services, [row(1)])
+    issue(runtime, [row(1)])
     cutoff = utcnow()
-    issue(services, [row(2)])
-    with services.db.transaction() as session:
-        key = services.keyring.active_key(session, get_body(session, body))
+    issue(runtime, [row(2)])
+    with runtime.db.transaction() as session:
+        key = runtime.keyring.active_key(session, get_body(session, body))
         assert key is not None
-        services.keyring.mark_compromised(session, key.kid, cutoff)
-    with services.db.session() as session:
+        runtime.keyring.mark_compromised(session, key.kid, cutoff)
+    with runtime.db.session() as session:
         assert compute_stats(session).certificates == 1
 
 
-def test_csv_xlsx_and_json(services: Services, body: str, tmp_path: Path) -> None:
-    sample(services)
-    with services.db.session() as session:
+def test_csv_xlsx_and_json(runtime: Runtime, body: str, tmp_path: Path) -> None:
+    sample(runtime)
+    with runtime.db.session() as session:
         stats = compute_stats(session)
     data = render(stats, "csv")
     assert data.startswith("\ufeff".encode())
@@ -98,10 +98,10 @@ def test_csv_xlsx_and_json(services: Services, body: str, tmp_path: Path) -> Non
     assert json.loads(render(stats, "json"))["totals"]["certificates"] == 5
 
 
-def test_the_stats_command(services: Services, body: str, tmp_path: Path) -> None:
-    sample(services)
+def test_the_stats_command(runtime: Runtime, body: str, tmp_path: Path) -> None:
+    sample(runtime)
     runner = CliRunner()
-    env = env_of(services.settings)
+    env = env_of(runtime.settings)
     result = runner.invoke(cli, ["stats", "--format", "json"], env=env, catch_exceptions=False)
     assert result.exit_code == 0 and json.loads(result.stdout)["totals"]["holders"] == 4
     out = tmp_path / "stats.xlsx"
@@ -115,15 +115,15 @@ def test_the_stats_command(services: Services, body: str, tmp_path: Path) -> Non
 
 
 def test_the_stats_endpoint_is_for_the_registry(
-    client: FlaskClient, services: Services, body: str
+    client: FlaskClient, runtime: Runtime, body: str
 ) -> None:
-    sample(services)
+    sample(runtime)
     assert client.get("/api/v1/registry/stats").status_code == 401
-    denied = client.get("/api/v1/registry/stats", headers=bearer(token_for(services, "viewer")))
+    denied = client.get("/api/v1/registry/stats", headers=bearer(token_for(runtime, "viewer")))
     assert denied.status_code == 403
-    ok = client.get("/api/v1/registry/stats", headers=bearer(token_for(services)))
+    ok = client.get("/api/v1/registry/stats", headers=bearer(token_for(runtime)))
     assert ok.status_code == 200 and ok.json["totals"] == {"certificates": 5, "holders": 4}
     scoped = client.get(
-        "/api/v1/registry/stats", headers=bearer(token_for(services, "registry", OTHER_BODY))
+        "/api/v1/registry/stats", headers=bearer(token_for(runtime, "registry", OTHER_BODY))
     )
     assert scoped.json["totals"]["certificates"] == 1

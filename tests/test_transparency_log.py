@@ -22,7 +22,7 @@ from certsvc.errors import InvalidInput, LogIntegrityError, LogRangeError
 from certsvc.issuance.service import revoke
 from certsvc.models import Certificate, Event
 from certsvc.models.transparency import LogCheckpoint, LogKey, MerkleNode
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from certsvc.transparency import merkle, store
 from certsvc.transparency.log import (
     append_and_checkpoint,
@@ -42,14 +42,14 @@ PROBES = ASSETS / "transparency-dev-merkle" / "testdata"
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def verifier(services: Services) -> NoteVerifier:
-    with services.db.session() as session:
+def verifier(runtime: Runtime) -> NoteVerifier:
+    with runtime.db.session() as session:
         document = transparency_document(session)
     return NoteVerifier.parse(document["keys"][0]["note_key"])
 
 
-def event_count(services: Services) -> int:
-    with services.db.session() as session:
+def event_count(runtime: Runtime) -> int:
+    with runtime.db.session() as session:
         return int(session.scalar(select(func.count()).select_from(Event)) or 0)
 
 
@@ -60,13 +60,13 @@ def b64(data: bytes) -> str:
 # --- the tree in the database against the published vectors ----------------------------------
 
 
-def test_stored_tree_gives_the_published_roots_and_proofs(services: Services) -> None:
+def test_stored_tree_gives_the_published_roots_and_proofs(runtime: Runtime) -> None:
     leaves = [merkle.leaf_hash(bytes.fromhex(h)) for h in REFERENCE["leaf_inputs_hex"]]
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         size = store.lock_log(session)
         size = store.append_leaves(session, leaves[:3], size=size)
         store.append_leaves(session, leaves[3:], size=size)  # in two steps, as batches do
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         for n, expected in enumerate(REFERENCE["root_hashes_hex"]):
             assert store.root_hash(session, n).hex() == expected
         for probe_file in sorted(PROBES.glob("inclusion/*/happy-path.json")):
@@ -89,32 +89,32 @@ def test_stored_tree_gives_the_published_roots_and_proofs(services: Services) ->
 # --- append and checkpoint ---------------------------------------------------------------------
 
 
-def test_checkpoint_covers_every_event_and_is_idempotent(services: Services, body: str) -> None:
-    issue(services, [row(1), row(2), row(3)])
-    first = append_and_checkpoint(services)
-    assert first.tree_size == event_count(services) > 3  # body, key and the 3 issuances
+def test_checkpoint_covers_every_event_and_is_idempotent(runtime: Runtime, body: str) -> None:
+    issue(runtime, [row(1), row(2), row(3)])
+    first = append_and_checkpoint(runtime)
+    assert first.tree_size == event_count(runtime) > 3  # body, key and the 3 issuances
     assert first.origin == "cert.example.cn/log"
-    checkpoint = open_checkpoint(first.note, [verifier(services)], "cert.example.cn/log")
+    checkpoint = open_checkpoint(first.note, [verifier(runtime)], "cert.example.cn/log")
     assert (checkpoint.size, checkpoint.root_hash) == (first.tree_size, first.root_hash)
     assert first.note.startswith(
         f"cert.example.cn/log\n{first.tree_size}\n{b64(first.root_hash)}\n\n— "
     )
 
-    again = append_and_checkpoint(services)
+    again = append_and_checkpoint(runtime)
     assert again == first
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         assert session.scalar(select(func.count()).select_from(LogCheckpoint)) == 1
         assert audit(session) == first.tree_size
 
 
-def test_new_checkpoint_is_consistent_with_the_old(services: Services, body: str) -> None:
-    issue(services, [row(1)])
-    old = append_and_checkpoint(services)
-    issue(services, [row(2), row(3)])
-    revoke(services, issue(services, [row(4)]).certificates[0].number, "考核作弊，撤销")
-    new = append_and_checkpoint(services)
+def test_new_checkpoint_is_consistent_with_the_old(runtime: Runtime, body: str) -> None:
+    issue(runtime, [row(1)])
+    old = append_and_checkpoint(runtime)
+    issue(runtime, [row(2), row(3)])
+    revoke(runtime, issue(runtime, [row(4)]).certificates[0].number, "考核作弊，撤销")
+    new = append_and_checkpoint(runtime)
     assert new.tree_size == old.tree_size + 4  # 2 + 1 issued, 1 revoked
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         proof = store.consistency_proof(session, old.tree_size, new.tree_size)
     assert merkle.verify_consistency(
         old.tree_size, new.tree_size, old.root_hash, new.root_hash, proof
@@ -124,23 +124,23 @@ def test_new_checkpoint_is_consistent_with_the_old(services: Services, body: str
     )
 
 
-def test_a_long_backlog_is_appended_in_chunks(services: Services, body: str) -> None:
-    issue(services, [row(n) for n in range(1, 8)])
-    signed = append_and_checkpoint(services, chunk=3)
-    assert signed.tree_size == event_count(services)
-    with services.db.session() as session:
+def test_a_long_backlog_is_appended_in_chunks(runtime: Runtime, body: str) -> None:
+    issue(runtime, [row(n) for n in range(1, 8)])
+    signed = append_and_checkpoint(runtime, chunk=3)
+    assert signed.tree_size == event_count(runtime)
+    with runtime.db.session() as session:
         assert session.scalar(select(func.count()).select_from(LogCheckpoint)) == 1
         assert audit(session) == signed.tree_size
 
 
-def test_concurrent_checkpointers_agree(services: Services, body: str) -> None:
-    issue(services, [row(n) for n in range(1, 6)])
+def test_concurrent_checkpointers_agree(runtime: Runtime, body: str) -> None:
+    issue(runtime, [row(n) for n in range(1, 6)])
     results: list[Any] = []
     errors: list[BaseException] = []
 
     def work() -> None:
         try:
-            results.append(append_and_checkpoint(services))
+            results.append(append_and_checkpoint(runtime))
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -151,8 +151,8 @@ def test_concurrent_checkpointers_agree(services: Services, body: str) -> None:
         t.join()
     assert not errors
     assert len({(r.tree_size, r.root_hash, r.note) for r in results}) == 1
-    events = event_count(services)
-    with services.db.session() as session:
+    events = event_count(runtime)
+    with runtime.db.session() as session:
         assert session.scalar(select(func.count()).select_from(LogKey)) == 1
         assert session.scalar(select(func.count()).select_from(LogCheckpoint)) == 1
         assert audit(session) == events == results[0].tree_size
@@ -161,13 +161,13 @@ def test_concurrent_checkpointers_agree(services: Services, body: str) -> None:
 # --- certificates ------------------------------------------------------------------------------
 
 
-def test_certificate_inclusion_verifies_online_and_offline(services: Services, body: str) -> None:
-    issued = issue(services, [row(1), row(2)]).certificates
-    with services.db.session() as session:  # issue_batch checkpoints after it commits
+def test_certificate_inclusion_verifies_online_and_offline(runtime: Runtime, body: str) -> None:
+    issued = issue(runtime, [row(1), row(2)]).certificates
+    with runtime.db.session() as session:  # issue_batch checkpoints after it commits
         assert certificate_inclusion(session, issued[0].number) is not None
-    assert append_and_checkpoint(services).tree_size == event_count(services)  # idempotent
-    issue(services, [row(3)])  # a later checkpoint: the proof is against the newest one
-    with services.db.session() as session:
+    assert append_and_checkpoint(runtime).tree_size == event_count(runtime)  # idempotent
+    issue(runtime, [row(3)])  # a later checkpoint: the proof is against the newest one
+    with runtime.db.session() as session:
         result = certificate_inclusion(session, issued[1].number)
         assert certificate_inclusion(session, "Y000132010001264999999") is None
         document = transparency_document(session)
@@ -198,16 +198,16 @@ def test_certificate_inclusion_verifies_online_and_offline(services: Services, b
         )
 
 
-def test_a_record_changed_after_logging_is_caught(services: Services, body: str) -> None:
-    issued = issue(services, [row(1), row(2)]).certificates
-    append_and_checkpoint(services)
-    with services.db.transaction() as session:  # someone with database access re-signs a record
+def test_a_record_changed_after_logging_is_caught(runtime: Runtime, body: str) -> None:
+    issued = issue(runtime, [row(1), row(2)]).certificates
+    append_and_checkpoint(runtime)
+    with runtime.db.transaction() as session:  # someone with database access re-signs a record
         session.execute(
             update(Certificate)
             .where(Certificate.number == issued[0].number)
             .values(record=Certificate.record + "x")
         )
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         result = certificate_inclusion(session, issued[0].number)
         assert result is not None and not result.verified
         other = certificate_inclusion(session, issued[1].number)
@@ -216,74 +216,74 @@ def test_a_record_changed_after_logging_is_caught(services: Services, body: str)
             audit(session)
 
 
-def test_a_changed_leaf_is_caught_by_the_audit(services: Services, body: str) -> None:
-    issue(services, [row(1), row(2)])
-    append_and_checkpoint(services)
-    with services.db.transaction() as session:
+def test_a_changed_leaf_is_caught_by_the_audit(runtime: Runtime, body: str) -> None:
+    issue(runtime, [row(1), row(2)])
+    append_and_checkpoint(runtime)
+    with runtime.db.transaction() as session:
         session.execute(
             update(MerkleNode)
             .where(MerkleNode.level == 0, MerkleNode.idx == 0)
             .values(hash=b"\x00" * 32)
         )
-    with services.db.session() as session, pytest.raises(LogIntegrityError, match="event 1"):
+    with runtime.db.session() as session, pytest.raises(LogIntegrityError, match="event 1"):
         audit(session)
 
 
-def test_a_changed_interior_node_is_caught_by_the_audit(services: Services, body: str) -> None:
-    issue(services, [row(1), row(2)])
-    append_and_checkpoint(services)
-    with services.db.transaction() as session:
+def test_a_changed_interior_node_is_caught_by_the_audit(runtime: Runtime, body: str) -> None:
+    issue(runtime, [row(1), row(2)])
+    append_and_checkpoint(runtime)
+    with runtime.db.transaction() as session:
         session.execute(
             update(MerkleNode)
             .where(MerkleNode.level == 1, MerkleNode.idx == 0)
             .values(hash=b"\x00" * 32)
         )
-    with services.db.session() as session, pytest.raises(LogIntegrityError, match="node"):
+    with runtime.db.session() as session, pytest.raises(LogIntegrityError, match="node"):
         audit(session)
 
 
-def test_a_rewritten_tree_is_never_signed_again(services: Services, body: str) -> None:
-    issue(services, [row(1)])
-    signed = append_and_checkpoint(services)
+def test_a_rewritten_tree_is_never_signed_again(runtime: Runtime, body: str) -> None:
+    issue(runtime, [row(1)])
+    signed = append_and_checkpoint(runtime)
     level, idx = merkle.compact_range(0, signed.tree_size)[0]  # a node of the signed root
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         session.execute(
             update(MerkleNode)
             .where(MerkleNode.level == level, MerkleNode.idx == idx)
             .values(hash=b"\x00" * 32)
         )
-    issue(services, [row(2)])
+    issue(runtime, [row(2)])
     with pytest.raises(LogIntegrityError, match="no longer matches"):
-        append_and_checkpoint(services)
+        append_and_checkpoint(runtime)
 
 
-def test_a_deleted_event_stops_the_log(services: Services, body: str) -> None:
-    issue(services, [row(1)])  # logged and checkpointed on commit
-    with services.db.transaction() as session:  # three events the log has not seen yet
+def test_a_deleted_event_stops_the_log(runtime: Runtime, body: str) -> None:
+    issue(runtime, [row(1)])  # logged and checkpointed on commit
+    with runtime.db.transaction() as session:  # three events the log has not seen yet
         for n in range(3):
             session.add(Event(kind="body_changed", data={"n": n}))
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         last = session.scalar(select(func.max(Event.seq)))
         assert last is not None
         session.execute(delete(Event).where(Event.seq == last - 1))
     with pytest.raises(LogIntegrityError, match="hole"):
-        append_and_checkpoint(services)
+        append_and_checkpoint(runtime)
     # Leaf hashes handed over by the writer do not hide the hole: the events are counted.
     known = {seq: b"\x01" * 32 for seq in range(1, last + 1)}
     with pytest.raises(LogIntegrityError, match="hole"):
-        append_and_checkpoint(services, known_leaves=known)
+        append_and_checkpoint(runtime, known_leaves=known)
 
 
-def test_log_position_at_a_compromise_cutoff(services: Services, body: str) -> None:
-    issue(services, [row(1)])
-    before = event_count(services)
-    with services.db.session() as session:
+def test_log_position_at_a_compromise_cutoff(runtime: Runtime, body: str) -> None:
+    issue(runtime, [row(1)])
+    before = event_count(runtime)
+    with runtime.db.session() as session:
         cutoff = session.scalar(select(func.max(Event.occurred_at)))
     assert cutoff is not None
     later = cutoff + dt.timedelta(seconds=5)
-    with services.db.transaction() as session:  # a later batch, written with a later time
+    with runtime.db.transaction() as session:  # a later batch, written with a later time
         session.add(Event(kind="body_changed", data={"note": "later"}, occurred_at=later))
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         assert log_position_at(session, cutoff) == before
         assert log_position_at(session, later) == before + 1
         assert log_position_at(session, cutoff - dt.timedelta(days=365)) == 0
@@ -295,11 +295,11 @@ def test_log_position_at_a_compromise_cutoff(services: Services, body: str) -> N
 
 
 def test_cli_checkpoint_prove_verify_and_audit(
-    services: Services, body: str, database_url: str, tmp_path: Path
+    runtime: Runtime, body: str, database_url: str, tmp_path: Path
 ) -> None:
     runner = CliRunner()
     ctx = Context()
-    ctx._services = services  # the same database, key directory and passphrase
+    ctx._runtime = runtime  # the same database, key directory and passphrase
 
     def run(*args: str, code: int = 0) -> str:
         result = runner.invoke(cli, list(args), obj=ctx, catch_exceptions=False)
@@ -307,12 +307,12 @@ def test_cli_checkpoint_prove_verify_and_audit(
         return result.output
 
     assert "no checkpoint" in run("log", "show", code=66)
-    number = issue(services, [row(1)]).certificates[0]  # checkpoints after it commits
+    number = issue(runtime, [row(1)]).certificates[0]  # checkpoints after it commits
     note = run("log", "show")
     assert note == run("log", "checkpoint") and note.startswith("cert.example.cn/log\n")
     bundle = tmp_path / "bundle.json"
     bundle.write_text(run("log", "prove", number.number))
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         key = transparency_document(session)["keys"][0]["note_key"]
     args = ["--token", number.token, "--number", number.number, "--key", key]
     assert "logged" in run(
@@ -320,7 +320,7 @@ def test_cli_checkpoint_prove_verify_and_audit(
     )
     run("log", "verify-bundle", str(bundle), *args, "--origin", "x.example/log", code=1)
     assert "new log key" in run("log", "rotate-key")
-    issue(services, [row(2)])
+    issue(runtime, [row(2)])
     newer = run("log", "show")  # signed by the new key; the old checkpoint still verifies
     assert newer.splitlines()[0] == "cert.example.cn/log" and newer != note
     assert run("log", "audit").startswith("ok:")
@@ -330,16 +330,16 @@ def test_cli_checkpoint_prove_verify_and_audit(
 
 
 @pytest.fixture
-def client(services: Services) -> FlaskClient:
-    app = create_app(services=services)
+def client(runtime: Runtime) -> FlaskClient:
+    app = create_app(runtime=runtime)
     app.testing = True
     return app.test_client()
 
 
-def test_public_routes(client: FlaskClient, services: Services, body: str) -> None:
+def test_public_routes(client: FlaskClient, runtime: Runtime, body: str) -> None:
     assert client.get("/transparency/checkpoint").status_code == 404
-    issued = issue(services, [row(1), row(2)]).certificates
-    signed = append_and_checkpoint(services)
+    issued = issue(runtime, [row(1), row(2)]).certificates
+    signed = append_and_checkpoint(runtime)
 
     document = client.get("/.well-known/transparency.json").json
     assert document["checkpoint"] == signed.note and document["tree_size"] == signed.tree_size
@@ -348,7 +348,7 @@ def test_public_routes(client: FlaskClient, services: Services, body: str) -> No
     assert note.mimetype == "text/plain" and note.get_data(as_text=True) == signed.note
 
     proof = client.get(f"/api/v1/transparency/inclusion?seq=2&tree_size={signed.tree_size}").json
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         leaf = session.scalar(
             select(MerkleNode.hash).where(MerkleNode.level == 0, MerkleNode.idx == 1)
         )

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from certsvc.cli.context import Context
 from certsvc.cli.main import cli
 from certsvc.issuance.service import revoke
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from tests.conftest import issue, row
 
 ASSETS = Path(__file__).parent / "assets" / "jose"
@@ -135,21 +135,21 @@ def test_jwks_from_a_url(jwks_url: str) -> None:
     assert "cannot fetch the JWKS" in run(vector("good.jws"), "--jwks", gone, code=77).stderr
 
 
-def test_online_against_the_database(services: Services, body: str, tmp_path: Path) -> None:
+def test_online_against_the_database(runtime: Runtime, body: str, tmp_path: Path) -> None:
     ctx = Context()
-    ctx._services = services
-    issued = issue(services, [row(1), row(2)]).certificates
+    ctx._runtime = runtime
+    issued = issue(runtime, [row(1), row(2)]).certificates
     out = run(issued[0].token, obj=ctx, code=0).stdout
     assert "online, from token" in out and "NOT checked" not in out
     assert issued[0].number in out and "3201**********" in out
-    revoke(services, issued[1].number, "考核记录不实")
+    revoke(runtime, issued[1].number, "考核记录不实")
     png = qr_png(f"https://cert.example.cn/v/{issued[1].token}", tmp_path / "r.png")
     result = run(str(png), obj=ctx, code=3)
     assert "考核记录不实" in result.stdout and result.stderr.startswith("not valid: revoked")
 
 
 def test_real_certificate_pdf_offline_uses_its_embedded_record(
-    services: Services, body: str, tmp_path: Path
+    runtime: Runtime, body: str, tmp_path: Path
 ) -> None:
     render = pytest.importorskip("certsvc.render")
     from sqlalchemy import select
@@ -158,8 +158,8 @@ def test_real_certificate_pdf_offline_uses_its_embedded_record(
     from certsvc.errors import ConfigError
     from certsvc.models import Certificate
 
-    issued = issue(services, [row(1, name="欧阳晓明")]).certificates[0]
-    with services.db.session() as session:
+    issued = issue(runtime, [row(1, name="欧阳晓明")]).certificates[0]
+    with runtime.db.session() as session:
         cert = session.scalar(select(Certificate).where(Certificate.number == issued.number))
         assert cert is not None
         face = render.face_from_certificate(cert, "https://cert.example.cn")
@@ -170,7 +170,7 @@ def test_real_certificate_pdf_offline_uses_its_embedded_record(
     pdf = tmp_path / "certificate.pdf"
     pdf.write_bytes(pdf_bytes)
     jwks = tmp_path / "jwks.json"
-    jwks.write_bytes(create_app(services=services).test_client().get("/.well-known/jwks.json").data)
+    jwks.write_bytes(create_app(runtime=runtime).test_client().get("/.well-known/jwks.json").data)
 
     out = run(str(pdf), "--jwks", str(jwks), "--json", code=0).stdout
     data = json.loads(out)

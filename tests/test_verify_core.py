@@ -16,7 +16,7 @@ from certsvc.bodies.keyring import published_keys
 from certsvc.errors import InvalidCertificateNumber, InvalidIdNumber, InvalidInput
 from certsvc.issuance.service import content_hash, issue_batch
 from certsvc.models import Certificate
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from certsvc.signing.b64 import b64url_decode, b64url_encode
 from certsvc.signing.jwks import KeySet
 from certsvc.signing.jws import sign_compact
@@ -31,21 +31,21 @@ from certsvc.verify import (
 from tests.conftest import BODY_CODE, OTHER_BODY_USCC, issue, other_body, person_id, row
 
 
-def check(services: Services, token: str) -> VerificationResult:
-    with services.db.session() as session:
+def check(runtime: Runtime, token: str) -> VerificationResult:
+    with runtime.db.session() as session:
         return verify_token(session, token)
 
 
-def sign_as_body(services: Services, payload: list[object]) -> str:
+def sign_as_body(runtime: Runtime, payload: list[object]) -> str:
     """A token signed with the body's real key over an arbitrary payload."""
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    with services.db.session() as session:
-        return services.keyring.signer_for(session, get_body(session, BODY_CODE)).sign(data)
+    with runtime.db.session() as session:
+        return runtime.keyring.signer_for(session, get_body(session, BODY_CODE)).sign(data)
 
 
-def test_valid_carries_every_field_key_and_time(services: Services, body: str) -> None:
+def test_valid_carries_every_field_key_and_time(runtime: Runtime, body: str) -> None:
     issued = issue(
-        services,
+        runtime,
         [
             row(
                 1,
@@ -57,7 +57,7 @@ def test_valid_carries_every_field_key_and_time(services: Services, body: str) -
             )
         ],
     ).certificates[0]
-    result = check(services, f"  {issued.token}\n")
+    result = check(runtime, f"  {issued.token}\n")
     assert result.status == "valid" and result.reason is None and result.is_valid
     c = result.certificate
     assert c is not None
@@ -81,51 +81,51 @@ def test_valid_carries_every_field_key_and_time(services: Services, body: str) -
     assert result.not_checked == ()
 
 
-def test_revoked_and_superseded_say_so(services: Services, body: str) -> None:
+def test_revoked_and_superseded_say_so(runtime: Runtime, body: str) -> None:
     from certsvc.issuance.service import revoke
 
-    first = issue(services, [row(1, name="张山"), row(2)]).certificates
-    revoke(services, first[1].number, "考核记录不实")
-    revoked = check(services, first[1].token)
+    first = issue(runtime, [row(1, name="张山"), row(2)]).certificates
+    revoke(runtime, first[1].number, "考核记录不实")
+    revoked = check(runtime, first[1].token)
     assert revoked.status == "revoked" and not revoked.is_valid
     assert revoked.certificate is not None
     assert revoked.certificate["status_reason"] == "考核记录不实"
     assert revoked.certificate["status_changed_at"].endswith("Z")
 
-    fixed = issue(services, [row(1, name="张三", corrects=first[0].number)]).certificates[0]
-    old = check(services, first[0].token)
+    fixed = issue(runtime, [row(1, name="张三", corrects=first[0].number)]).certificates[0]
+    old = check(runtime, first[0].token)
     assert old.status == "superseded" and not old.is_valid
     assert old.superseded_by == fixed.number and old.superseded_by_token == fixed.token
-    assert check(services, fixed.token).is_valid
+    assert check(runtime, fixed.token).is_valid
 
 
-def test_tampered_unknown_key_malformed_not_found(services: Services, body: str) -> None:
-    token = issue(services, [row(1)]).certificates[0].token
+def test_tampered_unknown_key_malformed_not_found(runtime: Runtime, body: str) -> None:
+    token = issue(runtime, [row(1)]).certificates[0].token
     header, payload, signature = token.split(".")
     claims = b64url_decode(payload).decode().split("|")
 
     claims[2] = "李四"
     forged = f"{header}.{b64url_encode('|'.join(claims).encode())}.{signature}"
-    assert (check(services, forged).status, check(services, forged).reason) == (
+    assert (check(runtime, forged).status, check(runtime, forged).reason) == (
         "invalid_signature",
         "tampered",
     )
     outsider = generate_private_key()
     foreign = sign_compact(b64url_decode(payload), outsider, kid_for(outsider))
-    assert check(services, foreign).status == "unknown_key"
-    assert check(services, "not-a-token").status == "malformed"
-    assert check(services, sign_as_body(services, [1, "x"])).status == "malformed"
+    assert check(runtime, foreign).status == "unknown_key"
+    assert check(runtime, "not-a-token").status == "malformed"
+    assert check(runtime, sign_as_body(runtime, [1, "x"])).status == "malformed"
 
-    missing = sign_as_body(services, [1, "Y000132010001264999999", "张三", "6-31-01-03", 20261120])
-    result = check(services, missing)
+    missing = sign_as_body(runtime, [1, "Y000132010001264999999", "张三", "6-31-01-03", 20261120])
+    result = check(runtime, missing)
     assert result.status == "not_found" and result.kid and result.certificate is None
 
 
-def test_alg_none_and_hs256_with_the_public_key_are_rejected(services: Services, body: str) -> None:
-    token = issue(services, [row(1)]).certificates[0].token
+def test_alg_none_and_hs256_with_the_public_key_are_rejected(runtime: Runtime, body: str) -> None:
+    token = issue(runtime, [row(1)]).certificates[0].token
     header, payload, _ = token.split(".")
     kid = json.loads(b64url_decode(header))["kid"]
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         from certsvc.models import SigningKey
 
         jwk = session.get(SigningKey, kid)
@@ -134,83 +134,83 @@ def test_alg_none_and_hs256_with_the_public_key_are_rejected(services: Services,
     for alg, secret in (("HS256", raw), ("HS256", json.dumps(jwk.public_jwk).encode())):
         head = b64url_encode(json.dumps({"alg": alg, "kid": kid}).encode())
         mac = hmac.new(secret, f"{head}.{payload}".encode(), hashlib.sha256).digest()
-        result = check(services, f"{head}.{payload}.{b64url_encode(mac)}")
+        result = check(runtime, f"{head}.{payload}.{b64url_encode(mac)}")
         assert (result.status, result.reason) == ("invalid_signature", "unsupported_header")
     none = b64url_encode(json.dumps({"alg": "none", "kid": kid}).encode())
-    assert check(services, f"{none}.{payload}.").status == "invalid_signature"
+    assert check(runtime, f"{none}.{payload}.").status == "invalid_signature"
 
 
-def test_signed_fields_must_equal_the_record(services: Services, body: str) -> None:
-    issued = issue(services, [row(1, name="张三")]).certificates[0]
-    with services.db.transaction() as session:
+def test_signed_fields_must_equal_the_record(runtime: Runtime, body: str) -> None:
+    issued = issue(runtime, [row(1, name="张三")]).certificates[0]
+    with runtime.db.transaction() as session:
         session.execute(
             update(Certificate)
             .where(Certificate.number == issued.number)
             .values(holder_name="李四")
         )
-    result = check(services, issued.token)
+    result = check(runtime, issued.token)
     assert (result.status, result.reason) == ("invalid_signature", "record_mismatch")
     assert "holder_name" in result.message
     # A token correctly signed by our key with the right number but another name.
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         session.execute(
             update(Certificate)
             .where(Certificate.number == issued.number)
             .values(holder_name="张三")
         )
-    other = sign_as_body(services, [1, issued.number, "王五", "6-31-01-03", 20261120])
-    assert check(services, other).reason == "record_mismatch"
+    other = sign_as_body(runtime, [1, issued.number, "王五", "6-31-01-03", 20261120])
+    assert check(runtime, other).reason == "record_mismatch"
 
 
-def test_a_body_key_cannot_certify_for_another_body(services: Services, body: str) -> None:
+def test_a_body_key_cannot_certify_for_another_body(runtime: Runtime, body: str) -> None:
     """Body A's key over a number of body B is never valid: online (B's certificate on
     record, or no such certificate) nor offline against the service's own JWKS."""
-    other = other_body(services)
+    other = other_body(runtime)
     numbered = [(2, row(1, name="李雷", employer_uscc=OTHER_BODY_USCC))]
     theirs = issue_batch(
-        services, other, numbered, source="api", content_sha256=content_hash(numbered)
+        runtime, other, numbered, source="api", content_sha256=content_hash(numbered)
     ).certificates[0]
-    keys = KeySet(services.db.read(published_keys))
+    keys = KeySet(runtime.db.read(published_keys))
     assert {key.body_code for key in keys} == {body, other}
     assert verify_offline(theirs.token, keys).is_valid  # B's own key: fine
     payload = b64url_decode(theirs.token.split(".")[1])
-    with services.db.session() as session:
-        forged = services.keyring.signer_for(session, get_body(session, body)).sign(payload)
-    online = check(services, forged)
+    with runtime.db.session() as session:
+        forged = runtime.keyring.signer_for(session, get_body(session, body)).sign(payload)
+    online = check(runtime, forged)
     assert (online.status, online.reason) == ("invalid_signature", "record_mismatch")
     offline = verify_offline(forged, keys)
     assert (offline.status, offline.reason) == ("invalid_signature", "record_mismatch")
     assert f"the key of body {body} cannot certify for body {other}" in offline.message
     # A number of B that is not on record, signed by A's key: not found online either.
-    unknown = sign_as_body(services, [1, f"{other}264999999", "张三", "6-31-01-03", 20261120])
-    assert check(services, unknown).status == "not_found"
+    unknown = sign_as_body(runtime, [1, f"{other}264999999", "张三", "6-31-01-03", 20261120])
+    assert check(runtime, unknown).status == "not_found"
     assert verify_offline(unknown, keys).reason == "record_mismatch"
 
 
 def test_a_cutoff_after_the_certificate_was_logged_keeps_it_valid_one_before_does_not(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
-    issued = issue(services, [row(1)]).certificates[0]
-    with services.db.session() as session:
+    issued = issue(runtime, [row(1)]).certificates[0]
+    with runtime.db.session() as session:
         cert = session.scalar(select(Certificate).where(Certificate.number == issued.number))
         assert cert is not None
         kid, created = cert.kid, cert.created_at
-    with services.db.transaction() as session:
-        services.keyring.mark_compromised(session, kid, created + dt.timedelta(seconds=1))
-    result = check(services, issued.token)
+    with runtime.db.transaction() as session:
+        runtime.keyring.mark_compromised(session, kid, created + dt.timedelta(seconds=1))
+    result = check(runtime, issued.token)
     assert result.is_valid and result.key_status == "compromised"
-    with services.db.transaction() as session:
-        services.keyring.mark_compromised(session, kid, created - dt.timedelta(seconds=1))
-    result = check(services, issued.token)
+    with runtime.db.transaction() as session:
+        runtime.keyring.mark_compromised(session, kid, created - dt.timedelta(seconds=1))
+    result = check(runtime, issued.token)
     assert (result.status, result.reason) == ("invalid_signature", "key_compromised")
 
 
 def test_every_single_byte_change_of_an_issued_token_is_not_valid(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
-    token = issue(services, [row(1)]).certificates[0].token
+    token = issue(runtime, [row(1)]).certificates[0].token
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         assert verify_token(session, token).is_valid
         for i, char in enumerate(token):
             # The next character of the alphabet, then one byte outside it.
@@ -219,9 +219,9 @@ def test_every_single_byte_change_of_an_issued_token_is_not_valid(
                 assert not verify_token(session, changed).is_valid, (i, other)
 
 
-def test_lookup_by_number_and_name(services: Services, body: str) -> None:
-    issued = issue(services, [row(1, name="阿卜杜·热合曼")]).certificates[0]
-    with services.db.session() as session:
+def test_lookup_by_number_and_name(runtime: Runtime, body: str) -> None:
+    issued = issue(runtime, [row(1, name="阿卜杜·热合曼")]).certificates[0]
+    with runtime.db.session() as session:
         found = lookup_by_number(session, f" {issued.number.lower()} ", "阿卜杜・热合曼")
         assert found.is_valid and found.certificate is not None
         assert found.certificate["number"] == issued.number
@@ -235,33 +235,33 @@ def test_lookup_by_number_and_name(services: Services, body: str) -> None:
 
 
 def test_lookup_by_id_lists_masked_certificates_and_never_logs_the_id(
-    services: Services, body: str, caplog: pytest.LogCaptureFixture
+    runtime: Runtime, body: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     from certsvc.issuance.service import revoke
 
     issued = issue(
-        services,
+        runtime,
         [
             row(7, name="李雷"),
             row(7, name="李雷", occupation_code="6-18-02-04", level="三级"),
             row(8, name="李雷"),
         ],
     ).certificates
-    revoke(services, issued[0].number, "证书信息有误")
+    revoke(runtime, issued[0].number, "证书信息有误")
     clear = person_id(7)
     caplog.set_level(logging.DEBUG)
-    with services.db.session() as session:
-        results = lookup_by_id(session, services.vault, clear, "李雷")
+    with runtime.db.session() as session:
+        results = lookup_by_id(session, runtime.vault, clear, "李雷")
         assert sorted(r.certificate["number"] for r in results if r.certificate) == sorted(
             [issued[0].number, issued[1].number]
         )
         assert sorted(r.status for r in results) == ["revoked", "valid"]
         spaced = f"{clear[:6]} {clear[6:14]} {clear[14:].lower()}"
-        assert len(lookup_by_id(session, services.vault, spaced, "李雷")) == 2
-        assert lookup_by_id(session, services.vault, clear, "韩梅梅") == []
+        assert len(lookup_by_id(session, runtime.vault, spaced, "李雷")) == 2
+        assert lookup_by_id(session, runtime.vault, clear, "韩梅梅") == []
         bad = clear[:-1] + ("0" if clear[-1] != "0" else "1")
         with pytest.raises(InvalidIdNumber) as info:
-            lookup_by_id(session, services.vault, bad, "李雷")
+            lookup_by_id(session, runtime.vault, bad, "李雷")
         assert bad[6:14] not in info.value.message and bad not in info.value.message
     text = json.dumps([r.to_dict() for r in results], ensure_ascii=False)
     assert clear not in text and clear[:4] + "**********" + clear[-4:] in text

@@ -19,7 +19,7 @@ from joserfc import jws as jose_jws
 from joserfc.jwk import KeySet as JoseKeySet
 
 from certsvc import create_app
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from certsvc.signing.jwks import KeySet
 from certsvc.verify import verify_offline
 from tests.conftest import issue, row
@@ -46,9 +46,9 @@ def pyjwt_verifies(token: str, jwks: dict[str, Any]) -> bool:
     return True
 
 
-def test_issued_token_verifies_with_the_served_jwks(services: Services, body: str) -> None:
-    issued = issue(services, [row(1, name="欧阳晓明")]).certificates[0]
-    client: FlaskClient = create_app(services=services).test_client()
+def test_issued_token_verifies_with_the_served_jwks(runtime: Runtime, body: str) -> None:
+    issued = issue(runtime, [row(1, name="欧阳晓明")]).certificates[0]
+    client: FlaskClient = create_app(runtime=runtime).test_client()
     jwks = client.get("/.well-known/jwks.json").json
     assert jwks is not None
     obj = jose_jws.deserialize_compact(

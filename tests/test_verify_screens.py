@@ -25,7 +25,7 @@ from werkzeug.serving import make_server
 from certsvc import create_app
 from certsvc.bodies.bodies import get_body
 from certsvc.issuance.service import content_hash, issue_batch, revoke
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from certsvc.signing.b64 import b64url_decode
 from tests.conftest import OTHER_BODY_USCC, issue, other_body, row
 
@@ -51,13 +51,13 @@ GREEN, RED, AMBER = (0x17, 0x75, 0x3A), (0xB3, 0x26, 0x1E), (0x9A, 0x67, 0x00)
 
 
 @pytest.fixture
-def site(services: Services, body: str) -> Iterator[tuple[str, dict[str, str]]]:
+def site(runtime: Runtime, body: str) -> Iterator[tuple[str, dict[str, str]]]:
     """A live server on 127.0.0.1 with a valid, a revoked, a superseded and a forged token."""
-    first = issue(services, [row(1, name="欧阳晓明"), row(2, name="张山")]).certificates
-    revoke(services, first[0].number, "考核记录不实，经复核撤销")
-    fixed = issue(services, [row(2, name="张三", corrects=first[1].number)]).certificates[0]
+    first = issue(runtime, [row(1, name="欧阳晓明"), row(2, name="张山")]).certificates
+    revoke(runtime, first[0].number, "考核记录不实，经复核撤销")
+    fixed = issue(runtime, [row(2, name="张三", corrects=first[1].number)]).certificates[0]
     valid = issue(
-        services,
+        runtime,
         [
             row(
                 3,
@@ -71,15 +71,15 @@ def site(services: Services, body: str) -> Iterator[tuple[str, dict[str, str]]]:
     ).certificates[0]
     header, payload, signature = valid.token.split(".")
     forged = f"{header}.{payload}.{signature[:-4]}AAAA"
-    with services.db.session() as session:  # our key, the valid number, another name
-        signer = services.keyring.signer_for(session, get_body(session, body))
+    with runtime.db.session() as session:  # our key, the valid number, another name
+        signer = runtime.keyring.signer_for(session, get_body(session, body))
     claims = [1, valid.number, "王五", "6-31-01-03", 20261120]
     mismatch = signer.sign(json.dumps(claims, ensure_ascii=False, separators=(",", ":")).encode())
     # Our key over the exact signed fields of another body's certificate.
     numbered = [(2, row(4, name="韩梅梅", employer_uscc=OTHER_BODY_USCC))]
     theirs = issue_batch(
-        services,
-        other_body(services),
+        runtime,
+        other_body(runtime),
         numbered,
         source="api",
         content_sha256=content_hash(numbered),
@@ -94,7 +94,7 @@ def site(services: Services, body: str) -> Iterator[tuple[str, dict[str, str]]]:
         "mismatch": mismatch,
         "foreign": foreign,
     }
-    server = make_server("127.0.0.1", 0, create_app(services=services), threaded=True)
+    server = make_server("127.0.0.1", 0, create_app(runtime=runtime), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

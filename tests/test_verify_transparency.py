@@ -1,6 +1,6 @@
 """The verification result and page carry the transparency log: the certificate's inclusion
 proof in the latest signed checkpoint, and a key-compromise cutoff tied to a log position.
-Both backends (the ``services`` fixture)."""
+Both backends (the ``runtime`` fixture)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from certsvc.cli.main import cli
 from certsvc.issuance.service import revoke
 from certsvc.models import Certificate, Event
 from certsvc.models.transparency import MerkleNode
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from certsvc.transparency.log import latest_checkpoint, log_position_at, transparency_document
 from certsvc.transparency.offline import verify_bundle
 from certsvc.verify import VerificationResult, verify_token
@@ -30,25 +30,25 @@ LOGGED_EN = "Logged in the public issuance log, checkpoint size"
 
 
 @pytest.fixture
-def client(services: Services) -> FlaskClient:
-    app = create_app(services=services)
+def client(runtime: Runtime) -> FlaskClient:
+    app = create_app(runtime=runtime)
     app.testing = True
     return app.test_client()
 
 
-def check(services: Services, token: str) -> VerificationResult:
-    with services.db.session() as session:
+def check(runtime: Runtime, token: str) -> VerificationResult:
+    with runtime.db.session() as session:
         return verify_token(session, token)
 
 
 def test_a_valid_certificate_carries_its_verified_inclusion_proof(
-    client: FlaskClient, services: Services, body: str
+    client: FlaskClient, runtime: Runtime, body: str
 ) -> None:
-    first = issue(services, [row(1), row(2)]).certificates[1]
-    issue(services, [row(3)])  # a later checkpoint: the proof is against the newest
-    result = check(services, first.token)
+    first = issue(runtime, [row(1), row(2)]).certificates[1]
+    issue(runtime, [row(3)])  # a later checkpoint: the proof is against the newest
+    result = check(runtime, first.token)
     assert result.is_valid and result.transparency is not None
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         latest = latest_checkpoint(session)
         document = transparency_document(session)
     assert latest is not None
@@ -77,16 +77,16 @@ def test_a_valid_certificate_carries_its_verified_inclusion_proof(
 
 
 def test_a_record_changed_after_logging_is_not_shown_as_logged(
-    client: FlaskClient, services: Services, body: str
+    client: FlaskClient, runtime: Runtime, body: str
 ) -> None:
-    cert = issue(services, [row(1)]).certificates[0]
-    with services.db.transaction() as session:  # someone with database access re-signs it
+    cert = issue(runtime, [row(1)]).certificates[0]
+    with runtime.db.transaction() as session:  # someone with database access re-signs it
         session.execute(
             update(Certificate)
             .where(Certificate.number == cert.number)
             .values(record=Certificate.record + "x")
         )
-    result = check(services, cert.token)
+    result = check(runtime, cert.token)
     assert result.transparency is not None and result.transparency["verified"] is False
     page = client.get(f"/v/{cert.token}").get_data(as_text=True)
     assert LOGGED_ZH not in page and "公开签发日志核对未通过" in page
@@ -94,16 +94,16 @@ def test_a_record_changed_after_logging_is_not_shown_as_logged(
     assert api.json is not None and api.json["transparency"]["verified"] is False
 
 
-def test_results_without_a_certificate_carry_no_proof(services: Services, body: str) -> None:
-    result = check(services, "not-a-token")
+def test_results_without_a_certificate_carry_no_proof(runtime: Runtime, body: str) -> None:
+    result = check(runtime, "not-a-token")
     assert result.transparency is None and result.to_dict()["transparency"] is None
 
 
 def test_a_compromise_cutoff_is_a_log_position_not_a_stored_time(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
-    before = issue(services, [row(1)]).certificates[0]
-    with services.db.session() as session:
+    before = issue(runtime, [row(1)]).certificates[0]
+    with runtime.db.session() as session:
         cutoff = session.scalar(
             select(Event.occurred_at)
             .join(Certificate, Certificate.id == Event.certificate_id)
@@ -112,8 +112,8 @@ def test_a_compromise_cutoff_is_a_log_position_not_a_stored_time(
         assert cutoff is not None
         kid = session.scalar(select(Certificate.kid).where(Certificate.number == before.number))
         assert kid is not None
-    after = issue(services, [row(2)]).certificates[0]  # same key, logged after the cutoff
-    with services.db.session() as session:
+    after = issue(runtime, [row(2)]).certificates[0]  # same key, logged after the cutoff
+    with runtime.db.session() as session:
         position = log_position_at(session, cutoff)
         seqs = dict(
             session.execute(
@@ -123,16 +123,16 @@ def test_a_compromise_cutoff_is_a_log_position_not_a_stored_time(
             ).all()
         )
     assert seqs[before.number] <= position < seqs[after.number]
-    with services.db.transaction() as session:
-        services.keyring.mark_compromised(session, kid, cutoff)
+    with runtime.db.transaction() as session:
+        runtime.keyring.mark_compromised(session, kid, cutoff)
 
-    assert check(services, before.token).is_valid
-    late = check(services, after.token)
+    assert check(runtime, before.token).is_valid
+    late = check(runtime, after.token)
     assert (late.status, late.reason) == ("invalid_signature", "key_compromised")
     assert "logged after the compromise cut-off" in late.message
 
     # Moving the stored creation times changes nothing: the log position decides.
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         session.execute(
             update(Certificate)
             .where(Certificate.number == after.number)
@@ -143,21 +143,21 @@ def test_a_compromise_cutoff_is_a_log_position_not_a_stored_time(
             .where(Certificate.number == before.number)
             .values(created_at=cutoff + dt.timedelta(days=365))
         )
-    assert check(services, before.token).is_valid
-    assert check(services, after.token).reason == "key_compromised"
+    assert check(runtime, before.token).is_valid
+    assert check(runtime, after.token).reason == "key_compromised"
 
 
 # --- certsvc verify ---------------------------------------------------------------------------
 
 
 def test_the_cli_says_so_online_and_checks_a_bundle_offline(
-    client: FlaskClient, services: Services, body: str, tmp_path: Path
+    client: FlaskClient, runtime: Runtime, body: str, tmp_path: Path
 ) -> None:
     ctx = Context()
-    ctx._services = services
+    ctx._runtime = runtime
     runner = CliRunner()
-    cert, other = issue(services, [row(1), row(2)]).certificates
-    with services.db.session() as session:
+    cert, other = issue(runtime, [row(1), row(2)]).certificates
+    with runtime.db.session() as session:
         latest = latest_checkpoint(session)
         log_key = transparency_document(session)["keys"][0]["note_key"]
     assert latest is not None
@@ -191,50 +191,50 @@ def test_the_cli_says_so_online_and_checks_a_bundle_offline(
     assert usage.exit_code == 2
 
 
-def test_a_broken_log_never_breaks_verification(services: Services, body: str) -> None:
-    cert = issue(services, [row(1)]).certificates[0]
-    with services.db.transaction() as session:  # the stored tree is gone
+def test_a_broken_log_never_breaks_verification(runtime: Runtime, body: str) -> None:
+    cert = issue(runtime, [row(1)]).certificates[0]
+    with runtime.db.transaction() as session:  # the stored tree is gone
         session.execute(delete(MerkleNode))
-    result = check(services, cert.token)
+    result = check(runtime, cert.token)
     assert result.is_valid and result.transparency is None  # valid, but not claimed logged
 
 
 def test_warm_caches_never_hide_a_revocation_or_a_newer_checkpoint(
-    client: FlaskClient, services: Services, body: str
+    client: FlaskClient, runtime: Runtime, body: str
 ) -> None:
     """Keys, checkpoints and proofs are cached per process; status and the latest checkpoint
     are read with the certificate on every verification, so neither can go stale."""
-    cert = issue(services, [row(1), row(2)]).certificates[0]
-    first = check(services, cert.token)
+    cert = issue(runtime, [row(1), row(2)]).certificates[0]
+    first = check(runtime, cert.token)
     assert first.is_valid and first.transparency is not None
-    assert check(services, cert.token).transparency == first.transparency  # from the caches
+    assert check(runtime, cert.token).transparency == first.transparency  # from the caches
 
-    issue(services, [row(3)])  # a new batch: a larger tree and a new checkpoint
-    newer = check(services, cert.token)
+    issue(runtime, [row(3)])  # a new batch: a larger tree and a new checkpoint
+    newer = check(runtime, cert.token)
     assert newer.transparency is not None and newer.transparency["verified"] is True
     assert newer.transparency["tree_size"] > first.transparency["tree_size"]
     assert newer.transparency["proof"] != first.transparency["proof"]
 
-    revoke(services, cert.number, "证书信息有误")
+    revoke(runtime, cert.number, "证书信息有误")
     revoked = client.post("/api/v1/verify", json={"token": cert.token}).json
     assert revoked is not None and revoked["status"] == "revoked"
-    assert "revoked" in check(services, cert.token).status
+    assert "revoked" in check(runtime, cert.token).status
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])  # SQLite has no server to drop it
 def test_a_read_survives_connections_the_server_dropped(
-    client: FlaskClient, services: Services, body: str
+    client: FlaskClient, runtime: Runtime, body: str
 ) -> None:
     """After a database restart (here: every pooled connection killed), every verification
     still answers: the first dead connection replaces the whole pool and the read is retried
     once, on a fresh connection rather than the next stale one."""
-    cert = issue(services, [row(1)]).certificates[0]
+    cert = issue(runtime, [row(1)]).certificates[0]
     assert client.post("/api/v1/verify", json={"token": cert.token}).status_code == 200
-    held = [services.db.engine.connect() for _ in range(3)]  # three connections in the pool
+    held = [runtime.db.engine.connect() for _ in range(3)]  # three connections in the pool
     pids = [conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() for conn in held]
     for conn in held:
         conn.close()
-    admin = create_engine(services.db.url.split("?")[0])
+    admin = create_engine(runtime.db.url.split("?")[0])
     with admin.begin() as conn:
         killed = conn.exec_driver_sql(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -250,15 +250,15 @@ def test_a_read_survives_connections_the_server_dropped(
 
 
 def test_the_fast_verification_read_types_values_as_sqlalchemy_does(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
     """first_row (raw DBAPI cursor, compiled once) returns what SQLAlchemy's own execution of
     the same statement returns, value for value and type for type, on both backends."""
     from certsvc.db import first_row
     from certsvc.verify.core import _verification_query
 
-    cert = issue(services, [row(1)]).certificates[0]
-    with services.db.session() as session:
+    cert = issue(runtime, [row(1)]).certificates[0]
+    with runtime.db.session() as session:
         kid = session.scalar(select(Certificate.kid).where(Certificate.number == cert.number))
         params = {"number": cert.number, "kid": kid}
         expected = tuple(session.execute(_verification_query(), params).one())

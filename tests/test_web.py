@@ -12,14 +12,14 @@ from certsvc import create_app
 from certsvc.bodies.bodies import get_body
 from certsvc.issuance.service import revoke
 from certsvc.models import Certificate
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from certsvc.signing.jwks import KeySet
 from tests.conftest import issue, row
 
 
 @pytest.fixture
-def client(services: Services) -> FlaskClient:
-    app = create_app(services=services)
+def client(runtime: Runtime) -> FlaskClient:
+    app = create_app(runtime=runtime)
     app.testing = True
     return app.test_client()
 
@@ -29,10 +29,10 @@ def test_health(client: FlaskClient) -> None:
 
 
 def test_jwks_lists_every_key_with_status_and_caching(
-    client: FlaskClient, services: Services, body: str
+    client: FlaskClient, runtime: Runtime, body: str
 ) -> None:
-    with services.db.transaction() as session:
-        services.keyring.rotate(session, get_body(session, body))
+    with runtime.db.transaction() as session:
+        runtime.keyring.rotate(session, get_body(session, body))
     response = client.get("/.well-known/jwks.json")
     assert response.status_code == 200
     assert response.mimetype == "application/jwk-set+json"
@@ -46,9 +46,9 @@ def test_jwks_lists_every_key_with_status_and_caching(
 
 
 def test_verify_page_shows_status_and_every_field(
-    client: FlaskClient, services: Services, body: str
+    client: FlaskClient, runtime: Runtime, body: str
 ) -> None:
-    result = issue(services, [row(1, name="欧阳晓明"), row(2)])
+    result = issue(runtime, [row(1, name="欧阳晓明"), row(2)])
     token = result.certificates[0].token
     page = client.get(f"/v/{token}")
     html = page.get_data(as_text=True)
@@ -61,15 +61,15 @@ def test_verify_page_shows_status_and_every_field(
     english = client.get(f"/v/{token}?lang=en").get_data(as_text=True)
     assert "Valid certificate" in english and "Level 4 / Intermediate Worker" in english
 
-    revoke(services, result.certificates[1].number, "考核记录不实 assessment record false")
+    revoke(runtime, result.certificates[1].number, "考核记录不实 assessment record false")
     html = client.get(f"/v/{result.certificates[1].token}").get_data(as_text=True)
     assert "证书已撤销" in html and "考核记录不实" in html
 
 
 def test_tampered_and_malformed_tokens_are_not_valid(
-    client: FlaskClient, services: Services, body: str
+    client: FlaskClient, runtime: Runtime, body: str
 ) -> None:
-    token = issue(services, [row(1)]).certificates[0].token
+    token = issue(runtime, [row(1)]).certificates[0].token
     header, payload, signature = token.split(".")
     flipped = signature[:10] + ("A" if signature[10] != "A" else "B") + signature[11:]
     html = client.get(f"/v/{header}.{payload}.{flipped}").get_data(as_text=True)
@@ -80,29 +80,29 @@ def test_tampered_and_malformed_tokens_are_not_valid(
 
 
 def test_compromised_key_cutoff_separates_old_and_new_signatures(
-    client: FlaskClient, services: Services, body: str
+    client: FlaskClient, runtime: Runtime, body: str
 ) -> None:
-    before = issue(services, [row(1)]).certificates[0]
-    with services.db.session() as session:
+    before = issue(runtime, [row(1)]).certificates[0]
+    with runtime.db.session() as session:
         kid = session.scalar(select(Certificate.kid))
         assert kid is not None
     cutoff = dt.datetime.now(dt.UTC)
-    with services.db.transaction() as session:
-        services.keyring.mark_compromised(session, kid, cutoff)
+    with runtime.db.transaction() as session:
+        runtime.keyring.mark_compromised(session, kid, cutoff)
     html = client.get(f"/v/{before.token}").get_data(as_text=True)
     assert "证书有效" in html  # signed before the cutoff: still trusted
-    with services.db.transaction() as session:
-        services.keyring.mark_compromised(session, kid, cutoff - dt.timedelta(hours=1))
+    with runtime.db.transaction() as session:
+        runtime.keyring.mark_compromised(session, kid, cutoff - dt.timedelta(hours=1))
     html = client.get(f"/v/{before.token}").get_data(as_text=True)
     assert "签名无效" in html and "compromised" in html
 
 
 def test_lookup_forms_post_and_show_masked_results(
-    client: FlaskClient, services: Services, body: str
+    client: FlaskClient, runtime: Runtime, body: str
 ) -> None:
     from tests.conftest import person_id
 
-    issued = issue(services, [row(5, name="韩梅梅"), row(5, name="韩梅梅", level="三级")])
+    issued = issue(runtime, [row(5, name="韩梅梅"), row(5, name="韩梅梅", level="三级")])
     form = client.get("/lookup")
     assert form.status_code == 200 and 'method="post"' in form.get_data(as_text=True)
     page = client.post("/lookup/id", data={"id_number": person_id(5), "name": "韩梅梅"})
@@ -124,9 +124,9 @@ def test_lookup_forms_post_and_show_masked_results(
 
 
 def test_language_follows_accept_language_unless_switched(
-    client: FlaskClient, services: Services, body: str
+    client: FlaskClient, runtime: Runtime, body: str
 ) -> None:
-    token = issue(services, [row(1)]).certificates[0].token
+    token = issue(runtime, [row(1)]).certificates[0].token
     english = client.get(f"/v/{token}", headers={"Accept-Language": "en-GB,en;q=0.9"})
     assert "Valid certificate" in english.get_data(as_text=True)
     assert english.headers["Vary"] == "Accept-Language"
@@ -160,9 +160,9 @@ def test_language_follows_accept_language_unless_switched(
     ],
 )
 def test_language_by_primary_subtag_in_order_of_preference(
-    client: FlaskClient, services: Services, body: str, accept: str, lang: str
+    client: FlaskClient, runtime: Runtime, body: str, accept: str, lang: str
 ) -> None:
-    token = issue(services, [row(1)]).certificates[0].token
+    token = issue(runtime, [row(1)]).certificates[0].token
     html = client.get(f"/v/{token}", headers={"Accept-Language": accept}).get_data(as_text=True)
     assert ("证书有效" if lang == "zh" else "Valid certificate") in html, accept
 

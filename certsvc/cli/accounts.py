@@ -46,7 +46,7 @@ def account_create(
 @pass_ctx
 def account_list(ctx: Context, body_code: str | None) -> None:
     """List accounts: user name, role, body, state, last log-in."""
-    with ctx.services.db.session() as session:
+    with ctx.runtime.db.session() as session:
         query = (
             select(Account, CertificationBody.code)
             .outerjoin(CertificationBody, CertificationBody.id == Account.body_id)

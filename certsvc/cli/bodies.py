@@ -42,13 +42,13 @@ def body_create(
     no_key: bool,
 ) -> None:
     """Register a certification body (and give it a signing key)."""
-    services = ctx.services
+    runtime = ctx.runtime
     with ctx.transaction() as session:
         new = bodies.NewBody(code, name_zh, uscc, name_en, filing_number, chain_leader)
         created = bodies.create_body(
-            session, new, extra_provinces=dict(services.settings.extra_provinces), actor="cli"
+            session, new, extra_provinces=dict(runtime.settings.extra_provinces), actor="cli"
         )
-        kid = None if no_key else services.keyring.create_key(session, created, "cli").kid
+        kid = None if no_key else runtime.keyring.create_key(session, created, "cli").kid
     click.echo(f"created body {created.code} {created.name_zh}" + (f"; key {kid}" if kid else ""))
 
 
@@ -56,7 +56,7 @@ def body_create(
 @pass_ctx
 def body_list(ctx: Context) -> None:
     """List bodies with status, chain-leader flag and counts."""
-    with ctx.services.db.session() as session:
+    with ctx.runtime.db.session() as session:
         counts = dict(
             session.execute(
                 select(Certificate.body_id, func.count()).group_by(Certificate.body_id)
@@ -186,7 +186,7 @@ def keys() -> None:
 @pass_ctx
 def keys_list(ctx: Context, code: str | None) -> None:
     """List signing keys (of one body, or all)."""
-    with ctx.services.db.session() as session:
+    with ctx.runtime.db.session() as session:
         query = select(SigningKey).order_by(SigningKey.created_at)
         if code:
             query = query.where(SigningKey.body_id == bodies.get_body(session, code).id)
@@ -208,7 +208,7 @@ def keys_list(ctx: Context, code: str | None) -> None:
 def keys_rotate(ctx: Context, code: str) -> None:
     """Retire the body's active key (its signatures stay valid) and create a new one."""
     with ctx.transaction() as session:
-        key = ctx.services.keyring.rotate(session, bodies.get_body(session, code), "cli")
+        key = ctx.runtime.keyring.rotate(session, bodies.get_body(session, code), "cli")
     click.echo(f"new active key {key.kid} for {code}")
 
 
@@ -231,5 +231,5 @@ def keys_compromise(ctx: Context, kid: str, after: str) -> None:
     except ValueError as exc:
         raise InvalidInput(f"--after {after!r} is not an ISO 8601 time") from exc
     with ctx.transaction() as session:
-        key = ctx.services.keyring.mark_compromised(session, kid, cutoff, "cli")
+        key = ctx.runtime.keyring.mark_compromised(session, kid, cutoff, "cli")
     click.echo(f"key {key.kid} compromised after {key.compromised_after}")

@@ -9,24 +9,24 @@ import click
 from sqlalchemy.orm import Session
 
 from certsvc.config import Settings
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 
 
 class Context:
-    """Builds :class:`Services` on first use, so ``certsvc secrets`` needs no configuration."""
+    """Builds :class:`Runtime` on first use, so ``certsvc secrets`` needs no configuration."""
 
     def __init__(self) -> None:
-        self._services: Services | None = None
+        self._runtime: Runtime | None = None
 
     @property
-    def services(self) -> Services:
-        if self._services is None:
-            self._services = Services.from_settings(Settings.from_env())
-        return self._services
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            self._runtime = Runtime.from_settings(Settings.from_env())
+        return self._runtime
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        with self.services.db.transaction() as session:
+        with self.runtime.db.transaction() as session:
             yield session
 
 

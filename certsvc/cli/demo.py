@@ -22,7 +22,7 @@ from certsvc.domain.levels import CERTIFIED_LEVELS, Level
 from certsvc.domain.uscc import uscc_check_char
 from certsvc.issuance.service import content_hash, issue_batch
 from certsvc.models import Account, CertificationBody
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 
 DEMO_BODY = "Y000032010001"
 DEMO_ACCOUNTS = (("demo-admin", "admin"), ("demo-issuer", "issuer"))
@@ -111,10 +111,10 @@ def demo_rows() -> list[dict[str, str]]:
     ]
 
 
-def load_demo(services: Services, credentials_file: Path | None = None) -> Iterator[str]:
+def load_demo(runtime: Runtime, credentials_file: Path | None = None) -> Iterator[str]:
     """Create the demo data if missing; yield the lines to show the person."""
-    credentials_file = credentials_file or services.settings.instance_dir / "demo-login.txt"
-    with services.db.transaction() as session:
+    credentials_file = credentials_file or runtime.settings.instance_dir / "demo-login.txt"
+    with runtime.db.transaction() as session:
         body = session.scalar(select(CertificationBody).where(CertificationBody.code == DEMO_BODY))
         if body is None:
             body = bodies.create_body(
@@ -127,10 +127,10 @@ def load_demo(services: Services, credentials_file: Path | None = None) -> Itera
                     filing_number="苏人社评备〔2026〕001号",
                     chain_leader=True,
                 ),
-                extra_provinces=dict(services.settings.extra_provinces),
+                extra_provinces=dict(runtime.settings.extra_provinces),
                 actor="demo",
             )
-            services.keyring.create_key(session, body, "demo")
+            runtime.keyring.create_key(session, body, "demo")
             start = dt.date(2026, 1, 1)
             bodies.add_member(session, body, MEMBER_A_USCC, "苏州精工焊接技术有限公司", start)
             bodies.add_member(session, body, MEMBER_B_USCC, "常熟智能数据服务有限公司", start)
@@ -141,7 +141,7 @@ def load_demo(services: Services, credentials_file: Path | None = None) -> Itera
 
     rows = list(enumerate(demo_rows(), start=2))
     result = issue_batch(
-        services,
+        runtime,
         DEMO_BODY,
         rows,
         source="api",
@@ -152,12 +152,12 @@ def load_demo(services: Services, credentials_file: Path | None = None) -> Itera
         f"demo certificates: {len(result.certificates)} "
         + ("(already issued)" if result.replayed else "(issued now)")
     )
-    yield f"console: {services.settings.public_url}/console/login"
+    yield f"console: {runtime.settings.public_url}/console/login"
     for username, password in logins.items():
         yield f"  {username} / {password}"
     yield "verify URLs (open one in a browser; `certsvc pdf NUMBER` prints it with its QR):"
     for cert in result.certificates:
-        yield f"  {cert.number}  {cert.holder_name}  {services.settings.public_url}/v/{cert.token}"
+        yield f"  {cert.number}  {cert.holder_name}  {runtime.settings.public_url}/v/{cert.token}"
 
 
 def _demo_accounts(

@@ -111,13 +111,13 @@ def init(ctx: Context) -> None:
     """Create or upgrade the database schema and load the occupation catalogue."""
     from certsvc.models.migrate import clear_id_salts, upgrade
 
-    services = ctx.services
-    upgrade(services.db.engine)
+    runtime = ctx.runtime
+    upgrade(runtime.db.engine)
     with ctx.transaction() as session:
         added, updated = bodies.load_occupations(session, shipped_catalogue())
         clear = clear_id_salts(session)
     click.echo(
-        f"database ready ({services.db.dialect}); occupations: {added} added, {updated} updated"
+        f"database ready ({runtime.db.dialect}); occupations: {added} added, {updated} updated"
     )
     if clear:
         click.echo(
@@ -137,7 +137,7 @@ def seal_salts(ctx: Context) -> None:
     from certsvc.models.migrate import seal_clear_id_salts
 
     with ctx.transaction() as session:
-        sealed = seal_clear_id_salts(session, ctx.services.vault)
+        sealed = seal_clear_id_salts(session, ctx.runtime.vault)
     click.echo(f"sealed the ID commitment salts of {sealed} holder(s)")
 
 
@@ -147,7 +147,7 @@ def demo(ctx: Context) -> None:
     """Load the demo chain leader, its members, scope, key and certificates (idempotent)."""
     from certsvc.cli.demo import load_demo
 
-    for line in load_demo(ctx.services):
+    for line in load_demo(ctx.runtime):
         click.echo(line)
 
 
@@ -159,8 +159,8 @@ def serve(ctx: Context, host: str, port: int | None) -> None:
     """Serve the web app with the development server (use gunicorn in production)."""
     from certsvc import create_app
 
-    app = create_app(services=ctx.services)
-    app.run(host=host, port=port or ctx.services.settings.port, debug=False)
+    app = create_app(runtime=ctx.runtime)
+    app.run(host=host, port=port or ctx.runtime.settings.port, debug=False)
 
 
 # --- issuing --------------------------------------------------------------------------------
@@ -181,16 +181,16 @@ def issue(
     from certsvc.issuance.rows import read_results_file
     from certsvc.issuance.service import issue_batch
 
-    services = ctx.services
+    runtime = ctx.runtime
     parsed = read_results_file(
-        file.read_bytes(), file.name, max_rows=services.settings.max_batch_rows
+        file.read_bytes(), file.name, max_rows=runtime.settings.max_batch_rows
     )
     rows = [(r.row, r.values) for r in parsed.rows]
     with click.progressbar(
         length=len(rows), label=f"issuing {len(rows)} certificates", file=sys.stderr
     ) as bar:
         result = issue_batch(
-            services,
+            runtime,
             body_code,
             rows,
             source=parsed.format,
@@ -240,7 +240,7 @@ def revoke(ctx: Context, number: str, reason: str) -> None:
     from certsvc.issuance.certificates import revoke as revoke_certificate
 
     # The CLI acts for the platform operator: any body's certificate (body None).
-    cert = revoke_certificate(ctx.services, None, number.strip().upper(), reason, actor="cli")
+    cert = revoke_certificate(ctx.runtime, None, number.strip().upper(), reason, actor="cli")
     click.echo(f"revoked {cert.number}")
 
 
@@ -252,8 +252,8 @@ def show(ctx: Context, number: str, as_json: bool) -> None:
     """Show a certificate: every certified field, status and verify URL."""
     from certsvc.verify.core import certificate_fields
 
-    services = ctx.services
-    with services.db.session() as session:
+    runtime = ctx.runtime
+    with runtime.db.session() as session:
         cert = session.scalar(
             select(Certificate).where(Certificate.number == number.strip().upper())
         )
@@ -261,7 +261,7 @@ def show(ctx: Context, number: str, as_json: bool) -> None:
             raise NotFound(f"no certificate {number}")
         fields = certificate_fields(cert)
         fields["kid"] = cert.kid
-        fields["verify_url"] = f"{services.settings.public_url}/v/{cert.token}"
+        fields["verify_url"] = f"{runtime.settings.public_url}/v/{cert.token}"
     if as_json:
         click.echo(json.dumps(fields, ensure_ascii=False, indent=2))
         return
@@ -311,7 +311,7 @@ def occupations_import(ctx: Context, file: Path) -> None:
 @pass_ctx
 def occupations_list(ctx: Context) -> None:
     """List the occupations in the database."""
-    with ctx.services.db.session() as session:
+    with ctx.runtime.db.session() as session:
         for o in session.scalars(select(Occupation).order_by(Occupation.code)):
             flag = "" if o.verified else "  (code not confirmed)"
             click.echo(f"{o.code:<14} {o.name_zh} · {o.name_en}{flag}")

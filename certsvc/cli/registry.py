@@ -99,11 +99,11 @@ def stats(ctx: Context, fmt: str, body_code: str | None, output: Path | None) ->
 
     if fmt == "xlsx" and output is None:
         raise InvalidInput("xlsx is a binary format: give --output FILE.xlsx")
-    services = ctx.services
-    with services.db.session() as session:
+    runtime = ctx.runtime
+    with runtime.db.session() as session:
         body_id = get_body(session, body_code).id if body_code else None
         result = compute_stats(
-            session, body_id=body_id, extra_provinces=services.settings.extra_provinces
+            session, body_id=body_id, extra_provinces=runtime.settings.extra_provinces
         )
     data = render(result, fmt)
     if output is None:

@@ -38,9 +38,9 @@ def pdf(
     if (number is None) == (batch_id is None):
         raise InvalidInput("give a certificate NUMBER or --batch ID (one of them)")
     stamp = load_seal(seal.read_bytes()) if seal else None
-    services = ctx.services
-    public_url = services.settings.public_url
-    with services.db.session() as session:
+    runtime = ctx.runtime
+    public_url = runtime.settings.public_url
+    with runtime.db.session() as session:
         if number is not None:
             face = certificate_face(session, number, public_url)
             target = output or Path(f"{face.number}.pdf")

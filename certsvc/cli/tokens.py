@@ -38,7 +38,7 @@ def tokens_create(ctx: Context, role: str, name: str, body_code: str | None) -> 
 @pass_ctx
 def tokens_list(ctx: Context) -> None:
     """List tokens: id, prefix, role, body, name, created, last used, revoked."""
-    with ctx.services.db.session() as session:
+    with ctx.runtime.db.session() as session:
         rows = list_tokens(session)
     for token, body_code in rows:
         state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"

@@ -32,7 +32,7 @@ def log_group() -> None:
 @pass_ctx
 def checkpoint(ctx: Context) -> None:
     """Append every new event to the log and sign a checkpoint (idempotent; run after batches)."""
-    signed = append_and_checkpoint(ctx.services)
+    signed = append_and_checkpoint(ctx.runtime)
     click.echo(signed.note, nl=False)
 
 
@@ -101,7 +101,7 @@ def audit_command(ctx: Context) -> None:
 def rotate_key(ctx: Context) -> None:
     """Retire the log key and make a new one (older checkpoints stay verifiable)."""
     with ctx.transaction() as session:
-        key = LogKeys.of(ctx.services).rotate(session)
+        key = LogKeys.of(ctx.runtime).rotate(session)
     click.echo(f"new log key {key.kid}; publish /.well-known/transparency.json again")
 
 

@@ -205,7 +205,7 @@ def verify(
         if log_bundle is not None and log_key is not None:
             result = check_log_bundle(result, presented.token, log_bundle, log_key)
     else:
-        with ctx.services.db.session() as session:
+        with ctx.runtime.db.session() as session:
             result = verify_token(session, presented.token)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))

@@ -28,7 +28,7 @@ from certsvc.issuance.rows import COLUMNS
 from certsvc.issuance.service import BatchResult, issue_batch
 from certsvc.issuance.validate import validate_rows
 from certsvc.models import Batch, Certificate, CertificationBody, Event, Occupation
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 
 __all__ = [
     "CORRECTABLE",
@@ -63,21 +63,21 @@ def body_by_id(session: Session, body_id: int) -> CertificationBody:
     return body
 
 
-def batch_digest(services: Services, content: bytes) -> str:
+def batch_digest(runtime: Runtime, content: bytes) -> str:
     """The de-duplication key of submitted content: HMAC-SHA256 under the service's ID key.
 
     Keyed, because a batch of one row holds one person's ID number: a plain hash of it could
     be reversed by trying every ID number.
     """
     return hmac.new(
-        services.settings.id_hash_key, b"certsvc-batch/v1|" + content, hashlib.sha256
+        runtime.settings.id_hash_key, b"certsvc-batch/v1|" + content, hashlib.sha256
     ).hexdigest()
 
 
-def json_digest(services: Services, data: object) -> str:
+def json_digest(runtime: Runtime, data: object) -> str:
     """:func:`batch_digest` of JSON data (API batches: the submitted rows as they came)."""
     canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return batch_digest(services, canonical.encode())
+    return batch_digest(runtime, canonical.encode())
 
 
 # --- look-ups ------------------------------------------------------------------------------
@@ -306,7 +306,7 @@ class Preview:
 
 
 def preview_rows(
-    services: Services,
+    runtime: Runtime,
     body_id: int,
     rows: Sequence[tuple[int, Mapping[str, str]]],
     read_errors: Sequence[RowError],
@@ -317,12 +317,12 @@ def preview_rows(
     ID numbers are masked in the returned values unless their cell is at fault (the person
     must see what to fix).
     """
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         body = body_by_id(session, body_id)
         issued = session.scalar(
             select(Batch.id).where(Batch.body_id == body.id, Batch.content_sha256 == digest)
         )
-        _, errors = validate_rows(session, body, rows, services.vault)
+        _, errors = validate_rows(session, body, rows, runtime.vault)
         session.rollback()
     errors = [*read_errors, *errors]
     by_row: dict[int, list[RowError]] = {}
@@ -366,7 +366,7 @@ def stored_cells(cert: Certificate) -> dict[str, str]:
 
 
 def correction_row(
-    services: Services, session: Session, cert: Certificate, changes: Mapping[str, str]
+    runtime: Runtime, session: Session, cert: Certificate, changes: Mapping[str, str]
 ) -> dict[str, str]:
     """The results row that reissues ``cert`` with ``changes`` applied.
 
@@ -395,14 +395,14 @@ def correction_row(
     if not row["id_number"]:
         if row["id_type"] != id_type.value:
             raise InvalidInput("a new ID type needs the new ID number too")
-        row["id_number"] = services.vault.reveal(
+        row["id_number"] = runtime.vault.reveal(
             id_type, cert.holder.id_hash, cert.holder.id_ciphertext
         )
     return row
 
 
 def revoke(
-    services: Services, body_id: int | None, number: str, reason: str, *, actor: str
+    runtime: Runtime, body_id: int | None, number: str, reason: str, *, actor: str
 ) -> Certificate:
     """Revoke ``number`` on behalf of the body ``body_id`` (``None``: the platform's CLI).
 
@@ -411,9 +411,9 @@ def revoke(
     body, so checking before the revoking transaction cannot race.
     """
     if body_id is not None:
-        with services.db.session() as session:
+        with runtime.db.session() as session:
             number = get_certificate(session, body_id, number).number
-    return service.revoke(services, number, reason, actor)
+    return service.revoke(runtime, number, reason, actor)
 
 
 # Optional fields a correction may empty.
@@ -421,7 +421,7 @@ _CLEARABLE = frozenset({"employer_name", "work_type", "direct_evidence", "direct
 
 
 def reissue(
-    services: Services,
+    runtime: Runtime,
     body_id: int,
     number: str,
     changes: Mapping[str, str],
@@ -435,8 +435,8 @@ def reissue(
     Raises BatchRejected with the problems of the corrected row (row 1), NotFound for a
     number of another body, Conflict when the certificate is no longer valid.
     """
-    digest = json_digest(services, {"corrects": number.strip().upper(), "changes": changes})
-    with services.db.session() as session:
+    digest = json_digest(runtime, {"corrects": number.strip().upper(), "changes": changes})
+    with runtime.db.session() as session:
         cert = get_certificate(session, body_id, number)
         if cert.status != "valid" and not _submitted_before(
             session, body_id, digest, idempotency_key
@@ -445,11 +445,11 @@ def reissue(
                 f"certificate {cert.number} is {cert.status}; only a valid certificate "
                 "can be corrected"
             )
-        row = correction_row(services, session, cert, changes)
+        row = correction_row(runtime, session, cert, changes)
         body_code = cert.body.code
         number = cert.number
     return issue_batch(
-        services,
+        runtime,
         body_code,
         [(1, row)],
         source=source,

@@ -55,7 +55,7 @@ from certsvc.models import (
 )
 from certsvc.models.events import reserve
 from certsvc.registry.statements import sign_status_statement, status_statement
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from certsvc.signing.jws import JwsSigner, SigningJob
 from certsvc.signing.vc import VC_CTY, VC_JWT_TYP
 from certsvc.transparency.leaf import EventFacts, leaf_hash_of
@@ -102,7 +102,7 @@ class _Submission:
 
 
 def issue_batch(
-    services: Services,
+    runtime: Runtime,
     body_code: str,
     rows: Sequence[tuple[int, Mapping[str, str]]],
     *,
@@ -122,13 +122,13 @@ def issue_batch(
     submission = _Submission(
         body_code, rows, source, content_sha256, filename, idempotency_key, actor, read_errors
     )
-    result, leaves = _issue_once(services, submission, progress)
+    result, leaves = _issue_once(runtime, submission, progress)
     if not result.replayed:
-        publish(services, leaves)
+        publish(runtime, leaves)
     return result
 
 
-def publish(services: Services, leaves: Mapping[int, bytes] | None = None) -> None:
+def publish(runtime: Runtime, leaves: Mapping[int, bytes] | None = None) -> None:
     """Bring the transparency log up to the last committed event and sign a checkpoint.
 
     The events are committed already; if the log cannot be extended now (say the log key
@@ -137,21 +137,21 @@ def publish(services: Services, leaves: Mapping[int, bytes] | None = None) -> No
     hashes of the events just committed, by seq, so they need not be read back.
     """
     try:
-        append_and_checkpoint(services, known_leaves=leaves)
+        append_and_checkpoint(runtime, known_leaves=leaves)
     except (CertsvcError, SQLAlchemyError):
         log.exception("transparency log not extended; run `certsvc log checkpoint`")
 
 
 def _issue_once(
-    services: Services, sub: _Submission, progress: Callable[[int], None] | None
+    runtime: Runtime, sub: _Submission, progress: Callable[[int], None] | None
 ) -> tuple[BatchResult, dict[int, bytes]]:
     try:
-        with services.db.transaction() as session:
-            return _issue(services, session, sub, progress)
+        with runtime.db.transaction() as session:
+            return _issue(runtime, session, sub, progress)
     except IntegrityError as exc:
         # A concurrent submission of the same batch won the race, or another batch certified
         # the same person meanwhile. Answer the first from the stored batch.
-        with services.db.transaction() as session:
+        with runtime.db.transaction() as session:
             body = _body(session, sub.body_code)
             replay = _find_replay(session, body, sub.content_sha256, sub.idempotency_key)
             if replay is not None:
@@ -163,7 +163,7 @@ def _issue_once(
 
 
 def _issue(
-    services: Services,
+    runtime: Runtime,
     session: Session,
     sub: _Submission,
     progress: Callable[[int], None] | None,
@@ -179,12 +179,12 @@ def _issue(
         )
     if not sub.rows and not sub.read_errors:
         raise BatchRejected([RowError(1, "", "the batch has no rows")])
-    requests, errors = validate_rows(session, body, sub.rows, services.vault)
+    requests, errors = validate_rows(session, body, sub.rows, runtime.vault)
     errors = [*sub.read_errors, *errors]
     if errors:
         raise BatchRejected(sorted(errors, key=lambda e: (e.row, e.column)))
 
-    signer = services.keyring.signer_for(session, body)
+    signer = runtime.keyring.signer_for(session, body)
     batch = Batch(
         id=uuid.uuid4().hex,
         body_id=body.id,
@@ -198,11 +198,11 @@ def _issue(
     session.add(batch)
     session.flush()
 
-    numbers = _allocate_numbers(session, services, body, requests)
-    holders = _holders(session, services, requests)
+    numbers = _allocate_numbers(session, runtime, body, requests)
+    holders = _holders(session, runtime, requests)
     superseded = _supersede(session, requests, numbers, sub.actor)
     issued, leaves = _store(
-        session, services, body, batch, signer, requests, numbers, holders, sub.actor, progress
+        session, runtime, body, batch, signer, requests, numbers, holders, sub.actor, progress
     )
     return BatchResult(batch.id, issued, superseded=superseded), leaves
 
@@ -250,7 +250,7 @@ def _upsert(session: Session) -> Any:
 
 def _allocate_numbers(
     session: Session,
-    services: Services,
+    runtime: Runtime,
     body: CertificationBody,
     requests: list[CertificateRequest],
 ) -> dict[int, str]:
@@ -258,7 +258,7 @@ def _allocate_numbers(
     groups: dict[tuple[int, Level], list[CertificateRequest]] = defaultdict(list)
     for r in requests:
         groups[(r.issue_date.year, r.level)].append(r)
-    body_code = parse_body_code(body.code, services.settings.extra_provinces)
+    body_code = parse_body_code(body.code, runtime.settings.extra_provinces)
     insert_ = _upsert(session)
     numbers: dict[int, str] = {}
     # A fixed order of counter rows keeps two batches of one body from deadlocking.
@@ -279,7 +279,7 @@ def _allocate_numbers(
         first = last - len(members) + 1
         for offset, r in enumerate(members):
             number = CertificateNumber(body_code, year % 100, level, first + offset)
-            numbers[r.row] = number.format(services.special_letters)
+            numbers[r.row] = number.format(runtime.special_letters)
     return numbers
 
 
@@ -290,7 +290,7 @@ class _HolderRef:
 
 
 def _holders(
-    session: Session, services: Services, requests: list[CertificateRequest]
+    session: Session, runtime: Runtime, requests: list[CertificateRequest]
 ) -> dict[tuple[str, str], _HolderRef]:
     """Holder rows for every person in the batch, creating the missing holders.
 
@@ -303,7 +303,7 @@ def _holders(
 
     def remember(rows: Iterable[Row[Any]]) -> None:
         rows = list(rows)
-        salts = services.vault.open_salts(
+        salts = runtime.vault.open_salts(
             (IdType(row.id_type), row.id_hash, row.id_salt) for row in rows
         )
         for row, salt in zip(rows, salts, strict=True):
@@ -314,7 +314,7 @@ def _holders(
         chunk = digests[start : start + 1000]
         remember(session.execute(select(*columns).where(one_of(session, Holder.id_hash, chunk))))
     missing = [
-        services.vault.protect(r.id_type, r.id_number) for k, r in wanted.items() if k not in found
+        runtime.vault.protect(r.id_type, r.id_number) for k, r in wanted.items() if k not in found
     ]
     if not missing:
         return found
@@ -364,7 +364,7 @@ def _supersede(
 
 def _store(
     session: Session,
-    services: Services,
+    runtime: Runtime,
     body: CertificationBody,
     batch: Batch,
     signer: JwsSigner,
@@ -379,7 +379,7 @@ def _store(
     Returns the issued certificates and the transparency-log leaf hash of every event
     written, by seq, made from the values written (for :func:`publish`).
     """
-    public_url = services.settings.public_url
+    public_url = runtime.settings.public_url
     now = utcnow()
     issued: list[IssuedCertificate] = []
     records: list[str] = []
@@ -555,19 +555,19 @@ def facts_for(
     )
 
 
-def revoke(services: Services, number: str, reason: str, actor: str = "") -> Certificate:
+def revoke(runtime: Runtime, number: str, reason: str, actor: str = "") -> Certificate:
     """Revoke a valid certificate; the reason is shown on verification and logged publicly."""
-    cert = _revoke(services, number, reason, actor)
-    publish(services)
+    cert = _revoke(runtime, number, reason, actor)
+    publish(runtime)
     return cert
 
 
-def _revoke(services: Services, number: str, reason: str, actor: str) -> Certificate:
+def _revoke(runtime: Runtime, number: str, reason: str, actor: str) -> Certificate:
     reason = reason.strip()
     if len(reason) < 4:
         raise InvalidInput("give a reason for the revocation (shown to anyone who verifies)")
     check_visible("reason", reason, multiline=True)  # signed, and shown on the public page
-    with services.db.transaction() as session:
+    with runtime.db.transaction() as session:
         cert = session.scalar(select(Certificate).where(Certificate.number == number))
         if cert is None:
             raise NotFound(f"no certificate {number}")
@@ -578,14 +578,14 @@ def _revoke(services: Services, number: str, reason: str, actor: str) -> Certifi
         cert.status_reason = reason
         cert.status_changed_at = now
         # Signed by the body's active key now, so the registry can verify the revocation too.
-        signer = services.keyring.signer_for(session, cert.body)
+        signer = runtime.keyring.signer_for(session, cert.body)
         statement = status_statement(
             number=number,
             body_code=cert.body.code,
             status="revoked",
             reason=reason,
             at=now,
-            public_url=services.settings.public_url,
+            public_url=runtime.settings.public_url,
         )
         record = sign_status_statement(signer, statement)
         session.add(  # numbered at flush, i.e. last (certsvc.models.events lock order)

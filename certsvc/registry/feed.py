@@ -63,7 +63,7 @@ from certsvc.models import (
     UTCDateTime,
 )
 from certsvc.models.transparency import LogCheckpoint
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from certsvc.signing.b64 import b64url_encode
 
 T = TypeVar("T")
@@ -388,7 +388,7 @@ def _start(db: Database, request: FeedRequest, limit: int) -> _Start:
     return _read(db, read)
 
 
-def stream_changes(services: Services, request: FeedRequest) -> Iterator[str]:
+def stream_changes(runtime: Runtime, request: FeedRequest) -> Iterator[str]:
     """The page for ``request`` as JSON text chunks, read from the database as it is written.
 
     Rows are read in chunks of :data:`FETCH_ROWS`, each chunk by seq range in its own short
@@ -399,10 +399,10 @@ def stream_changes(services: Services, request: FeedRequest) -> Iterator[str]:
     The first chunk is read with the page's head; each next one on a helper thread while the
     one before is written out.
     """
-    db = services.db
+    db = runtime.db
     wanted = min(FETCH_ROWS, request.limit)
     start = _start(db, request, wanted)
-    items = _Items(db, services.vault, start.bodies)
+    items = _Items(db, runtime.vault, start.bodies)
     yield (
         f'{{"head":{start.head},"after":{request.after},"limit":{request.limit},'
         f'"scope":{_dumps(request.body_code)},"checkpoint":{_string(start.checkpoint)},"events":['

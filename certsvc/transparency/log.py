@@ -41,7 +41,7 @@ from certsvc.errors import (
 )
 from certsvc.models import Certificate, CertificationBody, Event, EventLogHead, utcnow
 from certsvc.models.transparency import LogCheckpoint, LogKey, MerkleNode
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 from certsvc.signing.keys import (
     KeyFiles,
     decrypt_private_key,
@@ -135,9 +135,9 @@ class LogKeys:
         self._passphrase = passphrase
 
     @classmethod
-    def of(cls, services: Services) -> LogKeys:
+    def of(cls, runtime: Runtime) -> LogKeys:
         """The log keys of a running certsvc (same directory and passphrase as body keys)."""
-        return cls(KeyFiles(services.settings.key_dir), services.settings.key_passphrase)
+        return cls(KeyFiles(runtime.settings.key_dir), runtime.settings.key_passphrase)
 
     def active(self, session: Session) -> LogKey | None:
         """The key that signs new checkpoints, if one was made."""
@@ -311,7 +311,7 @@ def sign_checkpoint(session: Session, signer: LogSigner, size: int) -> SignedChe
 
 
 def append_and_checkpoint(
-    services: Services,
+    runtime: Runtime,
     *,
     chunk: int = APPEND_CHUNK,
     known_leaves: Mapping[int, bytes] | None = None,
@@ -323,10 +323,10 @@ def append_and_checkpoint(
     ``known_leaves``: leaf hashes of events the caller just committed (see
     :func:`append_events`).
     """
-    keys = LogKeys.of(services)
-    origin = log_origin(services.settings.public_url)
+    keys = LogKeys.of(runtime)
+    origin = log_origin(runtime.settings.public_url)
     while True:
-        with services.db.transaction() as session:
+        with runtime.db.transaction() as session:
             size = store.lock_log(session)
             new_size = append_events(session, size, chunk, known_leaves)
             if new_size - size < chunk or new_size == _last_seq(session):

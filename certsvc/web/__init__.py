@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from certsvc.runtime import Services
+from certsvc.runtime import Runtime
 
-#: The key of the app's :class:`~certsvc.runtime.Services` in ``app.extensions``.
+#: The key of the app's :class:`~certsvc.runtime.Runtime` in ``app.extensions``.
 EXTENSION = "certsvc"
 
 
-def services_of(app: Flask) -> Services:
+def runtime_of(app: Flask) -> Runtime:
     """The long-lived objects :func:`certsvc.create_app` attached to ``app``."""
-    services = app.extensions[EXTENSION]
-    assert isinstance(services, Services)
-    return services
+    runtime = app.extensions[EXTENSION]
+    assert isinstance(runtime, Runtime)
+    return runtime

@@ -19,7 +19,7 @@ from certsvc.errors import InvalidRequest
 from certsvc.models import utcnow
 from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
 from certsvc.verify.result import format_time
-from certsvc.web import services_of
+from certsvc.web import runtime_of
 from certsvc.web.json_body import json_object
 from certsvc.web.openapi import MAX_ID_NUMBER, MAX_NAME, MAX_NUMBER, MAX_TOKEN, openapi_document
 
@@ -66,7 +66,7 @@ def _body(fields: Mapping[str, int], optional: frozenset[str] = frozenset()) -> 
 def verify() -> Response:
     """Verify a QR token (the part after ``/v/`` in the QR's URL)."""
     token = _body({"token": MAX_TOKEN})["token"]
-    result = services_of(current_app).db.read(lambda session: verify_token(session, token))
+    result = runtime_of(current_app).db.read(lambda session: verify_token(session, token))
     return _no_store(result.to_dict())
 
 
@@ -74,7 +74,7 @@ def verify() -> Response:
 def lookup_number() -> Response:
     """Look up a certificate by its number and the holder's name."""
     body = _body({"number": MAX_NUMBER, "name": MAX_NAME})
-    result = services_of(current_app).db.read(
+    result = runtime_of(current_app).db.read(
         lambda session: lookup_by_number(session, body["number"], body["name"])
     )
     return _no_store(result.to_dict())
@@ -90,11 +90,11 @@ def lookup_id() -> Response:
     id_type = body.get("id_type", IdType.RESIDENT_ID.value)
     if id_type not in {t.value for t in IdType}:
         raise InvalidRequest(f"id_type must be one of {', '.join(t.value for t in IdType)}")
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     checked_at = utcnow()
-    results = services.db.read(
+    results = runtime.db.read(
         lambda session: lookup_by_id(
-            session, services.vault, body["id_number"], body["name"], id_type, checked_at
+            session, runtime.vault, body["id_number"], body["name"], id_type, checked_at
         )
     )
     return _no_store(
@@ -109,7 +109,7 @@ def lookup_id() -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3.1 description of this API."""
-    response = jsonify(openapi_document(services_of(current_app).settings.public_url))
+    response = jsonify(openapi_document(runtime_of(current_app).settings.public_url))
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

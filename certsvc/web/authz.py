@@ -20,7 +20,7 @@ from flask.typing import ResponseReturnValue
 
 from certsvc.accounts import audit
 from certsvc.accounts.accounts import Permission, Principal, load_principal
-from certsvc.web import services_of
+from certsvc.web import runtime_of
 
 __all__ = [
     "IDLE_TIMEOUT",
@@ -83,7 +83,7 @@ def current_principal() -> Principal | None:
     if now - started > MAX_SESSION_AGE.total_seconds() or now - seen > IDLE_TIMEOUT.total_seconds():
         end_session()
         return None
-    with services_of(current_app).db.session() as db_session:
+    with runtime_of(current_app).db.session() as db_session:
         who = load_principal(db_session, account_id, stamp)
     if who is None:
         end_session()
@@ -124,7 +124,7 @@ def audit_request(
     detail: Mapping[str, Any] | None = None,
 ) -> None:
     """Write one audit entry for this request, in its own transaction."""
-    with services_of(current_app).db.transaction() as db_session:
+    with runtime_of(current_app).db.transaction() as db_session:
         audit.record(
             db_session,
             request_actor(),

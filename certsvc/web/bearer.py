@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from certsvc.accounts.tokens import ROLES, TokenIdentity, authenticate
 from certsvc.errors import CertsvcError, PermissionDenied, Unauthenticated
-from certsvc.web import services_of
+from certsvc.web import runtime_of
 
 __all__ = ["current_token", "require_token"]
 
@@ -61,7 +61,7 @@ def require_token(
                 )
                 return _error(missing, f'Bearer realm="{_REALM}"')
             try:
-                with services_of(current_app).db.transaction() as session:
+                with runtime_of(current_app).db.transaction() as session:
                     identity = authenticate(session, secret)
             except Unauthenticated as exc:
                 challenge = f'Bearer realm="{_REALM}", error="invalid_token"'

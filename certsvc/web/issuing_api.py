@@ -40,14 +40,14 @@ from certsvc.errors import (
     PermissionDenied,
     RowError,
 )
-from certsvc.issuance import certificates as service
+from certsvc.issuance import certificates
 from certsvc.issuance.rows import COLUMNS, COLUMNS_BY_KEY, MAX_CELL_CHARS, MAX_EVIDENCE_CHARS
 from certsvc.issuance.service import issue_batch
 from certsvc.models import Batch, Certificate
 from certsvc.models.base import text_limit
 from certsvc.verify.core import certificate_fields
 from certsvc.verify.result import format_time
-from certsvc.web import services_of
+from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request
 from certsvc.web.bearer import current_token, require_token
 from certsvc.web.json_body import json_object
@@ -154,7 +154,7 @@ def _certificate_brief(cert: Certificate, public_url: str) -> dict[str, Any]:
 
 
 def _batch_json(session: Session, batch: Batch, public_url: str) -> dict[str, Any]:
-    certs = service.batch_certificates(session, batch)
+    certs = certificates.batch_certificates(session, batch)
     return {
         "id": batch.id,
         "status": "issued",
@@ -166,7 +166,7 @@ def _batch_json(session: Session, batch: Batch, public_url: str) -> dict[str, An
 
 
 def _certificate_json(session: Session, cert: Certificate, public_url: str) -> dict[str, Any]:
-    past = service.history(session, cert)
+    past = certificates.history(session, cert)
     numbers = {c.id: c.number for c in past.chain}
     position = next(i for i, c in enumerate(past.chain) if c.id == cert.id)
     return {
@@ -206,8 +206,8 @@ def create_batch() -> ResponseReturnValue:
     key = _idempotency_key(required=True)
     data = _json_object(frozenset({"rows"}))
     rows = data.get("rows")
-    services = services_of(current_app)
-    limit = services.settings.max_batch_rows
+    runtime = runtime_of(current_app)
+    limit = runtime.settings.max_batch_rows
     if not isinstance(rows, list) or not rows:
         raise InvalidRequest("'rows' must be a non-empty array of row objects")
     if len(rows) > limit:
@@ -215,15 +215,15 @@ def create_batch() -> ResponseReturnValue:
     checked = [_check_row(i, r) for i, r in enumerate(rows)]
     shape_errors = [e for _, errors in checked for e in errors]
     numbered = [(i, values) for i, (values, _) in enumerate(checked)]
-    with services.db.session() as session:
-        body_code = service.body_by_id(session, body_id).code
+    with runtime.db.session() as session:
+        body_code = certificates.body_by_id(session, body_id).code
     try:
         result = issue_batch(
-            services,
+            runtime,
             body_code,
             numbered,
             source="api",
-            content_sha256=service.json_digest(services, rows),
+            content_sha256=certificates.json_digest(runtime, rows),
             idempotency_key=key,
             actor=f"token {token.prefix}…",
             read_errors=shape_errors,
@@ -248,9 +248,9 @@ def create_batch() -> ResponseReturnValue:
         outcome="replayed" if result.replayed else "ok",
         detail={"certificates": len(result.certificates), "key": key},
     )
-    with services.db.session() as session:
-        batch = service.get_batch(session, body_id, result.batch_id)
-        payload = _batch_json(session, batch, services.settings.public_url)
+    with runtime.db.session() as session:
+        batch = certificates.get_batch(session, body_id, result.batch_id)
+        payload = _batch_json(session, batch, runtime.settings.public_url)
     payload["replayed"] = result.replayed
     payload["superseded"] = result.superseded
     response = _no_store(payload, 200 if result.replayed else 201)
@@ -262,10 +262,10 @@ def create_batch() -> ResponseReturnValue:
 def get_batch(batch_id: str) -> ResponseReturnValue:
     """A batch of the token's body and its certificates."""
     body_id = _body_of(current_token())
-    services = services_of(current_app)
-    with services.db.session() as session:
-        batch = service.get_batch(session, body_id, batch_id[:64])
-        return _no_store(_batch_json(session, batch, services.settings.public_url))
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
+        batch = certificates.get_batch(session, body_id, batch_id[:64])
+        return _no_store(_batch_json(session, batch, runtime.settings.public_url))
 
 
 @bp.get("/certificates/<number>")
@@ -273,10 +273,10 @@ def get_batch(batch_id: str) -> ResponseReturnValue:
 def get_certificate(number: str) -> ResponseReturnValue:
     """A certificate of the token's body, with its corrections and events."""
     body_id = _body_of(current_token())
-    services = services_of(current_app)
-    with services.db.session() as session:
-        cert = service.get_certificate(session, body_id, number[:64])
-        payload = _certificate_json(session, cert, services.settings.public_url)
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
+        cert = certificates.get_certificate(session, body_id, number[:64])
+        payload = _certificate_json(session, cert, runtime.settings.public_url)
     audit_request("certificate.view", body_id=body_id, target=cert.number)
     return _no_store(payload)
 
@@ -286,8 +286,8 @@ def _own_certificate(number: str) -> tuple[TokenIdentity, int, str]:
     (NotFound when the body has none: another body's certificates do not exist for it)."""
     token = current_token()
     body_id = _body_of(token)
-    with services_of(current_app).db.session() as session:
-        return token, body_id, service.get_certificate(session, body_id, number[:64]).number
+    with runtime_of(current_app).db.session() as session:
+        return token, body_id, certificates.get_certificate(session, body_id, number[:64]).number
 
 
 @bp.post("/certificates/<number>/revoke")
@@ -295,13 +295,13 @@ def _own_certificate(number: str) -> tuple[TokenIdentity, int, str]:
 def revoke_certificate(number: str) -> ResponseReturnValue:
     """Revoke with a reason; the reason is shown to everyone who verifies."""
     token, body_id, number = _own_certificate(number)
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     data = _json_object(frozenset({"reason"}))
     reason = data.get("reason")
     if not isinstance(reason, str) or len(reason) > MAX_REASON:
         raise InvalidRequest(f"'reason' must be a string of at most {MAX_REASON} characters")
     try:
-        service.revoke(services, body_id, number, reason, actor=f"token {token.prefix}…")
+        certificates.revoke(runtime, body_id, number, reason, actor=f"token {token.prefix}…")
     except CertsvcError as exc:
         audit_request(
             "certificate.revoke",
@@ -314,9 +314,9 @@ def revoke_certificate(number: str) -> ResponseReturnValue:
     audit_request(
         "certificate.revoke", body_id=body_id, target=number, detail={"reason": reason.strip()}
     )
-    with services.db.session() as session:
-        cert = service.get_certificate(session, body_id, number)
-        return _no_store(_certificate_json(session, cert, services.settings.public_url))
+    with runtime.db.session() as session:
+        cert = certificates.get_certificate(session, body_id, number)
+        return _no_store(_certificate_json(session, cert, runtime.settings.public_url))
 
 
 @bp.post("/certificates/<number>/reissue")
@@ -324,7 +324,7 @@ def revoke_certificate(number: str) -> ResponseReturnValue:
 def reissue_certificate(number: str) -> ResponseReturnValue:
     """Issue a corrected certificate that supersedes this one (e.g. a name typo)."""
     token, body_id, number = _own_certificate(number)
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     key = _idempotency_key(required=False)
     data = _json_object(frozenset({"changes"}))
     changes = data.get("changes")
@@ -333,13 +333,13 @@ def reissue_certificate(number: str) -> ResponseReturnValue:
             '\'changes\' must be an object of field: new text, e.g. {"name": "张三丰"}'
         )
     values, errors = _check_row(0, changes)
-    unknown = sorted(set(values) - set(service.CORRECTABLE))
+    unknown = sorted(set(values) - set(certificates.CORRECTABLE))
     if errors or unknown:
         errors += [RowError(0, k, "cannot be changed by a correction") for k in unknown]
         return _rejected(BatchRejected(errors))
     try:
-        result = service.reissue(
-            services,
+        result = certificates.reissue(
+            runtime,
             body_id,
             number[:64],
             values,
@@ -369,12 +369,12 @@ def reissue_certificate(number: str) -> ResponseReturnValue:
         outcome="replayed" if result.replayed else "ok",
         detail={"new": new_number, "batch": result.batch_id},
     )
-    with services.db.session() as session:
-        cert = service.get_certificate(session, body_id, new_number)
+    with runtime.db.session() as session:
+        cert = certificates.get_certificate(session, body_id, new_number)
         payload = {
             "batch_id": result.batch_id,
             "replayed": result.replayed,
-            "certificate": _certificate_json(session, cert, services.settings.public_url),
+            "certificate": _certificate_json(session, cert, runtime.settings.public_url),
         }
     return _no_store(payload, 200 if result.replayed else 201)
 
@@ -682,7 +682,7 @@ def openapi_schemas() -> dict[str, Any]:
                 "changes": {
                     "type": "object",
                     "minProperties": 1,
-                    "properties": {k: fields[k] for k in service.CORRECTABLE},
+                    "properties": {k: fields[k] for k in certificates.CORRECTABLE},
                     "additionalProperties": False,
                 }
             },

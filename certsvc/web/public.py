@@ -24,7 +24,7 @@ from certsvc.signing.jwks import jwks_document
 from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
 from certsvc.verify.result import VerificationResult
 from certsvc.verify.text import LANGUAGES, preferred_language, texts
-from certsvc.web import services_of
+from certsvc.web import runtime_of
 
 bp = Blueprint(
     "public",
@@ -49,8 +49,8 @@ def health() -> dict[str, str]:
 @bp.get("/.well-known/jwks.json")
 def jwks() -> ResponseReturnValue:
     """Every key that ever signed, with its status (DESIGN.md contract — JWKS)."""
-    services = services_of(current_app)
-    document = services.db.read(lambda session: jwks_document(published_keys(session)))
+    runtime = runtime_of(current_app)
+    document = runtime.db.read(lambda session: jwks_document(published_keys(session)))
     body = json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     etag = hashlib.sha256(body.encode()).hexdigest()[:32]
     response = Response(body, mimetype="application/jwk-set+json")
@@ -109,8 +109,8 @@ def _result_page(result: VerificationResult, token: str | None) -> Response:
 @bp.get("/v/<path:token>")
 def verify_page(token: str) -> Response:
     """The page behind each QR code: status banner, every certified field, key, time."""
-    services = services_of(current_app)
-    result = services.db.read(lambda session: verify_token(session, token))
+    runtime = runtime_of(current_app)
+    result = runtime.db.read(lambda session: verify_token(session, token))
     return _result_page(result, token.strip())
 
 
@@ -124,9 +124,9 @@ def lookup() -> Response:
 def lookup_number() -> Response:
     """Look up by certificate number + name; shows the same page as a QR scan."""
     number, name = request.form.get("number", ""), request.form.get("name", "")
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     try:
-        result = services.db.read(lambda session: lookup_by_number(session, number, name))
+        result = runtime.db.read(lambda session: lookup_by_number(session, number, name))
     except CertsvcError as exc:
         return _page("lookup.html", 422, error=_error_text(exc), number=number, name=name)
     return _result_page(result, None)
@@ -137,11 +137,11 @@ def lookup_id() -> Response:
     """Look up by ID number + name: that person's certificates, masked data only."""
     name = request.form.get("name", "")
     id_type = request.form.get("id_type", IdType.RESIDENT_ID.value)
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     try:
         id_number = request.form.get("id_number", "")
-        results = services.db.read(
-            lambda session: lookup_by_id(session, services.vault, id_number, name, id_type)
+        results = runtime.db.read(
+            lambda session: lookup_by_id(session, runtime.vault, id_number, name, id_type)
         )
     except CertsvcError as exc:
         return _page("lookup.html", 422, error=_error_text(exc), name=name, id_type=id_type)

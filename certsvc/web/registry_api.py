@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 
 from certsvc.registry.feed import DEFAULT_LIMIT, MAX_LIMIT, parse_request, stream_changes
 from certsvc.registry.stats import DIMENSIONS, compute_stats
-from certsvc.web import services_of
+from certsvc.web import runtime_of
 from certsvc.web.bearer import current_token, require_token
 
 bp = Blueprint("registry_api", __name__, url_prefix="/api/v1/registry")
@@ -27,8 +27,8 @@ def changes() -> ResponseReturnValue:
     """One page of the change feed, streamed (see :mod:`certsvc.registry.feed`)."""
     identity = current_token()
     page = parse_request(request.args, identity.body_id, identity.body_code)
-    services = services_of(current_app)
-    response = Response(stream_changes(services, page), mimetype="application/json")
+    runtime = runtime_of(current_app)
+    response = Response(stream_changes(runtime, page), mimetype="application/json")
     # Clear ID numbers inside: no cache may keep a copy.
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -39,10 +39,10 @@ def changes() -> ResponseReturnValue:
 def stats() -> ResponseReturnValue:
     """Counts of valid certificates and distinct holders by each dimension."""
     identity = current_token()
-    services = services_of(current_app)
-    with services.db.session() as session:
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
         result = compute_stats(
-            session, body_id=identity.body_id, extra_provinces=services.settings.extra_provinces
+            session, body_id=identity.body_id, extra_provinces=runtime.settings.extra_provinces
         )
     response = jsonify(result.to_dict())
     response.headers["Cache-Control"] = "no-store"

@@ -27,7 +27,7 @@ from certsvc.domain.numbers import looks_like_certificate_number
 from certsvc.errors import InvalidRequest, NotFound
 from certsvc.transparency import store
 from certsvc.transparency.log import certificate_inclusion, latest_checkpoint, transparency_document
-from certsvc.web import services_of
+from certsvc.web import runtime_of
 
 bp = Blueprint("transparency", __name__)
 
@@ -63,7 +63,7 @@ def _any_origin(response: Response) -> Response:
 @bp.get("/.well-known/transparency.json")
 def document() -> Response:
     """The log's public description: keys, origin and the latest checkpoint."""
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         payload = transparency_document(session)
     return _json(payload, max_age=60)
 
@@ -71,7 +71,7 @@ def document() -> Response:
 @bp.get("/transparency/checkpoint")
 def checkpoint() -> Response:
     """The latest checkpoint, as the signed note itself."""
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         signed = latest_checkpoint(session)
     if signed is None:
         raise NotFound("the transparency log has no checkpoint yet")
@@ -84,7 +84,7 @@ def checkpoint() -> Response:
 def inclusion() -> Response:
     """The audit path of event ``seq`` in the tree of ``tree_size`` events."""
     seq, size = _int_arg("seq"), _int_arg("tree_size")
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         proof = store.inclusion_proof(session, seq, size)
     payload = {"seq": seq, "leaf_index": seq - 1, "tree_size": size}
     return _json({**payload, "proof": [_b64(p) for p in proof]}, max_age=3600)
@@ -94,7 +94,7 @@ def inclusion() -> Response:
 def consistency() -> Response:
     """The proof that the tree of ``new`` events extends the tree of ``old`` events."""
     old, new = _int_arg("old"), _int_arg("new")
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         proof = store.consistency_proof(session, old, new)
     return _json({"old": old, "new": new, "proof": [_b64(p) for p in proof]}, max_age=3600)
 
@@ -107,7 +107,7 @@ def certificate(number: str) -> Response:
             "not a certificate number: Y or S, an optional level letter, then digits "
             "(22 characters)"
         )
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         result = certificate_inclusion(session, number)
     if result is None:
         raise NotFound(f"certificate {number} is not in a checkpoint of the log (yet)")

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from certsvc.accounts import accounts
 from certsvc.errors import CertsvcError, RateLimited
-from certsvc.web import services_of
+from certsvc.web import runtime_of
 from certsvc.web.authz import (
     audit_request,
     client_ip,
@@ -46,7 +46,7 @@ def login() -> ResponseReturnValue:
         assert form.username.data is not None and form.password.data is not None
         try:
             who = accounts.login(
-                services_of(current_app).db,
+                runtime_of(current_app).db,
                 form.username.data,
                 form.password.data,
                 ip=client_ip(),
@@ -70,7 +70,7 @@ def logout() -> ResponseReturnValue:
     """End the session (a POST with a CSRF token: a link elsewhere cannot log you out)."""
     who = current_principal()
     if who is not None:
-        with services_of(current_app).db.transaction() as session:
+        with runtime_of(current_app).db.transaction() as session:
             accounts.end_sessions(session, who.account_id)
         audit_request("logout", body_id=who.body_id)
     end_session()
@@ -105,7 +105,7 @@ def password() -> ResponseReturnValue:
             status = 422
         else:
             try:
-                with services_of(current_app).db.transaction() as session:
+                with runtime_of(current_app).db.transaction() as session:
                     updated = accounts.change_password(
                         session,
                         who.account_id,

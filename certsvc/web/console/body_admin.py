@@ -17,9 +17,9 @@ from certsvc.bodies import bodies
 from certsvc.domain.china_time import CHINA
 from certsvc.domain.levels import CERTIFIED_LEVELS, Level
 from certsvc.errors import CertsvcError, InvalidInput, NotFound
-from certsvc.issuance import certificates as service
+from certsvc.issuance import certificates
 from certsvc.models import EcosystemMember, Occupation, SigningKey
-from certsvc.web import services_of
+from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, principal, requires
 from certsvc.web.console import bp, i18n
 from certsvc.web.console.forms import (
@@ -44,8 +44,8 @@ def _body_id() -> int:
 
 
 def _members_page(form: MemberForm, status: int = 200) -> ResponseReturnValue:
-    with services_of(current_app).db.session() as session:
-        body = service.body_by_id(session, _body_id())
+    with runtime_of(current_app).db.session() as session:
+        body = certificates.body_by_id(session, _body_id())
         return render_template(
             "console/members.html",
             body=body,
@@ -71,8 +71,8 @@ def member_add() -> ResponseReturnValue:
         return _members_page(form, 422)
     assert form.uscc.data is not None and form.valid_from.data is not None
     try:
-        with services_of(current_app).db.transaction() as session:
-            body = service.body_by_id(session, _body_id())
+        with runtime_of(current_app).db.transaction() as session:
+            body = certificates.body_by_id(session, _body_id())
             member = bodies.add_member(
                 session,
                 body,
@@ -101,15 +101,15 @@ def member_add() -> ResponseReturnValue:
 def member_end(member_id: int) -> ResponseReturnValue:
     """End a membership on a date (inclusive); its history stays."""
     form = EndMemberForm()
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         member = session.get(EcosystemMember, member_id)
         if member is None or member.body_id != _body_id():
             raise NotFound("no such member of this body")
         uscc = member.uscc
     if not form.validate_on_submit() or form.valid_to.data is None:
         raise InvalidInput("give the last day of the membership (YYYY-MM-DD)")
-    with services_of(current_app).db.transaction() as session:
-        body = service.body_by_id(session, _body_id())
+    with runtime_of(current_app).db.transaction() as session:
+        body = certificates.body_by_id(session, _body_id())
         bodies.end_member(session, body, uscc, form.valid_to.data, actor=principal().username)
     audit_request(
         "member.end", body_id=_body_id(), target=uscc, detail={"to": str(form.valid_to.data)}
@@ -123,7 +123,7 @@ def member_end(member_id: int) -> ResponseReturnValue:
 
 def _scope_form(formdata: bool = True) -> ScopeForm:
     form = ScopeForm() if formdata else ScopeForm(formdata=None)
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         form.occupations.choices = [
             (o.code, f"{o.code} {i18n.tr(o.name_zh, o.name_en or o.name_zh)}")
             for o in session.scalars(select(Occupation).order_by(Occupation.code))
@@ -133,8 +133,8 @@ def _scope_form(formdata: bool = True) -> ScopeForm:
 
 
 def _scope_page(form: ScopeForm, status: int = 200) -> ResponseReturnValue:
-    with services_of(current_app).db.session() as session:
-        body = service.body_by_id(session, _body_id())
+    with runtime_of(current_app).db.session() as session:
+        body = certificates.body_by_id(session, _body_id())
         names = {o.code: o for o in session.scalars(select(Occupation))}
         grid: dict[str, set[str]] = {}
         for entry in body.scope:
@@ -165,8 +165,8 @@ def scope_add() -> ResponseReturnValue:
         return _scope_page(form, 422)
     try:
         levels = [Level.from_code(code) for code in form.levels.data or []]
-        with services_of(current_app).db.transaction() as session:
-            body = service.body_by_id(session, _body_id())
+        with runtime_of(current_app).db.transaction() as session:
+            body = certificates.body_by_id(session, _body_id())
             added = bodies.add_scope(
                 session, body, form.occupations.data or [], levels, actor=principal().username
             )
@@ -188,8 +188,8 @@ def scope_remove() -> ResponseReturnValue:
         raise InvalidInput("say which occupation and level to remove")
     level = Level.from_code(str(form.level.data))
     code = str(form.occupation_code.data)
-    with services_of(current_app).db.transaction() as session:
-        body = service.body_by_id(session, _body_id())
+    with runtime_of(current_app).db.transaction() as session:
+        body = certificates.body_by_id(session, _body_id())
         bodies.remove_scope(session, body, code, level, actor=principal().username)
     audit_request("scope.remove", body_id=_body_id(), target=f"{code}×{level.code}")
     flash(tr(f"已移除 {code} {level.printed_zh}。", f"Removed {code} {level.printed_en}."))
@@ -200,7 +200,7 @@ def scope_remove() -> ResponseReturnValue:
 
 
 def _key(kid: str) -> SigningKey:
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         key = session.get(SigningKey, kid)
         if key is None or key.body_id != _body_id():
             raise NotFound("no such signing key of this body")
@@ -211,7 +211,7 @@ def _key(kid: str) -> SigningKey:
 @requires(Permission.READ)
 def keys() -> ResponseReturnValue:
     """Every key the body ever had, with its status."""
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         found = session.scalars(
             select(SigningKey)
             .where(SigningKey.body_id == _body_id())
@@ -228,10 +228,10 @@ def key_rotate() -> ResponseReturnValue:
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("console/key_rotate.html", form=form), status
-    services = services_of(current_app)
-    with services.db.transaction() as session:
-        body = service.body_by_id(session, _body_id())
-        key = services.keyring.rotate(session, body, actor=principal().username)
+    runtime = runtime_of(current_app)
+    with runtime.db.transaction() as session:
+        body = certificates.body_by_id(session, _body_id())
+        key = runtime.keyring.rotate(session, body, actor=principal().username)
         kid = key.kid
     audit_request("key.rotate", body_id=_body_id(), target=kid)
     flash(tr(f"新密钥 {kid[:12]}… 已启用。", f"New key {kid[:12]}… is active."))
@@ -248,9 +248,9 @@ def key_compromise(kid: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             cutoff = _parse_cutoff(str(form.cutoff.data))
-            services = services_of(current_app)
-            with services.db.transaction() as session:
-                services.keyring.mark_compromised(
+            runtime = runtime_of(current_app)
+            with runtime.db.transaction() as session:
+                runtime.keyring.mark_compromised(
                     session, key.kid, cutoff, actor=principal().username
                 )
         except CertsvcError as exc:

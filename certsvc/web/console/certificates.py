@@ -19,10 +19,10 @@ from flask.typing import ResponseReturnValue
 from certsvc.accounts.accounts import Permission
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.errors import BatchRejected, CertsvcError
-from certsvc.issuance import certificates as service
+from certsvc.issuance import certificates
 from certsvc.registry.stats import compute_stats
 from certsvc.verify.core import certificate_fields
-from certsvc.web import services_of
+from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, principal, requires
 from certsvc.web.console import bp, downloads, i18n
 from certsvc.web.console.forms import CorrectForm, RevokeForm
@@ -39,13 +39,13 @@ def _body_id() -> int:
 @requires(Permission.READ)
 def dashboard() -> ResponseReturnValue:
     """Counts by occupation, level and month; the latest batches."""
-    with services_of(current_app).db.session() as session:
-        body = service.body_by_id(session, _body_id())
-        board = service.dashboard(session, body.id)
+    with runtime_of(current_app).db.session() as session:
+        body = certificates.body_by_id(session, _body_id())
+        board = certificates.dashboard(session, body.id)
         talent = compute_stats(
             session,
             body_id=body.id,
-            extra_provinces=services_of(current_app).settings.extra_provinces,
+            extra_provinces=runtime_of(current_app).settings.extra_provinces,
         )
         return render_template("console/dashboard.html", body=body, board=board, talent=talent)
 
@@ -53,8 +53,8 @@ def dashboard() -> ResponseReturnValue:
 @bp.get("/batches")
 @requires(Permission.READ)
 def batches() -> ResponseReturnValue:
-    with services_of(current_app).db.session() as session:
-        rows = service.list_batches(session, _body_id(), limit=200)
+    with runtime_of(current_app).db.session() as session:
+        rows = certificates.list_batches(session, _body_id(), limit=200)
         return render_template("console/batches.html", batches=rows)
 
 
@@ -62,9 +62,9 @@ def batches() -> ResponseReturnValue:
 @requires(Permission.READ)
 def batch(batch_id: str) -> ResponseReturnValue:
     """A batch and its certificates, with the downloads."""
-    with services_of(current_app).db.session() as session:
-        found = service.get_batch(session, _body_id(), batch_id)
-        certs = service.batch_certificates(session, found)
+    with runtime_of(current_app).db.session() as session:
+        found = certificates.get_batch(session, _body_id(), batch_id)
+        certs = certificates.batch_certificates(session, found)
         return render_template(
             "console/batch.html",
             batch=found,
@@ -77,10 +77,10 @@ def batch(batch_id: str) -> ResponseReturnValue:
 @requires(Permission.READ)
 def batch_csv(batch_id: str) -> ResponseReturnValue:
     """The batch's certificate numbers, names and verification links, as CSV for HR."""
-    services = services_of(current_app)
-    with services.db.session() as session:
-        found = service.get_batch(session, _body_id(), batch_id)
-        certs = service.batch_certificates(session, found)
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
+        found = certificates.get_batch(session, _body_id(), batch_id)
+        certs = certificates.batch_certificates(session, found)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(["row", "number", "name", "id_number_masked", "level", "status", "url"])
@@ -93,7 +93,7 @@ def batch_csv(batch_id: str) -> ResponseReturnValue:
                     c.holder.id_masked,
                     i18n.level_name(c.level),
                     c.status,
-                    f"{services.settings.public_url}/v/{c.token}",
+                    f"{runtime.settings.public_url}/v/{c.token}",
                 ]
             )
     audit_request("batch.export", body_id=found.body_id, target=found.id)
@@ -108,7 +108,7 @@ def certificate_search() -> ResponseReturnValue:
     """Search by number, name, occupation, level, batch and status."""
     args = request.args
     page_text = args.get("page", "1")
-    query = service.CertificateQuery(
+    query = certificates.CertificateQuery(
         number=args.get("number", "")[:40],
         name=args.get("name", "")[:50],
         occupation=args.get("occupation", "")[:40],
@@ -117,14 +117,14 @@ def certificate_search() -> ResponseReturnValue:
         status=args.get("status", "")[:16],
         page=int(page_text) if page_text.isdigit() and 0 < int(page_text) < 100_000 else 1,
     )
-    with services_of(current_app).db.session() as session:
-        found, total = service.search(session, _body_id(), query)
+    with runtime_of(current_app).db.session() as session:
+        found, total = certificates.search(session, _body_id(), query)
         return render_template(
             "console/certificates.html",
             certificates=found,
             total=total,
             query=query,
-            page_size=service.PAGE_SIZE,
+            page_size=certificates.PAGE_SIZE,
             levels=i18n.level_choices(),
         )
 
@@ -133,16 +133,16 @@ def certificate_search() -> ResponseReturnValue:
 @requires(Permission.READ)
 def certificate(number: str) -> ResponseReturnValue:
     """Every field, the status, and the history of corrections."""
-    services = services_of(current_app)
-    with services.db.session() as session:
-        cert = service.get_certificate(session, _body_id(), number)
-        past = service.history(session, cert)
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
+        cert = certificates.get_certificate(session, _body_id(), number)
+        past = certificates.history(session, cert)
         page = render_template(
             "console/certificate.html",
             cert=cert,
             fields=certificate_fields(cert),
             history=past,
-            verify_url=f"{services.settings.public_url}/v/{cert.token}",
+            verify_url=f"{runtime.settings.public_url}/v/{cert.token}",
             downloads=downloads.available(),
         )
     audit_request("certificate.view", body_id=cert.body_id, target=cert.number)
@@ -153,16 +153,16 @@ def certificate(number: str) -> ResponseReturnValue:
 @requires(Permission.REVOKE)
 def certificate_revoke(number: str) -> ResponseReturnValue:
     """Revoke with a reason (shown to everyone who verifies it)."""
-    services = services_of(current_app)
-    with services.db.session() as session:
-        cert = service.get_certificate(session, _body_id(), number)
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
+        cert = certificates.get_certificate(session, _body_id(), number)
     form = RevokeForm()
     status = 200
     if form.validate_on_submit():
         assert form.reason.data is not None
         try:
-            service.revoke(
-                services, _body_id(), cert.number, form.reason.data, actor=principal().username
+            certificates.revoke(
+                runtime, _body_id(), cert.number, form.reason.data, actor=principal().username
             )
         except CertsvcError as exc:
             form.reason.errors = [exc.message]
@@ -192,10 +192,10 @@ def certificate_revoke(number: str) -> ResponseReturnValue:
 @requires(Permission.ISSUE)
 def certificate_correct(number: str) -> ResponseReturnValue:
     """Issue a corrected certificate that supersedes this one; both stay in the history."""
-    services = services_of(current_app)
-    with services.db.session() as session:
-        cert = service.get_certificate(session, _body_id(), number)
-        stored = service.stored_cells(cert)
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
+        cert = certificates.get_certificate(session, _body_id(), number)
+        stored = certificates.stored_cells(cert)
     form = CorrectForm()
     form.id_type.choices = i18n.id_type_choices()
     form.level.choices = [(lv.code, i18n.level_name(lv.code)) for lv in CERTIFIED_LEVELS]
@@ -206,10 +206,10 @@ def certificate_correct(number: str) -> ResponseReturnValue:
     status = 200
     errors: list[str] = []
     if form.validate_on_submit():
-        changes = {key: str(form[key].data or "") for key in service.CORRECTABLE}
+        changes = {key: str(form[key].data or "") for key in certificates.CORRECTABLE}
         try:
-            result = service.reissue(
-                services,
+            result = certificates.reissue(
+                runtime,
                 _body_id(),
                 cert.number,
                 changes,

@@ -17,8 +17,8 @@ from flask import Response, current_app, stream_with_context
 from flask.typing import ResponseReturnValue
 
 from certsvc.accounts.accounts import Permission
-from certsvc.issuance import certificates as service
-from certsvc.web import services_of
+from certsvc.issuance import certificates
+from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, principal, requires
 from certsvc.web.console import bp
 
@@ -57,10 +57,10 @@ def certificate_pdf(number: str) -> ResponseReturnValue:
     from certsvc.render import face_from_certificate, render_certificate
     from certsvc.render.batch import stored_seal
 
-    services = services_of(current_app)
-    with services.db.session() as session:
-        cert = service.get_certificate(session, _body_id(), number)
-        face = face_from_certificate(cert, services.settings.public_url)
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
+        cert = certificates.get_certificate(session, _body_id(), number)
+        face = face_from_certificate(cert, runtime.settings.public_url)
         seal = stored_seal(session, face.body_code)  # as `certsvc pdf` and batch downloads do
     data = render_certificate(face, seal)
     audit_request("certificate.pdf", body_id=_body_id(), target=face.number)
@@ -73,14 +73,14 @@ def batch_zip(batch_id: str) -> ResponseReturnValue:
     """Every certificate of the batch as its own PDF, in one ZIP (streamed)."""
     from certsvc.render.batch import batch_zip as render_zip
 
-    services = services_of(current_app)
-    with services.db.session() as session:
-        batch = service.get_batch(session, _body_id(), batch_id)
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
+        batch = certificates.get_batch(session, _body_id(), batch_id)
     audit_request("batch.zip", body_id=batch.body_id, target=batch.id)
 
     def chunks() -> Iterator[bytes]:
-        with services.db.session() as session:
-            yield from render_zip(session, batch.id, services.settings.public_url)
+        with runtime.db.session() as session:
+            yield from render_zip(session, batch.id, runtime.settings.public_url)
 
     response = Response(stream_with_context(chunks()), mimetype="application/zip")
     return _attachment(response, f"batch-{batch.id}.zip")
@@ -92,9 +92,9 @@ def batch_print(batch_id: str) -> ResponseReturnValue:
     """The batch as one PDF for printing, a page per certificate."""
     from certsvc.render.batch import batch_merged
 
-    services = services_of(current_app)
-    with services.db.session() as session:
-        batch = service.get_batch(session, _body_id(), batch_id)
-        data = batch_merged(session, batch.id, services.settings.public_url)
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
+        batch = certificates.get_batch(session, _body_id(), batch_id)
+        data = batch_merged(session, batch.id, runtime.settings.public_url)
     audit_request("batch.print", body_id=batch.body_id, target=batch.id)
     return _attachment(Response(data, mimetype="application/pdf"), f"batch-{batch.id}.pdf")

@@ -1,7 +1,7 @@
 """The console's forms (Flask-WTF: every form carries and checks a CSRF token).
 
 Fields only check shape (present, length); the rules — check digits, scope, levels — live in
-the services, whose error messages the views show next to the form.
+the runtime, whose error messages the views show next to the form.
 """
 
 from __future__ import annotations

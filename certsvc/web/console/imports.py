@@ -3,7 +3,7 @@
 Between preview and confirm the file travels with the form, compressed, next to a signed
 ticket (account, body, content digest, file name; valid for an hour). The confirm step checks
 the ticket, that the content is the previewed content, and issues it through
-:func:`~certsvc.issuance.service.issue_batch`, which validates everything again inside its
+:func:`~certsvc.issuance.certificates.issue_batch`, which validates everything again inside its
 transaction — all or nothing. A stateless server needs no store for pending uploads this way.
 """
 
@@ -20,12 +20,12 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from certsvc.accounts.accounts import Permission
 from certsvc.domain.ids import redact_id_numbers
 from certsvc.errors import BadFile, BatchRejected, CertsvcError, InvalidInput
-from certsvc.issuance import certificates as service
+from certsvc.issuance import certificates
 from certsvc.issuance.columns import template_choices
 from certsvc.issuance.rows import COLUMNS, read_results_file
 from certsvc.issuance.service import issue_batch
 from certsvc.issuance.template import template_csv, template_xlsx
-from certsvc.web import services_of
+from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, principal, requires
 from certsvc.web.console import bp
 from certsvc.web.console.forms import ConfirmImportForm, UploadForm
@@ -93,11 +93,11 @@ def import_preview() -> ResponseReturnValue:
     who = principal()
     body_id = who.body_id
     assert body_id is not None
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     try:
         if len(data) > _MAX_UPLOAD_BYTES:
             raise BadFile("the file is larger than 20 MB: split it into several files")
-        parsed = read_results_file(data, filename, max_rows=services.settings.max_batch_rows)
+        parsed = read_results_file(data, filename, max_rows=runtime.settings.max_batch_rows)
     except BadFile as exc:
         audit_request(
             "import.preview",
@@ -109,9 +109,9 @@ def import_preview() -> ResponseReturnValue:
         )
         form.file.errors = [exc.message]
         return render_template("console/import.html", form=form), 422
-    digest = service.batch_digest(services, data)
+    digest = certificates.batch_digest(runtime, data)
     rows = [(r.row, r.values) for r in parsed.rows]
-    preview = service.preview_rows(services, body_id, rows, parsed.errors, digest)
+    preview = certificates.preview_rows(runtime, body_id, rows, parsed.errors, digest)
     audit_request(
         "import.preview",
         body_id=body_id,
@@ -142,7 +142,7 @@ def import_confirm() -> ResponseReturnValue:
     """Issue the previewed file: every row or none."""
     form = ConfirmImportForm()
     who = principal()
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     if not form.validate_on_submit():
         raise InvalidInput("the confirmation is incomplete: upload the file again")
     try:
@@ -157,17 +157,17 @@ def import_confirm() -> ResponseReturnValue:
         or ticket.get("a") != who.account_id
         or ticket.get("b") != who.body_id
         or len(data) > _MAX_UPLOAD_BYTES
-        or service.batch_digest(services, data) != ticket.get("d")
+        or certificates.batch_digest(runtime, data) != ticket.get("d")
     ):
         raise InvalidInput("the confirmation does not match the previewed file: upload it again")
     filename = str(ticket.get("f", "upload"))
-    with services.db.session() as session:
-        body = service.body_by_id(session, ticket["b"])
+    with runtime.db.session() as session:
+        body = certificates.body_by_id(session, ticket["b"])
         body_code = body.code
-    parsed = read_results_file(data, filename, max_rows=services.settings.max_batch_rows)
+    parsed = read_results_file(data, filename, max_rows=runtime.settings.max_batch_rows)
     try:
         result = issue_batch(
-            services,
+            runtime,
             body_code,
             [(r.row, r.values) for r in parsed.rows],
             source=parsed.format,
@@ -185,8 +185,8 @@ def import_confirm() -> ResponseReturnValue:
             outcome="rejected",
             detail={"errors": len(exc.errors)},
         )
-        preview = service.preview_rows(
-            services,
+        preview = certificates.preview_rows(
+            runtime,
             ticket["b"],
             [(r.row, r.values) for r in parsed.rows],
             parsed.errors,

@@ -15,7 +15,7 @@ from certsvc.accounts.accounts import Permission
 from certsvc.bodies import bodies
 from certsvc.errors import CertsvcError
 from certsvc.models import Certificate, CertificationBody
-from certsvc.web import services_of
+from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, request_actor, requires
 from certsvc.web.console import bp, i18n
 from certsvc.web.console.forms import AccountForm, BodyForm
@@ -31,7 +31,7 @@ def _account_form(formdata: bool = True) -> AccountForm:
 def _bodies_page(
     form: BodyForm, account_form: AccountForm, status: int = 200
 ) -> ResponseReturnValue:
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         counts = dict(
             session.execute(
                 select(Certificate.body_id, func.count()).group_by(Certificate.body_id)
@@ -61,9 +61,9 @@ def body_create() -> ResponseReturnValue:
     form = BodyForm()
     if not form.validate_on_submit():
         return _bodies_page(form, _account_form(formdata=False), 422)
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
     try:
-        with services.db.transaction() as session:
+        with runtime.db.transaction() as session:
             created = bodies.create_body(
                 session,
                 bodies.NewBody(
@@ -74,10 +74,10 @@ def body_create() -> ResponseReturnValue:
                     filing_number=form.filing_number.data or "",
                     chain_leader=bool(form.chain_leader.data),
                 ),
-                extra_provinces=dict(services.settings.extra_provinces),
+                extra_provinces=dict(runtime.settings.extra_provinces),
                 actor=request_actor().name,
             )
-            services.keyring.create_key(session, created, actor=request_actor().name)
+            runtime.keyring.create_key(session, created, actor=request_actor().name)
             code, body_id = created.code, created.id
     except CertsvcError as exc:
         form.code.errors = [exc.message]
@@ -95,7 +95,7 @@ def body_account_create(code: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _bodies_page(BodyForm(formdata=None), form, 422)
     try:
-        with services_of(current_app).db.transaction() as session:
+        with runtime_of(current_app).db.transaction() as session:
             body = bodies.get_body(session, code)
             created = accounts.create_account(
                 session,

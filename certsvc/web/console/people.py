@@ -26,7 +26,7 @@ from certsvc.accounts import tokens as apitokens
 from certsvc.accounts.accounts import Permission
 from certsvc.errors import CertsvcError, NotFound
 from certsvc.models import Account, ApiToken
-from certsvc.web import services_of
+from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, principal, request_actor, requires
 from certsvc.web.console import bp, i18n
 from certsvc.web.console.forms import AccountForm, ActionForm, TokenForm
@@ -45,7 +45,7 @@ def _token_roles() -> tuple[str, ...]:
 
 
 def _accounts_page(form: AccountForm, status: int = 200) -> ResponseReturnValue:
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         found = accounts.list_accounts(session, principal().body_id)
         return render_template(
             "console/accounts.html", accounts=found, form=form, action=ActionForm()
@@ -72,7 +72,7 @@ def account_create() -> ResponseReturnValue:
         return _accounts_page(form, 422)
     who = principal()
     try:
-        with services_of(current_app).db.transaction() as session:
+        with runtime_of(current_app).db.transaction() as session:
             created = accounts.create_account(
                 session,
                 str(form.username.data),
@@ -94,7 +94,7 @@ def account_create() -> ResponseReturnValue:
 def account_change(account_id: int, action: str) -> ResponseReturnValue:
     """Disable, enable or unlock an account of the same body."""
     who = principal()
-    with services_of(current_app).db.transaction() as session:
+    with runtime_of(current_app).db.transaction() as session:
         if action == "unlock":
             found = session.get(Account, account_id)
             if found is None or found.body_id != who.body_id:
@@ -123,7 +123,7 @@ def _token_form(formdata: bool = True) -> TokenForm:
 
 def _tokens_page(form: TokenForm, status: int = 200) -> ResponseReturnValue:
     who = principal()
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         found = [
             (token, code)
             for token, code in apitokens.list_tokens(session)
@@ -150,7 +150,7 @@ def token_create() -> ResponseReturnValue:
         return _tokens_page(form, 422)
     who = principal()
     try:
-        with services_of(current_app).db.transaction() as session:
+        with runtime_of(current_app).db.transaction() as session:
             new = apitokens.create_token(
                 session, str(form.role.data), str(form.name.data), who.body_code
             )
@@ -173,7 +173,7 @@ def token_create() -> ResponseReturnValue:
 def token_revoke(token_id: int) -> ResponseReturnValue:
     """Revoke a token of the body; it stops working at once."""
     who = principal()
-    with services_of(current_app).db.transaction() as session:
+    with runtime_of(current_app).db.transaction() as session:
         token = session.get(ApiToken, token_id)
         if token is None or token.body_id != who.body_id:
             raise NotFound(f"no API token {token_id} here")
@@ -198,7 +198,7 @@ def audit_log() -> ResponseReturnValue:
     """Newest first, 100 a page."""
     before_text = request.args.get("before", "")
     before = int(before_text) if before_text.isdigit() and len(before_text) < 19 else None
-    with services_of(current_app).db.session() as session:
+    with runtime_of(current_app).db.session() as session:
         entries = audit.list_entries(session, principal().body_id, limit=100, before=before)
         return render_template("console/audit.html", entries=entries)
 
@@ -209,10 +209,10 @@ def audit_export() -> ResponseReturnValue:
     """The whole log as CSV (the export itself is logged first)."""
     body_id = principal().body_id
     audit_request("audit.export", body_id=body_id)
-    services = services_of(current_app)
+    runtime = runtime_of(current_app)
 
     def generate() -> Iterator[str]:
-        with services.db.session() as session:
+        with runtime.db.session() as session:
             yield from audit.export_csv(session, body_id)
 
     response = Response(stream_with_context(generate()), mimetype="text/csv")
