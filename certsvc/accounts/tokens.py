@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from certsvc.accounts.accounts import ROLES
 from certsvc.errors import (
     Conflict,
     InvalidInput,
@@ -47,7 +48,6 @@ __all__ = [
     "revoke_token",
 ]
 
-ROLES = ("admin", "issuer", "viewer", "operator", "registry")
 TOKEN_PREFIX = "cst_"  # noqa: S105 - a public marker, not a secret
 PREFIX_LENGTH = 12
 #: ``last_used_at`` is written at most this often per token, so a busy client does not turn

@@ -11,9 +11,11 @@ from flask import g, has_request_context, session
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import CERTIFIED_LEVELS, Level
 from certsvc.domain.routes import DirectGround, Route
+from certsvc.verify import text as public_text
 
-LANGUAGES = ("zh", "en")
-DEFAULT = "zh"
+#: The console speaks the public pages' languages.
+LANGUAGES = public_text.LANGUAGES
+DEFAULT = public_text.DEFAULT_LANGUAGE
 
 
 def language() -> str:
