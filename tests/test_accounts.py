@@ -19,13 +19,13 @@ from certsvc.accounts.accounts import (
     ADDRESS_FAILURE_LIMIT,
     LOCKOUT_DURATION,
     LOCKOUT_THRESHOLD,
-    Permission,
     change_password,
     create_account,
     load_principal,
     login,
 )
 from certsvc.accounts.audit import Actor
+from certsvc.accounts.permissions import Permission
 from certsvc.cli.main import cli
 from certsvc.config import generate_secrets
 from certsvc.errors import (

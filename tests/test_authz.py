@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from certsvc.accounts.accounts import ROLES, Permission, permissions_of
+from certsvc.accounts.permissions import ROLES, Permission, permissions_of
 from certsvc.accounts.tokens import create_token
 from certsvc.issuance.service import content_hash, issue_batch
 from certsvc.models import (

@@ -1,10 +1,6 @@
-"""Console accounts: roles and permissions, password hashing, log-in with lock-out.
+"""Console accounts: create and manage them, password hashing, log-in with lock-out.
 
-Roles (DESIGN.md — accounts): per certification body ``admin`` (members, scope, accounts, keys,
-API tokens, the audit log), ``issuer`` (import, issue, revoke, correct) and ``viewer`` (read);
-platform-wide ``operator`` (creates bodies and their first accounts) and ``registry`` (reads
-the registry feed, through API tokens only). What a role may do is one table,
-:data:`ROLE_PERMISSIONS`, used by the console, the issuing API and API tokens alike.
+What each role may do is :mod:`certsvc.accounts.permissions`.
 
 Passwords are hashed with scrypt by Werkzeug (``scrypt:32768:8:1``), which compares in
 constant time. A log-in with an unknown user name still runs one scrypt, so timing does not
@@ -25,7 +21,6 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import cache
 
 from sqlalchemy import func, select, text, update
@@ -34,6 +29,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from certsvc.accounts import audit
 from certsvc.accounts.addresses import client_key
+from certsvc.accounts.permissions import BODY_ROLES, ROLES, Permission, permissions_of
 from certsvc.db import Database
 from certsvc.errors import (
     AccountLocked,
@@ -48,11 +44,6 @@ from certsvc.errors import (
 from certsvc.models import Account, AuditEntry, CertificationBody, utcnow
 
 __all__ = [
-    "BODY_ROLES",
-    "PLATFORM_ROLES",
-    "ROLES",
-    "ROLE_PERMISSIONS",
-    "Permission",
     "Principal",
     "change_password",
     "create_account",
@@ -60,51 +51,10 @@ __all__ = [
     "list_accounts",
     "load_principal",
     "login",
-    "permissions_of",
-    "roles_with",
     "set_disabled",
     "unlock",
 ]
 
-
-class Permission(StrEnum):
-    """One thing a role may do."""
-
-    READ = "read"  # a body's dashboard, certificates, batches, members, scope, keys
-    ISSUE = "issue"  # import and issue batches, correct (reissue) certificates
-    REVOKE = "revoke"
-    MANAGE_MEMBERS = "manage_members"
-    MANAGE_SCOPE = "manage_scope"
-    MANAGE_KEYS = "manage_keys"
-    MANAGE_ACCOUNTS = "manage_accounts"
-    MANAGE_TOKENS = "manage_tokens"
-    VIEW_AUDIT = "view_audit"
-    MANAGE_BODIES = "manage_bodies"  # platform operator
-    READ_FEED = "read_feed"  # national registry
-
-
-BODY_ROLES = ("admin", "issuer", "viewer")
-PLATFORM_ROLES = ("operator", "registry")
-ROLES = BODY_ROLES + PLATFORM_ROLES
-
-P = Permission
-ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    "admin": frozenset(
-        {
-            P.READ,
-            P.MANAGE_MEMBERS,
-            P.MANAGE_SCOPE,
-            P.MANAGE_KEYS,
-            P.MANAGE_ACCOUNTS,
-            P.MANAGE_TOKENS,
-            P.VIEW_AUDIT,
-        }
-    ),
-    "issuer": frozenset({P.READ, P.ISSUE, P.REVOKE}),
-    "viewer": frozenset({P.READ}),
-    "operator": frozenset({P.MANAGE_BODIES, P.MANAGE_ACCOUNTS, P.MANAGE_TOKENS, P.VIEW_AUDIT}),
-    "registry": frozenset({P.READ_FEED}),
-}
 
 #: Consecutive failed log-ins that lock an account, and for how long.
 LOCKOUT_THRESHOLD = 5
@@ -118,16 +68,6 @@ MAX_PASSWORD_LENGTH = 200
 #: Werkzeug's scrypt with N=2^15, r=8, p=1 (32 MiB, a few hundred ms per hash).
 PASSWORD_HASH_METHOD = "scrypt:32768:8:1"  # noqa: S105 — a method, not a password
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,99}$")
-
-
-def permissions_of(role: str) -> frozenset[Permission]:
-    """What ``role`` may do (nothing for an unknown role)."""
-    return ROLE_PERMISSIONS.get(role, frozenset())
-
-
-def roles_with(permission: Permission) -> tuple[str, ...]:
-    """Every role that has ``permission``, in :data:`ROLES` order."""
-    return tuple(r for r in ROLES if permission in ROLE_PERMISSIONS[r])
 
 
 @dataclass(frozen=True)

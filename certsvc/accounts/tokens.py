@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certsvc.accounts.accounts import ROLES
+from certsvc.accounts.permissions import ROLES
 from certsvc.errors import (
     Conflict,
     InvalidInput,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from certsvc.accounts import accounts, audit
+from certsvc.accounts import accounts, audit, permissions
 from certsvc.cli.context import Context, pass_ctx
 from certsvc.models import Account, CertificationBody
 
@@ -22,7 +22,7 @@ def account() -> None:
 
 @account.command("create")
 @click.option("--username", required=True, help="3-100 characters: letters, digits, . _ @ -")
-@click.option("--role", required=True, type=click.Choice(accounts.ROLES))
+@click.option("--role", required=True, type=click.Choice(permissions.ROLES))
 @click.option("--body", "body_code", default=None, help="Body code; needed for body roles.")
 @click.password_option(
     "--password",

@@ -19,7 +19,8 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from certsvc.accounts import audit
-from certsvc.accounts.accounts import Permission, Principal, load_principal
+from certsvc.accounts.accounts import Principal, load_principal
+from certsvc.accounts.permissions import Permission
 from certsvc.web import runtime_of
 
 __all__ = [

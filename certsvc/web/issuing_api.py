@@ -31,7 +31,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from certsvc.accounts.accounts import Permission, roles_with
+from certsvc.accounts.permissions import Permission, roles_with
 from certsvc.accounts.tokens import TokenIdentity
 from certsvc.errors import (
     BatchRejected,

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from certsvc.accounts import accounts
+from certsvc.accounts import accounts, permissions
 from certsvc.errors import CertsvcError, RateLimited
 from certsvc.web import runtime_of
 from certsvc.web.authz import (
@@ -83,9 +83,9 @@ def index() -> ResponseReturnValue:
     who = current_principal()
     if who is None:
         return redirect(url_for("console.login"))
-    if who.can(accounts.Permission.READ):
+    if who.can(permissions.Permission.READ):
         return redirect(url_for("console.dashboard"))
-    if who.can(accounts.Permission.MANAGE_BODIES):
+    if who.can(permissions.Permission.MANAGE_BODIES):
         return redirect(url_for("console.bodies"))
     return render_template("console/no_access.html"), 403
 

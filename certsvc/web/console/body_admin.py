@@ -12,7 +12,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from certsvc.accounts.accounts import Permission
+from certsvc.accounts.permissions import Permission
 from certsvc.bodies import bodies
 from certsvc.domain.china_time import CHINA
 from certsvc.domain.levels import CERTIFIED_LEVELS, Level

@@ -10,8 +10,8 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
-from certsvc.accounts import accounts
-from certsvc.accounts.accounts import Permission
+from certsvc.accounts import accounts, permissions
+from certsvc.accounts.permissions import Permission
 from certsvc.bodies import bodies
 from certsvc.errors import CertsvcError
 from certsvc.models import Certificate, CertificationBody
@@ -24,7 +24,7 @@ from certsvc.web.console.i18n import tr
 
 def _account_form(formdata: bool = True) -> AccountForm:
     form = AccountForm() if formdata else AccountForm(formdata=None)
-    form.role.choices = [(r, i18n.role_name(r)) for r in accounts.BODY_ROLES]
+    form.role.choices = [(r, i18n.role_name(r)) for r in permissions.BODY_ROLES]
     return form
 
 

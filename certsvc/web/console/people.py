@@ -21,9 +21,9 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from certsvc.accounts import accounts, audit
+from certsvc.accounts import accounts, audit, permissions
 from certsvc.accounts import tokens as apitokens
-from certsvc.accounts.accounts import Permission
+from certsvc.accounts.permissions import Permission
 from certsvc.errors import CertsvcError, NotFound
 from certsvc.models import Account, ApiToken
 from certsvc.web import runtime_of
@@ -34,7 +34,7 @@ from certsvc.web.console.i18n import tr
 
 
 def _account_roles() -> tuple[str, ...]:
-    return accounts.BODY_ROLES if principal().body_id is not None else ("operator",)
+    return permissions.BODY_ROLES if principal().body_id is not None else ("operator",)
 
 
 def _token_roles() -> tuple[str, ...]:
