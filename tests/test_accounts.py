@@ -172,14 +172,13 @@ def test_duplicate_and_weak(runtime: Runtime, body: str) -> None:
 
 
 def test_cli_create_prompts_for_a_hidden_confirmed_password(
-    runtime: Runtime, body: str, database_url: str, tmp_path: Path
+    runtime: Runtime, body: str, database_url: str, tmp_path: Path, runner: CliRunner
 ) -> None:
     env = {
         **generate_secrets(),
         "CERTSVC_DATABASE_URL": database_url,
         "CERTSVC_KEY_DIR": str(tmp_path / "keys"),
     }
-    runner = CliRunner()
     result = runner.invoke(
         cli,
         ["account", "create", "--username", "hr.admin", "--role", "admin", "--body", BODY_CODE],

@@ -82,8 +82,7 @@ def test_roles_names_and_bodies_are_checked(runtime: Runtime, body: str) -> None
             create_token(session, "viewer", "x", "Y999932010001")
 
 
-def test_the_tokens_commands(runtime: Runtime, body: str) -> None:
-    runner = CliRunner()
+def test_the_tokens_commands(runtime: Runtime, body: str, runner: CliRunner) -> None:
     env = env_of(runtime.settings)
 
     def run(*args: str, code: int = 0) -> tuple[str, str]:

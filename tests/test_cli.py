@@ -184,8 +184,7 @@ def test_suspended_body_and_unknown_certificate_fail_with_one_line(
     assert result.stderr == "error: no certificate Y000132010001264999999\n"
 
 
-def test_template_is_written_in_both_formats(tmp_path: Path) -> None:
-    runner = CliRunner()
+def test_template_is_written_in_both_formats(tmp_path: Path, runner: CliRunner) -> None:
     for name in ("t.csv", "t.xlsx"):
         result = runner.invoke(cli, ["template", str(tmp_path / name)])
         assert result.exit_code == 0, result.output
@@ -203,8 +202,7 @@ def test_missing_secrets_stop_with_advice(tmp_path: Path) -> None:
     assert "certsvc secrets" in result.stderr
 
 
-def test_secrets_are_generated_fresh() -> None:
-    runner = CliRunner()
+def test_secrets_are_generated_fresh(runner: CliRunner) -> None:
     first = runner.invoke(cli, ["secrets"]).output
     second = runner.invoke(cli, ["secrets"]).output
     assert first != second

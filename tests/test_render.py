@@ -348,7 +348,9 @@ def test_zip_is_streamed_as_it_is_written() -> None:
     assert data == b"".join(zip_stream(files()))  # type: ignore[arg-type]
 
 
-def test_batch_zip_merged_and_cli(runtime: Runtime, body: str, tmp_path: Path) -> None:
+def test_batch_zip_merged_and_cli(
+    runtime: Runtime, body: str, tmp_path: Path, runner: CliRunner
+) -> None:
     result = issue(runtime, [row(1, name="张三"), row(2, name="赵赟", level="技师", **DIRECT)])
     numbers = [c.number for c in result.certificates]
     with runtime.db.session() as session:
@@ -364,7 +366,6 @@ def test_batch_zip_merged_and_cli(runtime: Runtime, body: str, tmp_path: Path) -
         f"{PUBLIC_URL}/v/{result.certificates[1].token}"
     ]
 
-    runner = CliRunner()
     ctx = Context()
     ctx._runtime = runtime
 

@@ -98,9 +98,8 @@ def test_csv_xlsx_and_json(runtime: Runtime, body: str, tmp_path: Path) -> None:
     assert json.loads(render(stats, "json"))["totals"]["certificates"] == 5
 
 
-def test_the_stats_command(runtime: Runtime, body: str, tmp_path: Path) -> None:
+def test_the_stats_command(runtime: Runtime, body: str, tmp_path: Path, runner: CliRunner) -> None:
     sample(runtime)
-    runner = CliRunner()
     env = env_of(runtime.settings)
     result = runner.invoke(cli, ["stats", "--format", "json"], env=env, catch_exceptions=False)
     assert result.exit_code == 0 and json.loads(result.stdout)["totals"]["holders"] == 4

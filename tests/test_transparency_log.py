@@ -295,9 +295,8 @@ def test_log_position_at_a_compromise_cutoff(runtime: Runtime, body: str) -> Non
 
 
 def test_cli_checkpoint_prove_verify_and_audit(
-    runtime: Runtime, body: str, database_url: str, tmp_path: Path
+    runtime: Runtime, body: str, database_url: str, tmp_path: Path, runner: CliRunner
 ) -> None:
-    runner = CliRunner()
     ctx = Context()
     ctx._runtime = runtime  # the same database, key directory and passphrase
 

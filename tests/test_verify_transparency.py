@@ -151,11 +151,10 @@ def test_a_compromise_cutoff_is_a_log_position_not_a_stored_time(
 
 
 def test_the_cli_says_so_online_and_checks_a_bundle_offline(
-    client: FlaskClient, runtime: Runtime, body: str, tmp_path: Path
+    client: FlaskClient, runtime: Runtime, body: str, tmp_path: Path, runner: CliRunner
 ) -> None:
     ctx = Context()
     ctx._runtime = runtime
-    runner = CliRunner()
     cert, other = issue(runtime, [row(1), row(2)]).certificates
     with runtime.db.session() as session:
         latest = latest_checkpoint(session)
