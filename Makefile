@@ -43,6 +43,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check certsvc tests bench
 	$(BIN)/ruff format --check certsvc tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 ## bench: writes bench/results.md; SECTIONS="issuance pdf" runs only those
 bench: $(STAMP) system-deps-bench

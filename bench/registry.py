@@ -110,7 +110,7 @@ def _free_port() -> int:
 class _Server:
     def __init__(self, env: dict[str, str]) -> None:
         self.port = _free_port()
-        code = "from certsvc.cli import main; main()"
+        code = "from certsvc.cli.main import main; main()"
         self.process = subprocess.Popen(
             [sys.executable, "-c", code, "serve", "--port", str(self.port)],
             env={**os.environ, **env},

@@ -42,7 +42,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bench.run import BODY, BODY_USCC, PG_URL, postgres_schema, rows_for
-from certsvc import create_app, runtime_of
+from certsvc import create_app
 from certsvc.bodies.bodies import NewBody, add_scope, create_body, load_occupations
 from certsvc.config import Settings, generate_secrets
 from certsvc.domain.levels import CERTIFIED_LEVELS
@@ -56,6 +56,7 @@ from certsvc.runtime import Runtime
 from certsvc.signing.jws import verify_compact
 from certsvc.signing.keys import public_key_from_jwk
 from certsvc.verify import lookup_by_number
+from certsvc.web import runtime_of
 from certsvc.web.limits import EXTENSION, RateLimits
 
 ROOT = Path(__file__).resolve().parent.parent

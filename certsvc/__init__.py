@@ -12,10 +12,9 @@ from certsvc.config import Settings
 from certsvc.logs import configure_logging
 from certsvc.render import ensure_font
 from certsvc.runtime import Runtime
+from certsvc.web import EXTENSION
 
-__all__ = ["create_app", "runtime_of"]
-
-EXTENSION = "certsvc"
+__all__ = ["create_app"]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -24,7 +23,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         runtime = Runtime.from_settings(settings or Settings.from_env())
     settings = runtime.settings
     ensure_font()  # certificates are printed on demand: no font, no start
-    app = Flask(__name__, template_folder="../templates")
+    app = Flask(__name__, template_folder="templates")
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
@@ -70,9 +69,3 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             app.wsgi_app, x_for=settings.trusted_proxies, x_proto=0, x_host=0
         )
     return app
-
-
-def runtime_of(app: Flask) -> Runtime:
-    runtime = app.extensions[EXTENSION]
-    assert isinstance(runtime, Runtime)
-    return runtime

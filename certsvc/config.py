@@ -23,12 +23,23 @@ from limits import parse_many
 from certsvc.domain.text import check_text
 from certsvc.errors import CertsvcError, ConfigError
 
-#: Where the package's repository root is; the default home of instance/ and keys/.
+#: Where the package's repository root is, when it runs from a source checkout.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'instance' / 'certsvc.db'}"
+
+def _default_home() -> Path:
+    """Where ``instance/`` and ``keys/`` go unless CERTSVC_INSTANCE_DIR / CERTSVC_KEY_DIR say.
+
+    A source checkout keeps them at its root (what ``make run`` uses); an installed package
+    has no such root (it lives in site-packages), so there they go in the working directory.
+    """
+    return PROJECT_ROOT if (PROJECT_ROOT / "setup.cfg").is_file() else Path.cwd()
+
+
+DEFAULT_INSTANCE_DIR = _default_home() / "instance"
+DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_INSTANCE_DIR / 'certsvc.db'}"
 #: The embedded job queue for one machine (``make run``); production gives a redis:// URL.
-DEFAULT_JOB_QUEUE_URL = f"sqlite:///{PROJECT_ROOT / 'instance' / 'job-queue.sqlite'}"
+DEFAULT_JOB_QUEUE_URL = f"sqlite:///{DEFAULT_INSTANCE_DIR / 'job-queue.sqlite'}"
 
 #: Rate limits that may be set from the environment, one per scope of
 #: :mod:`certsvc.web.limits` (whose table holds the defaults); each is a ``limits`` string such
@@ -57,7 +68,9 @@ class Settings:
     database_read_url: str | None = None
     public_url: str = "http://127.0.0.1:5000"
     port: int = 5000
-    key_dir: Path = PROJECT_ROOT / "keys"
+    key_dir: Path = _default_home() / "keys"
+    #: Local files of this installation: the SQLite database by default, demo log-ins.
+    instance_dir: Path = DEFAULT_INSTANCE_DIR
     secret_key: str = field(default="", repr=False)
     id_hash_key: bytes = field(default=b"", repr=False)
     id_encryption_key: bytes = field(default=b"", repr=False)
@@ -133,8 +146,12 @@ class Settings:
                 "CERTSVC_TRUSTED_PROXIES must be the number of reverse proxies in front of "
                 f"certsvc, 0 to 10 (got {proxies_text!r})"
             )
+        instance_dir = Path(get("CERTSVC_INSTANCE_DIR", str(cls.instance_dir)))
         redis_url = env.get("CERTSVC_REDIS_URL") or None
-        job_queue_url = get("CERTSVC_JOB_QUEUE_URL", redis_url or DEFAULT_JOB_QUEUE_URL)
+        job_queue_url = get(
+            "CERTSVC_JOB_QUEUE_URL",
+            redis_url or f"sqlite:///{instance_dir / 'job-queue.sqlite'}",
+        )
         if not job_queue_url.startswith(("redis://", "rediss://", "unix://", "sqlite:///")):
             problems.append(
                 "CERTSVC_JOB_QUEUE_URL must be redis://HOST:PORT/DB or sqlite:///PATH "
@@ -153,8 +170,9 @@ class Settings:
         extra = _parse_provinces(get("CERTSVC_EXTRA_PROVINCES", "66=新疆生产建设兵团"), problems)
 
         settings = cls(
-            database_url=get("CERTSVC_DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_url=get("CERTSVC_DATABASE_URL", f"sqlite:///{instance_dir / 'certsvc.db'}"),
             database_read_url=env.get("CERTSVC_DATABASE_READ_URL", "").strip() or None,
+            instance_dir=instance_dir,
             public_url=public_url,
             port=port,
             key_dir=Path(get("CERTSVC_KEY_DIR", str(cls.key_dir))),

@@ -96,7 +96,7 @@ class _JobCollector:
         self.runtime = runtime
 
     def collect(self) -> list[GaugeMetricFamily | HistogramMetricFamily]:
-        from certsvc.jobs.models import Job
+        from certsvc.models.jobs import Job
 
         gauge = GaugeMetricFamily(
             "certsvc_jobs", "Jobs in the jobs table, by kind and state.", labels=["kind", "state"]

@@ -26,6 +26,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class Runtime:
+    """What one running certsvc holds: settings, database, ID vault, keyring.
+
+    Named apart from the service modules (``issuance.service``, ``accounts.accounts`` …),
+    which hold the rules and receive a Runtime to act with.
+    """
+
     settings: Settings
     db: Database
 

@@ -6,7 +6,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from functools import partial
 from pathlib import Path
 
@@ -14,21 +14,20 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-import certsvc.cli.accounts  # noqa: F401 — registers `certsvc account`
 from certsvc.accounts import accounts
 from certsvc.accounts.accounts import (
     ACCOUNT_FAILURE_LIMIT,
     ADDRESS_FAILURE_LIMIT,
     LOCKOUT_DURATION,
     LOCKOUT_THRESHOLD,
-    Permission,
     change_password,
     create_account,
     load_principal,
     login,
 )
 from certsvc.accounts.audit import Actor
-from certsvc.cli import cli
+from certsvc.accounts.permissions import Permission
+from certsvc.cli.main import cli
 from certsvc.config import generate_secrets
 from certsvc.errors import (
     AccountLocked,
@@ -41,8 +40,9 @@ from certsvc.errors import (
 )
 from certsvc.models import Account, AuditEntry, utcnow
 from certsvc.runtime import Runtime
-from tests.conftest import BODY_CODE
-from tests.test_console import PASSWORD, fast_password_hashing  # noqa: F401 — fixture
+from tests.conftest import BODY_CODE, PASSWORD
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 ACTOR = Actor("test")
 
@@ -245,14 +245,13 @@ def test_duplicate_and_weak(runtime: Runtime, body: str) -> None:
 
 
 def test_cli_create_prompts_for_a_hidden_confirmed_password(
-    runtime: Runtime, body: str, database_url: str, tmp_path: Path
+    runtime: Runtime, body: str, database_url: str, tmp_path: Path, runner: CliRunner
 ) -> None:
     env = {
         **generate_secrets(),
         "CERTSVC_DATABASE_URL": database_url,
         "CERTSVC_KEY_DIR": str(tmp_path / "keys"),
     }
-    runner = CliRunner()
     result = runner.invoke(
         cli,
         ["account", "create", "--username", "hr.admin", "--role", "admin", "--body", BODY_CODE],
@@ -555,8 +554,9 @@ def test_parallel_guesses_at_one_name_queue_whether_it_has_an_account_or_not(
         try:
             assert inside.wait(timeout=10)
             second = pool.submit(login, runtime.db, username, "second guess", ip="10.2.2.2")
-            time.sleep(0.5)  # time enough to reach the check, were it not queued
-            assert checked == ["held guess"] and not second.done()
+            # Were it not queued, it would reach the check (and finish) well within this.
+            finished, _ = wait([second], timeout=0.5)
+            assert checked == ["held guess"] and not finished
         finally:
             release.set()
         for attempt in (held, second):

@@ -1,4 +1,4 @@
-"""Which client a request counts against: certsvc.addresses.client_key."""
+"""Which client a request counts against: certsvc.accounts.addresses.client_key."""
 
 from __future__ import annotations
 

@@ -17,23 +17,10 @@ from flask.testing import FlaskClient
 from certsvc import create_app
 from certsvc.runtime import Runtime
 from certsvc.signing.b64 import b64url_encode
-from certsvc.web.limits import RateLimits
-from tests.conftest import person_id, row
-from tests.test_issuance import issue
+from certsvc.web.limits import DEFAULT_LIMITS, ENDPOINT_SCOPES, RateLimits
+from tests.conftest import issue, person_id, row
 
 REDIS_URL = os.environ.get("CERTSVC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-@pytest.fixture
-def app(runtime: Runtime) -> Flask:
-    app = create_app(runtime=runtime)
-    app.testing = True
-    return app
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def test_verify_answers_200_with_the_result_for_every_status(
@@ -172,6 +159,14 @@ def test_openapi_document(client: FlaskClient) -> None:
     paths = {"/api/v1/verify", "/api/v1/lookup/by-number", "/api/v1/lookup/by-id"}
     assert paths <= set(doc.json["paths"])
     assert doc.json["servers"] == [{"url": "https://cert.example.cn"}]
+
+
+def test_every_rate_limit_scope_names_real_endpoints(app: Flask) -> None:
+    """An endpoint misspelt in ENDPOINT_SCOPES would be skipped, and so left unlimited."""
+    assert set(ENDPOINT_SCOPES) <= set(app.view_functions), set(ENDPOINT_SCOPES) - set(
+        app.view_functions
+    )
+    assert set(ENDPOINT_SCOPES.values()) == set(DEFAULT_LIMITS)
 
 
 def test_rate_limit_gives_429_with_retry_after(app: Flask, client: FlaskClient) -> None:

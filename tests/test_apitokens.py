@@ -8,7 +8,6 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-import certsvc.cli.tokens  # noqa: F401 - registers `certsvc tokens`
 from certsvc.accounts.tokens import (
     LAST_USED_RESOLUTION,
     authenticate,
@@ -16,11 +15,11 @@ from certsvc.accounts.tokens import (
     hash_token,
     revoke_token,
 )
-from certsvc.cli import cli
+from certsvc.cli.main import cli
 from certsvc.errors import InvalidInput, NotFound, Unauthenticated
 from certsvc.models import ApiToken
 from certsvc.runtime import Runtime
-from tests.test_registry_feed import env_of
+from tests.conftest import env_of
 
 
 def test_a_token_is_stored_only_as_its_hash(runtime: Runtime, body: str) -> None:
@@ -83,8 +82,7 @@ def test_roles_names_and_bodies_are_checked(runtime: Runtime, body: str) -> None
             create_token(session, "viewer", "x", "Y999932010001")
 
 
-def test_the_tokens_commands(runtime: Runtime, body: str) -> None:
-    runner = CliRunner()
+def test_the_tokens_commands(runtime: Runtime, body: str, runner: CliRunner) -> None:
     env = env_of(runtime.settings)
 
     def run(*args: str, code: int = 0) -> tuple[str, str]:

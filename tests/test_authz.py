@@ -15,15 +15,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from certsvc.accounts.accounts import (
-    PLATFORM_ROLES,
-    ROLES,
-    Permission,
-    create_body_admin,
-    permissions_of,
-    tokens,
-)
+from certsvc.accounts.accounts import create_body_admin
 from certsvc.accounts.audit import Actor
+from certsvc.accounts.permissions import PLATFORM_ROLES, ROLES, Permission, permissions_of
 from certsvc.accounts.tokens import create_token
 from certsvc.issuance.service import content_hash, issue_batch
 from certsvc.models import (
@@ -35,22 +29,18 @@ from certsvc.models import (
     SigningKey,
 )
 from certsvc.runtime import Runtime
-from tests.conftest import BODY_CODE, row
-from tests.test_console import (  # noqa: F401 — fast_password_hashing is a fixture
+from tests.conftest import (
+    BODY_CODE,
     Console,
-    console_app,
-    fast_password_hashing,
     make_account,
     other_body,
+    row,
 )
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 P = Permission
 ALLOWED = {200, 201, 202, 302, 303, 400, 422}
-
-
-@pytest.fixture
-def app(runtime: Runtime) -> Flask:
-    return console_app(runtime)
 
 
 @dataclass(frozen=True)
@@ -262,7 +252,7 @@ def test_api_matrix(runtime: Runtime, body: str, app: Flask) -> None:
     theirs = populate(runtime, other, 2)
     secrets: dict[str | None, str | None] = {None: None}
     with runtime.db.transaction() as session:
-        for role in apitokens.ROLES:  # every role a token can have
+        for role in ROLES:
             scoped = BODY_CODE if role in ("admin", "issuer", "viewer") else None
             secrets[role] = create_token(session, role, f"api {role}", scoped).secret
     client = app.test_client()

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from certsvc.cli import cli
+from certsvc.cli.main import cli
 from certsvc.config import Settings, generate_secrets
 from certsvc.domain.ids import IdType
 from certsvc.issuance.columns import COLUMNS
@@ -161,7 +161,8 @@ def test_keys_rotate_and_compromise(certsvc: Certsvc) -> None:
     listing = certsvc("keys", "list", BODY_CODE).output
     assert f"{first}  {BODY_CODE}  retired" in listing
     assert f"{new_kid}  {BODY_CODE}  active" in listing
-    certsvc("keys", "compromise", new_kid, "--after", "2026-11-26T08:00:00+08:00", "--yes")
+    # "--" ends the options: a kid is base64url and may itself start with "-".
+    certsvc("keys", "compromise", "--after", "2026-11-26T08:00:00+08:00", "--yes", "--", new_kid)
     listing = certsvc("keys", "list").output
     assert "compromised after 2026-11-26T00:00:00+00:00" in listing
     assert listing.count(" active ") == 1  # a fresh key replaced the compromised one
@@ -183,8 +184,7 @@ def test_suspended_body_and_unknown_certificate_fail_with_one_line(
     assert result.stderr == "error: no certificate Y000132010001264999999\n"
 
 
-def test_template_is_written_in_both_formats(tmp_path: Path) -> None:
-    runner = CliRunner()
+def test_template_is_written_in_both_formats(tmp_path: Path, runner: CliRunner) -> None:
     for name in ("t.csv", "t.xlsx"):
         result = runner.invoke(cli, ["template", str(tmp_path / name)])
         assert result.exit_code == 0, result.output
@@ -202,8 +202,7 @@ def test_missing_secrets_stop_with_advice(tmp_path: Path) -> None:
     assert "certsvc secrets" in result.stderr
 
 
-def test_secrets_are_generated_fresh() -> None:
-    runner = CliRunner()
+def test_secrets_are_generated_fresh(runner: CliRunner) -> None:
     first = runner.invoke(cli, ["secrets"]).output
     second = runner.invoke(cli, ["secrets"]).output
     assert first != second

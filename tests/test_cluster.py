@@ -35,8 +35,8 @@ from sqlalchemy import func, select
 
 from certsvc.accounts.tokens import create_token
 from certsvc.config import PROJECT_ROOT
-from certsvc.jobs.models import Job
 from certsvc.models import Batch, Certificate
+from certsvc.models.jobs import Job
 from certsvc.render.batch import batch_zip
 from certsvc.runtime import Runtime
 from tests.conftest import BODY_CODE, row

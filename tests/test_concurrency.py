@@ -11,8 +11,7 @@ from sqlalchemy import select
 from certsvc.domain.numbers import parse_certificate_number
 from certsvc.models import Certificate, Event
 from certsvc.runtime import Runtime
-from tests.conftest import row
-from tests.test_issuance import issue
+from tests.conftest import issue, row
 
 WORKERS = 8
 TOTAL = 2_000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from certsvc.config import RATE_LIMIT_NAMES, Settings, generate_secrets
@@ -105,3 +107,26 @@ def test_a_number_in_other_digits_is_refused_with_a_reason_not_a_crash() -> None
     """``"²".isdigit()`` is true, but ``int("²")`` raises."""
     with pytest.raises(ConfigError, match="CERTSVC_PORT"):
         Settings.from_env({**generate_secrets(), "CERTSVC_PORT": "5²"})
+
+
+def test_instance_and_key_locations_are_settings(tmp_path: Path) -> None:
+    """An installed package has no checkout to keep instance/ and keys/ in: both are settings,
+    and the default SQLite database lives in the instance directory."""
+    settings = Settings.from_env(
+        {
+            **generate_secrets(),
+            "CERTSVC_INSTANCE_DIR": str(tmp_path / "var"),
+            "CERTSVC_KEY_DIR": str(tmp_path / "secret-keys"),
+        }
+    )
+    assert settings.instance_dir == tmp_path / "var"
+    assert settings.key_dir == tmp_path / "secret-keys"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'var' / 'certsvc.db'}"
+    given = Settings.from_env(
+        {
+            **generate_secrets(),
+            "CERTSVC_INSTANCE_DIR": str(tmp_path / "var"),
+            "CERTSVC_DATABASE_URL": "postgresql+psycopg://db.example/certsvc",
+        }
+    )
+    assert given.database_url == "postgresql+psycopg://db.example/certsvc"

@@ -11,122 +11,33 @@ import datetime as dt
 import io
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from certsvc import create_app
-from certsvc.accounts.accounts import create_account
-from certsvc.accounts.audit import Actor
-from certsvc.bodies.bodies import NewBody, add_scope, create_body, get_body, set_seal, set_status
+from certsvc.bodies.bodies import get_body, set_seal, set_status
 from certsvc.cli.demo import uscc
-from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.issuance.columns import COLUMNS
 from certsvc.issuance.service import issue_batch
 from certsvc.models import AuditEntry, Batch, Certificate, Event, SigningKey
 from certsvc.render import render_certificate
 from certsvc.render.batch import certificate_face, stored_seal
 from certsvc.runtime import Runtime
-from tests.conftest import BODY_USCC, MEMBER_USCC, row
-
-PASSWORD = "correct horse battery"
-OTHER_CODE = "Y000211010001"
-OTHER_USCC = uscc("91110000MA01XYW7Q")
-_CSRF = re.compile(
-    r'name="csrf_token" type="hidden" value="([^"]+)"|'
-    r'name="csrf_token" value="([^"]+)"'
+from tests.conftest import (
+    BODY_USCC,
+    MEMBER_USCC,
+    PASSWORD,
+    Console,
+    count,
+    csv_file,
+    logged_in,
+    make_account,
+    row,
 )
 
-
-def make_account(runtime: Runtime, username: str, role: str, body: str | None) -> str:
-    with runtime.db.transaction() as session:
-        create_account(session, username, PASSWORD, role, body, actor=Actor("test"))
-    return username
-
-
-def other_body(runtime: Runtime) -> str:
-    """A second body (not a chain leader) with scope and a key."""
-    with runtime.db.transaction() as session:
-        created = create_body(
-            session, NewBody(code=OTHER_CODE, name_zh="北京其他机构有限公司", uscc=OTHER_USCC)
-        )
-        runtime.keyring.create_key(session, created)
-        add_scope(session, created, ["6-31-01-03"], CERTIFIED_LEVELS)
-    return OTHER_CODE
-
-
-def csv_file(rows: list[dict[str, str]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([c.header for c in COLUMNS])
-    for r in rows:
-        writer.writerow([r.get(c.key, "") for c in COLUMNS])
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-class Console:
-    """A browser-like client of the console: keeps the session and the CSRF token."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-        self._token: str | None = None
-
-    def csrf(self) -> str:
-        if self._token is None:
-            page = self.client.get("/console/login").get_data(as_text=True)
-            self._token = token_in(page)
-        return self._token
-
-    def login(self, username: str, password: str = PASSWORD) -> TestResponse:
-        response = self.post(
-            "/console/login", {"username": username, "password": password}, csrf=True
-        )
-        self._token = None  # a new session: a new token
-        return response
-
-    def get(self, url: str, **kwargs: Any) -> TestResponse:
-        return self.client.get(url, **kwargs)
-
-    def post(
-        self, url: str, data: dict[str, Any] | None = None, *, csrf: bool = True, **kwargs: Any
-    ) -> TestResponse:
-        form = dict(data or {})
-        if csrf:
-            form.setdefault("csrf_token", self.csrf())
-        return self.client.post(url, data=form, **kwargs)
-
-    def upload(self, content: bytes, name: str = "results.csv") -> TestResponse:
-        return self.post(
-            "/console/import",
-            {"file": (io.BytesIO(content), name)},
-            content_type="multipart/form-data",
-        )
-
-    def confirm(self, preview: TestResponse) -> TestResponse:
-        html = preview.get_data(as_text=True)
-        ticket = re.search(r'name="ticket" type="hidden" value="([^"]+)"', html)
-        content = re.search(r'name="content" type="hidden" value="([^"]+)"', html)
-        assert ticket and content, html[:2000]
-        return self.post(
-            "/console/import/confirm",
-            {"ticket": ticket.group(1), "content": content.group(1)},
-            content_type="multipart/form-data",
-        )
-
-
-def token_in(html: str) -> str:
-    match = _CSRF.search(html)
-    assert match, html[:2000]
-    return match.group(1) or match.group(2)
-
-
-def count(runtime: Runtime, model: type) -> int:
-    with runtime.db.session() as session:
-        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def audit_actions(runtime: Runtime) -> list[tuple[str, str]]:
@@ -137,37 +48,6 @@ def audit_actions(runtime: Runtime) -> list[tuple[str, str]]:
                 select(AuditEntry.action, AuditEntry.outcome).order_by(AuditEntry.id)
             )
         ]
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap scrypt parameters: the suite creates and logs in many accounts."""
-    from certsvc.accounts import accounts
-
-    monkeypatch.setattr(accounts, "PASSWORD_HASH_METHOD", "scrypt:1024:8:1")
-
-
-def console_app(runtime: Runtime) -> Flask:
-    flask_app = create_app(runtime=runtime)
-    flask_app.testing = True
-    return flask_app
-
-
-def logged_in(app: Flask, runtime: Runtime, username: str, role: str, body: str) -> Console:
-    make_account(runtime, username, role, body)
-    client = Console(app.test_client())
-    assert client.login(username).status_code == 302
-    return client
-
-
-@pytest.fixture
-def app(runtime: Runtime) -> Flask:
-    return console_app(runtime)
-
-
-@pytest.fixture
-def console(app: Flask) -> Console:
-    return Console(app.test_client())
 
 
 @pytest.fixture

@@ -29,8 +29,16 @@ from certsvc.domain.occupations import shipped_catalogue
 from certsvc.jobs import service
 from certsvc.jobs.runner import run_job
 from certsvc.runtime import Runtime
-from tests.conftest import make_settings, row, seed_body
-from tests.test_console import PASSWORD, csv_file, fast_password_hashing, make_account  # noqa: F401
+from tests.conftest import (
+    PASSWORD,
+    csv_file,
+    make_account,
+    make_settings,
+    row,
+    seed_body,
+)
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 CHROMIUM = os.environ.get("CERTSVC_CHROMIUM", "/usr/bin/chromium")
 

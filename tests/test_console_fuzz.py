@@ -9,15 +9,16 @@ from hypothesis import strategies as st
 from certsvc.issuance.columns import COLUMNS
 from certsvc.models import Batch, Certificate
 from certsvc.runtime import Runtime
-from tests.conftest import row
-from tests.test_console import (  # noqa: F401 — fast_password_hashing is a fixture
+from tests.conftest import (
     Console,
     console_app,
     count,
     csv_file,
-    fast_password_hashing,
     logged_in,
+    row,
 )
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 @pytest.fixture

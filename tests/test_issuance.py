@@ -17,29 +17,32 @@ from certsvc.bodies.keyring import published_keys
 from certsvc.db import one_of
 from certsvc.domain.levels import Level
 from certsvc.domain.numbers import parse_certificate_number
-from certsvc.errors import BatchRejected, BodySuspended, Conflict, InvalidInput, RowError
-from certsvc.issuance import service
+from certsvc.errors import (
+    BatchRejected,
+    BodySuspended,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RowError,
+)
+from certsvc.issuance import certificates, service
 from certsvc.issuance.rows import read_results_file
-from certsvc.issuance.service import BatchResult, content_hash, issue_batch, revoke
+from certsvc.issuance.service import content_hash, issue_batch, revoke
 from certsvc.models import Batch, Certificate, Event, Holder
 from certsvc.runtime import Runtime
 from certsvc.signing.jwks import jwks_document
 from certsvc.transparency import log as transparency_log
 from certsvc.transparency.checkpoints import event_facts
 from certsvc.transparency.leaf import leaf_hash_of
-from tests.conftest import BODY_CODE, MEMBER_USCC, OTHER_USCC, row
-
-
-def issue(runtime: Runtime, rows: list[dict[str, str]], key: str | None = None) -> BatchResult:
-    numbered = list(enumerate(rows, start=2))
-    return issue_batch(
-        runtime,
-        BODY_CODE,
-        numbered,
-        source="api",
-        content_sha256=content_hash(numbered),
-        idempotency_key=key,
-    )
+from tests.conftest import (
+    BODY_CODE,
+    MEMBER_USCC,
+    OTHER_BODY_USCC,
+    OTHER_USCC,
+    issue,
+    other_body,
+    row,
+)
 
 
 def rejected(runtime: Runtime, rows: list[dict[str, str]]) -> list[RowError]:
@@ -115,6 +118,17 @@ def test_a_bad_row_rejects_the_whole_batch_with_every_error(runtime: Runtime, bo
     assert (5, "employer_uscc") in where
     assert 2 not in {e.row for e in errors}
     assert count(runtime, Certificate) == 0 and count(runtime, Batch) == 0
+
+
+def test_may_certify_covers_the_filed_occupations_their_work_types_and_levels(
+    runtime: Runtime, body: str
+) -> None:
+    with runtime.db.session() as session:
+        seeded = bodies.get_body(session, body)
+        assert bodies.may_certify(seeded, "6-31-01-03", Level.INTERMEDIATE)
+        assert bodies.may_certify(seeded, "6-31-01-03-01", Level.INTERMEDIATE)  # a 工种 of it
+        assert not bodies.may_certify(seeded, "6-18-01-01", Level.INTERMEDIATE)  # not filed
+        assert not bodies.may_certify(seeded, "6-31-01-03", Level.APPRENTICE)
 
 
 def test_scope_membership_and_direct_certification_rules(runtime: Runtime, body: str) -> None:
@@ -210,6 +224,26 @@ def test_revocation_is_recorded(runtime: Runtime, body: str) -> None:
         assert session.scalar(select(Event.kind).order_by(Event.seq.desc())) == "revoked"
 
 
+def test_a_body_revokes_only_its_own_certificates(runtime: Runtime, body: str) -> None:
+    """The service checks the acting body, as for a correction: not each view on its own."""
+    other = other_body(runtime)
+    theirs = issue(runtime, [row(1, employer_uscc=OTHER_BODY_USCC)], body=other)
+    theirs = theirs.certificates[0].number
+    with runtime.db.session() as session:
+        ours_id, theirs_id = (
+            session.scalar(select(Certificate.body_id).where(Certificate.number == n))
+            for n in (issue(runtime, [row(2)]).certificates[0].number, theirs)
+        )
+    assert ours_id is not None and theirs_id is not None and ours_id != theirs_id
+    with pytest.raises(NotFound):
+        certificates.revoke(runtime, ours_id, theirs, "考核记录不实", actor="test")
+    with runtime.db.session() as session:
+        status = session.scalar(select(Certificate.status).where(Certificate.number == theirs))
+        assert status == "valid"
+    revoked = certificates.revoke(runtime, theirs_id, theirs.lower(), "考核记录不实", actor="t")
+    assert revoked.number == theirs and revoked.status == "revoked"
+
+
 @pytest.mark.parametrize("hidden", ["\u202e", "\x07", "\u200f"])
 def test_a_revocation_reason_with_invisible_characters_is_refused(
     runtime: Runtime, body: str, hidden: str
@@ -229,7 +263,7 @@ def test_holder_is_shared_across_certificates(runtime: Runtime, body: str) -> No
 
 
 def test_issue_date_defaults_to_today_in_china(runtime: Runtime, body: str) -> None:
-    from certsvc.issuance.validate import china_today
+    from certsvc.domain.china_time import china_today
 
     result = issue(runtime, [row(1, issue_date="")])
     with runtime.db.session() as session:
@@ -282,7 +316,7 @@ def test_a_tab_inside_a_value_is_accepted(runtime: Runtime, body: str) -> None:
 
 
 def test_a_results_file_with_a_bidi_override_is_refused(runtime: Runtime, body: str) -> None:
-    from tests.test_rows import as_row, csv_bytes
+    from tests.conftest import as_row, csv_bytes
 
     data = csv_bytes([as_row(row(1, work_type="数控\u202e车工"))])
     parsed = read_results_file(data, "results.csv")

@@ -17,15 +17,9 @@ from certsvc.accounts.tokens import create_token
 from certsvc.errors import BodySuspended
 from certsvc.models import AuditEntry, Batch, Certificate, Event
 from certsvc.runtime import Runtime
-from tests.conftest import BODY_CODE, person_id, row
-from tests.test_console import console_app, other_body
+from tests.conftest import BODY_CODE, other_body, person_id, row
 
 FIELDS = list(row(1))
-
-
-@pytest.fixture
-def app(runtime: Runtime) -> Flask:
-    return console_app(runtime)
 
 
 class Api:

@@ -33,15 +33,15 @@ from certsvc.accounts.accounts import create_account
 from certsvc.accounts.audit import Actor
 from certsvc.accounts.tokens import create_token
 from certsvc.bodies.bodies import NewBody, add_scope, create_body
-from certsvc.cli import cli
 from certsvc.cli.demo import uscc
+from certsvc.cli.main import cli
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.errors import JobNotFinished, JobResultExpired, NotFound
 from certsvc.issuance.service import content_hash, issue_batch
 from certsvc.jobs import service
-from certsvc.jobs.models import Job, JobChunk
 from certsvc.jobs.runner import run_job
 from certsvc.models import Certificate
+from certsvc.models.jobs import Job, JobChunk
 from certsvc.render.batch import batch_zip
 from certsvc.runtime import Runtime
 from tests.conftest import BODY_CODE, row

@@ -16,8 +16,7 @@ from certsvc.models import Base, Certificate, Holder
 from certsvc.models.migrate import clear_id_salts, seal_clear_id_salts
 from certsvc.runtime import Runtime
 from certsvc.signing.jws import parse_compact
-from tests.conftest import person_id, row
-from tests.test_issuance import issue
+from tests.conftest import issue, person_id, row
 
 
 def test_no_clear_id_number_in_the_database_or_logs(

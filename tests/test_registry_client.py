@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -18,10 +18,8 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-import certsvc.cli.registry  # noqa: F401 - registers `certsvc registry pull`
-from certsvc import create_app
 from certsvc.bodies.bodies import get_body
-from certsvc.cli import cli
+from certsvc.cli.main import cli
 from certsvc.errors import (
     FeedIntegrityError,
     InvalidInput,
@@ -30,81 +28,24 @@ from certsvc.errors import (
     RegistryUnavailable,
     Unauthenticated,
 )
-from certsvc.models import Certificate, Event, EventLogHead, utcnow
-from certsvc.registry.apply import PullSummary
-from certsvc.registry.mirror import Mirror
-from certsvc.registry.pull import pull
-from certsvc.registry.transport import FeedClient, HttpResponse, RetryPolicy
+from certsvc.models import Certificate, Event, utcnow
+from certsvc.registry.transport import FeedClient, HttpResponse
 from certsvc.runtime import Runtime
 from certsvc.signing.b64 import b64url_decode
 from certsvc.signing.vc import VC_CTY, VC_JWT_TYP
-from tests.conftest import row
-from tests.test_issuance import issue
-from tests.test_registry_feed import FlaskTransport, history, token_for
-
-BASE = "https://certsvc.test"
-NO_WAIT = RetryPolicy(attempts=4, sleep=lambda _s: None)
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> FlaskClient:
-    app = create_app(runtime=runtime)
-    app.testing = True
-    return app.test_client()
-
-
-def source_certificates(runtime: Runtime) -> dict[str, tuple[Any, ...]]:
-    """What the registry should end up with: number -> (status, reason, successor, record)."""
-    with runtime.db.session() as session:
-        certs = session.scalars(select(Certificate)).all()
-        successor = {c.supersedes_id: c.number for c in certs if c.supersedes_id}
-        return {c.number: (c.status, c.status_reason, successor.get(c.id), c.record) for c in certs}
-
-
-def mirror_certificates(path: Path) -> dict[str, tuple[Any, ...]]:
-    with sqlite3.connect(path) as db:
-        rows = db.execute(
-            "SELECT number, status, status_reason, superseded_by, record FROM mirror_certificates"
-        ).fetchall()
-    return {number: tuple(rest) for number, *rest in rows}
-
-
-def head(runtime: Runtime) -> int:
-    with runtime.db.session() as session:
-        return int(session.scalar(select(EventLogHead.last_seq)) or 0)
-
-
-def assert_mirror_matches(runtime: Runtime, path: Path) -> None:
-    """The mirror holds every certificate with the source's status, and the cursor is at head."""
-    assert mirror_certificates(path) == source_certificates(runtime)
-    with sqlite3.connect(path) as db:
-        (cursor,) = db.execute("SELECT cursor FROM mirror_state").fetchone()
-        seqs = [s for (s,) in db.execute("SELECT seq FROM mirror_events ORDER BY seq")]
-    assert cursor == head(runtime)
-    assert seqs == list(range(1, cursor + 1))
-
-
-class Faulty(FlaskTransport):
-    """A transport whose responses a test can change on the way."""
-
-    def __init__(
-        self,
-        client: FlaskClient,
-        change: Callable[[int, HttpResponse], HttpResponse | Exception] | None = None,
-    ) -> None:
-        super().__init__(client)
-        self.change = change
-        self.feed_calls = 0
-
-    def get(self, url: str, headers: Mapping[str, str], timeout: float) -> HttpResponse:
-        response = super().get(url, headers, timeout)
-        if "/registry/changes" not in url or self.change is None:
-            return response
-        self.feed_calls += 1
-        changed = self.change(self.feed_calls, response)
-        if isinstance(changed, Exception):
-            raise changed
-        return changed
+from tests.conftest import (
+    BASE,
+    NO_WAIT,
+    Faulty,
+    FlaskTransport,
+    assert_mirror_matches,
+    history,
+    issue,
+    mirror_certificates,
+    row,
+    run_pull,
+    token_for,
+)
 
 
 def edit_events(
@@ -114,22 +55,6 @@ def edit_events(
     edit(page["events"])
     page["count"] = len(page["events"])
     return HttpResponse(response.status, response.headers, json.dumps(page).encode())
-
-
-def run_pull(
-    runtime: Runtime,
-    transport: FlaskTransport,
-    path: Path,
-    *,
-    limit: int = 4,
-    secret: str | None = None,
-) -> PullSummary:
-    feed = FeedClient(BASE, secret or token_for(runtime), transport=transport, policy=NO_WAIT)
-    mirror = Mirror(str(path))
-    try:
-        return pull(feed, mirror, limit=limit)
-    finally:
-        mirror.dispose()
 
 
 def test_a_pull_mirrors_every_certificate_and_status(

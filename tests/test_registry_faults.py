@@ -33,10 +33,7 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 
 from certsvc.runtime import Runtime
-from tests.conftest import row
-from tests.test_issuance import issue
-from tests.test_registry_client import assert_mirror_matches
-from tests.test_registry_feed import env_of, history, token_for
+from tests.conftest import assert_mirror_matches, env_of, history, issue, row, token_for
 
 ROOT = Path(__file__).resolve().parent.parent
 FEED = "/api/v1/registry/changes"
@@ -241,8 +238,22 @@ def test_a_server_restarted_during_a_pull(
     mirror = tmp_path / "mirror.db"
     process = pull_process(server, runtime, mirror, "--limit", "20")
     wait_for_cursor(mirror, process, 40)
+    # Read the client's stderr as it comes, to restart the server once the client has
+    # found it gone and said it is retrying (no guess at how long that takes).
+    lines: list[str] = []
+    retrying = threading.Event()
+
+    def watch() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.append(line)
+            if "retrying" in line:
+                retrying.set()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     server.kill()
-    time.sleep(1.0)
+    assert retrying.wait(timeout=60), "".join(lines)
     server.start()
     _, err = finish(process)
     assert "retrying" in err
@@ -279,7 +290,6 @@ if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve(int(sys.argv[2]))
     else:
-        import certsvc.cli.registry  # noqa: F401 - registers `certsvc registry`
-        from certsvc.cli import cli
+        from certsvc.cli.main import cli
 
         cli(sys.argv[2:], prog_name="certsvc")

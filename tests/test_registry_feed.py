@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
@@ -18,73 +16,27 @@ from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet as JoseKeySet
 from sqlalchemy import select, update
 
-from certsvc import create_app
-from certsvc.accounts.tokens import create_token
-from certsvc.bodies.bodies import NewBody, add_scope, create_body, get_body
+from certsvc.bodies.bodies import get_body
 from certsvc.bodies.keyring import published_keys
-from certsvc.cli.demo import uscc
-from certsvc.config import Settings
 from certsvc.domain.ids import IdType
-from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.holders.identity import id_commitment
-from certsvc.issuance.service import revoke
 from certsvc.models import Certificate, Event
 from certsvc.registry import feed as feed_module
 from certsvc.registry.statements import verify_status_statement
-from certsvc.registry.transport import HttpResponse
 from certsvc.runtime import Runtime
 from certsvc.signing.b64 import b64url_decode
 from certsvc.signing.jwks import KeySet
 from certsvc.signing.vc import verify_credential
-from tests.conftest import BODY_CODE, row
-from tests.test_issuance import issue
-
-OTHER_BODY = "Y000244010002"
-
-
-def env_of(settings: Settings) -> dict[str, str]:
-    """The CERTSVC_* environment that rebuilds ``settings`` (for the CLI and server processes)."""
-    return {
-        "CERTSVC_DATABASE_URL": settings.database_url,
-        "CERTSVC_KEY_DIR": str(settings.key_dir),
-        "CERTSVC_PUBLIC_URL": settings.public_url,
-        "CERTSVC_SECRET_KEY": settings.secret_key,
-        "CERTSVC_ID_HASH_KEY": base64.b64encode(settings.id_hash_key).decode(),
-        "CERTSVC_ID_ENCRYPTION_KEY": base64.b64encode(settings.id_encryption_key).decode(),
-        "CERTSVC_KEY_PASSPHRASE": settings.key_passphrase.decode(),
-    }
-
-
-def token_for(runtime: Runtime, role: str = "registry", body: str | None = None) -> str:
-    with runtime.db.transaction() as session:
-        return create_token(session, role, f"test {role}", body).secret
-
-
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> FlaskClient:
-    app = create_app(runtime=runtime)
-    app.testing = True
-    return app.test_client()
-
-
-class FlaskTransport:
-    """The client's Transport over a Flask test client (no sockets), with optional faults."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-        self.requests: list[str] = []
-
-    def get(self, url: str, headers: Mapping[str, str], timeout: float) -> HttpResponse:
-        parts = urlsplit(url)
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        self.requests.append(path)
-        response = self.client.get(path, headers=dict(headers))
-        names = {k.lower(): v for k, v in response.headers.items()}
-        return HttpResponse(response.status_code, names, response.get_data())
+from tests.conftest import (
+    BODY_CODE,
+    OTHER_BODY,
+    add_other_body,
+    bearer,
+    history,
+    issue,
+    row,
+    token_for,
+)
 
 
 def all_events(client: FlaskClient, secret: str, limit: int = 1000) -> list[dict[str, Any]]:
@@ -101,19 +53,6 @@ def all_events(client: FlaskClient, secret: str, limit: int = 1000) -> list[dict
             return events
         events += data["events"]
         after = data["next"]
-
-
-def history(runtime: Runtime) -> dict[str, str]:
-    """Issue, correct, revoke, rotate and compromise: every kind of event. Returns numbers."""
-    first = issue(runtime, [row(1, name="张山"), row(2), row(3, level="三级")])
-    a, b, c = (x.number for x in first.certificates)
-    fixed = issue(runtime, [row(1, name="张三", corrects=a)]).certificates[0].number
-    revoke(runtime, b, "考核记录造假 falsified assessment")
-    with runtime.db.transaction() as session:
-        runtime.keyring.rotate(session, get_body(session, BODY_CODE))
-    late = issue(runtime, [row(4)]).certificates[0].number
-    revoke(runtime, c, "持证人申请撤销 holder request")
-    return {"a": a, "b": b, "c": c, "fixed": fixed, "late": late}
 
 
 def test_the_feed_needs_a_registry_token(client: FlaskClient, runtime: Runtime, body: str) -> None:
@@ -235,15 +174,6 @@ def test_after_and_limit_are_checked(client: FlaskClient, runtime: Runtime, body
         assert response.json["error"]["code"] == "invalid_input"
     end = client.get("/api/v1/registry/changes?after=999999", headers=bearer(secret)).json
     assert end["events"] == [] and end["count"] == 0 and end["next"] == 999999
-
-
-def add_other_body(runtime: Runtime) -> None:
-    with runtime.db.transaction() as session:
-        other = create_body(
-            session, NewBody(OTHER_BODY, "广州其他评价机构", uscc("91440101MA5CWXY41"))
-        )
-        runtime.keyring.create_key(session, other)
-        add_scope(session, other, ["6-31-01-03"], CERTIFIED_LEVELS)
 
 
 def test_a_body_token_sees_only_its_body(client: FlaskClient, runtime: Runtime, body: str) -> None:

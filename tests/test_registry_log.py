@@ -14,26 +14,23 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import delete, update
 
-import certsvc.cli.registry  # noqa: F401 - registers `certsvc registry pull`
-from certsvc import create_app
-from certsvc.cli import cli
+from certsvc.cli.main import cli
 from certsvc.errors import HistoryRewritten
 from certsvc.models import Certificate
 from certsvc.models.transparency import LogCheckpoint, LogState, MerkleNode
 from certsvc.registry.transport import HttpResponse
 from certsvc.runtime import Runtime
 from certsvc.transparency.log import append_and_checkpoint, latest_checkpoint
-from tests.conftest import row
-from tests.test_issuance import issue
-from tests.test_registry_client import BASE, Faulty, assert_mirror_matches, run_pull
-from tests.test_registry_feed import FlaskTransport, token_for
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> FlaskClient:
-    app = create_app(runtime=runtime)
-    app.testing = True
-    return app.test_client()
+from tests.conftest import (
+    BASE,
+    Faulty,
+    FlaskTransport,
+    assert_mirror_matches,
+    issue,
+    row,
+    run_pull,
+    token_for,
+)
 
 
 def stored_checkpoint(path: Path) -> tuple[str | None, int]:

@@ -28,10 +28,10 @@ from PIL import Image, ImageChops
 from pypdf import PdfReader
 from sqlalchemy import select
 
-import certsvc.cli.render  # noqa: F401 - registers `certsvc pdf`
 from certsvc import create_app
 from certsvc.bodies.bodies import get_body, set_seal
-from certsvc.cli import Context, cli
+from certsvc.cli.context import Context
+from certsvc.cli.main import cli
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
 from certsvc.domain.routes import DirectGround, Route

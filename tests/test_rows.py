@@ -9,7 +9,7 @@ import random
 import re
 import time
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from certsvc.errors import BadFile, RowError
-from certsvc.issuance.columns import COLUMNS, COLUMNS_BY_KEY, DATA_SHEET_TITLE, EXAMPLE_ROW
+from certsvc.issuance.columns import (
+    COLUMNS,
+    COLUMNS_BY_KEY,
+    DATA_SHEET_TITLE,
+    EXAMPLE_ROW,
+    MULTILINE_KEYS,
+    max_chars,
+)
 from certsvc.issuance.rows import ParsedFile, read_results_file
+from certsvc.models import Certificate
+from certsvc.models.base import TextLimit, text_limit
+from tests.conftest import HEADERS, as_row, csv_bytes
 
 ASSETS = Path(__file__).parent / "assets" / "files"
 
 REQUIRED = [c.key for c in COLUMNS if c.required]
-HEADERS = [c.header for c in COLUMNS]
 
 # A plausible person; the reading layer does not check any of it.
 PERSON: dict[str, str] = {
@@ -47,30 +56,6 @@ PERSON: dict[str, str] = {
 
 def person(**changes: str) -> dict[str, str]:
     return {**PERSON, **changes}
-
-
-def csv_bytes(
-    rows: Sequence[Sequence[str]],
-    header: Sequence[str] = HEADERS,
-    *,
-    encoding: str = "utf-8",
-    delimiter: str = ",",
-    newline: str = "\r\n",
-) -> bytes:
-    """A CSV file as Excel would write it (fields quoted only when needed)."""
-
-    def quote(value: str) -> str:
-        if any(ch in value for ch in (delimiter, '"', "\n", "\r")):
-            return '"' + value.replace('"', '""') + '"'
-        return value
-
-    lines = [delimiter.join(quote(v) for v in header)]
-    lines += [delimiter.join(quote(v) for v in row) for row in rows]
-    return (newline.join(lines) + newline).encode(encoding)
-
-
-def as_row(values: Mapping[str, str]) -> list[str]:
-    return [values[c.key] for c in COLUMNS]
 
 
 def xlsx_bytes(
@@ -889,3 +874,13 @@ def test_csv_longer_than_ten_lines_per_data_row_is_refused() -> None:
     assert len(read(data, max_rows=60).rows) == 1
     with pytest.raises(BadFile, match=r"reaches row 601: a file of at most 50 rows"):
         read(data, max_rows=50)
+
+
+def test_text_limits_come_from_the_certificate_columns() -> None:
+    """Length and line-break rules are declared once, on the columns that store the text."""
+    assert text_limit(Certificate.direct_evidence) == TextLimit(2000, multiline=True)
+    assert text_limit(Certificate.holder_name) == TextLimit(50)
+    assert {"direct_evidence"} == MULTILINE_KEYS
+    assert [max_chars(k) for k in ("name", "employer_name", "work_type")] == [50, 200, 100]
+    with pytest.raises(LookupError):
+        text_limit(Certificate.number)  # not text a person writes

@@ -26,8 +26,8 @@ from certsvc.accounts.accounts import create_account, hash_password
 from certsvc.accounts.audit import Actor
 from certsvc.accounts.tokens import create_token
 from certsvc.bodies.bodies import NewBody, add_member, add_scope, create_body, load_occupations
-from certsvc.cli import cli
 from certsvc.cli.demo import uscc
+from certsvc.cli.main import cli
 from certsvc.config import Settings, generate_secrets
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.domain.occupations import Occupation as CatalogueEntry

@@ -7,29 +7,17 @@ import io
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
-import certsvc.cli.registry  # noqa: F401 - registers `certsvc stats`
-from certsvc import create_app
 from certsvc.bodies.bodies import get_body
-from certsvc.cli import cli
+from certsvc.cli.main import cli
 from certsvc.issuance.service import content_hash, issue_batch, revoke
 from certsvc.models import utcnow
 from certsvc.registry.stats import compute_stats, render
 from certsvc.runtime import Runtime
-from tests.conftest import row
-from tests.test_issuance import issue
-from tests.test_registry_feed import OTHER_BODY, add_other_body, bearer, env_of, token_for
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> FlaskClient:
-    app = create_app(runtime=runtime)
-    app.testing = True
-    return app.test_client()
+from tests.conftest import OTHER_BODY, add_other_body, bearer, env_of, issue, row, token_for
 
 
 def table(stats: dict[str, object], name: str) -> dict[str, tuple[int, int]]:
@@ -110,9 +98,8 @@ def test_csv_xlsx_and_json(runtime: Runtime, body: str, tmp_path: Path) -> None:
     assert json.loads(render(stats, "json"))["totals"]["certificates"] == 5
 
 
-def test_the_stats_command(runtime: Runtime, body: str, tmp_path: Path) -> None:
+def test_the_stats_command(runtime: Runtime, body: str, tmp_path: Path, runner: CliRunner) -> None:
     sample(runtime)
-    runner = CliRunner()
     env = env_of(runtime.settings)
     result = runner.invoke(cli, ["stats", "--format", "json"], env=env, catch_exceptions=False)
     assert result.exit_code == 0 and json.loads(result.stdout)["totals"]["holders"] == 4

@@ -16,9 +16,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-import certsvc.cli.transparency  # noqa: F401 — registers `certsvc log`
 from certsvc import create_app
-from certsvc.cli import Context, cli
+from certsvc.cli.context import Context
+from certsvc.cli.main import cli
 from certsvc.errors import InvalidInput, LogIntegrityError, LogRangeError
 from certsvc.issuance.service import revoke
 from certsvc.models import Certificate, Event
@@ -35,8 +35,7 @@ from certsvc.transparency.log import (
 )
 from certsvc.transparency.note import NoteVerifier, open_checkpoint
 from certsvc.transparency.offline import verify_bundle
-from tests.conftest import row, seed_body
-from tests.test_issuance import issue
+from tests.conftest import issue, row, seed_body
 
 ASSETS = Path(__file__).parent / "assets" / "transparency"
 REFERENCE = json.loads((ASSETS / "reference-tree.json").read_text())
@@ -306,9 +305,8 @@ def test_log_position_at_a_compromise_cutoff(runtime: Runtime, body: str) -> Non
 
 
 def test_cli_checkpoint_prove_verify_and_audit(
-    runtime: Runtime, database_url: str, tmp_path: Path
+    runtime: Runtime, database_url: str, tmp_path: Path, runner: CliRunner
 ) -> None:
-    runner = CliRunner()
     ctx = Context()
     ctx._runtime = runtime  # the same database, key directory and passphrase
 

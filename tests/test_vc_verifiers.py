@@ -28,11 +28,9 @@ from jwcrypto import jwk as jc_jwk
 from jwcrypto import jws as jc_jws
 from sqlalchemy import select, update
 
-import certsvc.cli.registry  # registers `certsvc registry pull`
-import certsvc.cli.verify  # noqa: F401 - registers `certsvc verify`
 from certsvc import create_app
 from certsvc.accounts.tokens import create_token
-from certsvc.cli import cli
+from certsvc.cli.main import cli
 from certsvc.issuance.service import revoke
 from certsvc.models import Certificate, StatusList
 from certsvc.registry.mirror import Mirror

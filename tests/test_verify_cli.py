@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import certsvc.cli.verify  # noqa: F401 - registers `certsvc verify`
-from certsvc.cli import Context, cli
+from certsvc.cli.context import Context
+from certsvc.cli.main import cli
 from certsvc.issuance.service import revoke
 from certsvc.runtime import Runtime
-from tests.conftest import person_id, row
-from tests.test_issuance import issue
+from tests.conftest import issue, person_id, row
 
 ASSETS = Path(__file__).parent / "assets" / "jose"
 JWKS = ASSETS / "jwks.json"

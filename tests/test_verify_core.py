@@ -28,9 +28,7 @@ from certsvc.verify import (
     verify_offline,
     verify_token,
 )
-from tests.conftest import BODY_CODE, person_id, row
-from tests.test_console import OTHER_USCC, other_body
-from tests.test_issuance import issue
+from tests.conftest import BODY_CODE, OTHER_BODY_USCC, issue, other_body, person_id, row
 
 
 def check(runtime: Runtime, token: str) -> VerificationResult:
@@ -168,7 +166,7 @@ def test_a_body_key_cannot_certify_for_another_body(runtime: Runtime, body: str)
     """Body A's key over a number of body B is never valid: online (B's certificate on
     record, or no such certificate) nor offline against the service's own JWKS."""
     other = other_body(runtime)
-    numbered = [(2, row(1, name="李雷", employer_uscc=OTHER_USCC))]
+    numbered = [(2, row(1, name="李雷", employer_uscc=OTHER_BODY_USCC))]
     theirs = issue_batch(
         runtime, other, numbered, source="api", content_sha256=content_hash(numbered)
     ).certificates[0]

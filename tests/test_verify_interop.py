@@ -22,8 +22,7 @@ from certsvc import create_app
 from certsvc.runtime import Runtime
 from certsvc.signing.jwks import KeySet
 from certsvc.verify import verify_offline
-from tests.conftest import row
-from tests.test_issuance import issue
+from tests.conftest import issue, row
 
 pytestmark = pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
 VECTORS = Path(__file__).parent / "assets" / "jose"

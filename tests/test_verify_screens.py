@@ -27,9 +27,7 @@ from certsvc.bodies.bodies import get_body
 from certsvc.issuance.service import content_hash, issue_batch, revoke
 from certsvc.runtime import Runtime
 from certsvc.signing.b64 import b64url_decode
-from tests.conftest import row
-from tests.test_console import OTHER_USCC, other_body
-from tests.test_issuance import issue
+from tests.conftest import OTHER_BODY_USCC, issue, other_body, row
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
@@ -78,7 +76,7 @@ def site(runtime: Runtime, body: str) -> Iterator[tuple[str, dict[str, str]]]:
     claims = [1, valid.number, "王五", "6-31-01-03", 20261120]
     mismatch = signer.sign(json.dumps(claims, ensure_ascii=False, separators=(",", ":")).encode())
     # Our key over the exact signed fields of another body's certificate.
-    numbered = [(2, row(4, name="韩梅梅", employer_uscc=OTHER_USCC))]
+    numbered = [(2, row(4, name="韩梅梅", employer_uscc=OTHER_BODY_USCC))]
     theirs = issue_batch(
         runtime,
         other_body(runtime),

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, delete, select, update
 
-import certsvc.cli.verify  # noqa: F401 - registers `certsvc verify`
 from certsvc import create_app
-from certsvc.cli import Context, cli
+from certsvc.cli.context import Context
+from certsvc.cli.main import cli
 from certsvc.issuance.service import revoke
 from certsvc.models import Certificate, Event
 from certsvc.models.transparency import MerkleNode
@@ -23,8 +23,7 @@ from certsvc.runtime import Runtime
 from certsvc.transparency.log import latest_checkpoint, log_position_at, transparency_document
 from certsvc.transparency.offline import verify_bundle
 from certsvc.verify import VerificationResult, verify_token
-from tests.conftest import row
-from tests.test_issuance import issue
+from tests.conftest import issue, row
 
 LOGGED_ZH = "已记入公开签发日志"
 LOGGED_EN = "Logged in the public issuance log, checkpoint size"
@@ -152,11 +151,10 @@ def test_a_compromise_cutoff_is_a_log_position_not_a_stored_time(
 
 
 def test_the_cli_says_so_online_and_checks_a_bundle_offline(
-    client: FlaskClient, runtime: Runtime, body: str, tmp_path: Path
+    client: FlaskClient, runtime: Runtime, body: str, tmp_path: Path, runner: CliRunner
 ) -> None:
     ctx = Context()
     ctx._runtime = runtime
-    runner = CliRunner()
     cert, other = issue(runtime, [row(1), row(2)]).certificates
     with runtime.db.session() as session:
         latest = latest_checkpoint(session)
@@ -271,3 +269,24 @@ def test_verification_caches_belong_to_the_service_that_verified(
     revoke(runtime, cert.number, "考核记录不实")
     answer = client.post("/api/v1/verify", json={"token": cert.token})
     assert answer.json is not None and answer.json["status"] == "revoked"
+
+
+def test_the_fast_verification_read_types_values_as_sqlalchemy_does(
+    runtime: Runtime, body: str
+) -> None:
+    """first_row (raw DBAPI cursor, compiled once) returns what SQLAlchemy's own execution of
+    the same statement returns, value for value and type for type, on both backends."""
+    from certsvc.db import first_row
+    from certsvc.verify.core import _verification_query
+
+    cert = issue(runtime, [row(1)]).certificates[0]
+    with runtime.db.session() as session:
+        kid = session.scalar(select(Certificate.kid).where(Certificate.number == cert.number))
+        params = {"number": cert.number, "kid": kid}
+        expected = tuple(session.execute(_verification_query(), params).one())
+        fast = first_row(session, _verification_query(), params)
+        assert first_row(session, _verification_query(), {**params, "number": "nope"}) is None
+    assert fast == expected
+    assert [type(v) for v in fast] == [type(v) for v in expected]
+    assert any(isinstance(v, dt.datetime) and v.tzinfo is not None for v in fast)
+    assert any(isinstance(v, dict) for v in fast)  # the event's JSON data, decoded

@@ -14,8 +14,7 @@ from certsvc.issuance.service import revoke
 from certsvc.models import Certificate
 from certsvc.runtime import Runtime
 from certsvc.signing.jwks import KeySet
-from tests.conftest import row
-from tests.test_issuance import issue
+from tests.conftest import issue, row
 
 
 @pytest.fixture

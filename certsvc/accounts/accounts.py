@@ -1,11 +1,6 @@
-"""Console accounts: roles and permissions, password hashing, log-in with lock-out.
+"""Console accounts: create and manage them, password hashing, log-in with lock-out.
 
-Roles (DESIGN.md — accounts): per certification body ``admin`` (members, scope, accounts, keys,
-API tokens, the audit log), ``issuer`` (import, issue, revoke, correct) and ``viewer`` (read);
-platform-wide ``operator`` (registers bodies, creates each body's first admin),
-``registry_admin`` (mints and revokes the national registry's API tokens) and ``registry``
-(reads the registry feed, through API tokens only). What a role may do is one table,
-:data:`ROLE_PERMISSIONS`, used by the console, the issuing API and API tokens alike.
+What each role may do is :mod:`certsvc.accounts.permissions`.
 
 No platform role can act as a body, nor read every body's ID numbers, on its own:
 
@@ -34,11 +29,11 @@ The brakes, per client before per account, so a stranger cannot lock a real user
    lock it for every client that has not logged in to it within :data:`KNOWN_CLIENT_PERIOD`.
 
 An admin's unlock (:func:`unlock`) ends locks 2 and 3. A client is an IPv4 address or an
-IPv6 /64, as for the rate limits (:func:`certsvc.addresses.client_key`): the audit entry of
-an attempt keeps the full address in ``ip`` and the client in ``detail["client"]``. Every
-count is read from the audit log, so every app server enforces the same counts, and they
-hold for attempts that arrive together: see :func:`_attempt` for the locks that serialise
-them.
+IPv6 /64, as for the rate limits (:func:`certsvc.accounts.addresses.client_key`): the audit
+entry of an attempt keeps the full address in ``ip`` and the client in ``detail["client"]``.
+Every count is read from the audit log, so every app server enforces the same counts, and
+they hold for attempts that arrive together: see :func:`_attempt` for the locks that
+serialise them.
 """
 
 from __future__ import annotations
@@ -47,7 +42,6 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import cache
 
 from sqlalchemy import func, select, text, update
@@ -56,6 +50,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from certsvc.accounts import audit
 from certsvc.accounts.addresses import client_key
+from certsvc.accounts.permissions import BODY_ROLES, ROLES, Permission, permissions_of
 from certsvc.db import Database
 from certsvc.domain.ids import redact_id_numbers
 from certsvc.domain.text import check_text
@@ -72,11 +67,6 @@ from certsvc.errors import (
 from certsvc.models import Account, AuditEntry, CertificationBody, utcnow
 
 __all__ = [
-    "BODY_ROLES",
-    "PLATFORM_ROLES",
-    "ROLES",
-    "ROLE_PERMISSIONS",
-    "Permission",
     "Principal",
     "activate",
     "change_password",
@@ -86,57 +76,11 @@ __all__ = [
     "list_accounts",
     "load_principal",
     "login",
-    "permissions_of",
     "reset_password",
-    "roles_with",
     "set_disabled",
     "unlock",
 ]
 
-
-class Permission(StrEnum):
-    """One thing a role may do."""
-
-    READ = "read"  # a body's dashboard, certificates, batches, members, scope, keys
-    ISSUE = "issue"  # import and issue batches, correct (reissue) certificates
-    REVOKE = "revoke"
-    MANAGE_MEMBERS = "manage_members"
-    MANAGE_SCOPE = "manage_scope"
-    MANAGE_KEYS = "manage_keys"
-    MANAGE_ACCOUNTS = "manage_accounts"
-    MANAGE_TOKENS = "manage_tokens"
-    VIEW_AUDIT = "view_audit"
-    RESET_PASSWORDS = "reset_passwords"  # of the accounts one manages
-    MANAGE_BODIES = "manage_bodies"  # platform operator: bodies and their first admins
-    ACTIVATE_ACCOUNTS = "activate_accounts"  # platform operator: another operator's admins
-    READ_FEED = "read_feed"  # national registry
-
-
-BODY_ROLES = ("admin", "issuer", "viewer")
-PLATFORM_ROLES = ("operator", "registry_admin", "registry")
-ROLES = BODY_ROLES + PLATFORM_ROLES
-
-P = Permission
-ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    "admin": frozenset(
-        {
-            P.READ,
-            P.MANAGE_MEMBERS,
-            P.MANAGE_SCOPE,
-            P.MANAGE_KEYS,
-            P.MANAGE_ACCOUNTS,
-            P.RESET_PASSWORDS,
-            P.MANAGE_TOKENS,
-            P.VIEW_AUDIT,
-        }
-    ),
-    "issuer": frozenset({P.READ, P.ISSUE, P.REVOKE}),
-    "viewer": frozenset({P.READ}),
-    "operator": frozenset({P.MANAGE_BODIES, P.ACTIVATE_ACCOUNTS, P.VIEW_AUDIT}),
-    # MANAGE_TOKENS without a body: the registry's tokens (see web/console/people.py).
-    "registry_admin": frozenset({P.MANAGE_TOKENS, P.VIEW_AUDIT}),
-    "registry": frozenset({P.READ_FEED}),
-}
 
 #: Failed log-ins at one user name from one client that lock it for that client, and for
 #: how long (a sliding window: the lock ends when the oldest of them is this old).
@@ -156,16 +100,6 @@ MAX_PASSWORD_LENGTH = 200
 #: Werkzeug's scrypt with N=2^15, r=8, p=1 (32 MiB, a few hundred ms per hash).
 PASSWORD_HASH_METHOD = "scrypt:32768:8:1"  # noqa: S105 — a method, not a password
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,99}$")
-
-
-def permissions_of(role: str) -> frozenset[Permission]:
-    """What ``role`` may do (nothing for an unknown role)."""
-    return ROLE_PERMISSIONS.get(role, frozenset())
-
-
-def roles_with(permission: Permission) -> tuple[str, ...]:
-    """Every role that has ``permission``, in :data:`ROLES` order."""
-    return tuple(r for r in ROLES if permission in ROLE_PERMISSIONS[r])
 
 
 @dataclass(frozen=True)

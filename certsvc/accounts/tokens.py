@@ -11,7 +11,7 @@ certification body or platform-wide), ``operator`` (platform) and ``registry`` (
 registry, 全国联网查询系统). A token may be tied to one body; what that means is up to the
 endpoint (the registry feed then shows only that body's events).
 
-:func:`require_token` guards Flask views: no or a bad token answers 401 with a
+:func:`certsvc.web.bearer.require_token` guards API views: no or a bad token answers 401 with a
 ``WWW-Authenticate: Bearer`` challenge (RFC 6750), a token of another role 403; both with the
 JSON error body ``{"error": {"code", "message"}}``. Every refusal is audited
 (:mod:`certsvc.web.refusals`: a known token by its id and name, the rest bounded per client).
@@ -20,27 +20,21 @@ JSON error body ``{"error": {"code", "message"}}``. Every refusal is audited
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ParamSpec, TypeVar
 
-from flask import current_app, g, jsonify, request
-from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from certsvc.accounts.permissions import ROLES
 from certsvc.bodies.bodies import require_active
 from certsvc.domain.text import check_text
 from certsvc.errors import (
-    CertsvcError,
     Conflict,
     InvalidInput,
     NotFound,
-    PermissionDenied,
     Unauthenticated,
 )
 from certsvc.models import ApiToken, CertificationBody, utcnow
@@ -52,14 +46,11 @@ __all__ = [
     "TokenIdentity",
     "authenticate",
     "create_token",
-    "current_token",
     "hash_token",
     "list_tokens",
-    "require_token",
     "revoke_token",
 ]
 
-ROLES = ("admin", "issuer", "viewer", "operator", "registry")
 TOKEN_PREFIX = "cst_"  # noqa: S105 - a public marker, not a secret
 PREFIX_LENGTH = 12
 #: ``last_used_at`` is written at most this often per token, so a busy client does not turn
@@ -187,86 +178,3 @@ def revoke_token(session: Session, which: str) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
     return token
-
-
-# --- Flask ------------------------------------------------------------------------------------
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-_REALM = "certsvc"
-
-
-def _error(exc: CertsvcError, challenge: str | None) -> ResponseReturnValue:
-    response = jsonify(error=exc.to_dict())
-    response.status_code = exc.http_status
-    response.headers["Cache-Control"] = "no-store"
-    if challenge is not None:
-        response.headers["WWW-Authenticate"] = challenge
-    return response
-
-
-def _bearer() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    if scheme.lower() != "bearer" or not credentials.strip():
-        return None
-    return credentials.strip()
-
-
-def require_token(
-    *roles: str,
-) -> Callable[[Callable[P, ResponseReturnValue]], Callable[P, ResponseReturnValue]]:
-    """Guard a view: a valid bearer token with one of ``roles``; the identity is in ``g``.
-
-    Answers 401 with ``WWW-Authenticate: Bearer realm="certsvc"`` (plus
-    ``error="invalid_token"`` when a token was given but is not valid) and 403 when the
-    token's role is not one of ``roles``. Read the identity with :func:`current_token`.
-    """
-    unknown = [r for r in roles if r not in ROLES]
-    if not roles or unknown:
-        raise ValueError(f"require_token needs roles from {ROLES}, got {roles}")
-
-    def decorate(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
-        @functools.wraps(view)
-        def guarded(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
-            from certsvc.web import refusals, runtime_of
-
-            secret = _bearer()
-            if secret is None:
-                missing = Unauthenticated(
-                    "this endpoint needs an API token: send 'Authorization: Bearer <token>'"
-                )
-                refusals.unauthenticated("missing")
-                return _error(missing, f'Bearer realm="{_REALM}"')
-            try:
-                with runtime_of(current_app).db.transaction() as session:
-                    identity = authenticate(session, secret)
-            except Unauthenticated as exc:
-                if exc.token_id is None:
-                    refusals.unauthenticated("unknown")
-                else:
-                    refusals.revoked(exc.token_id)
-                challenge = f'Bearer realm="{_REALM}", error="invalid_token"'
-                return _error(exc, challenge)
-            if identity.role not in roles:
-                denied = PermissionDenied(
-                    f"the token {identity.prefix}… has role {identity.role!r}; this endpoint "
-                    f"needs {' or '.join(repr(r) for r in roles)}"
-                )
-                refusals.denied(identity, needs=roles)
-                return _error(denied, None)
-            g.api_token = identity
-            return view(*args, **kwargs)
-
-        return guarded
-
-    return decorate
-
-
-def current_token() -> TokenIdentity:
-    """The identity :func:`require_token` put on this request."""
-    identity = g.get("api_token")
-    if not isinstance(identity, TokenIdentity):
-        raise RuntimeError("current_token() outside a view guarded by require_token")
-    return identity

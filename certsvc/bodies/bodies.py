@@ -19,6 +19,7 @@ from certsvc.domain.numbers import parse_body_code
 from certsvc.domain.occupations import Occupation as CatalogueEntry
 from certsvc.domain.occupations import check_occupation_code
 from certsvc.domain.routes import check_certifiable
+from certsvc.domain.statuses import BODY_STATUSES, BodyStatus
 from certsvc.domain.text import check_text
 from certsvc.domain.uscc import normalize_uscc
 from certsvc.errors import BodySuspended, Conflict, InvalidInput, NotFound
@@ -90,8 +91,8 @@ def require_active(body: CertificationBody, doing: str) -> None:
     corrections, no import previews, no new API tokens. It may still withdraw what it
     issued and protect it — revoke certificates, rotate or mark keys compromised — and read
     its own data; its existing tokens keep working for exactly that. Certificates issued
-    before stay valid: suspension is not revocation. Runtime call this, so the console,
-    the API and the command line refuse alike.
+    before stay valid: suspension is not revocation. The service modules call this, so the
+    console, the API and the command line refuse alike.
     """
     if body.status != "active":
         raise BodySuspended(
@@ -101,8 +102,10 @@ def require_active(body: CertificationBody, doing: str) -> None:
         )
 
 
-def set_status(session: Session, body: CertificationBody, status: str, actor: str = "") -> None:
-    if status not in ("active", "suspended"):
+def set_status(
+    session: Session, body: CertificationBody, status: BodyStatus, actor: str = ""
+) -> None:
+    if status not in BODY_STATUSES:
         raise InvalidInput("a body's status is 'active' or 'suspended'")
     body.status = status
     session.add(Event(kind="body_changed", body_id=body.id, actor=actor, data={"status": status}))
@@ -256,6 +259,30 @@ def end_member(
 def _overlaps(m: EcosystemMember, start: dt.date, end: dt.date | None) -> bool:
     m_end = m.valid_to or dt.date.max
     return start <= m_end and m.valid_from <= (end or dt.date.max)
+
+
+def may_certify(body: CertificationBody, occupation_code: str, level: Level) -> bool:
+    """Whether the body's filed scope covers ``occupation_code`` at ``level``.
+
+    A 工种 (work type, ``6-31-01-03-01``) is covered by its occupation (``6-31-01-03``).
+    """
+    occupation = "-".join(occupation_code.split("-")[:4])
+    return any(
+        entry.level == level.code and entry.occupation_code in (occupation_code, occupation)
+        for entry in body.scope
+    )
+
+
+def may_certify_employer(body: CertificationBody, uscc: str, on: dt.date) -> bool:
+    """A body certifies its own workers, and a chain leader those of its current members."""
+    if uscc == body.uscc:
+        return True
+    if not body.chain_leader:
+        return False
+    return any(
+        m.uscc == uscc and m.valid_from <= on and (m.valid_to is None or on <= m.valid_to)
+        for m in body.members
+    )
 
 
 def load_occupations(session: Session, entries: Iterable[CatalogueEntry]) -> tuple[int, int]:

@@ -1,6 +1,7 @@
 """``certsvc account create | list | unlock | reset-password | activate``: console accounts.
 
-See :mod:`certsvc.accounts`. Platform accounts (operator, registry_admin) are made here only.
+See :mod:`certsvc.accounts.accounts`. Platform accounts (operator, registry_admin) are made here
+only.
 """
 
 from __future__ import annotations
@@ -8,20 +9,20 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from certsvc.accounts import accounts
-from certsvc.cli import Context, cli, pass_ctx
+from certsvc.accounts import accounts, permissions
+from certsvc.cli.context import Context, pass_ctx
 from certsvc.errors import NotFound
 from certsvc.models import Account, CertificationBody
 
 
-@cli.group("account")
+@click.group("account")
 def account() -> None:
     """Console accounts: create (password prompted), list, unlock, reset-password, activate."""
 
 
 @account.command("create")
 @click.option("--username", required=True, help="3-100 characters: letters, digits, . _ @ -")
-@click.option("--role", required=True, type=click.Choice(accounts.ROLES))
+@click.option("--role", required=True, type=click.Choice(permissions.ROLES))
 @click.option("--body", "body_code", default=None, help="Body code; needed for body roles.")
 @click.password_option(
     "--password",

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from certsvc.accounts.accounts import hash_password
 from certsvc.bodies import bodies
-from certsvc.config import PROJECT_ROOT
 from certsvc.domain.ids import resident_id_check_char
 from certsvc.domain.levels import CERTIFIED_LEVELS, Level
 from certsvc.domain.uscc import uscc_check_char
@@ -115,7 +114,7 @@ def demo_rows() -> list[dict[str, str]]:
 
 def load_demo(runtime: Runtime, credentials_file: Path | None = None) -> Iterator[str]:
     """Create the demo data if missing; yield the lines to show the person."""
-    credentials_file = credentials_file or PROJECT_ROOT / "instance" / "demo-login.txt"
+    credentials_file = credentials_file or runtime.settings.instance_dir / "demo-login.txt"
     with runtime.db.transaction() as session:
         body = session.scalar(select(CertificationBody).where(CertificationBody.code == DEMO_BODY))
         if body is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from certsvc.cli import Context, cli, pass_ctx
+from certsvc.cli.context import Context, pass_ctx
 from certsvc.errors import InvalidInput, RecordsRejected, StatusListConflict
 from certsvc.registry.feed import DEFAULT_LIMIT, MAX_LIMIT
 from certsvc.registry.mirror import Mirror
@@ -16,7 +16,7 @@ from certsvc.registry.stats import FORMATS, compute_stats, render
 from certsvc.registry.transport import FeedClient, RetryPolicy
 
 
-@cli.group()
+@click.group()
 def registry() -> None:
     """The national registry side: pull the signed change feed into a local mirror."""
 
@@ -93,7 +93,7 @@ def registry_pull(
         )
 
 
-@cli.command()
+@click.command()
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
 @click.option("--body", "body_code", default=None, help="Only this body's certificates.")
 @click.option(

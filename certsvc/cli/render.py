@@ -1,7 +1,4 @@
-"""``certsvc pdf``: certificate PDFs from the command line.
-
-Registered on the ``certsvc`` group when this module is imported (certsvc.cli imports it).
-"""
+"""``certsvc pdf``: certificate PDFs from the command line."""
 
 from __future__ import annotations
 
@@ -11,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from certsvc.cli import Context, cli, pass_ctx
+from certsvc.cli.context import Context, pass_ctx
 from certsvc.errors import InvalidInput
 from certsvc.private_files import open_private, write_private
 
@@ -19,7 +16,7 @@ if TYPE_CHECKING:
     from certsvc.render.certificate import CertificateFace
 
 
-@cli.command("pdf")
+@click.command("pdf")
 @click.argument("number", required=False)
 @click.option("--batch", "batch_id", help="Render every certificate of this batch.")
 @click.option(

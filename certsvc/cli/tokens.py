@@ -1,14 +1,17 @@
-"""``certsvc tokens create | list | revoke``: API bearer tokens (see :mod:`certsvc.apitokens`)."""
+"""``certsvc tokens create | list | revoke``: API bearer tokens.
+
+See :mod:`certsvc.accounts.tokens`.
+"""
 
 from __future__ import annotations
 
 import click
 
 from certsvc.accounts.tokens import PREFIX_LENGTH, ROLES, create_token, list_tokens, revoke_token
-from certsvc.cli import Context, cli, pass_ctx
+from certsvc.cli.context import Context, pass_ctx
 
 
-@cli.group()
+@click.group()
 def tokens() -> None:
     """API bearer tokens: create (secret shown once), list, revoke."""
 

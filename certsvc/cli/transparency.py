@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from certsvc.cli import Context, cli, pass_ctx
+from certsvc.cli.context import Context, pass_ctx
 from certsvc.errors import InvalidInput, MalformedToken, NotFound
 from certsvc.signing.jwks import parse_rfc3339
 from certsvc.transparency import store
@@ -23,7 +23,7 @@ from certsvc.transparency.log import (
 from certsvc.transparency.offline import verify_bundle
 
 
-@cli.group("log")
+@click.group("log")
 def log_group() -> None:
     """The issuance transparency log: checkpoints, proofs, audit."""
 

@@ -32,7 +32,7 @@ from urllib.request import Request, urlopen
 
 import click
 
-from certsvc.cli import Context, cli, pass_ctx
+from certsvc.cli.context import Context, pass_ctx
 from certsvc.errors import CheckpointError, InvalidInput, LogIntegrityError, SigningKeyError
 from certsvc.signing.jwks import KeySet
 from certsvc.signing.strictjson import loads_object
@@ -237,7 +237,7 @@ def check_log_bundle(
     return dataclasses.replace(result, transparency={**document, "verified": True})
 
 
-@cli.command("verify")
+@click.command("verify")
 @click.argument("target")
 @click.option(
     "--jwks",

@@ -19,7 +19,7 @@ would undo the commitment for anyone holding a copy of the database: the signed 
 remaining birth date and district digits (about 230,000 candidates once the check digit is
 applied) are a few seconds of SHA-256. Sealed, a database copy without the keys reveals no
 ID number. Salts written in clear by earlier versions (16 bytes) are still read, and
-``certsvc seal-salts`` (:func:`certsvc.migrate.seal_clear_id_salts`) seals them once every
+``certsvc seal-salts`` (:func:`certsvc.models.migrate.seal_clear_id_salts`) seals them once every
 server runs a version that reads sealed salts.
 """
 

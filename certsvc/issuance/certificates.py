@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session, joinedload
 from certsvc.bodies.bodies import require_active
 from certsvc.domain.ids import IdType, mask_id_number
 from certsvc.domain.levels import Level
+from certsvc.domain.statuses import CertificateStatus
 from certsvc.errors import Conflict, InvalidInput, NotFound, RowError
+from certsvc.issuance import service
 from certsvc.issuance.columns import COLUMNS
 from certsvc.issuance.service import BatchResult, issue_batch
 from certsvc.issuance.validate import validate_rows
@@ -222,7 +224,7 @@ def history(session: Session, cert: Certificate) -> CertificateHistory:
 class Dashboard:
     """Counts of the body's valid certificates, and its latest batches."""
 
-    by_status: dict[str, int]
+    by_status: dict[CertificateStatus, int]
     by_occupation: list[tuple[str, str, int]]  # code, Chinese name, count
     by_level: list[tuple[Level, int]]
     by_month: list[tuple[str, int]]  # "2026-11", count; newest first
@@ -346,6 +348,25 @@ def preview_rows(
 # --- corrections ---------------------------------------------------------------------------
 
 
+def stored_cells(cert: Certificate) -> dict[str, str]:
+    """The certificate as the cells of a results row, ID number left empty (it is stored
+    encrypted): what a correction starts from, in the API and in the console's form."""
+    return {
+        "name": cert.holder_name,
+        "id_type": IdType(cert.holder.id_type).value,
+        "id_number": "",
+        "employer_uscc": cert.employer_uscc,
+        "employer_name": cert.employer_name,
+        "occupation_code": cert.occupation_code,
+        "work_type": cert.work_type,
+        "level": cert.level,
+        "issue_date": cert.issue_date.isoformat(),
+        "route": cert.route,
+        "direct_ground": cert.direct_ground or "",
+        "direct_evidence": cert.direct_evidence,
+    }
+
+
 def correction_row(
     runtime: Runtime, session: Session, cert: Certificate, changes: Mapping[str, str]
 ) -> dict[str, str]:
@@ -364,20 +385,7 @@ def correction_row(
     if not all(isinstance(value, str) for value in changes.values()):
         raise InvalidInput("give every new value as text")
     id_type = IdType(cert.holder.id_type)
-    stored = {
-        "name": cert.holder_name,
-        "id_type": id_type.value,
-        "id_number": "",
-        "employer_uscc": cert.employer_uscc,
-        "employer_name": cert.employer_name,
-        "occupation_code": cert.occupation_code,
-        "work_type": cert.work_type,
-        "level": cert.level,
-        "issue_date": cert.issue_date.isoformat(),
-        "route": cert.route,
-        "direct_ground": cert.direct_ground or "",
-        "direct_evidence": cert.direct_evidence,
-    }
+    stored = stored_cells(cert)
     effective = {
         key: value.strip()
         for key, value in changes.items()
@@ -393,6 +401,21 @@ def correction_row(
             id_type, cert.holder.id_hash, cert.holder.id_ciphertext
         )
     return row
+
+
+def revoke(
+    runtime: Runtime, body_id: int | None, number: str, reason: str, *, actor: str
+) -> Certificate:
+    """Revoke ``number`` on behalf of the body ``body_id`` (``None``: the platform's CLI).
+
+    Like :func:`reissue`, the acting body is checked here and not left to the caller: a
+    number of another body is NotFound, as if it did not exist. A certificate never changes
+    body, so checking before the revoking transaction cannot race.
+    """
+    if body_id is not None:
+        with runtime.db.session() as session:
+            number = get_certificate(session, body_id, number).number
+    return service.revoke(runtime, number, reason, actor)
 
 
 # Optional fields a correction may empty.

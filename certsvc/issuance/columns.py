@@ -2,7 +2,9 @@
 
 One place for the columns: the templates (:mod:`certsvc.issuance.template`), the file
 readers (:mod:`certsvc.issuance.rows`), the issuing API and the certificate pages all take
-them from here, as do the fixed choices a template offers, which come from the domain.
+them from here, as do the fixed choices a template offers, which come from the domain. The
+limits of the free-text columns (length, line breaks) come from the certificate columns that
+store them (:func:`certsvc.models.base.limited`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from sqlalchemy.orm import QueryableAttribute
+
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.domain.routes import DirectGround, Route
+from certsvc.models import Certificate
+from certsvc.models.base import text_limit
+
+#: Results-file columns whose text a certificate stores as it is, under that column's limit.
+TEXT_COLUMNS: Mapping[str, QueryableAttribute[str]] = {
+    "name": Certificate.holder_name,
+    "employer_name": Certificate.employer_name,
+    "work_type": Certificate.work_type,
+    "direct_evidence": Certificate.direct_evidence,
+}
+
+#: Columns where a line break is normal text (Alt+Enter in Excel, a textarea in the console).
+MULTILINE_KEYS = frozenset(k for k, column in TEXT_COLUMNS.items() if text_limit(column).multiline)
+
+
+def max_chars(key: str) -> int:
+    """The most characters the free-text column ``key`` may hold."""
+    return text_limit(TEXT_COLUMNS[key]).max_chars
 
 
 @dataclass(frozen=True)
@@ -162,7 +184,7 @@ DATA_SHEET_TITLE = "证书数据 Results"
 
 #: Longest text accepted in one cell; the evidence text of a direct certification may be longer.
 MAX_CELL_CHARS = 500
-MAX_EVIDENCE_CHARS = 2000
+MAX_EVIDENCE_CHARS = max_chars("direct_evidence")
 
 
 def normalise_label(text: str) -> str:

@@ -60,7 +60,7 @@ class CertifiedFacts:
     holder_name: str
     id_type: IdType
     id_masked: str
-    #: Salted commitment to the full ID number (certsvc.identity.id_commitment).
+    #: Salted commitment to the full ID number (certsvc.holders.identity.id_commitment).
     id_commitment: str
     employer_uscc: str
     employer_name: str

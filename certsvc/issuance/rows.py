@@ -29,6 +29,7 @@ from certsvc.issuance.columns import (
     EXAMPLE_ROW,
     MAX_CELL_CHARS,
     MAX_EVIDENCE_CHARS,
+    MULTILINE_KEYS,
     Column,
     column_letter,
     normalise_label,
@@ -48,9 +49,6 @@ _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"7z\xbc\xaf", "a 7-Zip archive"),
     (b"{\\rtf", "an RTF document"),
 )
-# Columns where a line break inside the cell is normal text (Alt+Enter in Excel). Control
-# characters are not this module's business: validate_rows refuses them on every route.
-_MULTILINE_KEYS = frozenset({"direct_evidence"})
 # Columns whose values are identifiers: Excel rounds numbers to 15 significant digits.
 _TEXT_ONLY_KEYS = frozenset({"id_number", "employer_uscc", "corrects"})
 
@@ -236,7 +234,8 @@ def _read_row(row_number: int, cells: list[Cell], layout: _Layout) -> tuple[RawR
         elif text.startswith("="):
             errors.append(RowError(row_number, key, f"{label}: {FORMULA_MESSAGE}"))
         errors.extend(_length_problems(row_number, key, text))
-        if key in _MULTILINE_KEYS:
+        # Control characters are not this module's business: validate_rows refuses them.
+        if key in MULTILINE_KEYS:
             values[key] = text.replace("\r\n", "\n").replace("\r", "\n")
     return RawRow(row=row_number, values=MappingProxyType(values)), errors
 

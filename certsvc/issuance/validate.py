@@ -12,12 +12,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from certsvc.bodies.bodies import may_certify, may_certify_employer
 from certsvc.db import one_of
+from certsvc.domain.china_time import china_today
 from certsvc.domain.ids import IdType, normalize_id_number, parse_id_type
 from certsvc.domain.levels import Level, parse_level
 from certsvc.domain.routes import (
@@ -32,14 +33,16 @@ from certsvc.domain.text import check_text, check_visible
 from certsvc.domain.uscc import normalize_uscc
 from certsvc.errors import CertsvcError, InvalidInput, RowError
 from certsvc.holders.identity import IdVault
+from certsvc.issuance.columns import MULTILINE_KEYS, max_chars
 from certsvc.models import Certificate, CertificationBody, Holder, Occupation
 from certsvc.render.typeface import check_renderable
 
 #: Certificates are dated in China Standard Time, whatever the server's zone.
-CHINA = ZoneInfo("Asia/Shanghai")
 EARLIEST_ISSUE_DATE = dt.date(2000, 1, 1)
-MAX_NAME_LENGTH = 50
-MAX_EVIDENCE_LENGTH = 2000
+MAX_NAME_LENGTH = max_chars("name")
+MAX_EVIDENCE_LENGTH = max_chars("direct_evidence")
+_EMPLOYER_MAX = max_chars("employer_name")
+_WORK_TYPE_MAX = max_chars("work_type")
 # Han characters (incl. extension blocks, for 生僻字), Latin letters, the middle dot used in
 # transliterated minority and foreign names, spaces, hyphens and apostrophes.
 _NAME_RE = re.compile(
@@ -47,18 +50,12 @@ _NAME_RE = re.compile(
     r"A-Za-zÀ-ÖØ-öø-ÿ·•・ '\-.]+$"
 )
 
-#: Columns where a line break is normal text (Alt+Enter in Excel, a textarea in the console).
-MULTILINE_COLUMNS = frozenset({"direct_evidence"})
 #: Columns of free text: signed and shown on verification, so no ID number may be in them
 #: (:func:`certsvc.domain.text.check_text`). The name cannot hold digits at all.
 FREE_TEXT_COLUMNS = frozenset({"employer_name", "work_type", "direct_evidence"})
 
 T = TypeVar("T")
 _UNSEEN = object()
-
-
-def china_today() -> dt.date:
-    return dt.datetime.now(CHINA).date()
 
 
 @dataclass(frozen=True)
@@ -139,7 +136,7 @@ def check_cell(column: str, text: str) -> None:
     signing (file, console, API): visible characters everywhere, and no ID number in the
     free-text columns."""
     label = column.replace("_", " ")
-    multiline = column in MULTILINE_COLUMNS
+    multiline = column in MULTILINE_KEYS
     if column in FREE_TEXT_COLUMNS:
         check_text(label, text, multiline=multiline)
     else:
@@ -227,9 +224,17 @@ def _parse_cells(check: _RowChecker) -> _Cells:
         id_type=id_type,
         id_number=id_number,
         employer_uscc=field("employer_uscc", normalize_uscc, repeats=True),
-        employer_name=field("employer_name", _parse_text(200), required=False, repeats=True) or "",
+        employer_name=field(
+            "employer_name", _parse_text(_EMPLOYER_MAX), required=False, repeats=True
+        )
+        or "",
         occupation_code=field("occupation_code", str.strip, repeats=True),
-        work_type=field("work_type", _parse_text(100, printed=True), required=False, repeats=True)
+        work_type=field(
+            "work_type",
+            _parse_text(_WORK_TYPE_MAX, printed=True),
+            required=False,
+            repeats=True,
+        )
         or "",
         level=field("level", parse_level, repeats=True),
         issue_date=field("issue_date", _parse_date, required=False, repeats=True) or china_today(),
@@ -253,7 +258,6 @@ def validate_rows(
     parsed = [_parse_cells(_RowChecker(row, values, errors, memo)) for row, values in rows]
     occupations = _occupations(session, {c.occupation_code for c in parsed if c.occupation_code})
     corrected = _corrected_certificates(session, body, {c.corrects for c in parsed if c.corrects})
-    scope = {(s.occupation_code, s.level) for s in body.scope}
 
     requests: list[CertificateRequest] = []
     seen: dict[tuple[str, str, str, str], int] = {}
@@ -276,16 +280,18 @@ def validate_rows(
                 f"{cells.occupation_code} is not in the occupation catalogue; check the code "
                 "(form 6-18-01-01) or import it with `certsvc occupations import`",
             )
-        if occupation is not None and level is not None:
-            parent = occupation.code[:10]  # a 工种 (work type) is covered by its occupation
-            if (occupation.code, level.code) not in scope and (parent, level.code) not in scope:
-                check.fail(
-                    "level",
-                    f"outside the body's filed scope: {body.code} may not certify "
-                    f"{occupation.code} {occupation.name_zh} at {level.printed_zh}",
-                )
+        if (
+            occupation is not None
+            and level is not None
+            and not may_certify(body, occupation.code, level)
+        ):
+            check.fail(
+                "level",
+                f"outside the body's filed scope: {body.code} may not certify "
+                f"{occupation.code} {occupation.name_zh} at {level.printed_zh}",
+            )
         employer = cells.employer_uscc
-        if employer is not None and not _may_certify_employer(body, employer, cells.issue_date):
+        if employer is not None and not may_certify_employer(body, employer, cells.issue_date):
             check.fail(
                 "employer_uscc",
                 f"{employer} is neither the body itself nor a member of its chain on "
@@ -337,18 +343,6 @@ def validate_rows(
         )
     errors.extend(_already_certified(session, body, requests))
     return requests, errors
-
-
-def _may_certify_employer(body: CertificationBody, uscc: str, on: dt.date) -> bool:
-    """A body certifies its own workers, and a chain leader those of its current members."""
-    if uscc == body.uscc:
-        return True
-    if not body.chain_leader:
-        return False
-    return any(
-        m.uscc == uscc and m.valid_from <= on and (m.valid_to is None or on <= m.valid_to)
-        for m in body.members
-    )
 
 
 def _occupations(session: Session, codes: set[str]) -> dict[str, Occupation]:

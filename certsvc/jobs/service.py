@@ -48,8 +48,8 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from certsvc.errors import CertsvcError, JobNotFinished, JobResultExpired, NotFound
-from certsvc.jobs.models import JOB_KINDS, Job, JobChunk
 from certsvc.models import utcnow
+from certsvc.models.jobs import JOB_KINDS, Job, JobChunk
 
 if TYPE_CHECKING:
     from certsvc.runtime import Runtime

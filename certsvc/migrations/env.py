@@ -1,4 +1,7 @@
-"""Alembic environment: the URL comes from the caller (certsvc.migrate) or CERTSVC_DATABASE_URL."""
+"""Alembic environment.
+
+The URL comes from the caller (certsvc.models.migrate) or CERTSVC_DATABASE_URL.
+"""
 
 from __future__ import annotations
 

@@ -1,11 +1,14 @@
-"""SQLAlchemy 2 typed models: the whole schema in one module.
+"""SQLAlchemy 2 typed models: the whole schema, importable from this one module.
 
-Alembic migrations (``migrations/``) are the only way this schema is created outside tests;
-``tests/test_migrations.py`` proves the migrated schema equals these models.
+The tables are defined here, except the transparency log's (:mod:`certsvc.models.transparency`)
+and the background jobs' (:mod:`certsvc.models.jobs`); all derive from
+:mod:`certsvc.models.base`. Alembic migrations (``migrations/``) are the only way this schema is
+created outside tests; ``tests/test_migrations.py`` proves the migrated schema equals these
+models.
 
 Personal data: a holder's ID number is never stored in clear. ``Holder`` keeps a keyed hash
 (HMAC-SHA256, for look-up and de-duplication), the AES-GCM ciphertext (for the national
-registry) and a masked form for display; see :mod:`certsvc.identity`.
+registry) and a masked form for display; see :mod:`certsvc.holders.identity`.
 """
 
 from __future__ import annotations
@@ -19,57 +22,48 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     false,
     text,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from certsvc.domain.statuses import BodyStatus, CertificateStatus, KeyStatus
+from certsvc.models.base import Base, UTCDateTime, limited, utcnow
+from certsvc.models.jobs import Job, JobChunk
+from certsvc.models.transparency import LogCheckpoint, LogKey, LogState, MerkleNode
 
-
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """Timezone-aware UTC datetimes on every backend (SQLite drops the offset)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: certsvc stores aware UTC datetimes only")
-        return value.astimezone(dt.UTC)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, dt.datetime)
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
+__all__ = [
+    "Account",
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "Batch",
+    "Certificate",
+    "CertificationBody",
+    "EcosystemMember",
+    "Event",
+    "EventLogHead",
+    "Holder",
+    "Job",
+    "JobChunk",
+    "LogCheckpoint",
+    "LogKey",
+    "LogState",
+    "MerkleNode",
+    "NumberSequence",
+    "Occupation",
+    "ScopeEntry",
+    "SigningKey",
+    "UTCDateTime",
+    "utcnow",
+]
 
 
 class CertificationBody(Base):
@@ -87,7 +81,7 @@ class CertificationBody(Base):
     filing_number: Mapped[str] = mapped_column(String(64), default="")
     #: 链主企业: a lead enterprise that may certify workers of its ecosystem members.
     chain_leader: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[BodyStatus] = mapped_column(String(16), default="active")
     #: The body's seal as uploaded (PNG or SVG); certificates get a generated seal without one.
     seal: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -167,7 +161,7 @@ class Holder(Base):
     id_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     id_masked: Mapped[str] = mapped_column(String(32))
     #: Random salt of the ID commitment signed into every credential, sealed with AES-GCM
-    #: like the number (16 clear bytes in rows from before; see certsvc.identity).
+    #: like the number (16 clear bytes in rows from before; see certsvc.holders.identity).
     id_salt: Mapped[bytes] = mapped_column(LargeBinary(44))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -221,18 +215,22 @@ class Certificate(Base):
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
     batch_row: Mapped[int] = mapped_column(Integer)
     holder_id: Mapped[int] = mapped_column(ForeignKey("holders.id"), index=True)
-    holder_name: Mapped[str] = mapped_column(String(100))
+    #: Issued names are at most 50 characters; the column leaves room for look-up input.
+    holder_name: Mapped[str] = mapped_column(String(100), info=limited(50))
     employer_uscc: Mapped[str] = mapped_column(String(18))
-    employer_name: Mapped[str] = mapped_column(String(200), default="")
+    employer_name: Mapped[str] = mapped_column(String(200), default="", info=limited(200))
     occupation_code: Mapped[str] = mapped_column(ForeignKey("occupations.code"))
-    work_type: Mapped[str] = mapped_column(String(100), default="")
+    work_type: Mapped[str] = mapped_column(String(100), default="", info=limited(100))
     level: Mapped[str] = mapped_column(String(1))
     issue_date: Mapped[dt.date] = mapped_column(Date)
     route: Mapped[str] = mapped_column(String(16), default="regular")
     direct_ground: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    direct_evidence: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(16), default="valid")
-    status_reason: Mapped[str] = mapped_column(Text, default="")
+    direct_evidence: Mapped[str] = mapped_column(
+        Text, default="", info=limited(2000, multiline=True)
+    )
+    status: Mapped[CertificateStatus] = mapped_column(String(16), default="valid")
+    #: Why it was revoked: signed, and shown to everyone who verifies.
+    status_reason: Mapped[str] = mapped_column(Text, default="", info=limited(500, multiline=True))
     status_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     supersedes_id: Mapped[int | None] = mapped_column(
         ForeignKey("certificates.id"), nullable=True, unique=True
@@ -312,7 +310,7 @@ class Event(Base):
 
     __tablename__ = "events"
 
-    #: Assigned in commit order by :mod:`certsvc.events`, never by the database.
+    #: Assigned in commit order by :mod:`certsvc.models.events`, never by the database.
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(32))
     body_id: Mapped[int | None] = mapped_column(
@@ -336,7 +334,7 @@ class Event(Base):
 
 
 class EventLogHead(Base):
-    """The one row holding the last event seq; see :mod:`certsvc.events` for why."""
+    """The one row holding the last event seq; see :mod:`certsvc.models.events` for why."""
 
     __tablename__ = "event_log_head"
 
@@ -354,7 +352,7 @@ class SigningKey(Base):
     kid: Mapped[str] = mapped_column(String(43), primary_key=True)
     body_id: Mapped[int] = mapped_column(ForeignKey("certification_bodies.id"), index=True)
     public_jwk: Mapped[dict[str, str]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[KeyStatus] = mapped_column(String(16), default="active")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: For a compromised key: signatures made after this time are not trusted.
@@ -454,9 +452,3 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-
-
-# The transparency log's tables live with their code; importing them here puts them in
-# Base.metadata, so Alembic and the tests see one schema.
-from certsvc.jobs import models as _job_models  # noqa: E402, F401
-from certsvc.transparency import models as _transparency_models  # noqa: E402, F401

@@ -3,20 +3,24 @@ that need the service's keys, which Alembic does not have."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from certsvc.config import PROJECT_ROOT
 from certsvc.domain.ids import IdType
 from certsvc.holders.identity import SALT_BYTES, IdVault
 from certsvc.models import Holder
 
+#: The installed package: alembic.ini and migrations/ ship inside it.
+_PACKAGE = Path(__file__).resolve().parent.parent
+
 
 def alembic_config(engine: Engine) -> Config:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config = Config(str(_PACKAGE / "alembic.ini"))
+    config.set_main_option("script_location", str(_PACKAGE / "migrations"))
     config.attributes["url"] = engine.url.render_as_string(hide_password=False)
     return config
 
@@ -42,8 +46,8 @@ def seal_clear_id_salts(session: Session, vault: IdVault, *, chunk: int = 1000) 
     """Seal the ID commitment salts that earlier versions stored in clear; how many.
 
     A clear salt next to the signed commitment and the mask lets anyone with a copy of the
-    database recover the ID number (see :mod:`certsvc.identity`). Idempotent: sealed salts
-    are longer than :data:`~certsvc.identity.SALT_BYTES` and are left alone.
+    database recover the ID number (see :mod:`certsvc.holders.identity`). Idempotent: sealed salts
+    are longer than :data:`~certsvc.holders.identity.SALT_BYTES` and are left alone.
 
     Not part of ``certsvc init`` (``certsvc seal-salts`` runs it): during a rolling upgrade
     the older servers still running would read a sealed salt as the salt itself.

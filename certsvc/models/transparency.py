@@ -1,8 +1,8 @@
 """Tables of the transparency log: stored subtree hashes, checkpoints, log keys, the log head.
 
-They subclass :class:`certsvc.models.Base`, so Alembic sees them once this module is imported
-by :mod:`certsvc.models`. Every row except ``log_state`` is append-only: a node or a checkpoint
-once written is never changed (a changed one is a rewritten history, which
+They subclass :class:`certsvc.models.base.Base` and :mod:`certsvc.models` imports them, so
+Alembic and the tests see one schema. Every row except ``log_state`` is append-only: a node
+or a checkpoint once written is never changed (a changed one is a rewritten history, which
 :func:`certsvc.transparency.log.audit` reports).
 """
 
@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from certsvc.models import Base, UTCDateTime, utcnow
+from certsvc.models.base import Base, UTCDateTime, utcnow
 
 __all__ = ["LogCheckpoint", "LogKey", "LogState", "MerkleNode"]
 

@@ -21,15 +21,16 @@ Modules:
 **The ID number (decision).** The signed record never holds the ID number: its
 ``credentialSubject`` carries the masked form (``3201**********123X``) and a salted commitment
 ``base64url(SHA-256("certsvc-id-commitment/v1|type|number|" + salt))`` with a random 128-bit
-salt per holder (:mod:`certsvc.identity`). Records are therefore safe to print, to hand to
+salt per holder (:mod:`certsvc.holders.identity`). Records are therefore safe to print, to hand to
 verifiers and to keep in logs of other systems, and an ID number (about 35 bits of entropy)
 cannot be recovered from them by guessing. The registry does need the number itself — to
 answer 联网查询 by ID number and to count people across issuers — so the feed, and only the
 feed (registry role, bearer token, TLS), delivers each issued event's ``holder`` as
 ``{"id_type", "id_number", "id_salt"}``: decrypted on the fly with
-:meth:`~certsvc.identity.IdVault.reveal`, written to the response, never stored in clear, never
-logged, sent with ``Cache-Control: no-store``. The client recomputes the commitment and rejects
-the record when it differs, so a wrong number cannot be attached to a genuine record on the way.
+:meth:`~certsvc.holders.identity.IdVault.reveal`, written to the response, never stored in clear,
+never logged, sent with ``Cache-Control: no-store``. The client recomputes the commitment and
+rejects the record when it differs, so a wrong number cannot be attached to a genuine record on the
+way.
 
 Considered and not chosen: putting the ciphertext in the record (would tie every verifier to
 a registry key and make the signed record change whenever keys rotate), or a plain hash of the

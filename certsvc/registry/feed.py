@@ -414,7 +414,7 @@ def stream_changes(runtime: Runtime, request: FeedRequest) -> Iterator[str]:
     transaction: memory stays flat for any ``limit``, and a slow reader holds neither a lock
     (SQLite takes the write lock for every transaction) nor an old snapshot (PostgreSQL) while
     the page drains. Splitting is safe because seqs commit in order without gaps
-    (:mod:`certsvc.events`): a later chunk can only add events after the ones already sent.
+    (:mod:`certsvc.models.events`): a later chunk can only add events after the ones already sent.
     The first chunk is read with the page's head; each next one on a helper thread while the
     one before is written out.
     """

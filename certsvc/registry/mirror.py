@@ -47,7 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from certsvc.db import configure_sqlite, normalize_url
-from certsvc.models import NAMING, UTCDateTime
+from certsvc.models.base import NAMING, UTCDateTime
 from certsvc.private_files import create_private_file
 
 __all__ = [

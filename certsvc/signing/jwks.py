@@ -20,6 +20,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from certsvc.domain.statuses import KEY_STATUSES, KeyStatus
 from certsvc.errors import CertsvcError, MalformedToken, SigningKeyError, UnknownKey
 from certsvc.signing.jws import ALG
 from certsvc.signing.keys import jwk_thumbprint, public_key_from_jwk
@@ -34,7 +35,6 @@ __all__ = [
     "parse_rfc3339",
 ]
 
-KEY_STATUSES = ("active", "retired", "compromised")
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
 
@@ -76,7 +76,7 @@ class PublishedKey:
 
     kid: str
     jwk: Mapping[str, str]
-    status: str
+    status: KeyStatus
     created_at: datetime
     compromised_after: datetime | None = None
     body_code: str | None = None  # the certification body (评价机构) that owns the key

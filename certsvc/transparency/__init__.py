@@ -18,12 +18,12 @@ cycle); use the modules:
 :mod:`certsvc.transparency.proofs`      ``certificate_inclusion``, ``log_position_at``
 :mod:`certsvc.transparency.audit`       ``audit``: rebuild the tree, check every checkpoint
 :mod:`certsvc.transparency.offline`     ``verify_bundle``: the offline check of ``certsvc verify``
-:mod:`certsvc.transparency.models`      tables ``merkle_nodes``, ``log_checkpoints``,
+:mod:`certsvc.models.transparency`      tables ``merkle_nodes``, ``log_checkpoints``,
                                         ``log_keys``, ``log_state``
-:mod:`certsvc.transparency.commands`    ``certsvc log …``
+:mod:`certsvc.cli.transparency`    ``certsvc log …``
 ======================================  =========================================================
 
-**The tree.** Event ``seq`` N (numbered gap-free in commit order, :mod:`certsvc.events`) is
+**The tree.** Event ``seq`` N (numbered gap-free in commit order, :mod:`certsvc.models.events`) is
 leaf N − 1, so a tree of size N covers exactly events 1..N. Leaves and nodes are hashed as in
 RFC 6962: ``SHA-256(0x00 || leaf data)`` and ``SHA-256(0x01 || left || right)``. The leaf data
 is canonical JSON (RFC 8785) of the event's public facts — see :mod:`certsvc.transparency.leaf`.

@@ -6,8 +6,8 @@ on each one's stored QR token, so a look-up reports exactly what scanning the pr
 
 Privacy: a look-up that does not match answers ``not_found`` whether the number (or ID) or the
 name was wrong, so neither can be probed alone. The clear ID number is used only to compute its
-keyed hash (:meth:`certsvc.identity.IdVault.digest`); it is never stored, logged or returned —
-results carry the masked form only.
+keyed hash (:meth:`certsvc.holders.identity.IdVault.digest`); it is never stored, logged or returned
+— results carry the masked form only.
 """
 
 from __future__ import annotations
@@ -26,12 +26,14 @@ from certsvc.domain.numbers import looks_like_certificate_number
 from certsvc.errors import InvalidCertificateNumber, InvalidIdNumber, InvalidName
 from certsvc.holders.identity import IdVault
 from certsvc.models import Certificate, Holder, utcnow
+from certsvc.models.base import column_length
 from certsvc.verify.core import verify_token
 from certsvc.verify.result import VerificationResult
 
 __all__ = ["MAX_NAME_LENGTH", "lookup_by_id", "lookup_by_number", "normalize_name"]
 
-MAX_NAME_LENGTH = 100
+#: What the name column can hold: a longer name cannot be on record.
+MAX_NAME_LENGTH = column_length(Certificate.holder_name)
 _DOTS = re.compile("[\u00b7\u2022\u2027\u30fb\u22c5\u2219\uff65.]")  # · • ‧ ・ ⋅ ∙ ･ .
 
 

@@ -5,10 +5,12 @@ cutoff, and the signed fields; it cannot check revocation, supersession or that 
 fields equal the stored record. The result says so in ``not_checked`` (and ``mode`` is
 ``offline``): ``valid`` offline means "genuine as signed", not "current".
 
-**Compromised keys offline — decision.** Online the cutoff is compared with the certificate's
-stored creation time. Offline there is no trustworthy signing time: the QR's issue date and a
-vc+jwt's ``validFrom`` are both chosen by whoever holds the key, so a thief of the key can
-backdate them at will. Therefore, offline, a token signed by a compromised key is never
+**Compromised keys offline — decision.** Online the cutoff is a position in the transparency
+log: a certificate is trusted only if its ``issued`` event was logged at or before the log
+position of the cutoff (:mod:`certsvc.verify.core`, check 6), so no time the key holder chose
+decides it. Offline there is neither the log nor any trustworthy signing time: the QR's issue
+date and a vc+jwt's ``validFrom`` are both chosen by whoever holds the key, so a thief of the
+key can backdate them at will. Therefore, offline, a token signed by a compromised key is never
 ``valid``:
 
 * signed issue date *after* the cutoff — issuance never signs a future date, so the signature
@@ -32,6 +34,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from certsvc.domain.china_time import CHINA
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
 from certsvc.domain.numbers import issuing_body_of, parse_certificate_number
@@ -55,8 +58,6 @@ from certsvc.verify.result import OFFLINE_GAPS, VerificationResult, format_time
 __all__ = ["verify_offline"]
 
 _E = TypeVar("_E", IdType, DirectGround)
-
-CHINA = dt.timezone(dt.timedelta(hours=8))
 
 
 def verify_offline(

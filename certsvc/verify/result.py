@@ -15,15 +15,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-STATUSES = (
-    "valid",
-    "revoked",
-    "superseded",
-    "invalid_signature",
-    "unknown_key",
-    "malformed",
-    "not_found",
-)
+from certsvc.domain.statuses import VERIFICATION_STATUSES, KeyStatus, VerificationStatus
+
+#: Every status a verification can answer (DESIGN.md "verification result").
+STATUSES = VERIFICATION_STATUSES
 
 #: Why a token is not valid, finer than the status (``None`` when the status says it all).
 REASONS = (
@@ -51,13 +46,13 @@ def format_time(moment: dt.datetime) -> str:
 class VerificationResult:
     """What page, API and CLI report about one token (or one looked-up certificate)."""
 
-    status: str
+    status: VerificationStatus
     message: str
     checked_at: dt.datetime
     mode: Mode = "online"
     reason: str | None = None
     kid: str | None = None
-    key_status: str | None = None
+    key_status: KeyStatus | None = None
     #: Every certified field (see :func:`certsvc.verify.core.certificate_fields`).
     certificate: dict[str, Any] | None = None
     #: The fields the token itself signs, as it signs them (number, name, occupation, date).

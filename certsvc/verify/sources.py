@@ -2,14 +2,13 @@
 
 Accepted: the token itself; the QR's URL (``https://…/v/<token>``); a text file holding
 either; an image (PNG, JPEG, …) of the QR code, decoded with zxing-cpp; a certificate PDF.
-For a PDF, :func:`certsvc.render.read_embedded` is used when the render module provides it
-(it returns the token *and* the signed record embedded in the file); otherwise every page is
-rendered with pypdfium2 and its QR code decoded. Decoders are imported only when needed.
+For a PDF, :func:`certsvc.render.read_embedded` reads the token *and* the signed record
+embedded in the file; a PDF without them (a scan, a re-saved file) has every page rendered
+with pypdfium2 and its QR code decoded. Decoders are imported only when needed.
 """
 
 from __future__ import annotations
 
-import importlib
 import io
 import re
 from dataclasses import dataclass
@@ -150,26 +149,17 @@ def _one_token(texts: list[str], name: str) -> tuple[str, str | None]:
     return token, ",".join(h for h in hosts if h) or None
 
 
-def _embedded_reader() -> Any | None:
-    """``certsvc.render.read_embedded`` if the render module provides it, else None."""
-    try:
-        module = importlib.import_module("certsvc.render")
-    except ImportError:
-        return None
-    return getattr(module, "read_embedded", None)
-
-
 def read_pdf(data: bytes, name: str = "the PDF") -> Presented:
     """The token (and signed record) of a certificate PDF; see the module docstring."""
-    reader = _embedded_reader()
-    if reader is not None:
-        try:
-            embedded = reader(data)
-        except CertsvcError:  # no embedded record (e.g. a scan): read the printed QR
-            embedded = None
-        if embedded is not None and getattr(embedded, "token", None):
-            record = getattr(embedded, "record", None)
-            return Presented(str(embedded.token), "pdf (embedded)", record or None)
+    from certsvc.render import read_embedded
+
+    try:
+        embedded = read_embedded(data)
+    except CertsvcError:  # no embedded record (e.g. a scan): read the printed QR
+        pass
+    else:
+        if embedded.token:
+            return Presented(embedded.token, "pdf (embedded)", embedded.record or None)
     token, host = _one_token(_pdf_qr_texts(data, name), name)
     return Presented(token, "pdf (QR)", url_host=host)
 

@@ -1,10 +1,10 @@
 """Who is asking and what they may do: console sessions, permission checks, audit entries.
 
 A console session is a signed Flask cookie holding the account id, a stamp of the account
-(:attr:`certsvc.accounts.Principal.stamp`) and two times. On every request the account is
+(:attr:`certsvc.accounts.accounts.Principal.stamp`) and two times. On every request the account is
 read again: a disabled account, a changed password, role or body, a log-out (on any device:
-:func:`certsvc.accounts.end_sessions`), an idle session (over :data:`IDLE_TIMEOUT`) or an old
-one (over :data:`MAX_SESSION_AGE`) ends the session.
+:func:`certsvc.accounts.accounts.end_sessions`), an idle session (over :data:`IDLE_TIMEOUT`) or an
+old one (over :data:`MAX_SESSION_AGE`) ends the session.
 
 The server's limit and the browser's agree: :data:`MAX_SESSION_AGE` is Flask's
 ``PERMANENT_SESSION_LIFETIME`` (one setting, read by both), and the cookie expires when
@@ -25,8 +25,10 @@ from flask import Flask, abort, current_app, g, redirect, request, session, url_
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask.typing import ResponseReturnValue
 
-from certsvc import audit, runtime_of
-from certsvc.accounts.accounts import Permission, Principal, load_principal
+from certsvc.accounts import audit
+from certsvc.accounts.accounts import Principal, load_principal
+from certsvc.accounts.permissions import Permission
+from certsvc.web import runtime_of
 
 __all__ = [
     "IDLE_TIMEOUT",

@@ -11,7 +11,7 @@ POST     ``/api/v1/certificates/{number}/revoke``    revoke (issuer)
 POST     ``/api/v1/certificates/{number}/reissue``   issue (issuer)
 =======  ==========================================  =========================
 
-A token belongs to one body (:mod:`certsvc.apitokens`) and sees that body only: a batch or
+A token belongs to one body (:mod:`certsvc.accounts.tokens`) and sees that body only: a batch or
 certificate of another body answers 404, exactly as one that does not exist. A batch is
 issued whole or not at all; ``Idempotency-Key`` makes retries safe (the same key and rows
 answer the stored batch, 200 with ``replayed: true``; the same key with other rows 409).
@@ -35,8 +35,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from sqlalchemy.orm import Session
 
-from certsvc.accounts.accounts import Permission, roles_with
-from certsvc.accounts.tokens import TokenIdentity, current_token, require_token
+from certsvc.accounts.permissions import Permission, roles_with
+from certsvc.accounts.tokens import TokenIdentity
 from certsvc.domain.text import check_text
 from certsvc.errors import (
     BatchRejected,
@@ -47,7 +47,7 @@ from certsvc.errors import (
 )
 from certsvc.issuance import certificates
 from certsvc.issuance.columns import COLUMNS
-from certsvc.issuance.service import issue_batch, revoke
+from certsvc.issuance.service import issue_batch
 from certsvc.jobs.service import ASYNC_IMPORT_ROWS, encode_rows
 from certsvc.jobs.service import submit as submit_job
 from certsvc.models import Batch, Certificate
@@ -55,6 +55,7 @@ from certsvc.verify.core import certificate_fields
 from certsvc.verify.result import format_time
 from certsvc.web import refusals, runtime_of, schemas
 from certsvc.web.authz import audit_request, audited_request
+from certsvc.web.bearer import current_token, require_token
 from certsvc.web.jobs_api import accepted
 from certsvc.web.json_body import json_object, parse, problem
 from certsvc.web.openapi import Answer, Operation, Param, documented
@@ -513,7 +514,7 @@ def revoke_certificate(number: str) -> ResponseReturnValue:
     runtime = runtime_of(current_app)
     reason = parse(RevokeRequest).reason
     with audited_request("certificate.revoke", body_id=body_id, target=number) as entry:
-        revoke(runtime, number, reason, actor=f"token {token.prefix}…")
+        certificates.revoke(runtime, body_id, number, reason, actor=f"token {token.prefix}…")
         entry.detail["reason"] = reason.strip()
     with runtime.db.session() as session:
         cert = certificates.get_certificate(session, body_id, number)

@@ -23,14 +23,14 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 
-from certsvc.accounts.accounts import Permission, roles_with
-from certsvc.accounts.tokens import current_token, require_token
+from certsvc.accounts.permissions import Permission, roles_with
 from certsvc.errors import PermissionDenied
 from certsvc.issuance import certificates as certificate_service
 from certsvc.jobs import service
-from certsvc.jobs.models import Job
+from certsvc.models.jobs import Job
 from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request
+from certsvc.web.bearer import current_token, require_token
 from certsvc.web.openapi import Answer, Operation, Param, documented
 from certsvc.web.schemas import IssuingError
 from certsvc.web.schemas import Job as JobAnswer

@@ -7,8 +7,8 @@ rather than failing verification, then Redis is tried again.
 
 Limits are per client (``request.remote_addr``: behind a reverse proxy, set
 ``CERTSVC_TRUSTED_PROXIES`` so it is the client's) — an IPv4 address, or an IPv6 /64 network,
-since an IPv6 client can use every address of its /64 (:func:`certsvc.addresses.client_key`)
-— and per *scope*, shared by the page and the API:
+since an IPv6 client can use every address of its /64
+(:func:`certsvc.accounts.addresses.client_key`) — and per *scope*, shared by the page and the API:
 
 ===========  ==========================================  ===================================
 scope        routes                                      default (app.config key)
@@ -23,8 +23,8 @@ login        ``/console/login`` (form and post)          30/minute (CERTSVC_RATE
 A verify needs a signed token, so it is generous (many phones share one carrier address); the
 look-ups could be used to probe names, so they are tight. A certificate's inclusion bundle
 needs only its number, so it tells whether a number exists: it counts as a verify. The
-console log-in has its own brakes in the database (:mod:`certsvc.accounts`), which serialise
-a client's attempts through the password hash; the limit here turns a flood away before it
+console log-in has its own brakes in the database (:mod:`certsvc.accounts.accounts`), which
+serialise a client's attempts through the password hash; the limit here turns a flood away before it
 holds database connections. A refused request gets 429 with ``Retry-After``: JSON
 ``{"error": {"code": "rate_limited", ...}}`` under ``/api/``, a short page elsewhere.
 

@@ -27,8 +27,9 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from certsvc import metrics, runtime_of
+from certsvc import metrics
 from certsvc.logs import request_id
+from certsvc.web import runtime_of
 from certsvc.web.openapi import Answer, Operation, documented
 from certsvc.web.schemas import Readiness
 

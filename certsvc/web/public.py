@@ -17,6 +17,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from flask.typing import ResponseReturnValue
 
 from certsvc.bodies.keyring import published_keys
+from certsvc.domain.china_time import CHINA
 from certsvc.domain.ids import IdType
 from certsvc.errors import CertsvcError
 from certsvc.metrics import counted
@@ -39,7 +40,7 @@ from certsvc.web.schemas import (
 bp = Blueprint(
     "public",
     __name__,
-    static_folder="../../static",
+    static_folder="../static",
     static_url_path="/assets",
 )
 
@@ -247,9 +248,6 @@ def lookup_id() -> Response:
     except CertsvcError as exc:
         return _page("lookup.html", 422, error=_error_text(exc), name=name, id_type=id_type)
     return _page("lookup.html", results=results, name=name, id_type=id_type, searched=True)
-
-
-CHINA = dt.timezone(dt.timedelta(hours=8), "UTC+8")
 
 
 @bp.app_template_filter("china_time")

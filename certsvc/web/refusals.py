@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from certsvc import audit, runtime_of
+from certsvc.accounts import audit
 from certsvc.accounts.addresses import client_key
 from certsvc.accounts.tokens import TokenIdentity
 from certsvc.models import ApiToken
+from certsvc.web import runtime_of
 from certsvc.web.authz import client_ip
 from certsvc.web.limits import counters_of
 

@@ -1,6 +1,6 @@
 """Registry API (``/api/v1/registry``): the signed change feed and statistics.
 
-Both need a bearer token with the ``registry`` role (:func:`certsvc.apitokens.require_token`);
+Both need a bearer token with the ``registry`` role (:func:`certsvc.web.bearer.require_token`);
 a token tied to one body sees that body only. Each view's :func:`documented` operation
 describes it in ``/api/v1/openapi.json``.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from certsvc.accounts.tokens import current_token, require_token
 from certsvc.registry.feed import (
     DEFAULT_LIMIT,
     MAX_CURSOR,
@@ -20,6 +19,7 @@ from certsvc.registry.feed import (
 )
 from certsvc.registry.stats import compute_stats
 from certsvc.web import runtime_of
+from certsvc.web.bearer import current_token, require_token
 from certsvc.web.openapi import Answer, Operation, Param, documented
 from certsvc.web.schemas import RegistryChangePage, RegistryStats
 

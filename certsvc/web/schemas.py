@@ -19,8 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, create_model
 
 from certsvc.domain.ids import IdType
 from certsvc.domain.routes import Route
+from certsvc.domain.statuses import CertificateStatus
 from certsvc.issuance.certificates import CORRECTABLE
 from certsvc.issuance.columns import COLUMNS, MAX_CELL_CHARS, MAX_EVIDENCE_CHARS
+from certsvc.models import Certificate
+from certsvc.models.base import text_limit
 from certsvc.registry.stats import DIMENSIONS
 from certsvc.signing.jwks import KEY_STATUSES
 from certsvc.verify.lookup import MAX_NAME_LENGTH
@@ -38,7 +41,7 @@ __all__ = [
 MAX_TOKEN = 4096  # a QR token is a few hundred characters
 MAX_NUMBER = 64  # 22 characters, with room for spaces a person may type
 MAX_ID_NUMBER = 64
-MAX_REASON = 500
+MAX_REASON = text_limit(Certificate.status_reason).max_chars
 MAX_IDEMPOTENCY_KEY = 255
 #: What ``Idempotency-Key`` may hold: visible ASCII.
 IDEMPOTENCY_PATTERN = rf"^[\x21-\x7e]{{1,{MAX_IDEMPOTENCY_KEY}}}$"
@@ -142,7 +145,7 @@ class Issuer(_Response):
     name_en: str | None
 
 
-Status = Literal["valid", "revoked", "superseded"]
+Status = CertificateStatus
 
 
 class PublicCertificate(_Response):

@@ -138,7 +138,9 @@ def _assign_existing() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("certificates") as batch:
-        batch.drop_constraint(op.f("uq_certificates_status_list_id_status_index"), type_="unique")
+        batch.drop_constraint(
+            op.f("uq_certificates_status_list_id_status_index"), type_="unique"
+        )
         batch.drop_constraint(
             op.f("fk_certificates_status_list_id_status_lists"), type_="foreignkey"
         )

@@ -19,6 +19,7 @@ from flask import Blueprint, Flask, Response, g, render_template, request, sessi
 from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
 from werkzeug.exceptions import HTTPException
 
+from certsvc.domain.china_time import CHINA
 from certsvc.errors import CertsvcError
 from certsvc.web.authz import (
     IDLE_TIMEOUT,
@@ -109,7 +110,7 @@ def _console_time(value: dt.datetime | None) -> str:
     """China Standard Time, to the minute, for tables."""
     if value is None:
         return "—"
-    return value.astimezone(i18n.CHINA).strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
 def error_page(status: int, message: str) -> tuple[str, int]:

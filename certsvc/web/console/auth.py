@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from certsvc import accounts, runtime_of
+from certsvc.accounts import accounts, permissions
 from certsvc.errors import CertsvcError, RateLimited
+from certsvc.web import runtime_of
 from certsvc.web.authz import (
     audit_request,
     client_ip,
@@ -82,11 +83,11 @@ def index() -> ResponseReturnValue:
     who = current_principal()
     if who is None:
         return redirect(url_for("console.login"))
-    if who.can(accounts.Permission.READ):
+    if who.can(permissions.Permission.READ):
         return redirect(url_for("console.dashboard"))
-    if who.can(accounts.Permission.MANAGE_BODIES):
+    if who.can(permissions.Permission.MANAGE_BODIES):
         return redirect(url_for("console.bodies"))
-    if who.can(accounts.Permission.MANAGE_TOKENS):  # the registry token admin
+    if who.can(permissions.Permission.MANAGE_TOKENS):  # the registry token admin
         return redirect(url_for("console.token_list"))
     return render_template("console/no_access.html"), 403
 

@@ -12,12 +12,14 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from certsvc import bodies, runtime_of
-from certsvc.accounts.accounts import Permission
+from certsvc.accounts.permissions import Permission
+from certsvc.bodies import bodies
+from certsvc.domain.china_time import CHINA
 from certsvc.domain.levels import CERTIFIED_LEVELS, Level
 from certsvc.errors import CertsvcError, InvalidInput, NotFound
 from certsvc.issuance import certificates
 from certsvc.models import EcosystemMember, Occupation, SigningKey
+from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, principal, requires
 from certsvc.web.console import bp, i18n
 from certsvc.web.console.forms import (
@@ -277,5 +279,5 @@ def _parse_cutoff(text: str) -> dt.datetime:
             f"{text[:40]!r} is not a time; write it as 2026-11-26T08:00 (China time)"
         ) from exc
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=i18n.CHINA)
+        moment = moment.replace(tzinfo=CHINA)
     return moment

@@ -15,11 +15,10 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from certsvc.accounts.accounts import Permission
+from certsvc.accounts.permissions import Permission
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.errors import BatchRejected, CertsvcError
 from certsvc.issuance import certificates
-from certsvc.issuance.service import revoke
 from certsvc.registry.stats import compute_stats
 from certsvc.spreadsheets import SafeCsvWriter
 from certsvc.verify.core import certificate_fields
@@ -167,7 +166,9 @@ def certificate_revoke(number: str) -> ResponseReturnValue:
             with audited_request(
                 "certificate.revoke", body_id=cert.body_id, target=cert.number
             ) as entry:
-                revoke(runtime, cert.number, form.reason.data, actor=principal().username)
+                certificates.revoke(
+                    runtime, _body_id(), cert.number, form.reason.data, actor=principal().username
+                )
                 entry.detail["reason"] = form.reason.data.strip()
         except CertsvcError as exc:
             form.reason.errors = [exc.message]
@@ -187,28 +188,14 @@ def certificate_correct(number: str) -> ResponseReturnValue:
     runtime = runtime_of(current_app)
     with runtime.db.session() as session:
         cert = certificates.get_certificate(session, _body_id(), number)
-        id_type = cert.holder.id_type
+        stored = certificates.stored_cells(cert)
     form = CorrectForm()
     form.id_type.choices = i18n.id_type_choices()
     form.level.choices = [(lv.code, i18n.level_name(lv.code)) for lv in CERTIFIED_LEVELS]
     form.route.choices = i18n.route_choices()
     form.direct_ground.choices = i18n.ground_choices()
     if request.method == "GET":
-        form.process(
-            data={
-                "name": cert.holder_name,
-                "id_type": id_type,
-                "employer_uscc": cert.employer_uscc,
-                "employer_name": cert.employer_name,
-                "occupation_code": cert.occupation_code,
-                "work_type": cert.work_type,
-                "level": cert.level,
-                "issue_date": cert.issue_date.isoformat(),
-                "route": cert.route,
-                "direct_ground": cert.direct_ground or "",
-                "direct_evidence": cert.direct_evidence,
-            }
-        )
+        form.process(data=stored)
     status = 200
     errors: list[str] = []
     if form.validate_on_submit():

@@ -18,7 +18,7 @@ from functools import cache
 from flask import Response, current_app
 from flask.typing import ResponseReturnValue
 
-from certsvc.accounts.accounts import Permission
+from certsvc.accounts.permissions import Permission
 from certsvc.issuance import certificates
 from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, principal, requires

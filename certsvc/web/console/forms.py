@@ -27,6 +27,10 @@ from wtforms.validators import (  # type: ignore[import-untyped]
     Optional,
 )
 
+from certsvc.issuance.columns import max_chars
+from certsvc.models import Certificate
+from certsvc.models.base import column_length, text_limit
+
 if TYPE_CHECKING:
 
     class FlaskForm:
@@ -45,6 +49,11 @@ else:
 
 
 REQUIRED = "必填 / required"
+
+# Limits declared on the certificate columns (certsvc.models.base.limited): the forms only
+# refuse what could never be stored, the service then applies the rules.
+_NAME_MAX = column_length(Certificate.holder_name)
+_REASON_MAX = text_limit(Certificate.status_reason).max_chars
 
 
 class ActionForm(FlaskForm):
@@ -73,22 +82,22 @@ class ConfirmImportForm(FlaskForm):
 
 
 class RevokeForm(FlaskForm):
-    reason = TextAreaField(validators=[DataRequired(REQUIRED), Length(min=4, max=500)])
+    reason = TextAreaField(validators=[DataRequired(REQUIRED), Length(min=4, max=_REASON_MAX)])
 
 
 class CorrectForm(FlaskForm):
-    name = StringField(validators=[DataRequired(REQUIRED), Length(max=100)])
+    name = StringField(validators=[DataRequired(REQUIRED), Length(max=_NAME_MAX)])
     id_type = SelectField(choices=[])
     id_number = StringField(validators=[Optional(), Length(max=64)])
     employer_uscc = StringField(validators=[DataRequired(REQUIRED), Length(max=40)])
-    employer_name = StringField(validators=[Length(max=200)])
+    employer_name = StringField(validators=[Length(max=max_chars("employer_name"))])
     occupation_code = StringField(validators=[DataRequired(REQUIRED), Length(max=20)])
-    work_type = StringField(validators=[Length(max=100)])
+    work_type = StringField(validators=[Length(max=max_chars("work_type"))])
     level = SelectField(choices=[])
     issue_date = StringField(validators=[DataRequired(REQUIRED), Length(max=20)])
     route = SelectField(choices=[])
     direct_ground = SelectField(choices=[])
-    direct_evidence = TextAreaField(validators=[Length(max=2000)])
+    direct_evidence = TextAreaField(validators=[Length(max=max_chars("direct_evidence"))])
 
 
 class MemberForm(FlaskForm):

@@ -6,17 +6,16 @@ keep in step than two catalogues for a few hundred short labels.
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import g, has_request_context, session
 
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import CERTIFIED_LEVELS, Level
 from certsvc.domain.routes import DirectGround, Route
+from certsvc.verify import text as public_text
 
-LANGUAGES = ("zh", "en")
-DEFAULT = "zh"
-CHINA = ZoneInfo("Asia/Shanghai")
+#: The console speaks the public pages' languages.
+LANGUAGES = public_text.LANGUAGES
+DEFAULT = public_text.DEFAULT_LANGUAGE
 
 
 def language() -> str:

@@ -3,7 +3,7 @@
 Between preview and confirm the file travels with the form, compressed, next to a signed
 ticket (account, body, content digest, file name; valid for an hour). The confirm step checks
 the ticket, that the content is the previewed content, and issues it through
-:func:`~certsvc.issuance.service.issue_batch`, which validates everything again inside its
+:func:`~certsvc.issuance.certificates.issue_batch`, which validates everything again inside its
 transaction — all or nothing. A stateless server needs no store for pending uploads this way.
 """
 
@@ -18,7 +18,7 @@ from flask import Response, current_app, flash, redirect, render_template, url_f
 from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from certsvc.accounts.accounts import Permission
+from certsvc.accounts.permissions import Permission
 from certsvc.domain.ids import redact_id_numbers
 from certsvc.errors import BadFile, BatchRejected, BodySuspended, InvalidInput
 from certsvc.issuance import certificates

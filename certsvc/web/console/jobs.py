@@ -14,11 +14,11 @@ from __future__ import annotations
 from flask import Response, current_app, redirect, render_template, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 
-from certsvc.accounts.accounts import Permission
+from certsvc.accounts.permissions import Permission
 from certsvc.errors import NotFound
 from certsvc.issuance import certificates as certificate_service
 from certsvc.jobs import service
-from certsvc.jobs.models import Job
+from certsvc.models.jobs import Job
 from certsvc.registry.stats import FORMATS
 from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, principal, requires

@@ -12,10 +12,12 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
-from certsvc import accounts, bodies, runtime_of
-from certsvc.accounts.accounts import Permission
+from certsvc.accounts import accounts
+from certsvc.accounts.permissions import Permission
+from certsvc.bodies import bodies
 from certsvc.errors import CertsvcError
 from certsvc.models import Account, Certificate, CertificationBody
+from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, request_actor, requires
 from certsvc.web.console import bp, i18n
 from certsvc.web.console.forms import AccountForm, ActionForm, BodyForm

@@ -5,7 +5,7 @@ unlocking, resetting a forgotten password — and tokens (issuer, viewer); the r
 admin the national registry's tokens; operators and the registry token admin read the
 platform's audit log. Platform accounts are made at the command line only. A token's secret
 is shown once, on the page that answers its creation, and is stored only as a hash
-(:mod:`certsvc.apitokens`).
+(:mod:`certsvc.accounts.tokens`).
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from certsvc import accounts, apitokens, audit, runtime_of
-from certsvc.accounts.accounts import Permission
+from certsvc.accounts import accounts, audit, permissions
+from certsvc.accounts import tokens as apitokens
+from certsvc.accounts.permissions import Permission
 from certsvc.errors import CertsvcError, NotFound
 from certsvc.models import Account, ApiToken
+from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, principal, request_actor, requires
 from certsvc.web.console import bp, i18n
 from certsvc.web.console.forms import AccountForm, ActionForm, ResetPasswordForm, TokenForm
@@ -36,7 +38,7 @@ from certsvc.web.console.i18n import tr
 
 def _account_roles() -> tuple[str, ...]:
     # Only a body's admins manage accounts here; platform accounts come from the command line.
-    return accounts.BODY_ROLES
+    return permissions.BODY_ROLES
 
 
 def _token_roles() -> tuple[str, ...]:

@@ -1,6 +1,6 @@
 """``certsvc worker`` and ``certsvc jobs list|show|wait|zip|print|stats|download``.
 
-Registered on the ``certsvc`` group when this module is imported (certsvc.cli imports it).
+Registered on the ``certsvc`` group by :mod:`certsvc.cli.main`.
 The CLI is an operator's tool: it sees the jobs of every body (``--body`` narrows the list).
 """
 
@@ -14,14 +14,14 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certsvc.cli import Context, cli, pass_ctx
+from certsvc.cli.context import Context, pass_ctx
 from certsvc.errors import JobFailed, NotFound
 from certsvc.jobs import service
-from certsvc.jobs.models import Job
 from certsvc.models import Batch, CertificationBody
+from certsvc.models.jobs import Job
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--threads",
     type=click.IntRange(1, 32),
@@ -57,7 +57,7 @@ def worker(ctx: Context, threads: int, metrics_port: int | None, metrics_host: s
     run_worker(ctx.runtime, threads=threads)
 
 
-@cli.group()
+@click.group()
 def jobs() -> None:
     """Background jobs: list, show, wait for, start, download."""
 

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from certsvc.models import Base, UTCDateTime, utcnow
+from certsvc.models.base import Base, UTCDateTime, utcnow
 
 __all__ = ["JOB_KINDS", "JOB_STATES", "Job", "JobChunk"]
 

@@ -1,0 +1,1 @@
+"""Accounts, API tokens, roles and permissions, the audit log."""

@@ -1,0 +1,1 @@
+"""Certification bodies: scope, ecosystem members, signing keys."""

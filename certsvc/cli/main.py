@@ -1,0 +1,371 @@
+"""The ``certsvc`` command line.
+
+Every command prints one clear line and exits non-zero on failure: a :class:`CertsvcError`'s
+``exit_code`` (65 bad data, 66 not found, 77 key/permission, 78 configuration), 2 for usage.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError
+
+from certsvc.bodies import bodies
+from certsvc.cli import accounts, jobs, registry, render, tokens, transparency, verify
+from certsvc.cli import bodies as body_commands
+from certsvc.cli.context import Context, pass_ctx
+from certsvc.config import Settings, generate_secrets
+from certsvc.db import normalize_url, refusal
+from certsvc.domain.ids import redact_id_numbers
+from certsvc.domain.occupations import read_catalogue_csv, shipped_catalogue
+from certsvc.domain.text import has_invalid_unicode
+from certsvc.errors import BatchRejected, CertsvcError, InvalidInput, InvalidUnicode, NotFound
+from certsvc.models import Certificate, Occupation
+from certsvc.private_files import create_private_file, narrow
+
+
+class CertsvcGroup(click.Group):
+    """Turns a CertsvcError, and any database error, into one line on stderr and an exit code
+    (no traceback); refuses arguments that are not valid text before any command runs."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Python decodes bytes that are not UTF-8 in argv to lone surrogates
+        # (surrogateescape): such a value cannot be stored, printed or signed.
+        for position, arg in enumerate(args, start=1):
+            if has_invalid_unicode(arg):
+                click.echo(
+                    f"error: argument {position} is not valid UTF-8 text; retype it (or rename "
+                    "the file) in UTF-8",
+                    err=True,
+                )
+                raise click.exceptions.Exit(InvalidUnicode.exit_code)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BatchRejected as exc:
+            for error in exc.errors:
+                click.echo(f"  {error}", err=True)
+            click.echo(f"error: {exc.message}", err=True)
+            raise click.exceptions.Exit(exc.exit_code) from exc
+        except CertsvcError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            raise click.exceptions.Exit(exc.exit_code) from exc
+        except (IntegrityError, DataError) as exc:  # outside a unit of work (see db.refusal)
+            refused = refusal(exc)
+            click.echo(f"error: {refused.message}", err=True)
+            raise click.exceptions.Exit(refused.exit_code) from exc
+        except DBAPIError as exc:
+            message, code = _database_problem(exc)
+            click.echo(f"error: {message}", err=True)
+            raise click.exceptions.Exit(code) from exc
+
+
+#: What the drivers say when a table is missing: SQLite, then PostgreSQL (UndefinedTable:
+#: 'relation "certificates" does not exist'; not a missing database or role).
+_MISSING_TABLE = ("no such table", 'relation "')
+
+
+def _database_problem(exc: DBAPIError) -> tuple[str, int]:
+    """One line for a database error the commands do not handle, and its exit code: a
+    database without the schema (run ``certsvc init``) or one that cannot be reached."""
+    try:
+        url = make_url(normalize_url(Settings.from_env().database_url))
+        where = f"the database {url.render_as_string(hide_password=True)}"
+    except (CertsvcError, ArgumentError):
+        where = "the database"
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    if any(marker in detail for marker in _MISSING_TABLE):
+        return (
+            f"{where} has no certsvc schema, or an older one ({detail}); "
+            "run `certsvc init` to create or upgrade it",
+            78,  # EX_CONFIG
+        )
+    return f"cannot use {where}: {detail}", 75  # EX_TEMPFAIL: try again when it answers
+
+
+@click.group(cls=CertsvcGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="certsvc")
+def cli() -> None:
+    """certsvc — issue and verify signed vocational skill-level certificates."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="certsvc")
+
+
+# --- set-up -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the secrets to this file (mode 0600) if it does not exist yet.",
+)
+def secrets(env_file: Path | None) -> None:
+    """Generate a fresh set of secrets as KEY=value lines."""
+    lines = "".join(f"{k}={v}\n" for k, v in generate_secrets().items())
+    if env_file is None:
+        click.echo(lines, nl=False)
+        return
+    if env_file.exists():
+        click.echo(f"{env_file} exists; keeping its secrets")
+        return
+    create_private_file(env_file)
+    env_file.write_text(lines)
+    click.echo(f"wrote new development secrets to {env_file} (keep it out of git; dev only)")
+
+
+@cli.command()
+@pass_ctx
+def init(ctx: Context) -> None:
+    """Create or upgrade the database schema and load the occupation catalogue."""
+    from certsvc.models.migrate import clear_id_salts, upgrade
+
+    runtime = ctx.runtime
+    upgrade(runtime.db.engine)
+    database = runtime.db.engine.url.database
+    if runtime.db.dialect == "sqlite" and database and not database.startswith(":memory:"):
+        # A database an earlier version created under the umask: personal data, owner-only.
+        for path in (Path(database + suffix) for suffix in ("", "-wal", "-shm", "-journal")):
+            if narrow(path):
+                click.echo(f"{path} was readable by others; it is now owner-only (0600)")
+    with ctx.transaction() as session:
+        added, updated = bodies.load_occupations(session, shipped_catalogue())
+        clear = clear_id_salts(session)
+    click.echo(
+        f"database ready ({runtime.db.dialect}); occupations: {added} added, {updated} updated"
+    )
+    if clear:
+        click.echo(
+            f"{clear} holder(s) have ID commitment salts stored in clear by an earlier version; "
+            "once every server runs this version, run `certsvc seal-salts`"
+        )
+
+
+@cli.command("seal-salts")
+@pass_ctx
+def seal_salts(ctx: Context) -> None:
+    """Seal the ID commitment salts that earlier versions stored in clear.
+
+    Run it once every app server runs this version: an older server would take a sealed
+    salt for the salt itself and sign commitments nobody can check.
+    """
+    from certsvc.models.migrate import seal_clear_id_salts
+
+    with ctx.audited("salts.seal") as entry, ctx.transaction() as session:
+        sealed = seal_clear_id_salts(session, ctx.runtime.vault)
+        entry.detail["holders"] = sealed
+    click.echo(f"sealed the ID commitment salts of {sealed} holder(s)")
+
+
+@cli.command()
+@pass_ctx
+def demo(ctx: Context) -> None:
+    """Load the demo chain leader, its members, scope, key and certificates (idempotent)."""
+    from certsvc.cli.demo import load_demo
+
+    for line in load_demo(ctx.runtime):
+        click.echo(line)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Default: CERTSVC_PORT or 5000.")
+@pass_ctx
+def serve(ctx: Context, host: str, port: int | None) -> None:
+    """Serve the web app with the development server (use gunicorn in production)."""
+    from certsvc import create_app
+
+    app = create_app(runtime=ctx.runtime)
+    app.run(host=host, port=port or ctx.runtime.settings.port, debug=False)
+
+
+# --- issuing --------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--body", "body_code", required=True, help="Code of the issuing body.")
+@click.option(
+    "--idempotency-key", default=None, help="Re-sending with the same key never issues twice."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_ctx
+def issue(
+    ctx: Context, file: Path, body_code: str, idempotency_key: str | None, as_json: bool
+) -> None:
+    """Issue the certificates in a CSV or XLSX results file, all or none."""
+    from certsvc.issuance.rows import read_results_file
+    from certsvc.issuance.service import issue_batch
+
+    runtime = ctx.runtime
+    # The name is stored (batch, audit log): a name may carry an ID number.
+    filename = redact_id_numbers(file.name)[:255]
+    with ctx.audited("batch.issue", body=body_code, target=filename) as entry:
+        parsed = read_results_file(
+            file.read_bytes(), filename, max_rows=runtime.settings.max_batch_rows
+        )
+        rows = [(r.row, r.values) for r in parsed.rows]
+        with click.progressbar(
+            length=len(rows), label=f"issuing {len(rows)} certificates", file=sys.stderr
+        ) as bar:
+            result = issue_batch(
+                runtime,
+                body_code,
+                rows,
+                source=parsed.format,
+                content_sha256=parsed.sha256,
+                filename=filename,
+                idempotency_key=idempotency_key,
+                actor=ctx.actor.name,
+                read_errors=parsed.errors,
+                progress=bar.update,
+            )
+        entry.target = result.batch_id
+        entry.outcome = "replayed" if result.replayed else "ok"
+        entry.detail.update(file=filename, certificates=len(result.certificates))
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "batch": result.batch_id,
+                    "replayed": result.replayed,
+                    "certificates": [
+                        {"row": c.row, "number": c.number, "name": c.holder_name}
+                        for c in result.certificates
+                    ],
+                    "superseded": result.superseded,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    for c in result.certificates:
+        click.echo(f"row {c.row:>5}  {c.number}  {c.holder_name}")
+    if result.replayed:
+        click.echo(
+            f"already issued as batch {result.batch_id}: nothing new issued "
+            f"({len(result.certificates)} certificates)"
+        )
+    else:
+        extra = f", superseded {len(result.superseded)}" if result.superseded else ""
+        click.echo(
+            f"issued {len(result.certificates)} certificates in batch {result.batch_id}{extra}"
+        )
+
+
+@cli.command()
+@click.argument("number")
+@click.option("--reason", required=True, help="Shown to anyone who verifies the certificate.")
+@pass_ctx
+def revoke(ctx: Context, number: str, reason: str) -> None:
+    """Revoke a certificate."""
+    from certsvc.issuance.certificates import revoke as revoke_certificate
+
+    number = number.strip().upper()
+    with ctx.audited("certificate.revoke", certificate=number, target=number) as entry:
+        # The CLI acts for the platform operator: any body's certificate (body None).
+        cert = revoke_certificate(ctx.runtime, None, number, reason, actor=ctx.actor.name)
+        entry.detail["reason"] = reason.strip()
+    click.echo(f"revoked {cert.number}")
+
+
+@cli.command()
+@click.argument("number")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def show(ctx: Context, number: str, as_json: bool) -> None:
+    """Show a certificate: every certified field, status and verify URL."""
+    from certsvc.verify.core import certificate_fields
+
+    runtime = ctx.runtime
+    number = number.strip().upper()
+    with (
+        ctx.audited("certificate.view", certificate=number, target=number),
+        runtime.db.session() as session,
+    ):
+        cert = session.scalar(select(Certificate).where(Certificate.number == number))
+        if cert is None:
+            raise NotFound(f"no certificate {number}")
+        fields = certificate_fields(cert)
+        fields["kid"] = cert.kid
+        fields["verify_url"] = f"{runtime.settings.public_url}/v/{cert.token}"
+    if as_json:
+        click.echo(json.dumps(fields, ensure_ascii=False, indent=2))
+        return
+    for key, value in fields.items():
+        if isinstance(value, dict):
+            value = " ".join(str(v) for v in value.values() if v)
+        click.echo(f"{key:<20} {value if value is not None else '—'}")
+
+
+@cli.command()
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+def template(output: Path) -> None:
+    """Write the results-file template (.csv or .xlsx, by the file name)."""
+    from certsvc.issuance.columns import template_choices
+    from certsvc.issuance.template import template_csv, template_xlsx
+
+    if output.suffix.lower() == ".xlsx":
+        output.write_bytes(template_xlsx(template_choices()))
+    elif output.suffix.lower() == ".csv":
+        output.write_bytes(template_csv())
+    else:
+        raise InvalidInput("the template file name must end in .csv or .xlsx")
+    click.echo(f"wrote {output}")
+
+
+@cli.group()
+def occupations() -> None:
+    """The occupation catalogue (国家职业分类大典)."""
+
+
+@occupations.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+def occupations_import(ctx: Context, file: Path) -> None:
+    """Add or update occupations from a CSV (code,name_zh,name_en,tags,verified,note)."""
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{file} is not UTF-8 text; save it as CSV UTF-8") from exc
+    with ctx.audited("occupations.import", target=file.name[:200]) as entry:
+        entries = read_catalogue_csv(text)
+        with ctx.transaction() as session:
+            added, updated = bodies.load_occupations(session, entries)
+        entry.detail.update(added=added, updated=updated)
+    click.echo(f"occupations: {added} added, {updated} updated")
+
+
+@occupations.command("list")
+@pass_ctx
+def occupations_list(ctx: Context) -> None:
+    """List the occupations in the database."""
+    with ctx.runtime.db.session() as session:
+        for o in session.scalars(select(Occupation).order_by(Occupation.code)):
+            flag = "" if o.verified else "  (code not confirmed)"
+            click.echo(f"{o.code:<14} {o.name_zh} · {o.name_en}{flag}")
+
+
+# Every command and group beyond the set-up and issuing ones above, registered in one place.
+cli.add_command(body_commands.body)
+cli.add_command(body_commands.keys)
+cli.add_command(accounts.account)
+cli.add_command(tokens.tokens)
+cli.add_command(registry.registry)
+cli.add_command(registry.stats)
+cli.add_command(render.pdf)
+cli.add_command(transparency.log_group)
+cli.add_command(verify.verify)
+cli.add_command(jobs.worker)
+cli.add_command(jobs.jobs)

@@ -1,0 +1,1 @@
+"""Certificate holders: their ID numbers at rest."""
