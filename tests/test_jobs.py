@@ -99,7 +99,7 @@ def downloaded(services: Services, job_id: str, body_id: int | None = None) -> b
 
 def expected_zip(services: Services, batch_id: str) -> bytes:
     with services.db.session() as session:
-        return b"".join(batch_zip(session, batch_id, services.settings.public_url))
+        return b"".join(batch_zip(session, batch_id, services.settings.public_url, services.vault))
 
 
 # --- service ---------------------------------------------------------------------------------
@@ -375,9 +375,9 @@ def test_api_zip_answers_202_and_the_result_downloads(
 
 def test_openapi_describes_the_job_routes(app: Flask) -> None:
     document = app.test_client().get("/api/v1/openapi.json").get_json()
-    assert "/jobs/{job_id}" in document["paths"]
-    assert "202" in document["paths"]["/batches/{batch_id}/zip"]["post"]["responses"]
-    assert "202" in document["paths"]["/batches"]["post"]["responses"]
+    assert "/api/v1/jobs/{job_id}" in document["paths"]
+    assert "202" in document["paths"]["/api/v1/batches/{batch_id}/zip"]["post"]["responses"]
+    assert "202" in document["paths"]["/api/v1/batches"]["post"]["responses"]
     assert "Job" in document["components"]["schemas"]
 
 
