@@ -16,11 +16,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, create_model
+from sqlalchemy import String
+from sqlalchemy.orm import InstrumentedAttribute
 
 from certsvc.certificates import CORRECTABLE
 from certsvc.domain.ids import IdType
 from certsvc.domain.routes import Route
 from certsvc.issuance.columns import COLUMNS, MAX_CELL_CHARS, MAX_EVIDENCE_CHARS
+from certsvc.models import Batch as BatchRow
 from certsvc.registry.stats import DIMENSIONS
 from certsvc.signing.jwks import KEY_STATUSES
 from certsvc.verify.lookup import MAX_NAME_LENGTH
@@ -35,11 +38,19 @@ __all__ = [
     "NUMBER_PATTERN",
 ]
 
+
+def _column_length(column: InstrumentedAttribute[Any]) -> int:
+    """The declared length of a String column (the limit a request may not exceed)."""
+    kind = column.type
+    assert isinstance(kind, String) and kind.length is not None, column
+    return kind.length
+
+
 MAX_TOKEN = 4096  # a QR token is a few hundred characters
 MAX_NUMBER = 64  # 22 characters, with room for spaces a person may type
 MAX_ID_NUMBER = 64
 MAX_REASON = 500
-MAX_IDEMPOTENCY_KEY = 255
+MAX_IDEMPOTENCY_KEY = _column_length(BatchRow.idempotency_key)  # the column that keeps it
 #: What ``Idempotency-Key`` may hold: visible ASCII.
 IDEMPOTENCY_PATTERN = rf"^[\x21-\x7e]{{1,{MAX_IDEMPOTENCY_KEY}}}$"
 #: A certificate number's shape: Y or S, an optional level letter, digits to 22 characters
