@@ -18,6 +18,7 @@ from certsvc import create_app
 from certsvc.services import Services
 from certsvc.signing.b64 import b64url_encode
 from certsvc.web.limits import RateLimits
+from certsvc.web.openapi import openapi_document
 from tests.conftest import person_id, row
 from tests.test_issuance import issue
 
@@ -361,3 +362,10 @@ def test_the_checkpoint_names_one_charset(
     response = client.get("/transparency/checkpoint")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
+def test_a_public_route_without_a_description_is_refused(app: Flask) -> None:
+    """The document is generated from the URL map, so no public route can go undescribed."""
+    app.add_url_rule("/undescribed", "undescribed", lambda: "x")
+    with pytest.raises(LookupError, match="/undescribed"):
+        openapi_document(app, "https://cert.example.cn", 10)

@@ -2,7 +2,9 @@
 
 The handlers validate request bodies with these models (:func:`certsvc.web.json_body.parse`)
 and :mod:`certsvc.web.openapi` turns the same models into the OpenAPI 3.1 document served at
-``/api/v1/openapi.json``, so the document cannot say less or more than the server checks.
+``/api/v1/openapi.json``; ``tests/test_api_schema.py`` checks the two against each other.
+Value rules DESIGN.md answers with 422 and a domain code (a number's shape, a blank name)
+are shown in the document (:func:`Shown`) and checked by the domain, not by the model.
 The limits are the ones the rest of certsvc already declares (row cells, holder names, the
 change feed's page size); the values a schema cannot express — check digits, a body's scope,
 whether a number exists — stay in the services and answer 422 or 404 as documented.
@@ -79,7 +81,7 @@ def Shown(pattern: str, **limits: int) -> Any:
 
 _CAMEL = {"min_length": "minLength", "max_length": "maxLength"}
 
-#: A string that must arrive as a JSON string (pydantic would otherwise take 12 for "12").
+#: A string that must arrive as a JSON string: strict, so no conversion of any kind.
 Text = Annotated[str, Strict()]
 
 
