@@ -164,6 +164,7 @@ def rates_line(rounds: list[float]) -> str:
 def section() -> list[str]:
     """Markdown lines: PDFs/s and pages/s on one core and on all, the cost of qrcode and of
     the pypdf pass, sizes, and WeasyPrint beside them."""
+    load_before = os.getloadavg()[0]
     faces = sample_faces(PER_ROUND)
     render_certificate(faces[0])  # warm-up: font file and character map
     pdfs = [render_certificate(f) for f in faces]
@@ -225,7 +226,10 @@ def section() -> list[str]:
         f"{PER_ROUND} certificates per round (six names from 2 to 7 characters, one in three a "
         "direct certification), real Ed25519 tokens and records; reportlab with its C "
         "accelerator (rl_accel), qrcode, pypdf; CPU time of one process, median of "
-        f"{ROUNDS} rounds (3 for the print file).",
+        f"{ROUNDS} rounds (3 for the print file). Load average {load_before:.1f} before and "
+        f"{os.getloadavg()[0]:.1f} after on {cores} cores: the rows on all cores are wall "
+        "time, so other work on the machine lowers them most (each run also starts a pool "
+        "of workers).",
         "",
         "| what | rate | size |",
         "|---|---|---|",

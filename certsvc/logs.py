@@ -38,16 +38,16 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        rid = request_id.get()
-        if rid:
-            entry["request_id"] = rid
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        line = json.dumps(entry, ensure_ascii=False, default=str)
-        return redact_id_numbers(line)
+        line = redact_id_numbers(json.dumps(entry, ensure_ascii=False, default=str))
+        rid = request_id.get()
+        if rid:  # ours or a proxy's checked one (web.operations), kept whole to correlate
+            line = f"{line[:-1]}, {json.dumps({'request_id': rid})[1:]}"
+        return line
 
 
 class _StderrHandler(logging.Handler):

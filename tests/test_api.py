@@ -18,6 +18,7 @@ from certsvc import create_app
 from certsvc.runtime import Runtime
 from certsvc.signing.b64 import b64url_encode
 from certsvc.web.limits import DEFAULT_LIMITS, ENDPOINT_SCOPES, RateLimits
+from certsvc.web.openapi import openapi_document
 from tests.conftest import issue, person_id, row
 
 REDIS_URL = os.environ.get("CERTSVC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -354,3 +355,10 @@ def test_the_checkpoint_names_one_charset(client: FlaskClient, runtime: Runtime,
     response = client.get("/transparency/checkpoint")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
+def test_a_public_route_without_a_description_is_refused(app: Flask) -> None:
+    """The document is generated from the URL map, so no public route can go undescribed."""
+    app.add_url_rule("/undescribed", "undescribed", lambda: "x")
+    with pytest.raises(LookupError, match="/undescribed"):
+        openapi_document(app, "https://cert.example.cn", 10)

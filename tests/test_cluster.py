@@ -289,7 +289,9 @@ def test_two_servers_two_workers_one_killed_nothing_lost_nothing_twice(
         download = http("GET", f"{base}{status['result']['url']}", headers=auth)
         assert download.status_code == 200
         with runtime.db.session() as session:
-            expected = b"".join(batch_zip(session, batch_id, runtime.settings.public_url))
+            expected = b"".join(
+                batch_zip(session, batch_id, runtime.settings.public_url, runtime.vault)
+            )
         assert download.content == expected, job_id
         assert len(zipfile.ZipFile(io.BytesIO(download.content)).namelist()) == SMALL_ROWS
     outcome: dict[str, Any] = jobs[import_job].outcome

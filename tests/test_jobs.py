@@ -53,7 +53,7 @@ _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    from certsvc.accounts import accounts
+    from certsvc.accounts.accounts import accounts
 
     monkeypatch.setattr(accounts, "PASSWORD_HASH_METHOD", "scrypt:1024:8:1")
 
@@ -99,7 +99,7 @@ def downloaded(runtime: Runtime, job_id: str, body_id: int | None = None) -> byt
 
 def expected_zip(runtime: Runtime, batch_id: str) -> bytes:
     with runtime.db.session() as session:
-        return b"".join(batch_zip(session, batch_id, runtime.settings.public_url))
+        return b"".join(batch_zip(session, batch_id, runtime.settings.public_url, runtime.vault))
 
 
 # --- service ---------------------------------------------------------------------------------
@@ -373,9 +373,9 @@ def test_api_zip_answers_202_and_the_result_downloads(
 
 def test_openapi_describes_the_job_routes(app: Flask) -> None:
     document = app.test_client().get("/api/v1/openapi.json").get_json()
-    assert "/jobs/{job_id}" in document["paths"]
-    assert "202" in document["paths"]["/batches/{batch_id}/zip"]["post"]["responses"]
-    assert "202" in document["paths"]["/batches"]["post"]["responses"]
+    assert "/api/v1/jobs/{job_id}" in document["paths"]
+    assert "202" in document["paths"]["/api/v1/batches/{batch_id}/zip"]["post"]["responses"]
+    assert "202" in document["paths"]["/api/v1/batches"]["post"]["responses"]
     assert "Job" in document["components"]["schemas"]
 
 

@@ -580,10 +580,9 @@ def test_batch_zip_merged_and_cli(runtime: Runtime, body: str, tmp_path: Path) -
     assert qr_texts(page_image(merged, 150, page=1)) == [
         f"{PUBLIC_URL}/v/{result.certificates[1].token}"
     ]
-    assert (
-        PdfReader(io.BytesIO(merged)).metadata.title
-        == f"职业技能等级证书 · batch {result.batch_id}"
-    )
+    meta = PdfReader(io.BytesIO(merged)).metadata
+    assert meta is not None and meta.title == f"职业技能等级证书 · batch {result.batch_id}"
+    assert meta.author == "南京测试装备集团有限公司" and meta.subject == "2 certificates"
 
     runner, ctx = cli_runner(runtime)
 

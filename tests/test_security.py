@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -745,3 +746,27 @@ def test_no_module_writes_csv_but_through_the_formula_safe_writer() -> None:
         if re.search(r"\bcsv\.(writer|DictWriter)\(", path.read_text(encoding="utf-8"))
     ]
     assert writers and all(w.endswith("spreadsheets.py") for w in writers), writers
+
+
+def test_a_database_that_does_not_answer_is_a_503_not_a_500(tmp_path: Path) -> None:
+    """The API and the public pages answer that the database is down (503), and say nothing
+    of it (on main: a 500)."""
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **generate_secrets(),
+        "CERTSVC_DATABASE_URL": f"postgresql://u:hunter2@127.0.0.1:{port}/x",
+        "CERTSVC_KEY_DIR": str(tmp_path / "keys"),
+        "CERTSVC_PUBLIC_URL": "https://cert.example.cn",
+    }
+    down = Runtime.from_settings(Settings.from_env(env))
+    client = web(down).test_client()
+    api = client.post("/api/v1/lookup/by-number", json={"number": "Y" + "0" * 21, "name": "张三"})
+    assert api.status_code == 503 and api.json["error"]["code"] == "database_unavailable"
+    page = client.post("/lookup/number", data={"number": "Y" + "0" * 21, "name": "张三"})
+    assert page.status_code == 503
+    for response in (api, page):
+        text_ = response.get_data(as_text=True)
+        assert "hunter2" not in text_ and "psycopg" not in text_ and "127.0.0.1" not in text_
+    down.db.dispose()

@@ -36,6 +36,7 @@ from certsvc.models import Certificate, StatusList
 from certsvc.registry.mirror import Mirror
 from certsvc.registry.pull import pull
 from certsvc.registry.transport import FeedClient, HttpResponse, RetryPolicy
+from certsvc.render.batch import certificate_face
 from certsvc.runtime import Runtime
 from tests.conftest import BODY_CODE, LiveService, issue_rows, row
 
@@ -289,9 +290,7 @@ def test_a_bit_set_before_the_feed_delivers_is_pending(
 def certificate_pdf(live: LiveService, number: str, tmp_path: Path) -> Path:
     render = pytest.importorskip("certsvc.render")
     with live.runtime.db.session() as session:
-        cert = session.scalar(select(Certificate).where(Certificate.number == number))
-        assert cert is not None
-        face = render.face_from_certificate(cert, live.url)
+        face = certificate_face(session, number, live.url, live.runtime.vault)
     path = tmp_path / f"{number}.pdf"
     path.write_bytes(render.render_certificate(face))
     return path

@@ -387,7 +387,9 @@ class Account(Base):
     )
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: Consecutive failed log-ins; reset on success. Drives the lock-out.
+    #: Reset on success, unlock and password reset. The lock-out itself is counted per
+    #: client from the audit log (certsvc.accounts); locked_until shows its latest end to
+    #: the body's admins.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -5,17 +5,21 @@ Public interface:
 - :func:`render_certificate` — one certificate → PDF bytes (A4, bilingual, fonts embedded,
   signed record and QR token attached, byte-identical for the same record);
 - :func:`render_merged` — many certificates → one print file;
-- drawn with reportlab, the QR matrix from qrcode (:mod:`certsvc.render.qrsymbol`), the text
-  layer of characters beyond the BMP repaired by :mod:`certsvc.render.pdffile`;
-- :func:`face_from_certificate` — a stored :class:`~certsvc.models.Certificate` → the
-  :class:`CertificateFace` to render;
+- :func:`face_from_certificate` — a stored :class:`~certsvc.models.Certificate` and its
+  holder's decrypted ID number → the :class:`CertificateFace` to render (a revoked or
+  superseded one carries a :class:`StatusMark`, printed across the page);
 - :func:`check_renderable` — raise :class:`~certsvc.errors.UnrenderableText` for text the
   certificate font cannot print (issuance calls it);
 - :func:`ensure_font` — load the font at start-up, :class:`~certsvc.errors.FontMissing` if
   the Debian package is not installed;
 - :func:`load_seal` — an uploaded PNG/SVG seal, ready to render;
 - :func:`read_embedded` — the token and record embedded in a certificate PDF;
-- :mod:`certsvc.render.batch` — batches as a streamed ZIP or a merged PDF.
+- :mod:`certsvc.render.batch` — faces from the database; batches as a streamed ZIP or a
+  merged PDF, rendered on every core.
+
+Pages are drawn with reportlab; the QR matrix comes from qrcode
+(:mod:`certsvc.render.qrsymbol`); :mod:`certsvc.render.pdffile` finishes each file with pypdf
+(attachments, and the text layer of characters beyond the BMP).
 """
 
 from __future__ import annotations

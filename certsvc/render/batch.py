@@ -249,7 +249,14 @@ def print_file(
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import NameObject, TextStringObject
 
-    tasks = ((part, seal) for part in _chunks(_checked(faces), PRINT_RUN))
+    bodies: dict[str, None] = {}
+
+    def noted(faces: Iterable[CertificateFace]) -> Iterator[CertificateFace]:
+        for face in faces:
+            bodies[face.body_name_zh] = None
+            yield face
+
+    tasks = ((part, seal) for part in _chunks(_checked(noted(faces)), PRINT_RUN))
     writer = PdfWriter()
     done = 0
     for run in parallel_map(_render_run, tasks, workers):
@@ -263,6 +270,7 @@ def print_file(
     writer.add_metadata(
         {
             "/Title": title,
+            "/Author": "、".join(bodies),
             "/Subject": f"{done} certificates",
             "/Creator": "certsvc",
             "/Producer": "certsvc",

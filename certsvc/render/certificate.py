@@ -405,20 +405,12 @@ class _PageLayout:
 
     # -- text helpers ------------------------------------------------------------------------
 
-    def text(
-        self,
-        text: str,
-        x: float,
-        y: float,
-        size: float,
-        color: Color = BLACK,
-        char_space: float = 0,
-    ) -> None:
+    def text(self, text: str, x: float, y: float, size: float, color: Color = BLACK) -> None:
         """Place ``text`` with its baseline's left end at (x, y) points."""
         c = self.c
         c.setFillColorRGB(*color)
         c.setFont(FONT_NAME, size)
-        c.drawString(x, y, text, charSpace=char_space)
+        c.drawString(x, y, text)
 
     def fitted(
         self, text: str, x: float, y: float, size: float, limit: float, color: Color = BLACK

@@ -375,7 +375,9 @@ def _read_certificate(session: Session, number: str, kid: str) -> _Found | None:
     status of key ``kid``, the ``issued`` event's leaf facts and the newest checkpoint. The
     status fields are read on every call, never cached, so a revocation shows at once.
     """
-    row = session.execute(_verification_query(), {"number": number, "kid": kid}).first()
+    params = {"number": number, "kid": kid}
+    # On the session's connection: a Core statement needs none of the ORM's execution steps.
+    row = session.connection().execute(_verification_query(), params).first()
     if row is None:
         return None
     width = len(_VIEW_COLUMNS)

@@ -11,8 +11,14 @@ from werkzeug.exceptions import HTTPException
 
 from certsvc.db import refusal
 from certsvc.errors import CertsvcError, DatabaseUnavailable
+from certsvc.issuance.status import STATUS_PATH
 
 log = logging.getLogger("certsvc.web")
+
+
+#: Where a client reads JSON, so an HTTP error (404 of an unknown route, 405) is JSON too: the
+#: APIs, the JWKS and the status lists of VC verifiers.
+_JSON_PATHS = ("/api/", "/.well-known/", f"{STATUS_PATH}/")
 
 
 def register(app: Flask) -> None:
@@ -41,7 +47,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> ResponseReturnValue:
-        if not request.path.startswith(("/api/", "/.well-known/")):
+        if not request.path.startswith(_JSON_PATHS):
             return exc.get_response()
         code = (exc.name or "error").lower().replace(" ", "_")
         response = jsonify(error={"code": code, "message": exc.description or ""})

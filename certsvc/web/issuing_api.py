@@ -167,37 +167,41 @@ def _idempotency_key(required: bool) -> str | None:
 
 
 def _read_rows(
-    model: type[BaseModel], where: tuple[str, ...]
-) -> tuple[Any, list[tuple[int, dict[str, str]]], list[RowError]]:
-    """The request body (a ``model`` whose rows sit at ``where``), with each row's text
-    values and the problems with their shape (types, names, lengths) as row errors.
+    model: type[BaseModel], member: str
+) -> tuple[dict[str, Any], list[tuple[int, dict[str, str]]], list[RowError]]:
+    """The request body (a ``model`` whose rows are its ``member``: a list of rows, or one row
+    for a correction), each row's text values, and the problems with their shape (types,
+    names, lengths) as row errors.
 
-    A problem outside the rows answers 400; the rows' problems are reported with their
-    content's (control characters included: validate_rows checks those, as for files), so a
-    batch is refused once, with everything wrong in it.
+    A problem outside the rows answers 400. The rows' problems are reported with those of
+    their content (control characters included: validate_rows checks those, as for files),
+    so that a batch is refused once, with everything wrong in it.
     """
-    data = json_object(f"send a JSON object as the request body, e.g. {{{where[0]!r}: ...}}")
+    data = json_object(f'send a JSON object as the request body, e.g. {{"{member}": ...}}')
     try:
         model.model_validate(data)
         errors: list[ErrorDetails] = []
     except ValidationError as exc:
         errors = exc.errors()
-    outside = [e for e in errors if tuple(e["loc"][: len(where)]) != where or len(e["loc"]) < 2]
+    outside = [e for e in errors if e["loc"][:1] != (member,) or len(e["loc"]) < 2]
     if outside:
         raise InvalidRequest(problem(model, outside))
-    rows: Any = data
-    for step in where:
-        rows = rows[step]
-    if isinstance(rows, dict):  # a correction: one row, its fields at ``where``
+    rows = data[member]
+    # Where the problem is, as (row index, field): after the member, a correction's single
+    # row has the field; a batch has the index, then the field (none: the row as a whole).
+    places = [
+        (0, e["loc"][1:]) if isinstance(rows, dict) else (e["loc"][1], e["loc"][2:]) for e in errors
+    ]
+    if isinstance(rows, dict):
         rows = [rows]
-        errors = [{**e, "loc": (*where, 0, *e["loc"][len(where) :])} for e in errors]
     bad: dict[tuple[int, str], str] = {}
-    for e in errors:
-        index, key = int(e["loc"][len(where)]), e["loc"][len(where) + 1 :]
-        if not key:
-            bad[(index, "")] = "each row must be a JSON object of column: text"
-        elif not (e["type"] == "missing" or (e["type"] == "string_type" and e["input"] is None)):
-            bad.setdefault((index, str(key[0])[:40]), _row_problem(e))
+    for e, (index, field) in zip(errors, places, strict=True):
+        if not field:
+            bad[(int(index), "")] = "each row must be a JSON object of column: text"
+        elif e["type"] == "missing" or (e["type"] == "string_type" and e["input"] is None):
+            continue  # an empty required column: validate_rows says so, as for files
+        else:
+            bad.setdefault((int(index), str(field[0])[:40]), _row_problem(e))
     values = [
         (i, {k: (v or "").strip() for k, v in row.items() if (i, k) not in bad and k in FIELDS})
         if isinstance(row, dict)
@@ -318,7 +322,7 @@ def create_batch() -> ResponseReturnValue:
     token = current_token()
     body_id = _body_of(token)
     key = _idempotency_key(required=True)
-    data, numbered, shape_errors = _read_rows(IssuingBatchRequest, ("rows",))
+    data, numbered, shape_errors = _read_rows(IssuingBatchRequest, "rows")
     rows = data["rows"]
     runtime = runtime_of(current_app)
     limit = runtime.settings.max_batch_rows  # the document's maxItems, filled in per app
@@ -546,7 +550,7 @@ def reissue_certificate(number: str) -> ResponseReturnValue:
     token, body_id, number = _own_certificate(number, "certificate.correct")
     runtime = runtime_of(current_app)
     key = _idempotency_key(required=False)
-    data, rows, errors = _read_rows(ReissueRequest, ("changes",))
+    data, rows, errors = _read_rows(ReissueRequest, "changes")
     if not data["changes"]:  # the document's minProperties
         raise InvalidRequest(
             '\'changes\' must be an object of field: new text, e.g. {"name": "张三丰"}'

@@ -28,6 +28,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from certsvc import metrics
+from certsvc.domain.ids import redact_id_numbers
 from certsvc.logs import request_id
 from certsvc.web import runtime_of
 from certsvc.web.openapi import Answer, Operation, documented
@@ -51,7 +52,10 @@ def init_app(app: Flask) -> None:
 
 def _start() -> None:
     given = request.headers.get("X-Request-ID", "")
-    g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    # A proxy's id is kept unless it could hold an ID number (the log's redaction would
+    # change it, and the id is logged unredacted so that it stays one correlation key).
+    usable = _REQUEST_ID.match(given) and redact_id_numbers(given) == given
+    g.request_id = given if usable else uuid.uuid4().hex
     g.request_started = time.perf_counter()
     g.request_token = request_id.set(g.request_id)
 

@@ -2,7 +2,9 @@
 
 The handlers validate request bodies with these models (:func:`certsvc.web.json_body.parse`)
 and :mod:`certsvc.web.openapi` turns the same models into the OpenAPI 3.1 document served at
-``/api/v1/openapi.json``, so the document cannot say less or more than the server checks.
+``/api/v1/openapi.json``; ``tests/test_api_schema.py`` checks the two against each other.
+Value rules DESIGN.md answers with 422 and a domain code (a number's shape, a blank name)
+are shown in the document (:func:`Shown`) and checked by the domain, not by the model.
 The limits are the ones the rest of certsvc already declares (row cells, holder names, the
 change feed's page size); the values a schema cannot express — check digits, a body's scope,
 whether a number exists — stay in the runtime and answer 422 or 404 as documented.
@@ -16,12 +18,15 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, create_model
+from sqlalchemy import String
+from sqlalchemy.orm import InstrumentedAttribute
 
 from certsvc.domain.ids import IdType
 from certsvc.domain.routes import Route
 from certsvc.domain.statuses import CertificateStatus
 from certsvc.issuance.certificates import CORRECTABLE
 from certsvc.issuance.columns import COLUMNS, MAX_CELL_CHARS, MAX_EVIDENCE_CHARS
+from certsvc.models import Batch as BatchRow
 from certsvc.models import Certificate
 from certsvc.models.base import text_limit
 from certsvc.registry.stats import DIMENSIONS
@@ -38,11 +43,19 @@ __all__ = [
     "NUMBER_PATTERN",
 ]
 
+
+def _column_length(column: InstrumentedAttribute[Any]) -> int:
+    """The declared length of a String column (the limit a request may not exceed)."""
+    kind = column.type
+    assert isinstance(kind, String) and kind.length is not None, column
+    return kind.length
+
+
 MAX_TOKEN = 4096  # a QR token is a few hundred characters
 MAX_NUMBER = 64  # 22 characters, with room for spaces a person may type
 MAX_ID_NUMBER = 64
 MAX_REASON = text_limit(Certificate.status_reason).max_chars
-MAX_IDEMPOTENCY_KEY = 255
+MAX_IDEMPOTENCY_KEY = _column_length(BatchRow.idempotency_key)  # the column that keeps it
 #: What ``Idempotency-Key`` may hold: visible ASCII.
 IDEMPOTENCY_PATTERN = rf"^[\x21-\x7e]{{1,{MAX_IDEMPOTENCY_KEY}}}$"
 #: A certificate number's shape: Y or S, an optional level letter, digits to 22 characters
@@ -71,7 +84,7 @@ def Shown(pattern: str, **limits: int) -> Any:
 
 _CAMEL = {"min_length": "minLength", "max_length": "maxLength"}
 
-#: A string that must arrive as a JSON string (pydantic would otherwise take 12 for "12").
+#: A string that must arrive as a JSON string: strict, so no conversion of any kind.
 Text = Annotated[str, Strict()]
 
 
