@@ -341,7 +341,7 @@ def test_a_suspended_bodys_token_may_revoke_and_read_but_not_issue(
     runtime: Runtime, api: Api
 ) -> None:
     """Issue #13: what suspension means for API tokens (README "Security")."""
-    from certsvc.bodies.bodies import bodies
+    from certsvc.bodies import bodies
 
     issued = api.post("/api/v1/batches", {"rows": [row(1), row(2)]}, key="before")
     first, second = (c["number"] for c in issued.json["certificates"])

@@ -53,7 +53,7 @@ _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    from certsvc.accounts.accounts import accounts
+    from certsvc.accounts import accounts
 
     monkeypatch.setattr(accounts, "PASSWORD_HASH_METHOD", "scrypt:1024:8:1")
 

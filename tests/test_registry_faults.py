@@ -255,8 +255,11 @@ def test_a_server_restarted_during_a_pull(
     server.kill()
     assert retrying.wait(timeout=60), "".join(lines)
     server.start()
-    _, err = finish(process)
-    assert "retrying" in err
+    assert process.stdout is not None
+    out = process.stdout.read()
+    assert process.wait(timeout=120) == 0, (out, "".join(lines))
+    watcher.join(timeout=10)
+    assert any("retrying" in line for line in lines)
     assert_mirror_matches(runtime, mirror)
 
 

@@ -269,24 +269,3 @@ def test_verification_caches_belong_to_the_service_that_verified(
     revoke(runtime, cert.number, "考核记录不实")
     answer = client.post("/api/v1/verify", json={"token": cert.token})
     assert answer.json is not None and answer.json["status"] == "revoked"
-
-
-def test_the_fast_verification_read_types_values_as_sqlalchemy_does(
-    runtime: Runtime, body: str
-) -> None:
-    """first_row (raw DBAPI cursor, compiled once) returns what SQLAlchemy's own execution of
-    the same statement returns, value for value and type for type, on both backends."""
-    from certsvc.db import first_row
-    from certsvc.verify.core import _verification_query
-
-    cert = issue(runtime, [row(1)]).certificates[0]
-    with runtime.db.session() as session:
-        kid = session.scalar(select(Certificate.kid).where(Certificate.number == cert.number))
-        params = {"number": cert.number, "kid": kid}
-        expected = tuple(session.execute(_verification_query(), params).one())
-        fast = first_row(session, _verification_query(), params)
-        assert first_row(session, _verification_query(), {**params, "number": "nope"}) is None
-    assert fast == expected
-    assert [type(v) for v in fast] == [type(v) for v in expected]
-    assert any(isinstance(v, dt.datetime) and v.tzinfo is not None for v in fast)
-    assert any(isinstance(v, dict) for v in fast)  # the event's JSON data, decoded
