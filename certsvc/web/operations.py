@@ -28,6 +28,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from certsvc import metrics, services_of
+from certsvc.domain.ids import redact_id_numbers
 from certsvc.logs import request_id
 
 __all__ = ["bp", "init_app"]
@@ -48,7 +49,9 @@ def init_app(app: Flask) -> None:
 
 def _start() -> None:
     given = request.headers.get("X-Request-ID", "")
-    g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    # A client's id is kept only if it is a plain token that cannot be an ID number.
+    plain = _REQUEST_ID.match(given) and redact_id_numbers(given) == given
+    g.request_id = given if plain else uuid.uuid4().hex
     g.request_started = time.perf_counter()
     g.request_token = request_id.set(g.request_id)
 
