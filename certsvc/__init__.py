@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from certsvc.config import Settings
-from certsvc.logs import configure_logging
 from certsvc.render import ensure_font
 from certsvc.runtime import Runtime
 from certsvc.web import EXTENSION
@@ -35,7 +36,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.config.update(settings.rate_limits)  # the rest keep certsvc.web.limits' defaults
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = runtime
-    configure_logging(settings.log_level)  # JSON lines on stderr (certsvc.logs)
+    # Where logs go is the entry point's choice (wsgi.py, `certsvc serve`, `certsvc worker`
+    # call certsvc.logs.configure_logging): an app built inside another program logs as it does.
+    logging.getLogger("certsvc").setLevel(settings.log_level)
 
     from certsvc.web import api, errors, jobs_api, limits, operations, public
 

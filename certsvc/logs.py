@@ -3,7 +3,8 @@
 A line never carries an ID number or a photo: requests are logged by their route pattern
 (``/v/<path:token>``), never by path, query or body, and every line passes through
 :func:`~certsvc.domain.ids.redact_id_numbers` as a last guard against a message that quotes
-one. :func:`configure_logging` installs the handler once per process (app factory, worker).
+one. :func:`configure_logging` installs the handler once per process; the entry points
+(``wsgi.py``, ``certsvc serve``, ``certsvc worker``) call it.
 """
 
 from __future__ import annotations
@@ -45,9 +46,10 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         line = redact_id_numbers(json.dumps(entry, ensure_ascii=False, default=str))
         rid = request_id.get()
-        if rid:  # ours or a proxy's checked one (web.operations), kept whole to correlate
-            line = f"{line[:-1]}, {json.dumps({'request_id': rid})[1:]}"
-        return line
+        if not rid:
+            return line
+        # The id is ours (or checked to hold no ID number): kept whole, never redacted.
+        return line[:-1] + ", " + json.dumps({"request_id": rid})[1:]
 
 
 class _StderrHandler(logging.Handler):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
+from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -12,6 +15,7 @@ from certsvc import create_app
 from certsvc.issuance.service import content_hash, issue_batch
 from certsvc.jobs import service
 from certsvc.jobs.runner import run_job
+from certsvc.logs import JsonFormatter
 from certsvc.runtime import Runtime
 from tests.conftest import BODY_CODE, person_id, row
 
@@ -105,11 +109,27 @@ def test_readyz_names_what_does_not_answer(runtime: Runtime) -> None:
     }
 
 
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """What certsvc's JSON formatter writes while the test runs (as configure_logging sets
+    it up on stderr in the server processes)."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield buffer
+    finally:
+        root.removeHandler(handler)
+
+
 def test_every_request_logs_one_json_line_without_personal_data(
-    app: Flask, body: str, capsys: pytest.CaptureFixture[str]
+    app: Flask, body: str, log_lines: io.StringIO
 ) -> None:
     client = app.test_client()
-    capsys.readouterr()
+    log_lines.truncate(0)
+    log_lines.seek(0)
     id_number = person_id(7)
     response = client.post(
         "/api/v1/lookup/by-id",
@@ -120,7 +140,7 @@ def test_every_request_logs_one_json_line_without_personal_data(
     other = client.get(f"/lookup?id={id_number}")
     generated = other.headers["X-Request-ID"]
     assert len(generated) == 32
-    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    lines = [json.loads(line) for line in log_lines.getvalue().splitlines()]
     requests = [line for line in lines if line.get("event") == "request"]
     assert [(r["request_id"], r["route"], r["status"]) for r in requests] == [
         ("req-abc-123", "/api/v1/lookup/by-id", 200),
@@ -131,15 +151,17 @@ def test_every_request_logs_one_json_line_without_personal_data(
     assert "张三" not in "".join(json.dumps(line, ensure_ascii=False) for line in lines)
 
 
-def test_a_log_line_that_quotes_an_id_number_is_masked(capsys: pytest.CaptureFixture[str]) -> None:
-    import logging
-
-    from certsvc.logs import configure_logging
-
-    configure_logging()
+def test_a_log_line_that_quotes_an_id_number_is_masked(log_lines: io.StringIO) -> None:
     logging.getLogger("certsvc.test").warning("could not read %s", person_id(3))
-    err = capsys.readouterr().err
-    assert person_id(3) not in err and json.loads(err.splitlines()[-1])["level"] == "warning"
+    written = log_lines.getvalue()
+    assert person_id(3) not in written
+    assert json.loads(written.splitlines()[-1])["level"] == "warning"
+
+
+def test_a_request_id_that_could_be_an_id_number_is_not_kept(app: Flask) -> None:
+    given = person_id(5)
+    response = app.test_client().get("/healthz", headers={"X-Request-ID": given})
+    assert response.headers["X-Request-ID"] != given
 
 
 def test_a_strange_request_id_is_replaced(app: Flask) -> None:

@@ -185,7 +185,9 @@ def demo(ctx: Context) -> None:
 def serve(ctx: Context, host: str, port: int | None) -> None:
     """Serve the web app with the development server (use gunicorn in production)."""
     from certsvc import create_app
+    from certsvc.logs import configure_logging
 
+    configure_logging(ctx.runtime.settings.log_level)  # JSON lines on stderr
     app = create_app(runtime=ctx.runtime)
     app.run(host=host, port=port or ctx.runtime.settings.port, debug=False)
 

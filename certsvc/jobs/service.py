@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from certsvc.errors import CertsvcError, JobNotFinished, JobResultExpired, NotFound
@@ -111,13 +112,40 @@ def submit(
     (``created`` False) — the retry of a submission never runs the work twice.
     """
     assert kind in JOB_KINDS
-    with runtime.db.transaction() as session:
-        if dedupe_key is not None:
+    try:
+        job = _store_job(runtime, body_id, kind, params, created_by, total, payload, dedupe_key)
+    except IntegrityError:
+        # The same submission, at the same moment, on another server: answer its job.
+        job = None
+    if job is None:
+        with runtime.db.session() as session:
             existing = session.scalar(
                 select(Job).where(Job.body_id == body_id, Job.dedupe_key == dedupe_key)
             )
+        assert existing is not None  # found before, or the winner of the race above
+        return existing, False
+    _enqueue(runtime, job.id)
+    return job, True
+
+
+def _store_job(
+    runtime: Runtime,
+    body_id: int,
+    kind: str,
+    params: Mapping[str, Any],
+    created_by: str,
+    total: int,
+    payload: Any,
+    dedupe_key: str | None,
+) -> Job | None:
+    """The new job's row (and input), or None when a job with ``dedupe_key`` exists."""
+    with runtime.db.transaction() as session:
+        if dedupe_key is not None:
+            existing = session.scalar(
+                select(Job.id).where(Job.body_id == body_id, Job.dedupe_key == dedupe_key)
+            )
             if existing is not None:
-                return existing, False
+                return None
         job = Job(
             id=uuid.uuid4().hex,
             body_id=body_id,
@@ -132,8 +160,7 @@ def submit(
         session.flush()
         if payload is not None:
             _store_input(session, runtime, job.id, payload)
-    _enqueue(runtime, job.id)
-    return job, True
+    return job
 
 
 def _enqueue(runtime: Runtime, job_id: str) -> None:
@@ -193,6 +220,7 @@ def claim(runtime: Runtime, job_id: str, worker: str) -> Attempt | None:
             .where(
                 Job.id == job_id,
                 or_(Job.state == "queued", (Job.state == "running") & (Job.lease_until < now)),
+                Job.attempts < MAX_ATTEMPTS,  # beyond that the sweeper gives the job up
             )
             .values(
                 state="running",

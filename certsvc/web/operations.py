@@ -52,10 +52,9 @@ def init_app(app: Flask) -> None:
 
 def _start() -> None:
     given = request.headers.get("X-Request-ID", "")
-    # A proxy's id is kept unless it could hold an ID number (the log's redaction would
-    # change it, and the id is logged unredacted so that it stays one correlation key).
-    usable = _REQUEST_ID.match(given) and redact_id_numbers(given) == given
-    g.request_id = given if usable else uuid.uuid4().hex
+    # A client's id is kept only if it is a plain token that cannot be an ID number.
+    plain = _REQUEST_ID.match(given) and redact_id_numbers(given) == given
+    g.request_id = given if plain else uuid.uuid4().hex
     g.request_started = time.perf_counter()
     g.request_token = request_id.set(g.request_id)
 

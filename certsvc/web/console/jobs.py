@@ -1,6 +1,5 @@
 """Jobs in the console: start a batch's ZIP or print PDF or a statistics export (each POST
-carries the CSRF token the console checks), watch its
-progress, download the result.
+carries the CSRF token the console checks), watch its progress, download the result.
 
 The job page shows a progress bar that a small script (``static/jobs.js``) updates from
 ``/console/jobs/<id>/status.json`` without reloading; without JavaScript the page reloads
@@ -61,6 +60,24 @@ def state_name(state: str) -> str:
         "expired": tr("结果已过期", "Result expired"),
     }
     return names.get(state, state)
+
+
+def error_text(job: Job) -> str:
+    """Why the job failed, for people: the job's own errors in both languages, a service
+    error's message as the service wrote it (as the console's error page shows it)."""
+    texts = {
+        "internal_error": tr(
+            "任务在服务器上失败。请重新开始；如果再次失败，请联系运维人员（处理进程的日志中有详细原因）。",
+            "The job failed on the server; start it again, and if it fails again tell the "
+            "operator (the worker's log has the details).",
+        ),
+        "job_abandoned": tr(
+            "该任务多次导致处理进程中止，已放弃。请重新提交；如果再次失败，请联系运维人员。",
+            "The job stopped its worker several times and was given up; submit it again, and "
+            "if it fails again tell the operator.",
+        ),
+    }
+    return texts.get(job.error_code, job.error_message)
 
 
 def _status(job: Job) -> dict[str, object]:
@@ -157,6 +174,7 @@ def job(job_id: str) -> ResponseReturnValue:
         job=found,
         status=_status(found),
         kind_name=kind_name,
+        error_text=error_text(found),
         refresh=REFRESH_SECONDS,
     )
     response = Response(html)
