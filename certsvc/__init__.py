@@ -9,6 +9,7 @@ import logging
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from certsvc.config import Settings
 from certsvc.render import ensure_font
@@ -16,6 +17,22 @@ from certsvc.runtime import Runtime
 from certsvc.web import EXTENSION
 
 __all__ = ["create_app"]
+
+#: The largest row id or list number a database column holds (signed 64 bits).
+MAX_ROW_NUMBER = 2**63 - 1
+
+
+class RowNumberConverter(IntegerConverter):
+    """``<int:…>`` in every route: a number no database row can have does not match (404).
+
+    SQLite's driver raises OverflowError for a larger integer instead of finding nothing.
+    """
+
+    def to_python(self, value: str) -> int:
+        number = int(super().to_python(value))
+        if number > MAX_ROW_NUMBER:
+            raise ValidationError()
+        return number
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -25,6 +42,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings = runtime.settings
     ensure_font()  # certificates are printed on demand: no font, no start
     app = Flask(__name__, template_folder="templates")
+    app.url_map.converters["int"] = RowNumberConverter  # before any route is added
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,

@@ -664,6 +664,22 @@ def test_odd_digits_and_nul_in_query_strings_are_never_a_500(runtime: Runtime, b
     assert feed.status_code == 422, feed.get_data(as_text=True)
 
 
+def test_a_number_in_a_path_too_big_for_a_row_id_is_a_404_not_a_500(
+    services: Services, body: str
+) -> None:
+    """SQLite's driver raises OverflowError for an integer beyond 64 bits; the URL never
+    gets that far."""
+    app = web(services)
+    client = app.test_client()
+    console = _Console(app, services, body, role="admin")
+    for huge in (str(2**63), "9" * 30):
+        status = client.get(f"/status/{body}/{huge}")
+        assert status.status_code == 404, status.get_data(as_text=True)[:300]
+        for url in (f"/console/accounts/{huge}/disable", f"/console/tokens/{huge}/revoke"):
+            response = console.post(url, {})
+            assert response.status_code == 404, (url, response.status_code)
+
+
 def test_an_id_number_typed_as_a_user_name_is_not_kept_in_the_audit_log(
     runtime: Runtime, body: str
 ) -> None:
