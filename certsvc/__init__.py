@@ -12,25 +12,23 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from certsvc.config import Settings
+from certsvc.db import MAX_ROW_ID
 from certsvc.render import ensure_font
 from certsvc.runtime import Runtime
 from certsvc.web import EXTENSION
 
 __all__ = ["create_app"]
 
-#: The largest row id or list number a database column holds (signed 64 bits).
-MAX_ROW_NUMBER = 2**63 - 1
-
 
 class RowNumberConverter(IntegerConverter):
     """``<int:…>`` in every route: a number no database row can have does not match (404).
 
-    SQLite's driver raises OverflowError for a larger integer instead of finding nothing.
+    (see :data:`certsvc.db.MAX_ROW_ID`).
     """
 
     def to_python(self, value: str) -> int:
         number = int(super().to_python(value))
-        if number > MAX_ROW_NUMBER:
+        if number > MAX_ROW_ID:
             raise ValidationError()
         return number
 

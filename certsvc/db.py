@@ -46,6 +46,10 @@ from certsvc.private_files import create_private_file
 
 T = TypeVar("T")
 
+#: The largest row id a database column holds (signed 64 bits); SQLite's driver raises
+#: OverflowError for a larger integer instead of finding nothing.
+MAX_ROW_ID = 2**63 - 1
+
 
 def normalize_url(url: str) -> str:
     """Map the common ``postgresql://`` spelling to the psycopg 3 driver we ship."""

@@ -680,6 +680,17 @@ def test_a_number_in_a_path_too_big_for_a_row_id_is_a_404_not_a_500(
             assert response.status_code == 404, (url, response.status_code)
 
 
+def test_a_token_id_too_big_for_a_row_is_one_line_from_the_cli(
+    services: Services, tmp_path: Path
+) -> None:
+    env, cli_services = _cli_env(services, tmp_path)
+    result = CliRunner().invoke(cli, ["tokens", "revoke", "9" * 30], env=env)
+    assert result.exit_code == 66, result.exception  # not found, not an OverflowError
+    assert result.stderr.startswith("error: no API token")
+    assert len(result.stderr.strip().splitlines()) == 1
+    cli_services.db.dispose()
+
+
 def test_an_id_number_typed_as_a_user_name_is_not_kept_in_the_audit_log(
     runtime: Runtime, body: str
 ) -> None:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from certsvc.accounts.permissions import ROLES
 from certsvc.bodies.bodies import require_active
+from certsvc.db import MAX_ROW_ID
 from certsvc.domain.text import check_text
 from certsvc.errors import (
     Conflict,
@@ -164,6 +165,8 @@ def revoke_token(session: Session, which: str) -> ApiToken:
     which = which.strip()
     query = select(ApiToken)
     if which.isascii() and which.isdigit():
+        if int(which) > MAX_ROW_ID:
+            raise NotFound(f"no API token {which}; `certsvc tokens list` shows them")
         query = query.where(ApiToken.id == int(which))
     elif which.startswith(TOKEN_PREFIX) and len(which) >= PREFIX_LENGTH:
         query = query.where(ApiToken.prefix == which[:PREFIX_LENGTH])
