@@ -482,6 +482,27 @@ def test_cli_lists_shows_and_waits_for_jobs(runtime: Runtime, body: str) -> None
     assert missing.exit_code == 66 and "no job" in missing.output
 
 
+def test_cli_download_writes_the_result_owner_only(
+    runtime: Runtime, body: str, tmp_path: Path
+) -> None:
+    """A batch zip holds every holder's full ID number, as `certsvc pdf --batch` does."""
+    batch = issue(runtime, 2)
+    job = submit_zip(runtime, batch, 2)
+    run_job(runtime, job.id)
+    output = tmp_path / "out" / "all.zip"
+    old = os.umask(0o022)  # the usual umask: new files world-readable unless asked otherwise
+    try:
+        fetched = CliRunner().invoke(
+            cli, ["jobs", "download", job.id, "-o", str(output)], env=cli_env(runtime)
+        )
+    finally:
+        os.umask(old)
+    assert fetched.exit_code == 0, fetched.output
+    assert output.read_bytes() == expected_zip(runtime, batch)
+    assert output.stat().st_mode & 0o777 == 0o600
+    assert output.parent.stat().st_mode & 0o777 == 0o700
+
+
 def test_cli_wait_fails_for_a_failed_job(runtime: Runtime, body: str) -> None:
     job, _ = service.submit(
         runtime, body_id_of(runtime), "batch_zip", {"batch_id": "nonexistent"}, created_by="t"

@@ -19,6 +19,7 @@ from certsvc.errors import JobFailed, NotFound
 from certsvc.jobs import service
 from certsvc.models import Batch, CertificationBody
 from certsvc.models.jobs import Job
+from certsvc.private_files import open_private
 
 
 @click.command()
@@ -205,7 +206,7 @@ def jobs_download(ctx: Context, job_id: str, output: Path | None) -> None:
     """Write a finished job's result to a file."""
     job, chunks = service.result_chunks(ctx.runtime, None, job_id)
     target = output or Path(job.result_name)
-    with target.open("wb") as out:
+    with open_private(target) as out:  # a batch zip carries every holder's full ID number
         for chunk in chunks:
             out.write(chunk)
     click.echo(f"wrote {target} ({job.result_size:,} bytes)")
