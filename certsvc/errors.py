@@ -95,6 +95,15 @@ class BadFile(CertsvcError):
     exit_code = 65
 
 
+class FileUnusable(CertsvcError):
+    """A file or directory a command was told to read or write cannot be used (no such
+    directory, not a directory, no permission, disk full)."""
+
+    code = "file_unusable"
+    http_status = 500
+    exit_code = 74  # EX_IOERR
+
+
 @dataclass(frozen=True)
 class RowError:
     """One problem in one row of a batch: what a person needs to find and fix it."""

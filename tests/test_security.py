@@ -691,6 +691,23 @@ def test_a_token_id_too_big_for_a_row_is_one_line_from_the_cli(
     cli_services.db.dispose()
 
 
+def test_an_output_file_that_cannot_be_written_is_one_line_from_the_cli(
+    services: Services, body: str, tmp_path: Path
+) -> None:
+    env, cli_services = _cli_env(services, tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for args in (
+        ["stats", "--format", "csv", "-o", str(blocker / "stats.csv")],
+        ["template", str(blocker / "template.csv")],
+    ):
+        result = CliRunner().invoke(cli, args, env=env)
+        assert result.exit_code == 74, (args, result.exception)  # EX_IOERR, not a traceback
+        assert result.stderr.startswith(f"error: cannot use {blocker}")
+        assert len(result.stderr.strip().splitlines()) == 1
+    cli_services.db.dispose()
+
+
 def test_an_id_number_typed_as_a_user_name_is_not_kept_in_the_audit_log(
     runtime: Runtime, body: str
 ) -> None:

@@ -25,14 +25,22 @@ from certsvc.db import normalize_url, refusal
 from certsvc.domain.ids import redact_id_numbers
 from certsvc.domain.occupations import read_catalogue_csv, shipped_catalogue
 from certsvc.domain.text import has_invalid_unicode
-from certsvc.errors import BatchRejected, CertsvcError, InvalidInput, InvalidUnicode, NotFound
+from certsvc.errors import (
+    BatchRejected,
+    CertsvcError,
+    FileUnusable,
+    InvalidInput,
+    InvalidUnicode,
+    NotFound,
+)
 from certsvc.models import Certificate, Occupation
 from certsvc.private_files import create_private_file, narrow
 
 
 class CertsvcGroup(click.Group):
-    """Turns a CertsvcError, and any database error, into one line on stderr and an exit code
-    (no traceback); refuses arguments that are not valid text before any command runs."""
+    """Turns a CertsvcError, any database error and a file it cannot use into one line on
+    stderr and an exit code (no traceback); refuses arguments that are not valid text before
+    any command runs."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         # Python decodes bytes that are not UTF-8 in argv to lone surrogates
@@ -66,6 +74,13 @@ class CertsvcGroup(click.Group):
             message, code = _database_problem(exc)
             click.echo(f"error: {message}", err=True)
             raise click.exceptions.Exit(code) from exc
+        except OSError as exc:  # an output (or input) path given on the command line
+            unusable = FileUnusable(
+                f"cannot use {exc.filename or 'a file'}: {exc.strerror or exc}; check the "
+                "path, that its directory exists and that you may write there"
+            )
+            click.echo(f"error: {unusable.message}", err=True)
+            raise click.exceptions.Exit(unusable.exit_code) from exc
 
 
 #: What the drivers say when a table is missing: SQLite, then PostgreSQL (UndefinedTable:
