@@ -708,6 +708,30 @@ def test_an_output_file_that_cannot_be_written_is_one_line_from_the_cli(
     cli_services.db.dispose()
 
 
+def test_an_id_number_typed_into_a_url_is_not_kept_in_the_audit_log(
+    services: Services, body: str
+) -> None:
+    """A certificate number that is not found is audited as asked for; an issuer who types a
+    holder's ID number there instead must not put it in the log in clear."""
+    app = web(services)
+    client = app.test_client()
+    headers = bearer(services, body)
+    assert client.get(f"/api/v1/certificates/{AN_ID}", headers=headers).status_code == 404
+    revoke = client.post(
+        f"/api/v1/certificates/{AN_ID}/revoke", json={"reason": "考核不实"}, headers=headers
+    )
+    assert revoke.status_code == 404
+    viewer = _Console(app, services, body, role="viewer")
+    denied = viewer.post(f"/console/certificates/{AN_ID}/revoke", {"reason": "考核不实"})
+    assert denied.status_code == 403
+    with services.db.session() as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.outcome != "ok")).all()
+    logged = [(e.action, e.target, str(e.detail)) for e in entries]
+    assert {"certificate.view", "certificate.revoke", "denied"} <= {a for a, _, _ in logged}
+    assert not [entry for entry in logged if "19491231" in str(entry)], logged
+    assert ("certificate.view", "1101**********002X") in [(a, t) for a, t, _ in logged]
+
+
 def test_an_id_number_typed_as_a_user_name_is_not_kept_in_the_audit_log(
     runtime: Runtime, body: str
 ) -> None:

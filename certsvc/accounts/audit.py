@@ -32,6 +32,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, UOWTransaction
 
 from certsvc.db import Database
+from certsvc.domain.ids import contains_id_number, redact_id_numbers
 from certsvc.errors import BatchRejected, CertsvcError
 from certsvc.models import AuditEntry, utcnow
 from certsvc.spreadsheets import SafeCsvWriter
@@ -95,7 +96,13 @@ def record(
     detail: Mapping[str, Any] | None = None,
     at: dt.datetime | None = None,
 ) -> AuditEntry:
-    """Add one entry to the log, in the caller's transaction."""
+    """Add one entry to the log, in the caller's transaction.
+
+    A target that holds an ID number (a certificate number that was asked for and not found
+    may be one typed by mistake, or a URL path holding one) is kept masked, never in clear.
+    """
+    if contains_id_number(target):
+        target = redact_id_numbers(target)
     entry = AuditEntry(
         occurred_at=at or utcnow(),
         actor=actor.name[:100],
