@@ -665,13 +665,13 @@ def test_odd_digits_and_nul_in_query_strings_are_never_a_500(runtime: Runtime, b
 
 
 def test_a_number_in_a_path_too_big_for_a_row_id_is_a_404_not_a_500(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
     """SQLite's driver raises OverflowError for an integer beyond 64 bits; the URL never
     gets that far."""
-    app = web(services)
+    app = web(runtime)
     client = app.test_client()
-    console = _Console(app, services, body, role="admin")
+    console = _Console(app, runtime, body, role="admin")
     for huge in (str(2**63), "9" * 30):
         status = client.get(f"/status/{body}/{huge}")
         assert status.status_code == 404, status.get_data(as_text=True)[:300]
@@ -681,20 +681,20 @@ def test_a_number_in_a_path_too_big_for_a_row_id_is_a_404_not_a_500(
 
 
 def test_a_token_id_too_big_for_a_row_is_one_line_from_the_cli(
-    services: Services, tmp_path: Path
+    runtime: Runtime, tmp_path: Path
 ) -> None:
-    env, cli_services = _cli_env(services, tmp_path)
+    env, cli_runtime = _cli_env(runtime, tmp_path)
     result = CliRunner().invoke(cli, ["tokens", "revoke", "9" * 30], env=env)
     assert result.exit_code == 66, result.exception  # not found, not an OverflowError
     assert result.stderr.startswith("error: no API token")
     assert len(result.stderr.strip().splitlines()) == 1
-    cli_services.db.dispose()
+    cli_runtime.db.dispose()
 
 
 def test_an_output_file_that_cannot_be_written_is_one_line_from_the_cli(
-    services: Services, body: str, tmp_path: Path
+    runtime: Runtime, body: str, tmp_path: Path
 ) -> None:
-    env, cli_services = _cli_env(services, tmp_path)
+    env, cli_runtime = _cli_env(runtime, tmp_path)
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     for args in (
@@ -705,26 +705,26 @@ def test_an_output_file_that_cannot_be_written_is_one_line_from_the_cli(
         assert result.exit_code == 74, (args, result.exception)  # EX_IOERR, not a traceback
         assert result.stderr.startswith(f"error: cannot use {blocker}")
         assert len(result.stderr.strip().splitlines()) == 1
-    cli_services.db.dispose()
+    cli_runtime.db.dispose()
 
 
 def test_an_id_number_typed_into_a_url_is_not_kept_in_the_audit_log(
-    services: Services, body: str
+    runtime: Runtime, body: str
 ) -> None:
     """A certificate number that is not found is audited as asked for; an issuer who types a
     holder's ID number there instead must not put it in the log in clear."""
-    app = web(services)
+    app = web(runtime)
     client = app.test_client()
-    headers = bearer(services, body)
+    headers = bearer(runtime, body)
     assert client.get(f"/api/v1/certificates/{AN_ID}", headers=headers).status_code == 404
     revoke = client.post(
         f"/api/v1/certificates/{AN_ID}/revoke", json={"reason": "考核不实"}, headers=headers
     )
     assert revoke.status_code == 404
-    viewer = _Console(app, services, body, role="viewer")
+    viewer = _Console(app, runtime, body, role="viewer")
     denied = viewer.post(f"/console/certificates/{AN_ID}/revoke", {"reason": "考核不实"})
     assert denied.status_code == 403
-    with services.db.session() as session:
+    with runtime.db.session() as session:
         entries = session.scalars(select(AuditEntry).where(AuditEntry.outcome != "ok")).all()
     logged = [(e.action, e.target, str(e.detail)) for e in entries]
     assert {"certificate.view", "certificate.revoke", "denied"} <= {a for a, _, _ in logged}
