@@ -92,3 +92,15 @@ def current_token() -> TokenIdentity:
     if not isinstance(identity, TokenIdentity):
         raise RuntimeError("current_token() outside a view guarded by require_token")
     return identity
+
+
+def token_body_id(token: TokenIdentity) -> int:
+    """The body ``token`` acts for; a token of no body is refused (403) and the refusal
+    audited (:mod:`certsvc.web.refusals`)."""
+    if token.body_id is None:
+        refusals.no_body(token)
+        raise PermissionDenied(
+            f"the token {token.prefix}… is not tied to a certification body; "
+            "create the token in the console of the body that issues"
+        )
+    return token.body_id

@@ -42,7 +42,6 @@ from certsvc.errors import (
     BatchRejected,
     InvalidRequest,
     NotFound,
-    PermissionDenied,
     RowError,
 )
 from certsvc.issuance import certificates
@@ -53,9 +52,9 @@ from certsvc.jobs.service import submit as submit_job
 from certsvc.models import Batch, Certificate
 from certsvc.verify.core import certificate_fields
 from certsvc.verify.result import format_time
-from certsvc.web import refusals, runtime_of, schemas
+from certsvc.web import runtime_of, schemas
 from certsvc.web.authz import audit_request, audited_request
-from certsvc.web.bearer import current_token, require_token
+from certsvc.web.bearer import current_token, require_token, token_body_id
 from certsvc.web.jobs_api import accepted
 from certsvc.web.json_body import json_object, parse, problem
 from certsvc.web.openapi import Answer, Operation, Param, documented
@@ -138,16 +137,6 @@ def _issuing(operation_id: str, summary: str, **rest: Any) -> Operation:
 _READ = roles_with(Permission.READ)
 _ISSUE = roles_with(Permission.ISSUE)
 _REVOKE = roles_with(Permission.REVOKE)
-
-
-def _body_of(token: TokenIdentity) -> int:
-    if token.body_id is None:
-        refusals.no_body(token)
-        raise PermissionDenied(
-            f"the token {token.prefix}… is not tied to a certification body; "
-            "create the token in the console of the body that issues"
-        )
-    return token.body_id
 
 
 def _idempotency_key(required: bool) -> str | None:
@@ -320,7 +309,7 @@ def _no_store(payload: Mapping[str, Any], status: int = 200) -> ResponseReturnVa
 def create_batch() -> ResponseReturnValue:
     """Issue a batch of rows, all or none; safe to retry with the same Idempotency-Key."""
     token = current_token()
-    body_id = _body_of(token)
+    body_id = token_body_id(token)
     key = _idempotency_key(required=True)
     data, numbered, shape_errors = _read_rows(IssuingBatchRequest, "rows")
     rows = data["rows"]
@@ -408,7 +397,7 @@ def _issue_as_job(
 )
 def get_batch(batch_id: str) -> ResponseReturnValue:
     """A batch of the token's body and its certificates."""
-    body_id = _body_of(current_token())
+    body_id = token_body_id(current_token())
     runtime = runtime_of(current_app)
     with runtime.db.session() as session:
         batch = certificates.get_batch(session, body_id, batch_id[:64])
@@ -427,7 +416,7 @@ def get_batch(batch_id: str) -> ResponseReturnValue:
 )
 def get_certificate(number: str) -> ResponseReturnValue:
     """A certificate of the token's body, with its corrections and events."""
-    body_id = _body_of(current_token())
+    body_id = token_body_id(current_token())
     runtime = runtime_of(current_app)
     with (
         audited_request("certificate.view", body_id=body_id, target=number[:64]) as entry,
@@ -468,7 +457,7 @@ def certificate_pdf(number: str) -> ResponseReturnValue:
     from certsvc.render import render_certificate
     from certsvc.render.batch import certificate_face, stored_seal
 
-    body_id = _body_of(current_token())
+    body_id = token_body_id(current_token())
     runtime = runtime_of(current_app)
     with runtime.db.session() as session:
         cert = certificates.get_certificate(session, body_id, number[:64])
@@ -487,7 +476,7 @@ def _own_certificate(number: str, action: str) -> tuple[TokenIdentity, int, str]
     (NotFound when the body has none: another body's certificates do not exist for it; the
     attempt to ``action`` one is audited)."""
     token = current_token()
-    body_id = _body_of(token)
+    body_id = token_body_id(token)
     try:
         with runtime_of(current_app).db.session() as session:
             found = certificates.get_certificate(session, body_id, number[:64]).number

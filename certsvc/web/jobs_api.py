@@ -24,13 +24,12 @@ from flask import Blueprint, Response, current_app, jsonify, stream_with_context
 from flask.typing import ResponseReturnValue
 
 from certsvc.accounts.permissions import Permission, roles_with
-from certsvc.errors import PermissionDenied
 from certsvc.issuance import certificates as certificate_service
 from certsvc.jobs import service
 from certsvc.models.jobs import Job
 from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request
-from certsvc.web.bearer import current_token, require_token
+from certsvc.web.bearer import current_token, require_token, token_body_id
 from certsvc.web.openapi import Answer, Operation, Param, documented
 from certsvc.web.schemas import IssuingError
 from certsvc.web.schemas import Job as JobAnswer
@@ -90,16 +89,6 @@ def _render_operation(what: str, operation_id: str) -> Operation:
     )
 
 
-def _body_id() -> int:
-    token = current_token()
-    if token.body_id is None:
-        raise PermissionDenied(
-            f"the token {token.prefix}… is not tied to a certification body; "
-            "create the token in the console of the body that issues"
-        )
-    return token.body_id
-
-
 def job_payload(job: Job) -> dict[str, Any]:
     """The job as JSON, with its own URL and (once it succeeded) its result's URL."""
     data = service.job_json(job)
@@ -119,7 +108,7 @@ def accepted(job: Job) -> ResponseReturnValue:
 
 
 def _render(kind: str, batch_id: str) -> ResponseReturnValue:
-    body_id = _body_id()
+    body_id = token_body_id(current_token())
     runtime = runtime_of(current_app)
     with runtime.db.session() as session:
         batch = certificate_service.get_batch(session, body_id, batch_id[:64])
@@ -165,7 +154,7 @@ def batch_print(batch_id: str) -> ResponseReturnValue:
 def get_job(job_id: str) -> ResponseReturnValue:
     """A job's state, progress, and result or error."""
     with runtime_of(current_app).db.session() as session:
-        job = service.get_job(session, _body_id(), job_id)
+        job = service.get_job(session, token_body_id(current_token()), job_id)
     response = jsonify(job_payload(job))
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -198,7 +187,9 @@ def get_job(job_id: str) -> ResponseReturnValue:
 )
 def job_result(job_id: str) -> ResponseReturnValue:
     """The finished job's file (ZIP, PDF or export)."""
-    job, chunks = service.result_chunks(runtime_of(current_app), _body_id(), job_id)
+    job, chunks = service.result_chunks(
+        runtime_of(current_app), token_body_id(current_token()), job_id
+    )
     audit_request("job.download", body_id=job.body_id, target=job.id, detail={"kind": job.kind})
     response = Response(stream_with_context(chunks), mimetype=job.result_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{job.result_name}"'
