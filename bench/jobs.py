@@ -217,9 +217,9 @@ def section() -> list[str]:
         "Goal (issue #17): ≤ 5 minutes for 10,000 certificates with flat memory: "
         f"{'met' if wall * 10_000 / CERTS <= 300 else 'NOT met'} (time, scaled to 10,000), "
         f"{'met' if max(warm) - min(warm) <= 32 * mib else 'NOT met'} (memory: the worker's "
-        "resident set moves by at most 32 MiB while it renders). The job renders on one core "
-        "here (the renderer of this version is single-process); the worker's and server's "
-        "other work uses the second.",
+        "resident set moves by at most 32 MiB while it renders). The worker renders on both "
+        "cores (the forkserver pool of certsvc.render.batch, one process per core); the app "
+        "server, PostgreSQL and the polling client share them.",
     ]
     if CERTS != 10_000:
         lines.insert(2, f"Run with {CERTS:,} certificates (CERTSVC_BENCH_JOB_CERTS), not 10,000.")
