@@ -239,3 +239,58 @@ def test_signature_is_checked_on_the_device(
     # A broken signature shows no record, so there is nothing to check on the device.
     dom, line = page("forged", accept="en")
     assert "Invalid signature" in dom and line == ""
+
+
+def signed_fields(token: str) -> tuple[str, str]:
+    """The certificate number and holder name a (format 2) QR token signs."""
+    fields = b64url_decode(token.split(".")[1]).decode().split("|")
+    assert fields[0] == "2", fields
+    return fields[1], "|".join(fields[2:-2])
+
+
+def test_front_page_and_revoked_page_on_a_phone(
+    site: tuple[str, dict[str, str]], shots: Path
+) -> None:
+    """At 390 px: the front page fits, its form finds a certificate; the revoked page shows
+    one red state and the device says the signature is genuine but the certificate revoked."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    base, tokens = site
+    number, name = signed_fields(tokens["valid"])
+    width = "document.documentElement.scrollWidth"
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            for locale, heading, valid in (
+                ("zh-CN", "职业技能等级证书签发与核验", "证书有效"),
+                ("en-US", "Skill certificates: issued and verified here", "Valid certificate"),
+            ):
+                context = browser.new_context(
+                    viewport={"width": PHONE[0], "height": PHONE[1]}, locale=locale
+                )
+                page = context.new_page()
+                page.goto(f"{base}/")
+                sync_api.expect(page.locator("h1")).to_have_text(heading)
+                assert page.evaluate(width) <= PHONE[0]  # no sideways scrolling
+                page.screenshot(path=str(shots / f"front-{locale}-phone.png"), full_page=True)
+                page.fill("#number", number)
+                page.fill("#name1", name)
+                page.click("form.card button[type=submit]")
+                sync_api.expect(page.locator("section.banner")).to_have_attribute(
+                    "data-status", "valid"
+                )
+                sync_api.expect(page.locator("section.banner h1")).to_have_text(valid)
+                context.close()
+            context = browser.new_context(
+                viewport={"width": PHONE[0], "height": PHONE[1]}, locale="zh-CN"
+            )
+            page = context.new_page()
+            page.goto(f"{base}/v/{tokens['revoked']}")
+            device = page.locator("#device-check")
+            sync_api.expect(device).to_contain_text("签名真实，但证书已撤销")
+            sync_api.expect(device).to_have_class("device genuine-revoked")
+            sync_api.expect(page.locator("section.banner")).to_have_count(1)
+            assert page.evaluate(width) <= PHONE[0]
+            page.screenshot(path=str(shots / "verify-revoked-zh-CN-phone.png"), full_page=True)
+            context.close()
+        finally:
+            browser.close()
