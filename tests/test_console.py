@@ -360,6 +360,9 @@ def test_dashboard_charts_the_talent_statistics(
     for dimension in ("level", "route", "year"):
         assert f'data-dimension="{dimension}"' in board
     assert "正常认定" in board and "2026" in board
+    english = issuer.get("/console/dashboard?lang=en").get_data(as_text=True)
+    assert "Regular assessment" in english and "正常认定" not in english
+    assert "Level 4" in english
 
 
 def test_revoke_needs_a_reason(runtime: Runtime, body: str, issuer: Console) -> None:

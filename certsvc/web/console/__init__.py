@@ -102,6 +102,7 @@ def _globals() -> dict[str, Any]:
         "level_name": i18n.level_name,
         "role_name": i18n.role_name,
         "status_name": i18n.status_name,
+        "route_name": i18n.route_name,
         "event_name": i18n.event_name,
         "action_name": i18n.action_name,
         "outcome_name": i18n.outcome_name,

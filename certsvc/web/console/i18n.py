@@ -52,6 +52,12 @@ def route_choices() -> list[tuple[str, str]]:
     return [(r.value, tr(r.label_zh, r.label_en)) for r in Route]
 
 
+def route_name(code: str) -> str:
+    """A certification route, e.g. 直接认定 / Direct certification for ``direct``."""
+    route = Route(code)
+    return tr(route.label_zh, route.label_en)
+
+
 def ground_choices() -> list[tuple[str, str]]:
     return [("", "—")] + [(d.value, tr(d.label_zh, d.label_en)) for d in DirectGround]
 
