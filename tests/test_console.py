@@ -557,7 +557,7 @@ def test_audit_log_is_visible_to_admins_and_exports_csv(
     page = admin.get("/console/audit").get_data(as_text=True)
     # The page names actions and outcomes; the CSV keeps the codes (each name's title).
     assert "上传并检查结果文件" in page and "越权请求被拒绝" in page and "issuer1" in page
-    assert 'title="import.preview"' in page and "未通过检查" in page
+    assert 'title="import.preview"' in page and "未通过" in page
     assert ">import.preview<" not in page and ">denied<" not in page
     export = admin.get("/console/audit.csv")
     assert export.status_code == 200 and export.mimetype == "text/csv"

@@ -73,6 +73,7 @@ WORD_CODES = frozenset(
         "regular",
         "direct",
         "console",
+        "corrected",  # the stored note of a superseded certificate, "corrected by …"
     }
 )
 #: Codes that are no word: raw on a page of either language.
@@ -201,7 +202,7 @@ def xlsx_file(rows: list[dict[str, str]]) -> bytes:
 @pytest.fixture
 def walk(runtime: Runtime, body: str, app: Flask) -> Iterator[dict[str, object]]:
     """A body with every kind of thing a page shows, and its admin, issuer and an operator."""
-    first = issue(runtime, [row(1, name="欧阳晓明"), row(2, name="张山"), row(3, name="李雷")])
+    first = issue(runtime, [row(1, name="欧阳晓明"), row(3, name="李雷"), row(2, name="张山")])
     valid, revoked, old = first.certificates
     revoke(runtime, revoked.number, "考核记录不实，经复核撤销")
     newer = issue(runtime, [row(2, name="张三", corrects=old.number)]).certificates[0]
@@ -256,7 +257,7 @@ def walk(runtime: Runtime, body: str, app: Flask) -> Iterator[dict[str, object]]
         "batches": batches,
         "jobs": list(jobs.values()),
         "kid": kid,
-        "name": {valid.number: "欧阳晓明", revoked.number: "张山"},
+        "name": {valid.number: "欧阳晓明", revoked.number: "李雷"},
     }
 
 
@@ -310,6 +311,12 @@ def test_no_console_page_shows_a_raw_code(walk: dict[str, object], lang: str) ->
                 found[path] = codes
     assert found == {}
     assert seen > 25
+    # A superseded certificate says so in words and links the one that replaced it.
+    numbers = walk["numbers"]
+    assert isinstance(numbers, list)
+    old = admin.get(f"/console/certificates/{numbers[2]}").get_data(as_text=True)
+    replaced = "已由更正后的新证书替代" if lang == "zh" else "Replaced by a corrected certificate"
+    assert replaced in old and f'href="/console/certificates/{numbers[3]}"' in old
     # The audit page shows what the walk did, by name.
     audit = admin.get("/console/audit").get_data(as_text=True)
     expected = ["certificate.pdf", "batch.export", "login", "logout", "import.preview"]

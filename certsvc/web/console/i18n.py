@@ -155,8 +155,8 @@ ACTION_NAMES: dict[str, tuple[str, str]] = {
 OUTCOME_NAMES: dict[str, tuple[str, str]] = {
     "ok": ("成功", "Done"),
     "failed": ("失败", "Failed"),
-    "rejected": ("未通过检查", "Rejected"),
-    "replayed": ("重复提交，未重复执行", "Repeat; nothing new done"),
+    "rejected": ("未通过", "Rejected"),
+    "replayed": ("重复提交", "Repeat, nothing new"),
     "queued": ("已排队", "Queued"),
     "refused": ("已拒绝", "Refused"),
     "denied": ("无权限", "No permission"),
