@@ -90,6 +90,14 @@ def test_issue_a_results_file_end_to_end(certsvc: Certsvc, tmp_path: Path) -> No
     set_up_body(certsvc)
     listing = certsvc("body", "list").output
     assert "chain-leader" in listing and "scope=2" in listing and "members=1" in listing
+    # Levels by rank, whatever order they were added in: 四级 (中级工) before 三级.
+    scope = certsvc("body", "scope", BODY_CODE, "--occupation", "6-31-01-03", "--level", "T")
+    assert scope.output.splitlines()[-3:] == [
+        "6-31-01-03  四级/中级工",
+        "6-31-01-03  三级/高级工",
+        "6-31-01-03  特级技师",
+    ]
+    certsvc("body", "scope", BODY_CODE, "--occupation", "6-31-01-03", "--level", "T", "--remove")
 
     file = results_csv(
         tmp_path / "results.csv",

@@ -68,6 +68,16 @@ def test_counts_valid_certificates_and_distinct_holders_by_dimension(
     assert one["totals"] == {"certificates": 1, "holders": 1} and one["scope"] == OTHER_BODY
 
 
+def test_levels_are_listed_by_rank(runtime: Runtime, body: str) -> None:
+    """五级 first and 首席技师 last, not by code as text (1..5, then C and T)."""
+    levels = ["特级技师", "五级", "首席技师", "一级", "三级"]
+    issue(runtime, [row(n, level=level) for n, level in enumerate(levels, start=1)])
+    with runtime.db.session() as session:
+        stats = compute_stats(session).to_dict()
+    labels = [r["label"] for r in stats["by"]["level"]]
+    assert labels == ["五级/初级工", "三级/高级工", "一级/高级技师", "特级技师", "首席技师"]
+
+
 def test_certificates_signed_after_a_key_compromise_do_not_count(
     runtime: Runtime, body: str
 ) -> None:
