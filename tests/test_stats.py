@@ -104,7 +104,9 @@ def test_csv_xlsx_and_json(runtime: Runtime, body: str, tmp_path: Path) -> None:
     assert ["route", "direct", "直接认定", "1", "1"] in rows
     book = load_workbook(io.BytesIO(render(stats, "xlsx")))
     assert book.sheetnames == ["total", "province", "occupation", "level", "year", "route"]
-    assert [c.value for c in book["level"][3]] == ["4", "四级/中级工", 4, 3]
+    # By rank: 四级 (rank 2) before 三级 (rank 3).
+    assert [c.value for c in book["level"][2]] == ["4", "四级/中级工", 4, 3]
+    assert [c.value for c in book["level"][3]] == ["3", "三级/高级工", 1, 1]
     assert json.loads(render(stats, "json"))["totals"]["certificates"] == 5
 
 
