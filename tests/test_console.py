@@ -323,6 +323,7 @@ def test_xlsx_template_has_drop_down_lists(runtime: Runtime, body: str, issuer: 
     assert "attachment" in response.headers["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
     assert len(sheet.data_validations.dataValidation) >= 4
+    assert sheet["A2"].value == "张三"  # the example row, as in the CSV template
 
 
 # --- certificates ---------------------------------------------------------------------------
