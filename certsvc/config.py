@@ -3,7 +3,9 @@
 Secrets (the Flask session key, the ID-number hashing and encryption keys, the signing-key
 passphrase) have no defaults: a missing one stops the service with a message that says how to
 make one (``certsvc secrets``). ``make run`` generates development secrets once into
-``instance/dev.env`` and says so.
+``instance/dev.env`` and says so; that file also keeps the port and public URL ``make run``
+serves with, and the ``certsvc`` command run from the checkout reads it
+(:func:`load_dev_env`), so other commands need nothing exported.
 """
 
 from __future__ import annotations
