@@ -25,14 +25,17 @@ system-deps-bench:
 	@scripts/system-deps bench
 
 ## run: initialise SQLite, load demo data, serve on http://127.0.0.1:$${CERTSVC_PORT:-5000}
-## with a job worker beside the server (embedded SQLite queue); Ctrl-C stops both
+## with a job worker beside the server (embedded SQLite queue); Ctrl-C stops both.
+## instance/dev.env keeps the secrets, port and public URL; every certsvc command run from
+## this checkout reads it, so the CLI in another terminal prints the server's URLs.
 run: $(STAMP) system-deps-run
-	@$(BIN)/certsvc secrets --env-file instance/dev.env
-	@set -a && . ./instance/dev.env && set +a && \
+	@port=$${CERTSVC_PORT:-5000} && \
+	  $(BIN)/certsvc secrets --env-file instance/dev.env --port "$$port" \
+	    --public-url "$${CERTSVC_PUBLIC_URL:-http://127.0.0.1:$$port}" && \
 	  $(BIN)/certsvc init && $(BIN)/certsvc demo && \
 	  { $(BIN)/certsvc worker & worker=$$!; \
 	    trap 'kill -INT $$worker 2>/dev/null; wait $$worker' EXIT; \
-	    echo "serving on http://127.0.0.1:$${CERTSVC_PORT:-5000}, jobs run by worker $$worker (Ctrl-C stops both)"; \
+	    echo "serving on http://127.0.0.1:$$port, jobs run by worker $$worker (Ctrl-C stops both)"; \
 	    $(BIN)/certsvc serve; }
 
 ## test: lint, type-check, then the suite on SQLite and PostgreSQL (when one answers)

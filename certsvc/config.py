@@ -3,7 +3,9 @@
 Secrets (the Flask session key, the ID-number hashing and encryption keys, the signing-key
 passphrase) have no defaults: a missing one stops the service with a message that says how to
 make one (``certsvc secrets``). ``make run`` generates development secrets once into
-``instance/dev.env`` and says so.
+``instance/dev.env`` and says so; that file also keeps the port and public URL ``make run``
+serves with, and the ``certsvc`` command run from the checkout reads it
+(:func:`load_dev_env`), so other commands need nothing exported.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import base64
 import binascii
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,12 @@ def _default_home() -> Path:
 
 
 DEFAULT_INSTANCE_DIR = _default_home() / "instance"
+#: Development settings of a source checkout: ``make run`` writes them (``certsvc secrets
+#: --env-file``) and the ``certsvc`` command reads them (:func:`load_dev_env`).
+DEV_ENV_FILE = PROJECT_ROOT / "instance" / "dev.env"
+#: Set to 1 to keep the ``certsvc`` command from reading :data:`DEV_ENV_FILE` (as
+#: FLASK_SKIP_DOTENV does for Flask's ``.env``).
+SKIP_DEV_ENV = "CERTSVC_SKIP_DEV_ENV"
 DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_INSTANCE_DIR / 'certsvc.db'}"
 #: The embedded job queue for one machine (``make run``); production gives a redis:// URL.
 DEFAULT_JOB_QUEUE_URL = f"sqlite:///{DEFAULT_INSTANCE_DIR / 'job-queue.sqlite'}"
@@ -196,12 +204,7 @@ class Settings:
         )
         missing = [name for name in SECRET_NAMES if not env.get(name, "")]
         if missing:
-            problems.append(
-                "missing secret(s): "
-                + ", ".join(missing)
-                + " — run `certsvc secrets` to generate a set, keep them in your secret store "
-                "(never in git), and export them before starting certsvc"
-            )
+            problems.append(_missing_secrets(missing))
         if len(settings.key_passphrase) and len(settings.key_passphrase) < 12:
             problems.append("CERTSVC_KEY_PASSPHRASE must be at least 12 characters long")
         if problems:
@@ -211,6 +214,85 @@ class Settings:
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields changed (used by tests and the CLI)."""
         return replace(self, **changes)
+
+
+def _missing_secrets(missing: list[str]) -> str:
+    """What to do about missing secrets: in a checkout with development settings, where they
+    are; else how to make a set."""
+    names = ", ".join(missing)
+    what = "missing secret" if len(missing) == 1 else "missing secrets"
+    dev_env = dev_env_file()
+    if dev_env is not None:
+        return (
+            f"{what}: {names} — this checkout keeps its development settings in {dev_env}, "
+            "which the `certsvc` command reads (variables already set win); add the missing "
+            "lines there (`certsvc secrets` prints a fresh set) or export them, e.g. "
+            f"`set -a; . {dev_env}; set +a`"
+        )
+    return (
+        f"{what}: {names} — run `certsvc secrets` to generate a set, keep them in your secret "
+        "store (never in git), and export them before starting certsvc"
+    )
+
+
+def dev_env_file(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The checkout's ``instance/dev.env`` (:data:`DEV_ENV_FILE`) if certsvc runs from a
+    source checkout that has one and ``CERTSVC_SKIP_DEV_ENV`` is not set; else None.
+
+    An installed package has no checkout, so it never reads development settings: a
+    production host is configured by its environment alone.
+    """
+    env = os.environ if environ is None else environ
+    if env.get(SKIP_DEV_ENV, "").strip() not in ("", "0"):
+        return None
+    if not (PROJECT_ROOT / "setup.cfg").is_file() or not DEV_ENV_FILE.is_file():
+        return None
+    return DEV_ENV_FILE
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines of an env file as ``make run`` writes it (blank lines, ``#``
+    comments, ``export`` and quotes around a value allowed). Raises ConfigError, naming the
+    line, for anything else."""
+    values: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key.isidentifier():
+            raise ConfigError(f"{path}, line {number}: expected KEY=value, got {line[:40]!r}")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def load_dev_env(environ: MutableMapping[str, str] | None = None) -> Path | None:
+    """Set the variables of the checkout's ``instance/dev.env`` in ``environ`` (default:
+    ``os.environ``) that are not set there yet, as Flask's CLI reads ``.env``; return the
+    file read, or None (no checkout, no file, or ``CERTSVC_SKIP_DEV_ENV``)."""
+    env = os.environ if environ is None else environ
+    path = dev_env_file(env)
+    if path is None:
+        return None
+    for key, value in read_env_file(path).items():
+        env.setdefault(key, value)
+    return path
+
+
+def write_env_settings(path: Path, settings: Mapping[str, str]) -> None:
+    """Set ``settings`` (name: value) in the env file at ``path``: a line already there is
+    replaced where it stands, a new one appended; every other line is kept as it was."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    todo = dict(settings)
+    for index, line in enumerate(lines):
+        key = line.strip().removeprefix("export ").partition("=")[0].strip()
+        if key in todo:
+            lines[index] = f"{key}={todo.pop(key)}"
+    lines += [f"{key}={value}" for key, value in todo.items()]
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
 
 
 def _positive(text: str, name: str, minimum: int, problems: list[str]) -> int:

@@ -59,7 +59,7 @@ from certsvc.bodies.bodies import (
     load_occupations,
 )
 from certsvc.cli.demo import resident_id, uscc
-from certsvc.config import Settings, generate_secrets
+from certsvc.config import SKIP_DEV_ENV, Settings, generate_secrets
 from certsvc.db import normalize_url
 from certsvc.domain.levels import CERTIFIED_LEVELS, Level
 from certsvc.domain.occupations import shipped_catalogue
@@ -78,6 +78,11 @@ from certsvc.registry.transport import FeedClient, HttpResponse, RetryPolicy
 from certsvc.runtime import Runtime
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+# A `certsvc` process a test starts must not pick up the developer's instance/dev.env (what
+# `make run` leaves in the checkout): tests give every setting they mean. The tests of that
+# file itself unset this.
+os.environ.setdefault(SKIP_DEV_ENV, "1")
 
 BODY_CODE = "Y000132010001"
 BODY_USCC = uscc("91320100MA1X7K3P8")

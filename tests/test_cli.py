@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from certsvc.cli.main import cli
-from certsvc.config import Settings, generate_secrets
+from certsvc import config
+from certsvc.cli.main import cli, main
+from certsvc.config import SKIP_DEV_ENV, Settings, generate_secrets, read_env_file
 from certsvc.domain.ids import IdType
 from certsvc.issuance.columns import COLUMNS
 from certsvc.models import Holder
@@ -90,6 +91,14 @@ def test_issue_a_results_file_end_to_end(certsvc: Certsvc, tmp_path: Path) -> No
     set_up_body(certsvc)
     listing = certsvc("body", "list").output
     assert "chain-leader" in listing and "scope=2" in listing and "members=1" in listing
+    # Levels by rank, whatever order they were added in: 四级 (中级工) before 三级.
+    scope = certsvc("body", "scope", BODY_CODE, "--occupation", "6-31-01-03", "--level", "T")
+    assert scope.output.splitlines()[-3:] == [
+        "6-31-01-03  四级/中级工",
+        "6-31-01-03  三级/高级工",
+        "6-31-01-03  特级技师",
+    ]
+    certsvc("body", "scope", BODY_CODE, "--occupation", "6-31-01-03", "--level", "T", "--remove")
 
     file = results_csv(
         tmp_path / "results.csv",
@@ -123,10 +132,10 @@ def test_init_counts_clear_salts_and_seal_salts_seals_them(
             holder.id_salt = runtime.vault.open_salt(
                 IdType(holder.id_type), holder.id_hash, holder.id_salt
             )  # as an earlier version stored it
-        assert "1 holder(s) have ID commitment salts stored in clear" in certsvc("init").output
-        assert "sealed the ID commitment salts of 1 holder(s)" in certsvc("seal-salts").output
+        assert "1 holder has ID commitment salts stored in clear" in certsvc("init").output
+        assert "sealed the ID commitment salts of 1 holder\n" in certsvc("seal-salts").output
         assert "stored in clear" not in certsvc("init").output
-        assert "of 0 holder(s)" in certsvc("seal-salts").output
+        assert "nothing to seal" in certsvc("seal-salts").output
     finally:
         runtime.db.dispose()
 
@@ -198,8 +207,88 @@ def test_missing_secrets_stop_with_advice(tmp_path: Path) -> None:
         cli, ["init"], env={"CERTSVC_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
     )
     assert result.exit_code == 78
-    assert "missing secret(s): CERTSVC_SECRET_KEY" in result.stderr
+    assert "missing secrets: CERTSVC_SECRET_KEY" in result.stderr
     assert "certsvc secrets" in result.stderr
+
+
+def test_secrets_env_file_keeps_the_port_and_public_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `make run` does: the file is made once; the port and URL are those of this run."""
+    for name in ("CERTSVC_PORT", "CERTSVC_PUBLIC_URL"):
+        monkeypatch.delenv(name, raising=False)
+    runner, path = CliRunner(), tmp_path / "instance" / "dev.env"
+    path.parent.mkdir()
+    first = runner.invoke(cli, ["secrets", "--env-file", str(path)])
+    assert first.exit_code == 0, first.output
+    assert "port 5000, public URL http://127.0.0.1:5000" in first.output
+    made = read_env_file(path)
+    assert made["CERTSVC_PORT"] == "5000" and made["CERTSVC_PUBLIC_URL"] == "http://127.0.0.1:5000"
+    args = ["secrets", "--env-file", str(path), "--port", "5077"]
+    again = runner.invoke(cli, [*args, "--public-url", "http://127.0.0.1:5077/"])
+    assert again.exit_code == 0 and "keeping its secrets" in again.output
+    kept = read_env_file(path)
+    assert kept == {**made, "CERTSVC_PORT": "5077", "CERTSVC_PUBLIC_URL": "http://127.0.0.1:5077"}
+    bad = runner.invoke(cli, [*args, "--public-url", "cert.example.cn"])
+    assert bad.exit_code == 78 and "CERTSVC_PUBLIC_URL must be an absolute" in bad.stderr
+    assert read_env_file(path) == kept
+    alone = runner.invoke(cli, ["secrets", "--port", "5077"])
+    assert alone.exit_code == 65 and "give --env-file" in alone.stderr
+
+
+def test_the_command_reads_the_checkouts_dev_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After `make run`, the CLI tour works in another terminal with nothing exported, and
+    `certsvc show` prints the URL the server uses."""
+    dev_env = tmp_path / "instance" / "dev.env"
+    settings = {
+        **generate_secrets(),
+        "CERTSVC_DATABASE_URL": f"sqlite:///{tmp_path / 'instance' / 'certsvc.db'}",
+        "CERTSVC_INSTANCE_DIR": str(tmp_path / "instance"),
+        "CERTSVC_KEY_DIR": str(tmp_path / "keys"),
+        "CERTSVC_PORT": "5077",
+        "CERTSVC_PUBLIC_URL": "http://127.0.0.1:5077",
+    }
+    dev_env.parent.mkdir()
+    dev_env.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+    monkeypatch.setattr(config, "DEV_ENV_FILE", dev_env)
+    monkeypatch.delenv(SKIP_DEV_ENV)
+    for name in settings:  # unset now, restored after the test (main() sets them)
+        monkeypatch.delenv(name, raising=False)
+
+    def certsvc(*args: str) -> str:
+        monkeypatch.setattr("sys.argv", ["certsvc", *args])
+        with pytest.raises(SystemExit) as done:
+            main()
+        out, err = capsys.readouterr()
+        assert done.value.code == 0, err
+        return out
+
+    certsvc("init")
+    demo = certsvc("demo")
+    number = re.findall(r"Y\d{21}", demo)[0]
+    shown = certsvc("show", number)
+    assert re.search(r"verify_url +http://127\.0\.0\.1:5077/v/", shown), shown
+
+    # Set in the environment, a setting wins over the file.
+    monkeypatch.setenv("CERTSVC_PUBLIC_URL", "https://cert.example.cn")
+    assert "https://cert.example.cn/v/" in certsvc("show", number)
+
+
+def test_a_malformed_dev_env_stops_the_command_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dev_env = tmp_path / "dev.env"
+    dev_env.write_text("CERTSVC_PORT 5077\n")
+    monkeypatch.setattr(config, "DEV_ENV_FILE", dev_env)
+    monkeypatch.delenv(SKIP_DEV_ENV)
+    monkeypatch.setattr("sys.argv", ["certsvc", "show", "Y000132010001264000001"])
+    with pytest.raises(SystemExit) as done:
+        main()
+    assert done.value.code == 78
+    err = capsys.readouterr().err
+    assert err == f"error: {dev_env}, line 1: expected KEY=value, got 'CERTSVC_PORT 5077'\n"
 
 
 def test_secrets_are_generated_fresh(runner: CliRunner) -> None:

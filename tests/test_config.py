@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from certsvc.config import RATE_LIMIT_NAMES, Settings, generate_secrets
+from certsvc import config
+from certsvc.config import (
+    RATE_LIMIT_NAMES,
+    SKIP_DEV_ENV,
+    Settings,
+    generate_secrets,
+    load_dev_env,
+    read_env_file,
+    write_env_settings,
+)
 from certsvc.errors import ConfigError
 from certsvc.web.limits import DEFAULT_LIMITS
 
@@ -35,9 +44,89 @@ def test_every_problem_is_reported_at_once() -> None:
         "CERTSVC_PORT must be a TCP port number",
         "CERTSVC_ID_HASH_KEY must be 32 random bytes",
         "two different letters",
-        "missing secret(s): CERTSVC_SECRET_KEY",
+        "missing secrets: CERTSVC_SECRET_KEY, CERTSVC_ID_ENCRYPTION_KEY",
     ):
         assert fragment in message
+
+
+def test_one_missing_secret_is_named_in_the_singular() -> None:
+    env = {k: v for k, v in generate_secrets().items() if k != "CERTSVC_KEY_PASSPHRASE"}
+    with pytest.raises(ConfigError, match="missing secret: CERTSVC_KEY_PASSPHRASE —"):
+        Settings.from_env(env)
+
+
+# --- instance/dev.env of a checkout ---------------------------------------------------------
+
+
+@pytest.fixture
+def dev_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The checkout's instance/dev.env, moved to a temporary file; not skipped."""
+    path = tmp_path / "instance" / "dev.env"
+    path.parent.mkdir()
+    monkeypatch.setattr(config, "DEV_ENV_FILE", path)
+    monkeypatch.delenv(SKIP_DEV_ENV, raising=False)
+    return path
+
+
+def test_the_dev_env_file_fills_in_what_the_environment_does_not_say(dev_env: Path) -> None:
+    dev_env.write_text(
+        "# make run\nCERTSVC_PORT=5077\nexport CERTSVC_PUBLIC_URL='http://127.0.0.1:5077'\n\n"
+        "CERTSVC_LOG_LEVEL=DEBUG\n"
+    )
+    env = {"CERTSVC_LOG_LEVEL": "WARNING"}
+    assert load_dev_env(env) == dev_env
+    assert env == {
+        "CERTSVC_LOG_LEVEL": "WARNING",  # already set: wins
+        "CERTSVC_PORT": "5077",
+        "CERTSVC_PUBLIC_URL": "http://127.0.0.1:5077",
+    }
+    assert load_dev_env({SKIP_DEV_ENV: "1"}) is None
+    skipped: dict[str, str] = {SKIP_DEV_ENV: "1"}
+    load_dev_env(skipped)
+    assert skipped == {SKIP_DEV_ENV: "1"}
+
+
+def test_an_installed_package_reads_no_dev_env(
+    dev_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No checkout (no setup.cfg beside the package): production reads its environment only."""
+    dev_env.write_text("CERTSVC_PORT=5077\n")
+    monkeypatch.setattr(config, "PROJECT_ROOT", tmp_path / "site-packages")
+    env: dict[str, str] = {}
+    assert load_dev_env(env) is None and env == {}
+
+
+def test_no_dev_env_file_no_change(dev_env: Path) -> None:
+    env: dict[str, str] = {}
+    assert load_dev_env(env) is None and env == {}
+
+
+def test_a_malformed_dev_env_line_is_named(dev_env: Path) -> None:
+    dev_env.write_text("CERTSVC_PORT=5077\nthis is not a setting\n")
+    with pytest.raises(ConfigError, match=r"dev\.env, line 2: expected KEY=value"):
+        load_dev_env({})
+
+
+def test_write_env_settings_replaces_in_place_and_appends(tmp_path: Path) -> None:
+    path = tmp_path / "dev.env"
+    path.write_text("A=1\nCERTSVC_PORT=5000\n# note\nB=2\n")
+    write_env_settings(path, {"CERTSVC_PORT": "5077", "CERTSVC_PUBLIC_URL": "http://x:5077"})
+    assert path.read_text() == (
+        "A=1\nCERTSVC_PORT=5077\n# note\nB=2\nCERTSVC_PUBLIC_URL=http://x:5077\n"
+    )
+    assert read_env_file(path)["CERTSVC_PUBLIC_URL"] == "http://x:5077"
+
+
+def test_missing_secrets_point_to_the_dev_env_file_when_there_is_one(dev_env: Path) -> None:
+    with pytest.raises(ConfigError) as without:
+        Settings.from_env({})
+    assert str(dev_env) not in without.value.message
+    assert "run `certsvc secrets`" in without.value.message
+    dev_env.write_text("CERTSVC_PORT=5077\n")
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({})
+    assert f"development settings in {dev_env}" in info.value.message
+    assert f"set -a; . {dev_env}; set +a" in info.value.message
 
 
 def test_secrets_are_not_in_the_repr() -> None:

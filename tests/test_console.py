@@ -315,6 +315,19 @@ def test_a_file_that_cannot_be_read_says_why(runtime: Runtime, body: str, issuer
     assert "not a results file" in response.get_data(as_text=True)
 
 
+def test_the_dashboard_lists_levels_by_rank(runtime: Runtime, body: str, issuer: Console) -> None:
+    """Both level tables: 五级 first, 特级技师 and 首席技师 after 一级 (not by code as text)."""
+    levels = ["首席技师", "特级技师", "五级", "一级"]
+    issue_via_console(issuer, [row(n, level=lv) for n, lv in enumerate(levels, start=1)])
+    html = issuer.get("/console/dashboard").get_data(as_text=True)
+    talent = html[html.index('data-dimension="level"') :]
+    talent = talent[: talent.index("</table>")]
+    by_level = html[html.index("按等级") : html.index("按发证月份")]
+    for table in (talent, by_level):
+        found = [(table.index(name), name) for name in ("五级", "一级", "特级技师", "首席技师")]
+        assert [name for _, name in sorted(found)] == ["五级", "一级", "特级技师", "首席技师"]
+
+
 def test_xlsx_template_has_drop_down_lists(runtime: Runtime, body: str, issuer: Console) -> None:
     from openpyxl import load_workbook
 
@@ -323,6 +336,7 @@ def test_xlsx_template_has_drop_down_lists(runtime: Runtime, body: str, issuer: 
     assert "attachment" in response.headers["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
     assert len(sheet.data_validations.dataValidation) >= 4
+    assert sheet["A2"].value == "张三"  # the example row, as in the CSV template
 
 
 # --- certificates ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from certsvc.domain._text import lookup_key
 from certsvc.domain.levels import CERTIFIED_LEVELS, Level, parse_level
+from certsvc.domain.routes import check_certifiable
 from certsvc.errors import InvalidLevel
 
 EXPECTED = [
@@ -157,6 +158,23 @@ def test_parse_level_rejects_unknown_and_lists_accepted_forms(text: str) -> None
         parse_level(text)
     assert info.type is InvalidLevel
     assert "三级/高级工" in str(info.value) and "Level 3 / Senior Worker" in str(info.value)
+
+
+def test_the_hint_offers_only_levels_that_are_then_accepted() -> None:
+    """A person who copies any form the hint offers must not be refused next (学徒工 was)."""
+    with pytest.raises(InvalidLevel) as info:
+        parse_level("六级")
+    offered = str(info.value).split("e.g. ", 1)[1].split("; ")
+    assert len(offered) == len(CERTIFIED_LEVELS)
+    for entry in offered:
+        for form in entry.split(" | "):
+            check_certifiable(parse_level(form))  # raises InvalidLevel for 学徒工
+    assert "学徒" not in str(info.value) and "Apprentice" not in str(info.value)
+    with pytest.raises(InvalidLevel) as by_code:
+        Level.from_code("6")
+    for code in str(by_code.value).split("use one of ", 1)[1].split(", "):
+        check_certifiable(Level.from_code(code.split(" ")[0]))
+    assert "学徒" not in str(by_code.value)
 
 
 @given(st.text(max_size=12))

@@ -188,6 +188,28 @@ def test_the_same_person_is_not_certified_twice(runtime: Runtime, body: str) -> 
     assert "already holds certificate Y000132010001264000001" in errors[0].message
 
 
+def test_one_id_number_under_two_names_is_a_conflict_on_both_rows(
+    runtime: Runtime, body: str
+) -> None:
+    """Not "same person": one of the two rows has a wrong name or a wrong ID number."""
+    errors = rejected(runtime, [row(1, name="王建国"), row(2), row(1, name="王建军")])
+    conflicts = {e.row: e for e in errors if "conflict" in e.message}
+    assert set(conflicts) == {2, 4}, errors
+    assert "row 4" in conflicts[2].message and "王建军" in conflicts[2].message
+    assert "row 2" in conflicts[4].message and "王建国" in conflicts[4].message
+    assert all(e.column == "id_number" for e in conflicts.values())
+    assert not any("same person" in e.message for e in errors)
+    # In another occupation too: the name is wrong whatever is certified.
+    errors = rejected(
+        runtime,
+        [row(1, name="王建国"), row(1, name="王建军", occupation_code="6-18-01-01", level="三级")],
+    )
+    assert {e.row for e in errors if "conflict" in e.message} == {2, 3}
+    # The same name written in another case is the same person, not a conflict.
+    errors = rejected(runtime, [row(1, name="Li Lei"), row(1, name="LI LEI")])
+    assert [e.row for e in errors] == [3] and "same person" in errors[0].message
+
+
 def test_a_correction_supersedes_the_old_certificate(runtime: Runtime, body: str) -> None:
     first = issue(runtime, [row(1, name="张山")])
     old = first.certificates[0].number

@@ -72,9 +72,14 @@ def test_a_pull_mirrors_every_certificate_and_status(
     assert row(2)["id_number"] in stored.values()
     again = run_pull(runtime, FlaskTransport(client), path)
     assert again.events == 0 and again.pages == 1
+    # Nothing new reads as such, not as an empty range "seq 17..16" of "0 events".
+    assert again.lines()[0] == f"up to date: no new events after seq {again.cursor}"
+    assert not any(".." in line or "0 events" in line for line in again.lines())
     issue(runtime, [row(9)])
     more = run_pull(runtime, FlaskTransport(client), path)
     assert more.kinds == {"issued": 1}
+    first = more.lines()[0]
+    assert first.startswith("pulled 1 event in ") and f" pages (seq {more.cursor}) in " in first
     assert_mirror_matches(runtime, path)
 
 
@@ -361,7 +366,7 @@ def test_the_pull_command_reports_rejections_with_exit_code_65(
     assert result.exit_code == 65, result.output
     assert "rejected: seq" in result.stderr and "Y000132010001264000002" in result.stderr
     assert "applied" in result.stdout and "rejected 1" in result.stdout
-    assert "1 record(s) did not verify" in result.stderr
+    assert "1 record did not verify and was not applied; it is listed above" in result.stderr
 
 
 # --- redirects and plain http ----------------------------------------------------------------

@@ -68,6 +68,16 @@ def test_counts_valid_certificates_and_distinct_holders_by_dimension(
     assert one["totals"] == {"certificates": 1, "holders": 1} and one["scope"] == OTHER_BODY
 
 
+def test_levels_are_listed_by_rank(runtime: Runtime, body: str) -> None:
+    """五级 first and 首席技师 last, not by code as text (1..5, then C and T)."""
+    levels = ["特级技师", "五级", "首席技师", "一级", "三级"]
+    issue(runtime, [row(n, level=level) for n, level in enumerate(levels, start=1)])
+    with runtime.db.session() as session:
+        stats = compute_stats(session).to_dict()
+    labels = [r["label"] for r in stats["by"]["level"]]
+    assert labels == ["五级/初级工", "三级/高级工", "一级/高级技师", "特级技师", "首席技师"]
+
+
 def test_certificates_signed_after_a_key_compromise_do_not_count(
     runtime: Runtime, body: str
 ) -> None:
@@ -94,7 +104,9 @@ def test_csv_xlsx_and_json(runtime: Runtime, body: str, tmp_path: Path) -> None:
     assert ["route", "direct", "直接认定", "1", "1"] in rows
     book = load_workbook(io.BytesIO(render(stats, "xlsx")))
     assert book.sheetnames == ["total", "province", "occupation", "level", "year", "route"]
-    assert [c.value for c in book["level"][3]] == ["4", "四级/中级工", 4, 3]
+    # By rank: 四级 (rank 2) before 三级 (rank 3).
+    assert [c.value for c in book["level"][2]] == ["4", "四级/中级工", 4, 3]
+    assert [c.value for c in book["level"][3]] == ["3", "三级/高级工", 1, 1]
     assert json.loads(render(stats, "json"))["totals"]["certificates"] == 5
 
 

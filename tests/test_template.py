@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from certsvc.errors import BadFile
-from certsvc.issuance.columns import COLUMNS, DATA_SHEET_TITLE, EXAMPLE_ROW
+from certsvc.issuance.columns import COLUMNS, DATA_SHEET_TITLE, EXAMPLE_ROW, template_choices
 from certsvc.issuance.rows import read_results_file
 from certsvc.issuance.template import (
     INSTRUCTIONS_SHEET_TITLE,
@@ -184,9 +184,28 @@ def test_xlsx_template_is_reproducible() -> None:
     assert load(first).properties.created == dt.datetime(2024, 1, 1)
 
 
-def test_xlsx_template_unfilled_has_no_data_rows() -> None:
+def test_xlsx_template_has_the_csv_example_row_refused_until_replaced() -> None:
+    data = template_xlsx(CHOICES)
+    sheet = load(data)[DATA_SHEET_TITLE]
+    assert sheet["A2"].value == EXAMPLE_ROW["name"] and sheet.max_row == 2
+    parsed = read_results_file(data, "template.xlsx")
+    assert [dict(r.values) for r in parsed.rows] == [dict(EXAMPLE_ROW)]  # as the CSV reads
+    [error] = parsed.errors
+    assert error.row == 2 and "example row" in error.message
+    csv_rows = read_results_file(template_csv(), "template.csv").rows
+    assert [dict(r.values) for r in csv_rows] == [dict(EXAMPLE_ROW)]
+    # Every example value with a drop-down list is one of its items.
+    for key, values in template_choices().items():
+        assert not EXAMPLE_ROW[key] or EXAMPLE_ROW[key] in values, key
+
+
+def test_xlsx_template_without_its_example_row_has_no_data_rows() -> None:
+    workbook = load(template_xlsx(CHOICES))
+    workbook[DATA_SHEET_TITLE].delete_rows(2)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
     with pytest.raises(BadFile, match="no data rows"):
-        read_results_file(template_xlsx(CHOICES), "template.xlsx")
+        read_results_file(buffer.getvalue(), "template.xlsx")
 
 
 def test_xlsx_template_filled_reads_without_errors() -> None:

@@ -102,7 +102,8 @@ def body_scope(
             click.echo(f"added {len(added)} scope entr{'y' if len(added) == 1 else 'ies'}")
             entry.detail["added"] = [f"{o}×{lv}" for o, lv in added]
     with ctx.runtime.db.session() as session:
-        for s in bodies.get_body(session, code).scope:
+        scope = bodies.get_body(session, code).scope
+        for s in sorted(scope, key=lambda s: (s.occupation_code, Level.from_code(s.level).rank)):
             click.echo(f"{s.occupation_code}  {Level.from_code(s.level).printed_zh}")
 
 

@@ -1,12 +1,15 @@
 """The ``certsvc`` command line.
 
 Every command prints one clear line and exits non-zero on failure: a :class:`CertsvcError`'s
-``exit_code`` (65 bad data, 66 not found, 77 key/permission, 78 configuration), 2 for usage.
+``exit_code`` (65 bad data, 66 not found, 77 key/permission, 78 configuration, …), 2 for
+usage, and ``certsvc verify`` its own codes by status. The README's table "Exit codes" lists
+them all (``tests/test_cli_exit_codes.py`` checks it against the code).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,13 @@ from certsvc.bodies import bodies
 from certsvc.cli import accounts, jobs, registry, render, tokens, transparency, verify
 from certsvc.cli import bodies as body_commands
 from certsvc.cli.context import Context, pass_ctx
-from certsvc.config import Settings, generate_secrets
+from certsvc.config import (
+    Settings,
+    generate_secrets,
+    load_dev_env,
+    read_env_file,
+    write_env_settings,
+)
 from certsvc.db import normalize_url, refusal
 from certsvc.domain.ids import redact_id_numbers
 from certsvc.domain.occupations import read_catalogue_csv, shipped_catalogue
@@ -28,6 +37,8 @@ from certsvc.domain.text import has_invalid_unicode
 from certsvc.errors import (
     BatchRejected,
     CertsvcError,
+    ConfigError,
+    DatabaseUnavailable,
     FileUnusable,
     InvalidInput,
     InvalidUnicode,
@@ -36,6 +47,7 @@ from certsvc.errors import (
 from certsvc.i18n import language_from_env, set_language
 from certsvc.models import Certificate, Occupation
 from certsvc.private_files import create_private_file, narrow
+from certsvc.wording import counted
 
 
 class CertsvcGroup(click.Group):
@@ -102,9 +114,10 @@ def _database_problem(exc: DBAPIError) -> tuple[str, int]:
         return (
             f"{where} has no certsvc schema, or an older one ({detail}); "
             "run `certsvc init` to create or upgrade it",
-            78,  # EX_CONFIG
+            ConfigError.exit_code,  # 78, EX_CONFIG
         )
-    return f"cannot use {where}: {detail}", 75  # EX_TEMPFAIL: try again when it answers
+    # 75, EX_TEMPFAIL: try again when it answers
+    return f"cannot use {where}: {detail}", DatabaseUnavailable.exit_code
 
 
 @click.group(cls=CertsvcGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -116,7 +129,19 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. Run from a source checkout, it first reads the checkout's
+    ``instance/dev.env`` (what ``make run`` uses), as Flask's CLI reads ``.env``: variables
+    already set win (:func:`certsvc.config.load_dev_env`)."""
+    try:
+        load_dev_env()
+    except (CertsvcError, OSError, UnicodeDecodeError) as exc:
+        message = (
+            exc.message
+            if isinstance(exc, CertsvcError)
+            else f"cannot read the checkout's instance/dev.env ({exc}); fix or delete it"
+        )
+        click.echo(f"error: {message}", err=True)
+        sys.exit(ConfigError.exit_code)
     cli(prog_name="certsvc")
 
 
@@ -127,20 +152,58 @@ def main() -> None:
 @click.option(
     "--env-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the secrets to this file (mode 0600) if it does not exist yet.",
+    help="Write the secrets to this file (mode 0600) if it does not exist yet, and keep the "
+    "port and public URL there.",
 )
-def secrets(env_file: Path | None) -> None:
-    """Generate a fresh set of secrets as KEY=value lines."""
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="With --env-file: the CERTSVC_PORT to keep (default: the file's, else CERTSVC_PORT "
+    "or 5000).",
+)
+@click.option(
+    "--public-url",
+    default=None,
+    help="With --env-file: the CERTSVC_PUBLIC_URL to keep (default: the file's, else "
+    "CERTSVC_PUBLIC_URL or http://127.0.0.1:PORT).",
+)
+def secrets(env_file: Path | None, port: int | None, public_url: str | None) -> None:
+    """Generate a fresh set of secrets as KEY=value lines.
+
+    With --env-file (what ``make run`` does with instance/dev.env) the file also keeps the
+    port and public URL the server uses, so that other commands run from the checkout
+    (``certsvc show``, ``certsvc pdf``) print the server's URL.
+    """
     lines = "".join(f"{k}={v}\n" for k, v in generate_secrets().items())
     if env_file is None:
+        if port is not None or public_url is not None:
+            raise InvalidInput("--port and --public-url are kept in a file: give --env-file")
         click.echo(lines, nl=False)
         return
-    if env_file.exists():
+    exists = env_file.exists()
+    kept = read_env_file(env_file) if exists else {}
+
+    def given(name: str) -> str:  # set in the environment (or read from the file), or kept
+        return os.environ.get(name, "").strip() or kept.get(name, "")
+
+    port_text = str(port) if port is not None else given("CERTSVC_PORT") or "5000"
+    url = public_url or given("CERTSVC_PUBLIC_URL") or f"http://127.0.0.1:{port_text}"
+    # The checks the settings get when they are read, before anything is written.
+    checked = Settings.from_env(
+        {**generate_secrets(), "CERTSVC_PORT": port_text, "CERTSVC_PUBLIC_URL": url}
+    )
+    if exists:
         click.echo(f"{env_file} exists; keeping its secrets")
-        return
-    create_private_file(env_file)
-    env_file.write_text(lines)
-    click.echo(f"wrote new development secrets to {env_file} (keep it out of git; dev only)")
+    else:
+        create_private_file(env_file)
+        env_file.write_text(lines)
+        click.echo(f"wrote new development secrets to {env_file} (keep it out of git; dev only)")
+    update = {"CERTSVC_PORT": str(checked.port), "CERTSVC_PUBLIC_URL": checked.public_url}
+    changed = {k: v for k, v in update.items() if kept.get(k) != v}
+    if changed:
+        write_env_settings(env_file, changed)
+    click.echo(f"{env_file}: port {checked.port}, public URL {checked.public_url}")
 
 
 @cli.command()
@@ -165,7 +228,8 @@ def init(ctx: Context) -> None:
     )
     if clear:
         click.echo(
-            f"{clear} holder(s) have ID commitment salts stored in clear by an earlier version; "
+            f"{counted(clear, 'holder')} {'has' if clear == 1 else 'have'} ID commitment "
+            "salts stored in clear by an earlier version; "
             "once every server runs this version, run `certsvc seal-salts`"
         )
 
@@ -183,7 +247,10 @@ def seal_salts(ctx: Context) -> None:
     with ctx.audited("salts.seal") as entry, ctx.transaction() as session:
         sealed = seal_clear_id_salts(session, ctx.runtime.vault)
         entry.detail["holders"] = sealed
-    click.echo(f"sealed the ID commitment salts of {sealed} holder(s)")
+    if sealed:
+        click.echo(f"sealed the ID commitment salts of {counted(sealed, 'holder')}")
+    else:
+        click.echo("nothing to seal: no ID commitment salt is stored in clear")
 
 
 @cli.command()
@@ -237,7 +304,7 @@ def issue(
         )
         rows = [(r.row, r.values) for r in parsed.rows]
         with click.progressbar(
-            length=len(rows), label=f"issuing {len(rows)} certificates", file=sys.stderr
+            length=len(rows), label=f"issuing {counted(len(rows), 'certificate')}", file=sys.stderr
         ) as bar:
             result = issue_batch(
                 runtime,
@@ -275,12 +342,13 @@ def issue(
     if result.replayed:
         click.echo(
             f"already issued as batch {result.batch_id}: nothing new issued "
-            f"({len(result.certificates)} certificates)"
+            f"({counted(len(result.certificates), 'certificate')})"
         )
     else:
         extra = f", superseded {len(result.superseded)}" if result.superseded else ""
         click.echo(
-            f"issued {len(result.certificates)} certificates in batch {result.batch_id}{extra}"
+            f"issued {counted(len(result.certificates), 'certificate')} in batch "
+            f"{result.batch_id}{extra}"
         )
 
 

@@ -14,6 +14,7 @@ from certsvc.registry.mirror import Mirror
 from certsvc.registry.pull import pull
 from certsvc.registry.stats import FORMATS, compute_stats, render
 from certsvc.registry.transport import FeedClient, RetryPolicy
+from certsvc.wording import counted
 
 
 @click.group()
@@ -81,15 +82,19 @@ def registry_pull(
     for line in summary.lines():
         click.echo(line)
     if summary.status_conflicts:
+        n = len(summary.status_conflicts)
         raise StatusListConflict(
-            f"{len(summary.status_conflicts)} certificate(s) or list(s) disagree with the "
-            "issuer's signed status lists (listed above); the feed's signed statements were "
-            "applied — ask the issuer, and check the certificates on its verify page"
+            f"{counted(n, 'certificate or list', 'certificates or lists')} "
+            f"{'disagrees' if n == 1 else 'disagree'} with the issuer's signed status lists "
+            "(listed above); the feed's signed statements were applied — ask the issuer, and "
+            "check the certificates on its verify page"
         )
     if summary.rejections:
+        n = len(summary.rejections)
         raise RecordsRejected(
-            f"{len(summary.rejections)} record(s) did not verify and were not applied; "
-            "they are listed above and kept in the mirror's mirror_events table"
+            f"{counted(n, 'record')} did not verify and {'was' if n == 1 else 'were'} not "
+            f"applied; {'it is' if n == 1 else 'they are'} listed above and kept in the "
+            "mirror's mirror_events table"
         )
 
 
@@ -122,5 +127,6 @@ def stats(ctx: Context, fmt: str, body_code: str | None, output: Path | None) ->
     else:
         output.write_bytes(data)
         click.echo(
-            f"wrote {output}: {result.certificates} valid certificates, {result.holders} holders"
+            f"wrote {output}: {counted(result.certificates, 'valid certificate')}, "
+            f"{counted(result.holders, 'holder')}"
         )

@@ -124,7 +124,8 @@ class Level(Enum):
         """Level for a code (``"3"`` -> SENIOR, ``"T"`` -> SPECIAL_TECHNICIAN); InvalidLevel."""
         found = _BY_CODE.get(code.strip().upper())
         if found is None:
-            codes = ", ".join(f"{lv.code} ({lv.name_zh})" for lv in cls)
+            # Only the levels a certificate can be issued at: 学徒工 would be refused next.
+            codes = ", ".join(f"{lv.code} ({lv.name_zh})" for lv in CERTIFIED_LEVELS)
             raise InvalidLevel(f"unknown level code {code!r}; use one of {codes}")
         return found
 
@@ -171,11 +172,15 @@ def parse_level(text: str) -> Level:
     Accepts the code (``3``), the national grade (``三级``, ``Level 3``), the name (``高级工``,
     ``Senior Worker``), the printed form (``三级/高级工``; full-width slash, brackets and spaces
     are fine) and the enum name (``SENIOR``); English is case-insensitive. Raises InvalidLevel
-    listing the accepted forms.
+    listing the forms of the levels that carry a certificate (学徒工 is read, so that
+    :func:`certsvc.domain.routes.check_certifiable` can say why it is refused, but never
+    offered).
     """
     found = _LEVEL_LOOKUP.get(lookup_key(text))
     if found is None:
-        accepted = "; ".join(f"{lv.code} | {lv.printed_zh} | {lv.printed_en}" for lv in Level)
+        accepted = "; ".join(
+            f"{lv.code} | {lv.printed_zh} | {lv.printed_en}" for lv in CERTIFIED_LEVELS
+        )
         raise InvalidLevel(
             f"unknown level {text.strip()!r}; write the code, the Chinese or the English form, "
             f"e.g. {accepted}"

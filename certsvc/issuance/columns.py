@@ -159,8 +159,9 @@ COLUMNS: tuple[Column, ...] = (
 
 COLUMNS_BY_KEY: Mapping[str, Column] = MappingProxyType({c.key: c for c in COLUMNS})
 
-#: The example row the CSV template ships with. A file that still contains it is refused
-#: row-wise, so the example person is never issued a certificate by mistake.
+#: The example row the CSV and XLSX templates ship with. A file that still contains it is
+#: refused row-wise, so the example person is never issued a certificate by mistake. Its
+#: values are ones the XLSX drop-down lists offer (the level as printed: 四级/中级工).
 EXAMPLE_ROW: Mapping[str, str] = MappingProxyType(
     {
         "name": "张三",
@@ -170,7 +171,7 @@ EXAMPLE_ROW: Mapping[str, str] = MappingProxyType(
         "employer_name": "示例科技有限公司",
         "occupation_code": "6-18-01-01",
         "work_type": "车工",
-        "level": "中级工",
+        "level": "四级/中级工",
         "issue_date": "2024-06-30",
         "route": "",
         "direct_ground": "",

@@ -4,7 +4,8 @@ Both are built from :data:`certsvc.issuance.columns.COLUMNS`, so a filled-in tem
 reads back through :func:`certsvc.issuance.rows.read_results_file`. The XLSX template does
 more to prevent mistakes: the ID number column is formatted as text (Excel would otherwise
 round an 18-digit number), every header carries its hint as a comment, columns with a fixed
-set of values get a drop-down list, and a second sheet explains every column.
+set of values get a drop-down list, and a second sheet explains every column. Both carry the
+same example row (张三), which a file is refused for until it is replaced.
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ _GENERAL_NOTES: tuple[tuple[str, str], ...] = (
     (
         "保存为 .xlsx，或“CSV UTF-8（逗号分隔）”。",
         "Save as .xlsx, or as “CSV UTF-8 (comma delimited)”.",
+    ),
+    (
+        "第 2 行（张三）是示例：请删除或改为真实数据，含示例行的文件不予签发。",
+        "Row 2 (张三) is an example: delete it or overwrite it; a file that still holds it "
+        "is refused.",
     ),
     (
         "每个文件最多 10000 行，超过请分成多个文件。",
@@ -123,6 +129,14 @@ def _fill_data_sheet(sheet: Any) -> None:
         dimension.number_format = "yyyy-mm-dd" if column.key == "issue_date" else "@"
     sheet.row_dimensions[1].height = 32
     sheet.freeze_panes = "A2"
+    # The example row the CSV template has too: refused until it is replaced (rows.py).
+    for index, column in enumerate(COLUMNS, start=1):
+        value: Any = EXAMPLE_ROW[column.key] or None
+        if column.key == "issue_date" and value:
+            value = dt.date.fromisoformat(value)  # a real date, as Excel stores a typed one
+        sheet.cell(row=2, column=index, value=value).number_format = (
+            "yyyy-mm-dd" if column.key == "issue_date" else "@"
+        )
 
 
 def _hint_text(column: Column) -> str:

@@ -262,6 +262,7 @@ def validate_rows(
 
     requests: list[CertificateRequest] = []
     seen: dict[tuple[str, str, str, str], int] = {}
+    people: dict[tuple[str, str], tuple[_RowChecker, str]] = {}
     for cells in parsed:
         check = cells.check
         level = cells.level
@@ -305,8 +306,13 @@ def validate_rows(
                 f"{cells.corrects} is not a valid certificate of this body; only a valid "
                 "certificate can be corrected",
             )
+        digest = None
+        if cells.name is not None and cells.id_type is not None and cells.id_number is not None:
+            digest = vault.digest(cells.id_type, cells.id_number)
+            _check_one_name(check, people, (cells.id_type.value, digest), cells.name)
         if not (
             check.ok
+            and digest is not None
             and cells.name is not None
             and cells.id_type is not None
             and cells.id_number is not None
@@ -315,7 +321,6 @@ def validate_rows(
             and level is not None
         ):
             continue
-        digest = vault.digest(cells.id_type, cells.id_number)
         key = (cells.id_type.value, digest, occupation.code, level.code)
         if key in seen:
             check.fail(
@@ -344,6 +349,32 @@ def validate_rows(
         )
     errors.extend(_already_certified(session, body, requests))
     return requests, errors
+
+
+def _check_one_name(
+    check: _RowChecker,
+    people: dict[tuple[str, str], tuple[_RowChecker, str]],
+    person: tuple[str, str],
+    name: str,
+) -> None:
+    """One ID number is one person: a second row with the same ID type and number under
+    another name is a conflict, reported on both rows (which one is wrong only the person
+    fixing the file can tell). ``people`` maps (ID type, digest) to the first row and name."""
+    first = people.setdefault(person, (check, name))
+    first_check, first_name = first
+    if first_check is check or first_name.casefold() == name.casefold():
+        return
+    advice = "one ID number belongs to one person: correct the name or the ID number"
+    first_check.fail(
+        "id_number",
+        f"conflict: row {check.row} has the same ID number under another name "
+        f"({name}, here {first_name}); {advice}",
+    )
+    check.fail(
+        "id_number",
+        f"conflict: row {first_check.row} has the same ID number under another name "
+        f"({first_name}, here {name}); {advice}",
+    )
 
 
 def _occupations(session: Session, codes: set[str]) -> dict[str, Occupation]:

@@ -36,6 +36,7 @@ from certsvc.signing.jwks import PublishedKey, parse_rfc3339
 from certsvc.signing.keys import jwk_thumbprint
 from certsvc.signing.statuslist import StatusEntry, status_entry
 from certsvc.signing.vc import verify_credential
+from certsvc.wording import counted
 
 __all__ = ["Applier", "PullSummary", "Rejected", "Rejection"]
 
@@ -111,15 +112,35 @@ class PullSummary:
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
     def lines(self) -> list[str]:
-        kinds = ", ".join(f"{n} {k}" for k, n in sorted(self.kinds.items())) or "nothing new"
+        if self.events == 0:
+            behind = f" (the feed's head is seq {self.head})" if self.head > self.cursor else ""
+            first = f"up to date: no new events after seq {self.cursor}{behind}"
+        else:
+            kinds = ", ".join(f"{n} {k}" for k, n in sorted(self.kinds.items()))
+            span = (
+                f"seq {self.cursor}"
+                if self.events == 1 and self.cursor == self.first_cursor + 1
+                else f"seq {self.first_cursor + 1}..{self.cursor}"
+            )
+            first = (
+                f"pulled {counted(self.events, 'event')} in {counted(self.pages, 'page')} "
+                f"({span}) in {self.seconds:.1f} s, {self.rate:,.0f} events/s: {kinds}"
+            )
+        quiet = not (
+            self.events or self.rejections or self.duplicates or self.retries or self.jwks_fetches
+        )
         return [
-            f"pulled {self.events} events in {self.pages} pages "
-            f"(seq {self.first_cursor + 1}..{self.cursor}) in {self.seconds:.1f} s, "
-            f"{self.rate:,.0f} events/s: {kinds}",
-            f"applied {self.applied}, recorded {self.recorded}, rejected "
-            f"{len(self.rejections)}, duplicates skipped {self.duplicates}; "
-            f"retries {self.retries}, JWKS fetches {self.jwks_fetches}; "
-            f"cursor {self.cursor} of {self.head}",
+            first,
+            *(
+                []
+                if quiet
+                else [
+                    f"applied {self.applied}, recorded {self.recorded}, rejected "
+                    f"{len(self.rejections)}, duplicates skipped {self.duplicates}; "
+                    f"retries {self.retries}, JWKS fetches {self.jwks_fetches}; "
+                    f"cursor {self.cursor} of {self.head}"
+                ]
+            ),
             *(
                 [f"transparency log: checkpoint of {self.checkpoint} events verified consistent"]
                 if self.checkpoint is not None
@@ -127,16 +148,18 @@ class PullSummary:
             ),
             *(
                 [
-                    f"status lists: {self.status_lists} verified, {self.status_checked} "
-                    f"certificate(s) compared, {len(self.status_conflicts)} conflict(s), "
-                    f"{len(self.status_pending)} change(s) not yet in the feed"
+                    f"status lists: {self.status_lists} verified, "
+                    f"{counted(self.status_checked, 'certificate')} compared, "
+                    f"{counted(len(self.status_conflicts), 'conflict')}, "
+                    f"{counted(len(self.status_pending), 'change')} not yet in the feed"
                 ]
                 if self.status_checked or self.status_conflicts
                 else []
             ),
             *(
                 [
-                    f"{self.untrusted} certificate(s) in the mirror were signed after their key's "
+                    f"{counted(self.untrusted, 'certificate')} in the mirror "
+                    f"{'was' if self.untrusted == 1 else 'were'} signed after their key's "
                     "compromise cut-off: kept, marked untrusted"
                 ]
                 if self.untrusted

@@ -12,6 +12,7 @@ Basis (stated in every output as ``basis``):
   but that is derived from personal data, exists only for one ID type, and says where the
   person was first registered, not where they work; so it is not used;
 * **year** is the year of the issue date; **route** is ``regular`` or ``direct`` (直接认定);
+* **level** rows are in rank order (五级/初级工 first, 首席技师 last), the other tables by key;
 * **holders** counts distinct people (one holder row per ID type and number) in each row of
   each table; holders are not additive across rows (a person certified in two occupations
   counts once in each), so every table has its own ``holders`` column and the totals their own.
@@ -141,6 +142,8 @@ def compute_stats(
             _valid(select(key, *counts), body_id).group_by(key).order_by(key)
         ).all()
         by[name] = [CountRow(str(k), labels[name](str(k)), int(c), int(h)) for k, c, h in rows]
+    # Level codes sort 1..5, C, T as text; people read levels by rank, 五级 up to 首席技师.
+    by["level"].sort(key=lambda r: Level.from_code(r.key).rank)
     scope = None
     if body_id is not None:
         scope = session.scalar(
