@@ -9,7 +9,7 @@ wrong and what to do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 
@@ -111,6 +111,8 @@ class RowError:
     row: int  # 1-based row number as the person sees it in the file (header is row 1)
     column: str  # the column's key, e.g. "id_number"; "" when the whole row is at fault
     message: str
+    #: The message in Chinese, where one is written (the console shows both); not in to_dict.
+    message_zh: str = field(default="", compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"row": self.row, "column": self.column, "message": self.message}
@@ -323,6 +325,17 @@ class UnrenderableText(InvalidInput):
             "box — check the text, or write the character as the holder's ID document does"
         )
         self.characters = characters
+
+
+class InvalidPhoto(InvalidInput):
+    """A holder's photo cannot be used (not a JPEG or PNG, damaged, too small, wrong shape,
+    too large). ``message_zh`` says the same in Chinese for the console."""
+
+    code = "invalid_photo"
+
+    def __init__(self, message: str, message_zh: str = "") -> None:
+        super().__init__(message)
+        self.message_zh = message_zh
 
 
 class InvalidSeal(InvalidInput):

@@ -647,3 +647,31 @@ def run_pull(
         return pull(feed, mirror, limit=limit)
     finally:
         mirror.dispose()
+
+
+# --- holder photos ------------------------------------------------------------------------------
+
+
+def photo_bytes(
+    width: int = 350,
+    height: int = 490,
+    *,
+    fmt: str = "JPEG",
+    mode: str = "RGB",
+    exif: Mapping[int, Any] | None = None,
+    colour: tuple[int, ...] = (200, 40, 40),
+) -> bytes:
+    """A generated photo: a coloured top half over white (the top shows which way is up)."""
+    from PIL import Image
+
+    img = Image.new(mode, (width, height), "white" if mode != "RGBA" else (255, 255, 255, 0))
+    img.paste(Image.new(mode, (width, height // 2), colour[: len(mode)]), (0, 0))
+    out = io.BytesIO()
+    kwargs: dict[str, Any] = {}
+    if exif is not None:
+        tags = Image.Exif()
+        for tag, value in exif.items():
+            tags[tag] = value
+        kwargs["exif"] = tags.tobytes()
+    img.save(out, fmt, **kwargs)
+    return out.getvalue()

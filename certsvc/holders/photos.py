@@ -1,0 +1,163 @@
+"""A holder's photo as it is stored: checked, upright, re-encoded without metadata.
+
+The certificate's photo is a 1-inch (一寸) colour photo, 25 × 35 mm, i.e. 5:7; as pixels the
+usual digital 一寸 is 295 × 413 at 300 dpi (DOMAIN.md). :func:`normalise_photo` accepts an
+upload that can print that well and turns it into the one form certsvc keeps:
+
+1. at most :data:`MAX_PHOTO_BYTES` bytes, or refused unread;
+2. decoded by content, never by name or content type: JPEG or PNG only;
+3. its size read from the header and refused above :data:`MAX_PHOTO_PIXELS` **before** any
+   pixel is decoded (a decompression bomb: a small file of a huge image);
+4. at least :data:`MIN_WIDTH` × :data:`MIN_HEIGHT` and width / height between
+   :data:`MIN_RATIO` and :data:`MAX_RATIO` once turned upright (5:7 is 0.714; the tolerance
+   takes the common 3:4 passport crop, 0.75, and a 2:3 one, 0.667, but not a square photo or a
+   whole phone picture);
+5. turned upright by its EXIF orientation, transparency laid on white (the photo's
+   background), scaled down to fit :data:`STORED_SIZE`;
+6. written as a fresh baseline JPEG with nothing but the pixels: no EXIF (GPS, camera, the
+   embedded thumbnail), no ICC profile, no comments.
+
+Example: a phone's 3024 × 4032 JPEG with GPS data and orientation 6 is refused as too wide
+(4032 × 3024 upright is 4:3); the same photo cropped to 1500 × 2100 becomes a 600 × 840 JPEG
+of about 60 KB with no EXIF at all.
+"""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from certsvc.errors import InvalidPhoto
+
+__all__ = [
+    "MAX_PHOTO_BYTES",
+    "MAX_PHOTO_PIXELS",
+    "MAX_RATIO",
+    "MIN_HEIGHT",
+    "MIN_RATIO",
+    "MIN_WIDTH",
+    "STORED_SIZE",
+    "normalise_photo",
+]
+
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+#: 24 million pixels: a 4000 × 6000 scan still passes; a decoded image of this size is 72 MB.
+MAX_PHOTO_PIXELS = 24_000_000
+MIN_WIDTH, MIN_HEIGHT = 295, 413
+MIN_RATIO, MAX_RATIO = 0.64, 0.78
+#: The stored photo fits this box: twice the 300-dpi print size, enough for any print.
+STORED_SIZE = (600, 840)
+JPEG_QUALITY = 85
+
+_FORMATS = ("JPEG", "PNG")
+# EXIF orientations that swap width and height (rotated by 90° or 270°).
+_TRANSPOSED = {5, 6, 7, 8}
+_EXIF_ORIENTATION = 0x0112
+
+
+def normalise_photo(data: bytes) -> bytes:
+    """The photo ``data`` as certsvc stores it (module docstring); InvalidPhoto if unusable."""
+    if len(data) > MAX_PHOTO_BYTES:
+        raise InvalidPhoto(
+            f"the photo file is {len(data) / 1e6:.1f} MB; the limit is "
+            f"{MAX_PHOTO_BYTES // (1024 * 1024)} MB — save it again as a JPEG of about "
+            "600 × 840 pixels",
+            f"照片文件 {len(data) / 1e6:.1f} MB，超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB 上限；"
+            "请另存为约 600 × 840 像素的 JPEG",
+        )
+    if not data:
+        raise InvalidPhoto("the photo file is empty", "照片文件为空")
+    try:
+        img = Image.open(io.BytesIO(data), formats=_FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # The warning is raised only where warnings are errors; the size check below refuses
+        # every image that would warn anyway.
+        raise _too_many_pixels() from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise InvalidPhoto(
+            "the file is not a JPEG or PNG image (or it is damaged): save the photo as JPEG "
+            "or PNG and upload it again",
+            "该文件不是 JPEG 或 PNG 图片（或已损坏）：请将照片另存为 JPEG 或 PNG 后重新上传",
+        ) from exc
+    with img:
+        width, height = img.size  # from the header: no pixel is decoded yet
+        if width * height > MAX_PHOTO_PIXELS:
+            raise _too_many_pixels()
+        if _orientation(img) in _TRANSPOSED:
+            width, height = height, width
+        _check_shape(width, height)
+        try:
+            upright = _decode_upright(img)
+        except Image.DecompressionBombError as exc:
+            raise _too_many_pixels() from exc
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise InvalidPhoto(
+                "the image is damaged or cut short and cannot be read: export it again from "
+                "the original",
+                "图片已损坏或不完整，无法读取：请从原图重新导出",
+            ) from exc
+    out = io.BytesIO()
+    upright.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    return out.getvalue()
+
+
+def _orientation(img: Image.Image) -> int:
+    try:
+        value = img.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception:  # Pillow raises many kinds of error for a broken EXIF block
+        return 1  # a broken EXIF block is dropped with the rest of the metadata
+    return value if isinstance(value, int) else 1
+
+
+def _check_shape(width: int, height: int) -> None:
+    if width < MIN_WIDTH or height < MIN_HEIGHT:
+        raise InvalidPhoto(
+            f"the photo is {width} × {height} pixels; it needs at least {MIN_WIDTH} × "
+            f"{MIN_HEIGHT} (1-inch at 300 dpi) — scan or export it larger",
+            f"照片为 {width} × {height} 像素，至少需要 {MIN_WIDTH} × {MIN_HEIGHT}"
+            "（一寸照 300 dpi）：请用更高分辨率扫描或导出",
+        )
+    ratio = width / height
+    if not MIN_RATIO <= ratio <= MAX_RATIO:
+        raise InvalidPhoto(
+            f"the photo is {width} × {height} pixels (width:height {ratio:.2f}); a 1-inch photo "
+            f"is 5:7 (0.71), accepted {MIN_RATIO}–{MAX_RATIO} — crop it to a portrait 5:7",
+            f"照片为 {width} × {height} 像素（宽高比 {ratio:.2f}）；一寸照为 5:7（0.71），"
+            f"可接受 {MIN_RATIO}–{MAX_RATIO}：请裁剪为竖版 5:7",
+        )
+
+
+def _decode_upright(img: Image.Image) -> Image.Image:
+    """Decode the pixels (a JPEG at a reduced scale when it is large), turn them upright,
+    flatten transparency onto white and scale down to :data:`STORED_SIZE`."""
+    if img.format == "JPEG":
+        # DCT scaling: decode at 1/2, 1/4 or 1/8 while still covering the stored size.
+        side = max(STORED_SIZE)
+        img.draft("RGB", (side, side))
+    img.load()
+    upright = ImageOps.exif_transpose(img) or img
+    if upright.mode in ("RGBA", "LA", "PA") or (
+        upright.mode == "P" and "transparency" in upright.info
+    ):
+        rgba = upright.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, "white")
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        upright = flat
+    elif upright.mode != "RGB":
+        upright = upright.convert("RGB")
+    if upright.width > STORED_SIZE[0] or upright.height > STORED_SIZE[1]:
+        upright.thumbnail(STORED_SIZE, Image.Resampling.LANCZOS)
+    # A new image holds the pixels only: no info dict (EXIF, ICC, comments) travels along.
+    clean = Image.new("RGB", upright.size)
+    clean.paste(upright)
+    return clean
+
+
+def _too_many_pixels() -> InvalidPhoto:
+    return InvalidPhoto(
+        f"the image is larger than {MAX_PHOTO_PIXELS // 1_000_000} million pixels (or claims "
+        "to be): scale it down to about 600 × 840 pixels and upload it again",
+        f"图片超过 {MAX_PHOTO_PIXELS // 1_000_000} 百万像素（或声称如此）："
+        "请缩小到约 600 × 840 像素后重新上传",
+    )
