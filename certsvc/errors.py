@@ -108,7 +108,9 @@ class FileUnusable(CertsvcError):
 class RowError:
     """One problem in one row of a batch: what a person needs to find and fix it."""
 
-    row: int  # 1-based row number as the person sees it in the file (header is row 1)
+    #: 1-based row number as the person sees it in the file (header is row 1); 0: the upload
+    #: as a whole (e.g. a photo in the photos ZIP that matches no row)
+    row: int
     column: str  # the column's key, e.g. "id_number"; "" when the whole row is at fault
     message: str
     #: The message in Chinese, where one is written (the console shows both); not in to_dict.
@@ -118,6 +120,8 @@ class RowError:
         return {"row": self.row, "column": self.column, "message": self.message}
 
     def __str__(self) -> str:
+        if self.row == 0:  # the upload as a whole (a photo in the ZIP for no row)
+            return f"{self.column}: {self.message}" if self.column else self.message
         where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
         return f"{where}: {self.message}"
 
