@@ -195,9 +195,13 @@ def make_body(
     members: Sequence[str] = (),
     name_en: str = "",
     key: bool = True,
+    photo_required: bool = False,
 ) -> str:
     """A certification body with scope over ``occupations`` × ``levels``, its ecosystem
-    ``members`` (credit codes, from 2025-01-01) and, unless ``key`` is false, a signing key."""
+    ``members`` (credit codes, from 2025-01-01) and, unless ``key`` is false, a signing key.
+
+    Test bodies do not require photos (``photo_required``), so tests about anything else
+    issue without them; photo tests give them or ask for the requirement."""
     with runtime.db.transaction() as session:
         created = create_body(
             session,
@@ -207,6 +211,7 @@ def make_body(
                 uscc=body_uscc,
                 name_en=name_en,
                 chain_leader=chain_leader,
+                photo_required=photo_required,
             ),
         )
         if key:
@@ -341,8 +346,10 @@ def issue(
     key: str | None = None,
     *,
     body: str = BODY_CODE,
+    photos: Mapping[int, bytes] | None = None,
 ) -> BatchResult:
-    """Certificates: issue ``rows`` (see :func:`row`) as one batch of ``body``, rows from 2."""
+    """Certificates: issue ``rows`` (see :func:`row`) as one batch of ``body``, rows from 2
+    (``photos`` by those row numbers)."""
     numbered = list(enumerate(rows, start=2))
     return issue_batch(
         runtime,
@@ -351,6 +358,7 @@ def issue(
         source="api",
         content_sha256=content_hash(numbered),
         idempotency_key=key,
+        photos=photos,
     )
 
 

@@ -35,6 +35,8 @@ class NewBody:
     name_en: str = ""
     filing_number: str = ""
     chain_leader: bool = False
+    #: Whether its imports must bring a photo for every row (the MOHRSS style requires one).
+    photo_required: bool = True
 
 
 def create_body(
@@ -67,6 +69,7 @@ def create_body(
         uscc=uscc,
         filing_number=new.filing_number.strip(),
         chain_leader=new.chain_leader,
+        photo_required=new.photo_required,
         status="active",
     )
     session.add(body)
