@@ -31,6 +31,7 @@ import shutil
 import sqlite3
 import threading
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -431,21 +432,28 @@ class Console:
             form.setdefault("csrf_token", self.csrf())
         return self.client.post(url, data=form, **kwargs)
 
-    def upload(self, content: bytes, name: str = "results.csv") -> TestResponse:
-        return self.post(
-            "/console/import",
-            {"file": (io.BytesIO(content), name)},
-            content_type="multipart/form-data",
-        )
+    def upload(
+        self, content: bytes, name: str = "results.csv", photos: bytes | None = None
+    ) -> TestResponse:
+        """Upload a results file (and a photos ZIP) for the preview."""
+        form: dict[str, Any] = {"file": (io.BytesIO(content), name)}
+        if photos is not None:
+            form["photos"] = (io.BytesIO(photos), "photos.zip")
+        return self.post("/console/import", form, content_type="multipart/form-data")
 
     def confirm(self, preview: TestResponse) -> TestResponse:
         html = preview.get_data(as_text=True)
         ticket = re.search(r'name="ticket" type="hidden" value="([^"]+)"', html)
         content = re.search(r'name="content" type="hidden" value="([^"]+)"', html)
+        photos = re.search(r'name="photos" type="hidden" value="([^"]*)"', html)
         assert ticket and content, html[:2000]
         return self.post(
             "/console/import/confirm",
-            {"ticket": ticket.group(1), "content": content.group(1)},
+            {
+                "ticket": ticket.group(1),
+                "content": content.group(1),
+                "photos": photos.group(1) if photos else "",
+            },
             content_type="multipart/form-data",
         )
 
@@ -682,4 +690,13 @@ def photo_bytes(
             tags[tag] = value
         kwargs["exif"] = tags.tobytes()
     img.save(out, fmt, **kwargs)
+    return out.getvalue()
+
+
+def photos_zip(photos: Mapping[str, bytes]) -> bytes:
+    """A ZIP of photos by file name (``{ID number}.jpg``), as an HR office sends them."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in photos.items():
+            archive.writestr(name, data)
     return out.getvalue()

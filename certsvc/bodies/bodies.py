@@ -114,6 +114,25 @@ def set_status(
     session.add(Event(kind="body_changed", body_id=body.id, actor=actor, data={"status": status}))
 
 
+def set_photo_required(
+    session: Session, body: CertificationBody, required: bool, actor: str = ""
+) -> bool:
+    """Whether the body's imports must bring a photo for every row; returns whether the
+    setting changed (an unchanged setting writes nothing)."""
+    if body.photo_required == required:
+        return False
+    body.photo_required = required
+    session.add(
+        Event(
+            kind="body_changed",
+            body_id=body.id,
+            actor=actor,
+            data={"photo_required": required},
+        )
+    )
+    return True
+
+
 def set_seal(
     session: Session, body: CertificationBody, data: bytes | None, actor: str = ""
 ) -> None:

@@ -173,6 +173,31 @@ def body_seal(ctx: Context, code: str, file: Path | None, remove: bool) -> None:
     click.echo(f"{code}: " + (f"seal from {file}" if data else "generated seal"))
 
 
+@body.command("photos")
+@click.argument("code")
+@click.option(
+    "--required/--optional",
+    "required",
+    default=None,
+    help="Whether every imported row must come with the holder's photo (new bodies: required).",
+)
+@pass_ctx
+def body_photos(ctx: Context, code: str, required: bool | None) -> None:
+    """Show or set whether the body's imports must bring a photo for every row."""
+    if required is None:
+        with ctx.runtime.db.session() as session:
+            now = bodies.get_body(session, code).photo_required
+        click.echo(f"{code}: photos {'required' if now else 'optional'}")
+        return
+    detail = {"photo_required": required}
+    with ctx.audited("body.photos", body=code, detail=detail), ctx.transaction() as session:
+        changed = bodies.set_photo_required(
+            session, bodies.get_body(session, code), required, ctx.actor.name
+        )
+    state = "required" if required else "optional"
+    click.echo(f"{code}: photos {state}" + ("" if changed else " (unchanged)"))
+
+
 @body.command("suspend")
 @click.argument("code")
 @pass_ctx

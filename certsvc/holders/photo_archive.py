@@ -56,6 +56,7 @@ __all__ = [
     "PHOTO_COLUMN",
     "PhotoArchive",
     "match_photos",
+    "normalise_row_photos",
     "photo_key",
     "read_photo_archive",
 ]
@@ -290,6 +291,36 @@ def match_photos(
                     "number, e.g. 330102199003071234.jpg",
                     message_zh=f"{name} 不是以证件号码命名：请用持证人的证件号码命名照片，"
                     "例如 330102199003071234.jpg",
+                )
+            )
+    return photos, errors
+
+
+def normalise_row_photos(
+    rows: Sequence[tuple[int, Mapping[str, str]]],
+    given: Mapping[int, bytes],
+    *,
+    required: bool,
+) -> tuple[dict[int, bytes], list[RowError]]:
+    """Photos given one per row (the issuing API), by row number: each normalised, a bad one
+    or (when ``required``) a missing one reported on its row."""
+    photos: dict[int, bytes] = {}
+    errors: list[RowError] = []
+    for number, _ in rows:
+        if number in given:
+            try:
+                photos[number] = normalise_photo(given[number])
+            except InvalidPhoto as exc:
+                errors.append(RowError(number, PHOTO_COLUMN, exc.message, exc.message_zh))
+        elif required:
+            errors.append(
+                RowError(
+                    number,
+                    PHOTO_COLUMN,
+                    "no photo: give the holder's photo (a JPEG or PNG, base64) in the row's "
+                    "photo field; this body requires a photo on every certificate",
+                    "缺少照片：请在该行的 photo 字段中提供持证人照片（JPEG 或 PNG，base64）；"
+                    "本机构要求每张证书有照片",
                 )
             )
     return photos, errors

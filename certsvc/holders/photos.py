@@ -39,6 +39,7 @@ __all__ = [
     "MIN_WIDTH",
     "STORED_SIZE",
     "normalise_photo",
+    "thumbnail",
 ]
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -152,6 +153,16 @@ def _decode_upright(img: Image.Image) -> Image.Image:
     clean = Image.new("RGB", upright.size)
     clean.paste(upright)
     return clean
+
+
+def thumbnail(jpeg: bytes, height: int = 84) -> bytes:
+    """A small JPEG of a stored photo (from :func:`normalise_photo`) for a preview list."""
+    with Image.open(io.BytesIO(jpeg), formats=("JPEG",)) as img:
+        img.draft("RGB", (height, height))
+        img.thumbnail((height, height), Image.Resampling.BILINEAR)
+        out = io.BytesIO()
+        img.save(out, "JPEG", quality=70)
+    return out.getvalue()
 
 
 def _too_many_pixels() -> InvalidPhoto:
