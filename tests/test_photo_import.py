@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import re
 
 import pytest
@@ -13,8 +14,11 @@ from PIL import Image
 from sqlalchemy import select
 
 from certsvc.accounts.tokens import create_token
+from certsvc.jobs.runner import run_job
 from certsvc.models import AuditEntry, Certificate, CertificationBody
+from certsvc.models.jobs import Job
 from certsvc.runtime import Runtime
+from certsvc.web import issuing_api
 from tests.conftest import (
     BODY_CODE,
     Console,
@@ -201,3 +205,28 @@ def test_console_admin_sets_photos_required_audited(
 
     viewer = logged_in(app, runtime, "reader", "viewer", body)
     assert viewer.post("/console/settings/photos", {"photo_required": "y"}).status_code == 403
+
+
+def test_a_large_api_batch_with_photos_runs_as_a_job_and_logs_no_photo(
+    runtime: Runtime,
+    app: Flask,
+    issuer_token: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(issuing_api, "ASYNC_IMPORT_ROWS", 2)  # "large" without 1,001 photos
+    caplog.set_level(logging.DEBUG)
+    _require_photos(runtime)
+    photos = [base64.b64encode(photo_bytes(350 + n, 490 + n)).decode() for n in range(3)]
+    rows = [{**row(n), "photo": photos[n]} for n in range(3)]
+    response = _post(app, issuer_token, rows, "job-with-photos")
+    assert response.status_code == 202, response.json  # type: ignore[attr-defined]
+    job_id = response.json["id"]  # type: ignore[attr-defined]
+    run_job(runtime, job_id)
+    digests = _photo_digests(runtime)
+    assert len(digests) == 3 and all(digests) and len(set(digests)) == 3
+    logged = caplog.text
+    assert all(p[40:120] not in logged for p in photos)
+    with runtime.db.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None and job.state == "succeeded"
