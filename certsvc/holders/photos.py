@@ -85,11 +85,12 @@ def normalise_photo(data: bytes) -> bytes:
         width, height = img.size  # from the header: no pixel is decoded yet
         if width * height > MAX_PHOTO_PIXELS:
             raise _too_many_pixels()
-        if _orientation(img) in _TRANSPOSED:
+        transposed = _orientation(img) in _TRANSPOSED
+        if transposed:
             width, height = height, width
         _check_shape(width, height)
         try:
-            upright = _decode_upright(img)
+            upright = _decode_upright(img, transposed)
         except Image.DecompressionBombError as exc:
             raise _too_many_pixels() from exc
         except (OSError, ValueError, SyntaxError) as exc:
@@ -129,13 +130,14 @@ def _check_shape(width: int, height: int) -> None:
         )
 
 
-def _decode_upright(img: Image.Image) -> Image.Image:
+def _decode_upright(img: Image.Image, transposed: bool) -> Image.Image:
     """Decode the pixels (a JPEG at a reduced scale when it is large), turn them upright,
     flatten transparency onto white and scale down to :data:`STORED_SIZE`."""
     if img.format == "JPEG":
-        # DCT scaling: decode at 1/2, 1/4 or 1/8 while still covering the stored size.
-        side = max(STORED_SIZE)
-        img.draft("RGB", (side, side))
+        # DCT scaling: decode at 1/2, 1/4 or 1/8 while still covering the stored size (in
+        # the file's own orientation, before it is turned upright).
+        box = STORED_SIZE[::-1] if transposed else STORED_SIZE
+        img.draft("RGB", box)
     img.load()
     upright = ImageOps.exif_transpose(img) or img
     if upright.mode in ("RGBA", "LA", "PA") or (
