@@ -49,10 +49,13 @@ def test_icc_profile_and_comment_are_not_kept() -> None:
     assert "icc_profile" not in _open(stored).info
 
 
-def test_exif_orientation_is_applied() -> None:
-    # Stored sideways (490 wide, 350 high) with orientation 6: upright it is 350 × 490.
-    sideways = Image.new("RGB", (490, 350), "white")
-    sideways.paste(Image.new("RGB", (245, 350), (200, 40, 40)), (0, 0))  # left half red
+@pytest.mark.parametrize(("scale", "stored"), [(1, (350, 490)), (4, (600, 840))])
+def test_exif_orientation_is_applied(scale: int, stored: tuple[int, int]) -> None:
+    # Stored sideways (wider than high) with orientation 6: upright it is 5:7. At 4× the
+    # decoder scales down first, in the file's orientation, and the result still fits.
+    width, height = 490 * scale, 350 * scale
+    sideways = Image.new("RGB", (width, height), "white")
+    sideways.paste(Image.new("RGB", (width // 2, height), (200, 40, 40)), (0, 0))  # left red
     out = io.BytesIO()
     exif = Image.Exif()
     exif[ORIENTATION] = 6  # "rotate 90° clockwise to view": the red left half becomes the top
@@ -60,8 +63,9 @@ def test_exif_orientation_is_applied() -> None:
 
     img = _open(normalise_photo(out.getvalue()))
 
-    assert img.size == (350, 490)
-    top, bottom = img.getpixel((175, 20)), img.getpixel((175, 470))
+    assert img.size == stored
+    top = img.getpixel((stored[0] // 2, 20))
+    bottom = img.getpixel((stored[0] // 2, stored[1] - 20))
     assert isinstance(top, tuple) and isinstance(bottom, tuple)
     assert top[0] > 150 and top[1] < 100  # red at the top
     assert min(bottom) > 230  # white at the bottom
