@@ -41,6 +41,7 @@ __all__ = [
     "check_jpeg",
     "digest_sri",
     "load_photo",
+    "photo_by_digest",
     "photo_digest",
     "sri_digest",
     "store_photo",
@@ -171,3 +172,17 @@ def certificate_photo(session: Session, vault: IdVault, number: str) -> bytes:
     if ref is None:
         raise NotFound(f"certificate {number} has no stored photo")
     return load_photo(session, vault, *ref)
+
+
+def photo_by_digest(session: Session, vault: IdVault, sha256: str, body_id: int | None) -> bytes:
+    """The JPEG stored under ``sha256`` for the registry: of body ``body_id``, or of any body
+    (``None``: a registry token of no one body). NotFound when none is stored (or erased)."""
+    query = select(HolderPhoto.body_id, HolderPhoto.sealed).where(
+        HolderPhoto.sha256 == check_digest(sha256)
+    )
+    if body_id is not None:
+        query = query.where(HolderPhoto.body_id == body_id)
+    row = session.execute(query.order_by(HolderPhoto.id).limit(1)).first()
+    if row is None:
+        raise NotFound("no stored photo with that digest")
+    return vault.open_photo(int(row[0]), sha256, row[1])

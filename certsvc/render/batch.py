@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, selectinload
 from certsvc.domain.ids import IdType
 from certsvc.errors import InvalidInput, NotFound
 from certsvc.holders.identity import IdVault
+from certsvc.issuance.photos import current_records
 from certsvc.models import Batch, Certificate, CertificationBody, HolderPhoto
 from certsvc.render.certificate import (
     TITLE_ZH,
@@ -76,6 +77,7 @@ def _faces(
         )
         successors = {old: new for old, new in rows if old is not None}
     photos = _print_photos(session, certs, vault)
+    records = current_records(session, certs)
     return [
         face_from_certificate(
             c,
@@ -83,6 +85,7 @@ def _faces(
             id_number=id_number,
             superseded_by=successors.get(c.id, ""),
             photo=photos.get((c.body_id, c.photo_sha256 or "")),
+            record=records[c.id],
         )
         for c, id_number in zip(certs, ids, strict=True)
     ]

@@ -232,11 +232,14 @@ def face_from_certificate(
     id_number: str,
     superseded_by: str = "",
     photo: bytes | None = None,
+    record: str | None = None,
 ) -> CertificateFace:
     """The face of a stored certificate (its holder, occupation and body loaded).
 
     ``id_number`` is the holder's decrypted ID number (:meth:`certsvc.identity.IdVault.reveal`);
-    ``superseded_by`` the number of the correction that replaced a superseded certificate.
+    ``superseded_by`` the number of the correction that replaced a superseded certificate;
+    ``record`` its current signed record when that is not the one it was issued with (a
+    replaced photo: :func:`certsvc.issuance.photos.current_records`).
     """
     mark = None
     if cert.status != Standing.VALID.value:
@@ -265,7 +268,7 @@ def face_from_certificate(
         body_name_en=cert.body.name_en,
         verify_url=f"{public_url}/v/{cert.token}",
         token=cert.token,
-        record=cert.record,
+        record=record or cert.record,
         photo=photo,
         mark=mark,
     )
