@@ -510,6 +510,12 @@ class _PageLayout:
         x, y, w, h = _x(box.left), _y(box.bottom), box.width * MM, box.height * MM
         if self.face.photo is not None:
             c.drawImage(_photo_image(self.face.photo), x, y, w, h)
+            # A hairline edge: the photo's white background would not show where it ends.
+            c.saveState()
+            c.setStrokeColorRGB(0.75, 0.75, 0.75)
+            c.setLineWidth(0.3)
+            c.rect(x, y, w, h, stroke=1, fill=0)
+            c.restoreState()
             return
         c.saveState()
         c.setStrokeColorRGB(0.55, 0.55, 0.55)
