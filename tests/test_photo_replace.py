@@ -182,3 +182,30 @@ def test_a_photo_that_does_not_match_the_signed_digest_is_rejected_by_the_pull(
     assert "signed record" in summary.rejections[0].reason and summary.photos == 0
     with sqlite3.connect(tmp_path / "mirror.sqlite") as db:
         assert db.execute("SELECT count(*) FROM mirror_photos").fetchone() == (0,)
+
+
+def test_erasing_removes_every_photo_of_the_holder_but_not_the_signed_digests(
+    runtime: Runtime, body: str, client: FlaskClient, tmp_path: Path
+) -> None:
+    first = normalise_photo(photo_bytes())
+    mine, theirs = issue(
+        runtime, [row(1), row(2)], photos={2: first, 3: normalise_photo(photo_bytes(colour=BLUE))}
+    ).certificates
+    second = normalise_photo(photo_bytes(colour=(30, 160, 60)))
+    replace_photo(runtime, None, mine.number, second, actor="t")
+    ctx = Context()
+    ctx._runtime = runtime
+    result = CliRunner().invoke(cli, ["photo", "erase", mine.number, "--yes"], obj=ctx)
+    assert result.exit_code == 0 and "erased 2 photo(s)" in result.output
+    assert client.get(f"/v/{mine.token}/photo").status_code == 404
+    assert "/photo" not in client.get(f"/v/{mine.token}").get_data(as_text=True)
+    assert client.get(f"/v/{theirs.token}/photo").status_code == 200  # another holder's
+    after = stored(runtime, mine.number)
+    assert after.photo_sha256 == hashlib.sha256(second).hexdigest()  # still signed
+    with runtime.db.session() as session:
+        face = certificate_face(session, mine.number, "https://cert.example.cn", runtime.vault)
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "photo.erase")).one()
+    assert face.photo is None
+    assert sorted(entry.detail["erased_sha256"]) == sorted(
+        hashlib.sha256(p).hexdigest() for p in (first, second)
+    )

@@ -13,6 +13,13 @@ leaf and its replay from any cursor must not change. :func:`current_records` giv
 record of each certificate (the issued one, or the last ``photo_replaced``), which PDFs embed.
 
 A replacement is audited as "photo replaced" with the old and new digests, never the image.
+**Erasure** (:func:`erase_photos`, ``certsvc photo erase NUMBER``): every stored photo of the
+holder of a certificate — the current ones and those replaced before — is deleted from the
+body's store. The signed records keep the digests (a signature cannot be taken back; a digest
+does not show a face): the verify page then shows no photo, a PDF prints the empty frame and
+the registry endpoint answers 404. Copies the registry already fetched are the registry's to
+erase.
+
 A correction (a new number) was not chosen: it would make the holder's valid certificate
 "superseded" for a new photo and send an employer who scans the old paper to a new number.
 """
@@ -24,28 +31,32 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from certsvc.errors import Conflict, InvalidInput, NotFound
 from certsvc.holders.photos_store import digest_sri, store_photo
-from certsvc.issuance.credential import PHOTO_FRAGMENT, PHOTO_MEDIA_TYPE
-from certsvc.models import Certificate, Event, utcnow
+from certsvc.issuance.credential import PHOTO_FRAGMENT, PHOTO_MEDIA_TYPE, photo_resource
+from certsvc.models import Certificate, Event, HolderPhoto, utcnow
 from certsvc.runtime import Runtime
 from certsvc.signing.b64 import b64url_decode
 from certsvc.signing.vc import sign_credential_with
 
 __all__ = [
     "AUDIT_ACTION",
+    "ERASE_ACTION",
     "PhotoReplaced",
     "audit_detail",
     "current_record",
     "current_records",
+    "erase_photos",
     "replace_photo",
 ]
 
 #: The audit log's action for a replaced photo ("photo replaced").
 AUDIT_ACTION = "photo.replace"
+#: The audit log's action for erased photos.
+ERASE_ACTION = "photo.erase"
 
 
 @dataclass(frozen=True)
@@ -145,3 +156,39 @@ def replace_photo(
             )
         )
     return PhotoReplaced(number, digest, previous, signed)
+
+
+def erase_photos(runtime: Runtime, body_id: int | None, number: str) -> list[str]:
+    """Delete every stored photo of the holder of certificate ``number`` at its body (module
+    docstring); the digests erased, sorted. ``body_id`` as for :func:`replace_photo`."""
+    number = number.strip().upper()
+    with runtime.db.transaction() as session:
+        query = select(Certificate).where(Certificate.number == number)
+        if body_id is not None:
+            query = query.where(Certificate.body_id == body_id)
+        cert = session.scalar(query)
+        if cert is None:
+            raise NotFound(f"no certificate {number}")
+        certs = list(
+            session.scalars(
+                select(Certificate).where(
+                    Certificate.holder_id == cert.holder_id, Certificate.body_id == cert.body_id
+                )
+            )
+        )
+        digests = {c.photo_sha256 for c in certs if c.photo_sha256}
+        for c in certs:  # photos replaced since: named by the records as issued
+            named = photo_resource(json.loads(b64url_decode(c.record.split(".")[1])))
+            if named is not None:
+                digests.add(named)
+        ids = [c.id for c in certs]
+        for (data,) in session.execute(
+            select(Event.data).where(Event.kind == "photo_replaced", Event.certificate_id.in_(ids))
+        ):
+            digests.add(str(data["photo_sha256"]))
+        erased = session.scalars(
+            delete(HolderPhoto)
+            .where(HolderPhoto.body_id == cert.body_id, HolderPhoto.sha256.in_(sorted(digests)))
+            .returning(HolderPhoto.sha256)
+        ).all()
+    return sorted(erased)
