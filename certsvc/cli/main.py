@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError
 
 from certsvc.bodies import bodies
-from certsvc.cli import accounts, jobs, registry, render, tokens, transparency, verify
+from certsvc.cli import accounts, jobs, photos, registry, render, tokens, transparency, verify
 from certsvc.cli import bodies as body_commands
 from certsvc.cli.context import Context, pass_ctx
 from certsvc.config import Settings, generate_secrets
@@ -401,6 +401,7 @@ cli.add_command(body_commands.body)
 cli.add_command(body_commands.keys)
 cli.add_command(accounts.account)
 cli.add_command(tokens.tokens)
+cli.add_command(photos.photo)
 cli.add_command(registry.registry)
 cli.add_command(registry.stats)
 cli.add_command(render.pdf)

@@ -31,14 +31,17 @@ from sqlalchemy.orm import Session
 from certsvc.db import insert_ignoring_conflicts
 from certsvc.errors import InvalidInput, NotFound
 from certsvc.holders.identity import IdVault
-from certsvc.models import HolderPhoto, utcnow
+from certsvc.models import Certificate, HolderPhoto, utcnow
 
 __all__ = [
     "MAX_PHOTO_BYTES",
+    "certificate_photo",
+    "certificate_photo_ref",
     "check_digest",
     "check_jpeg",
     "digest_sri",
     "load_photo",
+    "photo_by_digest",
     "photo_digest",
     "sri_digest",
     "store_photo",
@@ -146,3 +149,40 @@ def load_photo(session: Session, vault: IdVault, body_id: int, sha256: str) -> b
     if sealed is None:
         raise NotFound("no stored photo with that digest")
     return vault.open_photo(body_id, sha256, sealed)
+
+
+def certificate_photo_ref(session: Session, number: str) -> tuple[int, str] | None:
+    """(body id, digest) of the photo stored for certificate ``number``, or None when it has
+    none or the photo was erased."""
+    row = session.execute(
+        select(Certificate.body_id, Certificate.photo_sha256)
+        .join(
+            HolderPhoto,
+            (HolderPhoto.body_id == Certificate.body_id)
+            & (HolderPhoto.sha256 == Certificate.photo_sha256),
+        )
+        .where(Certificate.number == number)
+    ).first()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def certificate_photo(session: Session, vault: IdVault, number: str) -> bytes:
+    """The JPEG of certificate ``number``'s photo; NotFound when it has none (or erased)."""
+    ref = certificate_photo_ref(session, number)
+    if ref is None:
+        raise NotFound(f"certificate {number} has no stored photo")
+    return load_photo(session, vault, *ref)
+
+
+def photo_by_digest(session: Session, vault: IdVault, sha256: str, body_id: int | None) -> bytes:
+    """The JPEG stored under ``sha256`` for the registry: of body ``body_id``, or of any body
+    (``None``: a registry token of no one body). NotFound when none is stored (or erased)."""
+    query = select(HolderPhoto.body_id, HolderPhoto.sealed).where(
+        HolderPhoto.sha256 == check_digest(sha256)
+    )
+    if body_id is not None:
+        query = query.where(HolderPhoto.body_id == body_id)
+    row = session.execute(query.order_by(HolderPhoto.id).limit(1)).first()
+    if row is None:
+        raise NotFound("no stored photo with that digest")
+    return vault.open_photo(int(row[0]), sha256, row[1])

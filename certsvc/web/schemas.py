@@ -355,7 +355,7 @@ class IssuedBatch(Batch):
 
 class HistoryEntry(_Response):
     seq: int
-    kind: Literal["issued", "revoked", "superseded"]
+    kind: Literal["issued", "revoked", "superseded", "photo_replaced"]
     certificate: str | None
     at: str = Field(json_schema_extra={"format": "date-time"})
     reason: str | None
@@ -406,6 +406,7 @@ class RegistryEvent(_Response):
         "issued",
         "revoked",
         "superseded",
+        "photo_replaced",
         "key_created",
         "key_rotated",
         "key_compromised",
@@ -419,13 +420,19 @@ class RegistryEvent(_Response):
     record: str | None = Field(
         None,
         description="issued: the certificate as a VC 2.0 vc+jwt; revoked/superseded: the "
-        "signed CertificateStatusStatement (vc+jwt).",
+        "signed CertificateStatusStatement (vc+jwt); photo_replaced: the certificate's vc+jwt "
+        "re-signed with the new holder photo's digest (relatedResource).",
     )
     holder: RegistryHolder | None = None
     reason: str | None = None
     superseded_by: str | None = None
     key: RegistryKey | None = None
     compromised_after: str | None = Field(None, json_schema_extra={"format": "date-time"})
+    photo_sha256: str | None = Field(
+        None,
+        description="photo_replaced: hex SHA-256 of the new holder photo "
+        "(GET /api/v1/registry/photos/{sha256}).",
+    )
     data: dict[str, Any] | None = None
 
 
