@@ -230,3 +230,13 @@ def test_a_large_api_batch_with_photos_runs_as_a_job_and_logs_no_photo(
     with runtime.db.session() as session:
         job = session.get(Job, job_id)
         assert job is not None and job.state == "succeeded"
+
+
+def test_console_shows_a_photos_file_that_is_not_a_zip_under_the_photos_field(
+    issuer: Console,
+) -> None:
+    response = issuer.upload(csv_file([row(1)]), photos=photo_bytes())
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    photos_field = html[html.index('id="photos"') :]
+    assert "not a ZIP archive" in photos_field

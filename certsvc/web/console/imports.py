@@ -161,6 +161,7 @@ def import_preview() -> ResponseReturnValue:
     body_id = who.body_id
     assert body_id is not None
     runtime = runtime_of(current_app)
+    field = form.file  # where a refusal is shown: under the results file or the photos ZIP
     try:
         if len(data) > _MAX_UPLOAD_BYTES:
             raise BadFile("the file is larger than 20 MB: split it into several files")
@@ -168,6 +169,7 @@ def import_preview() -> ResponseReturnValue:
         with runtime.db.session() as session:
             body_code = certificates.body_by_id(session, body_id).code
         rows = [(r.row, r.values) for r in parsed.rows]
+        field = form.photos
         photos, photo_errors = _read_photos(form, body_code, rows)
     except BadFile as exc:
         audit_request(
@@ -178,7 +180,7 @@ def import_preview() -> ResponseReturnValue:
             # The code only: a message about the file may quote what is in it.
             detail={"error": exc.code},
         )
-        form.file.errors = [exc.message]
+        field.errors = [exc.message]
         return render_template("console/import.html", form=form), 422
     digest = certificates.batch_digest(runtime, data)
     try:
