@@ -244,8 +244,6 @@ def _row_problem(error: ErrorDetails) -> str:
         return f"unknown field; the fields are {', '.join(FIELDS)}"
     if error["type"] == "string_too_long":
         return f"longer than {error.get('ctx', {}).get('max_length')} characters"
-    if error["type"] == "string_pattern_mismatch":
-        return "not base64: give the photo file's bytes in standard base64 with padding"
     return "must be a string (write numbers and dates as text)"
 
 
