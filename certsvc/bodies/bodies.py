@@ -114,6 +114,16 @@ def set_status(
     session.add(Event(kind="body_changed", body_id=body.id, actor=actor, data={"status": status}))
 
 
+def set_photo_required(
+    session: Session, body: CertificationBody, required: bool, actor: str = ""
+) -> None:
+    """Whether the body's imports must bring a holder photo for every row."""
+    body.photo_required = required
+    session.add(
+        Event(kind="body_changed", body_id=body.id, actor=actor, data={"photo_required": required})
+    )
+
+
 def set_seal(
     session: Session, body: CertificationBody, data: bytes | None, actor: str = ""
 ) -> None:

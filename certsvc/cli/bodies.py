@@ -193,6 +193,21 @@ def body_activate(ctx: Context, code: str) -> None:
     click.echo(f"{code} active")
 
 
+@body.command("photos")
+@click.argument("code")
+@click.argument("setting", type=click.Choice(["required", "optional"]))
+@pass_ctx
+def body_photos(ctx: Context, code: str, setting: str) -> None:
+    """Whether the body's imports must bring a holder photo for every row."""
+    required = setting == "required"
+    with (
+        ctx.audited("body.photos", body=code, detail={"photo_required": required}),
+        ctx.transaction() as session,
+    ):
+        bodies.set_photo_required(session, bodies.get_body(session, code), required, ctx.actor.name)
+    click.echo(f"{code}: holder photos {setting}")
+
+
 # --- keys -----------------------------------------------------------------------------------
 
 
