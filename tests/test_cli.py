@@ -94,7 +94,7 @@ def set_up_body(certsvc: Certsvc) -> None:
         "body", "member", BODY_CODE, "add", MEMBER_USCC, "--name", "成员", "--from", "2025-01-01"
     )
     # A new body requires photos; these tests are about everything else.
-    assert "photos optional" in certsvc("body", "photos", BODY_CODE, "--optional").output
+    assert "holder photos optional" in certsvc("body", "photos", BODY_CODE, "optional").output
 
 
 def test_issue_a_results_file_end_to_end(certsvc: Certsvc, tmp_path: Path) -> None:
@@ -125,8 +125,9 @@ def test_issue_with_a_photos_zip_and_a_body_that_requires_photos(
     certsvc: Certsvc, tmp_path: Path
 ) -> None:
     set_up_body(certsvc)
-    assert "photos optional" in certsvc("body", "photos", BODY_CODE).output
-    assert "photos required" in certsvc("body", "photos", BODY_CODE, "--required").output
+    assert "holder photos optional" in certsvc("body", "photos", BODY_CODE).output
+    assert "photos required" in certsvc("body", "photos", BODY_CODE, "required").output
+    assert "(unchanged)" in certsvc("body", "photos", BODY_CODE, "required").output
     file = results_csv(tmp_path / "results.csv", [person(1), person(2)])
 
     # Without photos, nothing is issued: each row says which photo is missing.

@@ -97,6 +97,11 @@ def test_the_cli_replaces_a_photo_keeping_number_and_qr_and_re_signs_the_record(
     with runtime.db.session() as session:
         face = certificate_face(session, cert.number, "https://cert.example.cn", runtime.vault)
     assert face.record == new_record and face.photo is not None
+    # The transparency log's leaves, recomputed from the events, still match every checkpoint.
+    ctx = Context()
+    ctx._runtime = runtime
+    audit = CliRunner().invoke(cli, ["log", "audit"], obj=ctx)
+    assert audit.exit_code == 0 and "ok:" in audit.output, audit.output
 
 
 def test_only_a_valid_certificate_of_the_acting_body_gets_a_new_photo(

@@ -10,19 +10,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine, select, text
 
+from certsvc.bodies.bodies import get_body
+from certsvc.cli.context import Context
+from certsvc.cli.demo import uscc
+from certsvc.cli.main import cli
 from certsvc.domain.ids import IdType
 from certsvc.errors import BatchRejected, ConfigError, NotFound
 from certsvc.holders.photos import normalise_photo
 from certsvc.holders.photos_store import digest_sri, load_photo, sri_digest, store_photo
 from certsvc.issuance.certificates import reissue
 from certsvc.issuance.credential import photo_resource
-from certsvc.models import Certificate, CertificationBody, HolderPhoto
+from certsvc.models import Certificate, CertificationBody, Event, HolderPhoto
 from certsvc.models.migrate import upgrade
 from certsvc.runtime import Runtime
 from certsvc.signing.b64 import b64url_decode
-from tests.conftest import issue, photo_bytes, row
+from tests.conftest import issue, make_body, photo_bytes, row
 
 
 def credential_of(record: str) -> dict[str, Any]:
@@ -174,3 +179,25 @@ def test_bodies_before_photos_do_not_require_them_and_new_ones_do(tmp_path: Path
         )
     engine.dispose()
     assert required == {"Y000132010001": 0, "Y000132010002": 1}
+
+
+def test_a_body_admin_setting_says_whether_imports_need_photos(runtime: Runtime) -> None:
+    code = make_body(runtime, "Y000132010009", "测试机构", uscc("91320100MA1X7K3P9"))
+    ctx = Context()
+    ctx._runtime = runtime
+
+    def required() -> bool:
+        with runtime.db.session() as session:
+            return get_body(session, code).photo_required
+
+    assert required() is False  # test bodies do not (conftest)
+    result = CliRunner().invoke(cli, ["body", "photos", code, "required"], obj=ctx)
+    assert result.exit_code == 0, result.output
+    assert required() is True
+    CliRunner().invoke(cli, ["body", "photos", code, "optional"], obj=ctx)
+    assert required() is False
+    with runtime.db.session() as session:
+        changes = session.scalars(
+            select(Event.data).where(Event.kind == "body_changed").order_by(Event.seq)
+        ).all()
+    assert changes[-2:] == [{"photo_required": True}, {"photo_required": False}]

@@ -175,27 +175,23 @@ def body_seal(ctx: Context, code: str, file: Path | None, remove: bool) -> None:
 
 @body.command("photos")
 @click.argument("code")
-@click.option(
-    "--required/--optional",
-    "required",
-    default=None,
-    help="Whether every imported row must come with the holder's photo (new bodies: required).",
-)
+@click.argument("setting", type=click.Choice(["required", "optional"]), required=False)
 @pass_ctx
-def body_photos(ctx: Context, code: str, required: bool | None) -> None:
-    """Show or set whether the body's imports must bring a photo for every row."""
-    if required is None:
+def body_photos(ctx: Context, code: str, setting: str | None) -> None:
+    """Show, or set to required or optional, whether the body's imports must bring a holder
+    photo for every row (new bodies: required)."""
+    if setting is None:
         with ctx.runtime.db.session() as session:
             now = bodies.get_body(session, code).photo_required
-        click.echo(f"{code}: photos {'required' if now else 'optional'}")
+        click.echo(f"{code}: holder photos {'required' if now else 'optional'}")
         return
+    required = setting == "required"
     detail = {"photo_required": required}
     with ctx.audited("body.photos", body=code, detail=detail), ctx.transaction() as session:
         changed = bodies.set_photo_required(
             session, bodies.get_body(session, code), required, ctx.actor.name
         )
-    state = "required" if required else "optional"
-    click.echo(f"{code}: photos {state}" + ("" if changed else " (unchanged)"))
+    click.echo(f"{code}: holder photos {setting}" + ("" if changed else " (unchanged)"))
 
 
 @body.command("suspend")

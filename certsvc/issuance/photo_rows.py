@@ -1,7 +1,7 @@
 """The photos of a batch being imported, checked against the issuing body's setting.
 
 Whether a body requires a photo on every certificate is its ``photo_required`` setting
-(default: required; ``certsvc body photos CODE --required/--optional`` or the console's body
+(default: required; ``certsvc body photos CODE required|optional`` or the console's body
 page change it). Every way rows arrive — results file with a photos ZIP (console, CLI, import
 jobs) or rows with base64 photos (the issuing API) — comes through here, so a missing photo is
 refused the same way everywhere, before :func:`~certsvc.issuance.service.issue_batch` runs.
