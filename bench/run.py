@@ -185,7 +185,7 @@ def issuance_section() -> list[str]:
 
 
 def _sections() -> dict[str, Callable[[], list[str]]]:
-    from bench import imports, jobs, pdf, registry, transparency, verify
+    from bench import imports, jobs, pdf, photos, registry, transparency, verify
 
     return {
         "issuance": issuance_section,
@@ -195,6 +195,7 @@ def _sections() -> dict[str, Callable[[], list[str]]]:
         "registry": registry.section,
         "transparency": transparency.section,
         "jobs": jobs.section,
+        "photos": photos.section,
     }
 
 
@@ -207,6 +208,7 @@ TITLES = {
     "registry": "Registry feed",
     "transparency": "Transparency log",
     "jobs": "Jobs",
+    "photos": "Importing with photos",
 }
 
 

@@ -124,7 +124,9 @@ class FileUnusable(CertsvcError):
 class RowError:
     """One problem in one row of a batch: what a person needs to find and fix it."""
 
-    row: int  # 1-based row number as the person sees it in the file (header is row 1)
+    #: 1-based row number as the person sees it in the file (header is row 1); 0: the upload
+    #: as a whole (e.g. a photo in the photos ZIP that matches no row)
+    row: int
     column: str  # the column's key, e.g. "id_number"; "" when the whole row is at fault
     text: Message
 
@@ -155,6 +157,8 @@ class RowError:
         return cls(record["row"], record["column"], Message.from_record(record["text"]))
 
     def __str__(self) -> str:
+        if self.row == 0:  # the upload as a whole (a photo in the ZIP for no row)
+            return f"{self.column}: {self.message}" if self.column else self.message
         where = (
             Message(N_("row {row}, column {column}"), row=self.row, column=self.column)
             if self.column
@@ -376,6 +380,13 @@ class UnrenderableText(InvalidInput):
             characters=listed,
         )
         self.characters = characters
+
+
+class InvalidPhoto(InvalidInput):
+    """A holder's photo cannot be used (not a JPEG or PNG, damaged, too small, wrong shape,
+    too large)."""
+
+    code = "invalid_photo"
 
 
 class InvalidSeal(InvalidInput):

@@ -31,6 +31,7 @@ import shutil
 import sqlite3
 import threading
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,9 +201,13 @@ def make_body(
     members: Sequence[str] = (),
     name_en: str = "",
     key: bool = True,
+    photo_required: bool = False,
 ) -> str:
     """A certification body with scope over ``occupations`` × ``levels``, its ecosystem
-    ``members`` (credit codes, from 2025-01-01) and, unless ``key`` is false, a signing key."""
+    ``members`` (credit codes, from 2025-01-01) and, unless ``key`` is false, a signing key.
+
+    Test bodies do not require photos (``photo_required``), so tests about anything else
+    issue without them; photo tests give them or ask for the requirement."""
     with runtime.db.transaction() as session:
         created = create_body(
             session,
@@ -212,6 +217,7 @@ def make_body(
                 uscc=body_uscc,
                 name_en=name_en,
                 chain_leader=chain_leader,
+                photo_required=photo_required,
             ),
         )
         if key:
@@ -346,8 +352,10 @@ def issue(
     key: str | None = None,
     *,
     body: str = BODY_CODE,
+    photos: Mapping[int, bytes] | None = None,
 ) -> BatchResult:
-    """Certificates: issue ``rows`` (see :func:`row`) as one batch of ``body``, rows from 2."""
+    """Certificates: issue ``rows`` (see :func:`row`) as one batch of ``body``, rows from 2
+    (``photos`` by those row numbers)."""
     numbered = list(enumerate(rows, start=2))
     return issue_batch(
         runtime,
@@ -356,6 +364,7 @@ def issue(
         source="api",
         content_sha256=content_hash(numbered),
         idempotency_key=key,
+        photos=photos,
     )
 
 
@@ -428,21 +437,28 @@ class Console:
             form.setdefault("csrf_token", self.csrf())
         return self.client.post(url, data=form, **kwargs)
 
-    def upload(self, content: bytes, name: str = "results.csv") -> TestResponse:
-        return self.post(
-            "/console/import",
-            {"file": (io.BytesIO(content), name)},
-            content_type="multipart/form-data",
-        )
+    def upload(
+        self, content: bytes, name: str = "results.csv", photos: bytes | None = None
+    ) -> TestResponse:
+        """Upload a results file (and a photos ZIP) for the preview."""
+        form: dict[str, Any] = {"file": (io.BytesIO(content), name)}
+        if photos is not None:
+            form["photos"] = (io.BytesIO(photos), "photos.zip")
+        return self.post("/console/import", form, content_type="multipart/form-data")
 
     def confirm(self, preview: TestResponse) -> TestResponse:
         html = preview.get_data(as_text=True)
         ticket = re.search(r'name="ticket" type="hidden" value="([^"]+)"', html)
         content = re.search(r'name="content" type="hidden" value="([^"]+)"', html)
+        photos = re.search(r'name="photos" type="hidden" value="([^"]*)"', html)
         assert ticket and content, html[:2000]
         return self.post(
             "/console/import/confirm",
-            {"ticket": ticket.group(1), "content": content.group(1)},
+            {
+                "ticket": ticket.group(1),
+                "content": content.group(1),
+                "photos": photos.group(1) if photos else "",
+            },
             content_type="multipart/form-data",
         )
 
@@ -652,3 +668,40 @@ def run_pull(
         return pull(feed, mirror, limit=limit)
     finally:
         mirror.dispose()
+
+
+# --- holder photos ------------------------------------------------------------------------------
+
+
+def photo_bytes(
+    width: int = 350,
+    height: int = 490,
+    *,
+    fmt: str = "JPEG",
+    mode: str = "RGB",
+    exif: Mapping[int, Any] | None = None,
+    colour: tuple[int, ...] = (200, 40, 40),
+) -> bytes:
+    """A generated photo: a coloured top half over white (the top shows which way is up)."""
+    from PIL import Image
+
+    img = Image.new(mode, (width, height), "white" if mode != "RGBA" else (255, 255, 255, 0))
+    img.paste(Image.new(mode, (width, height // 2), colour[: len(mode)]), (0, 0))
+    out = io.BytesIO()
+    kwargs: dict[str, Any] = {}
+    if exif is not None:
+        tags = Image.Exif()
+        for tag, value in exif.items():
+            tags[tag] = value
+        kwargs["exif"] = tags.tobytes()
+    img.save(out, fmt, **kwargs)
+    return out.getvalue()
+
+
+def photos_zip(photos: Mapping[str, bytes]) -> bytes:
+    """A ZIP of photos by file name (``{ID number}.jpg``), as an HR office sends them."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in photos.items():
+            archive.writestr(name, data)
+    return out.getvalue()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 from pathlib import Path
@@ -15,9 +16,17 @@ from certsvc.cli.main import cli, main
 from certsvc.config import SKIP_DEV_ENV, Settings, generate_secrets, read_env_file
 from certsvc.domain.ids import IdType
 from certsvc.issuance.columns import COLUMNS
-from certsvc.models import Holder
+from certsvc.models import Certificate, Holder
 from certsvc.runtime import Runtime
-from tests.conftest import BODY_CODE, BODY_USCC, DEFAULT_PG, MEMBER_USCC, person_id
+from tests.conftest import (
+    BODY_CODE,
+    BODY_USCC,
+    DEFAULT_PG,
+    MEMBER_USCC,
+    person_id,
+    photo_bytes,
+    photos_zip,
+)
 
 
 class Certsvc:
@@ -85,6 +94,8 @@ def set_up_body(certsvc: Certsvc) -> None:
     certsvc(
         "body", "member", BODY_CODE, "add", MEMBER_USCC, "--name", "成员", "--from", "2025-01-01"
     )
+    # A new body requires photos; these tests are about everything else.
+    assert "holder photos optional" in certsvc("body", "photos", BODY_CODE, "optional").output
 
 
 def test_issue_a_results_file_end_to_end(certsvc: Certsvc, tmp_path: Path) -> None:
@@ -117,6 +128,60 @@ def test_issue_a_results_file_end_to_end(certsvc: Certsvc, tmp_path: Path) -> No
     assert "李堃" in shown and "三级/高级工" in shown
     assert "https://cert.example.cn/v/eyJ" in shown
     assert person_id(2) not in shown  # only the masked ID is ever shown
+
+
+def test_issue_with_a_photos_zip_and_a_body_that_requires_photos(
+    certsvc: Certsvc, tmp_path: Path
+) -> None:
+    set_up_body(certsvc)
+    assert "holder photos optional" in certsvc("body", "photos", BODY_CODE).output
+    assert "photos required" in certsvc("body", "photos", BODY_CODE, "required").output
+    assert "(unchanged)" in certsvc("body", "photos", BODY_CODE, "required").output
+    file = results_csv(tmp_path / "results.csv", [person(1), person(2)])
+
+    # Without photos, nothing is issued: each row says which photo is missing.
+    refused = certsvc("issue", str(file), "--body", BODY_CODE, code=65)
+    assert refused.stderr.count("column photo: no photo for this ID number") == 2
+
+    # One bad photo (too small), and one for nobody: both named, nothing issued.
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(
+        photos_zip(
+            {
+                f"{person_id(1)}.jpg": photo_bytes(),
+                f"{person_id(2)}.png": photo_bytes(200, 280, fmt="PNG"),
+                f"{person_id(3)}.jpg": photo_bytes(),
+            }
+        )
+    )
+    refused = certsvc("issue", str(file), "--body", BODY_CODE, "--photos", str(bad), code=65)
+    assert "row 3, column photo: the photo is 200 × 280 pixels" in refused.stderr
+    assert "photo: " in refused.stderr and "matches no row" in refused.stderr
+    assert person_id(3) not in refused.stderr
+
+    good = tmp_path / "good.zip"
+    good.write_bytes(
+        photos_zip(
+            {
+                f"{person_id(1)}.jpg": photo_bytes(),
+                f"照片/{person_id(2).lower()}.png": photo_bytes(fmt="PNG"),
+            }
+        )
+    )
+    issued = certsvc("issue", str(file), "--body", BODY_CODE, "--photos", str(good), "--json")
+    assert len(json.loads(issued.stdout)["certificates"]) == 2
+    runtime = Runtime.from_settings(Settings.from_env(certsvc.env))
+    try:
+        with runtime.db.session() as session:
+            digests = session.scalars(select(Certificate.photo_sha256)).all()
+        assert len(digests) == 2 and all(digests) and len(set(digests)) == 2
+    finally:
+        runtime.db.dispose()
+
+    not_zip = tmp_path / "photos.zip"
+    not_zip.write_bytes(photo_bytes())
+    refused = certsvc("issue", str(file), "--body", BODY_CODE, "--photos", str(not_zip), code=65)
+    assert "not a ZIP archive" in refused.stderr
 
 
 def test_init_counts_clear_salts_and_seal_salts_seals_them(
@@ -386,6 +451,7 @@ def test_commands_are_audited_as_the_operating_system_user(
         (who, "body.create", "ok"),
         (who, "scope.add", "ok"),
         (who, "member.add", "ok"),
+        (who, "body.photos", "ok"),
         (who, "batch.issue", "ok"),
         (who, "certificate.revoke", "ok"),
         (who, "certificate.revoke", "failed"),

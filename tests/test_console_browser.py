@@ -21,19 +21,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from certsvc import create_app
-from certsvc.bodies.bodies import load_occupations
+from certsvc.bodies.bodies import get_body, load_occupations, set_photo_required
 from certsvc.domain.occupations import shipped_catalogue
 from certsvc.jobs import service
 from certsvc.jobs.runner import run_job
+from certsvc.models import Certificate
 from certsvc.runtime import Runtime
 from tests.conftest import (
     PASSWORD,
     csv_file,
     make_account,
     make_settings,
+    person_id,
+    photo_bytes,
+    photos_zip,
     row,
     seed_body,
 )
@@ -178,3 +183,70 @@ def test_login_upload_fix_issue_download(
         finally:
             browser.close()
     assert len(list(shots.glob("*.png"))) >= 5
+
+
+def test_upload_results_with_photos_one_bad_then_fixed_and_issued(
+    live_runtime: Runtime, server: str, shots: Path, tmp_path: Path
+) -> None:
+    reason = _missing()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import expect, sync_playwright
+
+    body = seed_body(live_runtime)
+    with live_runtime.db.transaction() as session:
+        set_photo_required(session, get_body(session, body), True)
+    make_account(live_runtime, "hr.photos", "issuer", body)
+    results = tmp_path / "results.csv"
+    results.write_bytes(csv_file([row(1, name="王小明"), row(2, name="李华")]))
+    bad = tmp_path / "photos-bad.zip"
+    bad.write_bytes(
+        photos_zip(
+            {f"{person_id(1)}.jpg": photo_bytes(), f"{person_id(2)}.jpg": photo_bytes(500, 500)}
+        )
+    )
+    good = tmp_path / "photos.zip"
+    good.write_bytes(
+        photos_zip(
+            {f"{person_id(1)}.jpg": photo_bytes(), f"{person_id(2)}.png": photo_bytes(fmt="PNG")}
+        )
+    )
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_context(locale="zh-CN").new_page()
+            page.goto(f"{server}/console/login")
+            page.fill("#username", "hr.photos")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.click("text=导入发证")
+
+            page.set_input_files("#file", str(results))
+            page.set_input_files("#photos", str(bad))
+            page.click("#upload")
+            expect(page.locator("#preview-errors")).to_be_visible()
+            expect(page.locator("#row-3")).to_have_class("bad")
+            expect(page.locator("#row-3 td.photo")).to_contain_text("无有效照片")
+            expect(page.locator("#row-3")).to_contain_text("5:7")
+            expect(page.locator("#row-2 img.thumb")).to_have_count(1)
+            expect(page.locator("#confirm-issue")).to_have_count(0)
+            page.screenshot(path=str(shots / "photos-1-bad.png"), full_page=True)
+            with live_runtime.db.session() as session:
+                assert session.scalar(select(func.count()).select_from(Certificate)) == 0
+
+            page.set_input_files("#file", str(results))
+            page.set_input_files("#photos", str(good))
+            page.click("#upload")
+            expect(page.locator("#preview-ok")).to_be_visible()
+            expect(page.locator("img.thumb")).to_have_count(2)
+            page.screenshot(path=str(shots / "photos-2-ok.png"), full_page=True)
+            page.click("#confirm-issue")
+            expect(page.locator("table")).to_contain_text("Y000132010001264000002")
+        finally:
+            browser.close()
+    with live_runtime.db.session() as session:
+        digests = session.scalars(select(Certificate.photo_sha256)).all()
+    assert len(digests) == 2 and all(digests)

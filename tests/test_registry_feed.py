@@ -293,7 +293,11 @@ def test_the_openapi_fragment_is_whole_and_describes_real_responses(
     assert whole is not None
     schemas, schemes = whole["components"]["schemas"], whole["components"]["securitySchemes"]
     paths = {p: item for p, item in whole["paths"].items() if p.startswith("/api/v1/registry/")}
-    assert set(paths) == {"/api/v1/registry/changes", "/api/v1/registry/stats"}
+    assert set(paths) == {
+        "/api/v1/registry/changes",
+        "/api/v1/registry/stats",
+        "/api/v1/registry/photos/{sha256}",
+    }
     for ref in [*_refs(paths), *_refs(schemas)]:
         assert ref.removeprefix("#/components/schemas/") in schemas, ref
     for operation in (p["get"] for p in paths.values()):

@@ -59,10 +59,17 @@ def issue(runtime: Runtime, body: str, rows: list[dict[str, str]]) -> BatchResul
 
 
 def second_body(runtime: Runtime) -> str:
-    """Another body, not a chain leader, filed for the same occupation at every level."""
+    """Another body, not a chain leader, filed for the same occupation at every level (photos
+    optional: these tests are not about photos)."""
     with runtime.db.transaction() as session:
         created = create_body(
-            session, NewBody(code=OTHER_CODE, name_zh="北京其他机构有限公司", uscc=OTHER_USCC)
+            session,
+            NewBody(
+                code=OTHER_CODE,
+                name_zh="北京其他机构有限公司",
+                uscc=OTHER_USCC,
+                photo_required=False,
+            ),
         )
         runtime.keyring.create_key(session, created)
         add_scope(session, created, ["6-31-01-03"], CERTIFIED_LEVELS)

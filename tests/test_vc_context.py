@@ -1,13 +1,13 @@
 """Every credential the feed hands out means something to a JSON-LD processor: no term dropped.
 
 pyld expands each kind — a regular certificate, a direct certification, a correction (with
-``supersedes``), the signed revocation and supersession statements, and the status list
-credential — with a document loader that serves the W3C VC 2.0 context from
-tests/assets/jsonld/ and certsvc's own context from the app. A term that expansion drops would
-silently vanish for every RDF/JSON-LD verifier. So expansion runs with pyld's
-``on_property_dropped`` hook (what jsonld.js's safe mode reports as an error) and must drop
-nothing, each key of the credential must come back when the expanded form is compacted again,
-and every type must expand to an absolute IRI.
+``supersedes``), a certificate with a holder photo (``relatedResource``), the signed revocation
+and supersession statements, and the status list credential — with a document loader that
+serves the W3C VC 2.0 context from tests/assets/jsonld/ and certsvc's own context from the app.
+A term that expansion drops would silently vanish for every RDF/JSON-LD verifier. So expansion
+runs with pyld's ``on_property_dropped`` hook (what jsonld.js's safe mode reports as an error)
+and must drop nothing, each key of the credential must come back when the expanded form is
+compacted again, and every type must expand to an absolute IRI.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from pyld import jsonld
 
 from certsvc import create_app
 from certsvc.accounts.tokens import create_token
+from certsvc.holders.photos import normalise_photo
 from certsvc.issuance.service import revoke
 from certsvc.runtime import Runtime
 from certsvc.signing.b64 import b64url_decode
-from tests.conftest import issue_rows, row
+from tests.conftest import issue, issue_rows, photo_bytes, row
 
 VC_V2 = "https://www.w3.org/ns/credentials/v2"
 ASSETS = Path(__file__).parent / "assets" / "jsonld"
@@ -81,6 +82,7 @@ def feed_credentials(runtime: Runtime, client: FlaskClient) -> dict[str, dict[st
     )
     old = issued.certificates[0].number
     issue_rows(runtime, [row(1, name="张三", corrects=old)])
+    issue(runtime, [row(3)], photos={2: normalise_photo(photo_bytes())})
     revoke(runtime, issued.certificates[1].number, "考核材料不实")
     with runtime.db.transaction() as session:
         secret = create_token(session, "registry", "jsonld test", None).secret
@@ -96,7 +98,9 @@ def feed_credentials(runtime: Runtime, client: FlaskClient) -> dict[str, dict[st
         subject = credential["credentialSubject"]
         if event["kind"] == "issued":
             kind = (
-                "correction"
+                "photo"
+                if "relatedResource" in credential
+                else "correction"
                 if "supersedes" in credential
                 else "direct"
                 if "directCertification" in subject
@@ -143,6 +147,7 @@ def test_every_kind_of_credential_expands_without_dropping_a_term(
         "regular",
         "direct",
         "correction",
+        "photo",
         "revoked statement",
         "superseded statement",
         "status list",

@@ -35,6 +35,8 @@ class NewBody:
     name_en: str = ""
     filing_number: str = ""
     chain_leader: bool = False
+    #: Whether its imports must bring a photo for every row (the MOHRSS style requires one).
+    photo_required: bool = True
 
 
 def create_body(
@@ -67,6 +69,7 @@ def create_body(
         uscc=uscc,
         filing_number=new.filing_number.strip(),
         chain_leader=new.chain_leader,
+        photo_required=new.photo_required,
         status="active",
     )
     session.add(body)
@@ -129,6 +132,25 @@ def set_status(
         raise InvalidInput("a body's status is 'active' or 'suspended'")
     body.status = status
     session.add(Event(kind="body_changed", body_id=body.id, actor=actor, data={"status": status}))
+
+
+def set_photo_required(
+    session: Session, body: CertificationBody, required: bool, actor: str = ""
+) -> bool:
+    """Whether the body's imports must bring a photo for every row; returns whether the
+    setting changed (an unchanged setting writes nothing)."""
+    if body.photo_required == required:
+        return False
+    body.photo_required = required
+    session.add(
+        Event(
+            kind="body_changed",
+            body_id=body.id,
+            actor=actor,
+            data={"photo_required": required},
+        )
+    )
+    return True
 
 
 def set_seal(

@@ -174,6 +174,27 @@ def body_seal(ctx: Context, code: str, file: Path | None, remove: bool) -> None:
     click.echo(f"{code}: " + (f"seal from {file}" if data else "generated seal"))
 
 
+@body.command("photos")
+@click.argument("code")
+@click.argument("setting", type=click.Choice(["required", "optional"]), required=False)
+@pass_ctx
+def body_photos(ctx: Context, code: str, setting: str | None) -> None:
+    """Show, or set to required or optional, whether the body's imports must bring a holder
+    photo for every row (new bodies: required)."""
+    if setting is None:
+        with ctx.runtime.db.session() as session:
+            now = bodies.get_body(session, code).photo_required
+        click.echo(f"{code}: holder photos {'required' if now else 'optional'}")
+        return
+    required = setting == "required"
+    detail = {"photo_required": required}
+    with ctx.audited("body.photos", body=code, detail=detail), ctx.transaction() as session:
+        changed = bodies.set_photo_required(
+            session, bodies.get_body(session, code), required, ctx.actor.name
+        )
+    click.echo(f"{code}: holder photos {setting}" + ("" if changed else " (unchanged)"))
+
+
 @body.command("suspend")
 @click.argument("code")
 @pass_ctx

@@ -3,15 +3,21 @@
 Everything is idempotent: a second run finds the body, the key and the batch (same content →
 same batch) and only prints the URLs again. The names, ID numbers and credit codes are made
 up; their check characters are computed, so they pass the same rules as real ones.
+
+Each demo holder has a generated placeholder photo (:func:`placeholder_photo`): a drawn
+silhouette on white marked 示例 SAMPLE, never a real face, so the certificate's face is whole.
+A demo database from before photos gets them once, as replaced photos.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import secrets
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
+from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,9 +26,12 @@ from certsvc.bodies import bodies
 from certsvc.domain.ids import resident_id_check_char
 from certsvc.domain.levels import CERTIFIED_LEVELS, Level
 from certsvc.domain.uscc import uscc_check_char
+from certsvc.holders.photos import normalise_photo
+from certsvc.issuance.photos import replace_photo
 from certsvc.issuance.service import content_hash, issue_batch
-from certsvc.models import Account, CertificationBody
+from certsvc.models import Account, Batch, Certificate, CertificationBody
 from certsvc.private_files import write_private
+from certsvc.render.typeface import FONT_PATH
 from certsvc.runtime import Runtime
 
 DEMO_BODY = "Y000032010001"
@@ -112,6 +121,29 @@ def demo_rows() -> list[dict[str, str]]:
     ]
 
 
+#: Clothing colours of the placeholder silhouettes, one per demo row.
+_CLOTHES = ((38, 70, 120), (120, 52, 40), (40, 96, 72), (96, 70, 130), (70, 70, 70))
+
+
+def placeholder_photo(index: int) -> bytes:
+    """A generated 1-inch placeholder photo (600 × 840, white background): a head-and-shoulders
+    silhouette drawn with shapes and marked 示例 SAMPLE — visibly not a person's photo.
+    The same index always gives the same bytes (so the demo batch is recognised on rerun)."""
+    width, height = 600, 840
+    img = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    clothes = _CLOTHES[index % len(_CLOTHES)]
+    draw.ellipse((60, 560, 540, 1100), fill=clothes)  # shoulders
+    draw.rectangle((250, 430, 350, 600), fill=(214, 196, 178))  # neck
+    draw.ellipse((170, 170, 430, 500), fill=(224, 206, 188))  # head
+    draw.pieslice((160, 150, 440, 420), 180, 360, fill=(60, 50, 45))  # hair
+    font = ImageFont.truetype(str(FONT_PATH), 64)
+    draw.text((width / 2, 90), "示例 SAMPLE", font=font, fill=(180, 30, 30), anchor="mm")
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return normalise_photo(out.getvalue())
+
+
 def load_demo(runtime: Runtime, credentials_file: Path | None = None) -> Iterator[str]:
     """Create the demo data if missing; yield the lines to show the person."""
     credentials_file = credentials_file or runtime.settings.instance_dir / "demo-login.txt"
@@ -141,6 +173,8 @@ def load_demo(runtime: Runtime, credentials_file: Path | None = None) -> Iterato
         logins = _demo_accounts(session, body, credentials_file)
 
     rows = list(enumerate(demo_rows(), start=2))
+    photos = {number: placeholder_photo(i) for i, (number, _) in enumerate(rows)}
+    before_photos = yield from _photos_for_old_demo(runtime, rows, photos)
     result = issue_batch(
         runtime,
         DEMO_BODY,
@@ -148,6 +182,7 @@ def load_demo(runtime: Runtime, credentials_file: Path | None = None) -> Iterato
         source="api",
         content_sha256=content_hash(rows),
         actor="demo",
+        photos=None if before_photos else photos,  # an old batch is replayed as it was
     )
     yield (
         f"demo certificates: {len(result.certificates)} "
@@ -159,6 +194,30 @@ def load_demo(runtime: Runtime, credentials_file: Path | None = None) -> Iterato
     yield "verify URLs (open one in a browser; `certsvc pdf NUMBER` prints it with its QR):"
     for cert in result.certificates:
         yield f"  {cert.number}  {cert.holder_name}  {runtime.settings.public_url}/v/{cert.token}"
+
+
+def _photos_for_old_demo(
+    runtime: Runtime, rows: list[tuple[int, dict[str, str]]], photos: dict[int, bytes]
+) -> Generator[str, None, bool]:
+    """A demo database made before photos holds the batch without them: give its valid
+    certificates their placeholder photos (as replaced photos, once) and return True; the
+    batch with photos is then not issued, since the same people are certified already."""
+    with runtime.db.session() as session:
+        old = session.scalar(select(Batch.id).where(Batch.content_sha256 == content_hash(rows)))
+        if old is None:
+            return False
+        bare = session.execute(
+            select(Certificate.number, Certificate.batch_row).where(
+                Certificate.batch_id == old,
+                Certificate.status == "valid",
+                Certificate.photo_sha256.is_(None),
+            )
+        ).all()
+    for number, batch_row in bare:
+        replace_photo(runtime, None, number, photos[batch_row], actor="demo")
+    if bare:
+        yield f"added placeholder photos to {len(bare)} demo certificates"
+    return True
 
 
 def _demo_accounts(

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError
 
 from certsvc.bodies import bodies
-from certsvc.cli import accounts, jobs, registry, render, tokens, transparency, verify
+from certsvc.cli import accounts, jobs, photos, registry, render, tokens, transparency, verify
 from certsvc.cli import bodies as body_commands
 from certsvc.cli.context import Context, pass_ctx
 from certsvc.config import (
@@ -286,12 +286,29 @@ def serve(ctx: Context, host: str, port: int | None) -> None:
 @click.option(
     "--idempotency-key", default=None, help="Re-sending with the same key never issues twice."
 )
+@click.option(
+    "--photos",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="ZIP of the holders' photos (JPEG/PNG), each named by ID number: 3301….jpg.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_ctx
 def issue(
-    ctx: Context, file: Path, body_code: str, idempotency_key: str | None, as_json: bool
+    ctx: Context,
+    file: Path,
+    body_code: str,
+    idempotency_key: str | None,
+    photos: Path | None,
+    as_json: bool,
 ) -> None:
-    """Issue the certificates in a CSV or XLSX results file, all or none."""
+    """Issue the certificates in a CSV or XLSX results file, all or none.
+
+    With --photos, each row's photo is taken from the ZIP by the row's ID number; a body that
+    requires photos refuses a row without one.
+    """
+    from certsvc.holders.photo_archive import read_photo_archive
+    from certsvc.issuance.photo_rows import archive_photos
     from certsvc.issuance.rows import read_results_file
     from certsvc.issuance.service import issue_batch
 
@@ -303,6 +320,8 @@ def issue(
             file.read_bytes(), filename, max_rows=runtime.settings.max_batch_rows
         )
         rows = [(r.row, r.values) for r in parsed.rows]
+        archive = read_photo_archive(photos) if photos is not None else None
+        row_photos, photo_errors = archive_photos(runtime, body_code, rows, archive)
         with click.progressbar(
             length=len(rows), label=f"issuing {counted(len(rows), 'certificate')}", file=sys.stderr
         ) as bar:
@@ -315,12 +334,15 @@ def issue(
                 filename=filename,
                 idempotency_key=idempotency_key,
                 actor=ctx.actor.name,
-                read_errors=parsed.errors,
+                read_errors=[*parsed.errors, *photo_errors],
                 progress=bar.update,
+                photos=row_photos,
             )
         entry.target = result.batch_id
         entry.outcome = "replayed" if result.replayed else "ok"
-        entry.detail.update(file=filename, certificates=len(result.certificates))
+        entry.detail.update(
+            file=filename, certificates=len(result.certificates), photos=len(row_photos)
+        )
     if as_json:
         click.echo(
             json.dumps(
@@ -450,6 +472,7 @@ cli.add_command(body_commands.body)
 cli.add_command(body_commands.keys)
 cli.add_command(accounts.account)
 cli.add_command(tokens.tokens)
+cli.add_command(photos.photo)
 cli.add_command(registry.registry)
 cli.add_command(registry.stats)
 cli.add_command(render.pdf)

@@ -16,6 +16,11 @@ is checked against the transparency log's verifier key
 audit path. The result then carries it as ``transparency``; a bundle that does not check out
 is an error (one line, exit 65), never a quiet "valid".
 
+With ``--photo FILE`` the photo file (the exact JPEG the verify page or the registry serves)
+is checked against the digest the certificate's signed record names: offline the record
+embedded in the certificate PDF, online the certificate's current record
+(:mod:`certsvc.verify.photo`). A photo that does not match exits :data:`PHOTO_MISMATCH`.
+
 Exit status: 0 only for ``valid``; otherwise :data:`EXIT_CODES` by status, with a one-line
 reason on stderr. Input that cannot be read exits with its error's code (65 bad file, 64 …).
 """
@@ -40,11 +45,12 @@ from certsvc.transparency.note import NoteVerifier
 from certsvc.transparency.offline import verify_bundle
 from certsvc.verify.core import verify_token
 from certsvc.verify.offline import verify_offline
+from certsvc.verify.photo import photo_check, signed_photo_digest, stored_photo_digest
 from certsvc.verify.result import VerificationResult
 from certsvc.verify.sources import Presented, read_target, url_host
 from certsvc.verify.status import check_status_list
 
-__all__ = ["EXIT_CODES", "load_key_set", "verify"]
+__all__ = ["EXIT_CODES", "PHOTO_MISMATCH", "load_key_set", "verify"]
 
 #: Exit status per verification status (0 only for valid; 1, 2 are click's own).
 EXIT_CODES = {
@@ -57,6 +63,8 @@ EXIT_CODES = {
     "not_found": 8,
 }
 _MAX_JWKS = 1024 * 1024
+#: Exit status when a valid certificate's record names another photo than the one given.
+PHOTO_MISMATCH = 9
 
 
 def load_key_set(source: str) -> KeySet:
@@ -264,6 +272,13 @@ def check_log_bundle(
     help="With --jwks and a certificate PDF: fetch the issuer's signed revocation status list "
     "its record names and check the certificate's bit (needs the network).",
 )
+@click.option(
+    "--photo",
+    "photo_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A holder photo file to check against the digest the certificate's record signs "
+    "(offline: give the certificate PDF, which carries the record).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verification result as JSON.")
 @pass_ctx
 def verify(
@@ -273,6 +288,7 @@ def verify(
     log_bundle: Path | None,
     log_key: str | None,
     status_list: bool,
+    photo_file: Path | None,
     as_json: bool,
 ) -> None:
     """Verify a certificate: TOKEN, its QR URL, a certificate PDF or a QR image (PNG/JPEG).
@@ -287,6 +303,11 @@ def verify(
             "--status-list goes with --jwks (online, the database already knows the status)"
         )
     presented = read_target(target)
+    if photo_file is not None and jwks_source is not None and presented.record is None:
+        raise click.UsageError(
+            "--photo offline needs the certificate PDF: its embedded record signs the photo"
+        )
+    photo = None
     if jwks_source is not None:
         keys = load_key_set(jwks_source)
         result = verify_offline(presented.token, keys, record=presented.record)
@@ -294,21 +315,35 @@ def verify(
             result = check_status_list(result, presented.record, keys)
         if log_bundle is not None and log_key is not None:
             result = check_log_bundle(result, presented.token, log_bundle, log_key)
+        if photo_file is not None and presented.record is not None and result.signed:
+            signed = signed_photo_digest(presented.record, keys, str(result.signed["number"]))
+            photo = photo_check(photo_file.read_bytes(), signed)
     else:
         with ctx.runtime.db.session() as session:
             result = verify_token(session, presented.token, caches=ctx.runtime.caches)
+            if photo_file is not None and result.signed:
+                signed = stored_photo_digest(session, str(result.signed["number"]))
+                photo = photo_check(photo_file.read_bytes(), signed)
     trust = trust_of(ctx.runtime.settings.public_url if jwks_source is None else "", jwks_source)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        answer = result.to_dict()
+        if photo is not None:
+            answer["photo"] = {"matches": photo.matches, "sha256": photo.sha256}
+        click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
     else:
         for line in result_lines(result, presented, trust):
             click.echo(line)
+        if photo is not None:
+            click.echo(f"{'photo':<16} {photo.line}")
     warning = host_warning(presented, trust)
     if warning is not None:
         click.echo(warning, err=True)
     if not result.is_valid:
         click.echo(f"not valid: {result.status}: {result.message}", err=True)
         raise click.exceptions.Exit(EXIT_CODES[result.status])
+    if photo is not None and not photo.matches:
+        click.echo(f"photo mismatch: {photo.line}", err=True)
+        raise click.exceptions.Exit(PHOTO_MISMATCH)
     if result.not_checked:
         click.echo(
             "valid as signed; not checked offline: "

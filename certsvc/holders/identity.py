@@ -13,6 +13,11 @@ The hash is HMAC-SHA256 under ``CERTSVC_ID_HASH_KEY`` over ``"<id type>:<normali
 ``CERTSVC_ID_ENCRYPTION_KEY`` with a random 96-bit nonce and the ID type plus hash as associated
 data, so a ciphertext cannot be moved to another holder row unnoticed.
 
+Holder photos are sealed with the same encryption key (:meth:`IdVault.seal_photo`), with
+associated data of their own, ``certsvc-photo/v1|<body id>|<hex SHA-256 of the JPEG>``: a
+sealed photo cannot stand in for a sealed ID number or salt (or for another body's or another
+digest's photo), and opening one checks that the JPEG still has the digest it is stored under.
+
 The salt is sealed the same way (its own nonce and associated data). Stored in clear, it
 would undo the commitment for anyone holding a copy of the database: the signed record in
 ``certificates.record`` carries the commitment, the mask shows 8 of 18 characters, and the
@@ -36,7 +41,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from certsvc.domain.ids import IdType, mask_id_number
-from certsvc.errors import ConfigError
+from certsvc.errors import ConfigError, InvalidInput
 
 NONCE_BYTES = 12
 SALT_BYTES = 16
@@ -146,6 +151,29 @@ class IdVault:
             numbers.append(number)
         return numbers
 
+    def seal_photo(self, body_id: int, sha256: str, jpeg: bytes) -> bytes:
+        """The stored form of a holder photo: nonce + AES-GCM ciphertext, bound to its
+        body and digest (hex SHA-256 of ``jpeg``)."""
+        if hashlib.sha256(jpeg).hexdigest() != sha256:
+            raise InvalidInput("the photo's digest does not match the photo")
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, jpeg, _photo_aad(body_id, sha256))
+
+    def open_photo(self, body_id: int, sha256: str, sealed: bytes) -> bytes:
+        """The JPEG of a sealed photo; ConfigError when the key or the row is not right."""
+        sealed = bytes(sealed)
+        nonce, ciphertext = sealed[:NONCE_BYTES], sealed[NONCE_BYTES:]
+        try:
+            jpeg = self._aead.decrypt(nonce, ciphertext, _photo_aad(body_id, sha256))
+        except InvalidTag as exc:
+            raise ConfigError(
+                "a holder photo cannot be decrypted: CERTSVC_ID_ENCRYPTION_KEY differs from "
+                "the key it was stored with, or the row was altered"
+            ) from exc
+        if not hmac.compare_digest(hashlib.sha256(jpeg).hexdigest(), sha256):
+            raise ConfigError("a decrypted holder photo does not match its digest")
+        return jpeg
+
 
 # What the keyed hash and the AEAD's associated data say before the number or hash, per ID
 # type (written once: an enum's value and an f-string cost more than the hashing itself).
@@ -164,6 +192,10 @@ def _aad(id_type: IdType, digest: str) -> bytes:
 
 def _salt_aad(id_type: IdType, digest: str) -> bytes:
     return _SALT_AAD_PREFIX[id_type] + digest.encode()
+
+
+def _photo_aad(body_id: int, sha256: str) -> bytes:
+    return f"certsvc-photo/v1|{body_id}|{sha256}".encode()
 
 
 def id_commitment(id_type: IdType, number: str, salt: bytes) -> str:

@@ -20,6 +20,13 @@ public URL; with format 1 a five-character name already needed version 16.
 
 **Signed record** — the whole certificate as a W3C Verifiable Credential 2.0 secured as a JWT
 (``typ: vc+jwt``), for the national registry and anyone who wants every field signed.
+
+A certificate with a holder photo names it as a VC 2.0 related resource (§5.3 "Integrity of
+Related Resources"): ``relatedResource: [{"id": "<public URL>/c/<number>#photo",
+"mediaType": "image/jpeg", "digestSRI": "sha256-<base64>"}]``, the digest of the stored,
+normalised JPEG (:mod:`certsvc.holders.photos_store`). A paper whose photo was swapped no
+longer matches the photo the verify page shows, and a registry or offline verifier given the
+photo checks it against this digest. Without a photo there is no ``relatedResource``.
 """
 
 from __future__ import annotations
@@ -36,7 +43,8 @@ from certsvc.caches import Caches
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
 from certsvc.domain.routes import DirectGround, Route
-from certsvc.errors import MalformedToken
+from certsvc.errors import InvalidInput, MalformedToken
+from certsvc.holders.photos_store import digest_sri, sri_digest
 from certsvc.issuance.context import context_url
 from certsvc.signing.statuslist import ENTRY_TYPE, PURPOSE, StatusEntry
 from certsvc.signing.vc import VC_CONTEXT_V2, check_credential, credential_bytes
@@ -50,6 +58,9 @@ _OCCUPATION_HYPHENS = (1, 3, 5, 7)
 _OCCUPATION_DIGITS = re.compile(r"[0-9]{7}([0-9]{2})?")
 _DATE_DIGITS = re.compile(r"[0-9]{8}")
 CREDENTIAL_TYPE = "VocationalSkillLevelCertificate"
+#: How a credential's relatedResource names the holder photo (module docstring).
+PHOTO_FRAGMENT = "#photo"
+PHOTO_MEDIA_TYPE = "image/jpeg"
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,8 @@ class CertifiedFacts:
     supersedes: str | None = None
     #: Where its revocation bit is (certsvc.issuance.status); signed as ``credentialStatus``.
     status_entry: StatusEntry | None = None
+    #: Hex SHA-256 of the holder's photo; signed as ``relatedResource`` (module docstring).
+    photo_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -183,14 +196,16 @@ def _credential_strings(facts: CertifiedFacts, public_url: str) -> dict[str, str
     if facts.status_entry is not None:
         values["status_list"] = facts.status_entry.list_url
         values["status_index"] = str(facts.status_entry.index)
+    if facts.photo_sha256 is not None:
+        values["photo_sri"] = digest_sri(facts.photo_sha256)
     return values
 
 
 def _credential_from(v: Mapping[str, str]) -> dict[str, Any]:
     """The credential's structure around the values of :func:`_credential_strings`.
 
-    The optional members (direct certification, supersedes, credentialStatus) are present
-    exactly when their values are.
+    The optional members (direct certification, supersedes, credentialStatus, the photo's
+    relatedResource) are present exactly when their values are.
     """
     subject: dict[str, Any] = {
         "type": "SkillCertificateHolder",
@@ -243,7 +258,37 @@ def _credential_from(v: Mapping[str, str]) -> dict[str, Any]:
             "statusListIndex": v["status_index"],
             "statusListCredential": v["status_list"],
         }
+    if "photo_sri" in v:
+        cred["relatedResource"] = [
+            {
+                "id": f"{v['public_url']}/c/{v['number']}{PHOTO_FRAGMENT}",
+                "mediaType": PHOTO_MEDIA_TYPE,
+                "digestSRI": v["photo_sri"],
+            }
+        ]
     return cred
+
+
+def photo_resource(credential: Mapping[str, Any]) -> str | None:
+    """The hex SHA-256 of the photo a credential signs, or None when it names no photo.
+
+    MalformedToken when its ``relatedResource`` names the photo in a form not ours.
+    """
+    resources = credential.get("relatedResource")
+    if resources is None:
+        return None
+    if not isinstance(resources, list):
+        raise MalformedToken("relatedResource must be a list")
+    for item in resources:
+        if isinstance(item, Mapping) and str(item.get("id", "")).endswith(PHOTO_FRAGMENT):
+            sri = item.get("digestSRI")
+            if not isinstance(sri, str):
+                raise MalformedToken("the photo's relatedResource has no digestSRI")
+            try:
+                return sri_digest(sri)
+            except InvalidInput as exc:
+                raise MalformedToken(exc.message) from exc
+    return None
 
 
 def credential(facts: CertifiedFacts, public_url: str) -> dict[str, Any]:

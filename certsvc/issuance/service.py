@@ -8,8 +8,15 @@ The order of work inside the transaction matters:
    RETURNING`` per (year, level): the counter row stays locked until commit, so concurrent
    batches of one body queue on it and a rolled-back batch gives its serials back — numbers are
    gap-free and never repeat;
-4. holders are found or created; both signed forms are made, and certificates and events are
-   written in bulk (:mod:`certsvc.issuance.store`: sign, write certificates, write events).
+4. holders are found or created; the rows' photos are stored (sealed, once per digest:
+   :mod:`certsvc.holders.photos_store`); both signed forms are made, each record signing its
+   photo's digest, and certificates and events are written in bulk
+   (:mod:`certsvc.issuance.store`: sign, write certificates, write events).
+
+Photos come by row number (``photos``), already normalised
+(:func:`certsvc.holders.photos.normalise_photo`). A correction given no photo of its own
+keeps the photo of the certificate it corrects. Whether a body requires a photo per row is
+checked where batches are imported, not here.
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ from certsvc.errors import (
     NotFound,
     RowError,
 )
+from certsvc.holders.photos_store import check_jpeg, photo_digest, store_row_photos
+from certsvc.i18n import N_
 from certsvc.issuance.status import assign_entries, mark_not_current
 from certsvc.issuance.store import (
     IssuedCertificate,
@@ -95,6 +104,7 @@ class _Submission:
     idempotency_key: str | None
     actor: str
     read_errors: Sequence[RowError]
+    photos: Mapping[int, bytes]
 
 
 def issue_batch(
@@ -109,20 +119,44 @@ def issue_batch(
     actor: str = "",
     read_errors: Sequence[RowError] = (),
     progress: Callable[[int], None] | None = None,
+    photos: Mapping[int, bytes] | None = None,
 ) -> BatchResult:
     """Issue every row or none. Raises BatchRejected with all row errors when any row fails.
+
+    ``photos`` maps row numbers of ``rows`` to the holders' normalised JPEG photos; each is
+    stored and its digest signed into that row's record. The photos are part of what makes
+    a submission the same as an earlier one (``content_sha256`` is combined with their
+    digests), so the same rows with another photo are a new batch, not a replay.
 
     After the batch commits, the transparency log is extended to cover it and a new
     checkpoint is signed (:func:`publish`).
     """
+    photos = dict(photos or {})
     submission = _Submission(
-        body_code, rows, source, content_sha256, filename, idempotency_key, actor, read_errors
+        body_code,
+        rows,
+        source,
+        _with_photos(content_sha256, photos),
+        filename,
+        idempotency_key,
+        actor,
+        read_errors,
+        photos,
     )
     result, leaves = _issue_once(runtime, submission, progress)
     if not result.replayed:
         CERTIFICATES_ISSUED.inc(len(result.certificates))
         publish(runtime, leaves)
     return result
+
+
+def _with_photos(content_sha256: str, photos: Mapping[int, bytes]) -> str:
+    """The submission's content key: ``content_sha256`` alone without photos, else a SHA-256
+    over it and each row's photo digest."""
+    if not photos:
+        return content_sha256
+    listing = "".join(f"|{row}:{photo_digest(photos[row])}" for row in sorted(photos))
+    return hashlib.sha256(f"certsvc-photos/v1|{content_sha256}{listing}".encode()).hexdigest()
 
 
 def _issue_once(
@@ -162,7 +196,7 @@ def _issue(
     if not sub.rows and not sub.read_errors:
         raise BatchRejected([RowError.of(1, "", "the batch has no rows")])
     requests, errors = validate_rows(session, body, sub.rows, runtime.vault)
-    errors = [*sub.read_errors, *errors]
+    errors = [*sub.read_errors, *errors, *_photo_errors(sub)]
     if errors:
         raise BatchRejected(sorted(errors, key=lambda e: (e.row, e.column)))
 
@@ -182,11 +216,61 @@ def _issue(
 
     numbers = _allocate_numbers(session, runtime, body, requests)
     holders = _holders(session, runtime, requests)
+    photos = _photos(session, runtime, body, requests, sub.photos)
     superseded = _supersede(session, runtime, requests, numbers, signer)
     issued, leaves = _store(
-        session, runtime, body, batch, signer, requests, numbers, holders, sub.actor, progress
+        session,
+        runtime,
+        body,
+        batch,
+        signer,
+        requests,
+        numbers,
+        holders,
+        photos,
+        sub.actor,
+        progress,
     )
     return BatchResult(batch.id, issued, superseded=superseded), leaves
+
+
+def _photo_errors(sub: _Submission) -> list[RowError]:
+    """A photo that is no JPEG (not normalised), or given for a row number the batch does
+    not have, is an error of that row, not ignored."""
+    rows = {number for number, _ in sub.rows}
+    errors = []
+    for number in sorted(sub.photos):
+        if number not in rows:
+            errors.append(
+                RowError.of(
+                    number,
+                    "photo",
+                    N_("a photo was given for row {row}, which is not in the batch"),
+                    row=number,
+                )
+            )
+            continue
+        try:
+            check_jpeg(sub.photos[number])
+        except InvalidInput as exc:
+            errors.append(RowError.of(number, "photo", exc.text))
+    return errors
+
+
+def _photos(
+    session: Session,
+    runtime: Runtime,
+    body: CertificationBody,
+    requests: list[CertificateRequest],
+    photos: Mapping[int, bytes],
+) -> dict[int, str]:
+    """Store the batch's photos; the photo digest of every row that has one (a correction
+    without a photo of its own keeps the corrected certificate's)."""
+    digests = store_row_photos(session, runtime.vault, body.id, photos)
+    for r in requests:
+        if r.row not in digests and r.corrects is not None and r.corrects.photo_sha256:
+            digests[r.row] = r.corrects.photo_sha256
+    return digests
 
 
 def _body(session: Session, body_code: str) -> CertificationBody:
@@ -363,6 +447,7 @@ def _store(
     requests: list[CertificateRequest],
     numbers: dict[int, str],
     holders: dict[tuple[str, str], _HolderRef],
+    photos: Mapping[int, str],
     actor: str,
     progress: Callable[[int], None] | None,
 ) -> tuple[list[IssuedCertificate], dict[int, bytes]]:
@@ -377,7 +462,7 @@ def _store(
     refs = {r.row: holders[(r.id_type.value, r.id_digest)] for r in requests}
     salts = {row: h.salt for row, h in refs.items()}
     signed = sign_certificates(
-        signer, body, requests, numbers, salts, entries, public_url, runtime.caches
+        signer, body, requests, numbers, salts, entries, public_url, runtime.caches, photos
     )
     holder_ids = {row: h.id for row, h in refs.items()}
     written = write_certificates(

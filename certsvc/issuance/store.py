@@ -74,8 +74,10 @@ def facts_for(
     body: CertificationBody,
     id_salt: bytes,
     status_entry: StatusEntry | None = None,
+    photo_sha256: str | None = None,
 ) -> CertifiedFacts:
-    """What certificate ``number`` certifies, from its validated request."""
+    """What certificate ``number`` certifies, from its validated request (and the digest of
+    the holder photo it shows, if any)."""
     return CertifiedFacts(
         number=number,
         holder_name=r.holder_name,
@@ -98,6 +100,7 @@ def facts_for(
         body_name_en=body.name_en,
         supersedes=r.corrects.number if r.corrects else None,
         status_entry=status_entry,
+        photo_sha256=photo_sha256,
     )
 
 
@@ -110,16 +113,19 @@ def sign_certificates(
     entries: Sequence[tuple[int, int, StatusEntry]],
     public_url: str,
     caches: Caches | None = None,
+    photos: Mapping[int, str] | None = None,
 ) -> Iterator[SignedCertificate]:
-    """Both signed forms of each request, in order (``numbers`` and ``salts`` by row;
-    ``entries``, each request's place in the body's status list, in request order)."""
+    """Both signed forms of each request, in order (``numbers``, ``salts`` and the photo
+    digests ``photos`` by row; ``entries``, each request's place in the body's status list,
+    in request order)."""
+    photos = photos or {}
     # Made as the signer asks for the next payloads, so the helper threads start signing
     # after the first chunk rather than after the whole batch's facts.
     facts: list[CertifiedFacts] = []
 
     def jobs() -> Iterator[SigningJob]:
         for r, (_, _, entry) in zip(requests, entries, strict=True):
-            f = facts_for(r, numbers[r.row], body, salts[r.row], entry)
+            f = facts_for(r, numbers[r.row], body, salts[r.row], entry, photos.get(r.row))
             facts.append(f)
             yield qr_payload(f), None, None
             yield credential_payload(f, public_url, caches), VC_JWT_TYP, VC_CTY
@@ -175,6 +181,7 @@ def write_certificates(
                 "record": s.record,
                 "status_list_id": s.status_list_id,
                 "status_index": s.status_index,
+                "photo_sha256": f.photo_sha256,
                 "created_at": now,
                 "updated_at": now,
             }

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from certsvc.errors import BatchRejected, CertsvcError, RowError
 from certsvc.jobs import rendering
 from certsvc.jobs.queue import worker_name
-from certsvc.jobs.service import Attempt, LeaseLost, claim, decode_rows, read_input
+from certsvc.jobs.service import Attempt, LeaseLost, claim, decode_photos, decode_rows, read_input
 
 if TYPE_CHECKING:
     from certsvc.runtime import Runtime
@@ -95,6 +95,7 @@ def _import(runtime: Runtime, attempt: Attempt) -> None:
         actor=str(payload.get("actor", "")),
         read_errors=read_errors,
         progress=progress,
+        photos=decode_photos(payload.get("photos")),
     )
     attempt.succeed(
         outcome={

@@ -30,6 +30,7 @@ body's job, exactly as for one that does not exist.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import logging
@@ -549,3 +550,13 @@ def encode_rows(rows: Sequence[tuple[int, Mapping[str, str]]]) -> list[list[Any]
 
 def decode_rows(data: list[list[Any]]) -> list[tuple[int, dict[str, str]]]:
     return [(int(n), {str(k): str(v) for k, v in values.items()}) for n, values in data]
+
+
+def encode_photos(photos: Mapping[int, bytes]) -> dict[str, str]:
+    """An import's normalised photos as JSON (row number: base64 JPEG). Only for a job's
+    input, which is stored encrypted and dropped when the job ends: never log it."""
+    return {str(n): base64.b64encode(jpeg).decode() for n, jpeg in photos.items()}
+
+
+def decode_photos(data: Mapping[str, str] | None) -> dict[int, bytes]:
+    return {int(n): base64.b64decode(b64) for n, b64 in (data or {}).items()}

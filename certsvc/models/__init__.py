@@ -31,6 +31,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -51,6 +52,7 @@ __all__ = [
     "Event",
     "EventLogHead",
     "Holder",
+    "HolderPhoto",
     "Job",
     "JobChunk",
     "LogCheckpoint",
@@ -84,6 +86,9 @@ class CertificationBody(Base):
     status: Mapped[BodyStatus] = mapped_column(String(16), default="active")
     #: The body's seal as uploaded (PNG or SVG); certificates get a generated seal without one.
     seal: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    #: Whether each imported row must come with the holder's photo (checked at import).
+    #: True for new bodies; bodies that existed before photos were stored got false.
+    photo_required: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     scope: Mapped[list[ScopeEntry]] = relationship(
@@ -169,6 +174,26 @@ class Holder(Base):
     __table_args__ = (UniqueConstraint("id_hash", "id_type"),)
 
 
+class HolderPhoto(Base):
+    """A holder's photo (normalised JPEG) of one body, sealed with AES-GCM, by its SHA-256.
+
+    ``sha256`` is the hex digest of the clear JPEG: the digest signed into the records of the
+    certificates that show it (:mod:`certsvc.holders.photos_store`). Stored once per body
+    however many certificates show it; never logged.
+    """
+
+    __tablename__ = "holder_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("certification_bodies.id", ondelete="CASCADE"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    #: nonce + AES-256-GCM(JPEG) + tag, under CERTSVC_ID_ENCRYPTION_KEY (IdVault.seal_photo).
+    sealed: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("body_id", "sha256"),)
+
+
 class Batch(Base):
     """One submitted results file or API request; the unit of all-or-nothing issuance."""
 
@@ -246,6 +271,9 @@ class Certificate(Base):
     #: Its revocation bit: the status list and the (random) index in it (certsvc.issuance.status).
     status_list_id: Mapped[int | None] = mapped_column(ForeignKey("status_lists.id"), nullable=True)
     status_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: Hex SHA-256 of the holder's photo (a HolderPhoto of the body) signed into the current
+    #: record; null when the certificate has no photo. Kept when the photo itself is erased.
+    photo_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     holder: Mapped[Holder] = relationship()
     body: Mapped[CertificationBody] = relationship()
@@ -326,8 +354,8 @@ class Event(Base):
 
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('issued', 'revoked', 'superseded', 'key_created', 'key_rotated', "
-            "'key_compromised', 'body_created', 'body_changed')",
+            "kind IN ('issued', 'revoked', 'superseded', 'photo_replaced', 'key_created', "
+            "'key_rotated', 'key_compromised', 'body_created', 'body_changed')",
             name="kind",
         ),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,7 @@ from certsvc.domain.ids import IdType, mask_id_number
 from certsvc.domain.numbers import issuing_body_of
 from certsvc.errors import CertsvcError, FeedIntegrityError, InvalidCertificateNumber, UnknownKey
 from certsvc.holders.identity import id_commitment
-from certsvc.issuance.credential import CREDENTIAL_TYPE
+from certsvc.issuance.credential import CREDENTIAL_TYPE, photo_resource
 from certsvc.registry.mirror import (
     Mirror,
     MirrorCertificate,
@@ -67,6 +68,16 @@ def _text(mapping: Any, *path: str) -> str:
     return value
 
 
+def _payload(record: str) -> dict[str, Any]:
+    """The credential of a record the mirror verified before it kept it."""
+    payload: dict[str, Any] = json.loads(b64url_decode(record.split(".")[1]))
+    return payload
+
+
+def _without_photo(credential: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in credential.items() if k != "relatedResource"}
+
+
 @dataclass(frozen=True)
 class Rejection:
     seq: int
@@ -97,6 +108,8 @@ class PullSummary:
     rejections: list[Rejection] = field(default_factory=list)
     retries: int = 0
     jwks_fetches: int = 0
+    #: Holder photos fetched and found to have the digest their record signs.
+    photos: int = 0
     #: The size of the transparency-log checkpoint the mirror holds (None: none seen).
     checkpoint: int | None = None
     #: Revocation status lists fetched and verified, certificates compared with them, and
@@ -127,7 +140,12 @@ class PullSummary:
                 f"({span}) in {self.seconds:.1f} s, {self.rate:,.0f} events/s: {kinds}"
             )
         quiet = not (
-            self.events or self.rejections or self.duplicates or self.retries or self.jwks_fetches
+            self.events
+            or self.rejections
+            or self.duplicates
+            or self.retries
+            or self.jwks_fetches
+            or self.photos
         )
         return [
             first,
@@ -137,7 +155,8 @@ class PullSummary:
                 else [
                     f"applied {self.applied}, recorded {self.recorded}, rejected "
                     f"{len(self.rejections)}, duplicates skipped {self.duplicates}; "
-                    f"retries {self.retries}, JWKS fetches {self.jwks_fetches}; "
+                    f"retries {self.retries}, JWKS fetches {self.jwks_fetches}, "
+                    f"photos checked {self.photos}; "
                     f"cursor {self.cursor} of {self.head}"
                 ]
             ),
@@ -187,6 +206,9 @@ class Applier:
         #: the certificates whose status changed — what :class:`StatusListCheck` compares.
         self.entries: dict[str, StatusEntry] = {}
         self.status_changed: set[str] = set()
+        #: (seq, certificate, hex digest) of every photo a record applied since the caller
+        #: last took them: the pull fetches and checks them (:func:`certsvc.registry.pull`).
+        self.photos: list[tuple[int, str, str]] = []
 
     @property
     def _db(self) -> Session:
@@ -250,6 +272,8 @@ class Applier:
                 self._issued(event)
             elif kind in ("revoked", "superseded"):
                 self._status(event, kind)
+            elif kind == "photo_replaced":
+                self._photo_replaced(event)
             elif kind in ("key_created", "key_rotated"):
                 self._key_added(event, rotated=kind == "key_rotated")
             elif kind == "key_compromised":
@@ -330,6 +354,9 @@ class Applier:
         entry = status_entry(credential)
         if entry is not None:
             self.entries[number] = entry
+        photo = photo_resource(credential)
+        if photo is not None:
+            self.photos.append((int(event["seq"]), number, photo))
         self._pending[number] = {
             "number": number,
             "body_code": body,
@@ -419,6 +446,49 @@ class Applier:
                 .where(MirrorCertificate.number == claim.number)
                 .values(**values)
             )
+
+    # -- photo replaced
+
+    def _photo_replaced(self, event: Mapping[str, Any]) -> None:
+        """A certificate's record re-signed for a new holder photo: every field but the
+        photo's digest must be the mirrored record's, signed by a trusted key of its body."""
+        record = event.get("record")
+        if not isinstance(record, str):
+            raise Rejected("the event has no signed record")
+        credential, verified = verify_credential(record, self._keys.public_key)
+        key = self._keys.entry(verified.kid)
+        number = _text(credential, "certificateNumber")
+        if number != event.get("certificate"):
+            raise Rejected(f"the record is signed for {number}, the event names another")
+        if key.body_code != _text(credential, "issuer", "bodyCode"):
+            raise Rejected(f"key {key.kid} is not a key of the body the record names")
+        signed_at = parse_rfc3339(event.get("occurred_at"), what="occurred_at")
+        if not self._trusted(key.kid, key, signed_at):
+            raise Rejected(f"the record was signed after key {key.kid} was compromised")
+        photo = photo_resource(credential)
+        if photo is None or photo != event.get("photo_sha256"):
+            raise Rejected("the re-signed record does not name the event's photo")
+        pending = self._pending.get(number)
+        before = (
+            pending["record"]
+            if pending is not None
+            else self._db.scalar(
+                select(MirrorCertificate.record).where(MirrorCertificate.number == number)
+            )
+        )
+        if before is None:
+            raise Rejected(f"certificate {number} is not in the mirror (was it rejected?)")
+        if _without_photo(credential) != _without_photo(_payload(before)):
+            raise Rejected("the re-signed record changes more than the photo's digest")
+        if pending is not None:
+            pending["record"] = record
+        else:
+            self._db.execute(
+                update(MirrorCertificate)
+                .where(MirrorCertificate.number == number)
+                .values(record=record)
+            )
+        self.photos.append((int(event["seq"]), number, photo))
 
     # -- keys
 

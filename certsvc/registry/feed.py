@@ -26,6 +26,9 @@ body code), and by kind:
 * ``revoked``: ``certificate``, ``reason``, ``kid`` and ``record`` — the signed status
   statement (:mod:`certsvc.registry.statements`);
 * ``superseded``: ``certificate``, ``superseded_by``, ``kid``, ``record`` (statement);
+* ``photo_replaced``: ``certificate``, ``kid``, ``record`` — the certificate's vc+jwt
+  re-signed with the new holder photo's digest (same number, same fields) — and
+  ``photo_sha256``, the new photo's hex digest (:mod:`certsvc.issuance.photos`);
 * ``key_created`` / ``key_rotated``: ``key`` — the public JWK with ``kid`` and ``body``;
 * ``key_compromised``: ``key`` and ``compromised_after``;
 * ``body_created`` / ``body_changed``: ``data`` as logged.
@@ -254,6 +257,11 @@ class _Items:
                 item["superseded_by"] = data.get("superseded_by")
             item["kid"] = data.get("kid")
             item["record"] = data.get("record")  # None only for events from before signing
+        elif kind == "photo_replaced":
+            item["certificate"] = data.get("number")
+            item["kid"] = data.get("kid")
+            item["record"] = data.get("record")
+            item["photo_sha256"] = data.get("photo_sha256")
         elif kind.startswith("key_"):
             item["key"] = self.key(str(data.get("kid")))
             if kind == "key_compromised":

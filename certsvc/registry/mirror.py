@@ -11,6 +11,8 @@ SQLAlchemy URL), created by the client on first use; it is not the service schem
 * ``mirror_keys`` — the signing keys as the feed announced them;
 * ``mirror_events`` — one row per seq seen: ``applied``, ``recorded`` (body events) or
   ``rejected`` with the reason;
+* ``mirror_photos`` — the holder photos the verified records name, each checked against the
+  signed digest before it is kept;
 * ``mirror_log`` — one row: the last transparency-log checkpoint the client accepted (saved
   with the page it came with) and the cached ``/.well-known/transparency.json`` (log keys).
 
@@ -35,6 +37,7 @@ from sqlalchemy import (
     Boolean,
     Engine,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -56,6 +59,7 @@ __all__ = [
     "MirrorEvent",
     "MirrorKey",
     "MirrorLog",
+    "MirrorPhoto",
     "MirrorState",
     "mirror_url",
 ]
@@ -124,6 +128,17 @@ class MirrorEvent(MirrorBase):
     outcome: Mapped[str] = mapped_column(String(16), index=True)
     certificate: Mapped[str | None] = mapped_column(String(22), nullable=True)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class MirrorPhoto(MirrorBase):
+    """A holder photo fetched by the digest a verified record signs, after checking that the
+    bytes have that digest (a table of its own, so older mirrors gain it from ``create_all``)."""
+
+    __tablename__ = "mirror_photos"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+    fetched_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class MirrorLog(MirrorBase):

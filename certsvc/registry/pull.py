@@ -11,6 +11,9 @@
   the body it names, and its signed ID commitment must match the clear ID number and salt
   the feed delivers; every revocation and supersession must come with a status statement
   signed by the body (:mod:`certsvc.registry.statements`);
+* the holder photo a record names (``relatedResource``, :mod:`certsvc.issuance.credential`)
+  is fetched by its digest from ``/api/v1/registry/photos/<sha256>`` after each page and kept
+  only if its bytes have the signed digest; one that differs is reported as a rejection;
 * anything that fails is **rejected**: recorded with its reason in ``mirror_events``,
   reported, and not applied;
 * after the last page, the revocation status lists (W3C Bitstring Status List) that the
@@ -34,20 +37,48 @@ The next page is fetched on a helper thread while the current one is verified an
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from certsvc.errors import FeedIntegrityError, InvalidInput
-from certsvc.registry.apply import Applier, PullSummary
-from certsvc.registry.mirror import Mirror, MirrorState
+from certsvc.errors import CertsvcError, FeedIntegrityError, InvalidInput
+from certsvc.registry.apply import Applier, PullSummary, Rejection
+from certsvc.registry.mirror import Mirror, MirrorPhoto, MirrorState
 from certsvc.registry.transport import FeedClient
 from certsvc.registry.trust import CheckpointLog, KeyCache, StatusListCheck
 
 __all__ = ["pull"]
+
+
+def _fetch_photos(
+    client: FeedClient, mirror: Mirror, applier: Applier, summary: PullSummary
+) -> None:
+    """Fetch the photos the page's records name; keep each whose bytes have the signed
+    digest, reject (and report) each that has not or cannot be fetched."""
+    wanted, applier.photos = applier.photos, []
+    with mirror.transaction() as session:
+        have = set(session.scalars(select(MirrorPhoto.sha256)))
+        for seq, number, digest in wanted:
+            if digest in have:
+                continue
+            try:
+                jpeg = client.photo(digest)
+            except CertsvcError as exc:
+                summary.rejections.append(Rejection(seq, "photo", number, exc.message))
+                continue
+            served = hashlib.sha256(jpeg).hexdigest()
+            if served != digest:
+                reason = f"the photo served has digest {served}, the signed record {digest}"
+                summary.rejections.append(Rejection(seq, "photo", number, reason))
+                continue
+            session.add(MirrorPhoto(sha256=digest, jpeg=jpeg, fetched_at=dt.datetime.now(dt.UTC)))
+            have.add(digest)
+            summary.photos += 1
 
 
 def pull(
@@ -101,6 +132,7 @@ def pull(
             # Fetch the next page while this one is verified and applied.
             pending = pool.submit(client.page, following, limit)
             cursor = applier.apply_page(mirror, page)
+            _fetch_photos(client, mirror, applier, summary)
             summary.cursor = cursor
             if progress is not None:
                 progress(cursor - summary.first_cursor, summary.head - summary.first_cursor)

@@ -36,6 +36,7 @@ JWKS_PATH = "/.well-known/jwks.json"
 TRANSPARENCY_PATH = "/.well-known/transparency.json"
 CONSISTENCY_PATH = "/api/v1/transparency/consistency"
 STATUS_LIST_PREFIX = "/status/"
+PHOTO_PREFIX = "/api/v1/registry/photos/"
 
 
 @dataclass(frozen=True)
@@ -296,6 +297,13 @@ class FeedClient:
                 raise _Retry(f"the status list {path} was garbled ({exc})") from exc
 
         result: str = self._get(path, {"Accept": "application/vc+jwt"}, parse)
+        return result
+
+    def photo(self, sha256: str) -> bytes:
+        """The holder photo the service stores under ``sha256`` (bearer token, as the feed);
+        the caller checks the bytes against the digest the record signs."""
+        headers = {"Authorization": f"Bearer {self._token}", "Accept": "image/jpeg"}
+        result: bytes = self._get(f"{PHOTO_PREFIX}{sha256}", headers, lambda r: r.body)
         return result
 
     def transparency(self) -> dict[str, Any]:

@@ -30,12 +30,14 @@ from sqlalchemy.orm import Session, selectinload
 from certsvc.domain.ids import IdType
 from certsvc.errors import InvalidInput, NotFound
 from certsvc.holders.identity import IdVault
-from certsvc.models import Batch, Certificate, CertificationBody
+from certsvc.issuance.photos import current_records
+from certsvc.models import Batch, Certificate, CertificationBody, HolderPhoto
 from certsvc.render.certificate import (
     TITLE_ZH,
     CertificateFace,
     check_face,
     face_from_certificate,
+    print_photo,
     render_certificate,
     render_merged,
 )
@@ -74,12 +76,42 @@ def _faces(
             )
         )
         successors = {old: new for old, new in rows if old is not None}
+    photos = _print_photos(session, certs, vault)
+    records = current_records(session, certs)
     return [
         face_from_certificate(
-            c, public_url, id_number=id_number, superseded_by=successors.get(c.id, "")
+            c,
+            public_url,
+            id_number=id_number,
+            superseded_by=successors.get(c.id, ""),
+            photo=photos.get((c.body_id, c.photo_sha256 or "")),
+            record=records[c.id],
         )
         for c, id_number in zip(certs, ids, strict=True)
     ]
+
+
+def _print_photos(
+    session: Session, certs: Sequence[Certificate], vault: IdVault
+) -> dict[tuple[int, str], bytes]:
+    """The stored photos of ``certs``, decrypted and downscaled for print, by (body, digest).
+
+    Downscaled here, before the faces go to the worker processes, so a face carries some
+    20 KB of photo rather than the stored JPEG. An erased photo prints as the empty frame.
+    """
+    wanted = {(c.body_id, c.photo_sha256) for c in certs if c.photo_sha256}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(HolderPhoto.body_id, HolderPhoto.sha256, HolderPhoto.sealed).where(
+            HolderPhoto.sha256.in_(sorted({digest for _, digest in wanted}))
+        )
+    )
+    return {
+        (body_id, digest): print_photo(vault.open_photo(body_id, digest, sealed))
+        for body_id, digest, sealed in rows
+        if (body_id, digest) in wanted
+    }
 
 
 def certificate_face(

@@ -74,6 +74,9 @@ class Box:
 
 #: Where the holder's 1-inch (一寸, 25 × 35 mm) photo goes: right of the first field rows.
 PHOTO_BOX = Box(left=155.0, top=68.0, width=25.0, height=35.0)
+#: The photo as printed: 300 dpi in the box, and a bound on the bytes it adds to a PDF.
+PHOTO_PRINT_PIXELS = (295, 413)
+PHOTO_PRINT_MAX_BYTES = 24 * 1024
 #: The seal's square, beside the number, date and issuer rows; their values stop short of it.
 SEAL_BOX = Box(left=146.0, top=163.0, width=40.0, height=40.0)
 #: Printed size of one QR module. 0.75 mm (a version-16 symbol is 67 mm wide) keeps it
@@ -196,7 +199,8 @@ class CertificateFace:
     #: The QR token (compact JWS) and the signed record (vc+jwt), embedded in the PDF.
     token: str
     record: str
-    #: The holder's photo (JPEG or PNG); certsvc stores none yet, so a labelled frame prints.
+    #: The holder's photo (JPEG or PNG), downscaled for print; without one a labelled frame
+    #: prints.
     photo: bytes | None = field(default=None, repr=False)
     #: Set when the certificate is revoked or superseded: the page is marked as such.
     mark: StatusMark | None = None
@@ -228,11 +232,14 @@ def face_from_certificate(
     id_number: str,
     superseded_by: str = "",
     photo: bytes | None = None,
+    record: str | None = None,
 ) -> CertificateFace:
     """The face of a stored certificate (its holder, occupation and body loaded).
 
     ``id_number`` is the holder's decrypted ID number (:meth:`certsvc.identity.IdVault.reveal`);
-    ``superseded_by`` the number of the correction that replaced a superseded certificate.
+    ``superseded_by`` the number of the correction that replaced a superseded certificate;
+    ``record`` its current signed record when that is not the one it was issued with (a
+    replaced photo: :func:`certsvc.issuance.photos.current_records`).
     """
     mark = None
     if cert.status != Standing.VALID.value:
@@ -261,7 +268,7 @@ def face_from_certificate(
         body_name_en=cert.body.name_en,
         verify_url=f"{public_url}/v/{cert.token}",
         token=cert.token,
-        record=cert.record,
+        record=record or cert.record,
         photo=photo,
         mark=mark,
     )
@@ -503,6 +510,12 @@ class _PageLayout:
         x, y, w, h = _x(box.left), _y(box.bottom), box.width * MM, box.height * MM
         if self.face.photo is not None:
             c.drawImage(_photo_image(self.face.photo), x, y, w, h)
+            # A hairline edge: the photo's white background would not show where it ends.
+            c.saveState()
+            c.setStrokeColorRGB(0.75, 0.75, 0.75)
+            c.setLineWidth(0.3)
+            c.rect(x, y, w, h, stroke=1, fill=0)
+            c.restoreState()
             return
         c.saveState()
         c.setStrokeColorRGB(0.55, 0.55, 0.55)
@@ -577,14 +590,30 @@ def _wrap(text: str, size: float, limit: float) -> list[str]:
     return [*lines, text[start:]] if start < len(text) else lines
 
 
-def _photo_image(data: bytes) -> object:
-    """A holder photo as a reportlab image: 295 × 413 pixels (300 dpi for 25 × 35 mm)."""
+def print_photo(data: bytes) -> bytes:
+    """A holder photo as printed: a 295 × 413 JPEG (300 dpi for 25 × 35 mm) of at most
+    :data:`PHOTO_PRINT_MAX_BYTES`, so a photo adds no more than about 25 KB to a PDF.
+
+    The quality steps down from 85 until the JPEG fits; the same photo always gives the same
+    bytes (the page stays deterministic). reportlab embeds a JPEG as it is (DCTDecode).
+    """
     from PIL import Image, ImageOps, UnidentifiedImageError
-    from reportlab.lib.utils import ImageReader
 
     try:
         with Image.open(io.BytesIO(data)) as img:
-            rgb = ImageOps.fit(img.convert("RGB"), (295, 413), Image.Resampling.LANCZOS)
+            rgb = ImageOps.fit(img.convert("RGB"), PHOTO_PRINT_PIXELS, Image.Resampling.LANCZOS)
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InvalidInput(f"the holder photo cannot be read: {exc}") from exc
-    return ImageReader(rgb)
+    for quality in range(85, 20, -10):
+        out = io.BytesIO()
+        rgb.save(out, "JPEG", quality=quality, optimize=True)
+        if out.tell() <= PHOTO_PRINT_MAX_BYTES:
+            break
+    return out.getvalue()
+
+
+def _photo_image(data: bytes) -> object:
+    """A holder photo as a reportlab image of its print JPEG (:func:`print_photo`)."""
+    from reportlab.lib.utils import ImageReader
+
+    return ImageReader(io.BytesIO(print_photo(data)))

@@ -6,17 +6,18 @@ object with exactly these members (``null`` where a member does not apply to the
 
     v                  1 (the leaf format version)
     seq                the event's sequence number
-    kind               issued | revoked | superseded | key_created | key_rotated |
-                       key_compromised | body_created | body_changed
+    kind               issued | revoked | superseded | photo_replaced | key_created |
+                       key_rotated | key_compromised | body_created | body_changed
     at                 when the event occurred: RFC 3339 UTC with microseconds,
                        e.g. "2026-11-20T08:00:00.000000Z" (the registry feed's occurred_at)
     body               the certification body's 13-character code, or null
-    certificate        the certificate number (issued, revoked, superseded)
-    kid                the signing key: the key that signed (issued, revoked, superseded),
-                       or the key the event is about (key_*)
+    certificate        the certificate number (issued, revoked, superseded, photo_replaced)
+    kid                the signing key: the key that signed (issued, revoked, superseded,
+                       photo_replaced), or the key the event is about (key_*)
     token_sha256       issued: hex SHA-256 of the QR token (the compact JWS, ASCII)
     record_sha256      issued: hex SHA-256 of the vc+jwt record; revoked/superseded: of the
-                       signed status statement; null for events logged before statements
+                       signed status statement; null for events logged before statements;
+                       photo_replaced: of the re-signed vc+jwt record
     compromised_after  key_compromised: the cutoff, RFC 3339 UTC with microseconds
     data_sha256        any other kind (body_created, body_changed): hex SHA-256 of the JCS
                        serialisation of the event's data object, as the registry feed carries it
@@ -43,7 +44,7 @@ from certsvc.transparency.merkle import leaf_hash
 __all__ = ["LEAF_VERSION", "EventFacts", "canonical_json", "leaf_data", "leaf_hash_of"]
 
 LEAF_VERSION = 1
-_CERTIFICATE_KINDS = ("issued", "revoked", "superseded")
+_CERTIFICATE_KINDS = ("issued", "revoked", "superseded", "photo_replaced")
 _KEY_KINDS = ("key_created", "key_rotated", "key_compromised")
 
 

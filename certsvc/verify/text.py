@@ -63,6 +63,8 @@ _ZH: dict[str, str] = {
     "newer": "新证书",
     "open_newer": "查看新证书",
     "record_heading": "发证机构记录的证书信息",
+    "photo": "持证人照片",
+    "photo_hint": "发证机构存档的照片（其摘要已签名）。请核对与纸质证书上的照片是否为同一人。",
     "field.number": "证书编号",
     "field.holder_name": "姓名",
     "field.id": "证件",
@@ -185,6 +187,9 @@ _EN: dict[str, str] = {
     "newer": "New certificate",
     "open_newer": "Open the new certificate",
     "record_heading": "The certificate as the issuer recorded it",
+    "photo": "Holder photo",
+    "photo_hint": "The photo the issuer stored (its digest is signed). Check that it shows "
+    "the same person as the photo on the paper certificate.",
     "field.number": "Certificate number",
     "field.holder_name": "Name",
     "field.id": "ID",

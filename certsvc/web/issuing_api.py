@@ -18,6 +18,11 @@ answer the stored batch, 200 with ``replayed: true``; the same key with other ro
 Per-row problems answer 422 ``batch_rejected`` with ``rows: [{index, field, message}]``,
 ``index`` counting from 0 in the submitted ``rows`` array. Every call is audited.
 
+Each row may carry the holder's photo in ``photo``: the bytes of a JPEG or PNG file in
+base64 (JSON rather than multipart, so a batch stays one document, retried and de-duplicated
+whole). A request is at most :data:`MAX_BATCH_REQUEST_BYTES`; a normalised photo is some 40–80
+KB, so send photos of about 600 × 840 pixels and batches of a few hundred rows with photos.
+
 Requests are read with the models of :mod:`certsvc.web.schemas` (a row's shape problems
 become per-row errors, like its content problems); each view's :func:`documented` operation
 describes it in ``/api/v1/openapi.json``.
@@ -25,6 +30,8 @@ describes it in ``/api/v1/openapi.json``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -44,10 +51,13 @@ from certsvc.errors import (
     NotFound,
     RowError,
 )
+from certsvc.holders.photo_archive import PHOTO_COLUMN
+from certsvc.i18n import N_
 from certsvc.issuance import certificates
 from certsvc.issuance.columns import COLUMNS
+from certsvc.issuance.photo_rows import given_photos
 from certsvc.issuance.service import issue_batch
-from certsvc.jobs.service import ASYNC_IMPORT_ROWS, encode_rows
+from certsvc.jobs.service import ASYNC_IMPORT_ROWS, encode_photos, encode_rows
 from certsvc.jobs.service import submit as submit_job
 from certsvc.models import Batch, Certificate
 from certsvc.verify.core import certificate_fields
@@ -78,6 +88,8 @@ bp = Blueprint("issuing_api", __name__, url_prefix="/api/v1")
 
 _IDEMPOTENCY_RE = re.compile(IDEMPOTENCY_PATTERN)
 FIELDS = tuple(c.key for c in COLUMNS)
+#: A batch request with photos in it (other requests keep the app's 20 MB).
+MAX_BATCH_REQUEST_BYTES = 64 * 1024 * 1024
 
 # --- what the views take and answer (for /api/v1/openapi.json) ----------------------------------
 
@@ -200,6 +212,30 @@ def _read_rows(
     return data, values, [RowError.of(i, key, message) for (i, key), message in bad.items()]
 
 
+def _photos_given(
+    rows: list[Any], shape_errors: list[RowError]
+) -> tuple[dict[int, bytes], list[RowError]]:
+    """The bytes of each row's ``photo`` (base64), and a row error for one that is not base64."""
+    refused = {(e.row, e.column) for e in shape_errors}
+    given: dict[int, bytes] = {}
+    errors: list[RowError] = []
+    for index, row in enumerate(rows):
+        text = row.get(PHOTO_COLUMN) if isinstance(row, dict) else None
+        if not isinstance(text, str) or (index, PHOTO_COLUMN) in refused:
+            continue
+        try:
+            given[index] = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            errors.append(
+                RowError.of(
+                    index,
+                    PHOTO_COLUMN,
+                    N_("not base64: give the photo file's bytes in standard base64 with padding"),
+                )
+            )
+    return given, errors
+
+
 def _row_problem(error: ErrorDetails) -> str:
     """What is wrong with one field of a row, in the words the file import uses."""
     key = str(error["loc"][-1])
@@ -311,6 +347,7 @@ def create_batch() -> ResponseReturnValue:
     token = current_token()
     body_id = token_body_id(token)
     key = _idempotency_key(required=True)
+    request.max_content_length = MAX_BATCH_REQUEST_BYTES
     data, numbered, shape_errors = _read_rows(IssuingBatchRequest, "rows")
     rows = data["rows"]
     runtime = runtime_of(current_app)
@@ -319,8 +356,11 @@ def create_batch() -> ResponseReturnValue:
         raise InvalidRequest(f"at most {limit} rows per batch; split the batch")
     with runtime.db.session() as session:
         body_code = certificates.body_by_id(session, body_id).code
+    given, base64_errors = _photos_given(rows, shape_errors)
+    photos, photo_errors = given_photos(runtime, body_code, numbered, given)
+    shape_errors = [*shape_errors, *base64_errors]
     if len(numbered) > ASYNC_IMPORT_ROWS and not shape_errors:
-        return _issue_as_job(token, body_id, body_code, key, rows, numbered)
+        return _issue_as_job(token, body_id, body_code, key, rows, numbered, photos, photo_errors)
     try:
         with audited_request(
             "batch.issue", body_id=body_id, detail={"rows": len(rows), "key": key}
@@ -333,7 +373,8 @@ def create_batch() -> ResponseReturnValue:
                 content_sha256=certificates.json_digest(runtime, rows),
                 idempotency_key=key,
                 actor=f"token {token.prefix}…",
-                read_errors=shape_errors,
+                read_errors=[*shape_errors, *photo_errors],
+                photos=photos,
             )
             entry.target = result.batch_id
             entry.outcome = "replayed" if result.replayed else "ok"
@@ -356,6 +397,8 @@ def _issue_as_job(
     key: str | None,
     rows: list[Any],
     numbered: list[tuple[int, dict[str, str]]],
+    photos: Mapping[int, bytes],
+    photo_errors: list[RowError],
 ) -> ResponseReturnValue:
     """A large batch is issued by a job: 202 with the job (the same key: the same job)."""
     runtime = runtime_of(current_app)
@@ -369,6 +412,9 @@ def _issue_as_job(
         payload={
             "body_code": body_code,
             "rows": encode_rows(numbered),
+            # The job's input is stored encrypted and dropped when the job ends.
+            "photos": encode_photos(photos),
+            "read_errors": [e.to_dict() for e in photo_errors],
             "source": "api",
             "content_sha256": certificates.json_digest(runtime, rows),
             "idempotency_key": key,

@@ -76,6 +76,7 @@ DEFAULT_LIMITS: dict[str, tuple[str, str]] = {
 #: endpoint -> scope; endpoints of blueprints that are not registered are skipped.
 ENDPOINT_SCOPES: dict[str, str] = {
     "public.verify_page": "verify",
+    "public.verify_photo": "verify",
     "verify_api.verify": "verify",
     "transparency.certificate": "verify",
     "public.lookup_number": "lookup",

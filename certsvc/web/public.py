@@ -25,6 +25,7 @@ from certsvc.errors import CertsvcError
 from certsvc.metrics import counted
 from certsvc.signing.jwks import jwks_document
 from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
+from certsvc.verify.photo import has_photo, photo_for_token
 from certsvc.verify.replica import read_verification
 from certsvc.verify.result import VerificationResult
 from certsvc.verify.text import LANGUAGES, preferred_language, texts
@@ -136,12 +137,15 @@ def _error_text(exc: CertsvcError) -> str:
     return texts(page_language()).get(f"error.{exc.code}", exc.message)
 
 
-def _result_page(result: VerificationResult, token: str | None) -> Response:
+def _result_page(
+    result: VerificationResult, token: str | None, photo_url: str | None = None
+) -> Response:
     return _page(
         "verify.html",
         400 if result.status == "malformed" else 200,
         result=result,
         token=token,
+        photo_url=photo_url,
     )
 
 
@@ -176,7 +180,63 @@ def verify_page(token: str) -> Response:
             runtime, lambda session: verify_token(session, token, caches=runtime.caches)
         )
     )
-    return _result_page(result, token.strip())
+    token = token.strip()
+    # Only the QR's page shows the holder photo (the look-ups below never do).
+    photo_url = None
+    if runtime.db.read(lambda session: has_photo(session, result)):
+        photo_url = url_for("public.verify_photo", token=token)
+    return _result_page(result, token, photo_url)
+
+
+@bp.get("/v/<token>/photo")
+@documented(
+    Operation(
+        "verifyPhoto",
+        "The holder photo shown on the page behind a QR code",
+        {
+            200: Answer(
+                "The photo (JPEG), never cached.",
+                media_type="image/jpeg",
+                schema={"type": "string", "format": "binary"},
+            ),
+            404: Answer(
+                "The token is not valid, or the certificate has no stored photo.",
+                media_type="text/plain",
+                schema={"type": "string"},
+            ),
+        },
+        description="Only for a token that verifies as valid; the look-ups and the public API "
+        "never return or link the photo.",
+        tags=_PAGES,
+        params=(
+            Param(
+                "token",
+                {"type": "string", "maxLength": MAX_TOKEN, "pattern": TOKEN_PATTERN},
+                where="path",
+                description="The compact JWS of the QR code.",
+            ),
+        ),
+    )
+)
+def verify_photo(token: str) -> Response:
+    """The holder photo of a valid QR token: personal data, so ``private, no-store``."""
+    runtime = runtime_of(current_app)
+    try:
+        jpeg = runtime.db.read(
+            lambda session: photo_for_token(
+                session, runtime.vault, token.strip(), caches=runtime.caches
+            )
+        )
+    except CertsvcError as exc:
+        response = Response(exc.message, status=404, mimetype="text/plain")
+    else:
+        response = Response(jpeg, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.get("/")

@@ -1,4 +1,4 @@
-"""Registry API (``/api/v1/registry``): the signed change feed and statistics.
+"""Registry API (``/api/v1/registry``): the signed change feed, statistics, holder photos.
 
 Both need a bearer token with the ``registry`` role (:func:`certsvc.web.bearer.require_token`);
 a token tied to one body sees that body only. Each view's :func:`documented` operation
@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from certsvc.holders.photos_store import photo_by_digest
 from certsvc.registry.feed import (
     DEFAULT_LIMIT,
     MAX_CURSOR,
@@ -107,4 +108,53 @@ def stats() -> ResponseReturnValue:
         )
     response = jsonify(result.to_dict())
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/photos/<sha256>")
+@require_token("registry")
+@documented(
+    Operation(
+        "registryPhoto",
+        "A holder photo, by the SHA-256 its certificate's record signs",
+        description=(
+            "The stored JPEG whose hex SHA-256 is `sha256`: the digest a certificate's vc+jwt "
+            "names in `relatedResource` (`digestSRI`, the same digest in base64). Check the "
+            "bytes against the signed digest. Personal data: `no-store`. A token tied to one "
+            "body gets that body's photos only."
+        ),
+        tags=("registry",),
+        security="registryToken",
+        params=(
+            Param(
+                "sha256",
+                {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                where="path",
+                description="Hex SHA-256 of the photo.",
+            ),
+        ),
+        responses={
+            200: Answer(
+                "The photo.",
+                media_type="image/jpeg",
+                schema={"type": "string", "format": "binary"},
+                headers=_NO_STORE,
+            ),
+            401: _UNAUTHENTICATED,
+            403: _NOT_REGISTRY,
+            404: Answer("No photo with that digest (never stored, erased, or another body's)."),
+            422: Answer("`sha256` is not 64 lower-case hex digits."),
+        },
+    )
+)
+def photo(sha256: str) -> ResponseReturnValue:
+    """One holder photo by digest, for the registry to check against the signed record."""
+    identity = current_token()
+    runtime = runtime_of(current_app)
+    jpeg = runtime.db.read(
+        lambda session: photo_by_digest(session, runtime.vault, sha256, identity.body_id)
+    )
+    response = Response(jpeg, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response

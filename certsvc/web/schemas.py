@@ -24,6 +24,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from certsvc.domain.ids import IdType
 from certsvc.domain.routes import Route
 from certsvc.domain.statuses import CertificateStatus
+from certsvc.holders.photos import MAX_PHOTO_BYTES, MAX_RATIO, MIN_HEIGHT, MIN_RATIO, MIN_WIDTH
 from certsvc.issuance.certificates import CORRECTABLE
 from certsvc.issuance.columns import COLUMNS, MAX_CELL_CHARS, MAX_EVIDENCE_CHARS
 from certsvc.models import Batch as BatchRow
@@ -270,11 +271,40 @@ def _row_field(key: str, required: bool) -> Any:
     return (text if required else text | None, info)
 
 
-#: One certificate to issue: the columns of the results template.
+#: A row's photo in base64: the photo file's limit, as base64 (4 characters per 3 bytes).
+MAX_PHOTO_BASE64 = (MAX_PHOTO_BYTES + 2) // 3 * 4
+PHOTO_BASE64_PATTERN = r"^[A-Za-z0-9+/]*={0,2}$"
+
+_PHOTO_FIELD: Any = (
+    Annotated[
+        Text,
+        Field(max_length=MAX_PHOTO_BASE64),
+        Field(
+            json_schema_extra={
+                "pattern": PHOTO_BASE64_PATTERN,
+                "contentEncoding": "base64",
+            }
+        ),
+    ]
+    | None,
+    Field(
+        None,
+        description=(
+            "照片 / Photo: the holder's 1-inch photo, the bytes of a JPEG or PNG file in "
+            f"base64 (standard alphabet, padded); at most {MAX_PHOTO_BYTES // (1024 * 1024)} MB, "
+            f"at least {MIN_WIDTH} × {MIN_HEIGHT} pixels, width / height {MIN_RATIO}–{MAX_RATIO} "
+            "(5:7). It is stored re-encoded without metadata. Required when the body requires "
+            "photos (the default); a problem with it is a row problem (422, field photo)."
+        ),
+    ),
+)
+
+#: One certificate to issue: the columns of the results template, and the holder's photo.
 IssuingRow: type[BaseModel] = create_model(
     "IssuingRow",
     __config__=ConfigDict(extra="forbid", frozen=True),
     **{c.key: _row_field(c.key, c.required) for c in COLUMNS},
+    photo=_PHOTO_FIELD,
 )
 
 #: The fields a correction may change (all optional; at least one).
@@ -325,7 +355,7 @@ class IssuedBatch(Batch):
 
 class HistoryEntry(_Response):
     seq: int
-    kind: Literal["issued", "revoked", "superseded"]
+    kind: Literal["issued", "revoked", "superseded", "photo_replaced"]
     certificate: str | None
     at: str = Field(json_schema_extra={"format": "date-time"})
     reason: str | None
@@ -376,6 +406,7 @@ class RegistryEvent(_Response):
         "issued",
         "revoked",
         "superseded",
+        "photo_replaced",
         "key_created",
         "key_rotated",
         "key_compromised",
@@ -389,13 +420,19 @@ class RegistryEvent(_Response):
     record: str | None = Field(
         None,
         description="issued: the certificate as a VC 2.0 vc+jwt; revoked/superseded: the "
-        "signed CertificateStatusStatement (vc+jwt).",
+        "signed CertificateStatusStatement (vc+jwt); photo_replaced: the certificate's vc+jwt "
+        "re-signed with the new holder photo's digest (relatedResource).",
     )
     holder: RegistryHolder | None = None
     reason: str | None = None
     superseded_by: str | None = None
     key: RegistryKey | None = None
     compromised_after: str | None = Field(None, json_schema_extra={"format": "date-time"})
+    photo_sha256: str | None = Field(
+        None,
+        description="photo_replaced: hex SHA-256 of the new holder photo "
+        "(GET /api/v1/registry/photos/{sha256}).",
+    )
     data: dict[str, Any] | None = None
 
 

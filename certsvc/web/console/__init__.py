@@ -39,8 +39,9 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-#: Uploads and confirmations carry a whole results file in the form.
-MAX_FORM_BYTES = 32 * 1024 * 1024
+#: Uploads and confirmations carry a whole results file in the form, and its photos: a photos
+#: ZIP of up to 100 MB on upload, the normalised photos (some 60 KB a row, in base64) on confirm.
+MAX_FORM_BYTES = 128 * 1024 * 1024
 
 
 def init_app(app: Flask) -> None:

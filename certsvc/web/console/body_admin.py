@@ -27,6 +27,7 @@ from certsvc.web.console.forms import (
     CompromiseForm,
     EndMemberForm,
     MemberForm,
+    PhotoSettingForm,
     RotateKeyForm,
     ScopeForm,
     ScopeRemoveForm,
@@ -147,6 +148,7 @@ def _scope_page(form: ScopeForm, status: int = 200) -> ResponseReturnValue:
             levels=CERTIFIED_LEVELS,
             form=form,
             remove_form=ScopeRemoveForm(formdata=None),
+            photo_form=PhotoSettingForm(formdata=None, photo_required=body.photo_required),
         ), status
 
 
@@ -193,6 +195,32 @@ def scope_remove() -> ResponseReturnValue:
         bodies.remove_scope(session, body, code, level, actor=principal().username)
     audit_request("scope.remove", body_id=_body_id(), target=f"{code}×{level.code}")
     flash(tr(f"已移除 {code} {level.printed_zh}。", f"Removed {code} {level.printed_en}."))
+    return redirect(url_for("console.scope"), code=303)
+
+
+@bp.post("/settings/photos")
+@requires(Permission.MANAGE_SCOPE)
+def photo_setting() -> ResponseReturnValue:
+    """Whether every imported row must come with the holder's photo (shown on the scope page:
+    it is part of what the body certifies with)."""
+    form = PhotoSettingForm()
+    if not form.validate_on_submit():
+        raise InvalidInput("the form expired: open the page again and save the setting")
+    required = bool(form.photo_required.data)
+    with runtime_of(current_app).db.transaction() as session:
+        body = certificates.body_by_id(session, _body_id())
+        changed = bodies.set_photo_required(session, body, required, actor=principal().username)
+    audit_request(
+        "body.photos",
+        body_id=_body_id(),
+        outcome="ok" if changed else "unchanged",
+        detail={"photo_required": required},
+    )
+    flash(
+        tr("每张证书须有照片。", "Every certificate needs a photo.")
+        if required
+        else tr("照片改为可选。", "Photos are now optional.")
+    )
     return redirect(url_for("console.scope"), code=303)
 
 

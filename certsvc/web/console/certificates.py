@@ -1,4 +1,5 @@
-"""Dashboard, batches and certificates: search, detail with history, revoke, correct."""
+"""Dashboard, batches and certificates: search, detail with history, revoke, correct, and
+the holder photo (shown to the body's staff, replaced by an issuer or admin)."""
 
 from __future__ import annotations
 
@@ -18,14 +19,17 @@ from flask.typing import ResponseReturnValue
 from certsvc.accounts.permissions import Permission
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.errors import BatchRejected, CertsvcError
+from certsvc.holders.photos import MAX_PHOTO_BYTES, normalise_photo
+from certsvc.holders.photos_store import certificate_photo, certificate_photo_ref
 from certsvc.issuance import certificates
+from certsvc.issuance.photos import AUDIT_ACTION, audit_detail, replace_photo
 from certsvc.registry.stats import compute_stats
 from certsvc.spreadsheets import SafeCsvWriter
 from certsvc.verify.core import certificate_fields
 from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, audited_request, principal, requires
 from certsvc.web.console import bp, downloads, i18n
-from certsvc.web.console.forms import ActionForm, CorrectForm, RevokeForm
+from certsvc.web.console.forms import ActionForm, CorrectForm, RevokeForm, UploadForm
 from certsvc.web.console.i18n import tr
 
 
@@ -146,6 +150,7 @@ def certificate(number: str) -> ResponseReturnValue:
             history=past,
             verify_url=f"{runtime.settings.public_url}/v/{cert.token}",
             downloads=downloads.available(),
+            has_photo=certificate_photo_ref(session, cert.number) is not None,
         )
     audit_request("certificate.view", body_id=cert.body_id, target=cert.number)
     return page
@@ -240,3 +245,55 @@ def _label(column: str) -> str:
     if found is None:
         return tr("整行", "Row")
     return tr(found.label_zh, found.label_en)
+
+
+@bp.get("/certificates/<number>/photo")
+@requires(Permission.READ)
+def certificate_photo_image(number: str) -> ResponseReturnValue:
+    """The stored holder photo of one of the body's certificates: never cached."""
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
+        cert = certificates.get_certificate(session, _body_id(), number)
+        jpeg = certificate_photo(session, runtime.vault, cert.number)
+    response = Response(jpeg, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.route("/certificates/<number>/photo/replace", methods=["GET", "POST"])
+@requires(Permission.ISSUE)
+def certificate_photo_replace(number: str) -> ResponseReturnValue:
+    """Replace the holder photo: the number and QR stay, the record is re-signed."""
+    runtime = runtime_of(current_app)
+    with runtime.db.session() as session:
+        cert = certificates.get_certificate(session, _body_id(), number)
+    form = UploadForm()
+    status = 200
+    errors: list[str] = []
+    if form.validate_on_submit():
+        data = form.file.data.read(MAX_PHOTO_BYTES + 1)
+        try:
+            with audited_request(AUDIT_ACTION, body_id=cert.body_id, target=cert.number) as entry:
+                jpeg = normalise_photo(data)
+                done = replace_photo(
+                    runtime, _body_id(), cert.number, jpeg, actor=principal().username
+                )
+                entry.detail.update(audit_detail(done))
+        except CertsvcError as exc:
+            errors = [exc.message]
+            status = exc.http_status
+        else:
+            flash(
+                tr(
+                    f"证书 {cert.number} 的照片已更换，证书编号不变，签名记录已重新签署。",
+                    f"The photo of {cert.number} was replaced; the number stays and the "
+                    "record was signed again.",
+                )
+            )
+            return redirect(url_for("console.certificate", number=cert.number))
+    elif request.method == "POST":
+        status = 422
+    return render_template(
+        "console/photo_replace.html", cert=cert, form=form, errors=errors
+    ), status

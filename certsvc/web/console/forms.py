@@ -74,11 +74,21 @@ class PasswordForm(FlaskForm):
 
 class UploadForm(FlaskForm):
     file = FileField(validators=[FileRequired(REQUIRED)])
+    #: A ZIP of the holders' photos named by ID number (optional where the body allows).
+    photos = FileField()
 
 
 class ConfirmImportForm(FlaskForm):
     ticket = HiddenField(validators=[DataRequired()])
     content = HiddenField(validators=[DataRequired()])
+    #: The previewed photos, normalised, as a ZIP of ``<row>.jpg`` (base64); empty: none.
+    photos = HiddenField()
+
+
+class PhotoSettingForm(FlaskForm):
+    """The body's setting: every imported row must come with the holder's photo."""
+
+    photo_required = BooleanField()
 
 
 class RevokeForm(FlaskForm):

@@ -5,13 +5,22 @@ ticket (account, body, content digest, file name; valid for an hour). The confir
 the ticket, that the content is the previewed content, and issues it through
 :func:`~certsvc.issuance.certificates.issue_batch`, which validates everything again inside its
 transaction — all or nothing. A stateless server needs no store for pending uploads this way.
+
+Photos come with the results file as a ZIP named by ID number
+(:mod:`certsvc.holders.photo_archive`, read streamed from the upload's temporary file). The
+preview shows each row's photo as a small thumbnail (a ``data:`` URL, which the console's CSP
+allows) and marks rows without a valid one. Between preview and confirm the *normalised*
+photos travel like the file: a ZIP of ``<row>.jpg`` in the form, its HMAC in the ticket.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import io
+import zipfile
 import zlib
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Response, current_app, flash, redirect, render_template, url_for
@@ -20,13 +29,16 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from certsvc.accounts.permissions import Permission
 from certsvc.domain.ids import redact_id_numbers
-from certsvc.errors import BadFile, BatchRejected, BodySuspended, InvalidInput
+from certsvc.errors import BadFile, BatchRejected, BodySuspended, InvalidInput, RowError
+from certsvc.holders.photo_archive import PHOTO_COLUMN, read_photo_archive
+from certsvc.holders.photos import thumbnail
 from certsvc.issuance import certificates
 from certsvc.issuance.columns import COLUMNS, template_choices
+from certsvc.issuance.photo_rows import archive_photos, missing_photos
 from certsvc.issuance.rows import ParsedFile, read_results_file
 from certsvc.issuance.service import issue_batch
 from certsvc.issuance.template import template_csv, template_xlsx
-from certsvc.jobs.service import ASYNC_IMPORT_ROWS, encode_rows
+from certsvc.jobs.service import ASYNC_IMPORT_ROWS, encode_photos, encode_rows
 from certsvc.jobs.service import submit as submit_job
 from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, audited_request, principal, requires
@@ -36,6 +48,8 @@ from certsvc.web.console.i18n import tr
 
 TICKET_MAX_AGE = 3600
 _MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+#: The photos ZIP of one upload (the results file's own limit is separate).
+MAX_PHOTOS_ZIP_BYTES = 100 * 1024 * 1024
 
 
 def _tickets() -> URLSafeTimedSerializer:
@@ -43,7 +57,57 @@ def _tickets() -> URLSafeTimedSerializer:
 
 
 def _labels() -> dict[str, str]:
-    return {c.key: tr(c.label_zh, c.label_en) for c in COLUMNS}
+    labels = {c.key: tr(c.label_zh, c.label_en) for c in COLUMNS}
+    labels[PHOTO_COLUMN] = tr("照片", "Photo")
+    return labels
+
+
+def _pack_photos(photos: Mapping[int, bytes]) -> bytes:
+    """The normalised photos as a ZIP of ``<row>.jpg`` (stored: JPEGs do not compress)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for number in sorted(photos):
+            archive.writestr(f"{number}.jpg", photos[number])
+    return out.getvalue()
+
+
+def _unpack_photos(packed: bytes) -> dict[int, bytes]:
+    """What :func:`_pack_photos` packed (its HMAC was checked: it is the previewed content)."""
+    if not packed:
+        return {}
+    with zipfile.ZipFile(io.BytesIO(packed)) as archive:
+        return {
+            int(info.filename.removesuffix(".jpg")): archive.read(info)
+            for info in archive.infolist()
+        }
+
+
+def _thumbnails(photos: Mapping[int, bytes]) -> dict[int, str]:
+    """Each row's photo as a small ``data:`` URL for the preview."""
+    return {
+        number: "data:image/jpeg;base64," + base64.b64encode(thumbnail(jpeg)).decode()
+        for number, jpeg in photos.items()
+    }
+
+
+def _read_photos(
+    form: Any, body_code: str, rows: list[tuple[int, Mapping[str, str]]]
+) -> tuple[dict[int, bytes], list[RowError]]:
+    """The upload's photos by row and their problems (none uploaded: only missing ones)."""
+    upload = form.photos.data
+    archive = None
+    if upload is not None and upload.filename:
+        stream = upload.stream
+        stream.seek(0, io.SEEK_END)
+        if stream.tell() > MAX_PHOTOS_ZIP_BYTES:
+            raise BadFile(
+                f"the photos ZIP is larger than {MAX_PHOTOS_ZIP_BYTES // (1024 * 1024)} MB: "
+                "split the results file and its photos into several uploads, or use "
+                "`certsvc issue --photos`"
+            )
+        stream.seek(0)
+        archive = read_photo_archive(stream)
+    return archive_photos(runtime_of(current_app), body_code, rows, archive)
 
 
 def _inflate(packed: bytes) -> bytes:
@@ -97,10 +161,16 @@ def import_preview() -> ResponseReturnValue:
     body_id = who.body_id
     assert body_id is not None
     runtime = runtime_of(current_app)
+    field = form.file  # where a refusal is shown: under the results file or the photos ZIP
     try:
         if len(data) > _MAX_UPLOAD_BYTES:
             raise BadFile("the file is larger than 20 MB: split it into several files")
         parsed = read_results_file(data, filename, max_rows=runtime.settings.max_batch_rows)
+        with runtime.db.session() as session:
+            body_code = certificates.body_by_id(session, body_id).code
+        rows = [(r.row, r.values) for r in parsed.rows]
+        field = form.photos
+        photos, photo_errors = _read_photos(form, body_code, rows)
     except BadFile as exc:
         audit_request(
             "import.preview",
@@ -110,12 +180,13 @@ def import_preview() -> ResponseReturnValue:
             # The code only: a message about the file may quote what is in it.
             detail={"error": exc.code},
         )
-        form.file.errors = [exc.message]
+        field.errors = [exc.message]
         return render_template("console/import.html", form=form), 422
     digest = certificates.batch_digest(runtime, data)
-    rows = [(r.row, r.values) for r in parsed.rows]
     try:
-        preview = certificates.preview_rows(runtime, body_id, rows, parsed.errors, digest)
+        preview = certificates.preview_rows(
+            runtime, body_id, rows, [*parsed.errors, *photo_errors], digest
+        )
     except BodySuspended as exc:
         audit_request(
             "import.preview",
@@ -131,14 +202,22 @@ def import_preview() -> ResponseReturnValue:
         body_id=body_id,
         target=filename,
         outcome="ok" if preview.ok else "rejected",
-        detail={"rows": len(rows), "errors": preview.error_count},
+        detail={"rows": len(rows), "errors": preview.error_count, "photos": len(photos)},
     )
     confirm = ConfirmImportForm()
     if preview.ok and preview.issued_batch_id is None:
+        packed = _pack_photos(photos) if photos else b""
         confirm.ticket.data = _tickets().dumps(
-            {"a": who.account_id, "b": body_id, "d": digest, "f": filename}
+            {
+                "a": who.account_id,
+                "b": body_id,
+                "d": digest,
+                "f": filename,
+                "p": certificates.batch_digest(runtime, packed) if packed else "",
+            }
         )
         confirm.content.data = base64.b64encode(zlib.compress(data, 6)).decode()
+        confirm.photos.data = base64.b64encode(packed).decode()
     return render_template(
         "console/preview.html",
         preview=preview,
@@ -147,11 +226,16 @@ def import_preview() -> ResponseReturnValue:
         filename=filename,
         confirm=confirm,
         upload=UploadForm(formdata=None),
+        thumbnails=_thumbnails(photos),
     ), (200 if preview.ok else 422)
 
 
 def _issue_as_job(
-    ticket: dict[str, Any], body_code: str, parsed: ParsedFile, filename: str
+    ticket: dict[str, Any],
+    body_code: str,
+    parsed: ParsedFile,
+    filename: str,
+    photos: Mapping[int, bytes],
 ) -> ResponseReturnValue:
     """A large file is issued by a job; the browser goes to the job's progress page.
 
@@ -169,12 +253,14 @@ def _issue_as_job(
             "body_code": body_code,
             "rows": encode_rows([(r.row, r.values) for r in parsed.rows]),
             "read_errors": [e.to_record() for e in parsed.errors],
+            # The job's input is stored encrypted and dropped when the job ends.
+            "photos": encode_photos(photos),
             "source": parsed.format,
             "content_sha256": ticket["d"],
             "filename": filename,
             "actor": who.username,
         },
-        dedupe_key=f"file:{ticket['d']}",
+        dedupe_key=f"file:{ticket['d']}:{ticket.get('p', '')}",
     )
     audit_request(
         "batch.issue",
@@ -198,6 +284,7 @@ def import_confirm() -> ResponseReturnValue:
     try:
         ticket = _tickets().loads(str(form.ticket.data), max_age=TICKET_MAX_AGE)
         data = _inflate(base64.b64decode(str(form.content.data), validate=True))
+        packed = base64.b64decode(str(form.photos.data or ""), validate=True)
     except (BadSignature, binascii.Error, zlib.error, ValueError) as exc:
         raise InvalidInput(
             "the confirmation has expired or was altered: upload the file again"
@@ -208,6 +295,7 @@ def import_confirm() -> ResponseReturnValue:
         or ticket.get("b") != who.body_id
         or len(data) > _MAX_UPLOAD_BYTES
         or certificates.batch_digest(runtime, data) != ticket.get("d")
+        or (certificates.batch_digest(runtime, packed) if packed else "") != ticket.get("p", "")
     ):
         raise InvalidInput("the confirmation does not match the previewed file: upload it again")
     filename = str(ticket.get("f", "upload"))
@@ -215,30 +303,35 @@ def import_confirm() -> ResponseReturnValue:
         body = certificates.body_by_id(session, ticket["b"])
         body_code = body.code
     parsed = read_results_file(data, filename, max_rows=runtime.settings.max_batch_rows)
+    rows = [(r.row, r.values) for r in parsed.rows]
+    photos = _unpack_photos(packed)
     if len(parsed.rows) > ASYNC_IMPORT_ROWS:
-        return _issue_as_job(ticket, body_code, parsed, filename)
+        return _issue_as_job(ticket, body_code, parsed, filename, photos)
     try:
         with audited_request("batch.issue", body_id=who.body_id, target=filename) as entry:
             result = issue_batch(
                 runtime,
                 body_code,
-                [(r.row, r.values) for r in parsed.rows],
+                rows,
                 source=parsed.format,
                 content_sha256=ticket["d"],
                 filename=filename,
                 actor=who.username,
-                read_errors=parsed.errors,
+                read_errors=[*parsed.errors, *missing_photos(runtime, body_code, rows, photos)],
+                photos=photos,
             )
             entry.target = result.batch_id
             entry.outcome = "replayed" if result.replayed else "ok"
-            entry.detail.update(file=filename, certificates=len(result.certificates))
+            entry.detail.update(
+                file=filename, certificates=len(result.certificates), photos=len(photos)
+            )
     except BatchRejected:
         # Something changed since the preview (another batch, the scope): show it afresh.
         preview = certificates.preview_rows(
             runtime,
             ticket["b"],
-            [(r.row, r.values) for r in parsed.rows],
-            parsed.errors,
+            rows,
+            [*parsed.errors, *missing_photos(runtime, body_code, rows, photos)],
             ticket["d"],
         )
         return render_template(
@@ -249,6 +342,7 @@ def import_confirm() -> ResponseReturnValue:
             filename=filename,
             confirm=ConfirmImportForm(formdata=None),
             upload=UploadForm(formdata=None),
+            thumbnails=_thumbnails(photos),
         ), 422
     if result.replayed:
         flash(
