@@ -277,10 +277,16 @@ def _tour(page: Any, server: str, runtime: Runtime, tmp_path: Path, lang: str) -
     expect(page.locator("#preview-errors")).to_be_visible()
     yield "preview-errors"
 
-    long_names = ["阿卜杜热依木·买买提艾力", "诸葛亮", "李", "司马相如"]
+    names = [
+        "阿卜杜热依木·买买提艾力",
+        "诸葛亮",
+        "李",
+        "司马相如",
+        "阿依古丽·阿卜杜热合曼·买买提",
+    ]
     fresh = [
         dict(r, name=name, id_number=resident_id(f"3205051988{n + 1:02d}01234"))
-        for n, (r, name) in enumerate(zip(rows, long_names, strict=False))
+        for n, (r, name) in enumerate(zip(rows, names, strict=True))
     ]
     good_file = tmp_path / "2026年11月技能等级认定结果（苏州示范装备集团）.csv"
     good_file.write_bytes(csv_file(fresh))
