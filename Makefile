@@ -44,6 +44,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check certsvc tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/i18n check
 
 ## bench: writes bench/results.md; SECTIONS="issuance pdf" runs only those
 bench: $(STAMP) system-deps-bench

@@ -5,12 +5,19 @@ machine-readable ``code``. The web layer maps ``http_status`` to the response st
 renders ``{"error": {"code", "message"}}``; the CLI prints the message on one line and exits
 with ``exit_code``. Messages are written for the person who must act on them: say what is
 wrong and what to do.
+
+A message is an English message id marked with ``N_`` and its ``str.format`` parameters:
+``InvalidLevel(N_("level {level} does not exist"), level=text)``. It is rendered when shown,
+in the language of the person reading it (:mod:`certsvc.i18n`); ``str(error)`` and logs are
+English. The ``code`` never changes with the language.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+from certsvc.i18n import N_, Message, plural
 
 
 class CertsvcError(Exception):
@@ -20,9 +27,18 @@ class CertsvcError(Exception):
     http_status: ClassVar[int] = 400
     exit_code: ClassVar[int] = 1
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Message, /, **params: Any) -> None:
+        self.text = message if isinstance(message, Message) else Message(message, **params)
+        super().__init__(self.text.english)
+
+    @property
+    def message(self) -> str:
+        """The message in the current language."""
+        return str(self.text)
+
+    @property
+    def english(self) -> str:
+        return self.text.english
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message}
@@ -110,13 +126,40 @@ class RowError:
 
     row: int  # 1-based row number as the person sees it in the file (header is row 1)
     column: str  # the column's key, e.g. "id_number"; "" when the whole row is at fault
-    message: str
+    text: Message
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, Message):  # a plain message id without parameters
+            object.__setattr__(self, "text", Message(self.text))
+
+    @classmethod
+    def of(cls, row: int, column: str, message: str | Message, /, **params: Any) -> RowError:
+        """``RowError.of(3, "level", N_("no level {level}"), level=x)``."""
+        text = message if isinstance(message, Message) else Message(message, **params)
+        return cls(row, column, text)
+
+    @property
+    def message(self) -> str:
+        """The message in the current language."""
+        return str(self.text)
 
     def to_dict(self) -> dict[str, Any]:
         return {"row": self.row, "column": self.column, "message": self.message}
 
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-able form kept with a job, rendered later in its reader's language."""
+        return {"row": self.row, "column": self.column, "text": self.text.to_record()}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> RowError:
+        return cls(record["row"], record["column"], Message.from_record(record["text"]))
+
     def __str__(self) -> str:
-        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
+        where = (
+            Message(N_("row {row}, column {column}"), row=self.row, column=self.column)
+            if self.column
+            else Message(N_("row {row}"), row=self.row)
+        )
         return f"{where}: {self.message}"
 
 
@@ -130,8 +173,11 @@ class BatchRejected(CertsvcError):
     def __init__(self, errors: list[RowError]) -> None:
         rows = len({e.row for e in errors})
         super().__init__(
-            f"nothing was issued: {len(errors)} problem(s) in {rows} row(s); "
-            "fix them and submit the whole file again"
+            N_(
+                "nothing was issued: {problems} in {rows}; fix them and submit the whole file again"
+            ),
+            problems=plural("{n} problem", "{n} problems", len(errors)),
+            rows=plural("{n} row", "{n} rows", rows),
         )
         self.errors = errors
 
@@ -218,8 +264,10 @@ class Unauthenticated(CertsvcError):
     http_status = 401
     exit_code = 77
 
-    def __init__(self, message: str, *, token_id: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str | Message, /, *, token_id: int | None = None, **params: Any
+    ) -> None:
+        super().__init__(message, **params)
         self.token_id = token_id
 
 
@@ -300,8 +348,8 @@ class RateLimited(CertsvcError):
     http_status = 429
     exit_code = 75  # EX_TEMPFAIL
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | Message, /, retry_after: int, **params: Any) -> None:
+        super().__init__(message, **params)
         self.retry_after = retry_after
 
 
@@ -319,8 +367,13 @@ class UnrenderableText(InvalidInput):
     def __init__(self, characters: list[str], font: str) -> None:
         listed = ", ".join(f"{c} (U+{ord(c):04X})" for c in characters)
         super().__init__(
-            f"the certificate font {font} has no glyph for {listed}; it would print as a blank "
-            "box — check the text, or write the character as the holder's ID document does"
+            N_(
+                "the certificate font {font} has no glyph for {characters}; it would print as "
+                "a blank box — check the text, or write the character as the holder's ID "
+                "document does"
+            ),
+            font=font,
+            characters=listed,
         )
         self.characters = characters
 

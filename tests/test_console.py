@@ -360,6 +360,9 @@ def test_dashboard_charts_the_talent_statistics(
     for dimension in ("level", "route", "year"):
         assert f'data-dimension="{dimension}"' in board
     assert "正常认定" in board and "2026" in board
+    english = issuer.get("/console/dashboard?lang=en").get_data(as_text=True)
+    assert "Regular assessment" in english and "正常认定" not in english
+    assert "Level 4" in english
 
 
 def test_revoke_needs_a_reason(runtime: Runtime, body: str, issuer: Console) -> None:
@@ -552,7 +555,10 @@ def test_audit_log_is_visible_to_admins_and_exports_csv(
     issuer.upload(csv_file([row(1, name="X1")]), name="=HYPERLINK.csv")  # refused rows
     issuer.get("/console/audit")  # denied, and audited
     page = admin.get("/console/audit").get_data(as_text=True)
-    assert "import.preview" in page and "denied" in page and "issuer1" in page
+    # The page names actions and outcomes; the CSV keeps the codes (each name's title).
+    assert "上传并检查结果文件" in page and "越权请求被拒绝" in page and "issuer1" in page
+    assert 'title="import.preview"' in page and "未通过" in page
+    assert ">import.preview<" not in page and ">denied<" not in page
     export = admin.get("/console/audit.csv")
     assert export.status_code == 200 and export.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))

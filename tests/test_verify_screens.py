@@ -48,6 +48,12 @@ FLAGS = [
 ]
 PHONE, DESKTOP = (390, 844), (1280, 900)
 GREEN, RED, AMBER = (0x17, 0x75, 0x3A), (0xB3, 0x26, 0x1E), (0x9A, 0x67, 0x00)
+#: Backgrounds of the on-device line: confirmed (valid), genuine but revoked / superseded.
+DEVICE_OK, DEVICE_REVOKED, DEVICE_SUPERSEDED = (
+    (0xE7, 0xF1, 0xEA),
+    (0xFB, 0xE9, 0xE7),
+    (0xFD, 0xF3, 0xDC),
+)
 
 
 @pytest.fixture
@@ -123,11 +129,15 @@ def screenshot(url: str, path: Path, size: tuple[int, int], profile: Path) -> Im
     return Image.open(path).convert("RGB")
 
 
-def share_of(image: Image.Image, colour: tuple[int, int, int], box: tuple[int, ...]) -> float:
-    """Fraction of pixels in *box* within a small distance of *colour*."""
+def share_of(
+    image: Image.Image, colour: tuple[int, int, int], box: tuple[int, ...], within: int = 30
+) -> float:
+    """Fraction of pixels in *box* within a small distance (*within*) of *colour*."""
     region = image.crop(box)
     pixels = list(region.get_flattened_data())
-    close = sum(1 for p in pixels if sum(abs(a - b) for a, b in zip(p, colour, strict=True)) < 30)
+    close = sum(
+        1 for p in pixels if sum(abs(a - b) for a, b in zip(p, colour, strict=True)) < within
+    )
     return close / len(pixels)
 
 
@@ -164,6 +174,13 @@ def test_banner_colours_at_phone_and_desktop_widths(
         # The banner fills a good part of the top of the page (below the top bar).
         top = (0, 40, size[0], 200)
         assert share_of(image, colour, top) > 0.3, (name, width)
+        if name in ("revoked", "superseded"):
+            # One state: nothing green anywhere, and the device's line in the banner's tone.
+            whole = (0, 0, *size)
+            assert share_of(image, GREEN, whole) < 0.001, (name, width)
+            assert share_of(image, DEVICE_OK, whole, within=6) < 0.001, (name, width)
+            tone = DEVICE_REVOKED if name == "revoked" else DEVICE_SUPERSEDED
+            assert share_of(image, tone, whole, within=6) > 0.01, (name, width)
     form = screenshot(f"{base}/lookup", shots / "lookup-phone.png", PHONE, tmp_path / "profile")
     assert share_of(form, (0x0B, 0x57, 0xD0), (0, 0, PHONE[0], PHONE[1])) > 0.005  # buttons
 
@@ -188,9 +205,26 @@ def test_signature_is_checked_on_the_device(
     dom, line = page("valid", accept="en-US,en")
     assert "Valid certificate" in dom  # English from Accept-Language
     assert line.startswith("[device ] Signature checked on this device"), line
+    # Under a red or amber banner the device never says plain "checked" (a green box under a
+    # red banner): the signature is genuine, but the certificate is not current.
     dom, line = page("revoked")
     assert "证书已撤销" in dom  # Chinese from Accept-Language
-    assert line.startswith("[device ] 已在本设备上核验签名"), line  # genuine, but revoked
+    assert line.startswith("[device genuine-revoked] 签名真实，但证书已撤销"), line
+    assert "已在本设备上核验签名" not in dom
+    dom, line = page("revoked", accept="en")
+    assert line.startswith(
+        "[device genuine-revoked] Signature genuine, but the certificate has been revoked"
+    ), line
+    dom, line = page("superseded")
+    assert "证书已被更正替代" in dom
+    assert line.startswith("[device genuine-superseded] 签名真实，但证书已被更正后的新证书替代"), (
+        line
+    )
+    assert f"/v/{tokens['newer']}" in dom  # the link to the current certificate
+    dom, line = page("superseded", accept="en")
+    assert line.startswith("[device genuine-superseded] Signature genuine, but the certificate"), (
+        line
+    )
     # Signed by our key for another name than the record shown: the device refuses it too.
     dom, line = page("mismatch", accept="en")
     assert "Invalid signature" in dom and line.startswith(
@@ -205,3 +239,58 @@ def test_signature_is_checked_on_the_device(
     # A broken signature shows no record, so there is nothing to check on the device.
     dom, line = page("forged", accept="en")
     assert "Invalid signature" in dom and line == ""
+
+
+def signed_fields(token: str) -> tuple[str, str]:
+    """The certificate number and holder name a (format 2) QR token signs."""
+    fields = b64url_decode(token.split(".")[1]).decode().split("|")
+    assert fields[0] == "2", fields
+    return fields[1], "|".join(fields[2:-2])
+
+
+def test_front_page_and_revoked_page_on_a_phone(
+    site: tuple[str, dict[str, str]], shots: Path
+) -> None:
+    """At 390 px: the front page fits, its form finds a certificate; the revoked page shows
+    one red state and the device says the signature is genuine but the certificate revoked."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    base, tokens = site
+    number, name = signed_fields(tokens["valid"])
+    width = "document.documentElement.scrollWidth"
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            for locale, heading, valid in (
+                ("zh-CN", "职业技能等级证书签发与核验", "证书有效"),
+                ("en-US", "Skill certificates: issued and verified here", "Valid certificate"),
+            ):
+                context = browser.new_context(
+                    viewport={"width": PHONE[0], "height": PHONE[1]}, locale=locale
+                )
+                page = context.new_page()
+                page.goto(f"{base}/")
+                sync_api.expect(page.locator("h1")).to_have_text(heading)
+                assert page.evaluate(width) <= PHONE[0]  # no sideways scrolling
+                page.screenshot(path=str(shots / f"front-{locale}-phone.png"), full_page=True)
+                page.fill("#number", number)
+                page.fill("#name1", name)
+                page.click("form.card button[type=submit]")
+                sync_api.expect(page.locator("section.banner")).to_have_attribute(
+                    "data-status", "valid"
+                )
+                sync_api.expect(page.locator("section.banner h1")).to_have_text(valid)
+                context.close()
+            context = browser.new_context(
+                viewport={"width": PHONE[0], "height": PHONE[1]}, locale="zh-CN"
+            )
+            page = context.new_page()
+            page.goto(f"{base}/v/{tokens['revoked']}")
+            device = page.locator("#device-check")
+            sync_api.expect(device).to_contain_text("签名真实，但证书已撤销")
+            sync_api.expect(device).to_have_class("device genuine-revoked")
+            sync_api.expect(page.locator("section.banner")).to_have_count(1)
+            assert page.evaluate(width) <= PHONE[0]
+            page.screenshot(path=str(shots / "verify-revoked-zh-CN-phone.png"), full_page=True)
+            context.close()
+        finally:
+            browser.close()

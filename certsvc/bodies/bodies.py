@@ -84,6 +84,26 @@ def get_body(session: Session, code: str) -> CertificationBody:
     return body
 
 
+@dataclass(frozen=True)
+class HostedBody:
+    """A body as the public front page names it: no credit code, no filing details."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    chain_leader: bool
+
+
+def hosted_bodies(session: Session) -> list[HostedBody]:
+    """The bodies that issue here now (active ones), by code: who a visitor may meet."""
+    found = session.scalars(
+        select(CertificationBody)
+        .where(CertificationBody.status == "active")
+        .order_by(CertificationBody.code)
+    )
+    return [HostedBody(b.code, b.name_zh, b.name_en, b.chain_leader) for b in found]
+
+
 def require_active(body: CertificationBody, doing: str) -> None:
     """Raise BodySuspended when ``body`` is suspended: the one place for what that forbids.
 

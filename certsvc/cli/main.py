@@ -33,6 +33,7 @@ from certsvc.errors import (
     InvalidUnicode,
     NotFound,
 )
+from certsvc.i18n import language_from_env, set_language
 from certsvc.models import Certificate, Occupation
 from certsvc.private_files import create_private_file, narrow
 
@@ -110,6 +111,8 @@ def _database_problem(exc: DBAPIError) -> tuple[str, int]:
 @click.version_option(package_name="certsvc")
 def cli() -> None:
     """certsvc — issue and verify signed vocational skill-level certificates."""
+    # Messages in the person's language: CERTSVC_LANGUAGE=zh, or a zh_* locale.
+    set_language(language_from_env())
 
 
 def main() -> None:

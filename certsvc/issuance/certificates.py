@@ -333,7 +333,7 @@ def preview_rows(
     shown = {number for number, _ in rows}
     general = [e for e in errors if e.row not in shown]
     if not rows:
-        general.append(RowError(1, "", "the file has no data rows"))
+        general.append(RowError.of(1, "", "the file has no data rows"))
     preview_rows_: list[PreviewRow] = []
     for number, values in rows:
         row_errors = sorted(by_row.get(number, []), key=lambda e: e.column)

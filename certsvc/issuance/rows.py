@@ -177,13 +177,13 @@ def _read_records(
         key = tuple(row.values[c.key] for c in COLUMNS)
         if key in seen:
             row_errors.append(
-                RowError(row_number, "", f"same as row {seen[key]}: delete one of the two")
+                RowError.of(row_number, "", f"same as row {seen[key]}: delete one of the two")
             )
         else:
             seen[key] = row_number
         if _is_example(row.values):
             row_errors.append(
-                RowError(
+                RowError.of(
                     row_number,
                     "",
                     f"this is the template's example row ({EXAMPLE_ROW['name']}): "
@@ -209,7 +209,7 @@ def _read_row(row_number: int, cells: list[Cell], layout: _Layout) -> tuple[RawR
         if key is None:
             if text:
                 errors.append(
-                    RowError(
+                    RowError.of(
                         row_number,
                         "",
                         f"column {column_letter(position)} has a value but no header: "
@@ -220,10 +220,10 @@ def _read_row(row_number: int, cells: list[Cell], layout: _Layout) -> tuple[RawR
         values[key] = text
         label = _label(key)
         if cell.problem is not None:
-            errors.append(RowError(row_number, key, f"{label}: {cell.problem}"))
+            errors.append(RowError.of(row_number, key, f"{label}: {cell.problem}"))
         elif cell.is_number and key in _TEXT_ONLY_KEYS:
             errors.append(
-                RowError(
+                RowError.of(
                     row_number,
                     key,
                     f"{label}: the cell holds a number, and Excel keeps only 15 digits of a "
@@ -232,7 +232,7 @@ def _read_row(row_number: int, cells: list[Cell], layout: _Layout) -> tuple[RawR
                 )
             )
         elif text.startswith("="):
-            errors.append(RowError(row_number, key, f"{label}: {FORMULA_MESSAGE}"))
+            errors.append(RowError.of(row_number, key, f"{label}: {FORMULA_MESSAGE}"))
         errors.extend(_length_problems(row_number, key, text))
         # Control characters are not this module's business: validate_rows refuses them.
         if key in MULTILINE_KEYS:
@@ -245,7 +245,7 @@ def _length_problems(row_number: int, key: str, text: str) -> list[RowError]:
     if len(text) <= limit:
         return []
     message = f"the text is {len(text)} characters long; at most {limit} are accepted: shorten it"
-    return [RowError(row_number, key, f"{_label(key)}: {message}")]
+    return [RowError.of(row_number, key, f"{_label(key)}: {message}")]
 
 
 def _is_example(values: Mapping[str, str]) -> bool:

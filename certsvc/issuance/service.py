@@ -160,7 +160,7 @@ def _issue(
         return replay, {}
     require_active(body, "issue")
     if not sub.rows and not sub.read_errors:
-        raise BatchRejected([RowError(1, "", "the batch has no rows")])
+        raise BatchRejected([RowError.of(1, "", "the batch has no rows")])
     requests, errors = validate_rows(session, body, sub.rows, runtime.vault)
     errors = [*sub.read_errors, *errors]
     if errors:

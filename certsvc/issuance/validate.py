@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +33,7 @@ from certsvc.domain.text import check_text, check_visible
 from certsvc.domain.uscc import normalize_uscc
 from certsvc.errors import CertsvcError, InvalidInput, RowError
 from certsvc.holders.identity import IdVault
+from certsvc.i18n import Message
 from certsvc.issuance.columns import MULTILINE_KEYS, max_chars
 from certsvc.models import Certificate, CertificationBody, Holder, Occupation
 from certsvc.render.typeface import check_renderable
@@ -99,8 +100,8 @@ class _RowChecker:
         self.memo = memo
         self.ok = True
 
-    def fail(self, column: str, message: str) -> None:
-        self.errors.append(RowError(self.row, column, message))
+    def fail(self, column: str, message: str | Message, /, **params: Any) -> None:
+        self.errors.append(RowError.of(self.row, column, message, **params))
         self.ok = False
 
     def field(
@@ -126,7 +127,7 @@ class _RowChecker:
             if repeats:
                 self.memo[key] = outcome
         if isinstance(outcome, CertsvcError):
-            self.fail(column, outcome.message)
+            self.fail(column, outcome.text)
             return None
         return outcome  # type: ignore[return-value]
 
@@ -404,7 +405,7 @@ def _already_certified(
             number = existing.get((r.id_type.value, r.id_digest, r.occupation.code, r.level.code))
             if number is not None and (r.corrects is None or r.corrects.number != number):
                 errors.append(
-                    RowError(
+                    RowError.of(
                         r.row,
                         "",
                         f"this person already holds certificate {number} for this occupation "

@@ -78,7 +78,7 @@ def _import(runtime: Runtime, attempt: Attempt) -> None:
 
     payload = read_input(runtime, attempt.job_id)
     rows = decode_rows(payload["rows"])
-    read_errors = [RowError(**e) for e in payload.get("read_errors", [])]
+    read_errors = [RowError.from_record(e) for e in payload.get("read_errors", [])]
     attempt.progress(0, len(rows), force=True)
     # SQLite has one writer at a time, and issuance holds the write lock until it commits:
     # progress written from another connection meanwhile would wait for it (and time out).

@@ -75,7 +75,9 @@
     if (typeof jwk.body === "string" && issuingBody(d.number) !== jwk.body) return "bad";
     return "ok";
   })().then(function (state) {
-    if (state === "ok") show("", d.ok);
+    // "ok" is the signature: under a revoked or superseded banner the page's own words
+    // (data-ok, data-ok-kind) say it is genuine *but* the certificate is not current.
+    if (state === "ok") show(d.okKind || "", d.ok);
     else if (state === "bad") show("bad", d.bad);
     else el.hidden = true;
   }, function () {

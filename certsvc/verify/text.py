@@ -54,6 +54,10 @@ _ZH: dict[str, str] = {
     "why.unknown_key": "签名所用的密钥不属于本系统，无法确认证书来源。",
     "why.malformed": "二维码内容不完整或不是本系统的证书二维码。请重新扫描，或使用下方的手工查询。",
     "why.not_found": "未找到与输入信息相符的证书。请核对证书编号、姓名或证件号码。",
+    "technical": "技术详情（供开发者）",
+    "technical.status": "核验状态代码",
+    "technical.reason": "原因代码",
+    "technical.message": "说明",
     "reason": "撤销原因",
     "revoked_at": "撤销时间",
     "newer": "新证书",
@@ -85,6 +89,10 @@ _ZH: dict[str, str] = {
     "device.checking": "正在本设备上核验签名……",
     "device.ok": "已在本设备上核验签名：证书编号、姓名、职业和发证日期与签名一致。",
     "device.bad": "本设备核验未通过：签名无效，或签名内容与下列信息不一致。",
+    "device.ok_revoked": "签名真实，但证书已撤销：本设备核验签名无误，但发证机构已撤销该证书，"
+    "不能作为有效证书采信。",
+    "device.ok_superseded": "签名真实，但证书已被更正后的新证书替代：请以新证书为准。",
+    "device.ok_not_valid": "签名真实，但服务器核验未通过：请以上方的核验结果为准。",
     "device.unsupported": "本设备的浏览器不支持在本机核验签名（以服务器核验结果为准）。",
     "lookup.heading": "手工查询",
     "lookup.by_number": "按证书编号和姓名查询",
@@ -108,6 +116,29 @@ _ZH: dict[str, str] = {
     "error.invalid_id_type": "证件类型有误，请从列表中选择。",
     "too_many": "请求过于频繁",
     "too_many.why": "请稍后再试（约 {n} 秒后）。",
+    "front.title": "职业技能等级证书签发与核验",
+    "front.intro": "下列职业技能等级认定评价机构在本服务签发电子职业技能等级证书。"
+    "任何人都可以在此核验证书的真伪和当前状态：是否有效、是否已撤销或被更正替代。",
+    "front.verify": "核验一张证书",
+    "front.verify_note": "输入证书上印制的证书编号和持证人姓名。",
+    "front.scan": "扫码核验",
+    "front.scan_how": "每张证书右下角印有二维码。用手机相机（或微信“扫一扫”）对准二维码，"
+    "打开出现的链接，即可看到该证书的核验页面，无需安装应用，也无需登录。",
+    "front.scan_check": "核验页面的地址应以本服务的网址开头；页面会在您的手机上再次核对证书签名。",
+    "front.by_id": "没有证书编号？按证件号码和姓名查询该持证人的全部证书",
+    "front.bodies": "在本服务签发证书的评价机构",
+    "front.bodies_none": "目前还没有评价机构在本服务签发证书。",
+    "front.body_code": "机构代码",
+    "front.kind.Y": "用人单位（企业）",
+    "front.kind.S": "社会培训评价组织",
+    "front.chain_leader": "链主企业：也可认定其生态链成员企业的职工",
+    "front.staff": "评价机构工作人员",
+    "front.console": "登录证书控制台（签发、撤销、更正证书）",
+    "front.developers": "开发者与核验系统",
+    "front.openapi": "公开接口说明（OpenAPI）",
+    "front.jwks": "签名公钥（JWKS）",
+    "front.transparency": "公开签发日志（透明日志）",
+    "front.checkpoint": "签发日志最新检查点",
     "footer": "本页面由发证机构的证书系统生成。全国联网查询：jndj.osta.org.cn",
 }
 
@@ -145,6 +176,10 @@ _EN: dict[str, str] = {
     "Scan again, or use the manual look-up below.",
     "why.not_found": "No certificate matches. Check the certificate number, the name or the ID "
     "number.",
+    "technical": "Technical details (for developers)",
+    "technical.status": "Status code",
+    "technical.reason": "Reason code",
+    "technical.message": "Message",
     "reason": "Reason",
     "revoked_at": "Revoked on",
     "newer": "New certificate",
@@ -179,6 +214,13 @@ _EN: dict[str, str] = {
     "match the signature.",
     "device.bad": "Not confirmed on this device: the signature is invalid or does not match "
     "the details below.",
+    "device.ok_revoked": "Signature genuine, but the certificate has been revoked: this device "
+    "confirms the signature, but the issuing body has revoked the certificate; do not accept it "
+    "as valid.",
+    "device.ok_superseded": "Signature genuine, but the certificate has been replaced by a "
+    "corrected one: rely on the new certificate.",
+    "device.ok_not_valid": "Signature genuine, but the server's check failed: the result above "
+    "stands.",
     "device.unsupported": "This browser cannot check the signature itself (the server's check "
     "above stands).",
     "lookup.heading": "Manual look-up",
@@ -205,6 +247,33 @@ _EN: dict[str, str] = {
     "error.invalid_id_type": "Choose an ID type from the list.",
     "too_many": "Too many requests",
     "too_many.why": "Please try again later (in about {n} seconds).",
+    "front.title": "Skill certificates: issued and verified here",
+    "front.intro": "The certification bodies below issue electronic vocational skill "
+    "certificates with this service. Anyone can check here whether a certificate is genuine and "
+    "what its status is: valid, revoked, or replaced by a corrected one.",
+    "front.verify": "Verify a certificate",
+    "front.verify_note": "Enter the certificate number and the holder's name as printed.",
+    "front.scan": "Scan to verify",
+    "front.scan_how": "Every certificate carries a QR code in its lower right corner. Point your "
+    "phone's camera (or WeChat's Scan) at it and open the link it shows: the certificate's "
+    "verification page opens, with no app and no log-in.",
+    "front.scan_check": "The page's address should start with this service's address; the page "
+    "checks the certificate's signature again on your phone.",
+    "front.by_id": "No certificate number? Find all of a holder's certificates by ID number "
+    "and name",
+    "front.bodies": "Certification bodies issuing here",
+    "front.bodies_none": "No certification body issues here yet.",
+    "front.body_code": "Body code",
+    "front.kind.Y": "Employer (enterprise)",
+    "front.kind.S": "Social training and assessment organisation",
+    "front.chain_leader": "Chain leader: may also certify staff of its ecosystem members",
+    "front.staff": "Staff of a certification body",
+    "front.console": "Log in to the console (issue, revoke, correct certificates)",
+    "front.developers": "Developers and verifying systems",
+    "front.openapi": "Public API description (OpenAPI)",
+    "front.jwks": "Signing keys (JWKS)",
+    "front.transparency": "Public issuance log (transparency log)",
+    "front.checkpoint": "The issuance log's latest checkpoint",
     "footer": "Generated by the issuing body's certificate service. National query: "
     "jndj.osta.org.cn",
 }

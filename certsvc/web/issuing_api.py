@@ -197,7 +197,7 @@ def _read_rows(
         else (i, {})
         for i, row in enumerate(rows)
     ]
-    return data, values, [RowError(i, key, message) for (i, key), message in bad.items()]
+    return data, values, [RowError.of(i, key, message) for (i, key), message in bad.items()]
 
 
 def _row_problem(error: ErrorDetails) -> str:

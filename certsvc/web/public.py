@@ -1,4 +1,5 @@
-"""Public routes: health, the JWKS, the page behind each QR code and the manual look-up forms.
+"""Public routes: health, the JWKS, the front page, the page behind each QR code and the
+manual look-up forms.
 
 Pages are server-rendered and work without JavaScript; ``static/verify.js`` only adds the
 on-device signature check. Chinese by default; ``?lang=en`` (or a form's ``lang`` field)
@@ -16,6 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from certsvc.bodies.bodies import hosted_bodies
 from certsvc.bodies.keyring import published_keys
 from certsvc.domain.china_time import CHINA
 from certsvc.domain.ids import IdType
@@ -175,6 +177,23 @@ def verify_page(token: str) -> Response:
         )
     )
     return _result_page(result, token.strip())
+
+
+@bp.get("/")
+@documented(
+    Operation(
+        "frontPage",
+        "The front page: who issues here, verify by number and name, where to scan",
+        {200: _PAGE},
+        params=(_LANG,),
+        tags=_PAGES,
+    )
+)
+def front() -> Response:
+    """What this service is, which bodies issue here, the number + name form, how to scan."""
+    runtime = runtime_of(current_app)
+    bodies = runtime.db.read(hosted_bodies)
+    return _page("front.html", bodies=bodies)
 
 
 @bp.get("/lookup")

@@ -102,6 +102,16 @@ def _globals() -> dict[str, Any]:
         "level_name": i18n.level_name,
         "role_name": i18n.role_name,
         "status_name": i18n.status_name,
+        "route_name": i18n.route_name,
+        "event_name": i18n.event_name,
+        "action_name": i18n.action_name,
+        "outcome_name": i18n.outcome_name,
+        "job_kind_name": i18n.job_kind_name,
+        "job_state_name": i18n.job_state_name,
+        "batch_source_name": i18n.batch_source_name,
+        "detail_items": i18n.detail_items,
+        "column_label": i18n.column_label,
+        "export_format_name": i18n.export_format_name,
     }
 
 

@@ -168,7 +168,7 @@ def _issue_as_job(
         payload={
             "body_code": body_code,
             "rows": encode_rows([(r.row, r.values) for r in parsed.rows]),
-            "read_errors": [e.to_dict() for e in parsed.errors],
+            "read_errors": [e.to_record() for e in parsed.errors],
             "source": parsed.format,
             "content_sha256": ticket["d"],
             "filename": filename,

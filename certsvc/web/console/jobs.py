@@ -23,7 +23,7 @@ from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, principal, requires
 from certsvc.web.console import bp
 from certsvc.web.console.forms import ActionForm
-from certsvc.web.console.i18n import tr
+from certsvc.web.console.i18n import job_state_name, tr
 
 #: The job page may run its one script and fetch its status from this origin.
 JOB_PAGE_POLICY = (
@@ -38,28 +38,6 @@ def _body_id() -> int:
     body_id = principal().body_id
     assert body_id is not None
     return body_id
-
-
-def kind_name(kind: str) -> str:
-    """What a job does, for people."""
-    names = {
-        "batch_zip": tr("证书 PDF 打包（ZIP）", "Certificate PDFs (ZIP)"),
-        "batch_print": tr("合并打印 PDF", "Merged print PDF"),
-        "import": tr("导入发证", "Import and issue"),
-        "stats_export": tr("统计导出", "Statistics export"),
-    }
-    return names.get(kind, kind)
-
-
-def state_name(state: str) -> str:
-    names = {
-        "queued": tr("排队中", "Queued"),
-        "running": tr("进行中", "Running"),
-        "succeeded": tr("已完成", "Finished"),
-        "failed": tr("失败", "Failed"),
-        "expired": tr("结果已过期", "Result expired"),
-    }
-    return names.get(state, state)
 
 
 def error_text(job: Job) -> str:
@@ -82,7 +60,7 @@ def error_text(job: Job) -> str:
 
 def _status(job: Job) -> dict[str, object]:
     data = service.job_json(job)
-    data["state_name"] = state_name(job.state)
+    data["state_name"] = job_state_name(job.state)
     data["label"] = _progress_label(job)
     data["page_url"] = url_for("console.job", job_id=job.id)
     data["result_url"] = (
@@ -99,7 +77,7 @@ def _progress_label(job: Job) -> str:
             f"{job.progress_done} / {job.progress_total}（{service.percent(job)}%）",
             f"{job.progress_done} of {job.progress_total} ({service.percent(job)}%)",
         )
-    return state_name(job.state)
+    return job_state_name(job.state)
 
 
 def _submit_render(kind: str, batch_id: str) -> ResponseReturnValue:
@@ -155,8 +133,6 @@ def jobs() -> ResponseReturnValue:
     return render_template(
         "console/jobs.html",
         jobs=rows,
-        kind_name=kind_name,
-        state_name=state_name,
         percent=service.percent,
         form=ActionForm(),
         formats=FORMATS,
@@ -173,7 +149,6 @@ def job(job_id: str) -> ResponseReturnValue:
         "console/job.html",
         job=found,
         status=_status(found),
-        kind_name=kind_name,
         error_text=error_text(found),
         refresh=REFRESH_SECONDS,
     )
