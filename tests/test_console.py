@@ -254,7 +254,7 @@ def test_import_preview_marks_every_bad_row_then_a_fixed_file_issues(
     assert re.search(r'<tr class="bad" id="row-3">', html)
     assert re.search(r'<tr class="bad" id="row-4">', html)
     assert re.search(r'<tr class="" id="row-2">', html)
-    assert html.count('<td class="bad">') == 2  # exactly the two faulty cells
+    assert html.count('<td class="bad" ') == 2  # exactly the two faulty cells
     assert count(runtime, Certificate) == 0 and count(runtime, Batch) == 0
 
     good = [row(1), row(2), row(3, level="三级")]

@@ -58,7 +58,9 @@ def test_missing_photo_is_an_error_only_when_required() -> None:
     photos, errors = match_photos(rows, archive, required=True)
     assert set(photos) == {2}
     assert [(e.row, e.column) for e in errors] == [(3, PHOTO_COLUMN)]
-    assert "no photo for this ID number" in errors[0].message and "缺少" in errors[0].text.in_language("zh")
+    assert "no photo for this ID number" in errors[0].message and "缺少" in errors[
+        0
+    ].text.in_language("zh")
     assert person_id(2) not in errors[0].message  # masked
     photos, errors = match_photos(rows, archive, required=False)
     assert set(photos) == {2} and errors == []
