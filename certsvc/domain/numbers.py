@@ -82,9 +82,9 @@ class BodyCode:
         ):
             if len(value) != n or not value.isascii() or not value.isdigit():
                 raise InvalidInput(
-                    N_("{field} must be {n} digits, not {value}"),
+                    N_("{field} must be {digits} digits, not {value}"),
                     field=field,
-                    n=n,
+                    digits=n,
                     value=repr(value),
                 )
 
