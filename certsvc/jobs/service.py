@@ -618,7 +618,7 @@ def error_text(job: Job) -> Message:
     record = job.outcome.get(_ERROR_TEXT) if job.outcome else None
     if isinstance(record, dict):
         return Message.from_record(record)
-    return Message(job.error_message)
+    return _stored_english(job.error_message)
 
 
 def row_errors(job: Job) -> list[RowError]:
@@ -628,8 +628,16 @@ def row_errors(job: Job) -> list[RowError]:
         if "text" in record:
             found.append(RowError.from_record(record))
         else:  # stored as English text by an earlier version
-            found.append(RowError(record["row"], record["column"], Message(record["message"])))
+            found.append(
+                RowError(record["row"], record["column"], _stored_english(record["message"]))
+            )
     return found
+
+
+def _stored_english(text: str) -> Message:
+    """Text a job kept in English only (before messages were records): shown as it is, in
+    every language, since no catalogue entry matches a rendered sentence."""
+    return Message(text)
 
 
 def public_outcome(job: Job) -> dict[str, Any]:
