@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from certsvc.domain.ids import IdType, mask_id_number
 from certsvc.errors import ConfigError, InvalidInput
+from certsvc.i18n import N_
 
 NONCE_BYTES = 12
 SALT_BYTES = 16
@@ -67,10 +68,10 @@ class IdVault:
     def __init__(self, hash_key: bytes, encryption_key: bytes) -> None:
         if len(hash_key) != 32 or len(encryption_key) != 32:
             raise ConfigError(
-                "CERTSVC_ID_HASH_KEY and CERTSVC_ID_ENCRYPTION_KEY must each be 32 bytes"
+                N_("CERTSVC_ID_HASH_KEY and CERTSVC_ID_ENCRYPTION_KEY must each be 32 bytes")
             )
         if hmac.compare_digest(hash_key, encryption_key):
-            raise ConfigError("CERTSVC_ID_HASH_KEY and CERTSVC_ID_ENCRYPTION_KEY must differ")
+            raise ConfigError(N_("CERTSVC_ID_HASH_KEY and CERTSVC_ID_ENCRYPTION_KEY must differ"))
         self._hash_key = hash_key
         self._aead = AESGCM(encryption_key)
 
@@ -115,8 +116,10 @@ class IdVault:
                 salts.append(decrypt(nonce, sealed, _salt_aad(id_type, digest)))
             except InvalidTag as exc:
                 raise ConfigError(
-                    "an ID commitment salt cannot be decrypted: CERTSVC_ID_ENCRYPTION_KEY "
-                    "differs from the key it was stored with, or the row was altered"
+                    N_(
+                        "an ID commitment salt cannot be decrypted: CERTSVC_ID_ENCRYPTION_KEY "
+                        "differs from the key it was stored with, or the row was altered"
+                    )
                 ) from exc
         return salts
 
@@ -139,14 +142,16 @@ class IdVault:
                 number = decrypt(nonce, sealed, _aad(id_type, digest)).decode()
             except InvalidTag as exc:
                 raise ConfigError(
-                    "an ID number cannot be decrypted: CERTSVC_ID_ENCRYPTION_KEY differs from "
-                    "the key it was stored with, or the row was altered"
+                    N_(
+                        "an ID number cannot be decrypted: CERTSVC_ID_ENCRYPTION_KEY differs "
+                        "from the key it was stored with, or the row was altered"
+                    )
                 ) from exc
             check = keyed.copy()
             check.update(_hash_message(id_type, number))
             if not hmac.compare_digest(check.hexdigest(), digest):
                 raise ConfigError(
-                    "a decrypted ID number does not match its hash: the row was altered"
+                    N_("a decrypted ID number does not match its hash: the row was altered")
                 )
             numbers.append(number)
         return numbers
@@ -155,7 +160,7 @@ class IdVault:
         """The stored form of a holder photo: nonce + AES-GCM ciphertext, bound to its
         body and digest (hex SHA-256 of ``jpeg``)."""
         if hashlib.sha256(jpeg).hexdigest() != sha256:
-            raise InvalidInput("the photo's digest does not match the photo")
+            raise InvalidInput(N_("the photo's digest does not match the photo"))
         nonce = os.urandom(NONCE_BYTES)
         return nonce + self._aead.encrypt(nonce, jpeg, _photo_aad(body_id, sha256))
 
@@ -167,11 +172,13 @@ class IdVault:
             jpeg = self._aead.decrypt(nonce, ciphertext, _photo_aad(body_id, sha256))
         except InvalidTag as exc:
             raise ConfigError(
-                "a holder photo cannot be decrypted: CERTSVC_ID_ENCRYPTION_KEY differs from "
-                "the key it was stored with, or the row was altered"
+                N_(
+                    "a holder photo cannot be decrypted: CERTSVC_ID_ENCRYPTION_KEY differs from "
+                    "the key it was stored with, or the row was altered"
+                )
             ) from exc
         if not hmac.compare_digest(hashlib.sha256(jpeg).hexdigest(), sha256):
-            raise ConfigError("a decrypted holder photo does not match its digest")
+            raise ConfigError(N_("a decrypted holder photo does not match its digest"))
         return jpeg
 
 

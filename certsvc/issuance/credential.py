@@ -45,6 +45,7 @@ from certsvc.domain.levels import Level
 from certsvc.domain.routes import DirectGround, Route
 from certsvc.errors import InvalidInput, MalformedToken
 from certsvc.holders.photos_store import digest_sri, sri_digest
+from certsvc.i18n import N_
 from certsvc.issuance.context import context_url
 from certsvc.signing.statuslist import ENTRY_TYPE, PURPOSE, StatusEntry
 from certsvc.signing.vc import VC_CONTEXT_V2, check_credential, credential_bytes
@@ -118,15 +119,15 @@ def parse_qr_payload(payload: bytes) -> QrClaims:
     try:
         text = payload.decode()
     except UnicodeDecodeError as exc:
-        raise MalformedToken("the QR payload is not UTF-8 text") from exc
+        raise MalformedToken(N_("the QR payload is not UTF-8 text")) from exc
     if text.startswith("["):
         return _parse_format_1(text)
     parts = text.split("|")
     if len(parts) < 5 or parts[0] != str(QR_PAYLOAD_VERSION):
-        raise MalformedToken("the QR payload is not a certsvc certificate (format 1 or 2)")
+        raise MalformedToken(N_("the QR payload is not a certsvc certificate (format 1 or 2)"))
     number, name, occupation, date = parts[1], "|".join(parts[2:-2]), parts[-2], parts[-1]
     if not (number and name and _OCCUPATION_DIGITS.fullmatch(occupation)):
-        raise MalformedToken("the QR payload is not a certsvc certificate (format 2)")
+        raise MalformedToken(N_("the QR payload is not a certsvc certificate (format 2)"))
     code = "-".join(
         occupation[start:end]
         for start, end in zip((0, *_OCCUPATION_HYPHENS), (*_OCCUPATION_HYPHENS, None), strict=True)
@@ -139,7 +140,7 @@ def _parse_format_1(text: str) -> QrClaims:
     try:
         body = json.loads(text)
     except ValueError as exc:
-        raise MalformedToken("the QR payload is not JSON") from exc
+        raise MalformedToken(N_("the QR payload is not JSON")) from exc
     if not (
         isinstance(body, list)
         and len(body) == 5
@@ -148,7 +149,7 @@ def _parse_format_1(text: str) -> QrClaims:
         and isinstance(body[4], int)
         and not isinstance(body[4], bool)
     ):
-        raise MalformedToken("the QR payload is not a certsvc certificate (format 1)")
+        raise MalformedToken(N_("the QR payload is not a certsvc certificate (format 1)"))
     return QrClaims(body[1], body[2], body[3], _payload_date(str(body[4])))
 
 
@@ -159,7 +160,9 @@ def _payload_date(digits: str) -> dt.date:
             return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
         except ValueError:
             pass
-    raise MalformedToken(f"the QR payload has an impossible issue date {digits[:16]!r}")
+    raise MalformedToken(
+        N_("the QR payload has an impossible issue date {date}"), date=repr(digits[:16])
+    )
 
 
 def _credential_strings(facts: CertifiedFacts, public_url: str) -> dict[str, str]:
@@ -278,16 +281,16 @@ def photo_resource(credential: Mapping[str, Any]) -> str | None:
     if resources is None:
         return None
     if not isinstance(resources, list):
-        raise MalformedToken("relatedResource must be a list")
+        raise MalformedToken(N_("relatedResource must be a list"))
     for item in resources:
         if isinstance(item, Mapping) and str(item.get("id", "")).endswith(PHOTO_FRAGMENT):
             sri = item.get("digestSRI")
             if not isinstance(sri, str):
-                raise MalformedToken("the photo's relatedResource has no digestSRI")
+                raise MalformedToken(N_("the photo's relatedResource has no digestSRI"))
             try:
                 return sri_digest(sri)
             except InvalidInput as exc:
-                raise MalformedToken(exc.message) from exc
+                raise MalformedToken(exc.text) from exc
     return None
 
 

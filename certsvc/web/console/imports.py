@@ -222,11 +222,11 @@ def import_preview() -> ResponseReturnValue:
         "console/preview.html",
         preview=preview,
         columns=COLUMNS,
-        labels=_labels(),
         filename=filename,
         confirm=confirm,
         upload=UploadForm(formdata=None),
         thumbnails=_thumbnails(photos),
+        labels=_labels(),
     ), (200 if preview.ok else 422)
 
 
@@ -338,11 +338,11 @@ def import_confirm() -> ResponseReturnValue:
             "console/preview.html",
             preview=preview,
             columns=COLUMNS,
-            labels=_labels(),
             filename=filename,
             confirm=ConfirmImportForm(formdata=None),
             upload=UploadForm(formdata=None),
             thumbnails=_thumbnails(photos),
+            labels=_labels(),
         ), 422
     if result.replayed:
         flash(
