@@ -42,6 +42,7 @@ from typing import Any
 from sqlalchemy import update
 
 from certsvc.errors import FeedIntegrityError, InvalidInput
+from certsvc.i18n import N_
 from certsvc.registry.apply import Applier, PullSummary
 from certsvc.registry.mirror import Mirror, MirrorState
 from certsvc.registry.transport import FeedClient
@@ -69,7 +70,9 @@ def pull(
     state = mirror.state()
     if state.source and state.source != client.base_url:
         raise InvalidInput(
-            f"this mirror follows {state.source}, not {client.base_url}; use another --db"
+            N_("this mirror follows {source}, not {base_url}; use another --db"),
+            source=state.source,
+            base_url=client.base_url,
         )
     if not state.source:
         with mirror.transaction() as session:
@@ -97,7 +100,7 @@ def pull(
                 break
             following = int(page["next"])
             if following < int(events[-1]["seq"]):
-                raise FeedIntegrityError("the feed's next cursor is behind its last event")
+                raise FeedIntegrityError(N_("the feed's next cursor is behind its last event"))
             # Fetch the next page while this one is verified and applied.
             pending = pool.submit(client.page, following, limit)
             cursor = applier.apply_page(mirror, page)
