@@ -107,7 +107,7 @@ def test_url_png_pdf_and_json(tmp_path: Path) -> None:
 def test_unreadable_inputs_are_one_line_errors(tmp_path: Path) -> None:
     blank = tmp_path / "blank.png"
     pytest.importorskip("PIL.Image").new("L", (200, 200), 255).save(blank)
-    assert "no QR" in run(str(blank), "--jwks", str(JWKS), code=65).stderr
+    assert "found no QR code" in run(str(blank), "--jwks", str(JWKS), code=65).stderr
     assert "no such file" in run(str(tmp_path / "x.pdf"), "--jwks", str(JWKS), code=65).stderr
     page = run("https://cert.example.cn/about", "--jwks", str(JWKS), code=65)
     assert "not a certificate verification URL" in page.stderr
