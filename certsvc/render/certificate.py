@@ -31,6 +31,7 @@ from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
 from certsvc.domain.routes import DirectGround, Route
 from certsvc.errors import InvalidInput
+from certsvc.i18n import N_
 from certsvc.render import pdffile, qrsymbol
 from certsvc.render.seal import UploadedSeal, draw_generated_seal, draw_uploaded_seal
 from certsvc.render.typeface import (
@@ -309,7 +310,7 @@ def render_merged(
         bodies[face.body_name_zh] = None
         count += 1
     if not count:
-        raise InvalidInput("there are no certificates to print")
+        raise InvalidInput(N_("there are no certificates to print"))
     canvas.setAuthor("、".join(bodies))
     canvas.setSubject(f"{count} certificates")
     canvas.save()
@@ -586,5 +587,5 @@ def _photo_image(data: bytes) -> object:
         with Image.open(io.BytesIO(data)) as img:
             rgb = ImageOps.fit(img.convert("RGB"), (295, 413), Image.Resampling.LANCZOS)
     except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise InvalidInput(f"the holder photo cannot be read: {exc}") from exc
+        raise InvalidInput(N_("the holder photo cannot be read: {exc}"), exc=exc) from exc
     return ImageReader(rgb)
