@@ -198,7 +198,7 @@ def test_missing_secrets_stop_with_advice(tmp_path: Path) -> None:
         cli, ["init"], env={"CERTSVC_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
     )
     assert result.exit_code == 78
-    assert "missing secret(s): CERTSVC_SECRET_KEY" in result.stderr
+    assert "missing secrets: CERTSVC_SECRET_KEY, CERTSVC_ID_HASH_KEY" in result.stderr
     assert "certsvc secrets" in result.stderr
 
 

@@ -35,7 +35,7 @@ def test_every_problem_is_reported_at_once() -> None:
         "CERTSVC_PORT must be a TCP port number",
         "CERTSVC_ID_HASH_KEY must be 32 random bytes",
         "two different letters",
-        "missing secret(s): CERTSVC_SECRET_KEY",
+        "missing secrets: CERTSVC_SECRET_KEY",
     ):
         assert fragment in message
 
