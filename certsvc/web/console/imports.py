@@ -21,6 +21,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from certsvc.accounts.permissions import Permission
 from certsvc.domain.ids import redact_id_numbers
 from certsvc.errors import BadFile, BatchRejected, BodySuspended, InvalidInput
+from certsvc.i18n import N_
 from certsvc.issuance import certificates
 from certsvc.issuance.columns import COLUMNS, template_choices
 from certsvc.issuance.rows import ParsedFile, read_results_file
@@ -99,7 +100,7 @@ def import_preview() -> ResponseReturnValue:
     runtime = runtime_of(current_app)
     try:
         if len(data) > _MAX_UPLOAD_BYTES:
-            raise BadFile("the file is larger than 20 MB: split it into several files")
+            raise BadFile(N_("the file is larger than 20 MB: split it into several files"))
         parsed = read_results_file(data, filename, max_rows=runtime.settings.max_batch_rows)
     except BadFile as exc:
         audit_request(
@@ -194,13 +195,13 @@ def import_confirm() -> ResponseReturnValue:
     who = principal()
     runtime = runtime_of(current_app)
     if not form.validate_on_submit():
-        raise InvalidInput("the confirmation is incomplete: upload the file again")
+        raise InvalidInput(N_("the confirmation is incomplete: upload the file again"))
     try:
         ticket = _tickets().loads(str(form.ticket.data), max_age=TICKET_MAX_AGE)
         data = _inflate(base64.b64decode(str(form.content.data), validate=True))
     except (BadSignature, binascii.Error, zlib.error, ValueError) as exc:
         raise InvalidInput(
-            "the confirmation has expired or was altered: upload the file again"
+            N_("the confirmation has expired or was altered: upload the file again")
         ) from exc
     if (
         not isinstance(ticket, dict)
@@ -209,7 +210,9 @@ def import_confirm() -> ResponseReturnValue:
         or len(data) > _MAX_UPLOAD_BYTES
         or certificates.batch_digest(runtime, data) != ticket.get("d")
     ):
-        raise InvalidInput("the confirmation does not match the previewed file: upload it again")
+        raise InvalidInput(
+            N_("the confirmation does not match the previewed file: upload it again")
+        )
     filename = str(ticket.get("f", "upload"))
     with runtime.db.session() as session:
         body = certificates.body_by_id(session, ticket["b"])
