@@ -123,10 +123,10 @@ def test_init_counts_clear_salts_and_seal_salts_seals_them(
             holder.id_salt = runtime.vault.open_salt(
                 IdType(holder.id_type), holder.id_hash, holder.id_salt
             )  # as an earlier version stored it
-        assert "1 holder(s) have ID commitment salts stored in clear" in certsvc("init").output
-        assert "sealed the ID commitment salts of 1 holder(s)" in certsvc("seal-salts").output
+        assert "1 holder has ID commitment salts stored in clear" in certsvc("init").output
+        assert "sealed the ID commitment salts of 1 holder" in certsvc("seal-salts").output
         assert "stored in clear" not in certsvc("init").output
-        assert "of 0 holder(s)" in certsvc("seal-salts").output
+        assert "of 0 holders" in certsvc("seal-salts").output
     finally:
         runtime.db.dispose()
 

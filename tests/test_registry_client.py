@@ -361,7 +361,7 @@ def test_the_pull_command_reports_rejections_with_exit_code_65(
     assert result.exit_code == 65, result.output
     assert "rejected: seq" in result.stderr and "Y000132010001264000002" in result.stderr
     assert "applied" in result.stdout and "rejected 1" in result.stdout
-    assert "1 record(s) did not verify" in result.stderr
+    assert "1 record did not verify" in result.stderr
 
 
 # --- redirects and plain http ----------------------------------------------------------------
