@@ -92,12 +92,11 @@ def _both(zh: Any, en: Any) -> str:
 
 @dataclass(frozen=True)
 class Trust:
-    """What a verification relied on, said in Chinese and English, and the host it trusted
+    """What a verification relied on, in the reader's language, and the host it trusted
     (None for a key set file, which names no host)."""
 
     host: str | None
-    zh: str
-    en: str
+    text: Message
 
 
 def trust_of(public_url: str, jwks_source: str | None) -> Trust:
@@ -106,21 +105,15 @@ def trust_of(public_url: str, jwks_source: str | None) -> Trust:
         host = url_host(public_url)
         return Trust(
             host,
-            f"本机数据库（在线核验），服务地址 {host}",
-            f"this installation's database (online), serving {host}",
+            Message(N_("this installation's database (online), serving {host}"), host=host),
         )
     host = url_host(jwks_source)
     if host is not None:
         return Trust(
             host,
-            f"{host} 发布的密钥集（离线核验签名）",
-            f"the key set published by {host} (signature checked offline)",
+            Message(N_("the key set published by {host} (signature checked offline)"), host=host),
         )
-    return Trust(
-        None,
-        f"密钥集文件 {jwks_source}（离线核验）",
-        f"the key set file {jwks_source} (offline)",
-    )
+    return Trust(None, Message(N_("the key set file {file} (offline)"), file=jwks_source))
 
 
 def host_warning(presented: Presented, trust: Trust) -> str | None:
@@ -128,11 +121,11 @@ def host_warning(presented: Presented, trust: Trust) -> str | None:
     shown = presented.url_host
     if shown is None or trust.host is None or shown == trust.host:
         return None
-    return (
-        f"警告：网址的主机 {shown} 不是核验所信任的 {trust.host}，"
-        f"真实证书的二维码指向 {trust.host} "
-        f"(warning: the URL's host {shown} is not {trust.host}, which was trusted; "
-        f"a genuine certificate's QR points to {trust.host})"
+    return gettext(
+        "warning: the URL's host {shown} is not {trusted}, which was trusted; a genuine "
+        "certificate's QR points to {trusted}",
+        shown=shown,
+        trusted=trust.host,
     )
 
 
@@ -141,13 +134,9 @@ def _url_host_line(presented: Presented, trust: Trust) -> str | None:
     if shown is None:
         return None
     if trust.host is None:
-        return f"{shown} " + _both(
-            "未核对：密钥集文件不含主机", "not checked: a key set file names no host"
-        )
+        return gettext("{shown} not checked: a key set file names no host", shown=shown)
     if shown != trust.host:
-        return f"{shown} — " + _both(
-            f"不是所信任的 {trust.host}！", f"NOT the trusted {trust.host}!"
-        )
+        return gettext("{shown} — NOT the trusted {trusted}!", shown=shown, trusted=trust.host)
     return shown
 
 
@@ -160,7 +149,10 @@ def result_lines(
     issuer = c.get("issuer") or {}
     route = c.get("route") or "—"
     if route == "direct":
-        route = f"direct: {_both(c.get('direct_ground_name'), c.get('direct_ground_name_en'))}"
+        route = gettext(
+            "direct: {ground}",
+            ground=_both(c.get("direct_ground_name"), c.get("direct_ground_name_en")),
+        )
         if c.get("direct_evidence"):
             route += f" — {c['direct_evidence']}"
     rows: list[tuple[str, Any]] = [(N_("status"), result.status.upper())]
@@ -194,7 +186,8 @@ def result_lines(
     if result.superseded_by:
         rows.append((N_("superseded by"), result.superseded_by))
     if result.kid:
-        rows.append((N_("key"), f"{result.kid} ({result.key_status or 'status unknown'})"))
+        status = result.key_status or gettext("status unknown")
+        rows.append((N_("key"), f"{result.kid} ({status})"))
     logged = result.transparency
     if logged is not None:
         rows.append(
@@ -217,7 +210,7 @@ def result_lines(
         ),
     ]
     if trust is not None:
-        rows.append((N_("trusted"), _both(trust.zh, trust.en)))
+        rows.append((N_("trusted"), str(trust.text)))
         host_line = _url_host_line(presented, trust)
         if host_line is not None:
             rows.append((N_("URL host"), host_line))
