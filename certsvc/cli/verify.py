@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -216,9 +217,17 @@ def result_lines(
             rows.append((N_("URL host"), host_line))
     if result.not_checked:
         rows.append((N_("NOT checked"), ", ".join(result.not_checked).replace("_", " ")))
-    return [
-        f"{gettext(label):<16} {value if value not in (None, '') else '—'}" for label, value in rows
-    ]
+    return [f"{_padded(gettext(label), 16)} {_shown(value)}" for label, value in rows]
+
+
+def _shown(value: Any) -> str:
+    return "—" if value in (None, "") else str(value)
+
+
+def _padded(label: str, width: int) -> str:
+    """*label* padded to *width* terminal columns: a Chinese character takes two."""
+    columns = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in label)
+    return label + " " * max(width - columns, 0)
 
 
 def check_log_bundle(
