@@ -112,10 +112,10 @@ def jobs_show(ctx: Context, job_id: str, as_json: bool) -> None:
         size = ngettext("{n:,} byte", "{n:,} bytes", job.result_size or 0)
         click.echo(f"  {gettext('result'):<12} {job.result_name} ({size})")
     if job.outcome:
-        outcome = json.dumps(job.outcome, ensure_ascii=False)[:500]
+        outcome = json.dumps(service.public_outcome(job), ensure_ascii=False)[:500]
         click.echo(f"  {gettext('outcome'):<12} {outcome}")
     if data["error"]:
-        click.echo(f"  {gettext('error'):<12} {job.error_code}: {job.error_message}")
+        click.echo(f"  {gettext('error'):<12} {job.error_code}: {service.error_text(job)}")
 
 
 @jobs.command("wait")
@@ -127,10 +127,10 @@ def jobs_wait(ctx: Context, job_id: str, timeout: float) -> None:
     job = _wait(ctx, job_id, timeout)
     if job.state == "failed":
         raise JobFailed(
-            N_("job {id} failed: {error_code}: {error_message}"),
-            id=job.id,
-            error_code=job.error_code,
-            error_message=job.error_message,
+            N_("job {job} failed: {code}: {message}"),
+            job=job.id,
+            code=job.error_code,
+            message=service.error_text(job),
         )
     done = f" ({job.progress_done}/{job.progress_total})" if job.progress_total else ""
     name = f": {job.result_name}" if job.result_name else ""
@@ -189,10 +189,10 @@ def _submit_render(ctx: Context, kind: str, batch_id: str, wait: bool) -> None:
         done = _wait(ctx, job.id, 3600.0)
         if done.state == "failed":
             raise JobFailed(
-                N_("job {id} failed: {error_code}: {error_message}"),
-                id=job.id,
-                error_code=done.error_code,
-                error_message=done.error_message,
+                N_("job {job} failed: {code}: {message}"),
+                job=job.id,
+                code=done.error_code,
+                message=service.error_text(done),
             )
 
 

@@ -43,10 +43,6 @@ def _tickets() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key or "", salt="certsvc-console-import")
 
 
-def _labels() -> dict[str, str]:
-    return {c.key: tr(c.label_zh, c.label_en) for c in COLUMNS}
-
-
 def _inflate(packed: bytes) -> bytes:
     """Decompress at most the upload limit (a forged form could hold a zip bomb)."""
     inflater = zlib.decompressobj()
@@ -144,7 +140,6 @@ def import_preview() -> ResponseReturnValue:
         "console/preview.html",
         preview=preview,
         columns=COLUMNS,
-        labels=_labels(),
         filename=filename,
         confirm=confirm,
         upload=UploadForm(formdata=None),
@@ -248,7 +243,6 @@ def import_confirm() -> ResponseReturnValue:
             "console/preview.html",
             preview=preview,
             columns=COLUMNS,
-            labels=_labels(),
             filename=filename,
             confirm=ConfirmImportForm(formdata=None),
             upload=UploadForm(formdata=None),

@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 
 from certsvc.accounts.permissions import Permission
 from certsvc.errors import NotFound
-from certsvc.i18n import N_
+from certsvc.i18n import N_, use_language
 from certsvc.issuance import certificates as certificate_service
 from certsvc.jobs import service
 from certsvc.models.jobs import Job
@@ -24,7 +24,7 @@ from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, principal, requires
 from certsvc.web.console import bp
 from certsvc.web.console.forms import ActionForm
-from certsvc.web.console.i18n import tr
+from certsvc.web.console.i18n import language, tr
 
 #: The job page may run its one script and fetch its status from this origin.
 JOB_PAGE_POLICY = (
@@ -64,25 +64,19 @@ def state_name(state: str) -> str:
 
 
 def error_text(job: Job) -> str:
-    """Why the job failed, for people: the job's own errors in both languages, a service
-    error's message as the service wrote it (as the console's error page shows it)."""
-    texts = {
-        "internal_error": tr(
-            "任务在服务器上失败。请重新开始；如果再次失败，请联系运维人员（处理进程的日志中有详细原因）。",
-            "The job failed on the server; start it again, and if it fails again tell the "
-            "operator (the worker's log has the details).",
-        ),
-        "job_abandoned": tr(
-            "该任务多次导致处理进程中止，已放弃。请重新提交；如果再次失败，请联系运维人员。",
-            "The job stopped its worker several times and was given up; submit it again, and "
-            "if it fails again tell the operator.",
-        ),
-    }
-    return texts.get(job.error_code, job.error_message)
+    """Why the job failed, in the console's language (the message kept with the job)."""
+    return service.error_text(job).in_language(language())
+
+
+def row_errors(job: Job) -> list[dict[str, object]]:
+    """A rejected batch's row errors, in the console's language."""
+    with use_language(language()):
+        return [e.to_dict() for e in service.row_errors(job)[:200]]
 
 
 def _status(job: Job) -> dict[str, object]:
-    data = service.job_json(job)
+    with use_language(language()):  # the job's error and row errors as the page shows them
+        data = service.job_json(job)
     data["state_name"] = state_name(job.state)
     data["label"] = _progress_label(job)
     data["page_url"] = url_for("console.job", job_id=job.id)
@@ -180,6 +174,7 @@ def job(job_id: str) -> ResponseReturnValue:
         status=_status(found),
         kind_name=kind_name,
         error_text=error_text(found),
+        row_errors=row_errors(found),
         refresh=REFRESH_SECONDS,
     )
     response = Response(html)
