@@ -46,9 +46,9 @@ def load_seal(data: bytes) -> UploadedSeal:
     """Read an uploaded seal (PNG or SVG); InvalidSeal says what is wrong with it."""
     if len(data) > MAX_SEAL_BYTES:
         raise InvalidSeal(
-            N_("the seal file is {length:,} bytes; the limit is {max_seal_bytes:,}"),
-            length=len(data),
-            max_seal_bytes=MAX_SEAL_BYTES,
+            N_("the seal file is {size} bytes; the limit is {limit} bytes"),
+            size=f"{len(data):,}",
+            limit=f"{MAX_SEAL_BYTES:,}",
         )
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return _png_seal(data)

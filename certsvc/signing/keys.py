@@ -40,7 +40,6 @@ __all__ = [
     "public_key_from_jwk",
 ]
 
-DECRYPT_FAILED = N_("cannot decrypt signing key: wrong CERTSVC_KEY_PASSPHRASE or damaged key file")
 
 # RFC 7638 §3.2: the required members of each key type, the only ones hashed.
 _THUMBPRINT_MEMBERS: dict[str, tuple[str, ...]] = {
@@ -102,7 +101,9 @@ def decrypt_private_key(pem: bytes, passphrase: bytes) -> Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(pem, password=passphrase)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise SigningKeyError(DECRYPT_FAILED) from exc
+        raise SigningKeyError(
+            N_("cannot decrypt signing key: wrong CERTSVC_KEY_PASSPHRASE or damaged key file")
+        ) from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise SigningKeyError(
             N_(

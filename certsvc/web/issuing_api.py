@@ -57,7 +57,7 @@ from certsvc.web import runtime_of, schemas
 from certsvc.web.authz import audit_request, audited_request
 from certsvc.web.bearer import current_token, require_token, token_body_id
 from certsvc.web.jobs_api import accepted
-from certsvc.web.json_body import json_object, parse, problem
+from certsvc.web.json_body import json_object, parse, refuse
 from certsvc.web.openapi import Answer, Operation, Param, documented
 from certsvc.web.schemas import (
     IDEMPOTENCY_PATTERN,
@@ -181,7 +181,7 @@ def _read_rows(
         errors = exc.errors()
     outside = [e for e in errors if e["loc"][:1] != (member,) or len(e["loc"]) < 2]
     if outside:
-        raise InvalidRequest(problem(model, outside))
+        refuse(model, outside)
     rows = data[member]
     # Where the problem is, as (row index, field): after the member, a correction's single
     # row has the field; a batch has the index, then the field (none: the row as a whole).
@@ -190,21 +190,24 @@ def _read_rows(
     ]
     if isinstance(rows, dict):
         rows = [rows]
-    bad: dict[tuple[int, str], Message] = {}
+    bad: dict[tuple[int, str], RowError] = {}
     for e, (index, field) in zip(errors, places, strict=True):
         if not field:
-            bad[(int(index), "")] = Message(N_("each row must be a JSON object of column: text"))
+            bad[(int(index), "")] = RowError.of(
+                int(index), "", N_("each row must be a JSON object of column: text")
+            )
         elif e["type"] == "missing" or (e["type"] == "string_type" and e["input"] is None):
             continue  # an empty required column: validate_rows says so, as for files
         else:
-            bad.setdefault((int(index), str(field[0])[:40]), _row_problem(e))
+            at, column = int(index), str(field[0])[:40]
+            bad.setdefault((at, column), RowError.of(at, column, _row_problem(e)))
     values = [
         (i, {k: (v or "").strip() for k, v in row.items() if (i, k) not in bad and k in FIELDS})
         if isinstance(row, dict)
         else (i, {})
         for i, row in enumerate(rows)
     ]
-    return data, values, [RowError.of(i, key, message) for (i, key), message in bad.items()]
+    return data, values, list(bad.values())
 
 
 def _row_problem(error: ErrorDetails) -> Message:

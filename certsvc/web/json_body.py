@@ -15,7 +15,7 @@ body is refused as a whole here: 400 ``invalid_unicode``, naming where the surro
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from flask import current_app, request
 from pydantic import BaseModel, ValidationError
@@ -25,7 +25,7 @@ from certsvc.domain.text import check_unicode
 from certsvc.errors import InvalidRequest
 from certsvc.i18n import N_, Message, plural
 
-__all__ = ["json_object", "parse", "problem"]
+__all__ = ["json_object", "parse", "problem", "refuse"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -81,7 +81,12 @@ def parse(model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidRequest(problem(model, exc.errors())) from None
+        refuse(model, exc.errors())
+
+
+def refuse(model: type[BaseModel], errors: Sequence[ErrorDetails]) -> NoReturn:
+    """Raise :class:`InvalidRequest` (400) naming the first of ``errors`` (see :func:`problem`)."""
+    raise InvalidRequest(problem(model, errors)) from None
 
 
 def problem(model: type[BaseModel], errors: Sequence[ErrorDetails]) -> Message:
