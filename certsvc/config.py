@@ -24,6 +24,7 @@ from limits import parse_many
 
 from certsvc.domain.text import check_text
 from certsvc.errors import CertsvcError, ConfigError
+from certsvc.i18n import N_, Message, joined, plural
 
 #: Where the package's repository root is, when it runs from a source checkout.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +117,7 @@ class Settings:
         Raises :class:`ConfigError` naming every missing or malformed variable at once.
         """
         env = os.environ if environ is None else environ
-        problems: list[str] = []
+        problems: list[Message] = []
 
         def get(name: str, default: str) -> str:
             return env.get(name, default).strip() or default
@@ -128,15 +129,25 @@ class Settings:
             else 0
         )
         if not port:
-            problems.append(f"CERTSVC_PORT must be a TCP port number (got {port_text!r})")
+            problems.append(
+                Message(
+                    N_("CERTSVC_PORT must be a TCP port number (got {port_text!r})"),
+                    port_text=port_text,
+                )
+            )
         # Unset, the public URL is the local development server's, on whatever port it uses.
         local = f"http://127.0.0.1:{port or cls.port}"
         public_url = get("CERTSVC_PUBLIC_URL", local).rstrip("/")
         parts = urlsplit(public_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             problems.append(
-                "CERTSVC_PUBLIC_URL must be an absolute http(s) URL, "
-                f"e.g. https://cert.example.cn (got {public_url!r})"
+                Message(
+                    N_(
+                        "CERTSVC_PUBLIC_URL must be an absolute http(s) URL, e.g. "
+                        "https://cert.example.cn (got {public_url!r})"
+                    ),
+                    public_url=public_url,
+                )
             )
         rows_text = get("CERTSVC_MAX_BATCH_ROWS", str(cls.max_batch_rows))
         max_rows = (
@@ -145,14 +156,24 @@ class Settings:
             else 0
         )
         if not max_rows:
-            problems.append(f"CERTSVC_MAX_BATCH_ROWS must be a positive number (got {rows_text!r})")
+            problems.append(
+                Message(
+                    N_("CERTSVC_MAX_BATCH_ROWS must be a positive number (got {rows_text!r})"),
+                    rows_text=rows_text,
+                )
+            )
 
         proxies_text = get("CERTSVC_TRUSTED_PROXIES", "0")
         proxies = int(proxies_text) if proxies_text.isascii() and proxies_text.isdigit() else -1
         if not 0 <= proxies <= 10:
             problems.append(
-                "CERTSVC_TRUSTED_PROXIES must be the number of reverse proxies in front of "
-                f"certsvc, 0 to 10 (got {proxies_text!r})"
+                Message(
+                    N_(
+                        "CERTSVC_TRUSTED_PROXIES must be the number of reverse proxies in front of "
+                        "certsvc, 0 to 10 (got {proxies_text!r})"
+                    ),
+                    proxies_text=proxies_text,
+                )
             )
         instance_dir = Path(get("CERTSVC_INSTANCE_DIR", str(cls.instance_dir)))
         redis_url = env.get("CERTSVC_REDIS_URL") or None
@@ -162,8 +183,13 @@ class Settings:
         )
         if not job_queue_url.startswith(("redis://", "rediss://", "unix://", "sqlite:///")):
             problems.append(
-                "CERTSVC_JOB_QUEUE_URL must be redis://HOST:PORT/DB or sqlite:///PATH "
-                f"(got {job_queue_url!r})"
+                Message(
+                    N_(
+                        "CERTSVC_JOB_QUEUE_URL must be redis://HOST:PORT/DB or sqlite:///PATH (got "
+                        "{job_queue_url!r})"
+                    ),
+                    job_queue_url=job_queue_url,
+                )
             )
         lease = _positive(
             get("CERTSVC_JOB_LEASE_SECONDS", "60"), "CERTSVC_JOB_LEASE_SECONDS", 3, problems
@@ -173,7 +199,9 @@ class Settings:
         )
         metrics_token = env.get("CERTSVC_METRICS_TOKEN", "").strip()
         if metrics_token and len(metrics_token) < 16:
-            problems.append("CERTSVC_METRICS_TOKEN must be at least 16 characters long")
+            problems.append(
+                Message(N_("CERTSVC_METRICS_TOKEN must be at least 16 characters long"))
+            )
         letters = _parse_letters(get("CERTSVC_SPECIAL_LEVEL_LETTERS", "T=T,C=C"), problems)
         extra = _parse_provinces(get("CERTSVC_EXTRA_PROVINCES", "66=新疆生产建设兵团"), problems)
 
@@ -206,9 +234,11 @@ class Settings:
         if missing:
             problems.append(_missing_secrets(missing))
         if len(settings.key_passphrase) and len(settings.key_passphrase) < 12:
-            problems.append("CERTSVC_KEY_PASSPHRASE must be at least 12 characters long")
+            problems.append(
+                Message(N_("CERTSVC_KEY_PASSPHRASE must be at least 12 characters long"))
+            )
         if problems:
-            raise ConfigError("configuration problem: " + "; ".join(problems))
+            raise ConfigError(N_("configuration problem: {problems}"), problems=joined(problems))
         return settings
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -216,22 +246,34 @@ class Settings:
         return replace(self, **changes)
 
 
-def _missing_secrets(missing: list[str]) -> str:
+def _missing_secrets(missing: list[str]) -> Message:
     """What to do about missing secrets: in a checkout with development settings, where they
     are; else how to make a set."""
     names = ", ".join(missing)
-    what = "missing secret" if len(missing) == 1 else "missing secrets"
     dev_env = dev_env_file()
     if dev_env is not None:
-        return (
-            f"{what}: {names} — this checkout keeps its development settings in {dev_env}, "
-            "which the `certsvc` command reads (variables already set win); add the missing "
-            "lines there (`certsvc secrets` prints a fresh set) or export them, e.g. "
-            f"`set -a; . {dev_env}; set +a`"
+        return plural(
+            "missing secret: {names} — this checkout keeps its development settings in "
+            "{file}, which the `certsvc` command reads (variables already set win); add the "
+            "missing lines there (`certsvc secrets` prints a fresh set) or export them, e.g. "
+            "`set -a; . {file}; set +a`",
+            "missing secrets: {names} — this checkout keeps its development settings in "
+            "{file}, which the `certsvc` command reads (variables already set win); add the "
+            "missing lines there (`certsvc secrets` prints a fresh set) or export them, e.g. "
+            "`set -a; . {file}; set +a`",
+            len(missing),
+            names=names,
+            file=str(dev_env),
         )
-    return (
-        f"{what}: {names} — run `certsvc secrets` to generate a set, keep them in your secret "
-        "store (never in git), and export them before starting certsvc"
+    return plural(
+        "missing secret: {names} — run `certsvc secrets` to generate a set, keep "
+        "them in your secret store (never in git), and export them before starting "
+        "certsvc",
+        "missing secrets: {names} — run `certsvc secrets` to generate a set, keep "
+        "them in your secret store (never in git), and export them before starting "
+        "certsvc",
+        len(missing),
+        names=names,
     )
 
 
@@ -262,7 +304,12 @@ def read_env_file(path: Path) -> dict[str, str]:
         key, sep, value = line.removeprefix("export ").partition("=")
         key, value = key.strip(), value.strip()
         if not sep or not key.isidentifier():
-            raise ConfigError(f"{path}, line {number}: expected KEY=value, got {line[:40]!r}")
+            raise ConfigError(
+                N_("{file}, line {number}: expected KEY=value, got {line}"),
+                file=str(path),
+                number=number,
+                line=repr(line[:40]),
+            )
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
         values[key] = value
@@ -295,15 +342,22 @@ def write_env_settings(path: Path, settings: Mapping[str, str]) -> None:
     path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
 
 
-def _positive(text: str, name: str, minimum: int, problems: list[str]) -> int:
+def _positive(text: str, name: str, minimum: int, problems: list[Message]) -> int:
     """A whole number of at least ``minimum``; 0 (reported in ``problems``) otherwise."""
     if text.isascii() and text.isdigit() and int(text) >= minimum:
         return int(text)
-    problems.append(f"{name} must be a whole number of at least {minimum} (got {text!r})")
+    problems.append(
+        Message(
+            N_("{name} must be a whole number of at least {minimum} (got {text!r})"),
+            name=name,
+            minimum=minimum,
+            text=text,
+        )
+    )
     return 0
 
 
-def _key_bytes(env: Mapping[str, str], name: str, problems: list[str]) -> bytes:
+def _key_bytes(env: Mapping[str, str], name: str, problems: list[Message]) -> bytes:
     """A 32-byte key given as base64 (or hex) text; empty when unset (reported elsewhere)."""
     text = env.get(name, "").strip()
     if not text:
@@ -313,30 +367,38 @@ def _key_bytes(env: Mapping[str, str], name: str, problems: list[str]) -> bytes:
     except (ValueError, binascii.Error):
         raw = b""
     if len(raw) != 32:
-        problems.append(f"{name} must be 32 random bytes, base64- or hex-encoded")
+        problems.append(
+            Message(N_("{name} must be 32 random bytes, base64- or hex-encoded"), name=name)
+        )
         return b""
     return raw
 
 
-def _parse_letters(text: str, problems: list[str]) -> dict[str, str]:
+def _parse_letters(text: str, problems: list[Message]) -> dict[str, str]:
     """``T=T,C=C`` → {level code: letter} for 特级技师 (T) and 首席技师 (C) numbers."""
     letters: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         level, _, letter = part.partition("=")
         if level not in ("T", "C") or len(letter) != 1 or not ("A" <= letter <= "Z"):
             problems.append(
-                "CERTSVC_SPECIAL_LEVEL_LETTERS must look like T=T,C=C "
-                "(level code T or C = one uppercase letter)"
+                Message(
+                    N_(
+                        "CERTSVC_SPECIAL_LEVEL_LETTERS must look like T=T,C=C (level code T or C = "
+                        "one uppercase letter)"
+                    )
+                )
             )
             return {"T": "T", "C": "C"}
         letters[level] = letter
     if set(letters) != {"T", "C"} or letters["T"] == letters["C"]:
-        problems.append("CERTSVC_SPECIAL_LEVEL_LETTERS needs two different letters, for T and C")
+        problems.append(
+            Message(N_("CERTSVC_SPECIAL_LEVEL_LETTERS needs two different letters, for T and C"))
+        )
         return {"T": "T", "C": "C"}
     return letters
 
 
-def _parse_rate_limits(env: Mapping[str, str], problems: list[str]) -> dict[str, str]:
+def _parse_rate_limits(env: Mapping[str, str], problems: list[Message]) -> dict[str, str]:
     """The rate limits set in *env*, each checked with the ``limits`` library's parser."""
     given: dict[str, str] = {}
     for name in RATE_LIMIT_NAMES:
@@ -349,25 +411,33 @@ def _parse_rate_limits(env: Mapping[str, str], problems: list[str]) -> dict[str,
             valid = False
         if not valid:
             problems.append(
-                f"{name} must be one or more limits such as '30 per minute' or "
-                f"'10 per minute;200 per day' (got {text!r})"
+                Message(
+                    N_(
+                        "{name} must be one or more limits such as '30 per minute' or '10 per "
+                        "minute;200 per day' (got {text!r})"
+                    ),
+                    name=name,
+                    text=text,
+                )
             )
             continue
         given[name] = text
     return given
 
 
-def _parse_provinces(text: str, problems: list[str]) -> dict[str, str]:
+def _parse_provinces(text: str, problems: list[Message]) -> dict[str, str]:
     extra: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         code, _, name = part.partition("=")
         if len(code) != 2 or not (code.isascii() and code.isdigit()) or not name:
-            problems.append("CERTSVC_EXTRA_PROVINCES must look like 66=新疆生产建设兵团")
+            problems.append(
+                Message(N_("CERTSVC_EXTRA_PROVINCES must look like 66=新疆生产建设兵团"))
+            )
             return {}
         try:  # the name is shown in statistics and exports, like any operator's text
             check_text(f"name of province {code} in CERTSVC_EXTRA_PROVINCES", name)
         except CertsvcError as exc:
-            problems.append(exc.message)
+            problems.append(exc.text)
             return {}
         extra[code] = name
     return extra

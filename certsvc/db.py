@@ -42,6 +42,7 @@ from sqlalchemy.orm import (
 )
 
 from certsvc.errors import CertsvcError, ConcurrentChange, ConfigError, InvalidInput
+from certsvc.i18n import N_, Message
 from certsvc.private_files import create_private_file
 
 T = TypeVar("T")
@@ -66,7 +67,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     try:
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy raises ArgumentError with a terse text
-        raise ConfigError(f"CERTSVC_DATABASE_URL is not a database URL: {exc}") from exc
+        raise ConfigError(N_("CERTSVC_DATABASE_URL is not a database URL: {exc}"), exc=exc) from exc
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
@@ -82,8 +83,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         # once on a fresh connection. pool_recycle retires connections before idle timeouts.
         return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=1800)
     raise ConfigError(
-        f"unsupported database {parsed.get_backend_name()!r}: use sqlite:///PATH or "
-        "postgresql+psycopg://USER@HOST/DB"
+        N_(
+            "unsupported database {backend!r}: use sqlite:///PATH or "
+            "postgresql+psycopg://USER@HOST/DB"
+        ),
+        backend=parsed.get_backend_name(),
     )
 
 
@@ -238,15 +242,15 @@ class Database:
 
 #: What a table's constraints protect, for the message of a :class:`ConcurrentChange`.
 _WHAT_CLASHED = {
-    "accounts": "an account with this user name",
-    "api_tokens": "this API token",
-    "batches": "a batch with this content or idempotency key",
-    "body_scope": "this entry of the body's scope",
-    "certificates": "a valid certificate for the same person, occupation and level",
-    "certification_bodies": "a body with this code or credit code",
-    "ecosystem_members": "this membership",
-    "occupations": "this occupation",
-    "signing_keys": "the body's active signing key",
+    "accounts": N_("an account with this user name"),
+    "api_tokens": N_("this API token"),
+    "batches": N_("a batch with this content or idempotency key"),
+    "body_scope": N_("this entry of the body's scope"),
+    "certificates": N_("a valid certificate for the same person, occupation and level"),
+    "certification_bodies": N_("a body with this code or credit code"),
+    "ecosystem_members": N_("this membership"),
+    "occupations": N_("this occupation"),
+    "signing_keys": N_("the body's active signing key"),
 }
 
 
@@ -260,8 +264,10 @@ def refusal(exc: IntegrityError | DataError) -> CertsvcError:
     """
     if isinstance(exc, DataError):
         return InvalidInput(
-            "a value is too long, out of range or holds a character the database cannot "
-            "store (such as NUL); nothing was saved — check the values and submit again"
+            N_(
+                "a value is too long, out of range or holds a character the database cannot "
+                "store (such as NUL); nothing was saved — check the values and submit again"
+            )
         )
     # The drivers name the table ("accounts.username" on SQLite) or the constraint
     # ("uq_accounts_username", "pk_body_scope" on PostgreSQL).
@@ -272,11 +278,14 @@ def refusal(exc: IntegrityError | DataError) -> CertsvcError:
             for table, phrase in _WHAT_CLASHED.items()
             if any(f in detail for f in (f"{table}.", f'"{table}', f"_{table}_", f'_{table}"'))
         ),
-        "the same record",
+        N_("the same record"),
     )
     return ConcurrentChange(
-        f"{what} was written by another request at the same moment; nothing from this one "
-        "was saved — reload and try again"
+        N_(
+            "{what} was written by another request at the same moment; nothing from this one "
+            "was saved — reload and try again"
+        ),
+        what=Message(what),
     )
 
 

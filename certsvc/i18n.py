@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar, Token
 from functools import cache
 from pathlib import Path
@@ -181,3 +181,17 @@ def _record_params(params: Mapping[str, Any]) -> dict[str, Any]:
 def plural(singular: str, plural_: str, n: int, /, **params: Any) -> Message:
     """A lazy :func:`ngettext`."""
     return Message(singular, plural=plural_, n=n, **params)
+
+
+def joined(messages: Iterable[str | Message]) -> Message:
+    """*messages* as one lazy message, separated by semicolons (``；`` in Chinese).
+
+    A plain string among them is a message id without parameters.
+    """
+    parts = [m if isinstance(m, Message) else Message(m) for m in messages]
+    if not parts:
+        raise ValueError("joined() needs at least one message")
+    text = parts[0]
+    for part in parts[1:]:
+        text = Message(N_("{first}; {then}"), first=text, then=part)
+    return text

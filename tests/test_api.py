@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from certsvc import create_app
+from certsvc.i18n import use_language
 from certsvc.runtime import Runtime
 from certsvc.signing.b64 import b64url_encode
 from certsvc.web.limits import DEFAULT_LIMITS, ENDPOINT_SCOPES, RateLimits
@@ -362,3 +363,60 @@ def test_a_public_route_without_a_description_is_refused(app: Flask) -> None:
     app.add_url_rule("/undescribed", "undescribed", lambda: "x")
     with pytest.raises(LookupError, match="/undescribed"):
         openapi_document(app, "https://cert.example.cn", 10)
+
+
+@pytest.mark.parametrize(
+    ("payload", "code", "english", "chinese"),
+    [
+        (b"not json", "invalid_request", "the request body is not JSON", "请求体不是 JSON"),
+        (
+            {"token": "a.b.c", "extra": 1},
+            "invalid_request",
+            "unknown member 'extra'; this operation takes token",
+            "未知成员 'extra'；此操作接受 token",
+        ),
+        (
+            {"number": "123", "name": "韩梅梅"},
+            "invalid_certificate_number",
+            "a certificate number has 22 characters",
+            "证书编号共 22 个字符",
+        ),
+    ],
+)
+def test_an_error_keeps_its_code_and_speaks_the_readers_language(
+    client: FlaskClient, payload: bytes | dict[str, Any], code: str, english: str, chinese: str
+) -> None:
+    """API errors: the ``code`` is for programs and never changes; the ``message`` is for a
+    person, in the language of the request (English when nothing chose one)."""
+    path = (
+        "/api/v1/lookup/by-number"
+        if isinstance(payload, dict) and "number" in payload
+        else "/api/v1/verify"
+    )
+
+    def post() -> dict[str, Any]:
+        if isinstance(payload, bytes):
+            response = client.post(path, data=payload, headers={"Content-Type": "application/json"})
+        else:
+            response = client.post(path, json=payload)
+        assert response.status_code in (400, 422) and response.json is not None
+        return dict(response.json["error"])
+
+    in_english = post()
+    with use_language("zh"):
+        in_chinese = post()
+    assert in_english["code"] == in_chinese["code"] == code
+    assert english in in_english["message"] and chinese not in in_english["message"]
+    assert chinese in in_chinese["message"] and english not in in_chinese["message"]
+
+
+def test_a_verification_result_message_speaks_the_readers_language(
+    client: FlaskClient, runtime: Runtime, body: str
+) -> None:
+    token = issue(runtime, [row(1)]).certificates[0].token
+    english = client.post("/api/v1/verify", json={"token": token}).json
+    with use_language("zh"):
+        chinese = client.post("/api/v1/verify", json={"token": token}).json
+    assert english is not None and chinese is not None
+    assert english["status"] == chinese["status"] == "valid"
+    assert (english["message"], chinese["message"]) == ("genuine and current", "真实有效")

@@ -46,6 +46,22 @@ CONVERTED = (
     "models",
     "jobs",
     "errors.py",
+    "signing",
+    "registry",
+    "transparency",
+    "verify",
+    "render",
+    "web",
+    "cli",
+    "__init__.py",
+    "caches.py",
+    "config.py",
+    "db.py",
+    "logs.py",
+    "metrics.py",
+    "private_files.py",
+    "runtime.py",
+    "spreadsheets.py",
 )
 
 #: Calls that make a message out of literal text (their first argument is the message id).

@@ -26,8 +26,14 @@ def vector(name: str) -> str:
     return (ASSETS / "verify" / name).read_text("ascii").strip()
 
 
-def run(*args: str, code: int, obj: Context | None = None) -> Result:
-    result = CliRunner().invoke(cli, ["verify", *args], obj=obj, catch_exceptions=False)
+def run(*args: str, code: int, obj: Context | None = None, language: str = "en") -> Result:
+    result = CliRunner().invoke(
+        cli,
+        ["verify", *args],
+        obj=obj,
+        env={"CERTSVC_LANGUAGE": language},
+        catch_exceptions=False,
+    )
     assert result.exit_code == code, (result.output, result.stderr)
     return result
 
@@ -107,7 +113,7 @@ def test_url_png_pdf_and_json(tmp_path: Path) -> None:
 def test_unreadable_inputs_are_one_line_errors(tmp_path: Path) -> None:
     blank = tmp_path / "blank.png"
     pytest.importorskip("PIL.Image").new("L", (200, 200), 255).save(blank)
-    assert "no QR" in run(str(blank), "--jwks", str(JWKS), code=65).stderr
+    assert "found no QR code" in run(str(blank), "--jwks", str(JWKS), code=65).stderr
     assert "no such file" in run(str(tmp_path / "x.pdf"), "--jwks", str(JWKS), code=65).stderr
     page = run("https://cert.example.cn/about", "--jwks", str(JWKS), code=65)
     assert "not a certificate verification URL" in page.stderr
@@ -196,8 +202,13 @@ def test_the_output_names_the_host_it_trusted_and_a_url_on_another(
     ctx._runtime = runtime
     token = issue(runtime, [row(1)]).certificates[0].token
     own = run(f"https://cert.example.cn/v/{token}", obj=ctx, code=0)
-    assert "trusted          本机数据库（在线核验），服务地址 cert.example.cn" in own.stdout
-    assert "(this installation's database (online), serving cert.example.cn)" in own.stdout
+    assert (
+        "trusted          this installation's database (online), serving cert.example.cn"
+        in own.stdout
+    )
+    chinese = run(f"https://cert.example.cn/v/{token}", obj=ctx, code=0, language="zh")
+    assert "本机数据库（在线核验），服务地址 cert.example.cn" in chinese.stdout
+    assert "核验方式" in chinese.stdout and "真实有效" in chinese.stdout
     assert "URL host         cert.example.cn\n" in own.stdout and own.stderr == ""
 
     phished = f"https://cert.example.cn.evil.example/v/{token}"
@@ -205,9 +216,10 @@ def test_the_output_names_the_host_it_trusted_and_a_url_on_another(
         other = run(presented, obj=ctx, code=0)  # the certificate itself is genuine
         assert "status           VALID" in other.stdout
         assert "NOT the trusted cert.example.cn!" in other.stdout
-        assert "不是所信任的 cert.example.cn" in other.stdout
-        assert other.stderr.startswith("警告：网址的主机 cert.example.cn.evil.example 不是")
-        assert "(warning: the URL's host cert.example.cn.evil.example is not" in other.stderr
+        assert other.stderr.startswith("warning: the URL's host cert.example.cn.evil.example is")
+        warned = run(presented, obj=ctx, code=0, language="zh")
+        assert "不是所信任的 cert.example.cn" in warned.stdout
+        assert warned.stderr.startswith("警告：网址的主机 cert.example.cn.evil.example 不是")
     as_json = run(phished, "--json", obj=ctx, code=0)
     assert json.loads(as_json.stdout)["status"] == "valid" and "warning" in as_json.stderr
 
@@ -217,8 +229,7 @@ def test_the_output_names_the_host_it_trusted_and_a_url_on_another(
     assert f"the key set published by {host} (signature checked offline)" in fetched.stdout
     assert f"is not {host}, which was trusted" in fetched.stderr
     from_file = run(offline, "--jwks", str(JWKS), code=0).stdout
-    assert f"(the key set file {JWKS} (offline))" in from_file
-    assert (
-        "URL host         cert.example.cn 未核对：密钥集文件不含主机 (not checked: a key"
-        in from_file
-    )
+    assert f"the key set file {JWKS} (offline)" in from_file
+    assert "URL host         cert.example.cn not checked: a key set file names no host" in from_file
+    in_chinese = run(offline, "--jwks", str(JWKS), code=0, language="zh").stdout
+    assert "cert.example.cn 未核对：密钥集文件不含主机" in in_chinese and "网址主机" in in_chinese

@@ -10,8 +10,9 @@ import click
 from sqlalchemy import select
 
 from certsvc.accounts import accounts, permissions
-from certsvc.cli.context import Context, pass_ctx
+from certsvc.cli.context import Context, lazy, pass_ctx
 from certsvc.errors import NotFound
+from certsvc.i18n import N_, gettext
 from certsvc.models import Account, CertificationBody
 
 
@@ -26,8 +27,8 @@ def account() -> None:
 @click.option("--body", "body_code", default=None, help="Body code; needed for body roles.")
 @click.password_option(
     "--password",
-    prompt="Password",
-    confirmation_prompt="Repeat the password",
+    prompt=lazy(N_("Password")),
+    confirmation_prompt=lazy(N_("Repeat the password")),
     help="Prompted (hidden, twice) when not given; prefer the prompt over the command line.",
 )
 @pass_ctx
@@ -39,8 +40,18 @@ def account_create(
         created = accounts.create_account(
             session, username, password, role, body_code, actor=ctx.actor
         )
-        scope = f" of {body_code.strip().upper()}" if body_code else ""
-        click.echo(f"created account {created.username} ({role}{scope})")
+        if body_code:
+            line = gettext(
+                "created account {username} ({role} of {body})",
+                username=created.username,
+                role=role,
+                body=body_code.strip().upper(),
+            )
+        else:
+            line = gettext(
+                "created account {username} ({role})", username=created.username, role=role
+            )
+        click.echo(line)
 
 
 @account.command("list")
@@ -58,18 +69,22 @@ def account_list(ctx: Context, body_code: str | None) -> None:
             query = query.where(CertificationBody.code == body_code.strip().upper())
         for found, code in session.execute(query):
             state = (
-                "disabled"
+                gettext("disabled")
                 if found.disabled
-                else "pending"
+                else gettext("pending")
                 if found.pending
-                else "locked"
+                else gettext("locked")
                 if found.locked_until
-                else "active"
+                else gettext("active")
             )
-            last = f"{found.last_login_at:%Y-%m-%d %H:%M}Z" if found.last_login_at else "never"
+            last = (
+                f"{found.last_login_at:%Y-%m-%d %H:%M}Z"
+                if found.last_login_at
+                else gettext("never")
+            )
             click.echo(
                 f"{found.username:<24} {found.role:<9} {code or '-':<13} {state:<9} "
-                f"last log-in {last}"
+                + gettext("last log-in {last}", last=last)
             )
 
 
@@ -80,15 +95,15 @@ def account_unlock(ctx: Context, username: str) -> None:
     """Lift a lock-out after too many failed log-ins."""
     with ctx.transaction() as session:
         found = accounts.unlock(session, username, body_id=None, actor=ctx.actor, anywhere=True)
-        click.echo(f"unlocked {found.username}")
+        click.echo(gettext("unlocked {username}", username=found.username))
 
 
 @account.command("reset-password")
 @click.argument("username")
 @click.password_option(
     "--password",
-    prompt="New password",
-    confirmation_prompt="Repeat the new password",
+    prompt=lazy(N_("New password")),
+    confirmation_prompt=lazy(N_("Repeat the new password")),
     help="Prompted (hidden, twice) when not given; prefer the prompt over the command line.",
 )
 @pass_ctx
@@ -98,7 +113,9 @@ def account_reset_password(ctx: Context, username: str, password: str) -> None:
         found = accounts.reset_password(
             session, username, password, body_id=None, actor=ctx.actor, anywhere=True
         )
-        click.echo(f"new password set for {found.username}; its sessions ended")
+        click.echo(
+            gettext("new password set for {username}; its sessions ended", username=found.username)
+        )
 
 
 @account.command("activate")
@@ -109,6 +126,6 @@ def account_activate(ctx: Context, username: str) -> None:
     with ctx.transaction() as session:
         found = session.scalar(select(Account).where(Account.username == username.strip().lower()))
         if found is None:
-            raise NotFound(f"no account {username}")
+            raise NotFound(N_("no account {username}"), username=username)
         accounts.activate(session, found.id, actor=ctx.actor, at_command_line=True)
-        click.echo(f"activated {found.username}")
+        click.echo(gettext("activated {username}", username=found.username))

@@ -9,9 +9,10 @@ import click
 from sqlalchemy import func, select
 
 from certsvc.bodies import bodies
-from certsvc.cli.context import Context, pass_ctx
+from certsvc.cli.context import Context, lazy, pass_ctx
 from certsvc.domain.levels import Level, parse_level
 from certsvc.errors import InvalidInput
+from certsvc.i18n import N_, gettext, ngettext
 from certsvc.models import Certificate, CertificationBody, SigningKey
 
 # --- bodies ---------------------------------------------------------------------------------
@@ -52,7 +53,17 @@ def body_create(
         kid = None if no_key else runtime.keyring.create_key(session, created, who).kid
         entry.target = created.code
         entry.detail["body_id"] = created.id
-    click.echo(f"created body {created.code} {created.name_zh}" + (f"; key {kid}" if kid else ""))
+    if kid:
+        click.echo(
+            gettext(
+                "created body {code} {name}; key {kid}",
+                code=created.code,
+                name=created.name_zh,
+                kid=kid,
+            )
+        )
+    else:
+        click.echo(gettext("created body {code} {name}", code=created.code, name=created.name_zh))
 
 
 @body.command("list")
@@ -66,10 +77,16 @@ def body_list(ctx: Context) -> None:
             ).all()
         )
         for b in session.scalars(select(CertificationBody).order_by(CertificationBody.code)):
-            leader = "chain-leader" if b.chain_leader else "enterprise"
+            leader = gettext("chain-leader") if b.chain_leader else gettext("enterprise")
             click.echo(
-                f"{b.code}  {b.status:<9}  {leader:<12}  scope={len(b.scope):<3} "
-                f"members={len(b.members):<3} certificates={counts.get(b.id, 0):<6} {b.name_zh}"
+                f"{b.code}  {b.status:<9}  {leader:<12}  "
+                + gettext(
+                    "scope={scope:<3} members={members:<3} certificates={certificates:<6}",
+                    scope=len(b.scope),
+                    members=len(b.members),
+                    certificates=counts.get(b.id, 0),
+                )
+                + f" {b.name_zh}"
             )
 
 
@@ -90,16 +107,22 @@ def body_scope(
             for occ in occupations:
                 for level in parsed:
                     bodies.remove_scope(session, b, occ, level, actor=ctx.actor.name)
-                    click.echo(f"removed {occ} × {level.printed_zh}")
+                    click.echo(
+                        gettext(
+                            "removed {occupation} × {level}",
+                            occupation=occ,
+                            level=level.printed_zh,
+                        )
+                    )
             entry.detail["removed"] = [f"{o}×{lv.code}" for o in occupations for lv in parsed]
     elif occupations or levels:
         if not (occupations and levels):
-            raise InvalidInput("give both --occupation and --level to change the scope")
+            raise InvalidInput(N_("give both --occupation and --level to change the scope"))
         with ctx.audited("scope.add", body=code) as entry, ctx.transaction() as session:
             b = bodies.get_body(session, code)
             parsed = [parse_level(x) for x in levels]
             added = bodies.add_scope(session, b, occupations, parsed, actor=ctx.actor.name)
-            click.echo(f"added {len(added)} scope entr{'y' if len(added) == 1 else 'ies'}")
+            click.echo(ngettext("added {n} scope entry", "added {n} scope entries", len(added)))
             entry.detail["added"] = [f"{o}×{lv}" for o, lv in added]
     with ctx.runtime.db.session() as session:
         scope = bodies.get_body(session, code).scope
@@ -126,7 +149,9 @@ def body_member(
 ) -> None:
     """Add, end or list the ecosystem members of a chain leader."""
     if action != "list" and not uscc:
-        raise InvalidInput(f"`body member {code} {action}` needs the member's USCC")
+        raise InvalidInput(
+            N_("`body member {code} {action}` needs the member's USCC"), code=code, action=action
+        )
     if action == "add":
         assert uscc is not None
         start = valid_from.date() if valid_from else dt.date.today()
@@ -138,11 +163,15 @@ def body_member(
         ):
             b = bodies.get_body(session, code)
             member = bodies.add_member(session, b, uscc, name, start, end, ctx.actor.name)
-            click.echo(f"added member {member.uscc} from {member.valid_from}")
+            click.echo(
+                gettext(
+                    "added member {uscc} from {start}", uscc=member.uscc, start=member.valid_from
+                )
+            )
     elif action == "end":
         assert uscc is not None
         if valid_to is None:
-            raise InvalidInput("give the last day of the membership with --to YYYY-MM-DD")
+            raise InvalidInput(N_("give the last day of the membership with --to YYYY-MM-DD"))
         detail = {"to": str(valid_to.date())}
         with (
             ctx.audited("member.end", body=code, target=uscc, detail=detail),
@@ -150,7 +179,9 @@ def body_member(
         ):
             b = bodies.get_body(session, code)
             member = bodies.end_member(session, b, uscc, valid_to.date(), ctx.actor.name)
-            click.echo(f"membership of {member.uscc} ends on {member.valid_to}")
+            click.echo(
+                gettext("membership of {uscc} ends on {end}", uscc=member.uscc, end=member.valid_to)
+            )
     with ctx.runtime.db.session() as session:
         for m in bodies.get_body(session, code).members:
             click.echo(f"{m.uscc}  {m.valid_from} – {m.valid_to or '…'}  {m.name}")
@@ -166,12 +197,15 @@ def body_member(
 def body_seal(ctx: Context, code: str, file: Path | None, remove: bool) -> None:
     """Store the body's seal (PNG or SVG) for its certificates."""
     if remove == (file is not None):
-        raise InvalidInput("give the seal FILE (PNG or SVG), or --remove")
+        raise InvalidInput(N_("give the seal FILE (PNG or SVG), or --remove"))
     data = None if file is None else file.read_bytes()
     detail = {"removed": data is None}
     with ctx.audited("body.seal", body=code, detail=detail), ctx.transaction() as session:
         bodies.set_seal(session, bodies.get_body(session, code), data, ctx.actor.name)
-    click.echo(f"{code}: " + (f"seal from {file}" if data else "generated seal"))
+    if data:
+        click.echo(gettext("{code}: seal from {file}", code=code, file=file))
+    else:
+        click.echo(gettext("{code}: generated seal", code=code))
 
 
 @body.command("photos")
@@ -202,7 +236,7 @@ def body_suspend(ctx: Context, code: str) -> None:
     """Suspend a body: it can no longer issue."""
     with ctx.audited("body.suspend", body=code), ctx.transaction() as session:
         bodies.set_status(session, bodies.get_body(session, code), "suspended", ctx.actor.name)
-    click.echo(f"{code} suspended")
+    click.echo(gettext("{code} suspended", code=code))
 
 
 @body.command("activate")
@@ -212,7 +246,7 @@ def body_activate(ctx: Context, code: str) -> None:
     """Reactivate a suspended body."""
     with ctx.audited("body.activate", body=code), ctx.transaction() as session:
         bodies.set_status(session, bodies.get_body(session, code), "active", ctx.actor.name)
-    click.echo(f"{code} active")
+    click.echo(gettext("{code} active", code=code))
 
 
 # --- keys -----------------------------------------------------------------------------------
@@ -233,15 +267,18 @@ def keys_list(ctx: Context, code: str | None) -> None:
         if code:
             query = query.where(SigningKey.body_id == bodies.get_body(session, code).id)
         for k in session.scalars(query):
-            cutoff = (
-                f" compromised after {k.compromised_after.isoformat()}"
-                if k.compromised_after
-                else ""
+            line = gettext(
+                "{kid}  {body}  {status:<11} created {created}",
+                kid=k.kid,
+                body=k.body.code,
+                status=k.status,
+                created=f"{k.created_at:%Y-%m-%d %H:%M}Z",
             )
-            click.echo(
-                f"{k.kid}  {k.body.code}  {k.status:<11} created {k.created_at:%Y-%m-%d %H:%M}Z"
-                + cutoff
-            )
+            if k.compromised_after:
+                line += " " + gettext(
+                    "compromised after {cutoff}", cutoff=k.compromised_after.isoformat()
+                )
+            click.echo(line)
 
 
 @keys.command("rotate")
@@ -253,7 +290,7 @@ def keys_rotate(ctx: Context, code: str) -> None:
         b = bodies.get_body(session, code)
         key = ctx.runtime.keyring.rotate(session, b, ctx.actor.name)
         entry.target = key.kid
-    click.echo(f"new active key {key.kid} for {code}")
+    click.echo(gettext("new active key {kid} for {code}", kid=key.kid, code=code))
 
 
 @keys.command("compromise")
@@ -265,7 +302,7 @@ def keys_rotate(ctx: Context, code: str) -> None:
     "are not trusted.",
 )
 @click.confirmation_option(
-    prompt="Certificates signed after the cutoff will verify as invalid. Continue?"
+    prompt=lazy(N_("Certificates signed after the cutoff will verify as invalid. Continue?"))
 )
 @pass_ctx
 def keys_compromise(ctx: Context, kid: str, after: str) -> None:
@@ -273,7 +310,7 @@ def keys_compromise(ctx: Context, kid: str, after: str) -> None:
     try:
         cutoff = dt.datetime.fromisoformat(after.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise InvalidInput(f"--after {after!r} is not an ISO 8601 time") from exc
+        raise InvalidInput(N_("--after {after!r} is not an ISO 8601 time"), after=after) from exc
     with ctx.runtime.db.session() as session:
         found = session.get(SigningKey, kid)
         body_code = found.body.code if found is not None else None
@@ -284,4 +321,6 @@ def keys_compromise(ctx: Context, kid: str, after: str) -> None:
         ctx.transaction() as session,
     ):
         key = ctx.runtime.keyring.mark_compromised(session, kid, cutoff, ctx.actor.name)
-    click.echo(f"key {key.kid} compromised after {key.compromised_after}")
+    click.echo(
+        gettext("key {kid} compromised after {cutoff}", kid=key.kid, cutoff=key.compromised_after)
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import click
 from sqlalchemy import select
@@ -13,8 +13,16 @@ from sqlalchemy.orm import Session
 
 from certsvc.accounts import audit
 from certsvc.config import Settings
+from certsvc.i18n import Message
 from certsvc.models import Certificate, CertificationBody
 from certsvc.runtime import Runtime
+
+
+def lazy(msgid: str) -> str:
+    """A prompt click keeps from import time but formats (an f-string) only when it asks: a
+    :class:`~certsvc.i18n.Message`, so it is shown in the language the CLI root set by then.
+    """
+    return cast(str, Message(msgid))
 
 
 class Context:

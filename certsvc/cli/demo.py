@@ -27,6 +27,7 @@ from certsvc.domain.ids import resident_id_check_char
 from certsvc.domain.levels import CERTIFIED_LEVELS, Level
 from certsvc.domain.uscc import uscc_check_char
 from certsvc.holders.photos import normalise_photo
+from certsvc.i18n import gettext
 from certsvc.issuance.photos import replace_photo
 from certsvc.issuance.service import content_hash, issue_batch
 from certsvc.models import Account, Batch, Certificate, CertificationBody
@@ -169,7 +170,9 @@ def load_demo(runtime: Runtime, credentials_file: Path | None = None) -> Iterato
             bodies.add_member(session, body, MEMBER_B_USCC, "常熟智能数据服务有限公司", start)
             levels = [lv for lv in CERTIFIED_LEVELS if lv is not Level.CHIEF_TECHNICIAN]
             bodies.add_scope(session, body, OCCUPATIONS, levels, actor="demo")
-            yield f"created demo chain leader {DEMO_BODY} with 2 member enterprises"
+            yield gettext(
+                "created demo chain leader {body} with 2 member enterprises", body=DEMO_BODY
+            )
         logins = _demo_accounts(session, body, credentials_file)
 
     rows = list(enumerate(demo_rows(), start=2))
@@ -184,14 +187,17 @@ def load_demo(runtime: Runtime, credentials_file: Path | None = None) -> Iterato
         actor="demo",
         photos=None if before_photos else photos,  # an old batch is replayed as it was
     )
-    yield (
-        f"demo certificates: {len(result.certificates)} "
-        + ("(already issued)" if result.replayed else "(issued now)")
-    )
-    yield f"console: {runtime.settings.public_url}/console/login"
+    count = len(result.certificates)
+    if result.replayed:
+        yield gettext("demo certificates: {n} (already issued)", n=count)
+    else:
+        yield gettext("demo certificates: {n} (issued now)", n=count)
+    yield gettext("console: {url}", url=f"{runtime.settings.public_url}/console/login")
     for username, password in logins.items():
         yield f"  {username} / {password}"
-    yield "verify URLs (open one in a browser; `certsvc pdf NUMBER` prints it with its QR):"
+    yield gettext(
+        "verify URLs (open one in a browser; `certsvc pdf NUMBER` prints it with its QR):"
+    )
     for cert in result.certificates:
         yield f"  {cert.number}  {cert.holder_name}  {runtime.settings.public_url}/v/{cert.token}"
 

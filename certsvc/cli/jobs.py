@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from certsvc.cli.context import Context, pass_ctx
 from certsvc.errors import JobFailed, NotFound
-from certsvc.i18n import N_
+from certsvc.i18n import N_, gettext, ngettext, plural
 from certsvc.jobs import service
 from certsvc.models import Batch, CertificationBody
 from certsvc.models.jobs import Job
@@ -82,7 +82,7 @@ def jobs_list(ctx: Context, body_code: str | None, limit: int) -> None:
         body_id = _body_id(session, body_code) if body_code else None
         rows = service.list_jobs(session, body_id, limit)
     if not rows:
-        click.echo("no jobs")
+        click.echo(gettext("no jobs"))
     for job in rows:
         click.echo(_line(job))
 
@@ -100,16 +100,22 @@ def jobs_show(ctx: Context, job_id: str, as_json: bool) -> None:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     click.echo(_line(job))
-    for key in ("started_at", "finished_at", "expires_at"):
+    labels = {
+        "started_at": gettext("started"),
+        "finished_at": gettext("finished"),
+        "expires_at": gettext("expires"),
+    }
+    for key, label in labels.items():
         if data[key]:
-            click.echo(f"  {key:<12} {data[key]}")
+            click.echo(f"  {label:<12} {data[key]}")
     if data["result"]:
-        click.echo(f"  result       {job.result_name} ({job.result_size:,} bytes)")
+        size = ngettext("{n:,} byte", "{n:,} bytes", job.result_size or 0)
+        click.echo(f"  {gettext('result'):<12} {job.result_name} ({size})")
     if job.outcome:
-        outcome = service.public_outcome(job)
-        click.echo(f"  outcome      {json.dumps(outcome, ensure_ascii=False)[:500]}")
+        outcome = json.dumps(service.public_outcome(job), ensure_ascii=False)[:500]
+        click.echo(f"  {gettext('outcome'):<12} {outcome}")
     if data["error"]:
-        click.echo(f"  error        {job.error_code}: {service.error_text(job)}")
+        click.echo(f"  {gettext('error'):<12} {job.error_code}: {service.error_text(job)}")
 
 
 @jobs.command("wait")
@@ -128,7 +134,7 @@ def jobs_wait(ctx: Context, job_id: str, timeout: float) -> None:
         )
     done = f" ({job.progress_done}/{job.progress_total})" if job.progress_total else ""
     name = f": {job.result_name}" if job.result_name else ""
-    click.echo(f"job {job.id} {job.state}{done}{name}")
+    click.echo(gettext("job {id} {state}", id=job.id, state=job.state) + done + name)
 
 
 def _wait(ctx: Context, job_id: str, timeout: float) -> Job:
@@ -162,7 +168,7 @@ def _wait(ctx: Context, job_id: str, timeout: float) -> Job:
 def _body_id(session: Session, code: str) -> int:
     body_id = session.scalar(select(CertificationBody.id).where(CertificationBody.code == code))
     if body_id is None:
-        raise NotFound(f"no certification body with code {code}; `certsvc body list`")
+        raise NotFound(N_("no certification body with code {code}; `certsvc body list`"), code=code)
     return body_id
 
 
@@ -170,12 +176,15 @@ def _submit_render(ctx: Context, kind: str, batch_id: str, wait: bool) -> None:
     with ctx.runtime.db.session() as session:
         batch = session.get(Batch, batch_id)
         if batch is None:
-            raise NotFound(f"no batch {batch_id}; the batch id is printed when a file is issued")
+            raise NotFound(
+                N_("no batch {batch_id}; the batch id is printed when a file is issued"),
+                batch_id=batch_id,
+            )
         body_id = batch.body_id
     job, _ = service.submit(
         ctx.runtime, body_id, kind, {"batch_id": batch_id}, created_by="cli", total=batch.row_count
     )
-    click.echo(f"job {job.id} queued")
+    click.echo(gettext("job {id} queued", id=job.id))
     if wait:
         done = _wait(ctx, job.id, 3600.0)
         if done.state == "failed":
@@ -221,4 +230,10 @@ def jobs_download(ctx: Context, job_id: str, output: Path | None) -> None:
     with open_private(target) as out:  # a batch zip carries every holder's full ID number
         for chunk in chunks:
             out.write(chunk)
-    click.echo(f"wrote {target} ({job.result_size:,} bytes)")
+    click.echo(
+        gettext(
+            "wrote {file} ({size})",
+            file=target,
+            size=plural("{n:,} byte", "{n:,} bytes", job.result_size or 0),
+        )
+    )

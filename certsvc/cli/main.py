@@ -44,10 +44,17 @@ from certsvc.errors import (
     InvalidUnicode,
     NotFound,
 )
-from certsvc.i18n import language_from_env, set_language
+from certsvc.i18n import (
+    N_,
+    Message,
+    gettext,
+    language_from_env,
+    ngettext,
+    plural,
+    use_language,
+)
 from certsvc.models import Certificate, Occupation
 from certsvc.private_files import create_private_file, narrow
-from certsvc.wording import counted
 
 
 class CertsvcGroup(click.Group):
@@ -56,43 +63,60 @@ class CertsvcGroup(click.Group):
     any command runs."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        with use_language(language_from_env()):
+            return self._parse_args(ctx, args)
+
+    def _parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         # Python decodes bytes that are not UTF-8 in argv to lone surrogates
         # (surrogateescape): such a value cannot be stored, printed or signed.
         for position, arg in enumerate(args, start=1):
             if has_invalid_unicode(arg):
                 click.echo(
-                    f"error: argument {position} is not valid UTF-8 text; retype it (or rename "
-                    "the file) in UTF-8",
+                    gettext(
+                        "error: argument {position} is not valid UTF-8 text; retype it (or "
+                        "rename the file) in UTF-8",
+                        position=position,
+                    ),
                     err=True,
                 )
                 raise click.exceptions.Exit(InvalidUnicode.exit_code)
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
+        # Messages in the person's language: CERTSVC_LANGUAGE=zh, or a zh_* locale. Reset
+        # when the command ends, so a caller in the same process (a test) keeps its own.
+        with use_language(language_from_env()):
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except BatchRejected as exc:
             for error in exc.errors:
                 click.echo(f"  {error}", err=True)
-            click.echo(f"error: {exc.message}", err=True)
+            click.echo(_error(exc.text), err=True)
             raise click.exceptions.Exit(exc.exit_code) from exc
         except CertsvcError as exc:
-            click.echo(f"error: {exc.message}", err=True)
+            click.echo(_error(exc.text), err=True)
             raise click.exceptions.Exit(exc.exit_code) from exc
         except (IntegrityError, DataError) as exc:  # outside a unit of work (see db.refusal)
             refused = refusal(exc)
-            click.echo(f"error: {refused.message}", err=True)
+            click.echo(_error(refused.text), err=True)
             raise click.exceptions.Exit(refused.exit_code) from exc
         except DBAPIError as exc:
             message, code = _database_problem(exc)
-            click.echo(f"error: {message}", err=True)
+            click.echo(_error(message), err=True)
             raise click.exceptions.Exit(code) from exc
         except OSError as exc:  # an output (or input) path given on the command line
             unusable = FileUnusable(
-                f"cannot use {exc.filename or 'a file'}: {exc.strerror or exc}; check the "
-                "path, that its directory exists and that you may write there"
+                N_(
+                    "cannot use {file}: {problem}; check the path, that its directory exists "
+                    "and that you may write there"
+                ),
+                file=exc.filename or Message(N_("a file")),
+                problem=exc.strerror or exc,
             )
-            click.echo(f"error: {unusable.message}", err=True)
+            click.echo(_error(unusable.text), err=True)
             raise click.exceptions.Exit(unusable.exit_code) from exc
 
 
@@ -101,31 +125,43 @@ class CertsvcGroup(click.Group):
 _MISSING_TABLE = ("no such table", 'relation "')
 
 
-def _database_problem(exc: DBAPIError) -> tuple[str, int]:
+def _error(message: Message) -> str:
+    """The one line a failed command prints on stderr."""
+    return gettext("error: {message}", message=message)
+
+
+def _database_problem(exc: DBAPIError) -> tuple[Message, int]:
     """One line for a database error the commands do not handle, and its exit code: a
     database without the schema (run ``certsvc init``) or one that cannot be reached."""
     try:
         url = make_url(normalize_url(Settings.from_env().database_url))
-        where = f"the database {url.render_as_string(hide_password=True)}"
+        where = Message(N_("the database {url}"), url=url.render_as_string(hide_password=True))
     except (CertsvcError, ArgumentError):
-        where = "the database"
+        where = Message(N_("the database"))
     detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
     if any(marker in detail for marker in _MISSING_TABLE):
         return (
-            f"{where} has no certsvc schema, or an older one ({detail}); "
-            "run `certsvc init` to create or upgrade it",
+            Message(
+                N_(
+                    "{where} has no certsvc schema, or an older one ({detail}); run "
+                    "`certsvc init` to create or upgrade it"
+                ),
+                where=where,
+                detail=detail,
+            ),
             ConfigError.exit_code,  # 78, EX_CONFIG
         )
     # 75, EX_TEMPFAIL: try again when it answers
-    return f"cannot use {where}: {detail}", DatabaseUnavailable.exit_code
+    return (
+        Message(N_("cannot use {where}: {detail}"), where=where, detail=detail),
+        DatabaseUnavailable.exit_code,
+    )
 
 
 @click.group(cls=CertsvcGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="certsvc")
 def cli() -> None:
     """certsvc — issue and verify signed vocational skill-level certificates."""
-    # Messages in the person's language: CERTSVC_LANGUAGE=zh, or a zh_* locale.
-    set_language(language_from_env())
 
 
 def main() -> None:
@@ -178,7 +214,7 @@ def secrets(env_file: Path | None, port: int | None, public_url: str | None) -> 
     lines = "".join(f"{k}={v}\n" for k, v in generate_secrets().items())
     if env_file is None:
         if port is not None or public_url is not None:
-            raise InvalidInput("--port and --public-url are kept in a file: give --env-file")
+            raise InvalidInput(N_("--port and --public-url are kept in a file: give --env-file"))
         click.echo(lines, nl=False)
         return
     exists = env_file.exists()
@@ -194,16 +230,28 @@ def secrets(env_file: Path | None, port: int | None, public_url: str | None) -> 
         {**generate_secrets(), "CERTSVC_PORT": port_text, "CERTSVC_PUBLIC_URL": url}
     )
     if exists:
-        click.echo(f"{env_file} exists; keeping its secrets")
+        click.echo(gettext("{file} exists; keeping its secrets", file=env_file))
     else:
         create_private_file(env_file)
         env_file.write_text(lines)
-        click.echo(f"wrote new development secrets to {env_file} (keep it out of git; dev only)")
+        click.echo(
+            gettext(
+                "wrote new development secrets to {file} (keep it out of git; dev only)",
+                file=env_file,
+            )
+        )
     update = {"CERTSVC_PORT": str(checked.port), "CERTSVC_PUBLIC_URL": checked.public_url}
     changed = {k: v for k, v in update.items() if kept.get(k) != v}
     if changed:
         write_env_settings(env_file, changed)
-    click.echo(f"{env_file}: port {checked.port}, public URL {checked.public_url}")
+    click.echo(
+        gettext(
+            "{file}: port {port}, public URL {url}",
+            file=env_file,
+            port=checked.port,
+            url=checked.public_url,
+        )
+    )
 
 
 @cli.command()
@@ -219,18 +267,29 @@ def init(ctx: Context) -> None:
         # A database an earlier version created under the umask: personal data, owner-only.
         for path in (Path(database + suffix) for suffix in ("", "-wal", "-shm", "-journal")):
             if narrow(path):
-                click.echo(f"{path} was readable by others; it is now owner-only (0600)")
+                click.echo(
+                    gettext("{path} was readable by others; it is now owner-only (0600)", path=path)
+                )
     with ctx.transaction() as session:
         added, updated = bodies.load_occupations(session, shipped_catalogue())
         clear = clear_id_salts(session)
     click.echo(
-        f"database ready ({runtime.db.dialect}); occupations: {added} added, {updated} updated"
+        gettext(
+            "database ready ({dialect}); occupations: {added} added, {updated} updated",
+            dialect=runtime.db.dialect,
+            added=added,
+            updated=updated,
+        )
     )
     if clear:
         click.echo(
-            f"{counted(clear, 'holder')} {'has' if clear == 1 else 'have'} ID commitment "
-            "salts stored in clear by an earlier version; "
-            "once every server runs this version, run `certsvc seal-salts`"
+            ngettext(
+                "{n} holder has ID commitment salts stored in clear by an earlier version; "
+                "once every server runs this version, run `certsvc seal-salts`",
+                "{n} holders have ID commitment salts stored in clear by an earlier version; "
+                "once every server runs this version, run `certsvc seal-salts`",
+                clear,
+            )
         )
 
 
@@ -248,9 +307,15 @@ def seal_salts(ctx: Context) -> None:
         sealed = seal_clear_id_salts(session, ctx.runtime.vault)
         entry.detail["holders"] = sealed
     if sealed:
-        click.echo(f"sealed the ID commitment salts of {counted(sealed, 'holder')}")
+        click.echo(
+            ngettext(
+                "sealed the ID commitment salts of {n} holder",
+                "sealed the ID commitment salts of {n} holders",
+                sealed,
+            )
+        )
     else:
-        click.echo("nothing to seal: no ID commitment salt is stored in clear")
+        click.echo(gettext("nothing to seal: no ID commitment salt is stored in clear"))
 
 
 @cli.command()
@@ -323,7 +388,9 @@ def issue(
         archive = read_photo_archive(photos) if photos is not None else None
         row_photos, photo_errors = archive_photos(runtime, body_code, rows, archive)
         with click.progressbar(
-            length=len(rows), label=f"issuing {counted(len(rows), 'certificate')}", file=sys.stderr
+            length=len(rows),
+            label=ngettext("issuing {n} certificate", "issuing {n} certificates", len(rows)),
+            file=sys.stderr,
         ) as bar:
             result = issue_batch(
                 runtime,
@@ -360,17 +427,41 @@ def issue(
         )
         return
     for c in result.certificates:
-        click.echo(f"row {c.row:>5}  {c.number}  {c.holder_name}")
+        click.echo(
+            gettext(
+                "row {row:>5}  {number}  {name}", row=c.row, number=c.number, name=c.holder_name
+            )
+        )
+    issued = len(result.certificates)
     if result.replayed:
         click.echo(
-            f"already issued as batch {result.batch_id}: nothing new issued "
-            f"({counted(len(result.certificates), 'certificate')})"
+            ngettext(
+                "already issued as batch {batch}: nothing new issued ({n} certificate)",
+                "already issued as batch {batch}: nothing new issued ({n} certificates)",
+                issued,
+                batch=result.batch_id,
+            )
+        )
+    elif result.superseded:
+        click.echo(
+            ngettext(
+                "issued {n} certificate in batch {batch}, superseding {superseded}",
+                "issued {n} certificates in batch {batch}, superseding {superseded}",
+                issued,
+                batch=result.batch_id,
+                superseded=plural(
+                    "{n} older certificate", "{n} older certificates", len(result.superseded)
+                ),
+            )
         )
     else:
-        extra = f", superseded {len(result.superseded)}" if result.superseded else ""
         click.echo(
-            f"issued {counted(len(result.certificates), 'certificate')} in batch "
-            f"{result.batch_id}{extra}"
+            ngettext(
+                "issued {n} certificate in batch {batch}",
+                "issued {n} certificates in batch {batch}",
+                issued,
+                batch=result.batch_id,
+            )
         )
 
 
@@ -387,7 +478,7 @@ def revoke(ctx: Context, number: str, reason: str) -> None:
         # The CLI acts for the platform operator: any body's certificate (body None).
         cert = revoke_certificate(ctx.runtime, None, number, reason, actor=ctx.actor.name)
         entry.detail["reason"] = reason.strip()
-    click.echo(f"revoked {cert.number}")
+    click.echo(gettext("revoked {number}", number=cert.number))
 
 
 @cli.command()
@@ -406,7 +497,7 @@ def show(ctx: Context, number: str, as_json: bool) -> None:
     ):
         cert = session.scalar(select(Certificate).where(Certificate.number == number))
         if cert is None:
-            raise NotFound(f"no certificate {number}")
+            raise NotFound(N_("no certificate {number}"), number=number)
         fields = certificate_fields(cert)
         fields["kid"] = cert.kid
         fields["verify_url"] = f"{runtime.settings.public_url}/v/{cert.token}"
@@ -431,8 +522,8 @@ def template(output: Path) -> None:
     elif output.suffix.lower() == ".csv":
         output.write_bytes(template_csv())
     else:
-        raise InvalidInput("the template file name must end in .csv or .xlsx")
-    click.echo(f"wrote {output}")
+        raise InvalidInput(N_("the template file name must end in .csv or .xlsx"))
+    click.echo(gettext("wrote {file}", file=output))
 
 
 @cli.group()
@@ -448,13 +539,15 @@ def occupations_import(ctx: Context, file: Path) -> None:
     try:
         text = file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{file} is not UTF-8 text; save it as CSV UTF-8") from exc
+        raise InvalidInput(N_("{file} is not UTF-8 text; save it as CSV UTF-8"), file=file) from exc
     with ctx.audited("occupations.import", target=file.name[:200]) as entry:
         entries = read_catalogue_csv(text)
         with ctx.transaction() as session:
             added, updated = bodies.load_occupations(session, entries)
         entry.detail.update(added=added, updated=updated)
-    click.echo(f"occupations: {added} added, {updated} updated")
+    click.echo(
+        gettext("occupations: {added} added, {updated} updated", added=added, updated=updated)
+    )
 
 
 @occupations.command("list")
@@ -463,7 +556,7 @@ def occupations_list(ctx: Context) -> None:
     """List the occupations in the database."""
     with ctx.runtime.db.session() as session:
         for o in session.scalars(select(Occupation).order_by(Occupation.code)):
-            flag = "" if o.verified else "  (code not confirmed)"
+            flag = "" if o.verified else "  " + gettext("(code not confirmed)")
             click.echo(f"{o.code:<14} {o.name_zh} · {o.name_en}{flag}")
 
 

@@ -9,12 +9,12 @@ import click
 
 from certsvc.cli.context import Context, pass_ctx
 from certsvc.errors import InvalidInput, RecordsRejected, StatusListConflict
+from certsvc.i18n import N_, gettext, plural
 from certsvc.registry.feed import DEFAULT_LIMIT, MAX_LIMIT
 from certsvc.registry.mirror import Mirror
 from certsvc.registry.pull import pull
 from certsvc.registry.stats import FORMATS, compute_stats, render
 from certsvc.registry.transport import FeedClient, RetryPolicy
-from certsvc.wording import counted
 
 
 @click.group()
@@ -56,13 +56,16 @@ def registry_pull(
 
     def on_retry(problem: str, delay: float) -> None:
         if not quiet:
-            click.echo(f"retrying in {delay:.1f} s: {problem}", err=True)
+            click.echo(
+                gettext("retrying in {delay:.1f} s: {problem}", delay=delay, problem=problem),
+                err=True,
+            )
 
     client = FeedClient(url, token, policy=RetryPolicy(attempts=retries), on_retry=on_retry)
     mirror = Mirror(mirror_db)
     try:
         if show_progress:
-            with click.progressbar(length=1, label="pulling", file=sys.stderr) as bar:
+            with click.progressbar(length=1, label=gettext("pulling"), file=sys.stderr) as bar:
 
                 def progress(done: int, total: int) -> None:
                     bar.length = max(total, done, 1)
@@ -74,27 +77,34 @@ def registry_pull(
     finally:
         mirror.dispose()
     for rejection in summary.rejections:
-        click.echo(f"rejected: {rejection}", err=True)
+        click.echo(gettext("rejected: {rejection}", rejection=rejection), err=True)
     for problem in summary.status_pending:
-        click.echo(f"pending: {problem}", err=True)
+        click.echo(gettext("pending: {problem}", problem=problem), err=True)
     for problem in summary.status_conflicts:
-        click.echo(f"status list: {problem}", err=True)
+        click.echo(gettext("status list: {problem}", problem=problem), err=True)
     for line in summary.lines():
         click.echo(line)
     if summary.status_conflicts:
-        n = len(summary.status_conflicts)
         raise StatusListConflict(
-            f"{counted(n, 'certificate or list', 'certificates or lists')} "
-            f"{'disagrees' if n == 1 else 'disagree'} with the issuer's signed status lists "
-            "(listed above); the feed's signed statements were applied — ask the issuer, and "
-            "check the certificates on its verify page"
+            plural(
+                "{n} certificate or status list disagrees with the issuer's signed status "
+                "lists (listed above); the feed's signed statements were applied — ask the "
+                "issuer, and check the certificates on its verify page",
+                "{n} certificates or status lists disagree with the issuer's signed status "
+                "lists (listed above); the feed's signed statements were applied — ask the "
+                "issuer, and check the certificates on its verify page",
+                len(summary.status_conflicts),
+            )
         )
     if summary.rejections:
-        n = len(summary.rejections)
         raise RecordsRejected(
-            f"{counted(n, 'record')} did not verify and {'was' if n == 1 else 'were'} not "
-            f"applied; {'it is' if n == 1 else 'they are'} listed above and kept in the "
-            "mirror's mirror_events table"
+            plural(
+                "{n} record did not verify and was not applied; it is listed above and kept "
+                "in the mirror's mirror_events table",
+                "{n} records did not verify and were not applied; they are listed above and "
+                "kept in the mirror's mirror_events table",
+                len(summary.rejections),
+            )
         )
 
 
@@ -114,7 +124,7 @@ def stats(ctx: Context, fmt: str, body_code: str | None, output: Path | None) ->
     from certsvc.bodies.bodies import get_body
 
     if fmt == "xlsx" and output is None:
-        raise InvalidInput("xlsx is a binary format: give --output FILE.xlsx")
+        raise InvalidInput(N_("xlsx is a binary format: give --output FILE.xlsx"))
     runtime = ctx.runtime
     with runtime.db.session() as session:
         body_id = get_body(session, body_code).id if body_code else None
@@ -127,6 +137,12 @@ def stats(ctx: Context, fmt: str, body_code: str | None, output: Path | None) ->
     else:
         output.write_bytes(data)
         click.echo(
-            f"wrote {output}: {counted(result.certificates, 'valid certificate')}, "
-            f"{counted(result.holders, 'holder')}"
+            gettext(
+                "wrote {file}: {certificates}, {holders}",
+                file=output,
+                certificates=plural(
+                    "{n} valid certificate", "{n} valid certificates", result.certificates
+                ),
+                holders=plural("{n} holder", "{n} holders", result.holders),
+            )
         )

@@ -10,6 +10,7 @@ import click
 
 from certsvc.cli.context import Context, pass_ctx
 from certsvc.errors import InvalidInput
+from certsvc.i18n import N_, gettext
 from certsvc.private_files import open_private, write_private
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def pdf(
     from certsvc.render.seal import load_seal
 
     if (number is None) == (batch_id is None):
-        raise InvalidInput("give a certificate NUMBER or --batch ID (one of them)")
+        raise InvalidInput(N_("give a certificate NUMBER or --batch ID (one of them)"))
     stamp = load_seal(seal.read_bytes()) if seal else None
     runtime = ctx.runtime
     public_url = runtime.settings.public_url
@@ -69,14 +70,15 @@ def pdf(
                 target = target / f"{face.number}.pdf"
             data = render_certificate(face, stamp or stored_seal(session, face.body_code))
             write_private(target, data)  # the holder's full ID number is printed on it
-        click.echo(f"wrote {target} ({len(data) / 1024:.1f} KB){_standing_note(face)}")
+        written = gettext("wrote {file} ({size:.1f} KB)", file=target, size=len(data) / 1024)
+        click.echo(written + _standing_note(face))
         return
     assert batch_id is not None
     if output is None or output.suffix.lower() not in (".zip", ".pdf"):
-        raise InvalidInput("--batch needs -o FILE.zip (PDFs) or -o FILE.pdf (print file)")
+        raise InvalidInput(N_("--batch needs -o FILE.zip (PDFs) or -o FILE.pdf (print file)"))
     with ctx.audited("batch.pdf", target=batch_id[:64]), runtime.db.session() as session:
         total = batch_size(session, batch_id)
-        with click.progressbar(length=total, label="rendering", file=sys.stderr) as bar:
+        with click.progressbar(length=total, label=gettext("rendering"), file=sys.stderr) as bar:
 
             def progress(done: int) -> None:
                 bar.update(done - bar.pos)
@@ -93,11 +95,15 @@ def pdf(
                 with open_private(output) as out:
                     for chunk in chunks:
                         out.write(chunk)
-    click.echo(f"wrote {output} ({output.stat().st_size / 1024:.1f} KB)")
+    click.echo(
+        gettext("wrote {file} ({size:.1f} KB)", file=output, size=output.stat().st_size / 1024)
+    )
 
 
 def _standing_note(face: CertificateFace) -> str:
     """What the line says after a revoked or superseded certificate was written."""
     if face.mark is None:
         return ""
-    return f"; marked {face.mark.standing.value.upper()}: it is no longer valid"
+    return gettext(
+        "; marked {standing}: it is no longer valid", standing=face.mark.standing.value.upper()
+    )

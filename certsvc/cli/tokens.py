@@ -9,6 +9,7 @@ import click
 
 from certsvc.accounts.tokens import PREFIX_LENGTH, ROLES, create_token, list_tokens, revoke_token
 from certsvc.cli.context import Context, pass_ctx
+from certsvc.i18n import gettext
 
 
 @click.group()
@@ -27,12 +28,24 @@ def tokens_create(ctx: Context, role: str, name: str, body_code: str | None) -> 
         new = create_token(session, role, name, body_code)
         entry.target = f"{new.identity.prefix}… {new.identity.name}"
         entry.detail.update(role=new.identity.role, token_id=new.identity.id)
-    scope = f" for body {new.identity.body_code}" if new.identity.body_code else ""
-    click.echo(
-        f"created token {new.identity.id} ({new.identity.prefix}…) role {role}{scope}; "
-        "store the secret now, it is not shown again:",
-        err=True,
-    )
+    if new.identity.body_code:
+        created = gettext(
+            "created token {id} ({prefix}…) role {role} for body {body}; store the secret now, "
+            "it is not shown again:",
+            id=new.identity.id,
+            prefix=new.identity.prefix,
+            role=role,
+            body=new.identity.body_code,
+        )
+    else:
+        created = gettext(
+            "created token {id} ({prefix}…) role {role}; store the secret now, it is not "
+            "shown again:",
+            id=new.identity.id,
+            prefix=new.identity.prefix,
+            role=role,
+        )
+    click.echo(created, err=True)
     click.echo(new.secret)
 
 
@@ -43,11 +56,20 @@ def tokens_list(ctx: Context) -> None:
     with ctx.runtime.db.session() as session:
         rows = list_tokens(session)
     for token, body_code in rows:
-        state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
-        used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+        state = (
+            gettext("revoked {date}", date=f"{token.revoked_at:%Y-%m-%d}")
+            if token.revoked_at
+            else gettext("active")
+        )
+        used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else gettext("never")
         click.echo(
-            f"{token.id:<5} {token.prefix}…  {token.role:<8} {body_code or '-':<13} "
-            f"{state:<18} created {token.created_at:%Y-%m-%d}  used {used}  {token.name}"
+            f"{token.id:<5} {token.prefix}…  {token.role:<8} {body_code or '-':<13} {state:<18} "
+            + gettext(
+                "created {created}  used {used}",
+                created=f"{token.created_at:%Y-%m-%d}",
+                used=used,
+            )
+            + f"  {token.name}"
         )
 
 
@@ -64,4 +86,11 @@ def tokens_revoke(ctx: Context, token: str) -> None:
         revoked = revoke_token(session, token)
         entry.target = f"{revoked.prefix}… {revoked.name}"
         entry.detail["token_id"] = revoked.id
-        click.echo(f"revoked token {revoked.id} ({revoked.prefix}…) {revoked.name}")
+        click.echo(
+            gettext(
+                "revoked token {id} ({prefix}…) {name}",
+                id=revoked.id,
+                prefix=revoked.prefix,
+                name=revoked.name,
+            )
+        )

@@ -10,6 +10,7 @@ import click
 
 from certsvc.cli.context import Context, pass_ctx
 from certsvc.errors import InvalidInput, MalformedToken, NotFound
+from certsvc.i18n import N_, Message, gettext, ngettext
 from certsvc.signing.jwks import parse_rfc3339
 from certsvc.transparency import store
 from certsvc.transparency.log import (
@@ -43,7 +44,7 @@ def show(ctx: Context) -> None:
     with ctx.transaction() as session:
         signed = latest_checkpoint(session)
     if signed is None:
-        raise NotFound("the log has no checkpoint yet; run `certsvc log checkpoint`")
+        raise NotFound(N_("the log has no checkpoint yet; run `certsvc log checkpoint`"))
     click.echo(signed.note, nl=False)
 
 
@@ -56,8 +57,11 @@ def prove(ctx: Context, number: str) -> None:
         result = certificate_inclusion(session, number, ctx.runtime.caches)
     if result is None:
         raise NotFound(
-            f"certificate {number} is not in a checkpoint: it does not exist or was issued "
-            "after the last one (`certsvc log checkpoint`)"
+            N_(
+                "certificate {number} is not in a checkpoint: it does not exist or was "
+                "issued after the last one (`certsvc log checkpoint`)"
+            ),
+            number=number,
         )
     click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
 
@@ -80,9 +84,11 @@ def consistency(ctx: Context, old_size: int, new_size: int) -> None:
 def position(ctx: Context, when: str) -> None:
     """Print the log position of time WHEN (RFC 3339): events 1..N occurred at or before it."""
     try:
-        moment = parse_rfc3339(when, what="the time")
+        moment = parse_rfc3339(when, what=Message(N_("the time")))
     except MalformedToken as exc:
-        raise InvalidInput(f"{when!r} is not an RFC 3339 time, e.g. 2026-11-26T08:00:00Z") from exc
+        raise InvalidInput(
+            N_("{when!r} is not an RFC 3339 time, e.g. 2026-11-26T08:00:00Z"), when=when
+        ) from exc
     with ctx.transaction() as session:
         click.echo(str(log_position_at(session, moment)))
 
@@ -93,7 +99,13 @@ def audit_command(ctx: Context) -> None:
     """Recompute every leaf from the event log and check every checkpoint against the tree."""
     with ctx.transaction() as session:
         size = audit(session)
-    click.echo(f"ok: {size} events match the log and every checkpoint verifies")
+    click.echo(
+        ngettext(
+            "ok: {n} event matches the log and every checkpoint verifies",
+            "ok: {n} events match the log and every checkpoint verifies",
+            size,
+        )
+    )
 
 
 @log_group.command("rotate-key")
@@ -103,7 +115,9 @@ def rotate_key(ctx: Context) -> None:
     with ctx.audited("log.rotate_key") as entry, ctx.transaction() as session:
         key = LogKeys.of(ctx.runtime).rotate(session)
         entry.target = key.kid
-    click.echo(f"new log key {key.kid}; publish /.well-known/transparency.json again")
+    click.echo(
+        gettext("new log key {kid}; publish /.well-known/transparency.json again", kid=key.kid)
+    )
 
 
 @log_group.command("verify-bundle")
@@ -119,11 +133,18 @@ def verify_bundle_command(
     try:
         document = json.loads(bundle.read_text(encoding="utf-8"))
     except ValueError as exc:
-        raise InvalidInput(f"{bundle} is not a JSON inclusion bundle") from exc
+        raise InvalidInput(N_("{bundle} is not a JSON inclusion bundle"), bundle=bundle) from exc
     if not isinstance(document, dict):
-        raise InvalidInput(f"{bundle} is not a JSON inclusion bundle")
+        raise InvalidInput(N_("{bundle} is not a JSON inclusion bundle"), bundle=bundle)
     document = document.get("transparency", document)  # a whole verification result works too
     signed = verify_bundle(
         document, trusted_keys=keys, origin=origin, token=token, certificate_number=number
     )
-    click.echo(f"logged: certificate {number} is in checkpoint {signed.size} of {signed.origin}")
+    click.echo(
+        gettext(
+            "logged: certificate {number} is in checkpoint {size} of {origin}",
+            number=number,
+            size=signed.size,
+            origin=signed.origin,
+        )
+    )

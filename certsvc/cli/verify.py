@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ import click
 
 from certsvc.cli.context import Context, pass_ctx
 from certsvc.errors import CheckpointError, InvalidInput, LogIntegrityError, SigningKeyError
+from certsvc.i18n import N_, Message, gettext
 from certsvc.signing.jwks import KeySet
 from certsvc.signing.strictjson import loads_object
 from certsvc.transparency.note import NoteVerifier
@@ -78,11 +80,17 @@ def load_key_set(source: str) -> KeySet:
             data = response.read(_MAX_JWKS + 1)
     except (URLError, OSError, ValueError) as exc:
         raise SigningKeyError(
-            f"cannot fetch the JWKS from {source}: {exc}; download it and give the file"
+            N_("cannot fetch the JWKS from {source}: {exc}; download it and give the file"),
+            source=source,
+            exc=exc,
         ) from exc
     if len(data) > _MAX_JWKS:
-        raise SigningKeyError(f"the JWKS at {source} is larger than 1 MB; refusing it")
-    return KeySet.from_document(loads_object(data, what=f"JWKS from {source}"))
+        raise SigningKeyError(
+            N_("the JWKS at {source} is larger than 1 MB; refusing it"), source=source
+        )
+    return KeySet.from_document(
+        loads_object(data, what=Message(N_("JWKS from {source}"), source=source))
+    )
 
 
 def _both(zh: Any, en: Any) -> str:
@@ -93,12 +101,11 @@ def _both(zh: Any, en: Any) -> str:
 
 @dataclass(frozen=True)
 class Trust:
-    """What a verification relied on, said in Chinese and English, and the host it trusted
+    """What a verification relied on, in the reader's language, and the host it trusted
     (None for a key set file, which names no host)."""
 
     host: str | None
-    zh: str
-    en: str
+    text: Message
 
 
 def trust_of(public_url: str, jwks_source: str | None) -> Trust:
@@ -107,21 +114,15 @@ def trust_of(public_url: str, jwks_source: str | None) -> Trust:
         host = url_host(public_url)
         return Trust(
             host,
-            f"本机数据库（在线核验），服务地址 {host}",
-            f"this installation's database (online), serving {host}",
+            Message(N_("this installation's database (online), serving {host}"), host=host),
         )
     host = url_host(jwks_source)
     if host is not None:
         return Trust(
             host,
-            f"{host} 发布的密钥集（离线核验签名）",
-            f"the key set published by {host} (signature checked offline)",
+            Message(N_("the key set published by {host} (signature checked offline)"), host=host),
         )
-    return Trust(
-        None,
-        f"密钥集文件 {jwks_source}（离线核验）",
-        f"the key set file {jwks_source} (offline)",
-    )
+    return Trust(None, Message(N_("the key set file {file} (offline)"), file=jwks_source))
 
 
 def host_warning(presented: Presented, trust: Trust) -> str | None:
@@ -129,11 +130,11 @@ def host_warning(presented: Presented, trust: Trust) -> str | None:
     shown = presented.url_host
     if shown is None or trust.host is None or shown == trust.host:
         return None
-    return (
-        f"警告：网址的主机 {shown} 不是核验所信任的 {trust.host}，"
-        f"真实证书的二维码指向 {trust.host} "
-        f"(warning: the URL's host {shown} is not {trust.host}, which was trusted; "
-        f"a genuine certificate's QR points to {trust.host})"
+    return gettext(
+        "warning: the URL's host {shown} is not {trusted}, which was trusted; a genuine "
+        "certificate's QR points to {trusted}",
+        shown=shown,
+        trusted=trust.host,
     )
 
 
@@ -142,13 +143,9 @@ def _url_host_line(presented: Presented, trust: Trust) -> str | None:
     if shown is None:
         return None
     if trust.host is None:
-        return f"{shown} " + _both(
-            "未核对：密钥集文件不含主机", "not checked: a key set file names no host"
-        )
+        return gettext("{shown} not checked: a key set file names no host", shown=shown)
     if shown != trust.host:
-        return f"{shown} — " + _both(
-            f"不是所信任的 {trust.host}！", f"NOT the trusted {trust.host}!"
-        )
+        return gettext("{shown} — NOT the trusted {trusted}!", shown=shown, trusted=trust.host)
     return shown
 
 
@@ -161,60 +158,84 @@ def result_lines(
     issuer = c.get("issuer") or {}
     route = c.get("route") or "—"
     if route == "direct":
-        route = f"direct: {_both(c.get('direct_ground_name'), c.get('direct_ground_name_en'))}"
+        route = gettext(
+            "direct: {ground}",
+            ground=_both(c.get("direct_ground_name"), c.get("direct_ground_name_en")),
+        )
         if c.get("direct_evidence"):
             route += f" — {c['direct_evidence']}"
-    rows: list[tuple[str, Any]] = [("status", result.status.upper())]
+    rows: list[tuple[str, Any]] = [(N_("status"), result.status.upper())]
     if result.reason:
-        rows.append(("reason", result.reason))
-    rows.append(("message", result.message))
+        rows.append((N_("reason"), result.reason))
+    rows.append((N_("message"), result.message))
     if c:
         rows += [
-            ("number", c.get("number")),
-            ("holder name", c.get("holder_name")),
-            ("id", f"{c.get('id_type_name') or '—'} {c.get('id_number_masked') or '—'}"),
+            (N_("number"), c.get("number")),
+            (N_("holder name"), c.get("holder_name")),
+            (N_("id"), f"{c.get('id_type_name') or '—'} {c.get('id_number_masked') or '—'}"),
             (
-                "occupation",
+                N_("occupation"),
                 f"{_both(c.get('occupation_name'), c.get('occupation_name_en'))} "
                 f"{c.get('occupation_code')}",
             ),
-            ("work type", c.get("work_type")),
-            ("level", _both(c.get("level_name"), c.get("level_name_en"))),
-            ("issue date", c.get("issue_date")),
-            ("route", route),
-            ("issuer", f"{_both(issuer.get('name'), issuer.get('name_en'))} {issuer.get('code')}"),
+            (N_("work type"), c.get("work_type")),
+            (N_("level"), _both(c.get("level_name"), c.get("level_name_en"))),
+            (N_("issue date"), c.get("issue_date")),
+            (N_("route"), route),
+            (
+                N_("issuer"),
+                f"{_both(issuer.get('name'), issuer.get('name_en'))} {issuer.get('code')}",
+            ),
         ]
         if result.status == "revoked":
             rows += [
-                ("revoked because", c.get("status_reason")),
-                ("revoked at", c.get("status_changed_at")),
+                (N_("revoked because"), c.get("status_reason")),
+                (N_("revoked at"), c.get("status_changed_at")),
             ]
     if result.superseded_by:
-        rows.append(("superseded by", result.superseded_by))
+        rows.append((N_("superseded by"), result.superseded_by))
     if result.kid:
-        rows.append(("key", f"{result.kid} ({result.key_status or 'status unknown'})"))
+        status = result.key_status or gettext("status unknown")
+        rows.append((N_("key"), f"{result.kid} ({status})"))
     logged = result.transparency
     if logged is not None:
         rows.append(
             (
-                "issuance log",
-                f"logged, checkpoint size {logged['tree_size']} (event {logged['seq']})"
+                N_("issuance log"),
+                gettext(
+                    "logged, checkpoint size {size} (event {seq})",
+                    size=logged["tree_size"],
+                    seq=logged["seq"],
+                )
                 if logged.get("verified")
-                else "NOT confirmed: the record differs from what was logged",
+                else gettext("NOT confirmed: the record differs from what was logged"),
             )
         )
     rows += [
-        ("checked at", result.to_dict()["checked_at"]),
-        ("checked", f"{result.mode}, from {presented.source}"),
+        (N_("checked at"), result.to_dict()["checked_at"]),
+        (
+            N_("checked"),
+            gettext("{mode}, from {source}", mode=result.mode, source=presented.source),
+        ),
     ]
     if trust is not None:
-        rows.append(("trusted", _both(trust.zh, trust.en)))
+        rows.append((N_("trusted"), str(trust.text)))
         host_line = _url_host_line(presented, trust)
         if host_line is not None:
-            rows.append(("URL host", host_line))
+            rows.append((N_("URL host"), host_line))
     if result.not_checked:
-        rows.append(("NOT checked", ", ".join(result.not_checked).replace("_", " ")))
-    return [f"{label:<16} {value if value not in (None, '') else '—'}" for label, value in rows]
+        rows.append((N_("NOT checked"), ", ".join(result.not_checked).replace("_", " ")))
+    return [f"{_padded(gettext(label), 16)} {_shown(value)}" for label, value in rows]
+
+
+def _shown(value: Any) -> str:
+    return "—" if value in (None, "") else str(value)
+
+
+def _padded(label: str, width: int) -> str:
+    """*label* padded to *width* terminal columns: a Chinese character takes two."""
+    columns = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in label)
+    return label + " " * max(width - columns, 0)
 
 
 def check_log_bundle(
@@ -226,11 +247,15 @@ def check_log_bundle(
     try:
         document = json.loads(bundle_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise InvalidInput(f"{bundle_file} is not a JSON inclusion bundle") from exc
+        raise InvalidInput(
+            N_("{bundle_file} is not a JSON inclusion bundle"), bundle_file=bundle_file
+        ) from exc
     if isinstance(document, dict) and isinstance(document.get("transparency"), dict):
         document = document["transparency"]  # a whole verification result works too
     if not isinstance(document, dict):
-        raise InvalidInput(f"{bundle_file} is not a JSON inclusion bundle")
+        raise InvalidInput(
+            N_("{bundle_file} is not a JSON inclusion bundle"), bundle_file=bundle_file
+        )
     origin = NoteVerifier.parse(log_key).name  # a log key is named after its origin
     try:
         verify_bundle(
@@ -241,7 +266,9 @@ def check_log_bundle(
             certificate_number=str(result.signed["number"]),
         )
     except CheckpointError as exc:  # exit 65, as for a proof that fails
-        raise LogIntegrityError(f"the log bundle does not check out: {exc.message}") from exc
+        raise LogIntegrityError(
+            N_("the log bundle does not check out: {reason}"), reason=exc.text
+        ) from exc
     return dataclasses.replace(result, transparency={**document, "verified": True})
 
 
@@ -297,10 +324,12 @@ def verify(
     signature, 6 unknown key, 7 malformed, 8 not found.
     """
     if (log_bundle is None) != (log_key is None) or (log_bundle and jwks_source is None):
-        raise click.UsageError("--log-bundle and --log-key go together, and with --jwks")
+        raise click.UsageError(gettext("--log-bundle and --log-key go together, and with --jwks"))
     if status_list and jwks_source is None:
         raise click.UsageError(
-            "--status-list goes with --jwks (online, the database already knows the status)"
+            gettext(
+                "--status-list goes with --jwks (online, the database already knows the status)"
+            )
         )
     presented = read_target(target)
     if photo_file is not None and jwks_source is not None and presented.record is None:
@@ -339,15 +368,20 @@ def verify(
     if warning is not None:
         click.echo(warning, err=True)
     if not result.is_valid:
-        click.echo(f"not valid: {result.status}: {result.message}", err=True)
+        click.echo(
+            gettext("not valid: {status}: {message}", status=result.status, message=result.message),
+            err=True,
+        )
         raise click.exceptions.Exit(EXIT_CODES[result.status])
     if photo is not None and not photo.matches:
         click.echo(f"photo mismatch: {photo.line}", err=True)
         raise click.exceptions.Exit(PHOTO_MISMATCH)
     if result.not_checked:
         click.echo(
-            "valid as signed; not checked offline: "
-            + ", ".join(result.not_checked).replace("_", " ")
-            + " — verify online for the current status",
+            gettext(
+                "valid as signed; not checked offline: {gaps} — verify online for the current "
+                "status",
+                gaps=", ".join(result.not_checked).replace("_", " "),
+            ),
             err=True,
         )

@@ -21,6 +21,7 @@ from certsvc.domain.ids import IdType, mask_id_number
 from certsvc.domain.numbers import issuing_body_of
 from certsvc.errors import CertsvcError, FeedIntegrityError, InvalidCertificateNumber, UnknownKey
 from certsvc.holders.identity import id_commitment
+from certsvc.i18n import N_, Message, gettext, ngettext, plural
 from certsvc.issuance.credential import CREDENTIAL_TYPE, photo_resource
 from certsvc.registry.mirror import (
     Mirror,
@@ -37,17 +38,23 @@ from certsvc.signing.jwks import PublishedKey, parse_rfc3339
 from certsvc.signing.keys import jwk_thumbprint
 from certsvc.signing.statuslist import StatusEntry, status_entry
 from certsvc.signing.vc import verify_credential
-from certsvc.wording import counted
 
 __all__ = ["Applier", "PullSummary", "Rejected", "Rejection"]
 
 
 class Rejected(Exception):
-    """An event that fails a check: recorded with ``reason``, reported, not applied."""
+    """An event that fails a check: recorded with its reason, reported, not applied.
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    ``text`` is the reason as a :class:`~certsvc.i18n.Message` (``N_`` id and parameters).
+    """
+
+    def __init__(self, reason: str | Message, /, **params: Any) -> None:
+        self.text = reason if isinstance(reason, Message) else Message(reason, **params)
+        super().__init__(self.text.english)
+
+    @property
+    def reason(self) -> str:
+        return str(self.text)
 
 
 def _field(mapping: Any, *path: str) -> Any:
@@ -56,7 +63,7 @@ def _field(mapping: Any, *path: str) -> Any:
         # JSON objects parse to dicts; checking for dict, not the Mapping ABC, halves the cost
         # of the eleven look-ups every issued record takes.
         if not isinstance(value, dict) or name not in value:
-            raise Rejected(f"the signed record has no {'.'.join(path)}")
+            raise Rejected(N_("the signed record has no {path}"), path=".".join(path))
         value = value[name]
     return value
 
@@ -64,7 +71,7 @@ def _field(mapping: Any, *path: str) -> Any:
 def _text(mapping: Any, *path: str) -> str:
     value = _field(mapping, *path)
     if not isinstance(value, str):
-        raise Rejected(f"{'.'.join(path)} in the signed record is not text")
+        raise Rejected(N_("{path} in the signed record is not text"), path=".".join(path))
     return value
 
 
@@ -83,11 +90,23 @@ class Rejection:
     seq: int
     kind: str
     certificate: str | None
-    reason: str
+    text: Message
+
+    @property
+    def reason(self) -> str:
+        """Why the event was rejected, in the current language."""
+        return str(self.text)
 
     def __str__(self) -> str:
-        what = f" {self.certificate}" if self.certificate else ""
-        return f"seq {self.seq} {self.kind}{what}: {self.reason}"
+        if self.certificate:
+            return gettext(
+                "seq {seq} {kind} {certificate}: {reason}",
+                seq=self.seq,
+                kind=self.kind,
+                certificate=self.certificate,
+                reason=self.text,
+            )
+        return gettext("seq {seq} {kind}: {reason}", seq=self.seq, kind=self.kind, reason=self.text)
 
 
 @dataclass
@@ -116,8 +135,8 @@ class PullSummary:
     #: what disagreed (see :class:`~certsvc.registry.trust.StatusListCheck`).
     status_lists: int = 0
     status_checked: int = 0
-    status_conflicts: list[str] = field(default_factory=list)
-    status_pending: list[str] = field(default_factory=list)
+    status_conflicts: list[Message] = field(default_factory=list)
+    status_pending: list[Message] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -125,19 +144,26 @@ class PullSummary:
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
     def lines(self) -> list[str]:
-        if self.events == 0:
-            behind = f" (the feed's head is seq {self.head})" if self.head > self.cursor else ""
-            first = f"up to date: no new events after seq {self.cursor}{behind}"
+        """The summary a person reads after a pull, in the current language."""
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(self.kinds.items()))
+        if not self.events:
+            first = gettext("up to date: no new events after seq {cursor}", cursor=self.cursor)
         else:
-            kinds = ", ".join(f"{n} {k}" for k, n in sorted(self.kinds.items()))
-            span = (
-                f"seq {self.cursor}"
-                if self.events == 1 and self.cursor == self.first_cursor + 1
-                else f"seq {self.first_cursor + 1}..{self.cursor}"
-            )
-            first = (
-                f"pulled {counted(self.events, 'event')} in {counted(self.pages, 'page')} "
-                f"({span}) in {self.seconds:.1f} s, {self.rate:,.0f} events/s: {kinds}"
+            first = ngettext(
+                "pulled {n} event in {pages} (seq {span}) in {seconds:.1f} s, "
+                "{rate:,.0f} events/s: {kinds}",
+                "pulled {n} events in {pages} (seq {span}) in {seconds:.1f} s, "
+                "{rate:,.0f} events/s: {kinds}",
+                self.events,
+                pages=plural("{n} page", "{n} pages", self.pages),
+                span=(
+                    f"{self.cursor}"
+                    if self.cursor == self.first_cursor + 1
+                    else f"{self.first_cursor + 1}..{self.cursor}"
+                ),
+                seconds=self.seconds,
+                rate=self.rate,
+                kinds=kinds,
             )
         quiet = not (
             self.events
@@ -147,44 +173,54 @@ class PullSummary:
             or self.jwks_fetches
             or self.photos
         )
-        return [
-            first,
-            *(
-                []
-                if quiet
-                else [
-                    f"applied {self.applied}, recorded {self.recorded}, rejected "
-                    f"{len(self.rejections)}, duplicates skipped {self.duplicates}; "
-                    f"retries {self.retries}, JWKS fetches {self.jwks_fetches}, "
-                    f"photos checked {self.photos}; "
-                    f"cursor {self.cursor} of {self.head}"
-                ]
-            ),
-            *(
-                [f"transparency log: checkpoint of {self.checkpoint} events verified consistent"]
-                if self.checkpoint is not None
-                else []
-            ),
-            *(
-                [
-                    f"status lists: {self.status_lists} verified, "
-                    f"{counted(self.status_checked, 'certificate')} compared, "
-                    f"{counted(len(self.status_conflicts), 'conflict')}, "
-                    f"{counted(len(self.status_pending), 'change')} not yet in the feed"
-                ]
-                if self.status_checked or self.status_conflicts
-                else []
-            ),
-            *(
-                [
-                    f"{counted(self.untrusted, 'certificate')} in the mirror "
-                    f"{'was' if self.untrusted == 1 else 'were'} signed after their key's "
-                    "compromise cut-off: kept, marked untrusted"
-                ]
-                if self.untrusted
-                else []
-            ),
-        ]
+        lines = [first]
+        if not quiet:
+            lines.append(
+                gettext(
+                    "applied {applied}, recorded {recorded}, rejected {rejected}, duplicates "
+                    "skipped {duplicates}; retries {retries}, JWKS fetches {fetches}, photos "
+                    "checked {photos}; cursor {cursor} of {head}",
+                    photos=self.photos,
+                    applied=self.applied,
+                    recorded=self.recorded,
+                    rejected=len(self.rejections),
+                    duplicates=self.duplicates,
+                    retries=self.retries,
+                    fetches=self.jwks_fetches,
+                    cursor=self.cursor,
+                    head=self.head,
+                )
+            )
+        if self.checkpoint is not None:
+            lines.append(
+                ngettext(
+                    "transparency log: checkpoint of {n} event verified consistent",
+                    "transparency log: checkpoint of {n} events verified consistent",
+                    self.checkpoint,
+                )
+            )
+        if self.status_checked or self.status_conflicts:
+            lines.append(
+                gettext(
+                    "status lists: {lists} verified, {certificates} compared, {conflicts}, "
+                    "{changes} not yet in the feed",
+                    lists=self.status_lists,
+                    certificates=plural("{n} certificate", "{n} certificates", self.status_checked),
+                    conflicts=plural("{n} conflict", "{n} conflicts", len(self.status_conflicts)),
+                    changes=plural("{n} change", "{n} changes", len(self.status_pending)),
+                )
+            )
+        if self.untrusted:
+            lines.append(
+                ngettext(
+                    "{n} certificate in the mirror was signed after its key's compromise "
+                    "cut-off: kept, marked untrusted",
+                    "{n} certificates in the mirror were signed after their key's compromise "
+                    "cut-off: kept, marked untrusted",
+                    self.untrusted,
+                )
+            )
+        return lines
 
 
 class Applier:
@@ -247,8 +283,13 @@ class Applier:
                     continue
                 if page.get("scope") is None and seq != cursor + 1:
                     raise FeedIntegrityError(
-                        f"the feed skipped from seq {cursor} to {seq}; the event log has no gaps, "
-                        "so events were lost on the way — nothing of this page was applied"
+                        N_(
+                            "the feed skipped from seq {cursor} to {seq}; the event log has no "
+                            "gaps, so "
+                            "events were lost on the way — nothing of this page was applied"
+                        ),
+                        cursor=cursor,
+                        seq=seq,
                     )
                 outcomes.append(self._apply(event))
                 cursor = seq
@@ -266,7 +307,7 @@ class Applier:
     def _apply(self, event: Mapping[str, Any]) -> dict[str, Any]:
         kind = str(event.get("kind"))
         number = event.get("certificate")
-        outcome, detail = "applied", ""
+        outcome, why = "applied", None
         try:
             if kind == "issued":
                 self._issued(event)
@@ -281,18 +322,22 @@ class Applier:
             else:
                 outcome = "recorded"
         except Rejected as exc:
-            outcome, detail = "rejected", exc.reason
+            outcome, why = "rejected", exc.text
         except CertsvcError as exc:  # MalformedToken, InvalidSignature, UnknownKey, SigningKeyError
-            outcome, detail = "rejected", exc.message
+            outcome, why = "rejected", exc.text
         except (KeyError, TypeError, ValueError) as exc:
-            outcome, detail = "rejected", f"the event is malformed ({type(exc).__name__}: {exc})"
+            outcome, why = (
+                "rejected",
+                Message(
+                    N_("the event is malformed ({problem})"),
+                    problem=f"{type(exc).__name__}: {exc}",
+                ),
+            )
         self._summary.events += 1
         self._summary.kinds[kind] = self._summary.kinds.get(kind, 0) + 1
-        if outcome == "rejected":
+        if why is not None:
             self._summary.rejections.append(
-                Rejection(
-                    int(event["seq"]), kind, number if isinstance(number, str) else None, detail
-                )
+                Rejection(int(event["seq"]), kind, number if isinstance(number, str) else None, why)
             )
         elif outcome == "applied":
             self._summary.applied += 1
@@ -303,7 +348,8 @@ class Applier:
             "kind": kind[:32],
             "outcome": outcome,
             "certificate": number[:22] if isinstance(number, str) else None,
-            "detail": detail,
+            # The mirror's table keeps the reason in English, as logs do.
+            "detail": why.english if why is not None else "",
         }
 
     # -- issued
@@ -311,43 +357,60 @@ class Applier:
     def _issued(self, event: Mapping[str, Any]) -> None:
         record = event.get("record")
         if not isinstance(record, str):
-            raise Rejected("the event has no signed record")
+            raise Rejected(N_("the event has no signed record"))
         credential, verified = verify_credential(record, self._keys.public_key)
         key = self._keys.entry(verified.kid)
         types = credential.get("type")
         if not isinstance(types, list) or CREDENTIAL_TYPE not in types:
-            raise Rejected(f"the signed record is not a {CREDENTIAL_TYPE}")
+            raise Rejected(
+                N_("the signed record is not a {credential_type}"), credential_type=CREDENTIAL_TYPE
+            )
         number = _text(credential, "certificateNumber")
         body = _text(credential, "issuer", "bodyCode")
         if number != event.get("certificate"):
-            raise Rejected(f"the record is signed for {number}, the event names another")
+            raise Rejected(
+                N_("the record is signed for {number}, the event names another"), number=number
+            )
         if key.body_code != body or event.get("body") != body:
-            raise Rejected(f"the record names body {body} but key {key.kid} is not that body's")
+            raise Rejected(
+                N_("the record names body {body} but key {kid} is not that body's"),
+                body=body,
+                kid=key.kid,
+            )
         try:
             numbered_by = str(issuing_body_of(number))
         except InvalidCertificateNumber as exc:
-            raise Rejected(f"the record's certificate number is not one: {exc.message}") from exc
+            raise Rejected(
+                N_("the record's certificate number is not one: {reason}"), reason=exc.text
+            ) from exc
         if numbered_by != body:
             raise Rejected(
-                f"certificate {number} is numbered for body {numbered_by}; "
-                f"the key of body {body} cannot certify for it"
+                N_(
+                    "certificate {number} is numbered for body {numbered_by}; the key of body "
+                    "{body} cannot certify for it"
+                ),
+                number=number,
+                numbered_by=numbered_by,
+                body=body,
             )
         subject = _field(credential, "credentialSubject")
         holder = event.get("holder")
         if not isinstance(holder, Mapping):
-            raise Rejected("the event has no holder ID number")
+            raise Rejected(N_("the event has no holder ID number"))
         id_type = IdType(str(holder["id_type"]))
         id_number = str(holder["id_number"])
         salt = b64url_decode(str(holder["id_salt"]))
         if _text(subject, "idType") != id_type.value:
-            raise Rejected("the ID type delivered differs from the signed one")
+            raise Rejected(N_("the ID type delivered differs from the signed one"))
         expected = id_commitment(id_type, id_number, salt)
         if not hmac.compare_digest(expected, _text(subject, "idNumberCommitment")):
-            raise Rejected("the ID number delivered does not match the signed commitment")
+            raise Rejected(N_("the ID number delivered does not match the signed commitment"))
         if mask_id_number(id_number) != _text(subject, "idNumberMasked"):
-            raise Rejected("the ID number delivered does not match the signed masked form")
+            raise Rejected(N_("the ID number delivered does not match the signed masked form"))
         if number in self._pending or number in self._existing:
-            raise Rejected(f"certificate {number} was issued before under another seq")
+            raise Rejected(
+                N_("certificate {number} was issued before under another seq"), number=number
+            )
         signed_at = parse_rfc3339(event.get("occurred_at"), what="occurred_at")
         trusted = self._trusted(key.kid, key, signed_at)
         supersedes = credential.get("supersedes")
@@ -405,19 +468,27 @@ class Applier:
         record = event.get("record")
         if not isinstance(record, str):
             raise Rejected(
-                "the status change is not signed (written before status statements existed); "
-                "ask the issuer to confirm it"
+                N_(
+                    "the status change is not signed (written before status statements existed); "
+                    "ask the issuer to confirm it"
+                )
             )
         claim = verify_status_statement(record, self._keys.public_key)
         key = self._keys.entry(claim.kid)
         if claim.status != kind or claim.number != event.get("certificate"):
-            raise Rejected("the signed statement is about another certificate or status")
+            raise Rejected(N_("the signed statement is about another certificate or status"))
         if key.body_code != claim.body_code:
-            raise Rejected(f"key {key.kid} is not a key of body {claim.body_code}")
+            raise Rejected(
+                N_("key {kid} is not a key of body {body_code}"),
+                kid=key.kid,
+                body_code=claim.body_code,
+            )
         if kind == "superseded" and claim.superseded_by != event.get("superseded_by"):
-            raise Rejected("the signed successor differs from the event's")
+            raise Rejected(N_("the signed successor differs from the event's"))
         if not self._trusted(key.kid, key, claim.changed_at):
-            raise Rejected(f"the statement was signed after key {key.kid} was compromised")
+            raise Rejected(
+                N_("the statement was signed after key {kid} was compromised"), kid=key.kid
+            )
         values = {
             "status": kind,
             "status_reason": claim.reason,
@@ -434,9 +505,16 @@ class Applier:
                 select(MirrorCertificate.body_code).where(MirrorCertificate.number == claim.number)
             )
         if current_body is None:
-            raise Rejected(f"certificate {claim.number} is not in the mirror (was it rejected?)")
+            raise Rejected(
+                N_("certificate {number} is not in the mirror (was it rejected?)"),
+                number=claim.number,
+            )
         if current_body != claim.body_code:
-            raise Rejected(f"certificate {claim.number} was issued by {current_body}")
+            raise Rejected(
+                N_("certificate {number} was issued by {current_body}"),
+                number=claim.number,
+                current_body=current_body,
+            )
         self.status_changed.add(claim.number)
         if pending is not None:
             pending.update(values)
@@ -495,16 +573,18 @@ class Applier:
     def _announced_key(self, event: Mapping[str, Any], *, compromised: bool) -> PublishedKey:
         key = event.get("key")
         if not isinstance(key, Mapping) or not isinstance(key.get("kid"), str):
-            raise Rejected("the key event carries no key")
+            raise Rejected(N_("the key event carries no key"))
         kid = str(key["kid"])
         if jwk_thumbprint({"kty": key["kty"], "crv": key["crv"], "x": key["x"]}) != kid:
-            raise Rejected(f"the announced key's kid {kid} is not its thumbprint")
+            raise Rejected(N_("the announced key's kid {kid} is not its thumbprint"), kid=kid)
         try:
             published = self._keys.entry(kid, need_compromise=compromised)
         except UnknownKey as exc:
-            raise Rejected(f"key {kid} is announced but not in the service's JWKS") from exc
+            raise Rejected(
+                N_("key {kid} is announced but not in the service's JWKS"), kid=kid
+            ) from exc
         if published.jwk["x"] != key["x"] or published.body_code != key.get("body"):
-            raise Rejected(f"key {kid} in the feed differs from the JWKS")
+            raise Rejected(N_("key {kid} in the feed differs from the JWKS"), kid=kid)
         return published
 
     def _key_added(self, event: Mapping[str, Any], *, rotated: bool) -> None:
@@ -534,7 +614,9 @@ class Applier:
     def _key_compromised(self, event: Mapping[str, Any]) -> None:
         published = self._announced_key(event, compromised=True)
         if published.compromised_after is None:
-            raise Rejected(f"the JWKS does not confirm that key {published.kid} is compromised")
+            raise Rejected(
+                N_("the JWKS does not confirm that key {kid} is compromised"), kid=published.kid
+            )
         announced = parse_rfc3339(event.get("compromised_after"), what="compromised_after")
         known = self._db.get(MirrorKey, published.kid)
         cutoff = announced  # exact; a cut-off only ever moves earlier

@@ -56,6 +56,7 @@ from certsvc.db import Database
 from certsvc.domain.ids import IdType
 from certsvc.errors import InvalidInput
 from certsvc.holders.identity import IdVault
+from certsvc.i18n import N_
 from certsvc.models import (
     Certificate,
     CertificationBody,
@@ -109,10 +110,16 @@ def parse_request(
     after, limit = _whole(after_text), _whole(limit_text)
     if after is None or after > MAX_CURSOR:
         raise InvalidInput(
-            f"after must be the cursor of a previous page (a seq, 0 to start), not {after_text!r}"
+            N_(
+                "after must be the cursor of a previous page (a seq, 0 to start), not "
+                "{after_text!r}"
+            ),
+            after_text=after_text,
         )
     if limit is None or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+        raise InvalidInput(
+            N_("limit must be a whole number from 1 to {max_limit}"), max_limit=MAX_LIMIT
+        )
     return FeedRequest(after, limit, body_id, body_code)
 
 

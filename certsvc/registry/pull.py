@@ -47,6 +47,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from certsvc.errors import CertsvcError, FeedIntegrityError, InvalidInput
+from certsvc.i18n import N_, Message
 from certsvc.registry.apply import Applier, PullSummary, Rejection
 from certsvc.registry.mirror import Mirror, MirrorPhoto, MirrorState
 from certsvc.registry.transport import FeedClient
@@ -69,11 +70,15 @@ def _fetch_photos(
             try:
                 jpeg = client.photo(digest)
             except CertsvcError as exc:
-                summary.rejections.append(Rejection(seq, "photo", number, exc.message))
+                summary.rejections.append(Rejection(seq, "photo", number, exc.text))
                 continue
             served = hashlib.sha256(jpeg).hexdigest()
             if served != digest:
-                reason = f"the photo served has digest {served}, the signed record {digest}"
+                reason = Message(
+                    N_("the photo served has digest {served}, the signed record {digest}"),
+                    served=served,
+                    digest=digest,
+                )
                 summary.rejections.append(Rejection(seq, "photo", number, reason))
                 continue
             session.add(MirrorPhoto(sha256=digest, jpeg=jpeg, fetched_at=dt.datetime.now(dt.UTC)))
@@ -100,7 +105,9 @@ def pull(
     state = mirror.state()
     if state.source and state.source != client.base_url:
         raise InvalidInput(
-            f"this mirror follows {state.source}, not {client.base_url}; use another --db"
+            N_("this mirror follows {source}, not {base_url}; use another --db"),
+            source=state.source,
+            base_url=client.base_url,
         )
     if not state.source:
         with mirror.transaction() as session:
@@ -128,7 +135,7 @@ def pull(
                 break
             following = int(page["next"])
             if following < int(events[-1]["seq"]):
-                raise FeedIntegrityError("the feed's next cursor is behind its last event")
+                raise FeedIntegrityError(N_("the feed's next cursor is behind its last event"))
             # Fetch the next page while this one is verified and applied.
             pending = pool.submit(client.page, following, limit)
             cursor = applier.apply_page(mirror, page)

@@ -31,6 +31,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from certsvc.errors import MalformedToken
+from certsvc.i18n import N_
 from certsvc.issuance.context import context_url
 from certsvc.signing.jwks import format_rfc3339, parse_rfc3339
 from certsvc.signing.jws import JwsSigner, VerifiedJws
@@ -122,11 +123,14 @@ def verify_status_statement(
 def _claim(credential: Mapping[str, Any], verified: VerifiedJws) -> StatusClaim:
     types = credential.get("type")
     if not isinstance(types, list) or STATUS_STATEMENT_TYPE not in types:
-        raise MalformedToken(f"the signed record is not a {STATUS_STATEMENT_TYPE}")
+        raise MalformedToken(
+            N_("the signed record is not a {status_statement_type}"),
+            status_statement_type=STATUS_STATEMENT_TYPE,
+        )
     subject = credential.get("credentialSubject")
     issuer = credential.get("issuer")
     if not isinstance(subject, Mapping) or not isinstance(issuer, Mapping):
-        raise MalformedToken("a status statement needs an issuer object and one subject")
+        raise MalformedToken(N_("a status statement needs an issuer object and one subject"))
     number, status = subject.get("certificateNumber"), subject.get("status")
     body_code, reason = issuer.get("bodyCode"), subject.get("reason", "")
     superseded_by = subject.get("supersededBy")
@@ -138,7 +142,7 @@ def _claim(credential: Mapping[str, Any], verified: VerifiedJws) -> StatusClaim:
         and (superseded_by is None or isinstance(superseded_by, str))
         and (status == "superseded") == (superseded_by is not None)
     ):
-        raise MalformedToken("the status statement lacks a number, body, status or successor")
+        raise MalformedToken(N_("the status statement lacks a number, body, status or successor"))
     changed_at = parse_rfc3339(subject.get("statusChangedAt"), what="statusChangedAt")
     return StatusClaim(
         number, body_code, str(status), reason, superseded_by, changed_at, verified.kid

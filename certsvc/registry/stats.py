@@ -34,6 +34,7 @@ from certsvc.domain.levels import Level
 from certsvc.domain.provinces import province_name
 from certsvc.domain.routes import Route
 from certsvc.errors import InvalidInput
+from certsvc.i18n import N_
 from certsvc.models import Certificate, CertificationBody, Occupation, SigningKey, utcnow
 from certsvc.spreadsheets import SafeCsvWriter, xlsx_append
 
@@ -174,7 +175,9 @@ def render(stats: Stats, fmt: str) -> bytes:
         return "\ufeff".encode() + out.getvalue().encode()
     if fmt == "xlsx":
         return _xlsx(stats)
-    raise InvalidInput(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    raise InvalidInput(
+        N_("unknown format {fmt!r}; use one of {formats}"), fmt=fmt, formats=", ".join(FORMATS)
+    )
 
 
 def _xlsx(stats: Stats) -> bytes:

@@ -28,6 +28,7 @@ from certsvc.errors import (
     RegistryUnavailable,
     Unauthenticated,
 )
+from certsvc.i18n import N_
 
 __all__ = ["FeedClient", "HttpResponse", "RetryPolicy", "Transport", "UrllibTransport"]
 
@@ -84,9 +85,14 @@ class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
         if _origin(newurl) != _origin(req.full_url):
             fp.close()
             raise RedirectRefused(
-                f"{req.full_url} answered HTTP {code} with a redirect to {newurl}, another "
-                "scheme, host or port; it was not followed, so no token went there. If that is "
-                "the service's real address, pass it as --url"
+                N_(
+                    "{full_url} answered HTTP {code} with a redirect to {newurl}, another "
+                    "scheme, host or port; it was not followed, so no token went there. If that "
+                    "is the service's real address, pass it as --url"
+                ),
+                full_url=req.full_url,
+                code=code,
+                newurl=newurl,
             )
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
@@ -172,12 +178,18 @@ class FeedClient:
     ) -> None:
         parts = urllib.parse.urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise InvalidInput(f"--url must be the service's http(s) base URL, not {base_url!r}")
+            raise InvalidInput(
+                N_("--url must be the service's http(s) base URL, not {base_url!r}"),
+                base_url=base_url,
+            )
         if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
             raise InvalidInput(
-                f"--url {base_url} is plain http: the token and the feed's ID numbers would "
-                "cross the network in clear. Use the service's https:// URL (plain http is "
-                "accepted only for localhost, 127.0.0.1 and ::1)"
+                N_(
+                    "--url {base_url} is plain http: the token and the feed's ID numbers would "
+                    "cross the network in clear. Use the service's https:// URL (plain http is "
+                    "accepted only for localhost, 127.0.0.1 and ::1)"
+                ),
+                base_url=base_url,
             )
         self.base_url = base_url.rstrip("/")
         self._token = token
@@ -210,8 +222,14 @@ class FeedClient:
                 problem = f"{type(exc).__name__}: {exc}"
             if attempt == self._policy.attempts:
                 raise RegistryUnavailable(
-                    f"{url} failed {attempt} times, last: {problem}; the mirror keeps everything "
-                    "applied so far — run the pull again later"
+                    N_(
+                        "{url} failed {attempt} times, last: {problem}; the mirror keeps "
+                        "everything "
+                        "applied so far — run the pull again later"
+                    ),
+                    url=url,
+                    attempt=attempt,
+                    problem=problem,
                 )
             delay = wait if wait is not None else self._policy.delay(attempt)
             self.retries += 1
@@ -226,10 +244,16 @@ class FeedClient:
             return
         message = _error_message(response)
         if response.status == 401:
-            raise Unauthenticated(f"the service refused the token: {message}")
+            raise Unauthenticated(N_("the service refused the token: {message}"), message=message)
         if response.status == 403:
-            raise PermissionDenied(f"the token may not read the feed: {message}")
-        raise InvalidInput(f"the service answered HTTP {response.status}: {message}")
+            raise PermissionDenied(
+                N_("the token may not read the feed: {message}"), message=message
+            )
+        raise InvalidInput(
+            N_("the service answered HTTP {status}: {message}"),
+            status=response.status,
+            message=message,
+        )
 
     def page(self, after: int, limit: int) -> dict[str, Any]:
         """One page of the feed (a page cut short is retried, never returned)."""
@@ -288,7 +312,9 @@ class FeedClient:
         """
         path = urllib.parse.urlsplit(list_url).path
         if not path.startswith(STATUS_LIST_PREFIX) or ".." in path:
-            raise FeedIntegrityError(f"{list_url} is not a status list of this service")
+            raise FeedIntegrityError(
+                N_("{list_url} is not a status list of this service"), list_url=list_url
+            )
 
         def parse(response: HttpResponse) -> str:
             try:
@@ -310,7 +336,11 @@ class FeedClient:
         """The transparency log's public document: origin and log keys."""
         document = self._json(TRANSPARENCY_PATH, "the transparency document")
         if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
-            raise FeedIntegrityError(f"{self.base_url}{TRANSPARENCY_PATH} lists no log keys")
+            raise FeedIntegrityError(
+                N_("{base_url}{transparency_path} lists no log keys"),
+                base_url=self.base_url,
+                transparency_path=TRANSPARENCY_PATH,
+            )
         return document
 
     def consistency(self, old: int, new: int) -> list[bytes]:
@@ -319,10 +349,12 @@ class FeedClient:
         answer = self._json(f"{CONSISTENCY_PATH}?{query}", "the consistency proof")
         proof = answer.get("proof") if isinstance(answer, dict) else None
         if not isinstance(proof, list) or not all(isinstance(p, str) for p in proof):
-            raise FeedIntegrityError(f"the consistency proof from {old} to {new} is malformed")
+            raise FeedIntegrityError(
+                N_("the consistency proof from {old} to {new} is malformed"), old=old, new=new
+            )
         try:
             return [base64.b64decode(p, validate=True) for p in proof]
         except (binascii.Error, ValueError):
             raise FeedIntegrityError(
-                f"the consistency proof from {old} to {new} is not base64"
+                N_("the consistency proof from {old} to {new} is not base64"), old=old, new=new
             ) from None

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certsvc.errors import CertsvcError, CheckpointError, FeedIntegrityError, HistoryRewritten
+from certsvc.i18n import N_, Message
 from certsvc.registry.mirror import Mirror, MirrorCertificate, MirrorLog
 from certsvc.registry.transport import FeedClient
 from certsvc.signing.b64 import b64url_decode
@@ -102,8 +103,12 @@ class CheckpointLog:
         self._refreshed = True
         if self._document is not None and document.get("origin") != self._document.get("origin"):
             raise HistoryRewritten(
-                f"REFUSED: the service's transparency log is now {document.get('origin')!r}, "
-                f"not {self._document.get('origin')!r} as before; the mirror is unchanged"
+                N_(
+                    "REFUSED: the service's transparency log is now {origin!r}, not {before!r} as "
+                    "before; the mirror is unchanged"
+                ),
+                origin=document.get("origin"),
+                before=self._document.get("origin"),
             )
         self._document = document
         self.unsaved = True
@@ -112,7 +117,7 @@ class CheckpointLog:
         assert self._document is not None
         origin = self._document.get("origin")
         if not isinstance(origin, str):
-            raise FeedIntegrityError("the service's transparency document names no log origin")
+            raise FeedIntegrityError(N_("the service's transparency document names no log origin"))
         verifiers: list[NoteVerifier] = []
         for key in self._document.get("keys", []):
             try:
@@ -129,16 +134,23 @@ class CheckpointLog:
         except CheckpointError as first:
             if self._refreshed:
                 raise HistoryRewritten(
-                    f"REFUSED: the feed's checkpoint does not verify with the service's log "
-                    f"keys ({first.message}); the mirror is unchanged"
+                    N_(
+                        "REFUSED: the feed's checkpoint does not verify with the service's log "
+                        "keys "
+                        "({reason}); the mirror is unchanged"
+                    ),
+                    reason=first.text,
                 ) from first
         self._fetch_document()  # a new log key: fetch the document once per run
         try:
             return open_checkpoint(note, *self._verifiers())
         except CheckpointError as exc:
             raise HistoryRewritten(
-                f"REFUSED: the feed's checkpoint does not verify with the service's log keys "
-                f"({exc.message}); the mirror is unchanged"
+                N_(
+                    "REFUSED: the feed's checkpoint does not verify with the service's log keys "
+                    "({reason}); the mirror is unchanged"
+                ),
+                reason=exc.text,
             ) from exc
 
     def check(self, note: object, cursor: int) -> None:
@@ -146,12 +158,16 @@ class CheckpointLog:
         if note is None:
             if self.note is not None:
                 raise HistoryRewritten(
-                    "REFUSED: the feed no longer carries transparency-log checkpoints though it "
-                    f"did before; nothing was applied, the mirror is unchanged at seq {cursor}"
+                    N_(
+                        "REFUSED: the feed no longer carries transparency-log checkpoints though "
+                        "it "
+                        "did before; nothing was applied, the mirror is unchanged at seq {cursor}"
+                    ),
+                    cursor=cursor,
                 )
             return
         if not isinstance(note, str):
-            raise FeedIntegrityError("the page's checkpoint is not a signed note")
+            raise FeedIntegrityError(N_("the page's checkpoint is not a signed note"))
         if note == self.note:
             return
         new = self._open(note)
@@ -169,10 +185,15 @@ class CheckpointLog:
                 consistent = verify_consistency(new.size, old_size, new.root_hash, old_root, proof)
             if not consistent:
                 raise HistoryRewritten(
-                    f"REFUSED: the service's transparency log was rewritten — its checkpoint of "
-                    f"{new.size} events is not consistent with the checkpoint of {old_size} "
-                    f"events this mirror accepted; nothing was applied, the mirror is unchanged "
-                    f"at seq {cursor} — report it to the issuer and keep this mirror as evidence"
+                    N_(
+                        "REFUSED: the service's transparency log was rewritten — its checkpoint of "
+                        "{size} events is not consistent with the checkpoint of {old_size} events "
+                        "this mirror accepted; nothing was applied, the mirror is unchanged at seq "
+                        "{cursor} — report it to the issuer and keep this mirror as evidence"
+                    ),
+                    size=new.size,
+                    old_size=old_size,
+                    cursor=cursor,
                 )
             if new.size < old_size:
                 return
@@ -215,8 +236,8 @@ class StatusListCheck:
         self._keys = keys
         self.lists = 0
         self.checked = 0
-        self.conflicts: list[str] = []
-        self.pending: list[str] = []
+        self.conflicts: list[Message] = []
+        self.pending: list[Message] = []
 
     def check(
         self, mirror: Mirror, entries: Mapping[str, StatusEntry], changed: Iterable[str]
@@ -238,25 +259,47 @@ class StatusListCheck:
             signer = self._keys.entry(listed.kid)
             bodies = {body for _, body, _, _ in certificates}
             if bodies != {signer.body_code}:
-                raise FeedIntegrityError(f"the list is signed by key {listed.kid} of another body")
+                raise FeedIntegrityError(
+                    N_("the list is signed by key {kid} of another body"), kid=listed.kid
+                )
             if not listed.issuer_id.endswith(f"/bodies/{signer.body_code}"):
-                raise FeedIntegrityError(f"the list names another issuer, {listed.issuer_id}")
+                raise FeedIntegrityError(
+                    N_("the list names another issuer, {issuer_id}"), issuer_id=listed.issuer_id
+                )
             self.lists += 1
             for number, _, status, index in certificates:
                 self.checked += 1
                 marked = listed.is_set(index)
                 if status != "valid" and not marked:
                     self.conflicts.append(
-                        f"certificate {number} is {status} by a signed statement, but the "
-                        f"issuer's status list {url} shows it current"
+                        Message(
+                            N_(
+                                "certificate {number} is {status} by a signed statement, but the "
+                                "issuer's "
+                                "status list {url} shows it current"
+                            ),
+                            number=number,
+                            status=status,
+                            url=url,
+                        )
                     )
                 elif status == "valid" and marked:
                     self.pending.append(
-                        f"certificate {number}: the status list marks it no longer current; "
-                        "the feed has not delivered the change yet — pull again"
+                        Message(
+                            N_(
+                                "certificate {number}: the status list marks it no longer "
+                                "current; the feed "
+                                "has not delivered the change yet — pull again"
+                            ),
+                            number=number,
+                        )
                     )
         except CertsvcError as exc:
-            self.conflicts.append(f"status list {url} could not be checked: {exc.message}")
+            self.conflicts.append(
+                Message(
+                    N_("status list {url} could not be checked: {reason}"), url=url, reason=exc.text
+                )
+            )
 
 
 def _mirrored(session: Session, numbers: set[str]) -> dict[str, tuple[str, str, str]]:
@@ -280,7 +323,7 @@ def _mirrored(session: Session, numbers: set[str]) -> dict[str, tuple[str, str, 
 def _entry_of_record(record: str) -> StatusEntry | None:
     """The entry a mirrored (already verified) record names; None for records without one."""
     try:
-        credential = loads_object(b64url_decode(record.split(".")[1]), what="record")
+        credential = loads_object(b64url_decode(record.split(".")[1]), what=Message(N_("record")))
         return status_entry(credential)
     except (CertsvcError, IndexError):
         return None

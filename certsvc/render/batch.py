@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, selectinload
 from certsvc.domain.ids import IdType
 from certsvc.errors import InvalidInput, NotFound
 from certsvc.holders.identity import IdVault
+from certsvc.i18n import N_
 from certsvc.issuance.photos import current_records
 from certsvc.models import Batch, Certificate, CertificationBody, HolderPhoto
 from certsvc.render.certificate import (
@@ -122,7 +123,9 @@ def certificate_face(
         select(Certificate).where(Certificate.number == number.strip().upper()).options(*_LOAD)
     )
     if cert is None:
-        raise NotFound(f"no certificate {number}; `certsvc show NUMBER` lists what is stored")
+        raise NotFound(
+            N_("no certificate {number}; `certsvc show NUMBER` lists what is stored"), number=number
+        )
     return _faces(session, [cert], public_url, vault)[0]
 
 
@@ -130,7 +133,10 @@ def batch_size(session: Session, batch_id: str) -> int:
     """How many certificates batch ``batch_id`` holds; NotFound if there is no such batch."""
     batch = session.get(Batch, batch_id)
     if batch is None:
-        raise NotFound(f"no batch {batch_id}; the batch id is printed when a file is issued")
+        raise NotFound(
+            N_("no batch {batch_id}; the batch id is printed when a file is issued"),
+            batch_id=batch_id,
+        )
     return batch.row_count
 
 
@@ -298,7 +304,7 @@ def print_file(
         if progress is not None:
             progress(done)
     if not done:
-        raise InvalidInput("there are no certificates to print")
+        raise InvalidInput(N_("there are no certificates to print"))
     writer.add_metadata(
         {
             "/Title": title,

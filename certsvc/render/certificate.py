@@ -31,6 +31,7 @@ from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
 from certsvc.domain.routes import DirectGround, Route
 from certsvc.errors import InvalidInput
+from certsvc.i18n import N_
 from certsvc.render import pdffile, qrsymbol
 from certsvc.render.seal import UploadedSeal, draw_generated_seal, draw_uploaded_seal
 from certsvc.render.typeface import (
@@ -316,7 +317,7 @@ def render_merged(
         bodies[face.body_name_zh] = None
         count += 1
     if not count:
-        raise InvalidInput("there are no certificates to print")
+        raise InvalidInput(N_("there are no certificates to print"))
     canvas.setAuthor("、".join(bodies))
     canvas.setSubject(f"{count} certificates")
     canvas.save()
@@ -603,7 +604,7 @@ def print_photo(data: bytes) -> bytes:
         with Image.open(io.BytesIO(data)) as img:
             rgb = ImageOps.fit(img.convert("RGB"), PHOTO_PRINT_PIXELS, Image.Resampling.LANCZOS)
     except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise InvalidInput(f"the holder photo cannot be read: {exc}") from exc
+        raise InvalidInput(N_("the holder photo cannot be read: {exc}"), exc=exc) from exc
     for quality in range(85, 20, -10):
         out = io.BytesIO()
         rgb.save(out, "JPEG", quality=quality, optimize=True)

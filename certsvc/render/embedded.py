@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass
 
 from certsvc.errors import NoEmbeddedRecord
+from certsvc.i18n import N_
 from certsvc.render.certificate import RECORD_FILE, TOKEN_FILE
 
 
@@ -34,19 +35,23 @@ def read_embedded(pdf_bytes: bytes) -> EmbeddedRecord:
     from pypdf.errors import PdfReadError
 
     if not pdf_bytes.lstrip()[:5] == b"%PDF-":
-        raise NoEmbeddedRecord("the file is not a PDF")
+        raise NoEmbeddedRecord(N_("the file is not a PDF"))
     try:
         attachments = PdfReader(io.BytesIO(pdf_bytes)).attachments
         token = attachments.get(TOKEN_FILE, [])
         record = attachments.get(RECORD_FILE, [])
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        raise NoEmbeddedRecord(f"the PDF cannot be read: {exc}") from exc
+        raise NoEmbeddedRecord(N_("the PDF cannot be read: {exc}"), exc=exc) from exc
     if len(token) != 1 or len(record) != 1:
         raise NoEmbeddedRecord(
-            f"the PDF carries no certsvc record (attachments {TOKEN_FILE} and {RECORD_FILE}); "
-            "verify it by scanning its QR code instead"
+            N_(
+                "the PDF carries no certsvc record (attachments {token_file} and "
+                "{record_file}); verify it by scanning its QR code instead"
+            ),
+            token_file=TOKEN_FILE,
+            record_file=RECORD_FILE,
         )
     try:
         return EmbeddedRecord(token[0].decode("ascii").strip(), record[0].decode("ascii").strip())
     except UnicodeDecodeError as exc:
-        raise NoEmbeddedRecord("the embedded certsvc record is not a compact JWS") from exc
+        raise NoEmbeddedRecord(N_("the embedded certsvc record is not a compact JWS")) from exc

@@ -22,6 +22,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from certsvc.errors import InvalidSeal
+from certsvc.i18n import N_
 from certsvc.render.typeface import FONT_NAME
 
 SEAL_RED = (0.86, 0.08, 0.1)
@@ -44,14 +45,18 @@ class UploadedSeal:
 def load_seal(data: bytes) -> UploadedSeal:
     """Read an uploaded seal (PNG or SVG); InvalidSeal says what is wrong with it."""
     if len(data) > MAX_SEAL_BYTES:
-        raise InvalidSeal(f"the seal file is {len(data):,} bytes; the limit is {MAX_SEAL_BYTES:,}")
+        raise InvalidSeal(
+            N_("the seal file is {size} bytes; the limit is {limit} bytes"),
+            size=f"{len(data):,}",
+            limit=f"{MAX_SEAL_BYTES:,}",
+        )
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return _png_seal(data)
     head = data[:512].lstrip().lower()
     if head.startswith((b"<svg", b"<?xml")) and b"<svg" in data[:4096].lower():
         drawing = _svg_drawing(data)
         return UploadedSeal("svg", float(drawing.width), float(drawing.height), data)
-    raise InvalidSeal("the seal must be a PNG or an SVG file")
+    raise InvalidSeal(N_("the seal must be a PNG or an SVG file"))
 
 
 def _png_seal(data: bytes) -> UploadedSeal:
@@ -62,7 +67,7 @@ def _png_seal(data: bytes) -> UploadedSeal:
             img.load()
             rgba = img.convert("RGBA")
     except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise InvalidSeal(f"the seal PNG cannot be read: {exc}") from exc
+        raise InvalidSeal(N_("the seal PNG cannot be read: {exc}"), exc=exc) from exc
     if max(rgba.size) > MAX_SEAL_PIXELS:
         rgba.thumbnail((MAX_SEAL_PIXELS, MAX_SEAL_PIXELS), Image.Resampling.LANCZOS)
     out = io.BytesIO()
@@ -78,16 +83,20 @@ def _svg_drawing(data: bytes) -> Any:
     try:
         drawing = svg2rlg(io.BytesIO(data))
     except Exception as exc:  # svglib raises whatever its XML and CSS parsers raise
-        raise InvalidSeal(f"the seal SVG cannot be read: {exc}") from exc
+        raise InvalidSeal(N_("the seal SVG cannot be read: {exc}"), exc=exc) from exc
     if drawing is None or not drawing.width or not drawing.height:
-        raise InvalidSeal("the seal SVG is empty or has no size (give width/height or viewBox)")
+        raise InvalidSeal(N_("the seal SVG is empty or has no size (give width/height or viewBox)"))
     pending: list[object] = [drawing]
     while pending:
         node = pending.pop()
         if isinstance(node, String):
-            raise InvalidSeal("the seal SVG contains text; convert the text to outlines (paths)")
+            raise InvalidSeal(
+                N_("the seal SVG contains text; convert the text to outlines (paths)")
+            )
         if isinstance(node, Image):
-            raise InvalidSeal("the seal SVG may hold paths only (no images, patterns, gradients)")
+            raise InvalidSeal(
+                N_("the seal SVG may hold paths only (no images, patterns, gradients)")
+            )
         if isinstance(node, Group):
             pending.extend(node.getContents())
     return drawing

@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from certsvc.errors import FontMissing, UnrenderableText
+from certsvc.i18n import N_, Message
 
 FONT_PACKAGE = "fonts-lxgw-wenkai"
 FONT_FAMILY = "LXGW WenKai"
@@ -24,10 +25,16 @@ FONT_PATH = Path("/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf")
 FONT_NAME = "LXGWWenKai"
 
 
-def _missing_font(path: Path, why: str) -> FontMissing:
+def _missing_font(path: Path, why: str | Message) -> FontMissing:
     return FontMissing(
-        f"the certificate font {FONT_FAMILY} cannot be used ({path}: {why}); "
-        f"install the Debian package {FONT_PACKAGE} (apt-get install {FONT_PACKAGE})"
+        N_(
+            "the certificate font {family} cannot be used ({path}: {why}); install the Debian "
+            "package {package} (apt-get install {package})"
+        ),
+        family=FONT_FAMILY,
+        path=path,
+        why=why,
+        package=FONT_PACKAGE,
     )
 
 
@@ -42,15 +49,19 @@ def covered_code_points(path: Path = FONT_PATH) -> frozenset[int]:
     try:
         font = TTFont(path, lazy=True, fontNumber=0)
     except FileNotFoundError as exc:
-        raise _missing_font(path, exc.strerror or "not found") from exc
+        raise _missing_font(path, exc.strerror or Message(N_("not found"))) from exc
     except (OSError, TTLibError, AssertionError) as exc:
-        raise _missing_font(path, f"not a TrueType font: {exc}") from exc
+        raise _missing_font(
+            path, Message(N_("not a TrueType font: {problem}"), problem=exc)
+        ) from exc
     with font:
         if "glyf" not in font:
-            raise _missing_font(path, "not a TrueType (glyf) font; CFF cannot be embedded")
+            raise _missing_font(
+                path, Message(N_("not a TrueType (glyf) font; CFF cannot be embedded"))
+            )
         cmap = font.getBestCmap()
         if not cmap:
-            raise _missing_font(path, "the font has no Unicode character map")
+            raise _missing_font(path, Message(N_("the font has no Unicode character map")))
         return frozenset(cmap)
 
 

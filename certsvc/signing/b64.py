@@ -14,6 +14,7 @@ import binascii
 import re
 
 from certsvc.errors import MalformedToken
+from certsvc.i18n import N_
 
 __all__ = ["b64url_decode", "b64url_encode"]
 
@@ -32,28 +33,39 @@ def b64url_decode(text: str) -> bytes:
     ``A-Z a-z 0-9 - _``, an impossible length, or non-zero trailing bits.
     """
     if not isinstance(text, str):
-        raise MalformedToken(f"base64url text must be a string, not {type(text).__name__}")
+        raise MalformedToken(
+            N_("base64url text must be a string, not {type}"), type=type(text).__name__
+        )
     if "=" in text:
         raise MalformedToken(
-            "base64url must not be padded with '=' (RFC 7515 §2); the text was altered "
-            "or produced by a non-conforming encoder"
+            N_(
+                "base64url must not be padded with '=' (RFC 7515 §2); the text was altered "
+                "or produced by a non-conforming encoder"
+            )
         )
     if not _ALPHABET.fullmatch(text):
         bad = next(c for c in text if not _ALPHABET.fullmatch(c))
         raise MalformedToken(
-            f"character {bad!r} is not base64url (allowed: A-Z a-z 0-9 - _); "
-            "the text may have been copied incompletely or altered"
+            N_(
+                "character {bad!r} is not base64url (allowed: A-Z a-z 0-9 - _); the text may "
+                "have been copied incompletely or altered"
+            ),
+            bad=bad,
         )
     if len(text) % 4 == 1:
         raise MalformedToken(
-            f"base64url text of length {len(text)} cannot be valid; it was probably cut short"
+            N_("base64url text of length {length} cannot be valid; it was probably cut short"),
+            length=len(text),
         )
     try:
         data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:  # pragma: no cover - excluded by checks above
-        raise MalformedToken(f"invalid base64url: {exc}") from exc
+        raise MalformedToken(N_("invalid base64url: {exc}"), exc=exc) from exc
     if b64url_encode(data) != text:
         raise MalformedToken(
-            "base64url text is not canonical (unused trailing bits are set); the text was altered"
+            N_(
+                "base64url text is not canonical (unused trailing bits are set); the text "
+                "was altered"
+            )
         )
     return data

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from certsvc.domain.statuses import KEY_STATUSES, KeyStatus
 from certsvc.errors import CertsvcError, MalformedToken, SigningKeyError, UnknownKey
+from certsvc.i18n import N_, Message
 from certsvc.signing.jws import ALG
 from certsvc.signing.keys import jwk_thumbprint, public_key_from_jwk
 from certsvc.signing.strictjson import loads_object
@@ -50,19 +51,23 @@ def format_rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_rfc3339(text: object, *, what: str) -> datetime:
+def parse_rfc3339(text: object, *, what: str | Message) -> datetime:
     """Parse an RFC 3339 date-time with an explicit offset into an aware UTC datetime.
 
     Raises :class:`~certsvc.errors.MalformedToken` if *text* is not such a string.
     """
     if not isinstance(text, str) or not _RFC3339.fullmatch(text):
-        raise MalformedToken(f"{what} must be an RFC 3339 date-time with Z or an offset")
+        raise MalformedToken(
+            N_("{what} must be an RFC 3339 date-time with Z or an offset"), what=what
+        )
     # fromisoformat takes at most 6 fraction digits.
     trimmed = re.sub(r"(\.\d{6})\d+", r"\1", text.upper())
     try:
         return datetime.fromisoformat(trimmed).astimezone(UTC)
     except ValueError as exc:
-        raise MalformedToken(f"{what} is not a real date-time: {exc}") from exc
+        raise MalformedToken(
+            N_("{what} is not a real date-time: {exc}"), what=what, exc=exc
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -89,26 +94,38 @@ class PublishedKey:
         thumbprint = jwk_thumbprint(jwk)
         if self.kid != thumbprint:
             raise SigningKeyError(
-                f"key id {self.kid!r} is not the RFC 7638 thumbprint of its key "
-                f"({thumbprint}); refusing the key set — a kid must not lie"
+                N_(
+                    "key id {kid!r} is not the RFC 7638 thumbprint of its key ({thumbprint}); "
+                    "refusing the key set — a kid must not lie"
+                ),
+                kid=self.kid,
+                thumbprint=thumbprint,
             )
         if self.status not in KEY_STATUSES:
             raise SigningKeyError(
-                f"key {self.kid} has status {self.status!r}; expected one of {KEY_STATUSES}"
+                N_("key {kid} has status {status!r}; expected one of {key_statuses}"),
+                kid=self.kid,
+                status=self.status,
+                key_statuses=KEY_STATUSES,
             )
         if (self.status == "compromised") != (self.compromised_after is not None):
             raise SigningKeyError(
-                f"key {self.kid}: a compromised key needs compromised_after (the time after "
-                "which its signatures are not trusted), and only a compromised key has one"
+                N_(
+                    "key {kid}: a compromised key needs compromised_after (the time after which "
+                    "its signatures are not trusted), and only a compromised key has one"
+                ),
+                kid=self.kid,
             )
         for name in ("created_at", "compromised_after"):
             moment = getattr(self, name)
             if moment is not None and (moment.tzinfo is None or moment.utcoffset() is None):
-                raise SigningKeyError(f"key {self.kid}: {name} must be time-zone aware")
+                raise SigningKeyError(
+                    N_("key {kid}: {name} must be time-zone aware"), kid=self.kid, name=name
+                )
         if self.body_code is not None and (
             not isinstance(self.body_code, str) or not self.body_code
         ):
-            raise SigningKeyError(f"key {self.kid}: body must be a non-empty string")
+            raise SigningKeyError(N_("key {kid}: body must be a non-empty string"), kid=self.kid)
         object.__setattr__(self, "jwk", jwk)
         object.__setattr__(self, "public_key", public_key)
 
@@ -132,25 +149,36 @@ class PublishedKey:
     def from_jwk(cls, entry: Mapping[str, Any]) -> PublishedKey:
         """Parse one member of a JWKS ``keys`` array; raises SigningKeyError if invalid."""
         if not isinstance(entry, Mapping):
-            raise SigningKeyError("each member of a JWKS 'keys' array must be an object")
+            raise SigningKeyError(N_("each member of a JWKS 'keys' array must be an object"))
         kid = entry.get("kid")
         if not isinstance(kid, str):
-            raise SigningKeyError("a JWKS key has no string 'kid'")
+            raise SigningKeyError(N_("a JWKS key has no string 'kid'"))
         if entry.get("alg", ALG) != ALG or entry.get("use", "sig") != "sig":
             raise SigningKeyError(
-                f"JWKS key {kid} is for alg {entry.get('alg')!r} use {entry.get('use')!r}; "
-                f"certsvc keys are alg {ALG!r} use 'sig'"
+                N_(
+                    "JWKS key {kid} is for alg {alg!r} use {use!r}; certsvc keys are alg "
+                    "{expected_alg!r} use 'sig'"
+                ),
+                kid=kid,
+                alg=entry.get("alg"),
+                use=entry.get("use"),
+                expected_alg=ALG,
             )
         body = entry.get("body")
         try:
-            created_at = parse_rfc3339(entry.get("created_at"), what=f"key {kid} created_at")
+            created_at = parse_rfc3339(
+                entry.get("created_at"), what=Message(N_("key {kid} created_at"), kid=kid)
+            )
             compromised_after = (
-                parse_rfc3339(entry["compromised_after"], what=f"key {kid} compromised_after")
+                parse_rfc3339(
+                    entry["compromised_after"],
+                    what=Message(N_("key {kid} compromised_after"), kid=kid),
+                )
                 if entry.get("compromised_after") is not None
                 else None
             )
         except MalformedToken as exc:
-            raise SigningKeyError(exc.message) from exc
+            raise SigningKeyError(exc.text) from exc
         return cls(
             kid=kid,
             jwk=entry,
@@ -173,7 +201,7 @@ def jwks_document(keys: Iterable[PublishedKey]) -> dict[str, Any]:
     ordered = sorted(keys, key=_sort_key)
     kids = [k.kid for k in ordered]
     if len(set(kids)) != len(kids):
-        raise SigningKeyError("the key set lists the same kid twice")
+        raise SigningKeyError(N_("the key set lists the same kid twice"))
     return {"keys": [k.to_jwk() for k in ordered]}
 
 
@@ -184,7 +212,9 @@ class KeySet:
         self._keys: dict[str, PublishedKey] = {}
         for key in sorted(keys, key=_sort_key):
             if key.kid in self._keys:
-                raise SigningKeyError(f"the key set lists kid {key.kid} twice; refusing it")
+                raise SigningKeyError(
+                    N_("the key set lists kid {kid} twice; refusing it"), kid=key.kid
+                )
             self._keys[key.kid] = key
 
     @classmethod
@@ -196,13 +226,16 @@ class KeySet:
         date, a duplicate kid).
         """
         if not isinstance(doc, Mapping) or not isinstance(doc.get("keys"), list):
-            raise SigningKeyError("a JWKS must be a JSON object with a 'keys' array")
+            raise SigningKeyError(N_("a JWKS must be a JSON object with a 'keys' array"))
         try:
             return cls(PublishedKey.from_jwk(entry) for entry in doc["keys"])
         except SigningKeyError as exc:
             raise SigningKeyError(
-                f"refusing the JWKS: {exc.message}; fetch it again from the issuer's "
-                "/.well-known/jwks.json"
+                N_(
+                    "refusing the JWKS: {reason}; fetch it again from the issuer's "
+                    "/.well-known/jwks.json"
+                ),
+                reason=exc.text,
             ) from exc
 
     @classmethod
@@ -211,11 +244,15 @@ class KeySet:
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
-            raise SigningKeyError(f"cannot read JWKS file {path}: {exc.strerror}") from exc
+            raise SigningKeyError(
+                N_("cannot read JWKS file {path}: {strerror}"), path=path, strerror=exc.strerror
+            ) from exc
         try:
-            return cls.from_document(loads_object(data, what=f"JWKS file {path}"))
+            return cls.from_document(
+                loads_object(data, what=Message(N_("JWKS file {path}"), path=path))
+            )
         except CertsvcError as exc:
-            raise SigningKeyError(f"{path}: {exc.message}") from exc
+            raise SigningKeyError(N_("{path}: {reason}"), path=path, reason=exc.text) from exc
 
     def to_document(self) -> dict[str, Any]:
         """This set as a JWKS document (see :func:`jwks_document`)."""
@@ -227,8 +264,11 @@ class KeySet:
             return self._keys[kid]
         except (KeyError, TypeError):
             raise UnknownKey(
-                f"no key with kid {kid!r} in the key set; the token was signed by a key this "
-                "verifier does not know — fetch the issuer's current /.well-known/jwks.json"
+                N_(
+                    "no key with kid {kid!r} in the key set; the token was signed by a key this "
+                    "verifier does not know — fetch the issuer's current /.well-known/jwks.json"
+                ),
+                kid=kid,
             ) from None
 
     def public_key(self, kid: str) -> Ed25519PublicKey:

@@ -34,6 +34,7 @@ from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from certsvc.errors import InvalidSignature, MalformedToken, SigningKeyError
+from certsvc.i18n import N_, Message
 from certsvc.signing.b64 import b64url_decode, b64url_encode
 from certsvc.signing.keys import is_valid_kid, kid_for
 from certsvc.signing.strictjson import dumps_compact, loads_object
@@ -100,8 +101,12 @@ class JwsSigner:
         expected = kid_for(key)
         if kid != expected:
             raise SigningKeyError(
-                f"kid {kid!r} is not the thumbprint of the signing key ({expected}); the key "
-                "file and the key record do not match — check the keys directory"
+                N_(
+                    "kid {kid!r} is not the thumbprint of the signing key ({expected}); the key "
+                    "file and the key record do not match — check the keys directory"
+                ),
+                kid=kid,
+                expected=expected,
             )
         self.key = key
         self.kid = kid
@@ -188,32 +193,42 @@ def parse_compact(token: str) -> ParsedJws:
     :func:`~certsvc.signing.keys.is_valid_kid`).
     """
     if not isinstance(token, str):
-        raise MalformedToken(f"a token must be text, not {type(token).__name__}")
+        raise MalformedToken(N_("a token must be text, not {type}"), type=type(token).__name__)
     if len(token) > MAX_TOKEN_LENGTH:
         raise MalformedToken(
-            f"token is {len(token)} characters; certsvc tokens are at most {MAX_TOKEN_LENGTH}"
+            N_("token is {length} characters; certsvc tokens are at most {max_token_length}"),
+            length=len(token),
+            max_token_length=MAX_TOKEN_LENGTH,
         )
     parts = token.split(".")
     if len(parts) != 3:
         raise MalformedToken(
-            f"a compact JWS has 3 parts separated by '.', this has {len(parts)}; "
-            "the token may have been copied incompletely"
+            N_(
+                "a compact JWS has 3 parts separated by '.', this has {length}; the token "
+                "may have been copied incompletely"
+            ),
+            length=len(parts),
         )
     encoded_header, encoded_payload, encoded_signature = parts
     if not encoded_header:
-        raise MalformedToken("the JWS header is empty")
-    header = loads_object(b64url_decode(encoded_header), what="JWS header")
+        raise MalformedToken(N_("the JWS header is empty"))
+    header = loads_object(b64url_decode(encoded_header), what=Message(N_("JWS header")))
     payload = b64url_decode(encoded_payload)
     signature = b64url_decode(encoded_signature)
     if not isinstance(header.get("alg"), str):
-        raise MalformedToken("JWS header has no string 'alg'")
+        raise MalformedToken(N_("JWS header has no string 'alg'"))
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
-        raise MalformedToken("JWS header has no string 'kid'; certsvc tokens name their key by kid")
+        raise MalformedToken(
+            N_("JWS header has no string 'kid'; certsvc tokens name their key by kid")
+        )
     if not is_valid_kid(kid):
         raise MalformedToken(
-            f"JWS header has kid {_short(kid)}, which is no certsvc key id (the 43-character "
-            "RFC 7638 thumbprint of the key); the token was damaged or not made by certsvc"
+            N_(
+                "JWS header has kid {kid}, which is no certsvc key id (the 43-character RFC "
+                "7638 thumbprint of the key); the token was damaged or not made by certsvc"
+            ),
+            kid=_short(kid),
         )
     signing_input = f"{encoded_header}.{encoded_payload}".encode("ascii")
     return ParsedJws(header, payload, signing_input, signature)
@@ -249,30 +264,45 @@ def verify_compact(
     header, payload, signing_input, signature = parse_compact(token)
     if "crit" in header:
         raise InvalidSignature(
-            f"JWS header marks {_short(header['crit'])} as critical; certsvc understands no JWS "
-            "extensions, so it cannot accept this token"
+            N_(
+                "JWS header marks {crit} as critical; certsvc understands no JWS extensions, "
+                "so it cannot accept this token"
+            ),
+            crit=_short(header["crit"]),
         )
     alg = header["alg"]
     if alg != ALG:
         raise InvalidSignature(
-            f"token is signed with alg {_short(alg)}; certsvc accepts only {ALG!r} (Ed25519), so "
-            "this token was not issued by certsvc"
+            N_(
+                "token is signed with alg {alg}; certsvc accepts only {expected!r} (Ed25519), so "
+                "this token was not issued by certsvc"
+            ),
+            alg=_short(alg),
+            expected=ALG,
         )
     if header.get("b64", True) is not True:
         raise InvalidSignature(
-            "JWS header sets 'b64' (RFC 7797 unencoded payload); certsvc does not accept it"
+            N_("JWS header sets 'b64' (RFC 7797 unencoded payload); certsvc does not accept it")
         )
     if expected_typ is not None:
         typ = header.get("typ")
         if not isinstance(typ, str) or _normalise_typ(typ) != _normalise_typ(expected_typ):
             raise MalformedToken(
-                f"token has typ {_short(typ)} where {expected_typ!r} is required; it is a "
-                "different kind of token"
+                N_(
+                    "token has typ {typ} where {expected_typ!r} is required; it is a different "
+                    "kind of token"
+                ),
+                typ=_short(typ),
+                expected_typ=expected_typ,
             )
     if len(signature) != SIGNATURE_LENGTH:
         raise MalformedToken(
-            f"signature is {len(signature)} bytes, an Ed25519 signature is "
-            f"{SIGNATURE_LENGTH}; the token was cut short or damaged"
+            N_(
+                "signature is {length} bytes, an Ed25519 signature is {signature_length}; "
+                "the token was cut short or damaged"
+            ),
+            length=len(signature),
+            signature_length=SIGNATURE_LENGTH,
         )
     kid: str = header["kid"]
     public_key = key_for_kid(kid)
@@ -280,7 +310,10 @@ def verify_compact(
         public_key.verify(signature, signing_input)
     except _CryptoInvalidSignature:
         raise InvalidSignature(
-            "signature does not match: the token was altered after signing, or was not "
-            f"signed with key {kid}"
+            N_(
+                "signature does not match: the token was altered after signing, or was not "
+                "signed with key {kid}"
+            ),
+            kid=kid,
         ) from None
     return VerifiedJws(header=header, payload=payload, kid=kid)

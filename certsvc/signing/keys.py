@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from certsvc.errors import MalformedToken, SigningKeyError
+from certsvc.i18n import N_
 from certsvc.private_files import private_directory
 from certsvc.signing.b64 import b64url_decode, b64url_encode
 
@@ -39,7 +40,6 @@ __all__ = [
     "public_key_from_jwk",
 ]
 
-DECRYPT_FAILED = "cannot decrypt signing key: wrong CERTSVC_KEY_PASSPHRASE or damaged key file"
 
 # RFC 7638 §3.2: the required members of each key type, the only ones hashed.
 _THUMBPRINT_MEMBERS: dict[str, tuple[str, ...]] = {
@@ -66,8 +66,10 @@ def encrypt_private_key(key: Ed25519PrivateKey, passphrase: bytes) -> bytes:
     """
     if not isinstance(passphrase, bytes) or not passphrase:
         raise SigningKeyError(
-            "refusing to write a signing key without encryption: set CERTSVC_KEY_PASSPHRASE "
-            "to a long random passphrase"
+            N_(
+                "refusing to write a signing key without encryption: set "
+                "CERTSVC_KEY_PASSPHRASE to a long random passphrase"
+            )
         )
     return key.private_bytes(
         encoding=serialization.Encoding.PEM,
@@ -84,22 +86,31 @@ def decrypt_private_key(pem: bytes, passphrase: bytes) -> Ed25519PrivateKey:
     """
     if not isinstance(passphrase, bytes) or not passphrase:
         raise SigningKeyError(
-            "cannot decrypt signing key: CERTSVC_KEY_PASSPHRASE is empty; set it to the "
-            "passphrase the key was created with"
+            N_(
+                "cannot decrypt signing key: CERTSVC_KEY_PASSPHRASE is empty; set it to the "
+                "passphrase the key was created with"
+            )
         )
     if _ENCRYPTED_PEM not in pem:
         raise SigningKeyError(
-            "signing key file is not an encrypted PKCS#8 PEM key; certsvc stores keys only "
-            "encrypted — restore the original key file from backup"
+            N_(
+                "signing key file is not an encrypted PKCS#8 PEM key; certsvc stores keys "
+                "only encrypted — restore the original key file from backup"
+            )
         )
     try:
         key = serialization.load_pem_private_key(pem, password=passphrase)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise SigningKeyError(DECRYPT_FAILED) from exc
+        raise SigningKeyError(
+            N_("cannot decrypt signing key: wrong CERTSVC_KEY_PASSPHRASE or damaged key file")
+        ) from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise SigningKeyError(
-            f"signing key is {type(key).__name__.removeprefix('_')}, not Ed25519; "
-            "certsvc signs only with Ed25519 — generate a new key"
+            N_(
+                "signing key is {kind}, not Ed25519; certsvc signs only with Ed25519 — "
+                "generate a new key"
+            ),
+            kind=type(key).__name__.removeprefix("_"),
         )
     return key
 
@@ -121,13 +132,15 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     kty = jwk.get("kty")
     members = _THUMBPRINT_MEMBERS.get(kty) if isinstance(kty, str) else None
     if members is None:
-        raise SigningKeyError(f"cannot compute a JWK thumbprint for kty {kty!r}")
+        raise SigningKeyError(N_("cannot compute a JWK thumbprint for kty {kty!r}"), kty=kty)
     canonical: dict[str, str] = {}
     for name in members:
         value = jwk.get(name)
         if not isinstance(value, str):
             raise SigningKeyError(
-                f"JWK of kty {kty} needs the string member {name!r} to compute its thumbprint"
+                N_("JWK of kty {kty} needs the string member {name!r} to compute its thumbprint"),
+                kty=kty,
+                name=name,
             )
         canonical[name] = value
     # RFC 7638 §3.3: members in code-point order, no whitespace, UTF-8.
@@ -160,32 +173,42 @@ def public_key_from_jwk(jwk: Mapping[str, Any]) -> Ed25519PublicKey:
     the JWK contains the private member ``d``.
     """
     if not isinstance(jwk, Mapping):
-        raise SigningKeyError(f"a JWK must be a JSON object, not {type(jwk).__name__}")
+        raise SigningKeyError(
+            N_("a JWK must be a JSON object, not {type}"), type=type(jwk).__name__
+        )
     if "d" in jwk:
         raise SigningKeyError(
-            "JWK contains the private key member 'd'; a public key set must never contain "
-            "private keys — if this key was published, treat it as compromised"
+            N_(
+                "JWK contains the private key member 'd'; a public key set must never "
+                "contain private keys — if this key was published, treat it as compromised"
+            )
         )
     if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
         raise SigningKeyError(
-            f"JWK is kty {jwk.get('kty')!r} crv {jwk.get('crv')!r}; certsvc keys are "
-            "kty 'OKP' crv 'Ed25519'"
+            N_("JWK is kty {kty!r} crv {crv!r}; certsvc keys are kty 'OKP' crv 'Ed25519'"),
+            kty=jwk.get("kty"),
+            crv=jwk.get("crv"),
         )
     x = jwk.get("x")
     if not isinstance(x, str):
-        raise SigningKeyError("Ed25519 JWK is missing its public key member 'x'")
+        raise SigningKeyError(N_("Ed25519 JWK is missing its public key member 'x'"))
     try:
         raw = b64url_decode(x)
     except MalformedToken as exc:
-        raise SigningKeyError(f"Ed25519 JWK member 'x' is invalid: {exc.message}") from exc
+        raise SigningKeyError(
+            N_("Ed25519 JWK member 'x' is invalid: {reason}"), reason=exc.text
+        ) from exc
     if len(raw) != 32:
         raise SigningKeyError(
-            f"Ed25519 JWK member 'x' holds {len(raw)} bytes; an Ed25519 public key is 32"
+            N_("Ed25519 JWK member 'x' holds {length} bytes; an Ed25519 public key is 32"),
+            length=len(raw),
         )
     try:
         return Ed25519PublicKey.from_public_bytes(raw)
     except ValueError as exc:  # pragma: no cover - length checked above
-        raise SigningKeyError(f"Ed25519 JWK member 'x' is not a public key: {exc}") from exc
+        raise SigningKeyError(
+            N_("Ed25519 JWK member 'x' is not a public key: {exc}"), exc=exc
+        ) from exc
 
 
 class KeyFiles:
@@ -202,8 +225,11 @@ class KeyFiles:
         """``<directory>/<kid>.pem``; *kid* must be a thumbprint, so no path can escape."""
         if not is_valid_kid(kid):
             raise SigningKeyError(
-                f"{kid!r} is not a key id: a kid is the 43-character RFC 7638 thumbprint "
-                "of the key (list keys with `certsvc keys`)"
+                N_(
+                    "{kid!r} is not a key id: a kid is the 43-character RFC 7638 thumbprint of "
+                    "the key (list keys with `certsvc keys`)"
+                ),
+                kid=kid,
             )
         return self.directory / f"{kid}.pem"
 
@@ -218,13 +244,21 @@ class KeyFiles:
             return path.read_bytes()
         except FileNotFoundError:
             raise SigningKeyError(
-                f"signing key file {path} is missing: restore it from the backup of the "
-                f"keys directory, or mark key {kid} as retired so nothing signs with it"
+                N_(
+                    "signing key file {path} is missing: restore it from the backup of the keys "
+                    "directory, or mark key {kid} as retired so nothing signs with it"
+                ),
+                path=path,
+                kid=kid,
             ) from None
         except OSError as exc:
             raise SigningKeyError(
-                f"cannot read signing key file {path}: {exc.strerror}; check that the "
-                "service user owns it and it has mode 0600"
+                N_(
+                    "cannot read signing key file {path}: {strerror}; check that the service "
+                    "user owns it and it has mode 0600"
+                ),
+                path=path,
+                strerror=exc.strerror,
             ) from exc
 
     def write(self, kid: str, pem: bytes) -> Path:
@@ -238,8 +272,10 @@ class KeyFiles:
         path = self.path_for(kid)
         if not isinstance(pem, bytes) or not pem.lstrip().startswith(_ENCRYPTED_PEM):
             raise SigningKeyError(
-                "refusing to write a signing key file that is not encrypted PKCS#8 PEM; "
-                "use encrypt_private_key()"
+                N_(
+                    "refusing to write a signing key file that is not encrypted PKCS#8 PEM; use "
+                    "encrypt_private_key()"
+                )
             )
         self._ensure_directory()
         tmp = self.directory / f".{kid}.{secrets.token_hex(8)}.tmp"
@@ -261,8 +297,12 @@ class KeyFiles:
 
     def _link_no_clobber(self, tmp: Path, path: Path, kid: str) -> None:
         exists = SigningKeyError(
-            f"signing key file {path} already exists; key files are never overwritten — "
-            f"if key {kid} is really to be replaced, move the old file away first"
+            N_(
+                "signing key file {path} already exists; key files are never overwritten — "
+                "if key {kid} is really to be replaced, move the old file away first"
+            ),
+            path=path,
+            kid=kid,
         )
         try:
             os.link(tmp, path)

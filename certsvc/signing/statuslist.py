@@ -34,6 +34,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from certsvc.errors import MalformedToken
+from certsvc.i18n import N_
 from certsvc.signing.b64 import b64url_decode, b64url_encode
 from certsvc.signing.vc import VC_CONTEXT_V2, verify_credential
 
@@ -75,18 +76,22 @@ def encode_list(bits: bytes) -> str:
 def decode_list(encoded: object) -> bytes:
     """The bitstring of an ``encodedList``; MalformedToken if it is not one of ≥ 131,072 bits."""
     if not isinstance(encoded, str) or not encoded.startswith("u"):
-        raise MalformedToken("encodedList must be a multibase base64url string (prefix 'u')")
+        raise MalformedToken(N_("encodedList must be a multibase base64url string (prefix 'u')"))
     compressed = b64url_decode(encoded[1:])
     try:
         inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # GZIP framing only
         bits = inflater.decompress(compressed, _MAX_BYTES)
         if inflater.unconsumed_tail or not inflater.eof:
-            raise MalformedToken("encodedList is not one complete GZIP stream of at most 16 MiB")
+            raise MalformedToken(
+                N_("encodedList is not one complete GZIP stream of at most 16 MiB")
+            )
     except zlib.error as exc:
-        raise MalformedToken(f"encodedList is not GZIP data ({exc})") from exc
+        raise MalformedToken(N_("encodedList is not GZIP data ({exc})"), exc=exc) from exc
     if len(bits) * 8 < MIN_ENTRIES:
         raise MalformedToken(
-            f"the status list has {len(bits) * 8} entries; the spec's minimum is {MIN_ENTRIES}"
+            N_("the status list has {length} entries; the spec's minimum is {min_entries}"),
+            length=len(bits) * 8,
+            min_entries=MIN_ENTRIES,
         )
     return bits
 
@@ -153,11 +158,11 @@ def status_entry(credential: Mapping[str, Any]) -> StatusEntry | None:
             continue
         index, url = entry.get("statusListIndex"), entry.get("statusListCredential")
         if not (isinstance(index, str) and index.isascii() and index.isdigit() and len(index) < 10):
-            raise MalformedToken("statusListIndex must be a whole number written as a string")
+            raise MalformedToken(N_("statusListIndex must be a whole number written as a string"))
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-            raise MalformedToken("statusListCredential must be the list's http(s) URL")
+            raise MalformedToken(N_("statusListCredential must be the list's http(s) URL"))
         return StatusEntry(url, int(index))
-    raise MalformedToken("credentialStatus holds no BitstringStatusListEntry for revocation")
+    raise MalformedToken(N_("credentialStatus holds no BitstringStatusListEntry for revocation"))
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,7 @@ class StatusList:
     def is_set(self, index: int) -> bool:
         """Whether entry ``index`` is set; MalformedToken if the list has no such entry."""
         if not 0 <= index < len(self.bits) * 8:
-            raise MalformedToken(f"the status list has no entry {index}")
+            raise MalformedToken(N_("the status list has no entry {index}"), index=index)
         return bit_is_set(self.bits, index)
 
 
@@ -189,13 +194,18 @@ def verify_list(
     types = credential.get("type")
     subject = credential.get("credentialSubject")
     if not isinstance(types, list) or LIST_CREDENTIAL_TYPE not in types:
-        raise MalformedToken(f"the status list is not a {LIST_CREDENTIAL_TYPE}")
+        raise MalformedToken(
+            N_("the status list is not a {list_credential_type}"),
+            list_credential_type=LIST_CREDENTIAL_TYPE,
+        )
     if credential.get("id") != url:
-        raise MalformedToken(f"the status list fetched from {url} says it is another list")
+        raise MalformedToken(
+            N_("the status list fetched from {url} says it is another list"), url=url
+        )
     if not isinstance(subject, Mapping) or subject.get("statusPurpose") != PURPOSE:
-        raise MalformedToken("the status list is not a list for revocation")
+        raise MalformedToken(N_("the status list is not a list for revocation"))
     issuer = credential.get("issuer")
     issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
     if not isinstance(issuer_id, str):
-        raise MalformedToken("the status list names no issuer")
+        raise MalformedToken(N_("the status list names no issuer"))
     return StatusList(url, issuer_id, verified.kid, decode_list(subject.get("encodedList")))

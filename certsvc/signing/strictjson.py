@@ -12,6 +12,7 @@ import json
 from typing import Any, NoReturn
 
 from certsvc.errors import MalformedToken
+from certsvc.i18n import N_, Message
 
 __all__ = ["dumps_compact", "loads_object"]
 
@@ -20,19 +21,21 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _no_duplicates(what: str) -> Any:
+def _no_duplicates(what: str | Message) -> Any:
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         obj: dict[str, Any] = {}
         for key, value in pairs:
             if key in obj:
-                raise MalformedToken(f"{what} has the member {key!r} twice; refusing it")
+                raise MalformedToken(
+                    N_("{what} has the member {key!r} twice; refusing it"), what=what, key=key
+                )
             obj[key] = value
         return obj
 
     return hook
 
 
-def loads_object(data: bytes, *, what: str) -> dict[str, Any]:
+def loads_object(data: bytes, *, what: str | Message) -> dict[str, Any]:
     """Parse UTF-8 JSON *data* that must be one object; *what* names it in error messages.
 
     Raises :class:`~certsvc.errors.MalformedToken` for invalid UTF-8, invalid JSON,
@@ -41,7 +44,9 @@ def loads_object(data: bytes, *, what: str) -> dict[str, Any]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise MalformedToken(f"{what} is not valid UTF-8: {exc.reason}") from exc
+        raise MalformedToken(
+            N_("{what} is not valid UTF-8: {reason}"), what=what, reason=exc.reason
+        ) from exc
     try:
         value = json.loads(
             text, object_pairs_hook=_no_duplicates(what), parse_constant=_reject_constant
@@ -49,11 +54,13 @@ def loads_object(data: bytes, *, what: str) -> dict[str, Any]:
     except MalformedToken:
         raise
     except RecursionError as exc:
-        raise MalformedToken(f"{what} is nested too deeply") from exc
+        raise MalformedToken(N_("{what} is nested too deeply"), what=what) from exc
     except ValueError as exc:  # json.JSONDecodeError is a ValueError
-        raise MalformedToken(f"{what} is not valid JSON: {exc}") from exc
+        raise MalformedToken(N_("{what} is not valid JSON: {exc}"), what=what, exc=exc) from exc
     if not isinstance(value, dict):
-        raise MalformedToken(f"{what} must be a JSON object, not {type(value).__name__}")
+        raise MalformedToken(
+            N_("{what} must be a JSON object, not {type}"), what=what, type=type(value).__name__
+        )
     return value
 
 

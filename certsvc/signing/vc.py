@@ -27,6 +27,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from certsvc.errors import InvalidInput, MalformedToken
+from certsvc.i18n import N_, Message, joined
 from certsvc.signing.jwks import parse_rfc3339
 from certsvc.signing.jws import JwsSigner, SigningJob, VerifiedJws, verify_compact
 from certsvc.signing.strictjson import dumps_compact, loads_object
@@ -54,21 +55,31 @@ def _issuer_id(issuer: object) -> str | None:
     return None
 
 
-def _problems(credential: object) -> list[str]:
+def _problems(credential: object) -> list[Message]:
     """Everything wrong with the minimal VC 2.0 shape of *credential* (empty when fine)."""
     if not isinstance(credential, Mapping):
-        return [f"a credential must be a JSON object, not {type(credential).__name__}"]
-    problems: list[str] = []
+        return [
+            Message(
+                N_("a credential must be a JSON object, not {type}"),
+                type=type(credential).__name__,
+            )
+        ]
+    problems: list[Message] = []
     context = credential.get("@context")
     if not isinstance(context, list) or not context or context[0] != VC_CONTEXT_V2:
-        problems.append(f"'@context' must be a list whose first item is {VC_CONTEXT_V2!r}")
+        problems.append(
+            Message(
+                N_("'@context' must be a list whose first item is {context!r}"),
+                context=VC_CONTEXT_V2,
+            )
+        )
     types = credential.get("type")
     type_list = [types] if isinstance(types, str) else types
     if not isinstance(type_list, list) or "VerifiableCredential" not in type_list:
-        problems.append("'type' must include 'VerifiableCredential'")
+        problems.append(Message(N_("'type' must include 'VerifiableCredential'")))
     issuer = _issuer_id(credential.get("issuer"))
     if issuer is None:
-        problems.append("'issuer' must be a URL string or an object with an 'id'")
+        problems.append(Message(N_("'issuer' must be a URL string or an object with an 'id'")))
     subject = credential.get("credentialSubject")
     subjects = [subject] if isinstance(subject, Mapping) else subject
     if (
@@ -76,18 +87,27 @@ def _problems(credential: object) -> list[str]:
         or not subjects
         or not all(isinstance(s, Mapping) for s in subjects)
     ):
-        problems.append("'credentialSubject' must be an object or a non-empty list of objects")
+        problems.append(
+            Message(N_("'credentialSubject' must be an object or a non-empty list of objects"))
+        )
     for name in ("validFrom", "validUntil"):
         if name == "validFrom" or name in credential:
             try:
                 parse_rfc3339(credential.get(name), what=f"'{name}'")
             except MalformedToken as exc:
-                problems.append(exc.message)
+                problems.append(exc.text)
     for claim in ("vc", "vp"):
         if claim in credential:
-            problems.append(f"the JWT claim {claim!r} must not be present (VC-JOSE-COSE §3.1.1)")
+            problems.append(
+                Message(
+                    N_("the JWT claim {claim!r} must not be present (VC-JOSE-COSE §3.1.1)"),
+                    claim=claim,
+                )
+            )
     if "iss" in credential and credential["iss"] != issuer:
-        problems.append("'iss' is present and differs from the issuer id; it must match")
+        problems.append(
+            Message(N_("'iss' is present and differs from the issuer id; it must match"))
+        )
     return problems
 
 
@@ -101,7 +121,9 @@ def check_credential(credential: Mapping[str, Any]) -> None:
     """
     problems = _problems(credential)
     if problems:
-        raise InvalidInput("not a Verifiable Credential 2.0: " + "; ".join(problems))
+        raise InvalidInput(
+            N_("not a Verifiable Credential 2.0: {problems}"), problems=joined(problems)
+        )
 
 
 def credential_bytes(credential: Mapping[str, Any]) -> bytes:
@@ -110,7 +132,8 @@ def credential_bytes(credential: Mapping[str, Any]) -> bytes:
         return dumps_compact(credential, sort_keys=True)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(
-            f"credential is not plain JSON ({exc}); convert dates and numbers to strings"
+            N_("credential is not plain JSON ({exc}); convert dates and numbers to strings"),
+            exc=exc,
         ) from exc
 
 
@@ -144,11 +167,12 @@ def verify_credential(
     verified = verify_compact(token, key_for_kid, expected_typ=VC_JWT_TYP)
     cty = verified.header.get("cty", VC_CTY)
     if not isinstance(cty, str) or cty.lower().removeprefix("application/") != VC_CTY:
-        raise MalformedToken(f"vc+jwt token has cty {cty!r}; a credential has cty 'vc'")
-    credential = loads_object(verified.payload, what="credential")
+        raise MalformedToken(N_("vc+jwt token has cty {cty!r}; a credential has cty 'vc'"), cty=cty)
+    credential = loads_object(verified.payload, what=Message(N_("credential")))
     problems = _problems(credential)
     if problems:
         raise MalformedToken(
-            "signed payload is not a Verifiable Credential 2.0: " + "; ".join(problems)
+            N_("signed payload is not a Verifiable Credential 2.0: {problems}"),
+            problems=joined(problems),
         )
     return credential, verified

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certsvc.errors import LogIntegrityError
+from certsvc.i18n import N_
 from certsvc.models.transparency import LogCheckpoint, LogKey, MerkleNode
 from certsvc.transparency import store
 from certsvc.transparency.checkpoints import event_facts
@@ -60,25 +61,34 @@ def audit(session: Session, batch: int = 5_000) -> int:
             last = min(done + batch, stop)
             facts = list(event_facts(session, done + 1, last))
             if [f.seq for f in facts] != list(range(done + 1, last + 1)):
-                raise LogIntegrityError(f"events between {done + 1} and {last} were deleted")
+                raise LogIntegrityError(
+                    N_("events between {first} and {last} were deleted"), first=done + 1, last=last
+                )
             created, frontier = extend(frontier, done, [leaf_hash_of(f) for f in facts])
             stored = _stored_nodes(session, created)
             for node, value in created:
                 if stored.get(node) != value:
                     if node[0] == 0:
                         raise LogIntegrityError(
-                            f"event {node[1] + 1} differs from what was logged: its row, or its "
-                            "certificate's token or record, was changed after logging"
+                            N_(
+                                "event {node} differs from what was logged: its row, or its "
+                                "certificate's "
+                                "token or record, was changed after logging"
+                            ),
+                            node=node[1] + 1,
                         )
-                    raise LogIntegrityError(f"stored Merkle node {node} was altered")
+                    raise LogIntegrityError(N_("stored Merkle node {node} was altered"), node=node)
             done = last
         root = resolve([[n for n, _ in frontier]], dict(frontier))[0] if frontier else EMPTY_ROOT
         for row in (c for c in checkpoints if c.tree_size == stop):
             signed = open_checkpoint(row.note, verifiers, origins[row.kid])
             if signed.size != stop or not signed.root_hash == root == bytes(row.root_hash):
                 raise LogIntegrityError(
-                    f"checkpoint {stop} does not match the event log: the history was rewritten"
+                    N_("checkpoint {stop} does not match the event log: the history was rewritten"),
+                    stop=stop,
                 )
     if checkpoints and checkpoints[-1].tree_size > size:
-        raise LogIntegrityError(f"checkpoint {checkpoints[-1].tree_size} is ahead of the log")
+        raise LogIntegrityError(
+            N_("checkpoint {tree_size} is ahead of the log"), tree_size=checkpoints[-1].tree_size
+        )
     return size

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from certsvc.errors import CertsvcError, LogIntegrityError
+from certsvc.i18n import N_
 from certsvc.models import Certificate, CertificationBody, Event, EventLogHead
 from certsvc.models.transparency import LogCheckpoint, LogKey
 from certsvc.signing.keys import public_key_from_jwk
@@ -144,8 +145,11 @@ def append_events(
             leaves = [leaf_hash_of(f) for f in facts]
         if not present:
             raise LogIntegrityError(
-                f"the event log has a hole after seq {size}: events were deleted, so the "
-                "transparency log cannot grow — restore the events table from a backup"
+                N_(
+                    "the event log has a hole after seq {size}: events were deleted, so the "
+                    "transparency log cannot grow — restore the events table from a backup"
+                ),
+                size=size,
             )
         size = store.append_leaves(session, leaves, size=size)
     return size
@@ -165,14 +169,19 @@ def sign_checkpoint(session: Session, signer: LogSigner, size: int) -> SignedChe
     if latest is not None:
         if bytes(latest.root_hash) != store.root_hash(session, latest.tree_size):
             raise LogIntegrityError(
-                f"the stored Merkle tree no longer matches checkpoint {latest.tree_size}: "
-                "merkle_nodes was changed — nothing is signed until it is restored"
+                N_(
+                    "the stored Merkle tree no longer matches checkpoint {tree_size}: "
+                    "merkle_nodes was changed — nothing is signed until it is restored"
+                ),
+                tree_size=latest.tree_size,
             )
         if latest.tree_size == size:
             return SignedCheckpoint.from_row(latest, signer.origin)
         if latest.tree_size > size:
             raise LogIntegrityError(
-                f"checkpoint {latest.tree_size} is ahead of the log ({size} events)"
+                N_("checkpoint {tree_size} is ahead of the log ({size} events)"),
+                tree_size=latest.tree_size,
+                size=size,
             )
     root = store.root_hash(session, size)
     note = signer.sign(Checkpoint(signer.origin, size, root))

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certsvc.errors import InvalidInput, SigningKeyError
+from certsvc.i18n import N_
 from certsvc.models import utcnow
 from certsvc.models.transparency import LogKey
 from certsvc.signing.keys import (
@@ -43,7 +44,9 @@ def log_origin(public_url: str) -> str:
     parts = urlsplit(public_url)
     origin = f"{parts.netloc}{parts.path.rstrip('/')}/log"
     if not parts.netloc or any(c.isspace() or c == "+" for c in origin):
-        raise InvalidInput(f"cannot name a transparency log after {public_url!r}")
+        raise InvalidInput(
+            N_("cannot name a transparency log after {public_url!r}"), public_url=public_url
+        )
     return origin
 
 
@@ -79,7 +82,7 @@ class LogKeys:
     def create(self, session: Session, origin: str) -> LogKey:
         """Make the log key (refused if one is active: use :meth:`rotate`)."""
         if self.active(session) is not None:
-            raise SigningKeyError("the transparency log already has an active key")
+            raise SigningKeyError(N_("the transparency log already has an active key"))
         private = generate_private_key()
         jwk = public_jwk(private.public_key())
         kid = jwk_thumbprint(jwk)
@@ -95,7 +98,7 @@ class LogKeys:
         """Retire the active key (its checkpoints stay verifiable) and make a new one."""
         old = self.active(session)
         if old is None:
-            raise SigningKeyError("the transparency log has no key to rotate; run an append")
+            raise SigningKeyError(N_("the transparency log has no key to rotate; run an append"))
         old.status = "retired"
         old.retired_at = utcnow()
         session.flush()
@@ -106,7 +109,9 @@ class LogKeys:
         key = self.active(session) or self.create(session, origin)
         private = decrypt_private_key(self._files.read(key.kid), self._passphrase)
         if jwk_thumbprint(public_jwk(private.public_key())) != key.kid:
-            raise SigningKeyError(f"key file {key.kid}.pem does not hold the log key {key.kid}")
+            raise SigningKeyError(
+                N_("key file {kid}.pem does not hold the log key {kid}"), kid=key.kid
+            )
         return LogSigner(key.kid, key.origin, private)
 
 

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from certsvc.errors import CheckpointError
+from certsvc.i18n import N_
 from certsvc.transparency.merkle import HASH_SIZE
 
 __all__ = [
@@ -61,9 +62,9 @@ def _unb64(text: str, what: str) -> bytes:
     try:
         data = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
-        raise CheckpointError(f"{what} is not standard base64") from None
+        raise CheckpointError(N_("{what} is not standard base64"), what=what) from None
     if _b64(data) != text:  # one spelling only, as everywhere in certsvc
-        raise CheckpointError(f"{what} is not canonical base64")
+        raise CheckpointError(N_("{what} is not canonical base64"), what=what)
     return data
 
 
@@ -74,7 +75,8 @@ def _raw_public(key: Ed25519PublicKey) -> bytes:
 def _check_name(name: str) -> None:
     if not _NAME.fullmatch(name):
         raise CheckpointError(
-            f"{name!r} cannot name a note key: it must be non-empty, without spaces or '+'"
+            N_("{name!r} cannot name a note key: it must be non-empty, without spaces or '+'"),
+            name=name,
         )
 
 
@@ -104,15 +106,17 @@ class NoteVerifier:
         """Read a ``name+keyid+base64`` verifier key; CheckpointError says what is wrong."""
         parts = vkey.strip().split("+", 2)  # base64 may hold '+' too
         if len(parts) != 3:
-            raise CheckpointError("a log key is written name+keyid+base64 (three parts)")
+            raise CheckpointError(N_("a log key is written name+keyid+base64 (three parts)"))
         name, hex_id, encoded = parts
         _check_name(name)
         raw = _unb64(encoded, "the log key")
         if len(raw) != 33 or raw[0] != ALG_ED25519:
-            raise CheckpointError("the log key is not an Ed25519 signed-note key")
+            raise CheckpointError(N_("the log key is not an Ed25519 signed-note key"))
         public_key = Ed25519PublicKey.from_public_bytes(raw[1:])
         if not re.fullmatch(r"[0-9a-f]{8}", hex_id) or key_id(name, public_key).hex() != hex_id:
-            raise CheckpointError(f"the key id {hex_id!r} does not match the log key")
+            raise CheckpointError(
+                N_("the key id {hex_id!r} does not match the log key"), hex_id=hex_id
+            )
         return cls(name, bytes.fromhex(hex_id), public_key)
 
     @classmethod
@@ -133,9 +137,9 @@ def sign_note(text: str, name: str, key: Ed25519PrivateKey) -> str:
 
 def _check_text(text: str) -> None:
     if not text.endswith("\n") or "\n\n" in text:
-        raise CheckpointError("note text must end with a newline and have no blank line")
+        raise CheckpointError(N_("note text must end with a newline and have no blank line"))
     if any(c < " " and c != "\n" for c in text):
-        raise CheckpointError("note text must not contain control characters")
+        raise CheckpointError(N_("note text must not contain control characters"))
 
 
 def open_note(note: str, verifiers: Iterable[NoteVerifier]) -> tuple[str, list[str]]:
@@ -146,25 +150,28 @@ def open_note(note: str, verifiers: Iterable[NoteVerifier]) -> tuple[str, list[s
     key does not verify, or no trusted key signed it.
     """
     if not isinstance(note, str) or not note.endswith("\n"):
-        raise CheckpointError("a signed note ends with a newline")
+        raise CheckpointError(N_("a signed note ends with a newline"))
     split = note.rfind("\n\n")
     if split < 0:
-        raise CheckpointError("a signed note has a blank line before its signatures")
+        raise CheckpointError(N_("a signed note has a blank line before its signatures"))
     text, signatures = note[: split + 1], note[split + 2 :]
     _check_text(text)
     lines = signatures.splitlines()
     if not lines or len(lines) > MAX_SIGNATURES:
-        raise CheckpointError(f"a signed note has 1 to {MAX_SIGNATURES} signature lines")
+        raise CheckpointError(
+            N_("a signed note has 1 to {max_signatures} signature lines"),
+            max_signatures=MAX_SIGNATURES,
+        )
     trusted = {(v.name, v.id): v for v in verifiers}
     signed_by: list[str] = []
     for line in lines:
         if not line.startswith(SIGNATURE_PREFIX):
-            raise CheckpointError("a signature line starts with an em dash and a space")
+            raise CheckpointError(N_("a signature line starts with an em dash and a space"))
         name, _, encoded = line[len(SIGNATURE_PREFIX) :].partition(" ")
         _check_name(name)
         blob = _unb64(encoded, f"the signature of {name}")
         if len(blob) < 5:
-            raise CheckpointError(f"the signature of {name} is too short")
+            raise CheckpointError(N_("the signature of {name} is too short"), name=name)
         verifier = trusted.get((name, blob[:4]))
         if verifier is None:
             continue
@@ -172,11 +179,11 @@ def open_note(note: str, verifiers: Iterable[NoteVerifier]) -> tuple[str, list[s
             verifier.public_key.verify(blob[4:], text.encode())
         except _CryptoInvalidSignature:
             raise CheckpointError(
-                f"the signature of {name} does not verify: the checkpoint was altered"
+                N_("the signature of {name} does not verify: the checkpoint was altered"), name=name
             ) from None
         signed_by.append(name)
     if not signed_by:
-        raise CheckpointError("no trusted log key signed this checkpoint")
+        raise CheckpointError(N_("no trusted log key signed this checkpoint"))
     return text, signed_by
 
 
@@ -192,9 +199,9 @@ class Checkpoint:
 def format_checkpoint(checkpoint: Checkpoint) -> str:
     """The checkpoint body (the text that is signed), without extension lines."""
     if "\n" in checkpoint.origin or not checkpoint.origin:
-        raise CheckpointError("a checkpoint origin is one non-empty line")
+        raise CheckpointError(N_("a checkpoint origin is one non-empty line"))
     if len(checkpoint.root_hash) != HASH_SIZE or checkpoint.size < 0:
-        raise CheckpointError("a checkpoint has a 32-byte root hash and a size of 0 or more")
+        raise CheckpointError(N_("a checkpoint has a 32-byte root hash and a size of 0 or more"))
     return f"{checkpoint.origin}\n{checkpoint.size}\n{_b64(checkpoint.root_hash)}\n"
 
 
@@ -202,15 +209,17 @@ def parse_checkpoint(text: str) -> Checkpoint:
     """Read a checkpoint body; extension lines after the root are allowed and ignored."""
     lines = text.split("\n")
     if len(lines) < 4 or lines[-1] != "":
-        raise CheckpointError("a checkpoint is origin, size and root hash, one per line")
+        raise CheckpointError(N_("a checkpoint is origin, size and root hash, one per line"))
     origin, size, root = lines[0], lines[1], lines[2]
     if not origin:
-        raise CheckpointError("the checkpoint has no origin")
+        raise CheckpointError(N_("the checkpoint has no origin"))
     if not _DECIMAL.fullmatch(size):
-        raise CheckpointError("the checkpoint size is not a decimal number")
+        raise CheckpointError(N_("the checkpoint size is not a decimal number"))
     root_hash = _unb64(root, "the checkpoint root hash")
     if len(root_hash) != HASH_SIZE:
-        raise CheckpointError(f"the checkpoint root hash is {len(root_hash)} bytes, not 32")
+        raise CheckpointError(
+            N_("the checkpoint root hash is {length} bytes, not 32"), length=len(root_hash)
+        )
     return Checkpoint(origin, int(size), root_hash)
 
 
@@ -219,5 +228,9 @@ def open_checkpoint(note: str, verifiers: Iterable[NoteVerifier], origin: str) -
     text, _ = open_note(note, verifiers)
     checkpoint = parse_checkpoint(text)
     if checkpoint.origin != origin:
-        raise CheckpointError(f"the checkpoint is of log {checkpoint.origin!r}, not of {origin!r}")
+        raise CheckpointError(
+            N_("the checkpoint is of log {origin!r}, not of {expected!r}"),
+            origin=checkpoint.origin,
+            expected=origin,
+        )
     return checkpoint

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from certsvc.errors import CheckpointError, LogIntegrityError
+from certsvc.i18n import N_
 from certsvc.transparency.leaf import LEAF_VERSION
 from certsvc.transparency.merkle import leaf_hash, verify_inclusion
 from certsvc.transparency.note import Checkpoint, NoteVerifier, open_checkpoint
@@ -36,11 +37,11 @@ __all__ = ["verify_bundle"]
 
 def _hash(text: object, what: str) -> bytes:
     if not isinstance(text, str):
-        raise CheckpointError(f"the bundle's {what} is missing")
+        raise CheckpointError(N_("the bundle's {what} is missing"), what=what)
     try:
         return base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
-        raise CheckpointError(f"the bundle's {what} is not base64") from None
+        raise CheckpointError(N_("the bundle's {what} is not base64"), what=what) from None
 
 
 def verify_bundle(
@@ -63,11 +64,11 @@ def verify_bundle(
     leaf_text = bundle.get("leaf_data")
     seq = bundle.get("seq")
     if not isinstance(leaf_text, str) or not isinstance(seq, int):
-        raise CheckpointError("the bundle has no leaf_data or seq")
+        raise CheckpointError(N_("the bundle has no leaf_data or seq"))
     try:
         leaf = json.loads(leaf_text)
     except ValueError:
-        raise CheckpointError("the bundle's leaf_data is not JSON") from None
+        raise CheckpointError(N_("the bundle's leaf_data is not JSON")) from None
     expected = {
         "v": LEAF_VERSION,
         "kind": "issued",
@@ -78,18 +79,24 @@ def verify_bundle(
     wrong = [k for k, v in expected.items() if not isinstance(leaf, dict) or leaf.get(k) != v]
     if wrong:
         raise LogIntegrityError(
-            "the logged leaf is not the issuance of this certificate's token "
-            f"(differs in {', '.join(wrong)})"
+            N_(
+                "the logged leaf is not the issuance of this certificate's token (differs in "
+                "{wrong})"
+            ),
+            wrong=", ".join(wrong),
         )
     proof_items = bundle.get("proof")
     if not isinstance(proof_items, list):
-        raise CheckpointError("the bundle has no proof")
+        raise CheckpointError(N_("the bundle has no proof"))
     proof = [_hash(item, "proof") for item in proof_items]
     if not verify_inclusion(
         leaf_hash(leaf_text.encode()), seq - 1, checkpoint.size, proof, checkpoint.root_hash
     ):
         raise LogIntegrityError(
-            f"the inclusion proof does not lead to the signed root of checkpoint "
-            f"{checkpoint.size}: the certificate is not proven to be in the log"
+            N_(
+                "the inclusion proof does not lead to the signed root of checkpoint {size}: "
+                "the certificate is not proven to be in the log"
+            ),
+            size=checkpoint.size,
         )
     return checkpoint

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from certsvc.caches import Caches
 from certsvc.errors import CheckpointError, InvalidInput, LogRangeError
+from certsvc.i18n import N_
 from certsvc.models import Certificate, CertificationBody, Event
 from certsvc.models.transparency import LogCheckpoint, LogKey
 from certsvc.signing.keys import public_key_from_jwk
@@ -112,7 +113,7 @@ def _checkpoint(session: Session, latest: LatestCheckpoint, caches: Caches) -> O
         return cached
     row = session.get(LogCheckpoint, latest[0])
     if row is None:
-        raise LogRangeError(f"no checkpoint of tree size {latest[0]} is stored")
+        raise LogRangeError(N_("no checkpoint of tree size {latest} is stored"), latest=latest[0])
     key = session.get(LogKey, row.kid)
     assert key is not None  # a foreign key
     verifier = NoteVerifier.of(key.origin, public_key_from_jwk(key.public_jwk))
@@ -271,7 +272,7 @@ def log_position_at(session: Session, when: dt.datetime) -> int:
     logged before the cutoff.
     """
     if when.tzinfo is None or when.utcoffset() is None:
-        raise InvalidInput("the time needs a time zone, e.g. 2026-11-26T08:00Z")
+        raise InvalidInput(N_("the time needs a time zone, e.g. 2026-11-26T08:00Z"))
     first_after = session.scalar(select(func.min(Event.seq)).where(Event.occurred_at > when))
     if first_after is None:
         return last_seq(session)

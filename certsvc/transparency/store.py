@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from certsvc.db import bulk_insert
 from certsvc.errors import LogIntegrityError, LogRangeError
+from certsvc.i18n import N_
 from certsvc.models.transparency import LogState, MerkleNode
 from certsvc.transparency import merkle
 from certsvc.transparency.merkle import EMPTY_ROOT, NodeId
@@ -81,8 +82,11 @@ def read_nodes(session: Session, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
     missing = [node for node in wanted if node not in found]
     if missing:
         raise LogIntegrityError(
-            f"the transparency log is missing stored node(s) {missing[:3]}: the merkle_nodes "
-            "table was changed outside certsvc — restore it from a backup"
+            N_(
+                "the transparency log is missing stored nodes such as {missing}: the merkle_nodes "
+                "table was changed outside certsvc — restore it from a backup"
+            ),
+            missing=missing[:3],
         )
     return found
 
@@ -123,7 +127,12 @@ def append_leaves(session: Session, leaf_hashes: Sequence[bytes], *, size: int) 
 def _check_size(session: Session, size: int, what: str) -> None:
     current = tree_size(session)
     if not 0 <= size <= current:
-        raise LogRangeError(f"{what} {size} is not a size of this log (it holds {current} events)")
+        raise LogRangeError(
+            N_("{what} {size} is not a size of this log (it holds {current} events)"),
+            what=what,
+            size=size,
+            current=current,
+        )
 
 
 def root_hash(session: Session, size: int) -> bytes:
@@ -145,7 +154,11 @@ def inclusion_proof(
     if not size_known:
         _check_size(session, tree_size, "tree size")
     if not 1 <= seq <= tree_size:
-        raise LogRangeError(f"event {seq} is not in the log's first {tree_size} events")
+        raise LogRangeError(
+            N_("event {seq} is not in the log's first {tree_size} events"),
+            seq=seq,
+            tree_size=tree_size,
+        )
     return _resolve(session, merkle.inclusion_plan(seq - 1, tree_size))
 
 
@@ -154,7 +167,11 @@ def consistency_proof(session: Session, old_size: int, new_size: int) -> list[by
     _check_size(session, new_size, "tree size")
     if not 1 <= old_size <= new_size:
         raise LogRangeError(
-            f"no consistency proof from size {old_size} to {new_size}: the old size must be "
-            "from 1 to the new size"
+            N_(
+                "no consistency proof from size {old_size} to {new_size}: the old size must "
+                "be from 1 to the new size"
+            ),
+            old_size=old_size,
+            new_size=new_size,
         )
     return _resolve(session, merkle.consistency_plan(old_size, new_size))

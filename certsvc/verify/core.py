@@ -51,6 +51,7 @@ from certsvc.errors import (
     MalformedToken,
     UnknownKey,
 )
+from certsvc.i18n import N_, Message
 from certsvc.issuance.credential import QrClaims, parse_qr_payload
 from certsvc.models import (
     Certificate,
@@ -254,7 +255,9 @@ def verify_token(
             return cached
         key = session.get(SigningKey, kid)
         if key is None:
-            raise UnknownKey(f"the certificate was signed with key {kid}, which is not ours")
+            raise UnknownKey(
+                N_("the certificate was signed with key {kid}, which is not ours"), kid=kid
+            )
         public = public_key_from_jwk(key.public_jwk)
         caches.public_keys.put(kid, public)
         return public
@@ -263,12 +266,12 @@ def verify_token(
         verified = verify_compact(token, key_for_kid)
         claims = parse_qr_payload(verified.payload)
     except MalformedToken as exc:
-        return VerificationResult("malformed", exc.message, checked_at)
+        return VerificationResult("malformed", exc.text, checked_at)
     except UnknownKey as exc:
-        return VerificationResult("unknown_key", exc.message, checked_at)
+        return VerificationResult("unknown_key", exc.text, checked_at)
     except InvalidSignature as exc:
         return VerificationResult(
-            "invalid_signature", exc.message, checked_at, reason=rejection_reason(token)
+            "invalid_signature", exc.text, checked_at, reason=rejection_reason(token)
         )
 
     kid = verified.kid
@@ -278,7 +281,7 @@ def verify_token(
     if key is None:  # the key is cached from another database, but is not ours
         return VerificationResult(
             "unknown_key",
-            f"the certificate was signed with key {kid}, which is not ours",
+            Message(N_("the certificate was signed with key {kid}, which is not ours"), kid=kid),
             checked_at,
         )
     key_status, compromised_after = key
@@ -286,7 +289,10 @@ def verify_token(
     if found is None:
         return VerificationResult(
             "not_found",
-            f"the signature is ours but no certificate {claims.number} is on record",
+            Message(
+                N_("the signature is ours but no certificate {number} is on record"),
+                number=claims.number,
+            ),
             checked_at,
             **base,
         )
@@ -299,8 +305,14 @@ def verify_token(
     ):
         return VerificationResult(
             "invalid_signature",
-            f"logged after the compromise cut-off of key {kid} "
-            f"({format_time(compromised_after)}); the signature cannot be trusted",
+            Message(
+                N_(
+                    "logged after the compromise cut-off of key {kid} ({cutoff}); the "
+                    "signature cannot be trusted"
+                ),
+                kid=kid,
+                cutoff=format_time(compromised_after),
+            ),
             checked_at,
             reason="key_compromised",
             **base,
@@ -309,13 +321,21 @@ def verify_token(
     if mismatched:
         return VerificationResult(
             "invalid_signature",
-            "the signed fields do not match the certificate on record: " + ", ".join(mismatched),
+            Message(
+                N_("the signed fields do not match the certificate on record: {fields}"),
+                fields=", ".join(mismatched),
+            ),
             checked_at,
             reason="record_mismatch",
             **base,
         )
     if cert.status == "revoked":
-        return VerificationResult("revoked", f"revoked: {cert.status_reason}", checked_at, **base)
+        return VerificationResult(
+            "revoked",
+            Message(N_("revoked: {reason}"), reason=cert.status_reason),
+            checked_at,
+            **base,
+        )
     if cert.status == "superseded":
         newer = session.execute(
             select(Certificate.number, Certificate.token).where(
@@ -324,13 +344,15 @@ def verify_token(
         ).first()
         return VerificationResult(
             "superseded",
-            f"replaced by certificate {newer.number}" if newer else "replaced by a newer one",
+            Message(N_("replaced by certificate {number}"), number=newer.number)
+            if newer
+            else Message(N_("replaced by a newer one")),
             checked_at,
             superseded_by=newer.number if newer else None,
             superseded_by_token=newer.token if newer else None,
             **base,
         )
-    return VerificationResult("valid", "genuine and current", checked_at, **base)
+    return VerificationResult("valid", Message(N_("genuine and current")), checked_at, **base)
 
 
 @dataclass(frozen=True)

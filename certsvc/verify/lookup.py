@@ -25,6 +25,7 @@ from certsvc.domain.ids import normalize_id_number, parse_id_type
 from certsvc.domain.numbers import looks_like_certificate_number
 from certsvc.errors import InvalidCertificateNumber, InvalidIdNumber, InvalidName
 from certsvc.holders.identity import IdVault
+from certsvc.i18n import N_, Message
 from certsvc.models import Certificate, Holder, utcnow
 from certsvc.models.base import column_length
 from certsvc.verify.core import verify_token
@@ -44,16 +45,24 @@ def normalize_name(name: str) -> str:
     """
     text = " ".join(unicodedata.normalize("NFKC", name).split())
     if not text:
-        raise InvalidName("enter the holder's name as printed on the certificate")
+        raise InvalidName(N_("enter the holder's name as printed on the certificate"))
     if len(text) > MAX_NAME_LENGTH:
-        raise InvalidName(f"a holder name has at most {MAX_NAME_LENGTH} characters")
+        raise InvalidName(
+            N_("a holder name has at most {max_name_length} characters"),
+            max_name_length=MAX_NAME_LENGTH,
+        )
     return _DOTS.sub("·", text).casefold()
 
 
 def _not_found(checked_at: dt.datetime) -> VerificationResult:
     return VerificationResult(
         "not_found",
-        "no certificate matches this combination; check both entries against the certificate",
+        Message(
+            N_(
+                "no certificate matches this combination; check both entries against the "
+                "certificate"
+            )
+        ),
         checked_at,
     )
 
@@ -77,8 +86,10 @@ def lookup_by_number(
     value = compact(number)
     if not looks_like_certificate_number(value):
         raise InvalidCertificateNumber(
-            "a certificate number has 22 characters: Y or S, then digits (or a level letter "
-            "and digits); copy it exactly as printed"
+            N_(
+                "a certificate number has 22 characters: Y or S, then digits (or a level "
+                "letter and digits); copy it exactly as printed"
+            )
         )
     cert = session.execute(
         select(Certificate.holder_name, Certificate.token).where(Certificate.number == value)
@@ -113,8 +124,12 @@ def lookup_by_id(
     except InvalidIdNumber:
         # The domain's messages quote parts of the number; a look-up must not echo it.
         raise InvalidIdNumber(
-            f"this is not a valid {kind.label_en} number ({kind.label_zh}号码有误); "
-            "check every character against the document"
+            N_(
+                "this is not a valid {label_en} number ({label_zh}号码有误); check every "
+                "character against the document"
+            ),
+            label_en=kind.label_en,
+            label_zh=kind.label_zh,
         ) from None
     digest = vault.digest(kind, normalized)
     del normalized

@@ -47,6 +47,7 @@ from certsvc.errors import (
     MalformedToken,
     UnknownKey,
 )
+from certsvc.i18n import N_, Message
 from certsvc.issuance.credential import QrClaims, parse_qr_payload
 from certsvc.models import utcnow
 from certsvc.signing.jwks import KeySet, PublishedKey
@@ -75,13 +76,13 @@ def verify_offline(
         verified = verify_compact(token, keys.public_key)
         claims = parse_qr_payload(verified.payload)
     except MalformedToken as exc:
-        return VerificationResult("malformed", exc.message, checked_at, mode="offline")
+        return VerificationResult("malformed", exc.text, checked_at, mode="offline")
     except UnknownKey as exc:
-        return VerificationResult("unknown_key", exc.message, checked_at, mode="offline")
+        return VerificationResult("unknown_key", exc.text, checked_at, mode="offline")
     except InvalidSignature as exc:
         return VerificationResult(
             "invalid_signature",
-            exc.message,
+            exc.text,
             checked_at,
             mode="offline",
             reason=rejection_reason(token),
@@ -111,7 +112,10 @@ def verify_offline(
         except CertsvcError as exc:
             return VerificationResult(
                 "invalid_signature",
-                f"the signed record does not confirm the QR code: {exc.message}",
+                Message(
+                    N_("the signed record does not confirm the QR code: {reason}"),
+                    reason=exc.text,
+                ),
                 checked_at,
                 reason="record_mismatch",
                 certificate=fields,
@@ -127,13 +131,13 @@ def verify_offline(
         return VerificationResult("invalid_signature", message, checked_at, reason=reason, **base)
     return VerificationResult(
         "valid",
-        "genuine as signed; not checked offline: " + ", ".join(gaps),
+        Message(N_("genuine as signed; not checked offline: {gaps}"), gaps=", ".join(gaps)),
         checked_at,
         **base,
     )
 
 
-def _foreign_number(entry: PublishedKey, claims: QrClaims) -> str | None:
+def _foreign_number(entry: PublishedKey, claims: QrClaims) -> Message | None:
     """Why the key *entry* may not certify the signed number; None when it may.
 
     A key that names no body (a key set from elsewhere) is not judged here.
@@ -144,20 +148,30 @@ def _foreign_number(entry: PublishedKey, claims: QrClaims) -> str | None:
     try:
         issuer = str(issuing_body_of(claims.number))
     except InvalidCertificateNumber:
-        return (
-            f"signed by key {entry.kid} of body {owner}, but {claims.number!r} is not a "
-            "certificate number, so it cannot be a certificate of that body"
+        return Message(
+            N_(
+                "signed by key {kid} of body {owner}, but {number!r} is not a certificate "
+                "number, so it cannot be a certificate of that body"
+            ),
+            kid=entry.kid,
+            owner=owner,
+            number=claims.number,
         )
     if issuer == owner:
         return None
-    return (
-        f"certificate {claims.number} names body {issuer} as its issuer, but it is signed by "
-        f"key {entry.kid} of body {owner}: the key of body {owner} cannot certify for body "
-        f"{issuer}"
+    return Message(
+        N_(
+            "certificate {number} names body {issuer} as its issuer, but it is signed by key "
+            "{kid} of body {owner}: the key of body {owner} cannot certify for body {issuer}"
+        ),
+        number=claims.number,
+        issuer=issuer,
+        kid=entry.kid,
+        owner=owner,
     )
 
 
-def _compromise_verdict(entry: PublishedKey, claims: QrClaims) -> tuple[str, str] | None:
+def _compromise_verdict(entry: PublishedKey, claims: QrClaims) -> tuple[str, Message] | None:
     """(reason, message) when the key's compromise makes the token untrustworthy offline."""
     cutoff = entry.compromised_after
     if cutoff is None:
@@ -165,15 +179,28 @@ def _compromise_verdict(entry: PublishedKey, claims: QrClaims) -> tuple[str, str
     if claims.issue_date > cutoff.astimezone(CHINA).date():
         return (
             "key_compromised",
-            f"signed by key {entry.kid} after it was reported compromised "
-            f"({format_time(cutoff)}): the signed issue date {claims.issue_date} is later",
+            Message(
+                N_(
+                    "signed by key {kid} after it was reported compromised ({cutoff}): the "
+                    "signed issue date {issue_date} is later"
+                ),
+                kid=entry.kid,
+                cutoff=format_time(cutoff),
+                issue_date=claims.issue_date,
+            ),
         )
     return (
         "key_compromised_undecided",
-        f"signed by key {entry.kid}, which was reported compromised after "
-        f"{format_time(cutoff)}; offline the signing time cannot be established (signed "
-        "dates are chosen by whoever holds the key), so this signature is not trusted — "
-        "verify online, where the cutoff is compared with the certificate's record",
+        Message(
+            N_(
+                "signed by key {kid}, which was reported compromised after {cutoff}; offline "
+                "the signing time cannot be established (signed dates are chosen by whoever "
+                "holds the key), so this signature is not trusted — verify online, where the "
+                "cutoff is compared with the certificate's record"
+            ),
+            kid=entry.kid,
+            cutoff=format_time(cutoff),
+        ),
     )
 
 
@@ -253,7 +280,7 @@ def _fields_from_record(record: str, keys: KeySet, claims: QrClaims, kid: str) -
         if signed != recorded
     ]
     if disagreements:
-        raise InvalidSignature("they differ in " + ", ".join(disagreements))
+        raise InvalidSignature(N_("they differ in {fields}"), fields=", ".join(disagreements))
     direct = _get(subject, "directCertification") or {}
     id_type = _enum(IdType, _get(subject, "idType"))
     ground = _enum(DirectGround, _get(direct, "ground"))

@@ -1,7 +1,8 @@
 """The verification result: what the page, the API and the CLI all report (DESIGN.md contract).
 
 ``status`` is one of :data:`STATUSES`. ``reason`` refines a non-valid status for people and
-programs (a stable code, see :data:`REASONS`), ``message`` says the same in one English line.
+programs (a stable code, see :data:`REASONS`), ``message`` says the same in one line, in the
+language of whoever reads it (``text`` keeps it as a :class:`~certsvc.i18n.Message`).
 ``certificate`` carries every certified field as the service holds them — or, offline, as far
 as the signed data shows them — so a doctored printout is caught by comparison. ``not_checked``
 names what this verifier could not check (offline: revocation, supersession, the stored record),
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from certsvc.domain.statuses import VERIFICATION_STATUSES, KeyStatus, VerificationStatus
+from certsvc.i18n import Message
 
 #: Every status a verification can answer (DESIGN.md "verification result").
 STATUSES = VERIFICATION_STATUSES
@@ -47,7 +49,8 @@ class VerificationResult:
     """What page, API and CLI report about one token (or one looked-up certificate)."""
 
     status: VerificationStatus
-    message: str
+    #: The one-line explanation; a plain string is a message id without parameters.
+    text: str | Message
     checked_at: dt.datetime
     mode: Mode = "online"
     reason: str | None = None
@@ -68,10 +71,17 @@ class VerificationResult:
     transparency: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.text, Message):
+            object.__setattr__(self, "text", Message(self.text))
         if self.status not in STATUSES:
             raise ValueError(f"unknown verification status {self.status!r}")
         if self.reason is not None and self.reason not in REASONS:
             raise ValueError(f"unknown verification reason {self.reason!r}")
+
+    @property
+    def message(self) -> str:
+        """The explanation in the current language."""
+        return str(self.text)
 
     @property
     def is_valid(self) -> bool:

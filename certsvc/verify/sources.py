@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from certsvc.errors import BadFile, CertsvcError, InvalidInput
+from certsvc.i18n import N_, plural
 
 __all__ = ["Presented", "read_target", "token_from_text", "url_host"]
 
@@ -50,8 +51,11 @@ def token_from_text(text: str) -> str:
         marker = path.rfind("/v/")
         if marker < 0:
             raise InvalidInput(
-                f"the URL {text[:80]} is not a certificate verification URL (…/v/<token>); "
-                "give the URL from the certificate's QR code"
+                N_(
+                    "the URL {text} is not a certificate verification URL (…/v/<token>); give "
+                    "the URL from the certificate's QR code"
+                ),
+                text=text[:80],
             )
         return unquote(path[marker + 3 :]).strip("/")
     return text
@@ -75,7 +79,7 @@ def read_target(target: str) -> Presented:
     if looks_like_file and _is_file(path):
         return _read_file(path)
     if looks_like_file and path.suffix.lower() in {".pdf", ".png", ".jpg", ".jpeg", ".txt"}:
-        raise InvalidInput(f"no such file: {target}")
+        raise InvalidInput(N_("no such file: {target}"), target=target)
     source = "url" if "://" in target else "token"
     return Presented(token_from_text(target), source, url_host=url_host(target))
 
@@ -96,10 +100,16 @@ def _is_file(path: Path) -> bool:
 def _read_file(path: Path) -> Presented:
     try:
         if path.stat().st_size > _MAX_FILE:
-            raise BadFile(f"{path} is larger than {_MAX_FILE // 2**20} MB; give the certificate")
+            raise BadFile(
+                N_("{path} is larger than {max_file} MB; give the certificate"),
+                path=path,
+                max_file=_MAX_FILE // 2**20,
+            )
         data = path.read_bytes()
     except OSError as exc:
-        raise BadFile(f"cannot read {path}: {exc.strerror}") from exc
+        raise BadFile(
+            N_("cannot read {path}: {strerror}"), path=path, strerror=exc.strerror
+        ) from exc
     if data.startswith(b"%PDF-"):
         return read_pdf(data, str(path))
     if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff" or data[:4] == b"RIFF":
@@ -109,8 +119,11 @@ def _read_file(path: Path) -> Presented:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BadFile(
-            f"{path} is neither a PDF, an image nor text; give the certificate PDF, a photo "
-            "of its QR code, or the token"
+            N_(
+                "{path} is neither a PDF, an image nor text; give the certificate PDF, a "
+                "photo of its QR code, or the token"
+            ),
+            path=path,
         ) from exc
     return Presented(token_from_text(text), "text file", url_host=url_host(text))
 
@@ -122,7 +135,9 @@ def _decode_image_bytes(data: bytes, name: str) -> list[str]:
         with Image.open(io.BytesIO(data)) as image:
             return decode_qr(image.convert("L"))
     except (UnidentifiedImageError, OSError) as exc:
-        raise BadFile(f"{name} is not an image that can be read: {exc}") from exc
+        raise BadFile(
+            N_("{name} is not an image that can be read: {exc}"), name=name, exc=exc
+        ) from exc
 
 
 def decode_qr(image: Any) -> list[str]:
@@ -136,14 +151,33 @@ def decode_qr(image: Any) -> list[str]:
 def _one_token(texts: list[str], name: str) -> tuple[str, str | None]:
     """The single certsvc token among decoded QR *texts*, and the host of its URL."""
     tokens = {token_from_text(t) for t in texts if "/v/" in t or _TOKEN.match(t.strip())}
-    if not tokens:
-        what = f"QR code(s) that are not certsvc codes: {texts[0][:60]!r}" if texts else "no QR"
+    if not tokens and texts:
         raise BadFile(
-            f"{name}: found {what}; photograph the certificate's QR code straight on, sharp "
-            "and with its white margin"
+            plural(
+                "{name}: found a QR code that is not a certsvc code ({text!r}); photograph "
+                "the certificate's QR code straight on, sharp and with its white margin",
+                "{name}: found {n} QR codes that are not certsvc codes ({text!r}, …); "
+                "photograph the certificate's QR code straight on, sharp and with its white "
+                "margin",
+                len(texts),
+                name=name,
+                text=texts[0][:60],
+            )
+        )
+    if not tokens:
+        raise BadFile(
+            N_(
+                "{name}: found no QR code; photograph the certificate's QR code straight on, "
+                "sharp and with its white margin"
+            ),
+            name=name,
         )
     if len(tokens) > 1:
-        raise BadFile(f"{name} holds {len(tokens)} different certificate QR codes; give one")
+        raise BadFile(
+            N_("{name} holds {length} different certificate QR codes; give one"),
+            name=name,
+            length=len(tokens),
+        )
     token = tokens.pop()
     hosts = sorted({url_host(t) or "" for t in texts if "/v/" in t and token_from_text(t) == token})
     return token, ",".join(h for h in hosts if h) or None
@@ -170,7 +204,7 @@ def _pdf_qr_texts(data: bytes, name: str) -> list[str]:
     try:
         pdf = pypdfium2.PdfDocument(data)
     except pypdfium2.PdfiumError as exc:
-        raise BadFile(f"{name} is not a readable PDF: {exc}") from exc
+        raise BadFile(N_("{name} is not a readable PDF: {exc}"), name=name, exc=exc) from exc
     try:
         texts: list[str] = []
         for index in range(min(len(pdf), _MAX_PDF_PAGES)):

@@ -22,6 +22,7 @@ from urllib.error import URLError
 from urllib.request import Request, urlopen
 
 from certsvc.errors import CertsvcError, InvalidInput, StatusListError
+from certsvc.i18n import N_, Message
 from certsvc.signing.jwks import KeySet
 from certsvc.signing.statuslist import status_entry, verify_list
 from certsvc.signing.vc import verify_credential
@@ -37,15 +38,21 @@ _COVERED = ("revocation", "supersession")
 def fetch_status_list(url: str) -> str:
     """GET a status list credential (a vc+jwt); StatusListError if it cannot be had."""
     if not url.lower().startswith(("https://", "http://")):
-        raise StatusListError(f"the record names a status list that is not an http(s) URL: {url}")
+        raise StatusListError(
+            N_("the record names a status list that is not an http(s) URL: {url}"), url=url
+        )
     request = Request(url, headers={"Accept": "application/vc+jwt"})  # noqa: S310 - checked
     try:
         with urlopen(request, timeout=15) as response:  # noqa: S310 - scheme checked above
             data: bytes = response.read(_MAX_LIST + 1)
     except (URLError, OSError, ValueError) as exc:
-        raise StatusListError(f"cannot fetch the status list {url}: {exc}") from exc
+        raise StatusListError(
+            N_("cannot fetch the status list {url}: {exc}"), url=url, exc=exc
+        ) from exc
     if len(data) > _MAX_LIST:
-        raise StatusListError(f"the status list at {url} is larger than 1 MB; refusing it")
+        raise StatusListError(
+            N_("the status list at {url} is larger than 1 MB; refusing it"), url=url
+        )
     return data.decode("ascii", errors="replace").strip()
 
 
@@ -60,15 +67,20 @@ def check_status_list(
         return result  # already not valid: the list cannot make it better
     if record is None:
         raise InvalidInput(
-            "--status-list needs the certificate's signed record, which names its list: "
-            "give the certificate PDF (it embeds the record), not the QR alone"
+            N_(
+                "--status-list needs the certificate's signed record, which names its list: "
+                "give the certificate PDF (it embeds the record), not the QR alone"
+            )
         )
     credential, _ = verify_credential(record, keys.public_key)  # checked against the QR before
     entry = status_entry(credential)
     if entry is None:
         return dataclasses.replace(
             result,
-            message=result.message + "; its record predates status lists — verify online",
+            text=Message(
+                N_("{message}; its record predates status lists — verify online"),
+                message=result.text,
+            ),
         )
     issuer = credential.get("issuer")
     body = issuer.get("bodyCode") if isinstance(issuer, Mapping) else None
@@ -76,21 +88,27 @@ def check_status_list(
     try:
         listed = verify_list(fetch(entry.list_url), keys.public_key, url=entry.list_url)
         if keys.entry(listed.kid).body_code != body or listed.issuer_id != issuer_id:
-            raise StatusListError(f"the list is not signed by the certificate's issuer {body}")
+            raise StatusListError(
+                N_("the list is not signed by the certificate's issuer {body}"), body=body
+            )
         marked = listed.is_set(entry.index)
     except StatusListError:
         raise
     except CertsvcError as exc:
         raise StatusListError(
-            f"the status list {entry.list_url} does not verify: {exc.message}"
+            N_("the status list {list_url} does not verify: {reason}"),
+            list_url=entry.list_url,
+            reason=exc.text,
         ) from exc
     if marked:
         return dataclasses.replace(
             result,
             status="revoked",
-            message=(
-                "the issuer's signed status list marks this certificate no longer current "
-                "(revoked, or superseded by a correction); its verify page says which"
+            text=Message(
+                N_(
+                    "the issuer's signed status list marks this certificate no longer current "
+                    "(revoked, or superseded by a correction); its verify page says which"
+                )
             ),
             not_checked=tuple(g for g in result.not_checked if g not in _COVERED),
         )

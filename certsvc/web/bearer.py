@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from certsvc.accounts.tokens import ROLES, TokenIdentity, authenticate
 from certsvc.errors import CertsvcError, PermissionDenied, Unauthenticated
+from certsvc.i18n import N_
 from certsvc.web import refusals, runtime_of
 
 __all__ = ["current_token", "require_token"]
@@ -57,7 +58,7 @@ def require_token(
             secret = _bearer()
             if secret is None:
                 missing = Unauthenticated(
-                    "this endpoint needs an API token: send 'Authorization: Bearer <token>'"
+                    N_("this endpoint needs an API token: send 'Authorization: Bearer <token>'")
                 )
                 refusals.unauthenticated("missing")
                 return _error(missing, f'Bearer realm="{_REALM}"')
@@ -73,8 +74,10 @@ def require_token(
                 return _error(exc, challenge)
             if identity.role not in roles:
                 denied = PermissionDenied(
-                    f"the token {identity.prefix}… has role {identity.role!r}; this endpoint "
-                    f"needs {' or '.join(repr(r) for r in roles)}"
+                    N_("the token {prefix}… has role {role!r}; this endpoint needs {roles}"),
+                    prefix=identity.prefix,
+                    role=identity.role,
+                    roles=" / ".join(repr(r) for r in roles),
                 )
                 refusals.denied(identity, needs=roles)
                 return _error(denied, None)
@@ -100,7 +103,10 @@ def token_body_id(token: TokenIdentity) -> int:
     if token.body_id is None:
         refusals.no_body(token)
         raise PermissionDenied(
-            f"the token {token.prefix}… is not tied to a certification body; "
-            "create the token in the console of the body that issues"
+            N_(
+                "the token {prefix}… is not tied to a certification body; create the token "
+                "in the console of the body that issues"
+            ),
+            prefix=token.prefix,
         )
     return token.body_id

@@ -52,7 +52,7 @@ from certsvc.errors import (
     RowError,
 )
 from certsvc.holders.photo_archive import PHOTO_COLUMN
-from certsvc.i18n import N_
+from certsvc.i18n import N_, Message, plural
 from certsvc.issuance import certificates
 from certsvc.issuance.columns import COLUMNS
 from certsvc.issuance.photo_rows import given_photos
@@ -66,7 +66,7 @@ from certsvc.web import runtime_of, schemas
 from certsvc.web.authz import audit_request, audited_request
 from certsvc.web.bearer import current_token, require_token, token_body_id
 from certsvc.web.jobs_api import accepted
-from certsvc.web.json_body import json_object, parse, problem
+from certsvc.web.json_body import json_object, parse, refuse
 from certsvc.web.openapi import Answer, Operation, Param, documented
 from certsvc.web.schemas import (
     IDEMPOTENCY_PATTERN,
@@ -156,12 +156,13 @@ def _idempotency_key(required: bool) -> str | None:
     if key is None or not key.strip():
         if required:
             raise InvalidRequest(
-                "send an Idempotency-Key header (e.g. a UUID) so a retry never issues twice"
+                N_("send an Idempotency-Key header (e.g. a UUID) so a retry never issues twice")
             )
         return None
     if not _IDEMPOTENCY_RE.match(key):
         raise InvalidRequest(
-            f"the Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"
+            N_("the Idempotency-Key must be 1 to {max_idempotency_key} visible ASCII characters"),
+            max_idempotency_key=MAX_IDEMPOTENCY_KEY,
         )
     check_text("Idempotency-Key", key)  # stored with the batch and audited: no ID number
     return key
@@ -178,7 +179,12 @@ def _read_rows(
     their content (control characters included: validate_rows checks those, as for files),
     so that a batch is refused once, with everything wrong in it.
     """
-    data = json_object(f'send a JSON object as the request body, e.g. {{"{member}": ...}}')
+    data = json_object(
+        Message(
+            N_("send a JSON object as the request body, e.g. {example}"),
+            example=f'{{"{member}": ...}}',
+        )
+    )
     try:
         model.model_validate(data)
         errors: list[ErrorDetails] = []
@@ -186,7 +192,7 @@ def _read_rows(
         errors = exc.errors()
     outside = [e for e in errors if e["loc"][:1] != (member,) or len(e["loc"]) < 2]
     if outside:
-        raise InvalidRequest(problem(model, outside))
+        refuse(model, outside)
     rows = data[member]
     # Where the problem is, as (row index, field): after the member, a correction's single
     # row has the field; a batch has the index, then the field (none: the row as a whole).
@@ -195,21 +201,24 @@ def _read_rows(
     ]
     if isinstance(rows, dict):
         rows = [rows]
-    bad: dict[tuple[int, str], str] = {}
+    bad: dict[tuple[int, str], RowError] = {}
     for e, (index, field) in zip(errors, places, strict=True):
         if not field:
-            bad[(int(index), "")] = "each row must be a JSON object of column: text"
+            bad[(int(index), "")] = RowError.of(
+                int(index), "", N_("each row must be a JSON object of column: text")
+            )
         elif e["type"] == "missing" or (e["type"] == "string_type" and e["input"] is None):
             continue  # an empty required column: validate_rows says so, as for files
         else:
-            bad.setdefault((int(index), str(field[0])[:40]), _row_problem(e))
+            at, column = int(index), str(field[0])[:40]
+            bad.setdefault((at, column), RowError.of(at, column, _row_problem(e)))
     values = [
         (i, {k: (v or "").strip() for k, v in row.items() if (i, k) not in bad and k in FIELDS})
         if isinstance(row, dict)
         else (i, {})
         for i, row in enumerate(rows)
     ]
-    return data, values, [RowError.of(i, key, message) for (i, key), message in bad.items()]
+    return data, values, list(bad.values())
 
 
 def _photos_given(
@@ -236,16 +245,17 @@ def _photos_given(
     return given, errors
 
 
-def _row_problem(error: ErrorDetails) -> str:
+def _row_problem(error: ErrorDetails) -> Message:
     """What is wrong with one field of a row, in the words the file import uses."""
     key = str(error["loc"][-1])
     if error["type"] == "extra_forbidden":
         if key in FIELDS:
-            return "cannot be changed by a correction"
-        return f"unknown field; the fields are {', '.join(FIELDS)}"
+            return Message(N_("cannot be changed by a correction"))
+        return Message(N_("unknown field; the fields are {fields}"), fields=", ".join(FIELDS))
     if error["type"] == "string_too_long":
-        return f"longer than {error.get('ctx', {}).get('max_length')} characters"
-    return "must be a string (write numbers and dates as text)"
+        limit = int(error.get("ctx", {}).get("max_length", 0))
+        return plural("longer than {n} character", "longer than {n} characters", limit)
+    return Message(N_("must be a string (write numbers and dates as text)"))
 
 
 def _rejected(exc: BatchRejected) -> ResponseReturnValue:
@@ -353,7 +363,7 @@ def create_batch() -> ResponseReturnValue:
     runtime = runtime_of(current_app)
     limit = runtime.settings.max_batch_rows  # the document's maxItems, filled in per app
     if len(rows) > limit:
-        raise InvalidRequest(f"at most {limit} rows per batch; split the batch")
+        raise InvalidRequest(N_("at most {limit} rows per batch; split the batch"), limit=limit)
     with runtime.db.session() as session:
         body_code = certificates.body_by_id(session, body_id).code
     given, base64_errors = _photos_given(rows, shape_errors)
@@ -588,7 +598,8 @@ def reissue_certificate(number: str) -> ResponseReturnValue:
     data, rows, errors = _read_rows(ReissueRequest, "changes")
     if not data["changes"]:  # the document's minProperties
         raise InvalidRequest(
-            '\'changes\' must be an object of field: new text, e.g. {"name": "张三丰"}'
+            N_("'changes' must be an object of field: new text, e.g. {example}"),
+            example='{"name": "张三丰"}',
         )
     if errors:
         return _rejected(BatchRejected(errors))

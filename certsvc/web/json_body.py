@@ -15,7 +15,7 @@ body is refused as a whole here: 400 ``invalid_unicode``, naming where the surro
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from flask import current_app, request
 from pydantic import BaseModel, ValidationError
@@ -23,13 +23,17 @@ from pydantic_core import ErrorDetails
 
 from certsvc.domain.text import check_unicode
 from certsvc.errors import InvalidRequest
+from certsvc.i18n import N_, Message, plural
 
-__all__ = ["json_object", "parse", "problem"]
+__all__ = ["json_object", "parse", "problem", "refuse"]
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def json_object(hint: str = "send a JSON object as the request body") -> dict[str, Any]:
+_SEND_AN_OBJECT = N_("send a JSON object as the request body")
+
+
+def json_object(hint: str | Message = _SEND_AN_OBJECT) -> dict[str, Any]:
     """The request body as a JSON object, whatever its Content-Type.
 
     Raises :class:`InvalidRequest` with *hint* when the body is not JSON (malformed, not
@@ -40,7 +44,7 @@ def json_object(hint: str = "send a JSON object as the request body") -> dict[st
     try:
         data = current_app.json.loads(raw)
     except (ValueError, RecursionError, UnicodeDecodeError) as exc:  # JSONDecodeError is one
-        raise InvalidRequest(f"the request body is not JSON; {hint}") from exc
+        raise InvalidRequest(N_("the request body is not JSON; {hint}"), hint=hint) from exc
     if not isinstance(data, dict):
         raise InvalidRequest(hint)
     _check_strings(data)
@@ -68,23 +72,36 @@ def parse(model: type[M]) -> M:
     example = ", ".join(
         f'"{name}": ...' for name, f in model.model_fields.items() if f.is_required()
     )
-    data = json_object(f"send a JSON object as the request body, e.g. {{{example}}}")
+    data = json_object(
+        Message(
+            N_("send a JSON object as the request body, e.g. {example}"),
+            example=f"{{{example}}}",
+        )
+    )
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidRequest(problem(model, exc.errors())) from None
+        refuse(model, exc.errors())
 
 
-def problem(model: type[BaseModel], errors: Sequence[ErrorDetails]) -> str:
+def refuse(model: type[BaseModel], errors: Sequence[ErrorDetails]) -> NoReturn:
+    """Raise :class:`InvalidRequest` (400) naming the first of ``errors`` (see :func:`problem`)."""
+    raise InvalidRequest(problem(model, errors)) from None
+
+
+def problem(model: type[BaseModel], errors: Sequence[ErrorDetails]) -> Message:
     """One line about the first of ``errors`` (all unknown members at once), for a person."""
     unknown = [str(e["loc"][-1]) for e in errors if e["type"] == "extra_forbidden"]
     if unknown:
-        return (
-            f"unknown member(s) {', '.join(map(repr, unknown))}; "
-            f"this operation takes {', '.join(model.model_fields)}"
+        return plural(
+            "unknown member {unknown}; this operation takes {members}",
+            "unknown members {unknown}; this operation takes {members}",
+            len(unknown),
+            unknown=", ".join(map(repr, unknown)),
+            members=", ".join(model.model_fields),
         )
     first = errors[0]
-    where = ".".join(str(part) for part in first["loc"]) or "the body"
+    where = ".".join(str(part) for part in first["loc"]) or Message(N_("the body"))
     if first["type"] == "missing":
-        return f"member {where!r} is missing"
-    return f"member {where!r}: {first['msg']}"
+        return Message(N_("member {where!r} is missing"), where=where)
+    return Message(N_("member {where!r}: {problem}"), where=where, problem=first["msg"])

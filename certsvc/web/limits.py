@@ -51,6 +51,7 @@ from limits.strategies import FixedWindowRateLimiter
 
 from certsvc.accounts.addresses import client_key
 from certsvc.errors import RateLimited
+from certsvc.i18n import N_
 from certsvc.verify.text import texts
 from certsvc.web.public import page_language
 
@@ -207,8 +208,10 @@ def init_app(app: Flask, redis_url: str | None) -> RateLimits:
 def _too_many_requests(limit: str, seconds: int) -> Response:
     if request.path.startswith("/api/"):
         error = RateLimited(
-            f"too many requests from this client (limit {limit}); retry after {seconds} s",
+            N_("too many requests from this client (limit {limit}); retry after {seconds} s"),
             retry_after=seconds,
+            limit=limit,
+            seconds=seconds,
         )
         response = jsonify(error=error.to_dict())
     else:

@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from certsvc import metrics
 from certsvc.domain.ids import redact_id_numbers
+from certsvc.i18n import gettext
 from certsvc.logs import request_id
 from certsvc.web import runtime_of
 from certsvc.web.openapi import Answer, Operation, documented
@@ -122,12 +123,12 @@ def prometheus_metrics() -> ResponseReturnValue:
     runtime = runtime_of(current_app)
     expected = runtime.settings.metrics_token
     if not expected:
-        return jsonify(error={"code": "not_found", "message": "Not found."}), 404
+        return jsonify(error={"code": "not_found", "message": gettext("not found")}), 404
     if not _authorized(expected):
         response = jsonify(
             error={
                 "code": "unauthenticated",
-                "message": "send Authorization: Bearer <CERTSVC_METRICS_TOKEN>",
+                "message": gettext("send Authorization: Bearer <CERTSVC_METRICS_TOKEN>"),
             }
         )
         response.headers["WWW-Authenticate"] = 'Bearer realm="certsvc-metrics"'

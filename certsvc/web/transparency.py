@@ -25,6 +25,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from certsvc.domain.numbers import looks_like_certificate_number
 from certsvc.errors import InvalidRequest, NotFound
+from certsvc.i18n import N_
 from certsvc.transparency import store
 from certsvc.transparency.log import certificate_inclusion, latest_checkpoint, transparency_document
 from certsvc.web import runtime_of
@@ -63,7 +64,7 @@ def _b64(data: bytes) -> str:
 def _int_arg(name: str) -> int:
     text = request.args.get(name, "").strip()
     if not (text.isascii() and text.isdigit()) or len(text) > _MAX_DIGITS:  # not "²" or "٣"
-        raise InvalidRequest(f"query parameter {name!r} must be a whole number")
+        raise InvalidRequest(N_("query parameter {name!r} must be a whole number"), name=name)
     return int(text)
 
 
@@ -115,7 +116,7 @@ def checkpoint() -> Response:
     with runtime_of(current_app).db.session() as session:
         signed = latest_checkpoint(session)
     if signed is None:
-        raise NotFound("the transparency log has no checkpoint yet")
+        raise NotFound(N_("the transparency log has no checkpoint yet"))
     response = Response(signed.note, mimetype="text/plain")  # Flask adds the one charset
     response.headers["Cache-Control"] = "public, max-age=10"
     return response
@@ -187,12 +188,16 @@ def certificate(number: str) -> Response:
     """The inclusion bundle of one certificate against the latest checkpoint."""
     if not looks_like_certificate_number(number):
         raise InvalidRequest(
-            "not a certificate number: Y or S, an optional level letter, then digits "
-            "(22 characters)"
+            N_(
+                "not a certificate number: Y or S, an optional level letter, then digits (22 "
+                "characters)"
+            )
         )
     runtime = runtime_of(current_app)
     with runtime.db.session() as session:
         result = certificate_inclusion(session, number, runtime.caches)
     if result is None:
-        raise NotFound(f"certificate {number} is not in a checkpoint of the log (yet)")
+        raise NotFound(
+            N_("certificate {number} is not in a checkpoint of the log (yet)"), number=number
+        )
     return _json(result.to_dict(), max_age=10)

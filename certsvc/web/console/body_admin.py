@@ -17,6 +17,7 @@ from certsvc.bodies import bodies
 from certsvc.domain.china_time import CHINA
 from certsvc.domain.levels import CERTIFIED_LEVELS, Level
 from certsvc.errors import CertsvcError, InvalidInput, NotFound
+from certsvc.i18n import N_
 from certsvc.issuance import certificates
 from certsvc.models import EcosystemMember, Occupation, SigningKey
 from certsvc.web import runtime_of
@@ -105,10 +106,10 @@ def member_end(member_id: int) -> ResponseReturnValue:
     with runtime_of(current_app).db.session() as session:
         member = session.get(EcosystemMember, member_id)
         if member is None or member.body_id != _body_id():
-            raise NotFound("no such member of this body")
+            raise NotFound(N_("no such member of this body"))
         uscc = member.uscc
     if not form.validate_on_submit() or form.valid_to.data is None:
-        raise InvalidInput("give the last day of the membership (YYYY-MM-DD)")
+        raise InvalidInput(N_("give the last day of the membership (YYYY-MM-DD)"))
     with runtime_of(current_app).db.transaction() as session:
         body = certificates.body_by_id(session, _body_id())
         bodies.end_member(session, body, uscc, form.valid_to.data, actor=principal().username)
@@ -187,7 +188,7 @@ def scope_add() -> ResponseReturnValue:
 def scope_remove() -> ResponseReturnValue:
     form = ScopeRemoveForm()
     if not form.validate_on_submit():
-        raise InvalidInput("say which occupation and level to remove")
+        raise InvalidInput(N_("say which occupation and level to remove"))
     level = Level.from_code(str(form.level.data))
     code = str(form.occupation_code.data)
     with runtime_of(current_app).db.transaction() as session:
@@ -205,7 +206,7 @@ def photo_setting() -> ResponseReturnValue:
     it is part of what the body certifies with)."""
     form = PhotoSettingForm()
     if not form.validate_on_submit():
-        raise InvalidInput("the form expired: open the page again and save the setting")
+        raise InvalidInput(N_("the form expired: open the page again and save the setting"))
     required = bool(form.photo_required.data)
     with runtime_of(current_app).db.transaction() as session:
         body = certificates.body_by_id(session, _body_id())
@@ -231,7 +232,7 @@ def _key(kid: str) -> SigningKey:
     with runtime_of(current_app).db.session() as session:
         key = session.get(SigningKey, kid)
         if key is None or key.body_id != _body_id():
-            raise NotFound("no such signing key of this body")
+            raise NotFound(N_("no such signing key of this body"))
         return key
 
 
@@ -304,7 +305,7 @@ def _parse_cutoff(text: str) -> dt.datetime:
         moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as exc:
         raise InvalidInput(
-            f"{text[:40]!r} is not a time; write it as 2026-11-26T08:00 (China time)"
+            N_("{text!r} is not a time; write it as 2026-11-26T08:00 (China time)"), text=text[:40]
         ) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=CHINA)

@@ -32,6 +32,7 @@ from certsvc.domain.ids import redact_id_numbers
 from certsvc.errors import BadFile, BatchRejected, BodySuspended, InvalidInput, RowError
 from certsvc.holders.photo_archive import PHOTO_COLUMN, read_photo_archive
 from certsvc.holders.photos import thumbnail
+from certsvc.i18n import N_
 from certsvc.issuance import certificates
 from certsvc.issuance.columns import COLUMNS, template_choices
 from certsvc.issuance.photo_rows import archive_photos, missing_photos
@@ -101,9 +102,11 @@ def _read_photos(
         stream.seek(0, io.SEEK_END)
         if stream.tell() > MAX_PHOTOS_ZIP_BYTES:
             raise BadFile(
-                f"the photos ZIP is larger than {MAX_PHOTOS_ZIP_BYTES // (1024 * 1024)} MB: "
-                "split the results file and its photos into several uploads, or use "
-                "`certsvc issue --photos`"
+                N_(
+                    "the photos ZIP is larger than {max_photos_zip_bytes} MB: split the results "
+                    "file and its photos into several uploads, or use `certsvc issue --photos`"
+                ),
+                max_photos_zip_bytes=MAX_PHOTOS_ZIP_BYTES // (1024 * 1024),
             )
         stream.seek(0)
         archive = read_photo_archive(stream)
@@ -164,7 +167,7 @@ def import_preview() -> ResponseReturnValue:
     field = form.file  # where a refusal is shown: under the results file or the photos ZIP
     try:
         if len(data) > _MAX_UPLOAD_BYTES:
-            raise BadFile("the file is larger than 20 MB: split it into several files")
+            raise BadFile(N_("the file is larger than 20 MB: split it into several files"))
         parsed = read_results_file(data, filename, max_rows=runtime.settings.max_batch_rows)
         with runtime.db.session() as session:
             body_code = certificates.body_by_id(session, body_id).code
@@ -280,14 +283,14 @@ def import_confirm() -> ResponseReturnValue:
     who = principal()
     runtime = runtime_of(current_app)
     if not form.validate_on_submit():
-        raise InvalidInput("the confirmation is incomplete: upload the file again")
+        raise InvalidInput(N_("the confirmation is incomplete: upload the file again"))
     try:
         ticket = _tickets().loads(str(form.ticket.data), max_age=TICKET_MAX_AGE)
         data = _inflate(base64.b64decode(str(form.content.data), validate=True))
         packed = base64.b64decode(str(form.photos.data or ""), validate=True)
     except (BadSignature, binascii.Error, zlib.error, ValueError) as exc:
         raise InvalidInput(
-            "the confirmation has expired or was altered: upload the file again"
+            N_("the confirmation has expired or was altered: upload the file again")
         ) from exc
     if (
         not isinstance(ticket, dict)
@@ -297,7 +300,9 @@ def import_confirm() -> ResponseReturnValue:
         or certificates.batch_digest(runtime, data) != ticket.get("d")
         or (certificates.batch_digest(runtime, packed) if packed else "") != ticket.get("p", "")
     ):
-        raise InvalidInput("the confirmation does not match the previewed file: upload it again")
+        raise InvalidInput(
+            N_("the confirmation does not match the previewed file: upload it again")
+        )
     filename = str(ticket.get("f", "upload"))
     with runtime.db.session() as session:
         body = certificates.body_by_id(session, ticket["b"])

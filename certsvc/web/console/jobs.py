@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 
 from certsvc.accounts.permissions import Permission
 from certsvc.errors import NotFound
-from certsvc.i18n import use_language
+from certsvc.i18n import N_, use_language
 from certsvc.issuance import certificates as certificate_service
 from certsvc.jobs import service
 from certsvc.models.jobs import Job
@@ -110,7 +110,11 @@ def batch_print_job(batch_id: str) -> ResponseReturnValue:
 def stats_export_job(fmt: str) -> ResponseReturnValue:
     """Start an export of the body's statistics (xlsx, csv or json)."""
     if fmt not in FORMATS:
-        raise NotFound(f"no export format {fmt[:10]!r}; the formats are {', '.join(FORMATS)}")
+        raise NotFound(
+            N_("no export format {fmt!r}; the formats are {formats}"),
+            fmt=fmt[:10],
+            formats=", ".join(FORMATS),
+        )
     runtime = runtime_of(current_app)
     job, _ = service.submit(
         runtime, _body_id(), "stats_export", {"format": fmt}, created_by=principal().username

@@ -28,6 +28,7 @@ from certsvc.accounts import accounts, audit, permissions
 from certsvc.accounts import tokens as apitokens
 from certsvc.accounts.permissions import Permission
 from certsvc.errors import CertsvcError, NotFound
+from certsvc.i18n import N_
 from certsvc.models import Account, ApiToken
 from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, principal, request_actor, requires
@@ -106,7 +107,7 @@ def account_change(account_id: int, action: str) -> ResponseReturnValue:
         if action == "unlock":
             found = session.get(Account, account_id)
             if found is None or found.body_id != who.body_id:
-                raise NotFound(f"no account {account_id} here")
+                raise NotFound(N_("no account {account_id} here"), account_id=account_id)
             accounts.unlock(session, found.username, body_id=who.body_id, actor=request_actor())
         else:
             accounts.set_disabled(
@@ -129,7 +130,7 @@ def account_password_reset(account_id: int) -> ResponseReturnValue:
     with runtime_of(current_app).db.session() as session:
         found = session.get(Account, account_id)
         if found is None or found.body_id != who.body_id:
-            raise NotFound(f"no account {account_id} here")
+            raise NotFound(N_("no account {account_id} here"), account_id=account_id)
         username = found.username
     if not form.validate_on_submit():
         flash(tr("请填写新密码。", "Type the new password."))
@@ -219,7 +220,7 @@ def token_revoke(token_id: int) -> ResponseReturnValue:
     with runtime_of(current_app).db.transaction() as session:
         token = session.get(ApiToken, token_id)
         if token is None or token.body_id != who.body_id:
-            raise NotFound(f"no API token {token_id} here")
+            raise NotFound(N_("no API token {token_id} here"), token_id=token_id)
         apitokens.revoke_token(session, str(token.id))
         audit.record(
             session,
