@@ -233,11 +233,12 @@ def test_password_change_ends_other_sessions(
     assert second.get("/console/dashboard").status_code == 302
 
 
-def test_english_switch(runtime: Runtime, body: str, issuer: Console) -> None:
+def test_english_for_one_page(runtime: Runtime, body: str, issuer: Console) -> None:
     assert "概览" in issuer.get("/console/dashboard").get_data(as_text=True)
     english = issuer.get("/console/dashboard?lang=en").get_data(as_text=True)
     assert "Valid certificates" in english and "Recent batches" in english
-    assert "Valid certificates" in issuer.get("/console/dashboard").get_data(as_text=True)
+    # ?lang= is that page's; the account's language is changed by the switch (a POST).
+    assert "有效证书" in issuer.get("/console/dashboard").get_data(as_text=True)
 
 
 # --- import ---------------------------------------------------------------------------------

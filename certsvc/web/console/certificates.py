@@ -18,6 +18,7 @@ from flask.typing import ResponseReturnValue
 from certsvc.accounts.permissions import Permission
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.errors import BatchRejected, CertsvcError
+from certsvc.i18n import bilingual, gettext
 from certsvc.issuance import certificates
 from certsvc.registry.stats import compute_stats
 from certsvc.spreadsheets import SafeCsvWriter
@@ -26,7 +27,6 @@ from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, audited_request, principal, requires
 from certsvc.web.console import bp, downloads, i18n
 from certsvc.web.console.forms import ActionForm, CorrectForm, RevokeForm
-from certsvc.web.console.i18n import tr
 
 
 def _body_id() -> int:
@@ -174,7 +174,7 @@ def certificate_revoke(number: str) -> ResponseReturnValue:
             form.reason.errors = [exc.message]
             status = exc.http_status
         else:
-            flash(tr(f"证书 {cert.number} 已撤销。", f"Certificate {cert.number} was revoked."))
+            flash(gettext("Certificate {number} was revoked.", number=cert.number))
             return redirect(url_for("console.certificate", number=cert.number))
     elif request.method == "POST":
         status = 422
@@ -221,12 +221,7 @@ def certificate_correct(number: str) -> ResponseReturnValue:
             errors = [exc.message]
             status = exc.http_status
         else:
-            flash(
-                tr(
-                    f"已签发更正证书 {new_number}，原证书 {cert.number} 已被替代。",
-                    f"Issued {new_number}; it supersedes {cert.number}.",
-                )
-            )
+            flash(gettext("Issued {new}; it supersedes {old}.", new=new_number, old=cert.number))
             return redirect(url_for("console.certificate", number=new_number))
     elif request.method == "POST":
         status = 422
@@ -238,5 +233,5 @@ def _label(column: str) -> str:
 
     found = COLUMNS_BY_KEY.get(column)
     if found is None:
-        return tr("整行", "Row")
-    return tr(found.label_zh, found.label_en)
+        return gettext("Whole row")
+    return bilingual(found.label_zh, found.label_en)

@@ -21,6 +21,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from certsvc.accounts.permissions import Permission
 from certsvc.domain.ids import redact_id_numbers
 from certsvc.errors import BadFile, BatchRejected, BodySuspended, InvalidInput
+from certsvc.i18n import bilingual, gettext, ngettext
 from certsvc.issuance import certificates
 from certsvc.issuance.columns import COLUMNS, template_choices
 from certsvc.issuance.rows import ParsedFile, read_results_file
@@ -32,7 +33,6 @@ from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, audited_request, principal, requires
 from certsvc.web.console import bp
 from certsvc.web.console.forms import ConfirmImportForm, UploadForm
-from certsvc.web.console.i18n import tr
 
 TICKET_MAX_AGE = 3600
 _MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -43,7 +43,7 @@ def _tickets() -> URLSafeTimedSerializer:
 
 
 def _labels() -> dict[str, str]:
-    return {c.key: tr(c.label_zh, c.label_en) for c in COLUMNS}
+    return {c.key: bilingual(c.label_zh, c.label_en) for c in COLUMNS}
 
 
 def _inflate(packed: bytes) -> bytes:
@@ -251,17 +251,13 @@ def import_confirm() -> ResponseReturnValue:
             upload=UploadForm(formdata=None),
         ), 422
     if result.replayed:
-        flash(
-            tr(
-                "该文件已签发过，未重复签发。",
-                "This file was issued before; nothing new was issued.",
-            )
-        )
+        flash(gettext("This file was issued before; nothing new was issued."))
     else:
         flash(
-            tr(
-                f"已签发 {len(result.certificates)} 张证书。",
-                f"Issued {len(result.certificates)} certificates.",
+            ngettext(
+                "Issued {n} certificate.",
+                "Issued {n} certificates.",
+                len(result.certificates),
             )
         )
     return redirect(url_for("console.batch", batch_id=result.batch_id), code=303)

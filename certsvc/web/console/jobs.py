@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 
 from certsvc.accounts.permissions import Permission
 from certsvc.errors import NotFound
+from certsvc.i18n import gettext
 from certsvc.issuance import certificates as certificate_service
 from certsvc.jobs import service
 from certsvc.models.jobs import Job
@@ -23,7 +24,6 @@ from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, principal, requires
 from certsvc.web.console import bp
 from certsvc.web.console.forms import ActionForm
-from certsvc.web.console.i18n import tr
 
 #: The job page may run its one script and fetch its status from this origin.
 JOB_PAGE_POLICY = (
@@ -43,21 +43,21 @@ def _body_id() -> int:
 def kind_name(kind: str) -> str:
     """What a job does, for people."""
     names = {
-        "batch_zip": tr("证书 PDF 打包（ZIP）", "Certificate PDFs (ZIP)"),
-        "batch_print": tr("合并打印 PDF", "Merged print PDF"),
-        "import": tr("导入发证", "Import and issue"),
-        "stats_export": tr("统计导出", "Statistics export"),
+        "batch_zip": gettext("Certificate PDFs (ZIP)"),
+        "batch_print": gettext("Merged print PDF"),
+        "import": gettext("Import and issue"),
+        "stats_export": gettext("Statistics export"),
     }
     return names.get(kind, kind)
 
 
 def state_name(state: str) -> str:
     names = {
-        "queued": tr("排队中", "Queued"),
-        "running": tr("进行中", "Running"),
-        "succeeded": tr("已完成", "Finished"),
-        "failed": tr("失败", "Failed"),
-        "expired": tr("结果已过期", "Result expired"),
+        "queued": gettext("Queued"),
+        "running": gettext("Running"),
+        "succeeded": gettext("Finished"),
+        "failed": gettext("Failed"),
+        "expired": gettext("Result expired"),
     }
     return names.get(state, state)
 
@@ -66,15 +66,13 @@ def error_text(job: Job) -> str:
     """Why the job failed, for people: the job's own errors in both languages, a service
     error's message as the service wrote it (as the console's error page shows it)."""
     texts = {
-        "internal_error": tr(
-            "任务在服务器上失败。请重新开始；如果再次失败，请联系运维人员（处理进程的日志中有详细原因）。",
-            "The job failed on the server; start it again, and if it fails again tell the "
-            "operator (the worker's log has the details).",
+        "internal_error": gettext(
+            "The job failed on the server; start it again, and if it fails again tell the operator "
+            "(the worker's log has the details)."
         ),
-        "job_abandoned": tr(
-            "该任务多次导致处理进程中止，已放弃。请重新提交；如果再次失败，请联系运维人员。",
-            "The job stopped its worker several times and was given up; submit it again, and "
-            "if it fails again tell the operator.",
+        "job_abandoned": gettext(
+            "The job stopped its worker several times and was given up; submit it again, and if it "
+            "fails again tell the operator."
         ),
     }
     return texts.get(job.error_code, job.error_message)
@@ -93,11 +91,13 @@ def _status(job: Job) -> dict[str, object]:
 
 def _progress_label(job: Job) -> str:
     if job.state == "queued":
-        return tr("等待空闲的处理进程…", "Waiting for a free worker…")
+        return gettext("Waiting for a free worker…")
     if job.progress_total:
-        return tr(
-            f"{job.progress_done} / {job.progress_total}（{service.percent(job)}%）",
-            f"{job.progress_done} of {job.progress_total} ({service.percent(job)}%)",
+        return gettext(
+            "{done} of {total} ({percent}%)",
+            done=job.progress_done,
+            total=job.progress_total,
+            percent=service.percent(job),
         )
     return state_name(job.state)
 
