@@ -280,6 +280,7 @@ def test_api_error_message_follows_accept_language_with_the_same_code(
             headers["Accept-Language"] = accept
         response = client.post("/api/v1/batches", json=bad, headers=headers)
         assert response.status_code == 422
+        assert "Accept-Language" in response.headers["Vary"]  # caches keep languages apart
         error: dict[str, str] = response.json["error"]  # type: ignore[index]
         return error
 

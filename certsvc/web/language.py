@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import Flask, g, request, session
+from flask import Flask, Response, g, request, session
 from flask_babel import Babel  # type: ignore[import-untyped]
 
 from certsvc.i18n import (
@@ -115,6 +115,13 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _enter() -> None:
         g.language_token = set_language(request_language())
+
+    @app.after_request
+    def _vary(response: Response) -> Response:
+        # An API answer's message is in the language asked for: a cache must keep them apart.
+        if request.path.startswith(_API):
+            response.vary.add("Accept-Language")
+        return response
 
     @app.teardown_request
     def _leave(_exc: BaseException | None) -> None:
