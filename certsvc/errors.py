@@ -28,7 +28,7 @@ class CertsvcError(Exception):
     exit_code: ClassVar[int] = 1
 
     def __init__(self, message: str | Message, /, **params: Any) -> None:
-        self.text = message if isinstance(message, Message) else Message(message, **params)
+        self.text = message if isinstance(message, Message) else _message(message, params)
         super().__init__(self.text.english)
 
     @property
@@ -42,6 +42,14 @@ class CertsvcError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message}
+
+
+def _message(msgid: str, params: dict[str, Any]) -> Message:
+    if "n" in params:  # Message would take it as a plural's count and never fill in {n}
+        raise TypeError(
+            f"{{n}} is the count of a plural(); name the parameter otherwise: {msgid!r}"
+        )
+    return Message(msgid, **params)
 
 
 class ConfigError(CertsvcError):
@@ -135,7 +143,7 @@ class RowError:
     @classmethod
     def of(cls, row: int, column: str, message: str | Message, /, **params: Any) -> RowError:
         """``RowError.of(3, "level", N_("no level {level}"), level=x)``."""
-        text = message if isinstance(message, Message) else Message(message, **params)
+        text = message if isinstance(message, Message) else _message(message, params)
         return cls(row, column, text)
 
     @property

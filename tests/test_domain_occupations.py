@@ -149,7 +149,7 @@ def test_read_catalogue_csv() -> None:
         ("", "line 1: the header must be"),
         (HEADER + "6-18-02-04,焊工,Welder,,true,ok\n6-18-2-04,焊工,Welder,,true,\n", "line 3"),
         (HEADER + "6-18-02-04,,Welder,,true,\n", "name_zh"),
-        (HEADER + "6-18-02-04,焊工,Welder,X,true,\n", "unknown tag(s) X"),
+        (HEADER + "6-18-02-04,焊工,Welder,X,true,\n", "unknown tag X;"),
         (HEADER + "6-18-02-04,焊工,Welder,,maybe,\n", "verified must be true or false"),
         (HEADER + "6-18-02-04,焊工,Welder,,true,a,b\n", "quote cells"),
         (HEADER + "6-18-02-04,焊工,Welder,,true\n", "line 2: expected 6 columns"),

@@ -37,6 +37,7 @@ from certsvc.cli.demo import uscc
 from certsvc.cli.main import cli
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.errors import JobNotFinished, JobResultExpired, NotFound
+from certsvc.i18n import use_language
 from certsvc.issuance.service import content_hash, issue_batch
 from certsvc.jobs import service
 from certsvc.jobs.runner import run_job
@@ -188,6 +189,8 @@ def test_a_job_that_kills_every_worker_is_given_up(runtime: Runtime, body: str) 
         service.sweep(runtime)
     failed = job_row(runtime, job.id)
     assert (failed.state, failed.error_code) == ("failed", "job_abandoned")
+    assert failed.error_message.startswith("the job stopped its worker 5 times")
+    assert service.error_text(failed).in_language("zh").startswith("该任务已 5 次导致处理进程中止")
 
 
 def test_a_lost_queue_message_is_sent_again(runtime: Runtime, body: str) -> None:
@@ -323,6 +326,15 @@ def test_a_rejected_large_import_reports_its_rows(runtime: Runtime, body: str, a
     status = client.get(response.headers["Location"], headers=headers).get_json()
     assert status["state"] == "failed" and status["error"]["code"] == "batch_rejected"
     assert [r["row"] for r in status["outcome"]["rows"]] == [7]
+    # Kept as message records: whoever reads the job reads it in their language.
+    with runtime.db.session() as session:
+        job = service.get_job(session, None, response.get_json()["id"])
+    assert job.error_message.startswith("nothing was issued: 1 problem in 1 row")
+    with use_language("zh"):
+        shown = service.job_json(job)
+    assert shown["error"]["message"].startswith("未发证：1 行中有 1 个问题")
+    assert shown["outcome"]["rows"][0]["message"].startswith("等级：未知的等级 '九级'")
+    assert "error_text" not in shown["outcome"]
 
 
 # --- API -------------------------------------------------------------------------------------

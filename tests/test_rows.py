@@ -281,7 +281,7 @@ def test_unknown_column_is_named_by_its_letter_and_the_accepted_columns_listed()
     with pytest.raises(BadFile) as info:
         read(csv_bytes([[*as_row(person()), "x"]], header))
     message = info.value.message
-    assert "column(s) N have a header" in message
+    assert "column N has a header" in message
     assert "备注" not in message  # the cell's text is never echoed
     assert all(c.header in message for c in COLUMNS)
 
@@ -308,7 +308,7 @@ def test_a_header_with_a_stray_identifier_names_only_the_column() -> None:
     header = [*HEADERS[:-1], "110101199003074477"]
     with pytest.raises(BadFile) as info:
         read(csv_bytes([as_row(person())], header))
-    assert "column(s) M have a header" in info.value.message
+    assert "column M has a header" in info.value.message
     assert "110101199003074477" not in info.value.message
 
 
@@ -324,7 +324,7 @@ def test_missing_required_columns_are_all_named_at_once() -> None:
 
 def test_duplicate_column_is_refused() -> None:
     header = [*HEADERS, "ID number"]
-    with pytest.raises(BadFile, match=r"duplicate.*证件号码 ID number.*columns C and N"):
+    with pytest.raises(BadFile, match=r"duplicate column “证件号码 ID number” \(C, N\)"):
         read(csv_bytes([[*as_row(person()), "x"]], header))
 
 
@@ -448,7 +448,7 @@ def test_xlsx_formula_cell_is_a_row_error() -> None:
     assert (error.row, error.column) == (2, "level")
     assert "formula cells are not accepted" in error.message
     assert "选择性粘贴→数值" in error.message
-    assert "等级 Level" in error.message
+    assert error.message.startswith("Level: ")
 
 
 def test_csv_formula_injection_is_a_row_error_but_leading_minus_is_not() -> None:
@@ -625,7 +625,7 @@ def test_the_template_example_row_is_refused() -> None:
 def test_errors_carry_row_and_column_label() -> None:
     rows = [as_row(person()), as_row(person(name="李雷", corrects="=A1"))]
     [error] = read(csv_bytes(rows)).errors
-    assert str(error).startswith("row 3, column corrects: 更正原证书编号 Corrects certificate")
+    assert str(error).startswith("row 3, column corrects: Corrects certificate: ")
 
 
 # --- not a results file at all -----------------------------------------------------------
@@ -856,7 +856,7 @@ def test_xlsx_that_unpacks_far_beyond_its_size_is_refused() -> None:
 
 def test_csv_value_beyond_column_bl_refuses_the_file() -> None:
     data = csv_bytes([as_row(PERSON), [*as_row(person(name="李雷")), *[""] * 60, "x"]])
-    with pytest.raises(BadFile, match=r"row 3 has values beyond column BL \(the 64th\)"):
+    with pytest.raises(BadFile, match=r"row 3 has values beyond column BL \(column 64\)"):
         read(data)
 
 

@@ -64,7 +64,7 @@ from certsvc.errors import (
     PermissionDenied,
     RateLimited,
 )
-from certsvc.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_
+from certsvc.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Message, plural
 from certsvc.models import Account, AuditEntry, CertificationBody, utcnow
 
 __all__ = [
@@ -133,11 +133,15 @@ class Principal:
 def check_password_rules(password: str, username: str = "") -> None:
     """Raise InvalidInput when ``password`` is too short, too long or the user name."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise InvalidInput(
+            N_("the password needs at least {minimum} characters"), minimum=MIN_PASSWORD_LENGTH
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput(f"the password may have at most {MAX_PASSWORD_LENGTH} characters")
+        raise InvalidInput(
+            N_("the password may have at most {maximum} characters"), maximum=MAX_PASSWORD_LENGTH
+        )
     if username and password.strip().casefold() == username.casefold():
-        raise InvalidInput("the password must not be the user name")
+        raise InvalidInput(N_("the password must not be the user name"))
 
 
 def hash_password(password: str) -> str:
@@ -225,7 +229,11 @@ def _attempt(
         )
         minutes = int(ADDRESS_WINDOW.total_seconds() // 60)
         return RateLimited(
-            f"too many failed log-ins from this address; wait {minutes} minutes and try again",
+            plural(
+                "too many failed log-ins from this address; wait {n} minute and try again",
+                "too many failed log-ins from this address; wait {n} minutes and try again",
+                minutes,
+            ),
             retry_after=int(ADDRESS_WINDOW.total_seconds()),
         )
     account = session.scalar(select(Account).where(Account.username == username).with_for_update())
@@ -278,7 +286,7 @@ def _attempt(
             detail={"client": client},
             at=now,
         )
-        return LoginFailed("this account is disabled; ask an administrator of your body")
+        return LoginFailed(N_("this account is disabled; ask an administrator of your body"))
     if account.pending:
         audit.record(
             session,
@@ -290,7 +298,7 @@ def _attempt(
             at=now,
         )
         return LoginFailed(
-            "this account is not activated yet: a second platform operator must activate it"
+            N_("this account is not activated yet: a second platform operator must activate it")
         )
     account.failed_logins = 0
     account.locked_until = None
@@ -427,15 +435,20 @@ def _advisory_lock(session: Session, space: int, key: str) -> None:
 
 
 def _wrong() -> LoginFailed:
-    return LoginFailed("wrong user name or password")
+    return LoginFailed(N_("wrong user name or password"))
 
 
 def _locked(until: dt.datetime, now: dt.datetime) -> AccountLocked:
     seconds = max(1, int((until - now).total_seconds()))
     minutes = max(1, (seconds + 59) // 60)
     return AccountLocked(
-        f"too many failed log-ins with this user name: wait {minutes} minute(s) and try "
-        "again, or ask an administrator to unlock the account",
+        plural(
+            "too many failed log-ins with this user name: wait {n} minute and try again, or "
+            "ask an administrator to unlock the account",
+            "too many failed log-ins with this user name: wait {n} minutes and try again, or "
+            "ask an administrator to unlock the account",
+            minutes,
+        ),
         retry_after=seconds,
     )
 
@@ -488,27 +501,35 @@ def create_account(
     username = _normalize_username(username)
     if not _USERNAME_RE.match(username):
         raise InvalidInput(
-            "a user name has 3 to 100 characters: letters, digits, '.', '_', '@' or '-', "
-            "starting with a letter or digit"
+            N_(
+                "a user name has 3 to 100 characters: letters, digits, '.', '_', '@' or '-', "
+                "starting with a letter or digit"
+            )
         )
-    check_text("user name", username)  # shown and audited: never a person's ID number
+    check_text(Message(N_("user name")), username)  # shown and audited: never a person's ID number
     if role not in ROLES:
-        raise InvalidInput(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+        raise InvalidInput(
+            N_("unknown role {role}; use one of {roles}"), role=repr(role), roles=", ".join(ROLES)
+        )
     check_password_rules(password, username)
     body_id = None
     if role in BODY_ROLES:
         if not body_code:
-            raise InvalidInput(f"a {role} account belongs to a body: give its code")
+            raise InvalidInput(
+                N_("an account with the role {role} belongs to a body: give its code"), role=role
+            )
         body = session.scalar(
             select(CertificationBody).where(CertificationBody.code == body_code.strip().upper())
         )
         if body is None:
-            raise NotFound(f"no certification body with code {body_code}")
+            raise NotFound(N_("no certification body with code {code}"), code=body_code)
         body_id = body.id
     elif body_code:
-        raise InvalidInput(f"an {role} account is platform-wide; do not give a body")
+        raise InvalidInput(
+            N_("an account with the role {role} is platform-wide; do not give a body"), role=role
+        )
     if session.scalar(select(Account.id).where(Account.username == username)) is not None:
-        raise Conflict(f"the user name {username} is taken")
+        raise Conflict(N_("the user name {username} is taken"), username=username)
     account = Account(
         username=username,
         password_hash=hash_password(password),
@@ -553,7 +574,7 @@ def activate(
     """
     account = session.get(Account, account_id)
     if account is None or not account.pending:
-        raise NotFound(f"no account {account_id} waiting for activation")
+        raise NotFound(N_("no account {account} waiting for activation"), account=account_id)
     if not at_command_line:
         creator = session.scalar(
             select(AuditEntry.account_id)
@@ -563,8 +584,10 @@ def activate(
         )
         if creator is None or creator == actor.account_id:
             raise PermissionDenied(
-                "you created this account: another operator must activate it (four eyes), "
-                "or activate it with `certsvc account activate` on the server"
+                N_(
+                    "you created this account: another operator must activate it (four eyes), "
+                    "or activate it with `certsvc account activate` on the server"
+                )
             )
     account.pending = False
     audit.record(
@@ -593,9 +616,9 @@ def reset_password(
         select(Account).where(Account.username == _normalize_username(username))
     )
     if account is None or (not anywhere and account.body_id != body_id):
-        raise NotFound(f"no account {username} here")
+        raise NotFound(N_("no account {account} here"), account=username)
     if account.id == actor.account_id:
-        raise PermissionDenied("change your own password on the password page instead")
+        raise PermissionDenied(N_("change your own password on the password page instead"))
     check_password_rules(new, account.username)
     account.password_hash = hash_password(new)
     account.locked_until = None
@@ -622,7 +645,7 @@ def list_accounts(session: Session, body_id: int | None) -> list[Account]:
 def _account_in(session: Session, account_id: int, body_id: int | None) -> Account:
     account = session.get(Account, account_id)
     if account is None or account.body_id != body_id:
-        raise NotFound(f"no account {account_id} here")
+        raise NotFound(N_("no account {account} here"), account=account_id)
     return account
 
 
@@ -632,7 +655,7 @@ def set_disabled(
     """Disable or enable an account of ``body_id``; nobody disables their own account."""
     account = _account_in(session, account_id, body_id)
     if disabled and account.id == actor.account_id:
-        raise PermissionDenied("you cannot disable your own account")
+        raise PermissionDenied(N_("you cannot disable your own account"))
     account.disabled = disabled
     audit.record(
         session,
@@ -676,7 +699,7 @@ def unlock(
         select(Account).where(Account.username == _normalize_username(username))
     )
     if account is None or (not anywhere and account.body_id != body_id):
-        raise NotFound(f"no account {username} here")
+        raise NotFound(N_("no account {account} here"), account=username)
     account.locked_until = None
     account.failed_logins = 0
     audit.record(session, actor, "account.unlock", body_id=account.body_id, target=account.username)
@@ -689,9 +712,9 @@ def change_password(
     """Change one's own password (the current one is needed); other sessions end."""
     account = session.get(Account, account_id)
     if account is None or account.disabled:
-        raise NotFound("the account no longer exists")
+        raise NotFound(N_("the account no longer exists"))
     if not check_password_hash(account.password_hash, current):
-        raise InvalidInput("the current password is wrong")
+        raise InvalidInput(N_("the current password is wrong"))
     check_password_rules(new, account.username)
     account.password_hash = hash_password(new)
     session.flush()

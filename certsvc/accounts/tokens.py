@@ -38,6 +38,7 @@ from certsvc.errors import (
     NotFound,
     Unauthenticated,
 )
+from certsvc.i18n import N_, Message
 from certsvc.models import ApiToken, CertificationBody, utcnow
 
 __all__ = [
@@ -92,19 +93,23 @@ def _identity(token: ApiToken, body_code: str | None) -> TokenIdentity:
 def create_token(session: Session, role: str, name: str, body_code: str | None = None) -> NewToken:
     """Create a token for ``role`` (and optionally one body); the secret is returned once."""
     if role not in ROLES:
-        raise InvalidInput(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+        raise InvalidInput(
+            N_("unknown role {role}; use one of {roles}"), role=repr(role), roles=", ".join(ROLES)
+        )
     name = name.strip()
     if not name or len(name) > 100:
-        raise InvalidInput("give the token a name of 1 to 100 characters (who or what uses it)")
-    check_text("token name", name)
+        raise InvalidInput(N_("give the token a name of 1 to 100 characters (who or what uses it)"))
+    check_text(Message(N_("token name")), name)
     body_id = None
     if body_code is not None:
         body = session.scalar(
             select(CertificationBody).where(CertificationBody.code == body_code.strip().upper())
         )
         if body is None:
-            raise NotFound(f"no certification body with code {body_code}; `certsvc body list`")
-        require_active(body, "get new API tokens")
+            raise NotFound(
+                N_("no certification body with code {code}; `certsvc body list`"), code=body_code
+            )
+        require_active(body, Message(N_("get new API tokens")))
         body_id, body_code = body.id, body.code
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
@@ -127,7 +132,7 @@ def authenticate(session: Session, secret: str, *, now: dt.datetime | None = Non
     what the index look-up of an unguessable value does. Revoked tokens are refused.
     """
     if not secret.startswith(TOKEN_PREFIX) or len(secret) != _SECRET_LENGTH:
-        raise Unauthenticated("the bearer token is not a certsvc API token")
+        raise Unauthenticated(N_("the bearer token is not a certsvc API token"))
     digest = hash_token(secret)
     row = session.execute(
         select(ApiToken, CertificationBody.code)
@@ -135,11 +140,12 @@ def authenticate(session: Session, secret: str, *, now: dt.datetime | None = Non
         .where(ApiToken.token_hash == digest)
     ).first()
     if row is None or not hmac.compare_digest(row[0].token_hash, digest):
-        raise Unauthenticated("the bearer token is unknown; ask an operator for a new one")
+        raise Unauthenticated(N_("the bearer token is unknown; ask an operator for a new one"))
     token, body_code = row[0], row[1]
     if token.revoked_at is not None:
         raise Unauthenticated(
-            f"the bearer token {token.prefix}… was revoked; ask an operator for a new one",
+            N_("the bearer token {prefix}… was revoked; ask an operator for a new one"),
+            prefix=token.prefix,
             token_id=token.id,
         )
     now = now or utcnow()
@@ -166,17 +172,23 @@ def revoke_token(session: Session, which: str) -> ApiToken:
     query = select(ApiToken)
     if which.isascii() and which.isdigit():
         if int(which) > MAX_ROW_ID:
-            raise NotFound(f"no API token {which}; `certsvc tokens list` shows them")
+            raise NotFound(
+                N_("no API token {token}; `certsvc tokens list` shows them"), token=which
+            )
         query = query.where(ApiToken.id == int(which))
     elif which.startswith(TOKEN_PREFIX) and len(which) >= PREFIX_LENGTH:
         query = query.where(ApiToken.prefix == which[:PREFIX_LENGTH])
     else:
-        raise InvalidInput("name the token by its id or its prefix (see `certsvc tokens list`)")
+        raise InvalidInput(N_("name the token by its id or its prefix (see `certsvc tokens list`)"))
     found = session.scalars(query).all()
     if not found:
-        raise NotFound(f"no API token {which}; `certsvc tokens list` shows them")
+        raise NotFound(N_("no API token {token}; `certsvc tokens list` shows them"), token=which)
     if len(found) > 1:
-        raise Conflict(f"the prefix {which} names {len(found)} tokens; revoke by id instead")
+        raise Conflict(
+            N_("the prefix {prefix} names {count} tokens; revoke by id instead"),
+            prefix=which,
+            count=len(found),
+        )
     token = found[0]
     if token.revoked_at is None:
         token.revoked_at = utcnow()

@@ -23,6 +23,7 @@ from certsvc.domain.statuses import BODY_STATUSES, BodyStatus
 from certsvc.domain.text import check_text
 from certsvc.domain.uscc import normalize_uscc
 from certsvc.errors import BodySuspended, Conflict, InvalidInput, NotFound
+from certsvc.i18n import N_, Message
 from certsvc.models import CertificationBody, EcosystemMember, Event, Occupation, ScopeEntry
 from certsvc.render.seal import load_seal
 
@@ -49,17 +50,23 @@ def create_body(
     uscc = normalize_uscc(new.uscc)
     name_zh = new.name_zh.strip()
     if not name_zh:
-        raise InvalidInput("the body needs its filed Chinese name (备案名称)")
+        raise InvalidInput(N_("the body needs its filed Chinese name (备案名称)"))
     # Printed on every certificate and signed into it: the same text rule as a row's cells.
-    check_text("Chinese name of the body", name_zh)
-    check_text("English name of the body", new.name_en)
-    check_text("filing number", new.filing_number)
-    for column, value in (("code", code), ("uscc", uscc)):
-        clash = session.scalar(
-            select(CertificationBody).where(getattr(CertificationBody, column) == value)
+    check_text(Message(N_("Chinese name of the body")), name_zh)
+    check_text(Message(N_("English name of the body")), new.name_en)
+    check_text(Message(N_("filing number")), new.filing_number)
+    clash = session.scalar(select(CertificationBody).where(CertificationBody.code == code))
+    if clash is not None:
+        raise Conflict(
+            N_("a body with code {code} exists already: {name}"), code=code, name=clash.name_zh
         )
-        if clash is not None:
-            raise Conflict(f"a body with {column} {value} exists already: {clash.name_zh}")
+    clash = session.scalar(select(CertificationBody).where(CertificationBody.uscc == uscc))
+    if clash is not None:
+        raise Conflict(
+            N_("a body with the credit code {uscc} exists already: {name}"),
+            uscc=uscc,
+            name=clash.name_zh,
+        )
     body = CertificationBody(
         code=code,
         name_zh=name_zh,
@@ -80,11 +87,14 @@ def get_body(session: Session, code: str) -> CertificationBody:
         select(CertificationBody).where(CertificationBody.code == code.strip().upper())
     )
     if body is None:
-        raise NotFound(f"no certification body with code {code}; `certsvc body list` shows them")
+        raise NotFound(
+            N_("no certification body with code {code}; `certsvc body list` shows them"),
+            code=code,
+        )
     return body
 
 
-def require_active(body: CertificationBody, doing: str) -> None:
+def require_active(body: CertificationBody, doing: Message) -> None:
     """Raise BodySuspended when ``body`` is suspended: the one place for what that forbids.
 
     A suspended body (its filing under review, say) may not certify: no batches, no
@@ -96,9 +106,13 @@ def require_active(body: CertificationBody, doing: str) -> None:
     """
     if body.status != "active":
         raise BodySuspended(
-            f"body {body.code} is suspended and may not {doing}; it may still revoke "
-            "certificates and manage its keys. An operator must reactivate it "
-            "(`certsvc body activate`)"
+            N_(
+                "body {body} is suspended and may not {doing}; it may still revoke "
+                "certificates and manage its keys. An operator must reactivate it "
+                "(`certsvc body activate`)"
+            ),
+            body=body.code,
+            doing=doing,
         )
 
 
@@ -106,7 +120,7 @@ def set_status(
     session: Session, body: CertificationBody, status: BodyStatus, actor: str = ""
 ) -> None:
     if status not in BODY_STATUSES:
-        raise InvalidInput("a body's status is 'active' or 'suspended'")
+        raise InvalidInput(N_("a body's status is 'active' or 'suspended'"))
     body.status = status
     session.add(Event(kind="body_changed", body_id=body.id, actor=actor, data={"status": status}))
 
@@ -145,8 +159,11 @@ def add_scope(
         code = check_occupation_code(raw.strip())
         if session.get(Occupation, code) is None:
             raise NotFound(
-                f"occupation {code} is not in the catalogue; import it first "
-                "(`certsvc occupations import FILE`)"
+                N_(
+                    "occupation {code} is not in the catalogue; import it first "
+                    "(`certsvc occupations import FILE`)"
+                ),
+                code=code,
             )
         for level in levels:
             if (code, level.code) not in have:
@@ -178,7 +195,10 @@ def remove_scope(
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         raise NotFound(
-            f"{occupation_code} at {level.printed_zh} is not in the scope of {body.code}"
+            N_("{occupation} at {level} is not in the scope of {body}"),
+            occupation=occupation_code,
+            level=level.printed_zh,
+            body=body.code,
         )
     session.expire(body, ["scope"])
     session.add(
@@ -203,20 +223,36 @@ def add_member(
     """Add an enterprise to a chain leader's ecosystem for a period."""
     if not body.chain_leader:
         raise Conflict(
-            f"{body.code} is not a chain leader (链主企业); only chain leaders have members"
+            N_("{body} is not a chain leader (链主企业); only chain leaders have members"),
+            body=body.code,
         )
     uscc = normalize_uscc(uscc)
     if uscc == body.uscc:
-        raise InvalidInput("a body certifies its own workers already; it is not its own member")
+        raise InvalidInput(N_("a body certifies its own workers already; it is not its own member"))
     if valid_to is not None and valid_to < valid_from:
-        raise InvalidInput(f"the membership ends ({valid_to}) before it starts ({valid_from})")
+        raise InvalidInput(
+            N_("the membership ends ({end}) before it starts ({start})"),
+            end=valid_to.isoformat(),
+            start=valid_from.isoformat(),
+        )
     for m in body.members:
         if m.uscc == uscc and _overlaps(m, valid_from, valid_to):
+            if m.valid_to is None:
+                raise Conflict(
+                    N_(
+                        "{uscc} is already a member from {start} with no end; end that "
+                        "membership first"
+                    ),
+                    uscc=uscc,
+                    start=m.valid_from.isoformat(),
+                )
             raise Conflict(
-                f"{uscc} is already a member from {m.valid_from} to {m.valid_to or 'open end'}; "
-                "end that membership first"
+                N_("{uscc} is already a member from {start} to {end}; end that membership first"),
+                uscc=uscc,
+                start=m.valid_from.isoformat(),
+                end=m.valid_to.isoformat(),
             )
-    check_text("member name", name)
+    check_text(Message(N_("member name")), name)
     member = EcosystemMember(uscc=uscc, name=name.strip(), valid_from=valid_from, valid_to=valid_to)
     body.members.append(member)
     session.flush()
@@ -240,10 +276,19 @@ def end_member(
         m for m in body.members if m.uscc == uscc and (m.valid_to is None or m.valid_to > valid_to)
     ]
     if not open_:
-        raise NotFound(f"{uscc} has no membership of {body.code} running past {valid_to}")
+        raise NotFound(
+            N_("{uscc} has no membership of {body} running past {end}"),
+            uscc=uscc,
+            body=body.code,
+            end=valid_to.isoformat(),
+        )
     member = open_[0]
     if valid_to < member.valid_from:
-        raise InvalidInput(f"the membership started on {member.valid_from}, after {valid_to}")
+        raise InvalidInput(
+            N_("the membership started on {start}, after {end}"),
+            start=member.valid_from.isoformat(),
+            end=valid_to.isoformat(),
+        )
     member.valid_to = valid_to
     session.add(
         Event(
@@ -290,9 +335,9 @@ def load_occupations(session: Session, entries: Iterable[CatalogueEntry]) -> tup
     added = updated = 0
     entries = list(entries)
     for e in entries:  # all checked first: an import is taken whole or not at all
-        for label, text in (("Chinese name", e.name_zh), ("English name", e.name_en)):
-            check_text(f"{label} of occupation {e.code}", text)
-        check_text(f"note of occupation {e.code}", e.note)
+        check_text(Message(N_("Chinese name of occupation {code}"), code=e.code), e.name_zh)
+        check_text(Message(N_("English name of occupation {code}"), code=e.code), e.name_en)
+        check_text(Message(N_("note of occupation {code}"), code=e.code), e.note)
     for e in entries:
         row = session.get(Occupation, e.code)
         values = {

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certsvc.errors import Conflict, InvalidInput, NotFound, SigningKeyError, UnknownKey
+from certsvc.i18n import N_
 from certsvc.models import CertificationBody, Event, SigningKey, utcnow
 from certsvc.signing.jwks import PublishedKey
 from certsvc.signing.jws import JwsSigner
@@ -41,7 +42,8 @@ class Keyring:
         """Generate a new active key for ``body``; refuses if it already has one."""
         if self.active_key(session, body, required=False) is not None:
             raise Conflict(
-                f"body {body.code} already has an active signing key; use `certsvc keys rotate`"
+                N_("body {body} already has an active signing key; use `certsvc keys rotate`"),
+                body=body.code,
             )
         return self._new_key(session, body, actor, kind="key_created")
 
@@ -63,10 +65,14 @@ class Keyring:
         valid. If the key was the body's active key, a fresh key is made active at once.
         """
         if after.tzinfo is None:
-            raise InvalidInput("the compromise cutoff needs a time zone, e.g. 2026-11-26T08:00Z")
+            raise InvalidInput(
+                N_("the compromise cutoff needs a time zone, e.g. 2026-11-26T08:00Z")
+            )
         key = session.get(SigningKey, kid)
         if key is None:
-            raise NotFound(f"no signing key with kid {kid}; `certsvc keys list` shows them")
+            raise NotFound(
+                N_("no signing key with kid {kid}; `certsvc keys list` shows them"), kid=kid
+            )
         was_active = key.status == "active"
         if key.compromised_after is not None and key.compromised_after <= after:
             after = key.compromised_after  # a cutoff only ever moves earlier
@@ -94,8 +100,11 @@ class Keyring:
         )
         if key is None and required:
             raise SigningKeyError(
-                f"body {body.code} has no active signing key; create one with "
-                f"`certsvc keys rotate {body.code}`"
+                N_(
+                    "body {body} has no active signing key; create one with "
+                    "`certsvc keys rotate {body}`"
+                ),
+                body=body.code,
             )
         return key
 
@@ -152,5 +161,5 @@ def published_keys(session: Session) -> list[PublishedKey]:
 def public_key(session: Session, kid: str) -> tuple[SigningKey, Ed25519PublicKey]:
     key = session.get(SigningKey, kid)
     if key is None:
-        raise UnknownKey(f"no key with kid {kid} ever signed here")
+        raise UnknownKey(N_("no key with kid {kid} ever signed here"), kid=kid)
     return key, public_key_from_jwk(key.public_jwk)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from certsvc.cli.context import Context, pass_ctx
 from certsvc.errors import JobFailed, NotFound
+from certsvc.i18n import N_
 from certsvc.jobs import service
 from certsvc.models import Batch, CertificationBody
 from certsvc.models.jobs import Job
@@ -105,9 +106,10 @@ def jobs_show(ctx: Context, job_id: str, as_json: bool) -> None:
     if data["result"]:
         click.echo(f"  result       {job.result_name} ({job.result_size:,} bytes)")
     if job.outcome:
-        click.echo(f"  outcome      {json.dumps(job.outcome, ensure_ascii=False)[:500]}")
+        outcome = service.public_outcome(job)
+        click.echo(f"  outcome      {json.dumps(outcome, ensure_ascii=False)[:500]}")
     if data["error"]:
-        click.echo(f"  error        {job.error_code}: {job.error_message}")
+        click.echo(f"  error        {job.error_code}: {service.error_text(job)}")
 
 
 @jobs.command("wait")
@@ -118,7 +120,12 @@ def jobs_wait(ctx: Context, job_id: str, timeout: float) -> None:
     """Show a progress bar until the job ends; exit 1 if it failed."""
     job = _wait(ctx, job_id, timeout)
     if job.state == "failed":
-        raise JobFailed(f"job {job.id} failed: {job.error_code}: {job.error_message}")
+        raise JobFailed(
+            N_("job {job} failed: {code}: {message}"),
+            job=job.id,
+            code=job.error_code,
+            message=service.error_text(job),
+        )
     done = f" ({job.progress_done}/{job.progress_total})" if job.progress_total else ""
     name = f": {job.result_name}" if job.result_name else ""
     click.echo(f"job {job.id} {job.state}{done}{name}")
@@ -172,7 +179,12 @@ def _submit_render(ctx: Context, kind: str, batch_id: str, wait: bool) -> None:
     if wait:
         done = _wait(ctx, job.id, 3600.0)
         if done.state == "failed":
-            raise JobFailed(f"job {job.id} failed: {done.error_code}: {done.error_message}")
+            raise JobFailed(
+                N_("job {job} failed: {code}: {message}"),
+                job=job.id,
+                code=done.error_code,
+                message=service.error_text(done),
+            )
 
 
 @jobs.command("zip")

@@ -16,6 +16,7 @@ from enum import StrEnum
 from certsvc.domain._text import compact, lookup_key
 from certsvc.domain.provinces import PROVINCES
 from certsvc.errors import InvalidIdNumber, InvalidIdType
+from certsvc.i18n import N_, Message
 
 
 class IdType(StrEnum):
@@ -37,18 +38,26 @@ class IdType(StrEnum):
         """English name of the document."""
         return _LABELS[self][1]
 
+    @property
+    def label(self) -> Message:
+        """Name of the document in the reader's language (the Chinese name in Chinese)."""
+        return Message(self.label_en)
+
 
 _LABELS: dict[IdType, tuple[str, str]] = {
-    IdType.RESIDENT_ID: ("居民身份证", "Resident Identity Card"),
-    IdType.PASSPORT: ("护照", "Passport"),
+    IdType.RESIDENT_ID: ("居民身份证", N_("Resident Identity Card")),
+    IdType.PASSPORT: ("护照", N_("Passport")),
     IdType.HK_MACAO_PERMIT: (
         "港澳居民来往内地通行证",
-        "Mainland Travel Permit for Hong Kong and Macao Residents",
+        N_("Mainland Travel Permit for Hong Kong and Macao Residents"),
     ),
-    IdType.TAIWAN_PERMIT: ("台湾居民来往大陆通行证", "Mainland Travel Permit for Taiwan Residents"),
+    IdType.TAIWAN_PERMIT: (
+        "台湾居民来往大陆通行证",
+        N_("Mainland Travel Permit for Taiwan Residents"),
+    ),
     IdType.FOREIGN_PERMANENT_RESIDENT: (
         "外国人永久居留身份证",
-        "Foreign Permanent Resident ID Card",
+        N_("Foreign Permanent Resident ID Card"),
     ),
 }
 
@@ -93,8 +102,12 @@ def parse_id_type(text: str) -> IdType:
     if found is None:
         accepted = "; ".join(f"{t.value} ({t.label_zh} / {t.label_en})" for t in IdType)
         raise InvalidIdType(
-            f"unknown ID type {text.strip()!r}; use one of: {accepted}; "
-            "short forms 身份证, 护照, 港澳通行证, 台胞证, 永居证 also work"
+            N_(
+                "unknown ID type {value}; use one of: {accepted}; "
+                "short forms 身份证, 护照, 港澳通行证, 台胞证, 永居证 also work"
+            ),
+            value=repr(text.strip()),
+            accepted=accepted,
         )
     return found
 
@@ -114,7 +127,8 @@ def resident_id_check_char(first17: str) -> str:
     """
     if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
         raise InvalidIdNumber(
-            f"need exactly 17 digits to compute a check character, got {first17!r}"
+            N_("need exactly 17 digits to compute a check character, got {value}"),
+            value=repr(first17),
         )
     total = sum(int(c) * w for c, w in zip(first17, MOD11_2_WEIGHTS, strict=True))
     return _MOD11_2_CHARS[total % 11]
@@ -140,42 +154,58 @@ def _birth_date(digits8: str) -> date | None:
 def _normalize_resident_id(value: str, today: date) -> str:
     if len(value) == 15 and value.isdigit():
         raise InvalidIdNumber(
-            "this is an old 15-digit 身份证 number; enter the 18-digit number printed on the "
-            "current card"
+            N_(
+                "this is an old 15-digit 身份证 number; enter the 18-digit number printed on "
+                "the current card"
+            )
         )
     if len(value) != 18:
         raise InvalidIdNumber(
-            f"a 居民身份证 (resident ID) number has 18 characters; this one has {len(value)}"
+            N_("a 居民身份证 (resident ID) number has 18 characters; this one has {length}"),
+            length=len(value),
         )
     if not _DIGITS17_RE.match(value):
         raise InvalidIdNumber(
-            "a 居民身份证 (resident ID) number is 17 digits followed by a digit or X; "
-            f"{mask_id_number(value)} has other characters"
+            N_(
+                "a 居民身份证 (resident ID) number is 17 digits followed by a digit or X; "
+                "{masked} has other characters"
+            ),
+            masked=mask_id_number(value),
         )
     area = value[:2]
     if area not in PROVINCES and area not in _EXTRA_RESIDENT_AREAS:
         raise InvalidIdNumber(
-            f"a 居民身份证 number cannot start with {area}: the first two digits are a "
-            "province code (11 北京 … 65 新疆); check the first digits"
+            N_(
+                "a 居民身份证 number cannot start with {area}: the first two digits are a "
+                "province code (11 北京 … 65 新疆); check the first digits"
+            ),
+            area=area,
         )
     born = _birth_date(value[6:14])
     # 1800 rather than 1900: the GB 11643-1999 worked example is born in 1880. A mistyped
     # year is caught by the check character anyway.
     if born is None or born.year < _MIN_BIRTH_YEAR:
         raise InvalidIdNumber(
-            f"characters 7-14 ({value[6:14]}) are the birth date YYYYMMDD and are not a "
-            "possible date; check them"
+            N_(
+                "characters 7-14 ({digits}) are the birth date YYYYMMDD and are not a "
+                "possible date; check them"
+            ),
+            digits=value[6:14],
         )
     if born > today:
         raise InvalidIdNumber(
-            f"the birth date in this ID number ({born.isoformat()}) is in the future; "
-            "check characters 7-14"
+            N_("the birth date in this ID number ({born}) is in the future; check characters 7-14"),
+            born=born.isoformat(),
         )
     expected = resident_id_check_char(value[:17])
     if value[17] != expected:
         raise InvalidIdNumber(
-            f"the check character (last) of this ID number should be {expected}, not "
-            f"{value[17]}; one of the 18 characters is mistyped"
+            N_(
+                "the check character (last) of this ID number should be {expected}, not "
+                "{found}; one of the 18 characters is mistyped"
+            ),
+            expected=expected,
+            found=value[17],
         )
     return value
 
@@ -201,8 +231,11 @@ _PASSPORT_RE = re.compile(r"^[A-Z0-9]{5,17}$")
 def _normalize_hk_macao(value: str, today: date) -> str:
     if not _HK_MACAO_RE.match(value):
         raise InvalidIdNumber(
-            "a 港澳居民来往内地通行证 (Hong Kong/Macao permit) number is H or M followed by 8 "
-            f"or 10 digits, e.g. H12345678; {value!r} is not"
+            N_(
+                "a 港澳居民来往内地通行证 (Hong Kong/Macao permit) number is H or M followed "
+                "by 8 or 10 digits, e.g. H12345678; {value} is not"
+            ),
+            value=repr(value),
         )
     return value
 
@@ -211,8 +244,11 @@ def _normalize_taiwan(value: str, today: date) -> str:
     value = value.replace("(", "").replace(")", "")
     if not _TAIWAN_RE.match(value):
         raise InvalidIdNumber(
-            "a 台湾居民来往大陆通行证 (Taiwan permit) number is 8 digits (older permits: 10 "
-            f"digits, or 8 digits and a letter); {value!r} is not"
+            N_(
+                "a 台湾居民来往大陆通行证 (Taiwan permit) number is 8 digits (older permits: "
+                "10 digits, or 8 digits and a letter); {value} is not"
+            ),
+            value=repr(value),
         )
     return value
 
@@ -224,22 +260,32 @@ def _normalize_foreign_pr(value: str, today: date) -> str:
         expected = resident_id_check_char(value[:17])
         if value[17] != expected:
             raise InvalidIdNumber(
-                f"the check character (last) of this 外国人永久居留身份证 number should be "
-                f"{expected}, not {value[17]}; one of the 18 characters is mistyped"
+                N_(
+                    "the check character (last) of this 外国人永久居留身份证 number should be "
+                    "{expected}, not {found}; one of the 18 characters is mistyped"
+                ),
+                expected=expected,
+                found=value[17],
             )
         return value
     raise InvalidIdNumber(
-        "a 外国人永久居留身份证 (foreign permanent resident ID) number is either 3 letters + "
-        "12 digits (cards before 2023) or 18 characters starting with 9 (2023 card); "
-        f"this one has {len(value)} characters and does not match"
+        N_(
+            "a 外国人永久居留身份证 (foreign permanent resident ID) number is either 3 letters "
+            "+ 12 digits (cards before 2023) or 18 characters starting with 9 (2023 card); "
+            "this one has {length} characters and does not match"
+        ),
+        length=len(value),
     )
 
 
 def _normalize_passport(value: str, today: date) -> str:
     if not _PASSPORT_RE.match(value):
         raise InvalidIdNumber(
-            "a passport number here must be 5 to 17 letters or digits, without other "
-            f"characters; this one has {len(value)} characters"
+            N_(
+                "a passport number here must be 5 to 17 letters or digits, without other "
+                "characters; this one has {length} characters"
+            ),
+            length=len(value),
         )
     return value
 
@@ -263,7 +309,9 @@ def normalize_id_number(id_type: IdType, raw: str, *, today: date | None = None)
     """
     value = compact(raw)
     if not value:
-        raise InvalidIdNumber(f"the {id_type.label_en} number is empty; enter it")
+        raise InvalidIdNumber(
+            N_("the {document} number is empty; enter it"), document=id_type.label
+        )
     return _NORMALIZERS[id_type](value, today or date.today())
 
 

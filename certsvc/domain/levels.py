@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from certsvc.domain._text import lookup_key
 from certsvc.errors import InvalidLevel
+from certsvc.i18n import N_
 
 
 class _LevelInfo(NamedTuple):
@@ -125,7 +126,9 @@ class Level(Enum):
         found = _BY_CODE.get(code.strip().upper())
         if found is None:
             codes = ", ".join(f"{lv.code} ({lv.name_zh})" for lv in cls)
-            raise InvalidLevel(f"unknown level code {code!r}; use one of {codes}")
+            raise InvalidLevel(
+                N_("unknown level code {code}; use one of {codes}"), code=repr(code), codes=codes
+            )
         return found
 
 
@@ -177,7 +180,11 @@ def parse_level(text: str) -> Level:
     if found is None:
         accepted = "; ".join(f"{lv.code} | {lv.printed_zh} | {lv.printed_en}" for lv in Level)
         raise InvalidLevel(
-            f"unknown level {text.strip()!r}; write the code, the Chinese or the English form, "
-            f"e.g. {accepted}"
+            N_(
+                "unknown level {level}; write the code, the Chinese or the English form, "
+                "e.g. {accepted}"
+            ),
+            level=repr(text.strip()),
+            accepted=accepted,
         )
     return found

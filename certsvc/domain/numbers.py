@@ -32,6 +32,7 @@ from certsvc.domain._text import compact
 from certsvc.domain.levels import Level
 from certsvc.domain.provinces import check_province
 from certsvc.errors import ConfigError, InvalidCertificateNumber, InvalidInput, InvalidLevel
+from certsvc.i18n import N_, Message, plural
 
 NUMBER_LENGTH = 22
 BODY_CODE_LENGTH = 13
@@ -68,16 +69,24 @@ class BodyCode:
     def __post_init__(self) -> None:
         if self.type_letter not in BODY_TYPES:
             raise InvalidInput(
-                f"body type letter must be Y (用人单位, enterprise) or S (社会培训评价组织, "
-                f"social assessment organisation), not {self.type_letter!r}"
+                N_(
+                    "body type letter must be Y (用人单位, enterprise) or S (社会培训评价组织, "
+                    "social assessment organisation), not {letter}"
+                ),
+                letter=repr(self.type_letter),
             )
         for field, value, n in (
-            ("body code", self.body_code, 4),
-            ("province", self.province, 2),
-            ("site serial", self.site_serial, 6),
+            (Message(N_("body code")), self.body_code, 4),
+            (Message(N_("province")), self.province, 2),
+            (Message(N_("site serial")), self.site_serial, 6),
         ):
             if len(value) != n or not value.isascii() or not value.isdigit():
-                raise InvalidInput(f"{field} must be {n} digits, not {value!r}")
+                raise InvalidInput(
+                    N_("{field} must be {digits} digits, not {value}"),
+                    field=field,
+                    digits=n,
+                    value=repr(value),
+                )
 
     @property
     def filed_with_province(self) -> bool:
@@ -93,16 +102,26 @@ def parse_body_code(s: str, extra_provinces: Mapping[str, str] | None = None) ->
     value = compact(s)
     if len(value) != BODY_CODE_LENGTH:
         raise InvalidInput(
-            f"a body code has 13 characters (type letter Y/S + 4-digit body code + 2-digit "
-            f"province + 6-digit site serial, e.g. Y000132010001); {value!r} has {len(value)}"
+            N_(
+                "a body code has 13 characters (type letter Y/S + 4-digit body code + 2-digit "
+                "province + 6-digit site serial, e.g. Y000132010001); {code} has {length}"
+            ),
+            code=repr(value),
+            length=len(value),
         )
     if not value[1:].isascii() or not value[1:].isdigit():
-        raise InvalidInput(f"characters 2-13 of body code {value!r} must be digits")
+        raise InvalidInput(
+            N_("characters 2-13 of body code {code} must be digits"), code=repr(value)
+        )
     body = BodyCode(value[0], value[1:5], value[5:7], value[7:13])
     try:
         check_province(body.province, extra_provinces)
     except InvalidInput as exc:
-        raise InvalidInput(f"body code {value}: characters 6-7 are the province; {exc}") from exc
+        raise InvalidInput(
+            N_("body code {code}: characters 6-7 are the province; {problem}"),
+            code=value,
+            problem=exc.text,
+        ) from exc
     return body
 
 
@@ -116,17 +135,21 @@ def check_special_letters(letters: Mapping[Level, str]) -> Mapping[Level, str]:
     """
     if set(letters) != _SPECIAL_LEVELS:
         raise ConfigError(
-            "special level letters must be set for exactly SPECIAL_TECHNICIAN (特级技师) and "
-            f"CHIEF_TECHNICIAN (首席技师); got {sorted(lv.name for lv in letters)}"
+            N_(
+                "special level letters must be set for exactly SPECIAL_TECHNICIAN (特级技师) "
+                "and CHIEF_TECHNICIAN (首席技师); got {levels}"
+            ),
+            levels=sorted(lv.name for lv in letters),
         )
     for lv, letter in letters.items():
         if len(letter) != 1 or not ("A" <= letter <= "Z"):
             raise ConfigError(
-                f"the number letter for {lv.name_zh} must be one uppercase letter A-Z, "
-                f"not {letter!r}"
+                N_("the number letter for {level} must be one uppercase letter A-Z, not {letter}"),
+                level=lv.name_zh,
+                letter=repr(letter),
             )
     if len(set(letters.values())) != len(letters):
-        raise ConfigError("特级技师 and 首席技师 need different number letters")
+        raise ConfigError(N_("特级技师 and 首席技师 need different number letters"))
     return letters
 
 
@@ -154,17 +177,25 @@ class CertificateNumber:
     def __post_init__(self) -> None:
         if not 0 <= self.year <= 99:
             raise InvalidCertificateNumber(
-                f"the year in a certificate number has two digits (0..99), not {self.year}; "
-                "use two_digit_year()"
+                N_(
+                    "the year in a certificate number has two digits (0..99), not {year}; "
+                    "use two_digit_year()"
+                ),
+                year=self.year,
             )
         if not 1 <= self.serial <= MAX_SERIAL:
             raise InvalidCertificateNumber(
-                f"certificate serial must be 1..{MAX_SERIAL}, not {self.serial}"
+                N_("certificate serial must be 1..{maximum}, not {serial}"),
+                maximum=MAX_SERIAL,
+                serial=self.serial,
             )
         if not self.level.carries_certificate:
             raise InvalidLevel(
-                f"{self.level.name_zh} (apprentice) receives no level certificate, so it has no "
-                "certificate number"
+                N_(
+                    "{level} (apprentice) receives no level certificate, so it has no "
+                    "certificate number"
+                ),
+                level=self.level.name_zh,
             )
 
     def format(self, special_letters: Mapping[Level, str] = DEFAULT_SPECIAL_LEVEL_LETTERS) -> str:
@@ -191,9 +222,11 @@ def looks_like_certificate_number(s: str) -> bool:
     return value[:1] in BODY_TYPES and bool(_REGULAR_RE.match(value) or _SPECIAL_RE.match(value))
 
 
-def _bad(number: str, problem: str) -> InvalidCertificateNumber:
+def _bad(number: str, problem: Message) -> InvalidCertificateNumber:
     return InvalidCertificateNumber(
-        f"certificate number {number}: {problem}; copy the number exactly as printed"
+        N_("certificate number {number}: {problem}; copy the number exactly as printed"),
+        number=number,
+        problem=problem,
     )
 
 
@@ -210,11 +243,26 @@ def parse_certificate_number(
     value = compact(s)
     letters = check_special_letters(special_letters)
     if not value:
-        raise InvalidCertificateNumber("the certificate number is empty; enter all 22 characters")
+        raise InvalidCertificateNumber(
+            N_("the certificate number is empty; enter all 22 characters")
+        )
     if len(value) != NUMBER_LENGTH:
-        raise _bad(value, f"it has {len(value)} characters, a certificate number has 22")
+        raise _bad(
+            value,
+            plural(
+                "it has {n} character, a certificate number has 22",
+                "it has {n} characters, a certificate number has 22",
+                len(value),
+            ),
+        )
     if value[0] not in BODY_TYPES:
-        raise _bad(value, f"the first character must be Y or S (body type), not {value[0]!r}")
+        raise _bad(
+            value,
+            Message(
+                N_("the first character must be Y or S (body type), not {found}"),
+                found=repr(value[0]),
+            ),
+        )
     by_letter = {letter: lv for lv, letter in letters.items()}
     if value[1].isascii() and value[1].isalpha():
         level_letter = value[1]
@@ -222,12 +270,18 @@ def parse_certificate_number(
             known = ", ".join(f"{c} ({lv.name_zh})" for c, lv in sorted(by_letter.items()))
             raise _bad(
                 value,
-                f"the second character {level_letter!r} is not a level letter; "
-                f"only {known} may stand there",
+                Message(
+                    N_(
+                        "the second character {letter} is not a level letter; "
+                        "only {known} may stand there"
+                    ),
+                    letter=repr(level_letter),
+                    known=known,
+                ),
             )
         digits = value[2:]
         if not (digits.isascii() and digits.isdigit()):
-            raise _bad(value, "characters 3-22 must be digits")
+            raise _bad(value, Message(N_("characters 3-22 must be digits")))
         body_part, year, level, serial = (
             digits[:12],
             digits[12:14],
@@ -237,12 +291,15 @@ def parse_certificate_number(
     else:
         digits = value[1:]
         if not (digits.isascii() and digits.isdigit()):
-            raise _bad(value, "characters 2-22 must be digits")
+            raise _bad(value, Message(N_("characters 2-22 must be digits")))
         code = digits[14]
         if code not in "12345":
             raise _bad(
                 value,
-                f"character 16 is the level code 1-5 (一级..五级); {code} is not a level",
+                Message(
+                    N_("character 16 is the level code 1-5 (一级..五级); {code} is not a level"),
+                    code=code,
+                ),
             )
         body_part, year, level, serial = (
             digits[:12],
@@ -253,9 +310,18 @@ def parse_certificate_number(
     try:
         check_province(body_part[4:6], extra_provinces)
     except InvalidInput as exc:
-        raise _bad(value, f"characters {_province_pos(level)} are the province; {exc}") from exc
+        raise _bad(
+            value,
+            Message(
+                N_("characters {positions} are the province; {problem}"),
+                positions=_province_pos(level),
+                problem=exc.text,
+            ),
+        ) from exc
     if int(serial) == 0:
-        raise _bad(value, "the serial (last 6 digits) is 000000, which is never issued")
+        raise _bad(
+            value, Message(N_("the serial (last 6 digits) is 000000, which is never issued"))
+        )
     body = BodyCode(value[0], body_part[:4], body_part[4:6], body_part[6:12])
     return CertificateNumber(body=body, year=int(year), level=level, serial=int(serial))
 
@@ -277,8 +343,12 @@ def issuing_body_of(s: str) -> BodyCode:
     if not looks_like_certificate_number(value):
         raise _bad(
             value,
-            "it does not have the shape of a certificate number (Y or S, an optional level "
-            "letter, then digits: 22 characters)",
+            Message(
+                N_(
+                    "it does not have the shape of a certificate number (Y or S, an optional "
+                    "level letter, then digits: 22 characters)"
+                )
+            ),
         )
     digits = value[2:] if value[1].isalpha() else value[1:]
     return BodyCode(value[0], digits[:4], digits[4:6], digits[6:12])
@@ -312,19 +382,29 @@ def parse_legacy_qualification_number(s: str) -> LegacyQualificationNumber:
     value = compact(s)
     if len(value) != 16 or not (value.isascii() and value.isdigit()):
         raise InvalidCertificateNumber(
-            f"a legacy 职业资格证书 (qualification certificate) number is 16 digits; "
-            f"{value!r} is not"
+            N_(
+                "a legacy 职业资格证书 (qualification certificate) number is 16 digits; "
+                "{value} is not"
+            ),
+            value=repr(value),
         )
     try:
         check_province(value[2:4])
     except InvalidInput as exc:
         raise InvalidCertificateNumber(
-            f"legacy number {value}: digits 3-4 are the province; {exc}"
+            N_("legacy number {number}: digits 3-4 are the province; {problem}"),
+            number=value,
+            problem=exc.text,
         ) from exc
     code = value[10]
     if code not in "12345":
         raise InvalidCertificateNumber(
-            f"legacy number {value}: digit 11 is the level 1-5 (一级..五级); {code} is not a level"
+            N_(
+                "legacy number {number}: digit 11 is the level 1-5 (一级..五级); "
+                "{code} is not a level"
+            ),
+            number=value,
+            code=code,
         )
     return LegacyQualificationNumber(
         year=int(value[:2]),

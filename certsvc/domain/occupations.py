@@ -22,6 +22,7 @@ from functools import cache
 from importlib import resources
 
 from certsvc.errors import InvalidInput, UnknownOccupation
+from certsvc.i18n import N_, plural
 
 OCCUPATION_CODE_RE = re.compile(r"^\d-\d{2}-\d{2}-\d{2}(-\d{2})?$")
 
@@ -78,8 +79,11 @@ def check_occupation_code(code: str) -> str:
     value = unicodedata.normalize("NFKC", code).translate(_DASHES).replace(" ", "").strip()
     if not OCCUPATION_CODE_RE.match(value):
         raise UnknownOccupation(
-            f"occupation code {code.strip()!r} is not in the 国家职业分类大典 form D-DD-DD-DD "
-            "(e.g. 6-18-02-04), or D-DD-DD-DD-DD for a 工种 (e.g. 4-04-05-05-01)"
+            N_(
+                "occupation code {code} is not in the 国家职业分类大典 form D-DD-DD-DD "
+                "(e.g. 6-18-02-04), or D-DD-DD-DD-DD for a 工种 (e.g. 4-04-05-05-01)"
+            ),
+            code=repr(code.strip()),
         )
     return value
 
@@ -88,9 +92,13 @@ def _parse_tags(text: str) -> frozenset[str]:
     tags = frozenset(c for c in text.upper() if not c.isspace() and c not in ",;/|")
     unknown = tags - KNOWN_TAGS
     if unknown:
-        raise ValueError(
-            f"unknown tag(s) {', '.join(sorted(unknown))}; use S (digital), L (green) or leave "
-            "it empty"
+        raise InvalidInput(
+            plural(
+                "unknown tag {tags}; use S (digital), L (green) or leave it empty",
+                "unknown tags {tags}; use S (digital), L (green) or leave it empty",
+                len(unknown),
+                tags=", ".join(sorted(unknown)),
+            )
         )
     return tags
 
@@ -101,7 +109,7 @@ def _parse_bool(text: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ValueError(f"verified must be true or false, not {text!r}")
+    raise InvalidInput(N_("verified must be true or false, not {value}"), value=repr(text))
 
 
 def read_catalogue_csv(text: str) -> list[Occupation]:
@@ -114,9 +122,15 @@ def read_catalogue_csv(text: str) -> list[Occupation]:
     reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
     header = tuple(reader.fieldnames or ())
     if header != CATALOGUE_COLUMNS:
+        if header:
+            raise InvalidInput(
+                N_("occupation catalogue line 1: the header must be {wanted}, found {found}"),
+                wanted=",".join(CATALOGUE_COLUMNS),
+                found=",".join(header),
+            )
         raise InvalidInput(
-            f"occupation catalogue line 1: the header must be {','.join(CATALOGUE_COLUMNS)}, "
-            f"found {','.join(header) or 'nothing'}"
+            N_("occupation catalogue line 1: the header must be {wanted}, found nothing"),
+            wanted=",".join(CATALOGUE_COLUMNS),
         )
     result: list[Occupation] = []
     seen: dict[str, int] = {}
@@ -124,8 +138,12 @@ def read_catalogue_csv(text: str) -> list[Occupation]:
         line = reader.line_num
         if None in row or any(v is None for v in row.values()):
             raise InvalidInput(
-                f"occupation catalogue line {line}: expected {len(CATALOGUE_COLUMNS)} columns; "
-                "quote cells that contain commas"
+                N_(
+                    "occupation catalogue line {line}: expected {columns} columns; "
+                    "quote cells that contain commas"
+                ),
+                line=line,
+                columns=len(CATALOGUE_COLUMNS),
             )
         cells = {k: (v or "").strip() for k, v in row.items()}
         if not any(cells.values()):
@@ -133,15 +151,22 @@ def read_catalogue_csv(text: str) -> list[Occupation]:
         try:
             code = check_occupation_code(cells["code"])
             if not cells["name_zh"]:
-                raise ValueError("name_zh (Chinese name) is empty; fill it in")
+                raise InvalidInput(N_("name_zh (Chinese name) is empty; fill it in"))
             tags = _parse_tags(cells["tags"])
             verified = _parse_bool(cells["verified"])
-        except (InvalidInput, ValueError) as exc:
-            raise InvalidInput(f"occupation catalogue line {line}: {exc}") from exc
+        except InvalidInput as exc:
+            raise InvalidInput(
+                N_("occupation catalogue line {line}: {problem}"), line=line, problem=exc.text
+            ) from exc
         if code in seen:
             raise InvalidInput(
-                f"occupation catalogue line {line}: code {code} already appears on line "
-                f"{seen[code]}; keep one row per code"
+                N_(
+                    "occupation catalogue line {line}: code {code} already appears on line "
+                    "{first}; keep one row per code"
+                ),
+                line=line,
+                code=code,
+                first=seen[code],
             )
         seen[code] = line
         result.append(
@@ -178,6 +203,9 @@ def find_occupation(code: str, catalogue: Iterable[Occupation] | None = None) ->
         if occupation.code == wanted:
             return occupation
     raise UnknownOccupation(
-        f"occupation code {wanted} is not in the occupation catalogue; check it against the "
-        "国家职业分类大典 (2022) or import it into the catalogue first"
+        N_(
+            "occupation code {code} is not in the occupation catalogue; check it against the "
+            "国家职业分类大典 (2022) or import it into the catalogue first"
+        ),
+        code=wanted,
     )

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from certsvc.errors import InvalidInput
+from certsvc.i18n import N_
 
 PROVINCES: Mapping[str, str] = MappingProxyType(
     {
@@ -71,11 +72,18 @@ def check_province(code: str, extra: Mapping[str, str] | None = None) -> str:
     """
     if len(code) != 2 or not code.isascii() or not code.isdigit():
         raise InvalidInput(
-            f"province code {code!r} must be two digits (GB/T 2260), e.g. 11 for 北京, 32 for 江苏"
+            N_(
+                "province code {code} must be two digits (GB/T 2260), e.g. 11 for 北京, 32 for 江苏"
+            ),
+            code=repr(code),
         )
     if _lookup(code, extra) is None:
         known = ", ".join(sorted({*PROVINCES, *(extra or {})}))
-        raise InvalidInput(f"province code {code} is not a GB/T 2260 province; use one of {known}")
+        raise InvalidInput(
+            N_("province code {code} is not a GB/T 2260 province; use one of {known}"),
+            code=code,
+            known=known,
+        )
     return code
 
 

@@ -14,6 +14,7 @@ from enum import StrEnum
 from certsvc.domain._text import lookup_key
 from certsvc.domain.levels import Level
 from certsvc.errors import DirectCertificationNotAllowed, InvalidInput, InvalidLevel
+from certsvc.i18n import N_
 
 MIN_EVIDENCE_CHARS = 10
 """Shortest evidence text accepted for direct certification (after trimming spaces)."""
@@ -99,7 +100,9 @@ def parse_route(text: str) -> Route:
     if found is None:
         accepted = "; ".join(f"{r.value} ({r.label_zh} / {r.label_en})" for r in Route)
         raise InvalidInput(
-            f"unknown route {text.strip()!r}; use {accepted}, or leave it empty for regular"
+            N_("unknown route {route}; use {accepted}, or leave it empty for regular"),
+            route=repr(text.strip()),
+            accepted=accepted,
         )
     return found
 
@@ -109,7 +112,11 @@ def parse_direct_ground(text: str) -> DirectGround:
     found = _GROUND_LOOKUP.get(lookup_key(text))
     if found is None:
         accepted = "; ".join(f"{g.value} ({g.label_zh})" for g in DirectGround)
-        raise InvalidInput(f"unknown direct-certification ground {text.strip()!r}; use {accepted}")
+        raise InvalidInput(
+            N_("unknown direct-certification ground {ground}; use {accepted}"),
+            ground=repr(text.strip()),
+            accepted=accepted,
+        )
     return found
 
 
@@ -117,7 +124,7 @@ def check_certifiable(level: Level) -> None:
     """Raise InvalidLevel if no certificate is issued at ``level`` (学徒工, apprentice)."""
     if not level.carries_certificate:
         raise InvalidLevel(
-            "学徒工 (apprentice) receives no level certificate; certify 五级/初级工 or above"
+            N_("学徒工 (apprentice) receives no level certificate; certify 五级/初级工 or above")
         )
 
 
@@ -133,25 +140,34 @@ def check_route(level: Level, route: Route, ground: DirectGround | None, evidenc
     if route is Route.REGULAR:
         if ground is not None:
             raise DirectCertificationNotAllowed(
-                f"a regular assessment has no direct-certification ground, but "
-                f"{ground.label_zh} was given; set the route to direct (直接认定) or clear "
-                "the ground"
+                N_(
+                    "a regular assessment has no direct-certification ground, but "
+                    "{ground} was given; set the route to direct (直接认定) or clear the ground"
+                ),
+                ground=ground.label_zh,
             )
         return
     if not level.allows_direct_certification:
         raise DirectCertificationNotAllowed(
-            f"直接认定 (direct certification) is allowed only for 三级/高级工 and above, not "
-            f"{level.printed_zh}; use a regular assessment (正常认定) for this level"
+            N_(
+                "直接认定 (direct certification) is allowed only for 三级/高级工 and above, not "
+                "{level}; use a regular assessment (正常认定) for this level"
+            ),
+            level=level.printed_zh,
         )
     if ground is None:
         choices = ", ".join(f"{g.value} ({g.label_zh})" for g in DirectGround)
         raise DirectCertificationNotAllowed(
-            f"直接认定 (direct certification) needs a ground; choose one of: {choices}"
+            N_("直接认定 (direct certification) needs a ground; choose one of: {choices}"),
+            choices=choices,
         )
     if len(evidence.strip()) < MIN_EVIDENCE_CHARS:
         raise DirectCertificationNotAllowed(
-            f"直接认定 (direct certification) needs evidence of at least {MIN_EVIDENCE_CHARS} "
-            "characters describing what the worker achieved (the problem solved, the award "
-            "and its year, or the apprentices trained); it is shown to everyone who verifies "
-            "the certificate"
+            N_(
+                "直接认定 (direct certification) needs evidence of at least {minimum} "
+                "characters describing what the worker achieved (the problem solved, the award "
+                "and its year, or the apprentices trained); it is shown to everyone who "
+                "verifies the certificate"
+            ),
+            minimum=MIN_EVIDENCE_CHARS,
         )

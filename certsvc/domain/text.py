@@ -29,6 +29,11 @@ import re
 
 from certsvc.domain.ids import contains_id_number
 from certsvc.errors import IdNumberInText, InvalidInput, InvalidUnicode
+from certsvc.i18n import N_, Message
+
+#: What names the field in a message: a :class:`~certsvc.i18n.Message` (a column's label,
+#: rendered in the reader's language) or a plain name.
+Field = str | Message
 
 __all__ = ["check_text", "check_unicode", "check_visible", "has_invalid_unicode"]
 
@@ -45,33 +50,51 @@ def has_invalid_unicode(text: str) -> bool:
     return _SURROGATE_RE.search(text) is not None
 
 
-def check_unicode(field: str, text: str) -> None:
+def check_unicode(field: Field, text: str) -> None:
     """Raise :class:`InvalidUnicode` naming ``field`` if ``text`` is not valid Unicode."""
     if has_invalid_unicode(text):
         raise InvalidUnicode(
-            f"the {field} is not valid Unicode text (it holds a lone surrogate such as "
-            "U+D800, e.g. from bytes that are not UTF-8): send it as UTF-8 text"
+            N_(
+                "the {field} is not valid Unicode text (it holds a lone surrogate such as "
+                "U+D800, e.g. from bytes that are not UTF-8): send it as UTF-8 text"
+            ),
+            field=field,
         )
 
 
-def check_visible(field: str, text: str, *, multiline: bool = False) -> None:
+def check_visible(field: Field, text: str, *, multiline: bool = False) -> None:
     """Raise InvalidInput if ``text`` holds invalid Unicode, control characters or
     bidirectional controls. A tab is accepted anywhere; line breaks only if ``multiline``."""
     check_unicode(field, text)
     bad = sorted(set((_CONTROL_RE_MULTILINE if multiline else _CONTROL_RE).findall(text)))
     if bad:
         codes = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
-        what = "control characters" if multiline else "line breaks or control characters"
-        raise InvalidInput(f"the {field} contains invisible {what} ({codes}): retype the value")
+        if multiline:
+            raise InvalidInput(
+                N_("the {field} contains invisible control characters ({codes}): retype the value"),
+                field=field,
+                codes=codes,
+            )
+        raise InvalidInput(
+            N_(
+                "the {field} contains invisible line breaks or control characters ({codes}): "
+                "retype the value"
+            ),
+            field=field,
+            codes=codes,
+        )
 
 
-def check_text(field: str, text: str, *, multiline: bool = False) -> None:
+def check_text(field: Field, text: str, *, multiline: bool = False) -> None:
     """The rule for free text that is stored, signed or shown: :func:`check_visible`, and no
     ID number in it (raises :class:`IdNumberInText`, which says what to do)."""
     check_visible(field, text, multiline=multiline)
     if contains_id_number(text):
         raise IdNumberInText(
-            f"the {field} contains what looks like an ID number (身份证号), which would be "
-            "published in clear: remove it — a holder's ID number goes only in the ID number "
-            "field, which is stored encrypted"
+            N_(
+                "the {field} contains what looks like an ID number (身份证号), which would be "
+                "published in clear: remove it — a holder's ID number goes only in the ID "
+                "number field, which is stored encrypted"
+            ),
+            field=field,
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from certsvc.domain._text import compact
 from certsvc.errors import InvalidCreditCode
+from certsvc.i18n import N_, Message, plural
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 """The 31 symbols a USCC may use, in value order (no I, O, S, V, Z)."""
@@ -26,17 +27,32 @@ _VALUE = {c: i for i, c in enumerate(USCC_ALPHABET)}
 _EXCLUDED = "IOSVZ"
 
 
-def _bad_chars_message(value: str) -> str | None:
-    bad = [(i + 1, c) for i, c in enumerate(value) if c not in _VALUE]
+def _bad_chars_message(value: str) -> Message | None:
+    bad = [(i + 1, c) for i, c in enumerate(value) if c not in _VALUE][:5]
     if not bad:
         return None
-    where = ", ".join(f"{c!r} at position {pos}" for pos, c in bad[:5])
-    hint = ""
+    params = {
+        "characters": ", ".join(repr(c) for _, c in bad),
+        "positions": ", ".join(str(pos) for pos, _ in bad),
+    }
     if any(c in _EXCLUDED for _, c in bad):
-        hint = " (I, O, S, V and Z are never used; I may be 1, O may be 0)"
-    return (
-        f"统一社会信用代码 (credit code) may use only digits and capital letters except "
-        f"I, O, S, V, Z; found {where}{hint}"
+        return plural(
+            "统一社会信用代码 (credit code) may use only digits and capital letters except "
+            "I, O, S, V, Z; found {characters} at position {positions} (I, O, S, V and Z are "
+            "never used; I may be 1, O may be 0)",
+            "统一社会信用代码 (credit code) may use only digits and capital letters except "
+            "I, O, S, V, Z; found {characters} at positions {positions} (I, O, S, V and Z are "
+            "never used; I may be 1, O may be 0)",
+            len(bad),
+            **params,
+        )
+    return plural(
+        "统一社会信用代码 (credit code) may use only digits and capital letters except "
+        "I, O, S, V, Z; found {characters} at position {positions}",
+        "统一社会信用代码 (credit code) may use only digits and capital letters except "
+        "I, O, S, V, Z; found {characters} at positions {positions}",
+        len(bad),
+        **params,
     )
 
 
@@ -44,8 +60,8 @@ def uscc_check_char(first17: str) -> str:
     """Check character of a USCC from its first 17 characters (GB 32100-2015)."""
     if len(first17) != USCC_LENGTH - 1:
         raise InvalidCreditCode(
-            f"need exactly 17 characters to compute a credit-code check character, "
-            f"got {len(first17)}"
+            N_("need exactly 17 characters to compute a credit-code check character, got {length}"),
+            length=len(first17),
         )
     problem = _bad_chars_message(first17)
     if problem:
@@ -63,22 +79,30 @@ def normalize_uscc(raw: str) -> str:
     value = compact(raw)
     if not value:
         raise InvalidCreditCode(
-            "the 统一社会信用代码 (unified social credit code) is empty; enter it"
+            N_("the 统一社会信用代码 (unified social credit code) is empty; enter it")
         )
     if len(value) != USCC_LENGTH:
-        hint = ""
         if len(value) in (9, 10):
-            hint = (
-                "; this looks like an old 组织机构代码 (organisation code): use the 18-character "
-                "code on the current business licence"
+            raise InvalidCreditCode(
+                N_(
+                    "a 统一社会信用代码 (credit code) has 18 characters; this one has {length}; "
+                    "this looks like an old 组织机构代码 (organisation code): use the "
+                    "18-character code on the current business licence"
+                ),
+                length=len(value),
             )
-        elif len(value) == 15:
-            hint = (
-                "; this looks like an old 注册号 (registration number): use the 18-character "
-                "code on the current business licence"
+        if len(value) == 15:
+            raise InvalidCreditCode(
+                N_(
+                    "a 统一社会信用代码 (credit code) has 18 characters; this one has {length}; "
+                    "this looks like an old 注册号 (registration number): use the 18-character "
+                    "code on the current business licence"
+                ),
+                length=len(value),
             )
         raise InvalidCreditCode(
-            f"a 统一社会信用代码 (credit code) has 18 characters; this one has {len(value)}{hint}"
+            N_("a 统一社会信用代码 (credit code) has 18 characters; this one has {length}"),
+            length=len(value),
         )
     problem = _bad_chars_message(value)
     if problem:
@@ -86,8 +110,13 @@ def normalize_uscc(raw: str) -> str:
     expected = uscc_check_char(value[:17])
     if value[17] != expected:
         raise InvalidCreditCode(
-            f"the check character (last) of credit code {value} should be {expected}, not "
-            f"{value[17]}; one of the 18 characters is mistyped — copy it from the business "
-            "licence"
+            N_(
+                "the check character (last) of credit code {code} should be {expected}, not "
+                "{found}; one of the 18 characters is mistyped — copy it from the business "
+                "licence"
+            ),
+            code=value,
+            expected=expected,
+            found=value[17],
         )
     return value

@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from certsvc.domain.ids import IdType, mask_id_number
 from certsvc.errors import ConfigError
+from certsvc.i18n import N_
 
 NONCE_BYTES = 12
 SALT_BYTES = 16
@@ -62,10 +63,10 @@ class IdVault:
     def __init__(self, hash_key: bytes, encryption_key: bytes) -> None:
         if len(hash_key) != 32 or len(encryption_key) != 32:
             raise ConfigError(
-                "CERTSVC_ID_HASH_KEY and CERTSVC_ID_ENCRYPTION_KEY must each be 32 bytes"
+                N_("CERTSVC_ID_HASH_KEY and CERTSVC_ID_ENCRYPTION_KEY must each be 32 bytes")
             )
         if hmac.compare_digest(hash_key, encryption_key):
-            raise ConfigError("CERTSVC_ID_HASH_KEY and CERTSVC_ID_ENCRYPTION_KEY must differ")
+            raise ConfigError(N_("CERTSVC_ID_HASH_KEY and CERTSVC_ID_ENCRYPTION_KEY must differ"))
         self._hash_key = hash_key
         self._aead = AESGCM(encryption_key)
 
@@ -110,8 +111,10 @@ class IdVault:
                 salts.append(decrypt(nonce, sealed, _salt_aad(id_type, digest)))
             except InvalidTag as exc:
                 raise ConfigError(
-                    "an ID commitment salt cannot be decrypted: CERTSVC_ID_ENCRYPTION_KEY "
-                    "differs from the key it was stored with, or the row was altered"
+                    N_(
+                        "an ID commitment salt cannot be decrypted: CERTSVC_ID_ENCRYPTION_KEY "
+                        "differs from the key it was stored with, or the row was altered"
+                    )
                 ) from exc
         return salts
 
@@ -134,14 +137,16 @@ class IdVault:
                 number = decrypt(nonce, sealed, _aad(id_type, digest)).decode()
             except InvalidTag as exc:
                 raise ConfigError(
-                    "an ID number cannot be decrypted: CERTSVC_ID_ENCRYPTION_KEY differs from "
-                    "the key it was stored with, or the row was altered"
+                    N_(
+                        "an ID number cannot be decrypted: CERTSVC_ID_ENCRYPTION_KEY differs "
+                        "from the key it was stored with, or the row was altered"
+                    )
                 ) from exc
             check = keyed.copy()
             check.update(_hash_message(id_type, number))
             if not hmac.compare_digest(check.hexdigest(), digest):
                 raise ConfigError(
-                    "a decrypted ID number does not match its hash: the row was altered"
+                    N_("a decrypted ID number does not match its hash: the row was altered")
                 )
             numbers.append(number)
         return numbers

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-FORMULA_MESSAGE = "formula cells are not accepted: paste values only (选择性粘贴→数值)"
-SAVE_AS = "save it as .xlsx or as “CSV UTF-8 (逗号分隔)” and upload again"
+from certsvc.i18n import N_, Message
+
+FORMULA_MESSAGE = Message(N_("formula cells are not accepted: paste values only (选择性粘贴→数值)"))
+#: The advice closing many messages about a file that cannot be read (its ``{advice}``).
+SAVE_AS = Message(N_("save it as .xlsx or as “CSV UTF-8 (逗号分隔)” and upload again"))
 
 #: The columns a reader hands on: the template's 13, with room for extra columns a person
 #: added (their headers are reported as unknown). A spreadsheet row can reach column XFD
@@ -38,5 +41,5 @@ class Cell:
     """One cell as read from the file, before the header says which column it is in."""
 
     text: str
-    problem: str | None = None  # found while converting the cell, e.g. a formula
+    problem: Message | None = None  # found while converting the cell, e.g. a formula
     is_number: bool = False  # a numeric spreadsheet cell: wrong for identifiers

@@ -24,6 +24,7 @@ from certsvc.domain.ids import IdType, mask_id_number
 from certsvc.domain.levels import Level
 from certsvc.domain.statuses import CertificateStatus
 from certsvc.errors import Conflict, InvalidInput, NotFound, RowError
+from certsvc.i18n import N_, Message
 from certsvc.issuance import service
 from certsvc.issuance.columns import COLUMNS
 from certsvc.issuance.service import BatchResult, issue_batch
@@ -60,7 +61,7 @@ PAGE_SIZE = 50
 def body_by_id(session: Session, body_id: int) -> CertificationBody:
     body = session.get(CertificationBody, body_id)
     if body is None:
-        raise NotFound("the certification body no longer exists")
+        raise NotFound(N_("the certification body no longer exists"))
     return body
 
 
@@ -92,7 +93,7 @@ def get_certificate(session: Session, body_id: int, number: str) -> Certificate:
         .where(Certificate.number == number.strip().upper(), Certificate.body_id == body_id)
     )
     if cert is None:
-        raise NotFound(f"no certificate {number.strip()[:40]} of this body")
+        raise NotFound(N_("no certificate {number} of this body"), number=number.strip()[:40])
     return cert
 
 
@@ -102,7 +103,7 @@ def get_batch(session: Session, body_id: int, batch_id: str) -> Batch:
         select(Batch).where(Batch.id == batch_id.strip().lower(), Batch.body_id == body_id)
     )
     if batch is None:
-        raise NotFound(f"no batch {batch_id.strip()[:40]} of this body")
+        raise NotFound(N_("no batch {batch} of this body"), batch=batch_id.strip()[:40])
     return batch
 
 
@@ -320,7 +321,7 @@ def preview_rows(
     """
     with runtime.db.session() as session:
         body = body_by_id(session, body_id)
-        require_active(body, "issue")
+        require_active(body, Message(N_("issue certificates")))
         issued = session.scalar(
             select(Batch.id).where(Batch.body_id == body.id, Batch.content_sha256 == digest)
         )
@@ -333,7 +334,7 @@ def preview_rows(
     shown = {number for number, _ in rows}
     general = [e for e in errors if e.row not in shown]
     if not rows:
-        general.append(RowError.of(1, "", "the file has no data rows"))
+        general.append(RowError.of(1, "", N_("the file has no data rows")))
     preview_rows_: list[PreviewRow] = []
     for number, values in rows:
         row_errors = sorted(by_row.get(number, []), key=lambda e: e.column)
@@ -380,10 +381,12 @@ def correction_row(
     unknown = sorted(set(changes) - set(CORRECTABLE))
     if unknown:
         raise InvalidInput(
-            f"cannot change {', '.join(unknown)}; a correction may change {', '.join(CORRECTABLE)}"
+            N_("cannot change {fields}; a correction may change {correctable}"),
+            fields=", ".join(unknown),
+            correctable=", ".join(CORRECTABLE),
         )
     if not all(isinstance(value, str) for value in changes.values()):
-        raise InvalidInput("give every new value as text")
+        raise InvalidInput(N_("give every new value as text"))
     id_type = IdType(cert.holder.id_type)
     stored = stored_cells(cert)
     effective = {
@@ -392,11 +395,11 @@ def correction_row(
         if value.strip() != stored[key] and (value.strip() or key in _CLEARABLE)
     }
     if not effective:
-        raise InvalidInput("nothing to correct: every field is as on the certificate")
+        raise InvalidInput(N_("nothing to correct: every field is as on the certificate"))
     row = {**stored, **effective, "corrects": cert.number}
     if not row["id_number"]:
         if row["id_type"] != id_type.value:
-            raise InvalidInput("a new ID type needs the new ID number too")
+            raise InvalidInput(N_("a new ID type needs the new ID number too"))
         row["id_number"] = runtime.vault.reveal(
             id_type, cert.holder.id_hash, cert.holder.id_ciphertext
         )
@@ -443,9 +446,19 @@ def reissue(
         if cert.status != "valid" and not _submitted_before(
             session, body_id, digest, idempotency_key
         ):
+            if cert.status == "revoked":
+                raise Conflict(
+                    N_(
+                        "certificate {number} is revoked; only a valid certificate can be corrected"
+                    ),
+                    number=cert.number,
+                )
             raise Conflict(
-                f"certificate {cert.number} is {cert.status}; only a valid certificate "
-                "can be corrected"
+                N_(
+                    "certificate {number} is superseded by a corrected certificate; only a "
+                    "valid certificate can be corrected"
+                ),
+                number=cert.number,
             )
         row = correction_row(runtime, session, cert, changes)
         body_code = cert.body.code

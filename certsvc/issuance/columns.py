@@ -20,6 +20,7 @@ from sqlalchemy.orm import QueryableAttribute
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.domain.routes import DirectGround, Route
+from certsvc.i18n import N_, Message
 from certsvc.models import Certificate
 from certsvc.models.base import text_limit
 
@@ -52,17 +53,23 @@ class Column:
     hint_en: str
 
     @property
+    def label(self) -> Message:
+        """The column's name in the reader's language (``label_zh`` in Chinese), for messages
+        such as a row error's ``证件号码：…``."""
+        return Message(self.label_en)
+
+    @property
     def header(self) -> str:
         """The header the template writes, e.g. ``"证件号码 ID number"``."""
         return f"{self.label_zh} {self.label_en}"
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("name", "姓名", "Name", True, "与证件一致的姓名", "Full name as on the ID document"),
+    Column("name", "姓名", N_("Name"), True, "与证件一致的姓名", "Full name as on the ID document"),
     Column(
         "id_type",
         "证件类型",
-        "ID type",
+        N_("ID type"),
         True,
         "如：居民身份证",
         "Type of ID document, e.g. resident identity card",
@@ -70,7 +77,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "id_number",
         "证件号码",
-        "ID number",
+        N_("ID number"),
         True,
         "居民身份证18位，末位可为X；请设置为文本格式",
         "18 characters for a resident ID card, the last may be X; format the cells as text",
@@ -78,7 +85,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "employer_uscc",
         "工作单位统一社会信用代码",
-        "Employer credit code",
+        N_("Employer credit code"),
         True,
         "工作单位的18位统一社会信用代码",
         "The employer's 18-character unified social credit code",
@@ -86,7 +93,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "employer_name",
         "工作单位名称",
-        "Employer name",
+        N_("Employer name"),
         False,
         "选填，与营业执照一致",
         "Optional; as on the business licence",
@@ -94,7 +101,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "occupation_code",
         "职业编码",
-        "Occupation code",
+        N_("Occupation code"),
         True,
         "国家职业分类大典编码，如 6-18-01-01",
         "Code in the national occupation classification, e.g. 6-18-01-01",
@@ -102,7 +109,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "work_type",
         "工种/职业方向",
-        "Work type",
+        N_("Work type"),
         False,
         "选填，工种或职业方向",
         "Optional; work type or specialty within the occupation",
@@ -110,7 +117,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "level",
         "等级",
-        "Level",
+        N_("Level"),
         True,
         "技能等级，如：中级工",
         "Skill level, e.g. 中级工 (level 4)",
@@ -118,7 +125,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "issue_date",
         "发证日期",
-        "Issue date",
+        N_("Issue date"),
         False,
         "选填，格式 YYYY-MM-DD",
         "Optional; YYYY-MM-DD",
@@ -126,7 +133,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "route",
         "认定方式",
-        "Route",
+        N_("Route"),
         False,
         "选填，留空为正常认定",
         "Optional; empty means regular assessment",
@@ -134,7 +141,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "direct_ground",
         "直接认定依据",
-        "Direct-certification ground",
+        N_("Direct-certification ground"),
         False,
         "直接认定时必填，从下拉列表选择",
         "Required for direct certification; choose from the list",
@@ -142,7 +149,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "direct_evidence",
         "直接认定事实",
-        "Evidence",
+        N_("Evidence"),
         False,
         "直接认定时填写具体事实，将在查验页面显示",
         "Facts behind a direct certification; shown when the certificate is verified",
@@ -150,7 +157,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "corrects",
         "更正原证书编号",
-        "Corrects certificate",
+        N_("Corrects certificate"),
         False,
         "仅更正已发证书时填写原证书编号",
         "Only when correcting an issued certificate: its number",

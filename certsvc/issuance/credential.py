@@ -37,6 +37,7 @@ from certsvc.domain.ids import IdType
 from certsvc.domain.levels import Level
 from certsvc.domain.routes import DirectGround, Route
 from certsvc.errors import MalformedToken
+from certsvc.i18n import N_
 from certsvc.issuance.context import context_url
 from certsvc.signing.statuslist import ENTRY_TYPE, PURPOSE, StatusEntry
 from certsvc.signing.vc import VC_CONTEXT_V2, check_credential, credential_bytes
@@ -105,15 +106,15 @@ def parse_qr_payload(payload: bytes) -> QrClaims:
     try:
         text = payload.decode()
     except UnicodeDecodeError as exc:
-        raise MalformedToken("the QR payload is not UTF-8 text") from exc
+        raise MalformedToken(N_("the QR payload is not UTF-8 text")) from exc
     if text.startswith("["):
         return _parse_format_1(text)
     parts = text.split("|")
     if len(parts) < 5 or parts[0] != str(QR_PAYLOAD_VERSION):
-        raise MalformedToken("the QR payload is not a certsvc certificate (format 1 or 2)")
+        raise MalformedToken(N_("the QR payload is not a certsvc certificate (format 1 or 2)"))
     number, name, occupation, date = parts[1], "|".join(parts[2:-2]), parts[-2], parts[-1]
     if not (number and name and _OCCUPATION_DIGITS.fullmatch(occupation)):
-        raise MalformedToken("the QR payload is not a certsvc certificate (format 2)")
+        raise MalformedToken(N_("the QR payload is not a certsvc certificate (format 2)"))
     code = "-".join(
         occupation[start:end]
         for start, end in zip((0, *_OCCUPATION_HYPHENS), (*_OCCUPATION_HYPHENS, None), strict=True)
@@ -126,7 +127,7 @@ def _parse_format_1(text: str) -> QrClaims:
     try:
         body = json.loads(text)
     except ValueError as exc:
-        raise MalformedToken("the QR payload is not JSON") from exc
+        raise MalformedToken(N_("the QR payload is not JSON")) from exc
     if not (
         isinstance(body, list)
         and len(body) == 5
@@ -135,7 +136,7 @@ def _parse_format_1(text: str) -> QrClaims:
         and isinstance(body[4], int)
         and not isinstance(body[4], bool)
     ):
-        raise MalformedToken("the QR payload is not a certsvc certificate (format 1)")
+        raise MalformedToken(N_("the QR payload is not a certsvc certificate (format 1)"))
     return QrClaims(body[1], body[2], body[3], _payload_date(str(body[4])))
 
 
@@ -146,7 +147,9 @@ def _payload_date(digits: str) -> dt.date:
             return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
         except ValueError:
             pass
-    raise MalformedToken(f"the QR payload has an impossible issue date {digits[:16]!r}")
+    raise MalformedToken(
+        N_("the QR payload has an impossible issue date {date}"), date=repr(digits[:16])
+    )
 
 
 def _credential_strings(facts: CertifiedFacts, public_url: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 
 from certsvc.errors import BadFile
+from certsvc.i18n import N_, Message
 from certsvc.issuance.cells import (
     MAX_COLUMNS,
     SAVE_AS,
@@ -30,11 +31,15 @@ def decode_csv(data: bytes) -> tuple[str, str]:
         if encoding == "utf-8-sig" or _mostly_utf8(data):
             # UTF-8 with a stray byte: GB18030 would "succeed" and turn every name into
             # other, wrong characters, so refuse instead of guessing.
-            raise _undecodable(data, utf8_error, "UTF-8 text with an invalid byte") from None
+            raise _undecodable(
+                data, utf8_error, Message(N_("UTF-8 text with an invalid byte"))
+            ) from None
         try:
             return data.decode("gb18030"), "gb18030"
         except UnicodeDecodeError:
-            raise _undecodable(data, utf8_error, "neither UTF-8 nor GB18030 text") from None
+            raise _undecodable(
+                data, utf8_error, Message(N_("neither UTF-8 nor GB18030 text"))
+            ) from None
 
 
 def _mostly_utf8(data: bytes) -> bool:
@@ -45,12 +50,17 @@ def _mostly_utf8(data: bytes) -> bool:
     return valid > invalid
 
 
-def _undecodable(data: bytes, error: UnicodeDecodeError, what: str) -> BadFile:
+def _undecodable(data: bytes, error: UnicodeDecodeError, what: Message) -> BadFile:
     offset = error.start
     line = data.count(b"\n", 0, offset) + 1
     return BadFile(
-        f"the file is {what} (unreadable byte at offset {offset}, line {line}): "
-        "open it in Excel and save it as “CSV UTF-8 (逗号分隔)”, or as .xlsx"
+        N_(
+            "the file is {what} (unreadable byte at offset {offset}, line {line}): "
+            "open it in Excel and save it as “CSV UTF-8 (逗号分隔)”, or as .xlsx"
+        ),
+        what=what,
+        offset=offset,
+        line=line,
     )
 
 
@@ -76,12 +86,26 @@ def csv_records(text: str) -> Iterator[Record]:
                 yield row_number, []  # blank; the caller skips it
                 continue
             if len(record) > MAX_COLUMNS and "".join(record[MAX_COLUMNS:]).strip():
-                raise BadFile(_too_wide(row_number))
+                raise BadFile(
+                    N_(
+                        "row {row} has values beyond column {column} (column {count}): a "
+                        "results file has the template's columns only; delete the values far "
+                        "to the right (or the extra separators in that line) and upload again"
+                    ),
+                    row=row_number,
+                    column=column_letter(MAX_COLUMNS - 1),
+                    count=MAX_COLUMNS,
+                )
             yield row_number, [Cell(value) for value in record[:MAX_COLUMNS]]
     except csv.Error as exc:
         raise BadFile(
-            f"the CSV file cannot be read near row {row_number + 1}: {exc}; "
-            f"check the quotes in that row, or {SAVE_AS}"
+            N_(
+                "the CSV file cannot be read near row {row}: {detail}; "
+                "check the quotes in that row, or {advice}"
+            ),
+            row=row_number + 1,
+            detail=str(exc),
+            advice=SAVE_AS,
         ) from None
 
 
@@ -109,11 +133,3 @@ def _count_unquoted(line: str, delimiter: str) -> int:
         elif char == delimiter and not quoted:
             count += 1
     return count
-
-
-def _too_wide(row_number: int) -> str:
-    return (
-        f"row {row_number} has values beyond column {column_letter(MAX_COLUMNS - 1)} "
-        f"(the {MAX_COLUMNS}th): a results file has the template's columns only; delete the "
-        "values far to the right (or the extra separators in that line) and upload again"
-    )

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from certsvc.errors import BadFile, RowError
+from certsvc.i18n import N_, Message, plural
 from certsvc.issuance.cells import FORMULA_MESSAGE, SAVE_AS, Cell, Record, sheet_row_limit
 from certsvc.issuance.columns import (
     COLUMNS,
@@ -39,15 +40,15 @@ from certsvc.issuance.xlsxfile import xlsx_records
 
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
-_BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"%PDF", "a PDF document"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"Rar!", "a RAR archive"),
-    (b"7z\xbc\xaf", "a 7-Zip archive"),
-    (b"{\\rtf", "an RTF document"),
+_BINARY_SIGNATURES: tuple[tuple[bytes, Message], ...] = (
+    (b"%PDF", Message(N_("a PDF document"))),
+    (b"\x89PNG", Message(N_("a PNG image"))),
+    (b"\xff\xd8\xff", Message(N_("a JPEG image"))),
+    (b"GIF8", Message(N_("a GIF image"))),
+    (b"\x1f\x8b", Message(N_("a gzip archive"))),
+    (b"Rar!", Message(N_("a RAR archive"))),
+    (b"7z\xbc\xaf", Message(N_("a 7-Zip archive"))),
+    (b"{\\rtf", Message(N_("an RTF document"))),
 )
 # Columns whose values are identifiers: Excel rounds numbers to 15 significant digits.
 _TEXT_ONLY_KEYS = frozenset({"id_number", "employer_uscc", "corrects"})
@@ -109,33 +110,44 @@ def read_results_file(data: bytes, filename: str, *, max_rows: int = 10_000) -> 
 def _sniff_format(data: bytes, filename: str) -> str:
     """Return "xlsx" or "csv" from the file's first bytes, or raise BadFile."""
     if not data.strip():
-        raise BadFile("the file has no data rows (it is empty): fill in the template and upload it")
+        raise BadFile(
+            N_("the file has no data rows (it is empty): fill in the template and upload it")
+        )
     if data.startswith(_OLE_SIGNATURE):
         # An encrypted .xlsx is also an OLE container; tell the two apart.
         if "EncryptedPackage".encode("utf-16-le") in data:
             raise BadFile(
-                "the workbook is protected with a password: remove the password "
-                "(文件→信息→保护工作簿) and upload it again"
+                N_(
+                    "the workbook is protected with a password: remove the password "
+                    "(文件→信息→保护工作簿) and upload it again"
+                )
             )
-        raise BadFile("old .xls files are not supported: save as .xlsx or CSV UTF-8")
+        raise BadFile(N_("old .xls files are not supported: save as .xlsx or CSV UTF-8"))
     if data.startswith(_ZIP_SIGNATURES):
         return "xlsx"
     for signature, what in _BINARY_SIGNATURES:
         if data.startswith(signature):
-            raise BadFile(f"the file is {what}, not a results file: {SAVE_AS}")
+            raise BadFile(
+                N_("the file is {what}, not a results file: {advice}"), what=what, advice=SAVE_AS
+            )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise BadFile(
-            "the file is saved as Unicode text (UTF-16), which is not supported: "
-            "save it as “CSV UTF-8 (逗号分隔)” and upload again"
+            N_(
+                "the file is saved as Unicode text (UTF-16), which is not supported: "
+                "save it as “CSV UTF-8 (逗号分隔)” and upload again"
+            )
         )
     if filename.lower().endswith((".xlsx", ".xlsm")):
         raise BadFile(
-            "the .xlsx file is damaged or not an Excel workbook: open it in Excel, "
-            "save it again as .xlsx and upload again"
+            N_(
+                "the .xlsx file is damaged or not an Excel workbook: open it in Excel, "
+                "save it again as .xlsx and upload again"
+            )
         )
     if b"\x00" in data:
         raise BadFile(
-            f"the file is not a spreadsheet or a text file (it contains NUL bytes): {SAVE_AS}"
+            N_("the file is not a spreadsheet or a text file (it contains NUL bytes): {advice}"),
+            advice=SAVE_AS,
         )
     return "csv"
 
@@ -159,9 +171,14 @@ def _read_records(
     for row_number, cells in records:
         if row_number > length_limit:
             raise BadFile(
-                f"the file reaches row {row_number:,}: a file of at most {max_rows} rows may "
-                f"be at most {length_limit:,} rows long, blank rows included; delete the empty "
-                "rows below or between the data and upload again"
+                N_(
+                    "the file reaches row {row}: a file of at most {max_rows} rows may be at "
+                    "most {length_limit} rows long, blank rows included; delete the empty rows "
+                    "below or between the data and upload again"
+                ),
+                row=f"{row_number:,}",
+                max_rows=max_rows,
+                length_limit=f"{length_limit:,}",
             )
         if all(not _clean(cell.text) for cell in cells):
             continue  # blank rows are skipped wherever they are
@@ -170,14 +187,22 @@ def _read_records(
             continue
         if len(rows) >= max_rows:
             raise BadFile(
-                f"the file has more than {max_rows} rows; "
-                f"split it into files of at most {max_rows} rows"
+                N_(
+                    "the file has more than {max_rows} rows; split it into files of at most "
+                    "{max_rows} rows"
+                ),
+                max_rows=max_rows,
             )
         row, row_errors = _read_row(row_number, cells, layout)
         key = tuple(row.values[c.key] for c in COLUMNS)
         if key in seen:
             row_errors.append(
-                RowError.of(row_number, "", f"same as row {seen[key]}: delete one of the two")
+                RowError.of(
+                    row_number,
+                    "",
+                    N_("same as row {first}: delete one of the two"),
+                    first=seen[key],
+                )
             )
         else:
             seen[key] = row_number
@@ -186,16 +211,21 @@ def _read_records(
                 RowError.of(
                     row_number,
                     "",
-                    f"this is the template's example row ({EXAMPLE_ROW['name']}): "
-                    "delete it and enter real results",
+                    N_(
+                        "this is the template's example row ({name}): delete it and enter "
+                        "real results"
+                    ),
+                    name=EXAMPLE_ROW["name"],
                 )
             )
         rows.append(row)
         errors.extend(row_errors)
     if not rows:
         raise BadFile(
-            "the file has no data rows: fill in one row per person under the header "
-            "and upload it again"
+            N_(
+                "the file has no data rows: fill in one row per person under the header "
+                "and upload it again"
+            )
         )
     return rows, errors
 
@@ -212,27 +242,45 @@ def _read_row(row_number: int, cells: list[Cell], layout: _Layout) -> tuple[RawR
                     RowError.of(
                         row_number,
                         "",
-                        f"column {column_letter(position)} has a value but no header: "
-                        "move the value into the right column or delete it",
+                        N_(
+                            "column {letter} has a value but no header: move the value into "
+                            "the right column or delete it"
+                        ),
+                        letter=column_letter(position),
                     )
                 )
             continue
         values[key] = text
         label = _label(key)
         if cell.problem is not None:
-            errors.append(RowError.of(row_number, key, f"{label}: {cell.problem}"))
+            errors.append(
+                RowError.of(
+                    row_number, key, N_("{column}: {problem}"), column=label, problem=cell.problem
+                )
+            )
         elif cell.is_number and key in _TEXT_ONLY_KEYS:
             errors.append(
                 RowError.of(
                     row_number,
                     key,
-                    f"{label}: the cell holds a number, and Excel keeps only 15 digits of a "
-                    "number: format the column as text (设置单元格格式→文本) and type the "
-                    "value again",
+                    N_(
+                        "{column}: the cell holds a number, and Excel keeps only 15 digits of "
+                        "a number: format the column as text (设置单元格格式→文本) and type "
+                        "the value again"
+                    ),
+                    column=label,
                 )
             )
         elif text.startswith("="):
-            errors.append(RowError.of(row_number, key, f"{label}: {FORMULA_MESSAGE}"))
+            errors.append(
+                RowError.of(
+                    row_number,
+                    key,
+                    N_("{column}: {problem}"),
+                    column=label,
+                    problem=FORMULA_MESSAGE,
+                )
+            )
         errors.extend(_length_problems(row_number, key, text))
         # Control characters are not this module's business: validate_rows refuses them.
         if key in MULTILINE_KEYS:
@@ -244,8 +292,19 @@ def _length_problems(row_number: int, key: str, text: str) -> list[RowError]:
     limit = MAX_EVIDENCE_CHARS if key == "direct_evidence" else MAX_CELL_CHARS
     if len(text) <= limit:
         return []
-    message = f"the text is {len(text)} characters long; at most {limit} are accepted: shorten it"
-    return [RowError.of(row_number, key, f"{_label(key)}: {message}")]
+    return [
+        RowError.of(
+            row_number,
+            key,
+            N_(
+                "{column}: the text is {length} characters long; at most {limit} are "
+                "accepted: shorten it"
+            ),
+            column=_label(key),
+            length=len(text),
+            limit=limit,
+        )
+    ]
 
 
 def _is_example(values: Mapping[str, str]) -> bool:
@@ -257,8 +316,8 @@ def _clean(text: str) -> str:
     return text.strip().strip("\u200b\ufeff").strip()
 
 
-def _label(key: str) -> str:
-    return COLUMNS_BY_KEY[key].header
+def _label(key: str) -> Message:
+    return COLUMNS_BY_KEY[key].label
 
 
 # --- header ------------------------------------------------------------------------------
@@ -286,7 +345,7 @@ def _read_header(cells: Sequence[Cell], row_number: int) -> _Layout:
     """
     layout: _Layout = []
     unknown: list[str] = []
-    duplicates: list[str] = []
+    duplicates: list[str] = []  # “header” (B, E): the columns that repeat a header
     first_seen: dict[str, int] = {}
     for position, cell in enumerate(cells):
         text = _clean(cell.text)
@@ -299,41 +358,81 @@ def _read_header(cells: Sequence[Cell], row_number: int) -> _Layout:
             layout.append(None)
         elif key in first_seen:
             duplicates.append(
-                f"“{COLUMNS_BY_KEY[key].header}” (columns "
-                f"{column_letter(first_seen[key])} and {column_letter(position)})"
+                f"“{COLUMNS_BY_KEY[key].header}” "
+                f"({column_letter(first_seen[key])}, {column_letter(position)})"
             )
             layout.append(None)
         else:
             first_seen[key] = position
             layout.append(key)
-    accepted = "; ".join(c.header + ("" if c.required else " (optional)") for c in COLUMNS)
+    accepted = Message(
+        N_("The accepted columns are: {required}; optional: {optional}."),
+        required="; ".join(c.header for c in COLUMNS if c.required),
+        optional="; ".join(c.header for c in COLUMNS if not c.required),
+    )
     if not first_seen:
         # Not one header recognised: most likely the header row was deleted and this is data.
         raise BadFile(
-            f"row {row_number} is not a header row: none of its cells names a column. "
-            "The first non-blank row must be the header: insert the template's header row "
-            f"above the data and upload again. The accepted columns are: {accepted}."
+            N_(
+                "row {row} is not a header row: none of its cells names a column. The first "
+                "non-blank row must be the header: insert the template's header row above "
+                "the data and upload again. {accepted}"
+            ),
+            row=row_number,
+            accepted=accepted,
         )
     missing = [c.header for c in COLUMNS if c.required and c.key not in first_seen]
     problems = _header_problems(unknown, duplicates, missing)
-    if problems:
+    if problems is not None:
         raise BadFile(
-            f"the header in row {row_number} is not right: {' '.join(problems)} "
-            f"The accepted columns are: {accepted}. Start from the template if in doubt."
+            N_(
+                "the header in row {row} is not right: {problems} {accepted} Start from the "
+                "template if in doubt."
+            ),
+            row=row_number,
+            problems=problems,
+            accepted=accepted,
         )
     return layout
 
 
-def _header_problems(unknown: list[str], duplicates: list[str], missing: list[str]) -> list[str]:
-    problems: list[str] = []
+def _header_problems(
+    unknown: list[str], duplicates: list[str], missing: list[str]
+) -> Message | None:
+    """Each kind of problem as one sentence; several are chained with ``{first} {then}``."""
+    problems: list[Message] = []
     if unknown:
         problems.append(
-            f"column(s) {', '.join(unknown)} have a header that is not one of the accepted "
-            "columns: rename the header to one of them, or delete the column."
+            plural(
+                "column {columns} has a header that is not one of the accepted columns: "
+                "rename the header to one of them, or delete the column.",
+                "columns {columns} have a header that is not one of the accepted columns: "
+                "rename the headers to accepted ones, or delete the columns.",
+                len(unknown),
+                columns=", ".join(unknown),
+            )
         )
     if duplicates:
-        problems.append(f"duplicate column(s) {', '.join(duplicates)}: keep only one of each.")
+        problems.append(
+            plural(
+                "duplicate column {columns}: keep only one of each.",
+                "duplicate columns {columns}: keep only one of each.",
+                len(duplicates),
+                columns=", ".join(duplicates),
+            )
+        )
     if missing:
-        quoted = ", ".join(f"“{m}”" for m in missing)
-        problems.append(f"required column(s) missing: {quoted}: add them.")
-    return problems
+        problems.append(
+            plural(
+                "required column missing: {columns}: add it.",
+                "required columns missing: {columns}: add them.",
+                len(missing),
+                columns=", ".join(f"“{m}”" for m in missing),
+            )
+        )
+    if not problems:
+        return None
+    chained = problems[0]
+    for then in problems[1:]:
+        chained = Message(N_("{first} {then}"), first=chained, then=then)
+    return chained

@@ -41,6 +41,7 @@ from certsvc.errors import (
     NotFound,
     RowError,
 )
+from certsvc.i18n import N_, Message
 from certsvc.issuance.status import assign_entries, mark_not_current
 from certsvc.issuance.store import (
     IssuedCertificate,
@@ -141,9 +142,11 @@ def _issue_once(
             if replay is not None:
                 return replay, {}
         raise ConcurrentChange(
-            "another batch certified the same person for the same occupation and level at the "
-            "same moment; nothing from this batch was issued — submit it again to see which "
-            "rows are affected"
+            N_(
+                "another batch certified the same person for the same occupation and level at "
+                "the same moment; nothing from this batch was issued — submit it again to see "
+                "which rows are affected"
+            )
         ) from exc
 
 
@@ -158,9 +161,9 @@ def _issue(
     replay = _find_replay(session, body, sub.content_sha256, sub.idempotency_key)
     if replay is not None:
         return replay, {}
-    require_active(body, "issue")
+    require_active(body, Message(N_("issue certificates")))
     if not sub.rows and not sub.read_errors:
-        raise BatchRejected([RowError.of(1, "", "the batch has no rows")])
+        raise BatchRejected([RowError.of(1, "", N_("the batch has no rows"))])
     requests, errors = validate_rows(session, body, sub.rows, runtime.vault)
     errors = [*sub.read_errors, *errors]
     if errors:
@@ -192,7 +195,9 @@ def _issue(
 def _body(session: Session, body_code: str) -> CertificationBody:
     body = session.scalar(select(CertificationBody).where(CertificationBody.code == body_code))
     if body is None:
-        raise NotFound(f"no certification body with code {body_code}; `certsvc body list`")
+        raise NotFound(
+            N_("no certification body with code {code}; `certsvc body list`"), code=body_code
+        )
     return body
 
 
@@ -207,8 +212,11 @@ def _find_replay(
         )
         if batch is not None and batch.content_sha256 != content_sha256:
             raise Conflict(
-                f"idempotency key {idempotency_key!r} was used for a different batch; "
-                "use a new key for new content"
+                N_(
+                    "idempotency key {key} was used for a different batch; use a new key for "
+                    "new content"
+                ),
+                key=repr(idempotency_key),
             )
     if batch is None:
         batch = session.scalar(
@@ -255,8 +263,14 @@ def _allocate_numbers(
         last = int(session.execute(stmt).scalar_one())
         if last > MAX_SERIAL:
             raise Conflict(
-                f"certificate serials for {body.code}, {year}, {level.printed_zh} are used up "
-                f"(the number format allows {MAX_SERIAL:,} a year)"
+                N_(
+                    "certificate serials for {body}, {year}, {level} are used up (the number "
+                    "format allows {maximum} a year)"
+                ),
+                body=body.code,
+                year=year,
+                level=level.printed_zh,
+                maximum=f"{MAX_SERIAL:,}",
             )
         first = last - len(members) + 1
         for offset, r in enumerate(members):
@@ -347,7 +361,10 @@ def _supersede(
             )
         )
         if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict(f"certificate {r.corrects.number} changed while this batch was issued")
+            raise Conflict(
+                N_("certificate {number} changed while this batch was issued"),
+                number=r.corrects.number,
+            )
         superseded.append(r.corrects.number)
         corrected.append(r.corrects)
     mark_not_current(session, corrected, signer, runtime.settings.public_url, now)
@@ -400,14 +417,21 @@ def revoke(runtime: Runtime, number: str, reason: str, actor: str = "") -> Certi
 def _revoke(runtime: Runtime, number: str, reason: str, actor: str) -> Certificate:
     reason = reason.strip()
     if len(reason) < 4:
-        raise InvalidInput("give a reason for the revocation (shown to anyone who verifies)")
-    check_text("reason", reason, multiline=True)  # signed, and shown on the public page
+        raise InvalidInput(N_("give a reason for the revocation (shown to anyone who verifies)"))
+    check_text(
+        Message(N_("reason")), reason, multiline=True
+    )  # signed, and shown on the public page
     with runtime.db.transaction() as session:
         cert = session.scalar(select(Certificate).where(Certificate.number == number))
         if cert is None:
-            raise NotFound(f"no certificate {number}")
+            raise NotFound(N_("no certificate {number}"), number=number)
         if cert.status != "valid":
-            raise Conflict(f"certificate {number} is already {cert.status}")
+            if cert.status == "revoked":
+                raise Conflict(N_("certificate {number} is already revoked"), number=number)
+            raise Conflict(
+                N_("certificate {number} is already superseded by a corrected certificate"),
+                number=number,
+            )
         now = utcnow()
         cert.status = "revoked"
         cert.status_reason = reason

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from certsvc.bodies.keyring import Keyring
 from certsvc.errors import NotFound
+from certsvc.i18n import N_
 from certsvc.models import Certificate, CertificationBody, StatusList, utcnow
 from certsvc.runtime import Runtime
 from certsvc.signing.jwks import format_rfc3339
@@ -195,7 +196,7 @@ def _find(session: Session, body_code: str, number: int) -> StatusList:
         .where(CertificationBody.code == body_code, StatusList.number == number)
     )
     if row is None:
-        raise NotFound(f"body {body_code} has no status list {number}")
+        raise NotFound(N_("body {body} has no status list {number}"), body=body_code, number=number)
     return row
 
 

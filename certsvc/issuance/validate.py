@@ -33,8 +33,8 @@ from certsvc.domain.text import check_text, check_visible
 from certsvc.domain.uscc import normalize_uscc
 from certsvc.errors import CertsvcError, InvalidInput, RowError
 from certsvc.holders.identity import IdVault
-from certsvc.i18n import Message
-from certsvc.issuance.columns import MULTILINE_KEYS, max_chars
+from certsvc.i18n import N_, Message
+from certsvc.issuance.columns import COLUMNS_BY_KEY, MULTILINE_KEYS, max_chars
 from certsvc.models import Certificate, CertificationBody, Holder, Occupation
 from certsvc.render.typeface import check_renderable
 
@@ -101,7 +101,21 @@ class _RowChecker:
         self.ok = True
 
     def fail(self, column: str, message: str | Message, /, **params: Any) -> None:
-        self.errors.append(RowError.of(self.row, column, message, **params))
+        """Record a problem; a problem in one cell is prefixed with the column's label
+        (``证件号码：…``), rendered in the reader's language as the rest of the message."""
+        problem = message if isinstance(message, Message) else Message(message, **params)
+        if column:
+            self.errors.append(
+                RowError.of(
+                    self.row,
+                    column,
+                    N_("{column}: {problem}"),
+                    column=COLUMNS_BY_KEY[column].label,
+                    problem=problem,
+                )
+            )
+        else:
+            self.errors.append(RowError.of(self.row, column, problem))
         self.ok = False
 
     def field(
@@ -114,7 +128,7 @@ class _RowChecker:
     ) -> T | None:
         text = self.values.get(column, "").strip()
         if not text and required:
-            self.fail(column, "required: this cell is empty")
+            self.fail(column, N_("required: this cell is empty"))
             return None
         key = (column, text)
         outcome = self.memo.get(key, _UNSEEN) if repeats else _UNSEEN
@@ -136,23 +150,28 @@ def check_cell(column: str, text: str) -> None:
     """The text rule of one cell (:mod:`certsvc.domain.text`), checked for every route into
     signing (file, console, API): visible characters everywhere, and no ID number in the
     free-text columns."""
-    label = column.replace("_", " ")
+    # The message is shown after the column's label ("工种/职业方向：该值…"), so it names
+    # the cell as "the value".
+    field = Message(N_("value"))
     multiline = column in MULTILINE_KEYS
     if column in FREE_TEXT_COLUMNS:
-        check_text(label, text, multiline=multiline)
+        check_text(field, text, multiline=multiline)
     else:
-        check_visible(label, text, multiline=multiline)
+        check_visible(field, text, multiline=multiline)
 
 
 def _parse_name(text: str) -> str:
     name = " ".join(text.split())
     check_renderable(name)  # a name the certificate font cannot print must not be issued
     if len(name) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"the name is longer than {MAX_NAME_LENGTH} characters")
+        raise InvalidInput(N_("the name is longer than {limit} characters"), limit=MAX_NAME_LENGTH)
     if not _NAME_RE.match(name):
         raise InvalidInput(
-            "the name may hold only Chinese characters, letters, spaces, '·' and '-': "
-            f"check {name!r} for digits or stray symbols"
+            N_(
+                "the name may hold only Chinese characters, letters, spaces, '·' and '-': "
+                "check {name} for digits or stray symbols"
+            ),
+            name=repr(name),
         )
     return name
 
@@ -168,18 +187,28 @@ def _parse_date(text: str) -> dt.date:
         except ValueError:
             continue
     else:
-        raise InvalidInput(f"{text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-26")
+        raise InvalidInput(
+            N_("{text} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-26"), text=repr(text)
+        )
     if value > today:
-        raise InvalidInput(f"the issue date {value} is in the future (today is {today} in China)")
+        raise InvalidInput(
+            N_("the issue date {date} is in the future (today is {today} in China)"),
+            date=value.isoformat(),
+            today=today.isoformat(),
+        )
     if value < EARLIEST_ISSUE_DATE:
-        raise InvalidInput(f"the issue date {value} is before {EARLIEST_ISSUE_DATE}")
+        raise InvalidInput(
+            N_("the issue date {date} is before {earliest}"),
+            date=value.isoformat(),
+            earliest=EARLIEST_ISSUE_DATE.isoformat(),
+        )
     return value
 
 
 def _parse_text(limit: int, *, printed: bool = False) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if len(text) > limit:
-            raise InvalidInput(f"longer than {limit} characters")
+            raise InvalidInput(N_("longer than {limit} characters"), limit=limit)
         if printed:
             check_renderable(text)
         return text
@@ -218,7 +247,7 @@ def _parse_cells(check: _RowChecker) -> _Cells:
     if id_type is not None:
         id_number = field("id_number", lambda text: normalize_id_number(id_type, text))
     elif not check.values.get("id_number", "").strip():
-        check.fail("id_number", "required: this cell is empty")
+        check.fail("id_number", N_("required: this cell is empty"))
     return _Cells(
         check=check,
         name=field("name", _parse_name),
@@ -269,17 +298,20 @@ def validate_rows(
             try:
                 check_certifiable(level)
             except CertsvcError as exc:
-                check.fail("level", exc.message)
+                check.fail("level", exc.text)
             try:
                 check_route(level, cells.route, cells.direct_ground, cells.direct_evidence)
             except CertsvcError as exc:
-                check.fail("route", exc.message)
+                check.fail("route", exc.text)
         occupation = occupations.get(cells.occupation_code or "")
         if cells.occupation_code and occupation is None:
             check.fail(
                 "occupation_code",
-                f"{cells.occupation_code} is not in the occupation catalogue; check the code "
-                "(form 6-18-01-01) or import it with `certsvc occupations import`",
+                N_(
+                    "{code} is not in the occupation catalogue; check the code "
+                    "(form 6-18-01-01) or import it with `certsvc occupations import`"
+                ),
+                code=cells.occupation_code,
             )
         if (
             occupation is not None
@@ -288,22 +320,35 @@ def validate_rows(
         ):
             check.fail(
                 "level",
-                f"outside the body's filed scope: {body.code} may not certify "
-                f"{occupation.code} {occupation.name_zh} at {level.printed_zh}",
+                N_(
+                    "outside the body's filed scope: {body} may not certify {code} "
+                    "{occupation} at {level}"
+                ),
+                body=body.code,
+                code=occupation.code,
+                occupation=occupation.name_zh,
+                level=level.printed_zh,
             )
         employer = cells.employer_uscc
         if employer is not None and not may_certify_employer(body, employer, cells.issue_date):
             check.fail(
                 "employer_uscc",
-                f"{employer} is neither the body itself nor a member of its chain on "
-                f"{cells.issue_date}; add it with `certsvc body member add` or check the code",
+                N_(
+                    "{employer} is neither the body itself nor a member of its chain on "
+                    "{date}; add it with `certsvc body member add` or check the code"
+                ),
+                employer=employer,
+                date=cells.issue_date.isoformat(),
             )
         corrects = corrected.get(cells.corrects) if cells.corrects else None
         if cells.corrects and corrects is None:
             check.fail(
                 "corrects",
-                f"{cells.corrects} is not a valid certificate of this body; only a valid "
-                "certificate can be corrected",
+                N_(
+                    "{number} is not a valid certificate of this body; only a valid "
+                    "certificate can be corrected"
+                ),
+                number=cells.corrects,
             )
         if not (
             check.ok
@@ -319,7 +364,9 @@ def validate_rows(
         key = (cells.id_type.value, digest, occupation.code, level.code)
         if key in seen:
             check.fail(
-                "", f"same person, occupation and level as row {seen[key]}: remove one of them"
+                "",
+                N_("same person, occupation and level as row {first}: remove one of them"),
+                first=seen[key],
             )
             continue
         seen[key] = check.row
@@ -408,9 +455,13 @@ def _already_certified(
                     RowError.of(
                         r.row,
                         "",
-                        f"this person already holds certificate {number} for this occupation "
-                        "and level; to fix a mistake in it, put its number in the "
-                        "'更正原证书编号 Corrects certificate' column",
+                        N_(
+                            "this person already holds certificate {number} for this "
+                            "occupation and level; to fix a mistake in it, put its number in "
+                            "the '{column}' column"
+                        ),
+                        number=number,
+                        column=COLUMNS_BY_KEY["corrects"].label,
                     )
                 )
     return errors

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from certsvc.errors import BadFile
+from certsvc.i18n import N_, Message
 from certsvc.issuance.cells import (
     FORMULA_MESSAGE,
     MAX_COLUMNS,
@@ -47,9 +48,11 @@ def xlsx_records(data: bytes, max_rows: int) -> Iterator[Record]:
         raise
     except Exception as exc:  # openpyxl and zipfile raise many kinds; none may escape
         raise BadFile(
-            "the .xlsx file is damaged or not an Excel workbook: "
-            f"{type(exc).__name__}: {_short(str(exc))}; open it in Excel, save it again "
-            "as .xlsx and upload again"
+            N_(
+                "the .xlsx file is damaged or not an Excel workbook: {detail}; open it in "
+                "Excel, save it again as .xlsx and upload again"
+            ),
+            detail=f"{type(exc).__name__}: {_short(str(exc))}",
         ) from exc
 
 
@@ -68,8 +71,10 @@ def _xlsx_records_unchecked(data: bytes, max_rows: int) -> Iterator[Record]:
         for row_number, row in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS), start=1):
             if row_number > MAX_SHEET_ROWS:
                 raise BadFile(
-                    "the .xlsx file is damaged: it has rows beyond Excel's last row; "
-                    "open it in Excel, save it again and upload again"
+                    N_(
+                        "the .xlsx file is damaged: it has rows beyond Excel's last row; "
+                        "open it in Excel, save it again and upload again"
+                    )
                 )
             # Rows absent from the file (a gap before a far row) come as one repeated blank
             # row: recognising it again costs nothing, so a gap of a million rows is cheap.
@@ -98,27 +103,38 @@ def _check_zip(data: bytes, max_rows: int) -> None:
         infos = archive.infolist()
         names = {info.filename for info in infos}
         if "mimetype" in names and b"opendocument" in archive.read("mimetype"):
-            raise BadFile(f"OpenDocument spreadsheets (.ods) are not supported: {SAVE_AS}")
+            raise BadFile(
+                N_("OpenDocument spreadsheets (.ods) are not supported: {advice}"), advice=SAVE_AS
+            )
         if "xl/workbook.bin" in names:
-            raise BadFile(f"binary workbooks (.xlsb) are not supported: {SAVE_AS}")
+            raise BadFile(
+                N_("binary workbooks (.xlsb) are not supported: {advice}"), advice=SAVE_AS
+            )
         if not any(name.startswith("xl/") for name in names):
-            raise BadFile(f"the ZIP archive is not an Excel workbook: {SAVE_AS}")
+            raise BadFile(N_("the ZIP archive is not an Excel workbook: {advice}"), advice=SAVE_AS)
         unpacked = sum(info.file_size for info in infos)
         if unpacked > _XLSX_MAX_UNPACKED_MB * 1024 * 1024:
             raise BadFile(
-                f"the .xlsx file is too large (more than {_XLSX_MAX_UNPACKED_MB} MB unpacked): "
-                "keep only the results sheet, and split it into files of at most "
-                f"{max_rows} rows"
+                N_(
+                    "the .xlsx file is too large (more than {megabytes} MB unpacked): "
+                    "keep only the results sheet, and split it into files of at most "
+                    "{max_rows} rows"
+                ),
+                megabytes=_XLSX_MAX_UNPACKED_MB,
+                max_rows=max_rows,
             )
         if (
             unpacked > _XLSX_UNPACKED_FLOOR_MB * 1024 * 1024
             and unpacked > _XLSX_MAX_PACKING_RATIO * len(data)
         ):
             raise BadFile(
-                f"the .xlsx file unpacks to {unpacked // (1024 * 1024)} MB, more than "
-                f"{_XLSX_MAX_PACKING_RATIO} times its size: it holds far more empty or repeated "
-                "cells than results. Copy only the results into the template (paste values) "
-                "and upload that"
+                N_(
+                    "the .xlsx file unpacks to {megabytes} MB, more than {ratio} times its "
+                    "size: it holds far more empty or repeated cells than results. Copy only "
+                    "the results into the template (paste values) and upload that"
+                ),
+                megabytes=unpacked // (1024 * 1024),
+                ratio=_XLSX_MAX_PACKING_RATIO,
             )
 
 
@@ -133,7 +149,7 @@ def _pick_sheet(workbook: Any) -> Any:
             return sheet
     if worksheets:
         return worksheets[0]
-    raise BadFile("the workbook has no worksheet: fill in the template and upload it again")
+    raise BadFile(N_("the workbook has no worksheet: fill in the template and upload it again"))
 
 
 def _xlsx_cell(cell: Any) -> Cell:
@@ -144,7 +160,13 @@ def _xlsx_cell(cell: Any) -> Cell:
         text = value if isinstance(value, str) else "=" + str(getattr(value, "text", ""))
         return Cell(text, FORMULA_MESSAGE)
     if data_type == "e":
-        return Cell(str(value), f"the cell shows the error {value}: type or paste the actual value")
+        return Cell(
+            str(value),
+            Message(
+                N_("the cell shows the error {value}: type or paste the actual value"),
+                value=str(value),
+            ),
+        )
     if value is None:
         return Cell("")
     if isinstance(value, str):

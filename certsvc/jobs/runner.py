@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from certsvc.errors import BatchRejected, CertsvcError, RowError
+from certsvc.i18n import N_, Message
 from certsvc.jobs import rendering
 from certsvc.jobs.queue import worker_name
 from certsvc.jobs.service import Attempt, LeaseLost, claim, decode_rows, read_input
@@ -44,17 +45,21 @@ def run_job(runtime: Runtime, job_id: str) -> None:
             "job %s: attempt %d lost its lease; another worker has it", job_id, attempt.number
         )
     except BatchRejected as exc:
-        attempt.fail(exc.code, exc.message, {"rows": [e.to_dict() for e in exc.errors[:1000]]})
+        attempt.fail(exc.code, exc.text, rows=exc.errors[:1000])
     except CertsvcError as exc:
-        attempt.fail(exc.code, exc.message)
+        attempt.fail(exc.code, exc.text)
     except Exception:
         # Not a problem a person can fix from the message: the details go to the worker's
         # log (never to the job, which people read), the job ends so it cannot loop.
         log.exception("job %s: attempt %d failed", job_id, attempt.number)
         attempt.fail(
             "internal_error",
-            "the job failed on the server; start it again, and if it fails again tell the "
-            "operator (the worker's log has the details)",
+            Message(
+                N_(
+                    "the job failed on the server; start it again, and if it fails again tell "
+                    "the operator (the worker's log has the details)"
+                )
+            ),
         )
 
 

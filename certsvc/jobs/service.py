@@ -48,7 +48,8 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from certsvc.errors import CertsvcError, JobNotFinished, JobResultExpired, NotFound
+from certsvc.errors import CertsvcError, JobNotFinished, JobResultExpired, NotFound, RowError
+from certsvc.i18n import N_, Message
 from certsvc.models import utcnow
 from certsvc.models.jobs import JOB_KINDS, Job, JobChunk
 
@@ -62,11 +63,14 @@ __all__ = [
     "Attempt",
     "LeaseLost",
     "claim",
+    "error_text",
     "get_job",
     "job_json",
     "list_jobs",
+    "public_outcome",
     "read_input",
     "result_chunks",
+    "row_errors",
     "submit",
     "sweep",
 ]
@@ -81,6 +85,8 @@ ASYNC_IMPORT_ROWS = 1_000
 MAX_ATTEMPTS = 5
 #: Progress is written at most this often (seconds); the last step always is.
 PROGRESS_INTERVAL = 0.5
+#: The key of a failed job's message record in its outcome (not shown as part of the outcome).
+_ERROR_TEXT = "error_text"
 
 
 class LeaseLost(CertsvcError):
@@ -201,7 +207,9 @@ def read_input(runtime: Runtime, job_id: str) -> Any:
             )
         )
     if len(sealed) < 13:
-        raise NotFound(f"job {job_id} has no stored input (it has ended, or never had one)")
+        raise NotFound(
+            N_("job {job} has no stored input (it has ended, or never had one)"), job=job_id
+        )
     plain = _input_key(runtime).decrypt(sealed[:12], sealed[12:], job_id.encode())
     return json.loads(zlib.decompress(plain))
 
@@ -275,7 +283,11 @@ class Attempt:
             .returning(Job.id)
         ).first()
         if owned is None:
-            raise LeaseLost(f"job {self.job_id}: attempt {self.number} no longer owns the job")
+            raise LeaseLost(
+                N_("job {job}: attempt {attempt} no longer owns the job"),
+                job=self.job_id,
+                attempt=self.number,
+            )
 
     def progress(self, done: int, total: int | None = None, *, force: bool = False) -> None:
         """Report ``done`` of ``total`` units (and renew the lease), at most twice a second."""
@@ -335,8 +347,24 @@ class Attempt:
             )
             _drop_input(session, self.job_id)
 
-    def fail(self, code: str, message: str, outcome: Mapping[str, Any] | None = None) -> None:
-        """End the attempt with an error a person can act on; nothing is downloadable."""
+    def fail(
+        self,
+        code: str,
+        message: Message,
+        outcome: Mapping[str, Any] | None = None,
+        *,
+        rows: Sequence[RowError] = (),
+    ) -> None:
+        """End the attempt with an error a person can act on; nothing is downloadable.
+
+        The message is kept in English (``error_message``, for logs and old readers) and as a
+        message record, so whoever looks at the job reads it in their own language
+        (:func:`error_text`); so are a rejected batch's ``rows`` (:func:`row_errors`).
+        """
+        stored = dict(outcome or {})
+        stored[_ERROR_TEXT] = message.to_record()
+        if rows:
+            stored["rows"] = [e.to_record() for e in rows]
         now = utcnow()
         with self.runtime.db.transaction() as session:
             self._fenced(
@@ -346,8 +374,8 @@ class Attempt:
                 run_seconds=(now - self.started_at).total_seconds(),
                 lease_until=None,
                 error_code=code[:64],
-                error_message=message,
-                outcome=dict(outcome or {}),
+                error_message=message.english,
+                outcome=stored,
             )
             session.execute(
                 delete(JobChunk).where(JobChunk.job_id == self.job_id, JobChunk.role == "result")
@@ -371,6 +399,15 @@ class SweepReport:
     expired: int
 
 
+_ABANDONED = Message(
+    N_(
+        "the job stopped its worker {attempts} times and was given up; submit it again, and if "
+        "it fails again tell the operator (the workers' logs say why)"
+    ),
+    attempts=MAX_ATTEMPTS,
+)
+
+
 def sweep(runtime: Runtime) -> SweepReport:
     """Hand out jobs whose worker died, re-queue lost messages, delete expired results.
 
@@ -391,11 +428,8 @@ def sweep(runtime: Runtime) -> SweepReport:
                     lease_until=None,
                     updated_at=now,
                     error_code="job_abandoned",
-                    error_message=(
-                        f"the job stopped its worker {MAX_ATTEMPTS} times and was given up; "
-                        "submit it again, and if it fails again tell the operator "
-                        "(the workers' logs say why)"
-                    ),
+                    error_message=_ABANDONED.english,
+                    outcome={_ERROR_TEXT: _ABANDONED.to_record()},
                 )
                 .returning(Job.id)
             )
@@ -450,7 +484,7 @@ def get_job(session: Session, body_id: int | None, job_id: str) -> Job:
         query = query.where(Job.body_id == body_id)
     job = session.scalar(query)
     if job is None:
-        raise NotFound(f"no job {job_id[:32]}; `certsvc jobs list` shows the jobs")
+        raise NotFound(N_("no job {job}; `certsvc jobs list` shows the jobs"), job=job_id[:32])
     return job
 
 
@@ -494,14 +528,14 @@ def job_json(job: Job) -> dict[str, Any]:
         "started_at": at(job.started_at),
         "finished_at": at(job.finished_at),
         "expires_at": at(job.expires_at),
-        "outcome": job.outcome,
+        "outcome": public_outcome(job),
         "result": (
             {"name": job.result_name, "type": job.result_type, "size": job.result_size}
             if job.state == "succeeded" and job.result_name
             else None
         ),
         "error": (
-            {"code": job.error_code, "message": job.error_message}
+            {"code": job.error_code, "message": str(error_text(job))}
             if job.state == "failed"
             else None
         ),
@@ -516,14 +550,35 @@ def result_chunks(
         job = get_job(session, body_id, job_id)
     if job.state == "expired" or (job.expires_at is not None and job.expires_at < utcnow()):
         raise JobResultExpired(
-            f"the result of job {job.id} was kept until {job.expires_at:%Y-%m-%d %H:%M} UTC "
-            "and has been deleted; start the job again"
+            N_(
+                "the result of job {job} was kept until {until} UTC and has been deleted; "
+                "start the job again"
+            ),
+            job=job.id,
+            until=f"{job.expires_at:%Y-%m-%d %H:%M}",
         )
     if job.state != "succeeded" or not job.result_name:
-        raise JobNotFinished(
-            f"job {job.id} is {job.state} and has no result to download yet; "
-            "wait until it has succeeded"
-        )
+        if job.state == "queued":
+            raise JobNotFinished(
+                N_(
+                    "job {job} is waiting in the queue and has no result to download yet; "
+                    "wait until it has succeeded"
+                ),
+                job=job.id,
+            )
+        if job.state == "running":
+            raise JobNotFinished(
+                N_(
+                    "job {job} is running and has no result to download yet; wait until it "
+                    "has succeeded"
+                ),
+                job=job.id,
+            )
+        if job.state == "failed":
+            raise JobNotFinished(
+                N_("job {job} failed and has no result to download; start it again"), job=job.id
+            )
+        raise JobNotFinished(N_("job {job} has no result to download"), job=job.id)
 
     def chunks() -> Iterator[bytes]:
         seq = 0
@@ -549,3 +604,46 @@ def encode_rows(rows: Sequence[tuple[int, Mapping[str, str]]]) -> list[list[Any]
 
 def decode_rows(data: list[list[Any]]) -> list[tuple[int, dict[str, str]]]:
     return [(int(n), {str(k): str(v) for k, v in values.items()}) for n, values in data]
+
+
+# --- reading a job's error in the reader's language -------------------------------------------
+
+
+def error_text(job: Job) -> Message:
+    """Why ``job`` failed, rendered (``str()``) in the current language.
+
+    A job failed before messages were kept as records has its English text only: that is
+    shown as it is.
+    """
+    record = job.outcome.get(_ERROR_TEXT) if job.outcome else None
+    if isinstance(record, dict):
+        return Message.from_record(record)
+    return _stored_english(job.error_message)
+
+
+def row_errors(job: Job) -> list[RowError]:
+    """The row errors a rejected batch left with its job (at most 1,000), oldest form too."""
+    found: list[RowError] = []
+    for record in (job.outcome or {}).get("rows", []):
+        if "text" in record:
+            found.append(RowError.from_record(record))
+        else:  # stored as English text by an earlier version
+            found.append(
+                RowError(record["row"], record["column"], _stored_english(record["message"]))
+            )
+    return found
+
+
+def _stored_english(text: str) -> Message:
+    """Text a job kept in English only (before messages were records): shown as it is, in
+    every language, since no catalogue entry matches a rendered sentence."""
+    return Message(text)
+
+
+def public_outcome(job: Job) -> dict[str, Any]:
+    """The job's outcome as people and clients see it: row errors rendered in the current
+    language, the message record left out (the error itself is shown as ``error``)."""
+    shown = {k: v for k, v in (job.outcome or {}).items() if k != _ERROR_TEXT}
+    if "rows" in shown:
+        shown["rows"] = [e.to_dict() for e in row_errors(job)]
+    return shown

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from certsvc.db import PUBLISH_EVENTS, after_commit
 from certsvc.errors import ConfigError
+from certsvc.i18n import N_
 from certsvc.models import Event, EventLogHead
 
 
@@ -40,7 +41,7 @@ def reserve(session: Session, count: int) -> int:
     ).scalar_one_or_none()
     if last is None:
         raise ConfigError(
-            "the event log has no head row: the schema is incomplete, run `certsvc init`"
+            N_("the event log has no head row: the schema is incomplete, run `certsvc init`")
         )
     return int(last) - count + 1
 

@@ -21,7 +21,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from certsvc.accounts.permissions import Permission
 from certsvc.domain.ids import redact_id_numbers
 from certsvc.errors import BadFile, BatchRejected, BodySuspended, InvalidInput
-from certsvc.i18n import bilingual, gettext, ngettext
+from certsvc.i18n import gettext, ngettext
 from certsvc.issuance import certificates
 from certsvc.issuance.columns import COLUMNS, template_choices
 from certsvc.issuance.rows import ParsedFile, read_results_file
@@ -40,10 +40,6 @@ _MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 def _tickets() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key or "", salt="certsvc-console-import")
-
-
-def _labels() -> dict[str, str]:
-    return {c.key: bilingual(c.label_zh, c.label_en) for c in COLUMNS}
 
 
 def _inflate(packed: bytes) -> bytes:
@@ -143,7 +139,6 @@ def import_preview() -> ResponseReturnValue:
         "console/preview.html",
         preview=preview,
         columns=COLUMNS,
-        labels=_labels(),
         filename=filename,
         confirm=confirm,
         upload=UploadForm(formdata=None),
@@ -245,7 +240,6 @@ def import_confirm() -> ResponseReturnValue:
             "console/preview.html",
             preview=preview,
             columns=COLUMNS,
-            labels=_labels(),
             filename=filename,
             confirm=ConfirmImportForm(formdata=None),
             upload=UploadForm(formdata=None),

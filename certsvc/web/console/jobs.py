@@ -63,23 +63,17 @@ def state_name(state: str) -> str:
 
 
 def error_text(job: Job) -> str:
-    """Why the job failed, for people: the job's own errors in both languages, a service
-    error's message as the service wrote it (as the console's error page shows it)."""
-    texts = {
-        "internal_error": gettext(
-            "The job failed on the server; start it again, and if it fails again tell the operator "
-            "(the worker's log has the details)."
-        ),
-        "job_abandoned": gettext(
-            "The job stopped its worker several times and was given up; submit it again, and if it "
-            "fails again tell the operator."
-        ),
-    }
-    return texts.get(job.error_code, job.error_message)
+    """Why the job failed, in the reader's language (the message kept with the job)."""
+    return str(service.error_text(job))
+
+
+def row_errors(job: Job) -> list[dict[str, object]]:
+    """A rejected batch's row errors, in the reader's language."""
+    return [e.to_dict() for e in service.row_errors(job)[:200]]
 
 
 def _status(job: Job) -> dict[str, object]:
-    data = service.job_json(job)
+    data = service.job_json(job)  # its error and row errors in the request's language
     data["state_name"] = state_name(job.state)
     data["label"] = _progress_label(job)
     data["page_url"] = url_for("console.job", job_id=job.id)
@@ -175,6 +169,7 @@ def job(job_id: str) -> ResponseReturnValue:
         status=_status(found),
         kind_name=kind_name,
         error_text=error_text(found),
+        row_errors=row_errors(found),
         refresh=REFRESH_SECONDS,
     )
     response = Response(html)
