@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
 import certsvc
 from certsvc.errors import BatchRejected, CertsvcError, RowError
@@ -30,7 +31,7 @@ from certsvc.issuance.columns import COLUMNS
 from certsvc.issuance.rows import read_results_file
 from certsvc.issuance.service import content_hash, issue_batch
 from certsvc.runtime import Runtime
-from tests.conftest import BODY_CODE, OTHER_USCC, csv_file, person_id, row
+from tests.conftest import BODY_CODE, OTHER_USCC, csv_file, logged_in, person_id, row
 
 ROOT = Path(certsvc.__file__).parent
 
@@ -397,3 +398,11 @@ def test_a_file_of_mistakes_is_reported_in_chinese(runtime: Runtime, body: str) 
     assert first[8] == "与第 7 行相同：请删除其中一行"
     # The same errors read in English where nobody asked for Chinese.
     assert errors[0].message.startswith("ID number: the check character (last) of this ID")
+
+
+def test_the_console_preview_names_the_column_once(runtime: Runtime, body: str, app: Flask) -> None:
+    issuer = logged_in(app, runtime, "issuer1", "issuer", body)
+    html = issuer.upload(csv_file([row(1, level="九级")])).get_data(as_text=True)
+    errors = re.findall(r'<ul class="errors">(.*?)</ul>', html, re.S)
+    assert len(errors) == 1 and errors[0].startswith("<li>Level: unknown level &#39;九级&#39;")
+    assert "<strong>" not in errors[0]

@@ -18,7 +18,7 @@ from flask.typing import ResponseReturnValue
 from certsvc.accounts.permissions import Permission
 from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.errors import BatchRejected, CertsvcError
-from certsvc.i18n import bilingual, gettext
+from certsvc.i18n import gettext
 from certsvc.issuance import certificates
 from certsvc.registry.stats import compute_stats
 from certsvc.spreadsheets import SafeCsvWriter
@@ -215,7 +215,7 @@ def certificate_correct(number: str) -> ResponseReturnValue:
                 new_number = result.certificates[0].number
                 entry.detail.update(new=new_number, batch=result.batch_id)
         except BatchRejected as exc:
-            errors = [f"{_label(e.column)}: {e.message}" for e in exc.errors]
+            errors = [e.message for e in exc.errors]  # a cell's error names its column
             status = exc.http_status
         except CertsvcError as exc:
             errors = [exc.message]
@@ -226,12 +226,3 @@ def certificate_correct(number: str) -> ResponseReturnValue:
     elif request.method == "POST":
         status = 422
     return render_template("console/correct.html", cert=cert, form=form, errors=errors), status
-
-
-def _label(column: str) -> str:
-    from certsvc.issuance.columns import COLUMNS_BY_KEY
-
-    found = COLUMNS_BY_KEY.get(column)
-    if found is None:
-        return gettext("Whole row")
-    return bilingual(found.label_zh, found.label_en)
