@@ -56,9 +56,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # call certsvc.logs.configure_logging): an app built inside another program logs as it does.
     logging.getLogger("certsvc").setLevel(settings.log_level)
 
-    from certsvc.web import api, errors, jobs_api, limits, operations, public
+    from certsvc.web import api, errors, jobs_api, language, limits, operations, public
 
     operations.init_app(app)  # request ids, JSON request log, /metrics, /readyz (issue 17)
+    language.init_app(app)  # Flask-Babel; each request's language (issue 19)
     errors.register(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)

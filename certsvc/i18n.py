@@ -103,6 +103,13 @@ def language_from_env(env: Mapping[str, str] | None = None) -> str:
     return "en"
 
 
+def bilingual(zh: str, en: str | None) -> str:
+    """A text the data itself carries in both languages — a level as printed, an ID type, a
+    body's name — in the current language (English falls back to the Chinese when the data
+    has none). Not for messages of the code: those are gettext ids."""
+    return (en or zh) if current_language() == "en" else zh
+
+
 def _params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: str(v) if isinstance(v, Message) else v for k, v in params.items()}
 

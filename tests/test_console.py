@@ -183,7 +183,7 @@ def test_wrong_passwords_lock_the_account_and_are_audited(
     for _ in range(4):
         response = console.login("alice", "wrong password!")
         assert response.status_code == 401
-        assert "wrong user name or password" in response.get_data(as_text=True)
+        assert "用户名或密码错误" in response.get_data(as_text=True)
     locked = console.login("alice", "wrong password!")
     assert locked.status_code == 429
     assert console.login("alice").status_code == 429  # even the right password now
@@ -233,11 +233,12 @@ def test_password_change_ends_other_sessions(
     assert second.get("/console/dashboard").status_code == 302
 
 
-def test_english_switch(runtime: Runtime, body: str, issuer: Console) -> None:
+def test_english_for_one_page(runtime: Runtime, body: str, issuer: Console) -> None:
     assert "概览" in issuer.get("/console/dashboard").get_data(as_text=True)
     english = issuer.get("/console/dashboard?lang=en").get_data(as_text=True)
     assert "Valid certificates" in english and "Recent batches" in english
-    assert "Valid certificates" in issuer.get("/console/dashboard").get_data(as_text=True)
+    # ?lang= is that page's; the account's language is changed by the switch (a POST).
+    assert "有效证书" in issuer.get("/console/dashboard").get_data(as_text=True)
 
 
 # --- import ---------------------------------------------------------------------------------
@@ -312,7 +313,7 @@ def test_a_tampered_or_foreign_confirmation_issues_nothing(
 def test_a_file_that_cannot_be_read_says_why(runtime: Runtime, body: str, issuer: Console) -> None:
     response = issuer.upload(b"%PDF-1.7 not a spreadsheet", "results.pdf")
     assert response.status_code == 422
-    assert "not a results file" in response.get_data(as_text=True)
+    assert "不是结果文件" in response.get_data(as_text=True)
 
 
 def test_the_dashboard_lists_levels_by_rank(runtime: Runtime, body: str, issuer: Console) -> None:
@@ -433,7 +434,7 @@ def test_correcting_a_name_supersedes_and_keeps_both_in_history(
     assert issuer.post(f"/console/certificates/{old}/correct", fields).status_code == 409
     fields["name"] = "张三丰"
     unchanged = issuer.post(f"/console/certificates/{new}/correct", fields)
-    assert unchanged.status_code == 422 and "nothing to correct" in unchanged.get_data(as_text=True)
+    assert unchanged.status_code == 422 and "没有需要更正的内容" in unchanged.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
@@ -452,7 +453,7 @@ def test_a_correction_with_control_or_bidi_characters_is_refused(
     response = issuer.post(f"/console/certificates/{old}/correct", fields)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert f"U+{ord(value[2]):04X}" in page and "retype the value" in page
+    assert f"U+{ord(value[2]):04X}" in page and "请重新输入" in page
     assert count(runtime, Certificate) == 1
 
 
@@ -590,7 +591,7 @@ def test_a_file_without_its_header_leaves_no_id_number_in_the_audit_log(
     data = "\r\n".join(",".join(r[c.key] for c in COLUMNS) for r in (first, second)).encode()
     refused = issuer.upload(data)
     assert refused.status_code == 422
-    assert "not a header row" in refused.get_data(as_text=True)
+    assert "不是表头行" in refused.get_data(as_text=True)
     with runtime.db.session() as session:
         entry = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "import.preview")
@@ -707,7 +708,7 @@ def test_a_suspended_body_may_revoke_in_the_console_but_not_import_or_mint_token
         set_status(session, get_body(session, body), "suspended")
     upload = issuer.upload(csv_file([row(2)]))
     assert upload.status_code == 409
-    assert "suspended and may not issue" in upload.get_data(as_text=True)
+    assert "已暂停，不能" in upload.get_data(as_text=True)
     minted = admin.post("/console/tokens", {"name": "hr", "role": "issuer"})
     assert minted.status_code == 409
     revoked = issuer.post(f"/console/certificates/{number}/revoke", {"reason": "材料不实，撤销"})

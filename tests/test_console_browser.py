@@ -140,7 +140,7 @@ def test_login_upload_fix_issue_download(
             expect(page.locator("#preview-errors")).to_be_visible()
             expect(page.locator("#row-3")).to_have_class("bad")
             expect(page.locator("#row-3 td.bad")).to_have_count(1)
-            expect(page.locator("#row-3")).to_contain_text("check")
+            expect(page.locator("#row-3")).to_contain_text("校验码")  # the Chinese console
             expect(page.locator("#confirm-issue")).to_have_count(0)
             page.screenshot(path=str(shots / "2-preview-with-error.png"), full_page=True)
 

@@ -420,5 +420,6 @@ def test_the_console_preview_names_the_column_once(runtime: Runtime, body: str, 
     issuer = logged_in(app, runtime, "issuer1", "issuer", body)
     html = issuer.upload(csv_file([row(1, level="九级")])).get_data(as_text=True)
     errors = re.findall(r'<ul class="errors">(.*?)</ul>', html, re.S)
-    assert len(errors) == 1 and errors[0].startswith("<li>Level: unknown level &#39;九级&#39;")
+    # In the console's language, Chinese unless the account chose otherwise.
+    assert len(errors) == 1 and errors[0].startswith("<li>等级：未知的等级 &#39;九级&#39;")
     assert "<strong>" not in errors[0]

@@ -26,11 +26,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from flask import Flask, g
+from flask import Flask
 from openpyxl import Workbook
 from sqlalchemy import select
 
 from certsvc.domain.statuses import CERTIFICATE_STATUSES, KEY_STATUSES, VERIFICATION_STATUSES
+from certsvc.i18n import gettext, use_language
 from certsvc.issuance.columns import COLUMNS
 from certsvc.issuance.service import revoke
 from certsvc.jobs.runner import run_job
@@ -301,9 +302,9 @@ def test_no_console_page_shows_a_raw_code(walk: dict[str, object], lang: str) ->
         (operator, ["/console/bodies", "/console/accounts", "/console/audit"]),
         (issuer, ["/console/audit", "/console/login"]),  # the error page (403) too
     ):
-        who.get(f"/console/?lang={lang}")
         for path in pages:
-            page = who.get(path)
+            # ?lang= sets the language of that one page (an account keeps its own choice).
+            page = who.get(f"{path}{'&' if '?' in path else '?'}lang={lang}")
             assert page.status_code in (200, 403), (path, page.status_code)
             html = page.get_data(as_text=True)
             seen += 1
@@ -314,15 +315,16 @@ def test_no_console_page_shows_a_raw_code(walk: dict[str, object], lang: str) ->
     # A superseded certificate says so in words and links the one that replaced it.
     numbers = walk["numbers"]
     assert isinstance(numbers, list)
-    old = admin.get(f"/console/certificates/{numbers[2]}").get_data(as_text=True)
+    old = admin.get(f"/console/certificates/{numbers[2]}?lang={lang}").get_data(as_text=True)
     replaced = "已由更正后的新证书替代" if lang == "zh" else "Replaced by a corrected certificate"
     assert replaced in old and f'href="/console/certificates/{numbers[3]}"' in old
     # The audit page shows what the walk did, by name.
-    audit = admin.get("/console/audit").get_data(as_text=True)
+    audit = admin.get(f"/console/audit?lang={lang}").get_data(as_text=True)
     expected = ["certificate.pdf", "batch.export", "login", "logout", "import.preview"]
     expected += ["job.batch_zip", "job.download", "batch.issue", "certificate.view"]
     for action in expected:
-        name = i18n.ACTION_NAMES[action][0 if lang == "zh" else 1]
+        with use_language(lang):
+            name = gettext(i18n.ACTION_NAMES[action])
         assert f">{name}<" in audit, action
 
 
@@ -434,11 +436,12 @@ def test_every_code_the_service_writes_has_a_name_in_both_languages(app: Flask) 
     for codes, names in tables:
         assert codes - names.keys() == set()
         for code in codes:
-            zh, en = names[code]
+            en = names[code]
+            with use_language("zh"):
+                zh = gettext(en)
             assert zh != code and en != code and re.search(r"[\u4e00-\u9fff]", zh), code
     for lang in ("zh", "en"):
-        with app.test_request_context("/"):
-            g.lang = lang
+        with app.test_request_context("/"), use_language(lang):
             assert i18n.action_name("certificate.pdf") == (
                 "下载证书 PDF" if lang == "zh" else "Certificate PDF downloaded"
             )

@@ -239,4 +239,4 @@ def test_console_shows_a_photos_file_that_is_not_a_zip_under_the_photos_field(
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     photos_field = html[html.index('id="photos"') :]
-    assert "not a ZIP archive" in photos_field
+    assert "不是 ZIP 压缩包" in photos_field  # the console speaks Chinese by default

@@ -64,7 +64,7 @@ from certsvc.errors import (
     PermissionDenied,
     RateLimited,
 )
-from certsvc.i18n import N_, Message, plural
+from certsvc.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Message, plural
 from certsvc.models import Account, AuditEntry, CertificationBody, utcnow
 
 __all__ = [
@@ -79,6 +79,7 @@ __all__ = [
     "login",
     "reset_password",
     "set_disabled",
+    "set_language",
     "unlock",
 ]
 
@@ -115,6 +116,8 @@ class Principal:
     #: Changes when the password, role or body changes, or at log-out: older sessions stop
     #: working.
     stamp: str
+    #: The console's language for this account (``zh`` or ``en``).
+    language: str = DEFAULT_LANGUAGE
 
     @property
     def permissions(self) -> frozenset[Permission]:
@@ -462,6 +465,7 @@ def _principal(session: Session, account: Account) -> Principal:
         body_id=account.body_id,
         body_code=body_code,
         stamp=_stamp(account),
+        language=account.language,
     )
 
 
@@ -660,6 +664,25 @@ def set_disabled(
         body_id=account.body_id,
         target=account.username,
     )
+    return account
+
+
+def set_language(session: Session, account_id: int, language: str) -> Account:
+    """Make *language* (``zh`` or ``en``) the console's language for the account.
+
+    A preference of the account's own, like its password, not a change to anyone else's
+    data: it is not audited, and sessions stay valid.
+    """
+    if language not in LANGUAGES:
+        raise InvalidInput(
+            N_("the language must be one of {languages}, not {language}"),
+            languages=", ".join(LANGUAGES),
+            language=language,
+        )
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(N_("there is no account {account}"), account=account_id)
+    account.language = language
     return account
 
 

@@ -1,4 +1,5 @@
-"""``certsvc account create | list | unlock | reset-password | activate``: console accounts.
+"""``certsvc account create | list | unlock | reset-password | activate | language``: console
+accounts.
 
 See :mod:`certsvc.accounts.accounts`. Platform accounts (operator, registry_admin) are made here
 only.
@@ -12,13 +13,14 @@ from sqlalchemy import select
 from certsvc.accounts import accounts, permissions
 from certsvc.cli.context import Context, lazy, pass_ctx
 from certsvc.errors import NotFound
-from certsvc.i18n import N_, gettext
+from certsvc.i18n import LANGUAGES, N_, gettext
 from certsvc.models import Account, CertificationBody
 
 
 @click.group("account")
 def account() -> None:
-    """Console accounts: create (password prompted), list, unlock, reset-password, activate."""
+    """Console accounts: create (password prompted), list, unlock, reset-password, activate,
+    language."""
 
 
 @account.command("create")
@@ -129,3 +131,23 @@ def account_activate(ctx: Context, username: str) -> None:
             raise NotFound(N_("no account {username}"), username=username)
         accounts.activate(session, found.id, actor=ctx.actor, at_command_line=True)
         click.echo(gettext("activated {username}", username=found.username))
+
+
+@account.command("language")
+@click.argument("username")
+@click.argument("language", type=click.Choice(LANGUAGES))
+@pass_ctx
+def account_language(ctx: Context, username: str, language: str) -> None:
+    """Set the console's language for an account (zh: 简体中文, the default; en: English)."""
+    with ctx.transaction() as session:
+        found = session.scalar(select(Account).where(Account.username == username.strip().lower()))
+        if found is None:
+            raise NotFound(N_("no account {username}"), username=username)
+        accounts.set_language(session, found.id, language)
+        click.echo(
+            gettext(
+                "{username} now reads the console in {language}",
+                username=found.username,
+                language=language,
+            )
+        )

@@ -427,12 +427,16 @@ class Account(Base):
     #: A body admin made by a platform operator: it cannot log in until activated by a
     #: deliberate, audited step of someone else (:func:`certsvc.accounts.activate`).
     pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The console's language for this account (certsvc.i18n.LANGUAGES), chosen with the
+    #: console's language switch or `certsvc accounts language`.
+    language: Mapped[str] = mapped_column(String(8), default="zh", server_default="zh")
 
     __table_args__ = (
         CheckConstraint(
             "role IN ('admin', 'issuer', 'viewer', 'operator', 'registry_admin', 'registry')",
             name="role",
         ),
+        CheckConstraint("language IN ('zh', 'en')", name="language"),
     )
 
 

@@ -53,7 +53,7 @@ from certsvc.accounts.addresses import client_key
 from certsvc.errors import RateLimited
 from certsvc.i18n import N_
 from certsvc.verify.text import texts
-from certsvc.web.public import page_language
+from certsvc.web.language import page_language
 
 __all__ = [
     "DEFAULT_LIMITS",

@@ -22,14 +22,16 @@ from certsvc.bodies.keyring import published_keys
 from certsvc.domain.china_time import CHINA
 from certsvc.domain.ids import IdType
 from certsvc.errors import CertsvcError
+from certsvc.i18n import LANGUAGES
 from certsvc.metrics import counted
 from certsvc.signing.jwks import jwks_document
 from certsvc.verify import lookup_by_id, lookup_by_number, verify_token
 from certsvc.verify.photo import has_photo, photo_for_token
 from certsvc.verify.replica import read_verification
 from certsvc.verify.result import VerificationResult
-from certsvc.verify.text import LANGUAGES, preferred_language, texts
+from certsvc.verify.text import texts
 from certsvc.web import runtime_of
+from certsvc.web.language import page_language
 from certsvc.web.openapi import HTML, Answer, Operation, Param, documented
 from certsvc.web.schemas import (
     MAX_TOKEN,
@@ -98,15 +100,6 @@ def jwks() -> ResponseReturnValue:
     response.set_etag(etag)
     response.headers["Cache-Control"] = "public, max-age=300"
     return response.make_conditional(request)
-
-
-def page_language() -> str:
-    """``lang`` from the query or form if given, else the first language of Accept-Language
-    that the pages speak (by primary subtag: :func:`preferred_language`), else zh."""
-    asked = request.values.get("lang", "")
-    if asked in LANGUAGES:
-        return asked
-    return preferred_language(request.accept_languages)
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:

@@ -1,7 +1,8 @@
 """The enterprise console (``/console``): server-rendered pages for a body's staff.
 
-Chinese by default, English with ``?lang=en`` (kept in the session). Every form carries a
-CSRF token (Flask-WTF) and every POST is checked; pages are ``no-store`` and may not be
+In the account's language: Chinese unless chosen with the language switch (a POST to
+``/console/language``); ``?lang=en`` for one page (:mod:`certsvc.web.language`). Every form
+carries a CSRF token (Flask-WTF) and every POST is checked; pages are ``no-store`` and may not be
 framed; there is no JavaScript, except the job page's progress script (which the page does
 without, by reloading itself). Views are thin: they check the permission
 (:func:`certsvc.web.authz.requires`), call a service, write the audit entry and render.
@@ -15,12 +16,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, render_template, request, session
+from flask import Blueprint, Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
 from werkzeug.exceptions import HTTPException
 
 from certsvc.domain.china_time import CHINA
 from certsvc.errors import CertsvcError
+from certsvc.i18n import current_language, gettext
 from certsvc.web.authz import (
     IDLE_TIMEOUT,
     MAX_SESSION_AGE,
@@ -74,10 +76,6 @@ def _before() -> None:
         request.max_content_length = MAX_FORM_BYTES
         request.max_form_memory_size = MAX_FORM_BYTES
         request.max_form_parts = 100
-    wanted = request.args.get("lang")
-    if wanted in i18n.LANGUAGES:
-        session["lang"] = wanted
-    g.lang = i18n.language()
     if request.method == "POST":
         csrf.protect()
 
@@ -97,8 +95,7 @@ def _headers(response: Response) -> Response:
 @bp.context_processor
 def _globals() -> dict[str, Any]:
     return {
-        "tr": i18n.tr,
-        "lang": g.get("lang", i18n.DEFAULT),
+        "lang": current_language(),
         "me": current_principal(),
         "level_name": i18n.level_name,
         "role_name": i18n.role_name,
@@ -138,10 +135,7 @@ def _certsvc_error(exc: CertsvcError) -> tuple[str, int]:
 def _csrf_error(exc: CSRFError) -> tuple[str, int]:
     return error_page(
         400,
-        i18n.tr(
-            "表单已过期或来源不明，请返回上一页刷新后重试。",
-            "The form has expired or did not come from this site: go back, reload and retry.",
-        ),
+        gettext("The form has expired or did not come from this site: go back, reload and retry."),
     )
 
 
@@ -149,8 +143,8 @@ def _csrf_error(exc: CSRFError) -> tuple[str, int]:
 def _http_error(exc: HTTPException) -> tuple[str, int]:
     status = exc.code or 500
     messages = {
-        403: i18n.tr("您的角色无权执行此操作。", "Your role may not do this."),
-        404: i18n.tr("未找到。", "Not found."),
-        413: i18n.tr("文件太大。", "The file is too large."),
+        403: gettext("Your role may not do this."),
+        404: gettext("Not found."),
+        413: gettext("The file is too large."),
     }
     return error_page(status, messages.get(status, exc.description or exc.name))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from certsvc.accounts import accounts, permissions
 from certsvc.errors import CertsvcError, RateLimited
+from certsvc.i18n import LANGUAGES, gettext
 from certsvc.web import runtime_of
 from certsvc.web.authz import (
     audit_request,
@@ -18,9 +19,9 @@ from certsvc.web.authz import (
     request_actor,
     start_session,
 )
-from certsvc.web.console import bp
+from certsvc.web.console import bp, error_page
 from certsvc.web.console.forms import ActionForm, LoginForm, PasswordForm
-from certsvc.web.console.i18n import tr
+from certsvc.web.language import SESSION_KEY
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -77,6 +78,21 @@ def logout() -> ResponseReturnValue:
     return redirect(url_for("console.login"))
 
 
+@bp.post("/language")
+def set_language() -> ResponseReturnValue:
+    """The language switch: the account's console language from now on (before log-in, the
+    session's), then back to the page it was pressed on."""
+    language = request.form.get("language", "")
+    if language not in LANGUAGES:
+        return error_page(400, gettext("Choose Chinese or English."))
+    session[SESSION_KEY] = language
+    who = current_principal()
+    if who is not None:
+        with runtime_of(current_app).db.transaction() as db_session:
+            accounts.set_language(db_session, who.account_id, language)
+    return redirect(_safe_next(request.form.get("next")) or url_for("console.index"))
+
+
 @bp.get("/")
 def index() -> ResponseReturnValue:
     """Each role's start page."""
@@ -103,7 +119,7 @@ def password() -> ResponseReturnValue:
     if form.validate_on_submit():
         assert form.new.data is not None and form.current.data is not None
         if form.new.data != form.repeat.data:
-            form.repeat.errors = [tr("两次输入的新密码不一致", "The new passwords differ")]
+            form.repeat.errors = [gettext("The new passwords differ")]
             status = 422
         else:
             try:
@@ -120,7 +136,7 @@ def password() -> ResponseReturnValue:
                 status = exc.http_status
             else:
                 start_session(updated)
-                flash(tr("密码已修改。", "Password changed."))
+                flash(gettext("Password changed."))
                 return redirect(url_for("console.index"))
     elif request.method == "POST":
         status = 400

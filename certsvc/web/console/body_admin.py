@@ -17,7 +17,7 @@ from certsvc.bodies import bodies
 from certsvc.domain.china_time import CHINA
 from certsvc.domain.levels import CERTIFIED_LEVELS, Level
 from certsvc.errors import CertsvcError, InvalidInput, NotFound
-from certsvc.i18n import N_
+from certsvc.i18n import N_, bilingual, gettext, ngettext
 from certsvc.issuance import certificates
 from certsvc.models import EcosystemMember, Occupation, SigningKey
 from certsvc.web import runtime_of
@@ -33,7 +33,6 @@ from certsvc.web.console.forms import (
     ScopeForm,
     ScopeRemoveForm,
 )
-from certsvc.web.console.i18n import tr
 
 
 def _body_id() -> int:
@@ -94,7 +93,7 @@ def member_add() -> ResponseReturnValue:
         target=uscc,
         detail={"from": str(form.valid_from.data), "to": str(form.valid_to.data or "")},
     )
-    flash(tr(f"已添加成员企业 {uscc}。", f"Added member {uscc}."))
+    flash(gettext("Added member {uscc}.", uscc=uscc))
     return redirect(url_for("console.members"), code=303)
 
 
@@ -116,7 +115,7 @@ def member_end(member_id: int) -> ResponseReturnValue:
     audit_request(
         "member.end", body_id=_body_id(), target=uscc, detail={"to": str(form.valid_to.data)}
     )
-    flash(tr(f"成员企业 {uscc} 的有效期已截止。", f"The membership of {uscc} ends."))
+    flash(gettext("The membership of {uscc} ends.", uscc=uscc))
     return redirect(url_for("console.members"), code=303)
 
 
@@ -127,7 +126,7 @@ def _scope_form(formdata: bool = True) -> ScopeForm:
     form = ScopeForm() if formdata else ScopeForm(formdata=None)
     with runtime_of(current_app).db.session() as session:
         form.occupations.choices = [
-            (o.code, f"{o.code} {i18n.tr(o.name_zh, o.name_en or o.name_zh)}")
+            (o.code, f"{o.code} {bilingual(o.name_zh, o.name_en)}")
             for o in session.scalars(select(Occupation).order_by(Occupation.code))
         ]
     form.levels.choices = i18n.level_choices()
@@ -179,7 +178,7 @@ def scope_add() -> ResponseReturnValue:
     audit_request(
         "scope.add", body_id=_body_id(), detail={"added": [f"{o}×{lv}" for o, lv in added]}
     )
-    flash(tr(f"已增加 {len(added)} 项认定范围。", f"Added {len(added)} scope entries."))
+    flash(ngettext("Added {n} scope entry.", "Added {n} scope entries.", len(added)))
     return redirect(url_for("console.scope"), code=303)
 
 
@@ -195,7 +194,13 @@ def scope_remove() -> ResponseReturnValue:
         body = certificates.body_by_id(session, _body_id())
         bodies.remove_scope(session, body, code, level, actor=principal().username)
     audit_request("scope.remove", body_id=_body_id(), target=f"{code}×{level.code}")
-    flash(tr(f"已移除 {code} {level.printed_zh}。", f"Removed {code} {level.printed_en}."))
+    flash(
+        gettext(
+            "Removed {code} {level}.",
+            code=code,
+            level=bilingual(level.printed_zh, level.printed_en),
+        )
+    )
     return redirect(url_for("console.scope"), code=303)
 
 
@@ -218,9 +223,9 @@ def photo_setting() -> ResponseReturnValue:
         detail={"photo_required": required},
     )
     flash(
-        tr("每张证书须有照片。", "Every certificate needs a photo.")
+        gettext("Every certificate needs a photo.")
         if required
-        else tr("照片改为可选。", "Photos are now optional.")
+        else gettext("Photos are now optional.")
     )
     return redirect(url_for("console.scope"), code=303)
 
@@ -263,7 +268,7 @@ def key_rotate() -> ResponseReturnValue:
         key = runtime.keyring.rotate(session, body, actor=principal().username)
         kid = key.kid
     audit_request("key.rotate", body_id=_body_id(), target=kid)
-    flash(tr(f"新密钥 {kid[:12]}… 已启用。", f"New key {kid[:12]}… is active."))
+    flash(gettext("New key {kid}… is active.", kid=kid[:12]))
     return redirect(url_for("console.keys"), code=303)
 
 
@@ -292,7 +297,7 @@ def key_compromise(kid: str) -> ResponseReturnValue:
                 target=key.kid,
                 detail={"after": cutoff.isoformat()},
             )
-            flash(tr("密钥已标记为泄露。", "The key is marked compromised."))
+            flash(gettext("The key is marked compromised."))
             return redirect(url_for("console.keys"), code=303)
     elif request.method == "POST":
         status = 422

@@ -21,6 +21,7 @@ from certsvc.domain.levels import CERTIFIED_LEVELS
 from certsvc.errors import BatchRejected, CertsvcError
 from certsvc.holders.photos import MAX_PHOTO_BYTES, normalise_photo
 from certsvc.holders.photos_store import certificate_photo, certificate_photo_ref
+from certsvc.i18n import gettext
 from certsvc.issuance import certificates
 from certsvc.issuance.photos import AUDIT_ACTION, audit_detail, replace_photo
 from certsvc.registry.stats import compute_stats
@@ -30,7 +31,6 @@ from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, audited_request, principal, requires
 from certsvc.web.console import bp, downloads, i18n
 from certsvc.web.console.forms import ActionForm, CorrectForm, RevokeForm, UploadForm
-from certsvc.web.console.i18n import tr
 
 
 def _body_id() -> int:
@@ -179,7 +179,7 @@ def certificate_revoke(number: str) -> ResponseReturnValue:
             form.reason.errors = [exc.message]
             status = exc.http_status
         else:
-            flash(tr(f"证书 {cert.number} 已撤销。", f"Certificate {cert.number} was revoked."))
+            flash(gettext("Certificate {number} was revoked.", number=cert.number))
             return redirect(url_for("console.certificate", number=cert.number))
     elif request.method == "POST":
         status = 422
@@ -226,12 +226,7 @@ def certificate_correct(number: str) -> ResponseReturnValue:
             errors = [exc.message]
             status = exc.http_status
         else:
-            flash(
-                tr(
-                    f"已签发更正证书 {new_number}，原证书 {cert.number} 已被替代。",
-                    f"Issued {new_number}; it supersedes {cert.number}.",
-                )
-            )
+            flash(gettext("Issued {new}; it supersedes {old}.", new=new_number, old=cert.number))
             return redirect(url_for("console.certificate", number=new_number))
     elif request.method == "POST":
         status = 422
@@ -276,10 +271,10 @@ def certificate_photo_replace(number: str) -> ResponseReturnValue:
             status = exc.http_status
         else:
             flash(
-                tr(
-                    f"证书 {cert.number} 的照片已更换，证书编号不变，签名记录已重新签署。",
-                    f"The photo of {cert.number} was replaced; the number stays and the "
-                    "record was signed again.",
+                gettext(
+                    "The photo of {number} was replaced; the number stays and the record was "
+                    "signed again.",
+                    number=cert.number,
                 )
             )
             return redirect(url_for("console.certificate", number=cert.number))

@@ -1,7 +1,10 @@
-"""Console language: Chinese by default, English on request; both texts sit where they are used.
+"""Names the console shows for codes: roles, statuses, levels, ID types, routes.
 
-Templates write ``{{ tr("证书", "Certificates") }}``: the two forms side by side are easier to
-keep in step than two catalogues for a few hundred short labels.
+Two kinds, two ways. A code of ours (a role, a status) has an English message id in an
+``N_`` table and is translated with the gettext catalogue. A value of the domain that carries
+its own Chinese and English (a level as printed, an ID type, a route, a body's name) is shown
+in the current language with :func:`certsvc.i18n.bilingual`: the domain stays the one place
+those names are written.
 """
 
 from __future__ import annotations
@@ -9,226 +12,208 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import g, has_request_context, session
-
 from certsvc.domain.ids import IdType
 from certsvc.domain.levels import CERTIFIED_LEVELS, Level
 from certsvc.domain.routes import DirectGround, Route
+from certsvc.i18n import N_, bilingual, gettext
 from certsvc.issuance.columns import COLUMNS_BY_KEY
-from certsvc.verify import text as public_text
 
-#: The console speaks the public pages' languages.
-LANGUAGES = public_text.LANGUAGES
-DEFAULT = public_text.DEFAULT_LANGUAGE
+#: Each role's name (certsvc.accounts.permissions.ROLES).
+ROLE_NAMES = {
+    "admin": N_("Admin"),
+    "issuer": N_("Issuer"),
+    "viewer": N_("Viewer"),
+    "operator": N_("Platform operator"),
+    "registry_admin": N_("Registry token admin"),
+    "registry": N_("Registry"),
+}
+
+#: Each status's name: of a certificate, a key, a body or a membership.
+STATUS_NAMES = {
+    "valid": N_("Valid"),
+    "revoked": N_("Revoked"),
+    "superseded": N_("Superseded"),
+    "active": N_("Active"),
+    "retired": N_("Retired"),
+    "compromised": N_("Compromised"),
+    "suspended": N_("Suspended"),
+}
 
 
-def language() -> str:
-    """The session's language (``zh`` or ``en``)."""
-    lang = session.get("lang", DEFAULT) if has_request_context() else DEFAULT
-    return lang if lang in LANGUAGES else DEFAULT
+def _named(names: dict[str, str], code: str) -> str:
+    """The translated name of *code*, or the code itself when it has none."""
+    return gettext(names[code]) if code in names else code
 
 
-def tr(zh: str, en: str) -> str:
-    """The text in the request's language."""
-    lang = g.get("lang") if has_request_context() else None
-    return en if (lang or language()) == "en" else zh
+def role_name(role: str) -> str:
+    return _named(ROLE_NAMES, role)
+
+
+def status_name(status: str) -> str:
+    return _named(STATUS_NAMES, status)
 
 
 def level_name(code: str) -> str:
     """A level as printed, e.g. 四级/中级工 or Level 4 / Intermediate Worker."""
     level = Level.from_code(code)
-    return tr(level.printed_zh, level.printed_en)
+    return bilingual(level.printed_zh, level.printed_en)
 
 
 def level_choices() -> list[tuple[str, str]]:
-    return [(lv.code, tr(lv.printed_zh, lv.printed_en)) for lv in CERTIFIED_LEVELS]
+    return [(lv.code, bilingual(lv.printed_zh, lv.printed_en)) for lv in CERTIFIED_LEVELS]
 
 
 def id_type_choices() -> list[tuple[str, str]]:
-    return [(t.value, tr(t.label_zh, t.label_en)) for t in IdType]
+    return [(t.value, bilingual(t.label_zh, t.label_en)) for t in IdType]
 
 
 def route_choices() -> list[tuple[str, str]]:
-    return [(r.value, tr(r.label_zh, r.label_en)) for r in Route]
+    return [(r.value, bilingual(r.label_zh, r.label_en)) for r in Route]
+
+
+def ground_choices() -> list[tuple[str, str]]:
+    return [("", "—")] + [(d.value, bilingual(d.label_zh, d.label_en)) for d in DirectGround]
 
 
 def route_name(code: str) -> str:
     """A certification route, e.g. 直接认定 / Direct certification for ``direct``."""
     route = Route(code)
-    return tr(route.label_zh, route.label_en)
-
-
-def ground_choices() -> list[tuple[str, str]]:
-    return [("", "—")] + [(d.value, tr(d.label_zh, d.label_en)) for d in DirectGround]
-
-
-def role_name(role: str) -> str:
-    names = {
-        "admin": ("管理员", "Admin"),
-        "issuer": ("发证员", "Issuer"),
-        "viewer": ("查看员", "Viewer"),
-        "operator": ("平台运营", "Platform operator"),
-        "registry_admin": ("联网查询令牌管理员", "Registry token admin"),
-        "registry": ("联网查询系统", "Registry"),
-    }
-    zh, en = names.get(role, (role, role))
-    return tr(zh, en)
-
-
-def status_name(status: str) -> str:
-    names = {
-        "valid": ("有效", "Valid"),
-        "revoked": ("已撤销", "Revoked"),
-        "superseded": ("已更正替代", "Superseded"),
-        "active": ("使用中", "Active"),
-        "retired": ("已停用", "Retired"),
-        "compromised": ("已泄露", "Compromised"),
-        "suspended": ("已暂停", "Suspended"),
-    }
-    zh, en = names.get(status, (status, status))
-    return tr(zh, en)
-
-
-def _named(names: dict[str, tuple[str, str]], code: str) -> str:
-    """The name of *code* in the request's language; an unknown code as it is (a test keeps
-    every code the service writes in these tables)."""
-    zh, en = names.get(code, (code, code))
-    return tr(zh, en)
+    return bilingual(route.label_zh, route.label_en)
 
 
 #: Certificate history events (``events.kind``), as the registry also receives them.
-EVENT_NAMES: dict[str, tuple[str, str]] = {
-    "issued": ("签发", "Issued"),
-    "revoked": ("撤销", "Revoked"),
-    "superseded": ("被更正替代", "Superseded by a correction"),
-    "key_created": ("生成签名密钥", "Signing key created"),
-    "key_rotated": ("轮换签名密钥", "Signing key rotated"),
-    "key_compromised": ("标记密钥泄露", "Signing key marked compromised"),
-    "body_created": ("登记评价机构", "Body registered"),
-    "body_changed": ("评价机构信息变更", "Body changed"),
+EVENT_NAMES: dict[str, str] = {
+    "issued": N_("Issued"),
+    "revoked": N_("Revoked"),
+    "superseded": N_("Superseded by a correction"),
+    "key_created": N_("Signing key created"),
+    "key_rotated": N_("Signing key rotated"),
+    "key_compromised": N_("Signing key marked compromised"),
+    "body_created": N_("Body registered"),
+    "body_changed": N_("Body changed"),
 }
 
 #: Audit log actions (``audit_log.action``), console, API and command line alike.
-ACTION_NAMES: dict[str, tuple[str, str]] = {
-    "login": ("登录", "Log-in"),
-    "logout": ("退出登录", "Log-out"),
-    "account.create": ("新建账号", "Account created"),
-    "account.activate": ("激活账号", "Account activated"),
-    "account.disable": ("停用账号", "Account disabled"),
-    "account.enable": ("启用账号", "Account enabled"),
-    "account.unlock": ("解锁账号", "Account unlocked"),
-    "account.password": ("修改本人密码", "Own password changed"),
-    "account.password_reset": ("重置他人密码", "Password reset"),
-    "audit.export": ("导出审计日志", "Audit log exported"),
-    "batch.issue": ("批量签发", "Batch issued"),
-    "batch.export": ("导出证书清单", "Certificate list exported"),
-    "batch.pdf": ("生成批次证书 PDF", "Batch PDFs made"),
-    "body.create": ("登记评价机构", "Body registered"),
-    "body.activate": ("恢复评价机构", "Body reactivated"),
-    "body.suspend": ("暂停评价机构", "Body suspended"),
-    "body.seal": ("更换机构印章", "Body seal replaced"),
-    "body.photos": ("更改照片要求", "Photo requirement changed"),
-    "certificate.view": ("查看证书", "Certificate viewed"),
-    "certificate.pdf": ("下载证书 PDF", "Certificate PDF downloaded"),
-    "certificate.revoke": ("撤销证书", "Certificate revoked"),
-    "certificate.correct": ("更正证书", "Certificate corrected"),
-    "denied": ("越权请求被拒绝", "Request refused: no permission"),
-    "import.preview": ("上传并检查结果文件", "Results file checked"),
-    "job.batch_zip": ("生成证书 PDF 打包（ZIP）", "Certificate PDFs (ZIP) started"),
-    "job.batch_print": ("生成合并打印 PDF", "Merged print PDF started"),
-    "job.stats_export": ("导出统计", "Statistics export started"),
-    "job.download": ("下载任务结果", "Job result downloaded"),
-    "key.rotate": ("轮换签名密钥", "Signing key rotated"),
-    "key.compromise": ("标记密钥泄露", "Signing key marked compromised"),
-    "log.rotate_key": ("轮换签发日志密钥", "Issuance log key rotated"),
-    "member.add": ("添加成员企业", "Member enterprise added"),
-    "member.end": ("截止成员资格", "Membership ended"),
-    "occupations.import": ("导入职业目录", "Occupation catalogue imported"),
-    "salts.seal": ("加密证件号码承诺盐值", "ID commitment salts sealed"),
-    "scope.add": ("增加认定范围", "Scope added"),
-    "scope.remove": ("移除认定范围", "Scope removed"),
-    "token.create": ("新建 API 令牌", "API token created"),
-    "token.revoke": ("吊销 API 令牌", "API token revoked"),
-    "token.refused": ("拒绝无效的 API 令牌", "Unknown API token refused"),
+ACTION_NAMES: dict[str, str] = {
+    "login": N_("Log-in"),
+    "logout": N_("Log-out"),
+    "account.create": N_("Account created"),
+    "account.activate": N_("Account activated"),
+    "account.disable": N_("Account disabled"),
+    "account.enable": N_("Account enabled"),
+    "account.unlock": N_("Account unlocked"),
+    "account.password": N_("Own password changed"),
+    "account.password_reset": N_("Password reset"),
+    "audit.export": N_("Audit log exported"),
+    "batch.issue": N_("Batch issued"),
+    "batch.export": N_("Certificate list exported"),
+    "batch.pdf": N_("Batch PDFs made"),
+    "body.create": N_("Body registered"),
+    "body.activate": N_("Body reactivated"),
+    "body.suspend": N_("Body suspended"),
+    "body.seal": N_("Body seal replaced"),
+    "body.photos": N_("Photo requirement changed"),
+    "certificate.view": N_("Certificate viewed"),
+    "certificate.pdf": N_("Certificate PDF downloaded"),
+    "certificate.revoke": N_("Certificate revoked"),
+    "certificate.correct": N_("Certificate corrected"),
+    "denied": N_("Request refused: no permission"),
+    "import.preview": N_("Results file checked"),
+    "job.batch_zip": N_("Certificate PDFs (ZIP) started"),
+    "job.batch_print": N_("Merged print PDF started"),
+    "job.stats_export": N_("Statistics export started"),
+    "job.download": N_("Job result downloaded"),
+    "key.rotate": N_("Signing key rotated"),
+    "key.compromise": N_("Signing key marked compromised"),
+    "log.rotate_key": N_("Issuance log key rotated"),
+    "member.add": N_("Member enterprise added"),
+    "member.end": N_("Membership ended"),
+    "occupations.import": N_("Occupation catalogue imported"),
+    "salts.seal": N_("ID commitment salts sealed"),
+    "scope.add": N_("Scope added"),
+    "scope.remove": N_("Scope removed"),
+    "token.create": N_("API token created"),
+    "token.revoke": N_("API token revoked"),
+    "token.refused": N_("Unknown API token refused"),
 }
 
 #: How an audited action ended (``audit_log.outcome``).
-OUTCOME_NAMES: dict[str, tuple[str, str]] = {
-    "ok": ("成功", "Done"),
-    "failed": ("失败", "Failed"),
-    "rejected": ("未通过", "Rejected"),
-    "replayed": ("重复提交", "Repeat, nothing new"),
-    "unchanged": ("无变化", "Nothing changed"),
-    "queued": ("已排队", "Queued"),
-    "refused": ("已拒绝", "Refused"),
-    "denied": ("无权限", "No permission"),
-    "rate_limited": ("尝试过于频繁", "Too many attempts"),
-    "locked": ("账号已锁定", "Account locked"),
-    "disabled": ("账号已停用", "Account disabled"),
-    "pending": ("账号待激活", "Account waiting for activation"),
+OUTCOME_NAMES: dict[str, str] = {
+    "ok": N_("Done"),
+    "failed": N_("Failed"),
+    "rejected": N_("Rejected"),
+    "replayed": N_("Repeat, nothing new"),
+    "unchanged": N_("Nothing changed"),
+    "queued": N_("Queued"),
+    "refused": N_("Refused"),
+    "denied": N_("No permission"),
+    "rate_limited": N_("Too many attempts"),
+    "locked": N_("Account locked"),
+    "disabled": N_("The account is disabled"),
+    "pending": N_("Account waiting for activation"),
 }
 
 #: Background jobs (``jobs.kind``) and their states (``jobs.state``).
-JOB_KIND_NAMES: dict[str, tuple[str, str]] = {
-    "batch_zip": ("证书 PDF 打包（ZIP）", "Certificate PDFs (ZIP)"),
-    "batch_print": ("合并打印 PDF", "Merged print PDF"),
-    "import": ("导入发证", "Import and issue"),
-    "stats_export": ("统计导出", "Statistics export"),
+JOB_KIND_NAMES: dict[str, str] = {
+    "batch_zip": N_("Certificate PDFs (ZIP)"),
+    "batch_print": N_("Merged print PDF"),
+    "import": N_("Import and issue"),
+    "stats_export": N_("Statistics export"),
 }
-JOB_STATE_NAMES: dict[str, tuple[str, str]] = {
-    "queued": ("排队中", "Queued"),
-    "running": ("进行中", "Running"),
-    "succeeded": ("已完成", "Finished"),
-    "failed": ("失败", "Failed"),
-    "expired": ("结果已过期", "Result expired"),
+JOB_STATE_NAMES: dict[str, str] = {
+    "queued": N_("Waiting in the queue"),
+    "running": N_("Running"),
+    "succeeded": N_("Finished"),
+    "failed": N_("Failed"),
+    "expired": N_("Result expired"),
 }
 
 #: Where a batch came from (``batches.source``).
-BATCH_SOURCE_NAMES: dict[str, tuple[str, str]] = {
-    "csv": ("上传 CSV 文件", "CSV file upload"),
-    "xlsx": ("上传 Excel 文件", "Excel file upload"),
-    "api": ("签发接口（API）", "Issuing API"),
-    "console": ("控制台更正", "Correction in the console"),
+BATCH_SOURCE_NAMES: dict[str, str] = {
+    "csv": N_("CSV file upload"),
+    "xlsx": N_("Excel file upload"),
+    "api": N_("Issuing API"),
+    "console": N_("Correction in the console"),
 }
 
 #: The keys of an audit entry's detail, as labels.
-DETAIL_LABELS: dict[str, tuple[str, str]] = {
-    "rows": ("行数", "Rows"),
-    "certificates": ("证书数", "Certificates"),
-    "errors": ("问题数", "Problems"),
-    "error": ("错误代码", "Error code"),
-    "key": ("幂等键", "Idempotency key"),
-    "job": ("任务", "Job"),
-    "kind": ("任务类型", "Job kind"),
-    "reason": ("原因", "Reason"),
-    "new": ("新证书编号", "New certificate"),
-    "batch": ("批次", "Batch"),
-    "file": ("文件", "File"),
-    "from": ("起始日期", "From"),
-    "to": ("截止日期", "To"),
-    "added": ("增加", "Added"),
-    "removed": ("移除", "Removed"),
-    "updated": ("更新", "Updated"),
-    "after": ("不可信起点", "Distrusted after"),
-    "body_id": ("机构编号", "Body id"),
-    "role": ("角色", "Role"),
-    "token_id": ("令牌编号", "Token id"),
-    "pending": ("待激活", "Waiting for activation"),
-    "client": ("客户端", "Client"),
-    "holders": ("持证人数", "Holders"),
-    "needs": ("所需权限", "Needs"),
-    "method": ("请求方法", "Method"),
-    "path": ("请求路径", "Path"),
-    "count": ("次数", "Count"),
-    "window_s": ("统计时段（秒）", "Window (s)"),
-    "clients": ("客户端", "Clients"),
-    "entries": ("条目数", "Entries"),
+DETAIL_LABELS: dict[str, str] = {
+    "rows": N_("Rows"),
+    "certificates": N_("Certificates"),
+    "errors": N_("Problems"),
+    "error": N_("Error code"),
+    "key": N_("Idempotency key"),
+    "job": N_("Job"),
+    "kind": N_("Job kind"),
+    "reason": N_("Reason"),
+    "new": N_("New certificate"),
+    "batch": N_("Batch"),
+    "file": N_("File"),
+    "from": N_("From"),
+    "to": N_("To"),
+    "added": N_("Added"),
+    "removed": N_("Removed"),
+    "updated": N_("Updated"),
+    "after": N_("Distrusted after"),
+    "body_id": N_("Body id"),
+    "role": N_("Role"),
+    "token_id": N_("Token id"),
+    "pending": N_("Waiting for activation"),
+    "client": N_("Client"),
+    "holders": N_("Holders"),
+    "needs": N_("Needs"),
+    "method": N_("Method"),
+    "path": N_("Path"),
+    "count": N_("Count"),
+    "window_s": N_("Window (s)"),
+    "clients": N_("Clients"),
+    "entries": N_("Entries"),
 }
 
 #: Why a log-in failed (``detail.reason`` of a failed ``login``).
-LOGIN_FAILURE_NAMES: dict[str, tuple[str, str]] = {
-    "unknown": ("用户名不存在", "No such user"),
-    "password": ("密码错误", "Wrong password"),
+LOGIN_FAILURE_NAMES: dict[str, str] = {
+    "unknown": N_("No such user"),
+    "password": N_("Wrong password"),
 }
 
 
@@ -276,7 +261,7 @@ def detail_items(action: str, detail: Mapping[str, Any] | None) -> list[tuple[st
         elif key == "reason" and action == "login" and isinstance(value, str):
             items.append((label, _named(LOGIN_FAILURE_NAMES, value), False))
         elif isinstance(value, bool):
-            items.append((label, tr("是", "yes") if value else tr("否", "no"), False))
+            items.append((label, gettext("yes") if value else gettext("no"), False))
         elif isinstance(value, list | tuple):
             items.append((label, "、".join(str(v) for v in value), True))
         elif key in ("reason", "file", "from", "to", "after") or isinstance(value, int):
@@ -289,14 +274,14 @@ def detail_items(action: str, detail: Mapping[str, Any] | None) -> list[tuple[st
 def column_label(key: str) -> str:
     """A results-file column by its label (证件号码 / ID number), not its key (id_number)."""
     column = COLUMNS_BY_KEY.get(key)
-    return tr(column.label_zh, column.label_en) if column else key
+    return bilingual(column.label_zh, column.label_en) if column else key
 
 
 #: The statistics export formats, as a person names them.
-EXPORT_FORMAT_NAMES: dict[str, tuple[str, str]] = {
-    "json": ("JSON", "JSON"),
-    "csv": ("CSV 表格", "CSV"),
-    "xlsx": ("Excel 表格", "Excel"),
+EXPORT_FORMAT_NAMES: dict[str, str] = {
+    "json": N_("JSON"),
+    "csv": N_("CSV"),
+    "xlsx": N_("Excel"),
 }
 
 

@@ -32,7 +32,7 @@ from certsvc.domain.ids import redact_id_numbers
 from certsvc.errors import BadFile, BatchRejected, BodySuspended, InvalidInput, RowError
 from certsvc.holders.photo_archive import PHOTO_COLUMN, read_photo_archive
 from certsvc.holders.photos import thumbnail
-from certsvc.i18n import N_
+from certsvc.i18n import N_, bilingual, gettext, ngettext
 from certsvc.issuance import certificates
 from certsvc.issuance.columns import COLUMNS, template_choices
 from certsvc.issuance.photo_rows import archive_photos, missing_photos
@@ -45,7 +45,6 @@ from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, audited_request, principal, requires
 from certsvc.web.console import bp
 from certsvc.web.console.forms import ConfirmImportForm, UploadForm
-from certsvc.web.console.i18n import tr
 
 TICKET_MAX_AGE = 3600
 _MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -58,8 +57,8 @@ def _tickets() -> URLSafeTimedSerializer:
 
 
 def _labels() -> dict[str, str]:
-    labels = {c.key: tr(c.label_zh, c.label_en) for c in COLUMNS}
-    labels[PHOTO_COLUMN] = tr("照片", "Photo")
+    labels = {c.key: bilingual(c.label_zh, c.label_en) for c in COLUMNS}
+    labels[PHOTO_COLUMN] = gettext("Photo")
     return labels
 
 
@@ -350,17 +349,13 @@ def import_confirm() -> ResponseReturnValue:
             labels=_labels(),
         ), 422
     if result.replayed:
-        flash(
-            tr(
-                "该文件已签发过，未重复签发。",
-                "This file was issued before; nothing new was issued.",
-            )
-        )
+        flash(gettext("This file was issued before; nothing new was issued."))
     else:
         flash(
-            tr(
-                f"已签发 {len(result.certificates)} 张证书。",
-                f"Issued {len(result.certificates)} certificates.",
+            ngettext(
+                "Issued {n} certificate.",
+                "Issued {n} certificates.",
+                len(result.certificates),
             )
         )
     return redirect(url_for("console.batch", batch_id=result.batch_id), code=303)

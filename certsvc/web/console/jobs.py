@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 
 from certsvc.accounts.permissions import Permission
 from certsvc.errors import NotFound
-from certsvc.i18n import N_, use_language
+from certsvc.i18n import N_, gettext
 from certsvc.issuance import certificates as certificate_service
 from certsvc.jobs import service
 from certsvc.models.jobs import Job
@@ -24,7 +24,7 @@ from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, principal, requires
 from certsvc.web.console import bp
 from certsvc.web.console.forms import ActionForm
-from certsvc.web.console.i18n import job_state_name, language, tr
+from certsvc.web.console.i18n import job_state_name
 
 #: The job page may run its one script and fetch its status from this origin.
 JOB_PAGE_POLICY = (
@@ -42,19 +42,17 @@ def _body_id() -> int:
 
 
 def error_text(job: Job) -> str:
-    """Why the job failed, in the console's language (the message kept with the job)."""
-    return service.error_text(job).in_language(language())
+    """Why the job failed, in the reader's language (the message kept with the job)."""
+    return str(service.error_text(job))
 
 
 def row_errors(job: Job) -> list[dict[str, object]]:
-    """A rejected batch's row errors, in the console's language."""
-    with use_language(language()):
-        return [e.to_dict() for e in service.row_errors(job)[:200]]
+    """A rejected batch's row errors, in the reader's language."""
+    return [e.to_dict() for e in service.row_errors(job)[:200]]
 
 
 def _status(job: Job) -> dict[str, object]:
-    with use_language(language()):  # the job's error and row errors as the page shows them
-        data = service.job_json(job)
+    data = service.job_json(job)  # its error and row errors in the request's language
     data["state_name"] = job_state_name(job.state)
     data["label"] = _progress_label(job)
     data["page_url"] = url_for("console.job", job_id=job.id)
@@ -66,11 +64,13 @@ def _status(job: Job) -> dict[str, object]:
 
 def _progress_label(job: Job) -> str:
     if job.state == "queued":
-        return tr("等待空闲的处理进程…", "Waiting for a free worker…")
+        return gettext("Waiting for a free worker…")
     if job.progress_total:
-        return tr(
-            f"{job.progress_done} / {job.progress_total}（{service.percent(job)}%）",
-            f"{job.progress_done} of {job.progress_total} ({service.percent(job)}%)",
+        return gettext(
+            "{done} of {total} ({percent}%)",
+            done=job.progress_done,
+            total=job.progress_total,
+            percent=service.percent(job),
         )
     return job_state_name(job.state)
 

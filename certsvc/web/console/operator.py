@@ -16,12 +16,12 @@ from certsvc.accounts import accounts
 from certsvc.accounts.permissions import Permission
 from certsvc.bodies import bodies
 from certsvc.errors import CertsvcError
+from certsvc.i18n import gettext
 from certsvc.models import Account, Certificate, CertificationBody
 from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, request_actor, requires
 from certsvc.web.console import bp, i18n
 from certsvc.web.console.forms import AccountForm, ActionForm, BodyForm
-from certsvc.web.console.i18n import tr
 
 
 def _account_form(formdata: bool = True) -> AccountForm:
@@ -93,7 +93,7 @@ def body_create() -> ResponseReturnValue:
         form.code.errors = [exc.message]
         return _bodies_page(form, _account_form(formdata=False), exc.http_status)
     audit_request("body.create", body_id=None, target=code, detail={"body_id": body_id})
-    flash(tr(f"已登记评价机构 {code}。", f"Registered body {code}."))
+    flash(gettext("Registered body {code}.", code=code))
     return redirect(url_for("console.bodies"), code=303)
 
 
@@ -119,10 +119,11 @@ def body_account_create(code: str) -> ResponseReturnValue:
         form.username.errors = [exc.message]
         return _bodies_page(BodyForm(formdata=None), form, exc.http_status)
     flash(
-        tr(
-            f"已为 {code} 创建管理员 {username}，须由另一位平台运营人员激活后方可登录。",
-            f"Created admin {username} for {code}; another operator must activate it "
+        gettext(
+            "Created admin {username} for {code}; another operator must activate it "
             "before it can log in.",
+            username=username,
+            code=code,
         )
     )
     return redirect(url_for("console.bodies"), code=303)
@@ -137,5 +138,5 @@ def body_account_activate(account_id: int) -> ResponseReturnValue:
     with runtime_of(current_app).db.transaction() as session:
         found = accounts.activate(session, account_id, actor=request_actor())
         username = found.username
-    flash(tr(f"账号 {username} 已激活。", f"Account {username} is active."))
+    flash(gettext("Account {username} is active.", username=username))
     return redirect(url_for("console.bodies"), code=303)

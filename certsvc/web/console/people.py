@@ -28,13 +28,12 @@ from certsvc.accounts import accounts, audit, permissions
 from certsvc.accounts import tokens as apitokens
 from certsvc.accounts.permissions import Permission
 from certsvc.errors import CertsvcError, NotFound
-from certsvc.i18n import N_
+from certsvc.i18n import N_, gettext
 from certsvc.models import Account, ApiToken
 from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, principal, request_actor, requires
 from certsvc.web.console import bp, i18n
 from certsvc.web.console.forms import AccountForm, ActionForm, ResetPasswordForm, TokenForm
-from certsvc.web.console.i18n import tr
 
 
 def _account_roles() -> tuple[str, ...]:
@@ -94,7 +93,7 @@ def account_create() -> ResponseReturnValue:
     except CertsvcError as exc:
         form.username.errors = [exc.message]
         return _accounts_page(form, exc.http_status)
-    flash(tr(f"已创建账号 {username}。", f"Created account {username}."))
+    flash(gettext("Created account {username}.", username=username))
     return redirect(url_for("console.account_list"), code=303)
 
 
@@ -117,7 +116,7 @@ def account_change(account_id: int, action: str) -> ResponseReturnValue:
                 body_id=who.body_id,
                 actor=request_actor(),
             )
-    flash(tr("账号已更新。", "The account was updated."))
+    flash(gettext("The account was updated."))
     return redirect(url_for("console.account_list"), code=303)
 
 
@@ -133,7 +132,7 @@ def account_password_reset(account_id: int) -> ResponseReturnValue:
             raise NotFound(N_("no account {account_id} here"), account_id=account_id)
         username = found.username
     if not form.validate_on_submit():
-        flash(tr("请填写新密码。", "Type the new password."))
+        flash(gettext("Type the new password."))
         return _accounts_page(_account_form(formdata=False), 422)
     try:
         with runtime_of(current_app).db.transaction() as session:
@@ -147,12 +146,7 @@ def account_password_reset(account_id: int) -> ResponseReturnValue:
     except CertsvcError as exc:
         flash(exc.message)
         return _accounts_page(_account_form(formdata=False), exc.http_status)
-    flash(
-        tr(
-            f"已为 {username} 设置新密码，其所有会话已结束。",
-            f"New password set for {username}; all of its sessions ended.",
-        )
-    )
+    flash(gettext("New password set for {username}; all of its sessions ended.", username=username))
     return redirect(url_for("console.account_list"), code=303)
 
 
@@ -229,7 +223,7 @@ def token_revoke(token_id: int) -> ResponseReturnValue:
             body_id=who.body_id,
             target=f"{token.prefix}… {token.name}",
         )
-    flash(tr("令牌已吊销。", "The token was revoked."))
+    flash(gettext("The token was revoked."))
     return redirect(url_for("console.token_list"), code=303)
 
 
