@@ -33,6 +33,7 @@ from certsvc.verify.text import texts
 from certsvc.web import runtime_of
 from certsvc.web.language import page_language
 from certsvc.web.openapi import HTML, Answer, Operation, Param, documented
+from certsvc.web.photos import photo_response, private_answer
 from certsvc.web.schemas import (
     MAX_TOKEN,
     TOKEN_PATTERN,
@@ -221,15 +222,8 @@ def verify_photo(token: str) -> Response:
             )
         )
     except CertsvcError as exc:
-        response = Response(exc.message, status=404, mimetype="text/plain")
-    else:
-        response = Response(jpeg, mimetype="image/jpeg")
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["Content-Security-Policy"] = "default-src 'none'"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+        return private_answer(Response(exc.message, status=404, mimetype="text/plain"))
+    return photo_response(jpeg)
 
 
 @bp.get("/")

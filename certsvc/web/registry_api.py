@@ -22,6 +22,7 @@ from certsvc.registry.stats import compute_stats
 from certsvc.web import runtime_of
 from certsvc.web.bearer import current_token, require_token
 from certsvc.web.openapi import Answer, Operation, Param, documented
+from certsvc.web.photos import photo_response
 from certsvc.web.schemas import RegistryChangePage, RegistryStats
 
 _UNAUTHENTICATED = Answer(
@@ -154,7 +155,4 @@ def photo(sha256: str) -> ResponseReturnValue:
     jpeg = runtime.db.read(
         lambda session: photo_by_digest(session, runtime.vault, sha256, identity.body_id)
     )
-    response = Response(jpeg, mimetype="image/jpeg")
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return photo_response(jpeg)

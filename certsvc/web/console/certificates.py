@@ -31,6 +31,7 @@ from certsvc.web import runtime_of
 from certsvc.web.authz import audit_request, audited_request, principal, requires
 from certsvc.web.console import bp, downloads, i18n
 from certsvc.web.console.forms import ActionForm, CorrectForm, RevokeForm, UploadForm
+from certsvc.web.photos import photo_response
 
 
 def _body_id() -> int:
@@ -241,10 +242,7 @@ def certificate_photo_image(number: str) -> ResponseReturnValue:
     with runtime.db.session() as session:
         cert = certificates.get_certificate(session, _body_id(), number)
         jpeg = certificate_photo(session, runtime.vault, cert.number)
-    response = Response(jpeg, mimetype="image/jpeg")
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return photo_response(jpeg)
 
 
 @bp.route("/certificates/<number>/photo/replace", methods=["GET", "POST"])
