@@ -15,7 +15,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from certsvc import create_app
-from certsvc.i18n import use_language
 from certsvc.runtime import Runtime
 from certsvc.signing.b64 import b64url_encode
 from certsvc.web.limits import DEFAULT_LIMITS, ENDPOINT_SCOPES, RateLimits
@@ -394,17 +393,18 @@ def test_an_error_keeps_its_code_and_speaks_the_readers_language(
         else "/api/v1/verify"
     )
 
-    def post() -> dict[str, Any]:
+    def post(language: str | None = None) -> dict[str, Any]:
+        headers = {"Accept-Language": language} if language else {}
         if isinstance(payload, bytes):
-            response = client.post(path, data=payload, headers={"Content-Type": "application/json"})
+            headers["Content-Type"] = "application/json"
+            response = client.post(path, data=payload, headers=headers)
         else:
-            response = client.post(path, json=payload)
+            response = client.post(path, json=payload, headers=headers)
         assert response.status_code in (400, 422) and response.json is not None
         return dict(response.json["error"])
 
     in_english = post()
-    with use_language("zh"):
-        in_chinese = post()
+    in_chinese = post("zh-CN,zh;q=0.9")
     assert in_english["code"] == in_chinese["code"] == code
     assert english in in_english["message"] and chinese not in in_english["message"]
     assert chinese in in_chinese["message"] and english not in in_chinese["message"]
@@ -415,8 +415,9 @@ def test_a_verification_result_message_speaks_the_readers_language(
 ) -> None:
     token = issue(runtime, [row(1)]).certificates[0].token
     english = client.post("/api/v1/verify", json={"token": token}).json
-    with use_language("zh"):
-        chinese = client.post("/api/v1/verify", json={"token": token}).json
+    chinese = client.post(
+        "/api/v1/verify", json={"token": token}, headers={"Accept-Language": "zh-CN"}
+    ).json
     assert english is not None and chinese is not None
     assert english["status"] == chinese["status"] == "valid"
     assert (english["message"], chinese["message"]) == ("genuine and current", "真实有效")
