@@ -29,12 +29,13 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from certsvc import create_app
+from certsvc.accounts.accounts import set_language
 from certsvc.bodies.bodies import get_body, load_occupations, set_photo_required
 from certsvc.cli.demo import DEMO_BODY, demo_rows, load_demo, resident_id
 from certsvc.domain.occupations import shipped_catalogue
 from certsvc.jobs import service
 from certsvc.jobs.runner import run_job
-from certsvc.models import Certificate
+from certsvc.models import Account, Certificate
 from certsvc.runtime import Runtime
 from tests.conftest import (
     PASSWORD,
@@ -334,6 +335,13 @@ def _tour(page: Any, server: str, runtime: Runtime, tmp_path: Path, lang: str) -
     make_account(runtime, "demo.admin", "admin", DEMO_BODY)
     make_account(runtime, "ops.one", "operator", None)
     make_account(runtime, "feed.reader", "registry", None)
+    # Each account reads the console in the language of this walk (its own setting, as the
+    # switch in the top bar or `certsvc account language` sets it).
+    with runtime.db.transaction() as session:
+        for name in ("demo.issuer", "demo.admin", "ops.one", "feed.reader"):
+            account = session.scalar(select(Account).where(Account.username == name))
+            assert account is not None
+            set_language(session, account.id, lang)
 
     page.goto(f"{server}/console/login?lang={lang}")
     yield "login"
