@@ -12,12 +12,13 @@ from sqlalchemy import select
 
 from certsvc.accounts import accounts, permissions
 from certsvc.cli.context import Context, lazy, pass_ctx
+from certsvc.cli.help import HelpGroup
 from certsvc.errors import NotFound
 from certsvc.i18n import LANGUAGES, N_, gettext
 from certsvc.models import Account, CertificationBody
 
 
-@click.group("account")
+@click.group("account", cls=HelpGroup)
 def account() -> None:
     """Console accounts: create (password prompted), list, unlock, reset-password, activate,
     language."""

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from certsvc.bodies import bodies
 from certsvc.cli.context import Context, lazy, pass_ctx
+from certsvc.cli.help import HelpGroup
 from certsvc.domain.levels import Level, parse_level
 from certsvc.errors import InvalidInput
 from certsvc.i18n import N_, gettext, ngettext
@@ -18,7 +19,7 @@ from certsvc.models import Certificate, CertificationBody, SigningKey
 # --- bodies ---------------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def body() -> None:
     """Certification bodies: create, list, scope, members, suspend."""
 
@@ -252,7 +253,7 @@ def body_activate(ctx: Context, code: str) -> None:
 # --- keys -----------------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def keys() -> None:
     """Signing keys: list, rotate, mark compromised."""
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certsvc.cli.context import Context, pass_ctx
+from certsvc.cli.help import HelpCommand, HelpGroup
 from certsvc.errors import JobFailed, NotFound
 from certsvc.i18n import N_, gettext, ngettext, plural
 from certsvc.jobs import service
@@ -23,7 +24,7 @@ from certsvc.models.jobs import Job
 from certsvc.private_files import open_private
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.option(
     "--threads",
     type=click.IntRange(1, 32),
@@ -59,7 +60,7 @@ def worker(ctx: Context, threads: int, metrics_port: int | None, metrics_host: s
     run_worker(ctx.runtime, threads=threads)
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def jobs() -> None:
     """Background jobs: list, show, wait for, start, download."""
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from certsvc.cli.context import Context, pass_ctx
+from certsvc.cli.help import HelpGroup
 from certsvc.holders.photos import normalise_photo
 from certsvc.issuance.photos import (
     AUDIT_ACTION,
@@ -21,7 +22,7 @@ from certsvc.issuance.photos import (
 )
 
 
-@click.group("photo")
+@click.group("photo", cls=HelpGroup)
 def photo() -> None:
     """Holder photos: replace one (re-signs the record, keeps the number) or erase them."""
 

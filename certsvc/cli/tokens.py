@@ -9,10 +9,11 @@ import click
 
 from certsvc.accounts.tokens import PREFIX_LENGTH, ROLES, create_token, list_tokens, revoke_token
 from certsvc.cli.context import Context, pass_ctx
+from certsvc.cli.help import HelpGroup
 from certsvc.i18n import gettext
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def tokens() -> None:
     """API bearer tokens: create (secret shown once), list, revoke."""
 

@@ -39,6 +39,7 @@ from urllib.request import Request, urlopen
 import click
 
 from certsvc.cli.context import Context, pass_ctx
+from certsvc.cli.help import HelpCommand
 from certsvc.errors import CheckpointError, InvalidInput, LogIntegrityError, SigningKeyError
 from certsvc.i18n import N_, Message, gettext
 from certsvc.signing.jwks import KeySet
@@ -272,7 +273,7 @@ def check_log_bundle(
     return dataclasses.replace(result, transparency={**document, "verified": True})
 
 
-@click.command("verify")
+@click.command("verify", cls=HelpCommand)
 @click.argument("target")
 @click.option(
     "--jwks",
