@@ -9,10 +9,12 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
+from certsvc.cli.columns import pad
 from certsvc.cli.help import HelpCommand, help_id, help_texts, short_help, walk
 from certsvc.cli.main import cli
 from certsvc.config import generate_secrets
 from certsvc.i18n import current_language, translations
+from tests.conftest import BODY_CODE, BODY_USCC
 
 #: The variables that choose the language, cleared so the test's own locale does not count.
 _LANGUAGE_VARIABLES = ("CERTSVC_LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
@@ -185,3 +187,60 @@ def test_a_short_help_is_the_first_sentence_in_either_language() -> None:
     assert short_help("签发证书。然后继续。\n\n细节。") == "签发证书。"
     cut = short_help("签" * 40 + "。", limit=20)
     assert cut == "签" * 9 + "…"  # a Chinese character takes two columns
+
+
+# --- listings -----------------------------------------------------------------------------
+
+
+def _body(run: CliRunner) -> None:
+    assert invoke(run, ENGLISH, "init").exit_code == 0
+    created = invoke(
+        run,
+        ENGLISH,
+        *("body", "create", "--code", BODY_CODE, "--name-zh", "南京测试装备集团有限公司"),
+        *("--uscc", BODY_USCC, "--chain-leader"),
+    )
+    assert created.exit_code == 0, created.output
+
+
+def test_body_and_key_listings_name_statuses_in_the_persons_language(run: CliRunner) -> None:
+    _body(run)
+    assert invoke(run, ENGLISH, "body", "suspend", BODY_CODE).exit_code == 0
+    chinese = invoke(run, CHINESE, "body", "list").stdout
+    assert f"{BODY_CODE}  已暂停" in chinese and "链主企业" in chinese
+    assert "suspended" not in chinese and "chain-leader" not in chinese
+    english = invoke(run, ENGLISH, "body", "list").stdout
+    assert f"{BODY_CODE}  Suspended  chain-leader" in english
+
+    assert invoke(run, ENGLISH, "body", "activate", BODY_CODE).exit_code == 0
+    assert f"{BODY_CODE}  使用中" in invoke(run, CHINESE, "body", "list").stdout
+    keys = invoke(run, CHINESE, "keys", "list").stdout
+    assert f"  {BODY_CODE}  使用中" in keys and "active" not in keys
+    assert f"  {BODY_CODE}  Active" in invoke(run, ENGLISH, "keys", "list").stdout
+    photos = invoke(run, CHINESE, "body", "photos", BODY_CODE).stdout
+    assert photos.strip() == f"{BODY_CODE}：持证人照片必需"
+
+
+def test_account_and_token_listings_name_roles(run: CliRunner) -> None:
+    _body(run)
+    password = "correct horse battery"
+    created = run.invoke(
+        cli,
+        ["account", "create", "--username", "hr.admin", "--role", "admin", "--body", BODY_CODE],
+        input=f"{password}\n{password}\n",
+        env=ENGLISH,
+    )
+    assert created.exit_code == 0, created.output
+    chinese = invoke(run, CHINESE, "account", "list").stdout
+    assert "hr.admin" in chinese and " 管理员 " in chinese and " admin " not in chinese
+    assert " Admin " in invoke(run, ENGLISH, "account", "list").stdout
+
+    token = invoke(run, ENGLISH, "tokens", "create", "--role", "registry", "--name", "全国联网查询")
+    assert token.exit_code == 0, token.output
+    tokens = invoke(run, CHINESE, "tokens", "list").stdout
+    assert translations("zh").gettext("Registry") in tokens and " registry " not in tokens
+
+
+def test_the_columns_of_a_listing_line_up_with_chinese_names() -> None:
+    assert pad("已暂停", 9) == "已暂停   "  # six columns of text, three of space
+    assert pad("active", 9) == "active   " and pad("chain-leader", 4) == "chain-leader"

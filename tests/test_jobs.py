@@ -483,11 +483,15 @@ def test_cli_lists_shows_and_waits_for_jobs(runtime: Runtime, body: str) -> None
     runner = CliRunner()
     env = cli_env(runtime)
     listed = runner.invoke(cli, ["jobs", "list"], env=env)
-    assert listed.exit_code == 0 and job.id in listed.output and "queued" in listed.output
+    assert (
+        listed.exit_code == 0
+        and job.id in listed.output
+        and "Waiting in the queue" in listed.output
+    )
     run_job(runtime, job.id)
     waited = runner.invoke(cli, ["jobs", "wait", job.id], env=env)
     assert waited.exit_code == 0, waited.output
-    assert "2/2" in waited.output and f"job {job.id} succeeded" in waited.output
+    assert "2/2" in waited.output and f"job {job.id}: Finished" in waited.output
     shown = runner.invoke(cli, ["jobs", "show", job.id, "--json"], env=env)
     assert json.loads(shown.output)["result"]["name"] == f"batch-{batch}.zip"
     missing = runner.invoke(cli, ["jobs", "show", "0" * 32], env=env)

@@ -17,12 +17,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
-import unicodedata
 from collections.abc import Iterator
 
 import click
 from click.utils import _make_default_short_help
 
+from certsvc.cli.columns import width
 from certsvc.i18n import gettext
 
 
@@ -41,16 +41,11 @@ def short_help(text: str, limit: int = 45) -> str:
     if "。" not in first:
         return _make_default_short_help(text, limit)
     first = first.partition("。")[0] + "。"
-    if _width(first) <= limit:
+    if width(first) <= limit:
         return first
-    while first and _width(first) > limit - 1:
+    while first and width(first) > limit - 1:
         first = first[:-1]
     return first + "…"
-
-
-def _width(text: str) -> int:
-    """Columns *text* takes in a terminal: a Chinese character takes two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _label(text: str) -> str:

@@ -14,6 +14,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from certsvc.cli.columns import pad
 from certsvc.cli.context import Context, pass_ctx
 from certsvc.cli.help import HelpCommand, HelpGroup
 from certsvc.errors import JobFailed, NotFound
@@ -21,6 +22,7 @@ from certsvc.i18n import N_, gettext, ngettext, plural
 from certsvc.jobs import service
 from certsvc.models import Batch, CertificationBody
 from certsvc.models.jobs import Job
+from certsvc.names import job_kind_name, job_state_name
 from certsvc.private_files import open_private
 
 
@@ -68,7 +70,8 @@ def jobs() -> None:
 def _line(job: Job) -> str:
     done = f"{job.progress_done}/{job.progress_total}" if job.progress_total else "—"
     return (
-        f"{job.id}  {job.kind:<12} {job.state:<9} {service.percent(job):>3}%  {done:>11}  "
+        f"{job.id}  {pad(job_kind_name(job.kind), 12)} {pad(job_state_name(job.state), 9)} "
+        f"{service.percent(job):>3}%  {done:>11}  "
         f"{job.created_at:%Y-%m-%d %H:%M}  {job.created_by}"
     )
 
@@ -135,7 +138,9 @@ def jobs_wait(ctx: Context, job_id: str, timeout: float) -> None:
         )
     done = f" ({job.progress_done}/{job.progress_total})" if job.progress_total else ""
     name = f": {job.result_name}" if job.result_name else ""
-    click.echo(gettext("job {id} {state}", id=job.id, state=job.state) + done + name)
+    click.echo(
+        gettext("job {id}: {state}", id=job.id, state=job_state_name(job.state)) + done + name
+    )
 
 
 def _wait(ctx: Context, job_id: str, timeout: float) -> Job:
@@ -147,7 +152,9 @@ def _wait(ctx: Context, job_id: str, timeout: float) -> Job:
     deadline = time.monotonic() + timeout
     shown = 0
     with click.progressbar(
-        length=max(job.progress_total, 1), label=f"{job.kind} {job.id[:8]}", show_pos=True
+        length=max(job.progress_total, 1),
+        label=f"{job_kind_name(job.kind)} {job.id[:8]}",
+        show_pos=True,
     ) as bar:
         while True:
             if job.progress_total and bar.length != job.progress_total:
