@@ -3,6 +3,7 @@ locale, English otherwise — its summaries and its errors alike, with the same 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -22,6 +23,7 @@ _LANGUAGE_VARIABLES = ("CERTSVC_LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 CHINESE = {"CERTSVC_LANGUAGE": "zh"}
 CHINESE_LOCALE = {"LANG": "zh_CN.UTF-8"}
 ENGLISH: dict[str, str] = {}
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -244,3 +246,16 @@ def test_account_and_token_listings_name_roles(run: CliRunner) -> None:
 def test_the_columns_of_a_listing_line_up_with_chinese_names() -> None:
     assert pad("已暂停", 9) == "已暂停   "  # six columns of text, three of space
     assert pad("active", 9) == "active   " and pad("chain-leader", 4) == "chain-leader"
+
+
+def test_no_gettext_call_hides_in_an_f_string() -> None:
+    """pybabel does not look inside an f-string: a literal translated there never reaches the
+    catalogue and stays English."""
+    hidden = re.compile(r"""f(["']).*\{[^{}]*\b(?:n?gettext|N_)\(\s*["']""")
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "certsvc").rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if hidden.search(line)
+    ]
+    assert found == []

@@ -519,6 +519,22 @@ def test_cli_download_writes_the_result_owner_only(
     assert output.parent.stat().st_mode & 0o777 == 0o700
 
 
+def test_cli_names_job_kinds_and_states_in_chinese(runtime: Runtime, body: str) -> None:
+    """A person reads 证书 PDF（ZIP）and 排队中, not batch_zip and queued; --json keeps codes."""
+    batch = issue(runtime, 1)
+    job = submit_zip(runtime, batch, 1)
+    env = {**cli_env(runtime), "CERTSVC_LANGUAGE": "zh"}
+    listed = CliRunner().invoke(cli, ["jobs", "list"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert "排队中" in listed.output
+    assert "queued" not in listed.output and "batch_zip" not in listed.output
+    run_job(runtime, job.id)
+    shown = CliRunner().invoke(cli, ["jobs", "show", job.id], env=env).output
+    assert "已完成" in shown and "结果文件" in shown and "succeeded" not in shown
+    data = json.loads(CliRunner().invoke(cli, ["jobs", "show", job.id, "--json"], env=env).output)
+    assert data["state"] == "succeeded" and data["kind"] == "batch_zip"
+
+
 def test_cli_wait_fails_for_a_failed_job(runtime: Runtime, body: str) -> None:
     job, _ = service.submit(
         runtime, body_id_of(runtime), "batch_zip", {"batch_id": "nonexistent"}, created_by="t"

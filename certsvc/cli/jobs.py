@@ -111,15 +111,18 @@ def jobs_show(ctx: Context, job_id: str, as_json: bool) -> None:
     }
     for key, label in labels.items():
         if data[key]:
-            click.echo(f"  {label:<12} {data[key]}")
+            click.echo(f"  {pad(label, 12)} {data[key]}")
     if data["result"]:
         size = ngettext("{n:,} byte", "{n:,} bytes", job.result_size or 0)
-        click.echo(f"  {gettext('result'):<12} {job.result_name} ({size})")
+        label = gettext("result")
+        click.echo(f"  {pad(label, 12)} {job.result_name} ({size})")
     if job.outcome:
         outcome = json.dumps(service.public_outcome(job), ensure_ascii=False)[:500]
-        click.echo(f"  {gettext('outcome'):<12} {outcome}")
+        label = gettext("outcome")
+        click.echo(f"  {pad(label, 12)} {outcome}")
     if data["error"]:
-        click.echo(f"  {gettext('error'):<12} {job.error_code}: {service.error_text(job)}")
+        label = gettext("error")
+        click.echo(f"  {pad(label, 12)} {job.error_code}: {service.error_text(job)}")
 
 
 @jobs.command("wait")
