@@ -528,6 +528,8 @@ def test_cli_names_job_kinds_and_states_in_chinese(runtime: Runtime, body: str) 
     assert listed.exit_code == 0, listed.output
     assert "排队中" in listed.output
     assert "queued" not in listed.output and "batch_zip" not in listed.output
+    late = CliRunner().invoke(cli, ["jobs", "wait", job.id, "--timeout", "0"], env=env)
+    assert late.exit_code == 1 and f"任务 {job.id} 在 0 秒后仍未结束：排队中" in late.output
     run_job(runtime, job.id)
     shown = CliRunner().invoke(cli, ["jobs", "show", job.id], env=env).output
     assert "已完成" in shown and "结果文件" in shown and "succeeded" not in shown

@@ -170,7 +170,12 @@ def _wait(ctx: Context, job_id: str, timeout: float) -> Job:
                 return job
             if time.monotonic() > deadline:
                 raise click.ClickException(
-                    f"job {job.id} is still {job.state} after {timeout:.0f} s"
+                    gettext(
+                        "job {id} has not ended after {seconds:.0f} s: {state}",
+                        id=job.id,
+                        state=job_state_name(job.state),
+                        seconds=timeout,
+                    )
                 )
             time.sleep(0.5)
             job = current()
