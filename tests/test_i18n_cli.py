@@ -10,8 +10,8 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from certsvc.cli.columns import pad
-from certsvc.cli.help import HelpCommand, help_id, help_texts, short_help, walk
+from certsvc.cli.columns import pad, width
+from certsvc.cli.help import HelpCommand, help_id, help_texts, short_help, walk, wrapped
 from certsvc.cli.main import cli
 from certsvc.config import generate_secrets
 from certsvc.i18n import current_language, translations
@@ -259,3 +259,18 @@ def test_no_gettext_call_hides_in_an_f_string() -> None:
         if hidden.search(line)
     ]
     assert found == []
+
+
+def test_chinese_help_lines_fit_the_terminal(run: CliRunner) -> None:
+    """click counts a Chinese character as one column; the help wraps it as the two it takes."""
+    for path, _, _ in _commands():
+        shown = help_of(run, CHINESE, *path).stdout
+        assert [line for line in shown.splitlines() if width(line) > 80] == [], path
+
+
+def test_wrapping_breaks_between_chinese_characters_not_before_punctuation() -> None:
+    text = wrapped("签发" * 5 + "，完成。", 10)
+    assert text == "\b\n签发签发签\n发签发签\n发，完成。"  # "，" takes "发" along
+    assert wrapped("签发 ok 签发", 4) == "\b\n签发\nok\n签发"  # no line starts with a space
+    assert wrapped("签发（签发）", 6) == "\b\n签发\n（签\n发）"  # nor ends in "（"
+    assert wrapped("English stays as click wraps it.", 10) == "English stays as click wraps it."

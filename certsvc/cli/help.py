@@ -17,9 +17,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 
 import click
+from click.formatting import measure_table
 from click.utils import _make_default_short_help
 
 from certsvc.cli.columns import width
@@ -81,8 +83,77 @@ def _section(formatter: click.HelpFormatter, heading: str) -> Iterator[None]:
         yield
 
 
+def wrapped(text: str, columns: int) -> str:
+    """*text* with each paragraph that holds Chinese broken into lines of at most *columns*
+    terminal columns, marked (``\\b``) for click to keep as they are: click wraps at spaces
+    and counts a Chinese character as one column, so a Chinese line would run off the
+    terminal. A line breaks between two Chinese characters or at a space, never before
+    closing punctuation (which takes the character before it to the next line) nor after
+    an opening bracket."""
+    paragraphs = []
+    for paragraph in text.split("\n\n"):
+        if paragraph.startswith("\b") or width(paragraph) == len(paragraph):
+            paragraphs.append(paragraph)
+            continue
+        lines: list[str] = []
+        line: list[str] = []  # the tokens of the line being filled
+        for piece in _TOKEN.findall(" ".join(paragraph.split())):
+            if piece == " " and not line:
+                continue
+            if width(("".join(line) + piece).rstrip()) <= columns or not "".join(line).strip():
+                line.append(piece)
+                continue
+            carried = [piece]
+            if piece[0] in _CLOSING:  # it takes the character before it to the next line
+                while line and line[-1][0] in _CLOSING:
+                    carried.insert(0, line.pop())
+                if line:
+                    carried.insert(0, line.pop())
+            while line and line[-1] in _OPENING:  # no line ends in an opening bracket
+                carried.insert(0, line.pop())
+            if not "".join(line).strip():  # nothing left to break: the line runs over
+                line += carried
+                continue
+            lines.append("".join(line).rstrip())
+            line = carried[1:] if carried[0] == " " else carried
+        lines.append("".join(line).rstrip())
+        paragraphs.append("\b\n" + "\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
+#: A wide character, a run of narrow ones, or a space (where a line may break).
+_TOKEN = re.compile(
+    r"[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]| |[^ \u2e80-\u9fff\u3000-\u303f\uff00-\uffef]+"
+)
+_CLOSING = "，。、；：？！）》」』”’"
+_OPENING = "（《「『“‘"
+
+
+class HelpFormatter(click.HelpFormatter):
+    """click's help formatter, wrapping Chinese text by terminal columns (:func:`wrapped`)."""
+
+    def write_text(self, text: str) -> None:
+        super().write_text(wrapped(text, self.width - self.current_indent))
+
+    def write_dl(
+        self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2
+    ) -> None:
+        rows = list(rows)
+        if rows:
+            first = min(measure_table(rows)[0], col_max) + col_spacing
+            columns = max(self.width - first - 2, 10)
+            rows = [(term, wrapped(text, columns)) for term, text in rows]
+        super().write_dl(rows, col_max, col_spacing)
+
+
+class HelpContext(click.Context):
+    formatter_class = HelpFormatter
+
+
 class HelpCommand(click.Command):
     """A command whose help, short help and options' help are read in the current language."""
+
+    context_class = HelpContext
 
     def get_short_help_str(self, limit: int = 45) -> str:
         if self.short_help:
