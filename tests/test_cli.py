@@ -233,13 +233,13 @@ def test_keys_rotate_and_compromise(certsvc: Certsvc) -> None:
     rotated = certsvc("keys", "rotate", BODY_CODE).output
     new_kid = rotated.split()[3]
     listing = certsvc("keys", "list", BODY_CODE).output
-    assert f"{first}  {BODY_CODE}  retired" in listing
-    assert f"{new_kid}  {BODY_CODE}  active" in listing
+    assert f"{first}  {BODY_CODE}  Retired" in listing
+    assert f"{new_kid}  {BODY_CODE}  Active" in listing
     # "--" ends the options: a kid is base64url and may itself start with "-".
     certsvc("keys", "compromise", "--after", "2026-11-26T08:00:00+08:00", "--yes", "--", new_kid)
     listing = certsvc("keys", "list").output
     assert "compromised after 2026-11-26T00:00:00+00:00" in listing
-    assert listing.count(" active ") == 1  # a fresh key replaced the compromised one
+    assert listing.count(" Active ") == 1  # a fresh key replaced the compromised one
     result = certsvc(
         "keys", "compromise", "x" * 43, "--after", "2026-11-26T08:00Z", "--yes", code=66
     )

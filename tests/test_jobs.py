@@ -483,11 +483,15 @@ def test_cli_lists_shows_and_waits_for_jobs(runtime: Runtime, body: str) -> None
     runner = CliRunner()
     env = cli_env(runtime)
     listed = runner.invoke(cli, ["jobs", "list"], env=env)
-    assert listed.exit_code == 0 and job.id in listed.output and "queued" in listed.output
+    assert (
+        listed.exit_code == 0
+        and job.id in listed.output
+        and "Waiting in the queue" in listed.output
+    )
     run_job(runtime, job.id)
     waited = runner.invoke(cli, ["jobs", "wait", job.id], env=env)
     assert waited.exit_code == 0, waited.output
-    assert "2/2" in waited.output and f"job {job.id} succeeded" in waited.output
+    assert "2/2" in waited.output and f"job {job.id}: Finished" in waited.output
     shown = runner.invoke(cli, ["jobs", "show", job.id, "--json"], env=env)
     assert json.loads(shown.output)["result"]["name"] == f"batch-{batch}.zip"
     missing = runner.invoke(cli, ["jobs", "show", "0" * 32], env=env)
@@ -513,6 +517,24 @@ def test_cli_download_writes_the_result_owner_only(
     assert output.read_bytes() == expected_zip(runtime, batch)
     assert output.stat().st_mode & 0o777 == 0o600
     assert output.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_cli_names_job_kinds_and_states_in_chinese(runtime: Runtime, body: str) -> None:
+    """A person reads 证书 PDF（ZIP）and 排队中, not batch_zip and queued; --json keeps codes."""
+    batch = issue(runtime, 1)
+    job = submit_zip(runtime, batch, 1)
+    env = {**cli_env(runtime), "CERTSVC_LANGUAGE": "zh"}
+    listed = CliRunner().invoke(cli, ["jobs", "list"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert "排队中" in listed.output
+    assert "queued" not in listed.output and "batch_zip" not in listed.output
+    late = CliRunner().invoke(cli, ["jobs", "wait", job.id, "--timeout", "0"], env=env)
+    assert late.exit_code == 1 and f"任务 {job.id} 在 0 秒后仍未结束：排队中" in late.output
+    run_job(runtime, job.id)
+    shown = CliRunner().invoke(cli, ["jobs", "show", job.id], env=env).output
+    assert "已完成" in shown and "结果文件" in shown and "succeeded" not in shown
+    data = json.loads(CliRunner().invoke(cli, ["jobs", "show", job.id, "--json"], env=env).output)
+    assert data["state"] == "succeeded" and data["kind"] == "batch_zip"
 
 
 def test_cli_wait_fails_for_a_failed_job(runtime: Runtime, body: str) -> None:

@@ -11,13 +11,16 @@ import click
 from sqlalchemy import select
 
 from certsvc.accounts import accounts, permissions
+from certsvc.cli.columns import pad
 from certsvc.cli.context import Context, lazy, pass_ctx
+from certsvc.cli.help import HelpGroup
 from certsvc.errors import NotFound
 from certsvc.i18n import LANGUAGES, N_, gettext
 from certsvc.models import Account, CertificationBody
+from certsvc.names import role_name
 
 
-@click.group("account")
+@click.group("account", cls=HelpGroup)
 def account() -> None:
     """Console accounts: create (password prompted), list, unlock, reset-password, activate,
     language."""
@@ -85,8 +88,8 @@ def account_list(ctx: Context, body_code: str | None) -> None:
                 else gettext("never")
             )
             click.echo(
-                f"{found.username:<24} {found.role:<9} {code or '-':<13} {state:<9} "
-                + gettext("last log-in {last}", last=last)
+                f"{found.username:<24} {pad(role_name(found.role), 9)} {code or '-':<13} "
+                f"{pad(state, 9)} " + gettext("last log-in {last}", last=last)
             )
 
 

@@ -9,16 +9,19 @@ import click
 from sqlalchemy import func, select
 
 from certsvc.bodies import bodies
+from certsvc.cli.columns import pad
 from certsvc.cli.context import Context, lazy, pass_ctx
+from certsvc.cli.help import HelpGroup
 from certsvc.domain.levels import Level, parse_level
 from certsvc.errors import InvalidInput
 from certsvc.i18n import N_, gettext, ngettext
 from certsvc.models import Certificate, CertificationBody, SigningKey
+from certsvc.names import status_name
 
 # --- bodies ---------------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def body() -> None:
     """Certification bodies: create, list, scope, members, suspend."""
 
@@ -79,7 +82,7 @@ def body_list(ctx: Context) -> None:
         for b in session.scalars(select(CertificationBody).order_by(CertificationBody.code)):
             leader = gettext("chain-leader") if b.chain_leader else gettext("enterprise")
             click.echo(
-                f"{b.code}  {b.status:<9}  {leader:<12}  "
+                f"{b.code}  {pad(status_name(b.status), 9)}  {pad(leader, 12)}  "
                 + gettext(
                     "scope={scope:<3} members={members:<3} certificates={certificates:<6}",
                     scope=len(b.scope),
@@ -218,7 +221,11 @@ def body_photos(ctx: Context, code: str, setting: str | None) -> None:
     if setting is None:
         with ctx.runtime.db.session() as session:
             now = bodies.get_body(session, code).photo_required
-        click.echo(f"{code}: holder photos {'required' if now else 'optional'}")
+        click.echo(
+            gettext("{code}: holder photos required", code=code)
+            if now
+            else gettext("{code}: holder photos optional", code=code)
+        )
         return
     required = setting == "required"
     detail = {"photo_required": required}
@@ -226,7 +233,12 @@ def body_photos(ctx: Context, code: str, setting: str | None) -> None:
         changed = bodies.set_photo_required(
             session, bodies.get_body(session, code), required, ctx.actor.name
         )
-    click.echo(f"{code}: holder photos {setting}" + ("" if changed else " (unchanged)"))
+    shown = (
+        gettext("{code}: holder photos required", code=code)
+        if required
+        else gettext("{code}: holder photos optional", code=code)
+    )
+    click.echo(shown if changed else gettext("{setting} (unchanged)", setting=shown))
 
 
 @body.command("suspend")
@@ -252,7 +264,7 @@ def body_activate(ctx: Context, code: str) -> None:
 # --- keys -----------------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def keys() -> None:
     """Signing keys: list, rotate, mark compromised."""
 
@@ -271,7 +283,7 @@ def keys_list(ctx: Context, code: str | None) -> None:
                 "{kid}  {body}  {status:<11} created {created}",
                 kid=k.kid,
                 body=k.body.code,
-                status=k.status,
+                status=pad(status_name(k.status), 11),
                 created=f"{k.created_at:%Y-%m-%d %H:%M}Z",
             )
             if k.compromised_after:

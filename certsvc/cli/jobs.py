@@ -14,16 +14,19 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from certsvc.cli.columns import pad
 from certsvc.cli.context import Context, pass_ctx
+from certsvc.cli.help import HelpCommand, HelpGroup
 from certsvc.errors import JobFailed, NotFound
 from certsvc.i18n import N_, gettext, ngettext, plural
 from certsvc.jobs import service
 from certsvc.models import Batch, CertificationBody
 from certsvc.models.jobs import Job
+from certsvc.names import job_kind_name, job_state_name
 from certsvc.private_files import open_private
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.option(
     "--threads",
     type=click.IntRange(1, 32),
@@ -59,7 +62,7 @@ def worker(ctx: Context, threads: int, metrics_port: int | None, metrics_host: s
     run_worker(ctx.runtime, threads=threads)
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def jobs() -> None:
     """Background jobs: list, show, wait for, start, download."""
 
@@ -67,7 +70,8 @@ def jobs() -> None:
 def _line(job: Job) -> str:
     done = f"{job.progress_done}/{job.progress_total}" if job.progress_total else "—"
     return (
-        f"{job.id}  {job.kind:<12} {job.state:<9} {service.percent(job):>3}%  {done:>11}  "
+        f"{job.id}  {pad(job_kind_name(job.kind), 12)} {pad(job_state_name(job.state), 9)} "
+        f"{service.percent(job):>3}%  {done:>11}  "
         f"{job.created_at:%Y-%m-%d %H:%M}  {job.created_by}"
     )
 
@@ -107,15 +111,18 @@ def jobs_show(ctx: Context, job_id: str, as_json: bool) -> None:
     }
     for key, label in labels.items():
         if data[key]:
-            click.echo(f"  {label:<12} {data[key]}")
+            click.echo(f"  {pad(label, 12)} {data[key]}")
     if data["result"]:
         size = ngettext("{n:,} byte", "{n:,} bytes", job.result_size or 0)
-        click.echo(f"  {gettext('result'):<12} {job.result_name} ({size})")
+        label = gettext("result")
+        click.echo(f"  {pad(label, 12)} {job.result_name} ({size})")
     if job.outcome:
         outcome = json.dumps(service.public_outcome(job), ensure_ascii=False)[:500]
-        click.echo(f"  {gettext('outcome'):<12} {outcome}")
+        label = gettext("outcome")
+        click.echo(f"  {pad(label, 12)} {outcome}")
     if data["error"]:
-        click.echo(f"  {gettext('error'):<12} {job.error_code}: {service.error_text(job)}")
+        label = gettext("error")
+        click.echo(f"  {pad(label, 12)} {job.error_code}: {service.error_text(job)}")
 
 
 @jobs.command("wait")
@@ -134,7 +141,9 @@ def jobs_wait(ctx: Context, job_id: str, timeout: float) -> None:
         )
     done = f" ({job.progress_done}/{job.progress_total})" if job.progress_total else ""
     name = f": {job.result_name}" if job.result_name else ""
-    click.echo(gettext("job {id} {state}", id=job.id, state=job.state) + done + name)
+    click.echo(
+        gettext("job {id}: {state}", id=job.id, state=job_state_name(job.state)) + done + name
+    )
 
 
 def _wait(ctx: Context, job_id: str, timeout: float) -> Job:
@@ -146,7 +155,9 @@ def _wait(ctx: Context, job_id: str, timeout: float) -> Job:
     deadline = time.monotonic() + timeout
     shown = 0
     with click.progressbar(
-        length=max(job.progress_total, 1), label=f"{job.kind} {job.id[:8]}", show_pos=True
+        length=max(job.progress_total, 1),
+        label=f"{job_kind_name(job.kind)} {job.id[:8]}",
+        show_pos=True,
     ) as bar:
         while True:
             if job.progress_total and bar.length != job.progress_total:
@@ -159,7 +170,12 @@ def _wait(ctx: Context, job_id: str, timeout: float) -> Job:
                 return job
             if time.monotonic() > deadline:
                 raise click.ClickException(
-                    f"job {job.id} is still {job.state} after {timeout:.0f} s"
+                    gettext(
+                        "job {id} has not ended after {seconds:.0f} s: {state}",
+                        id=job.id,
+                        state=job_state_name(job.state),
+                        seconds=timeout,
+                    )
                 )
             time.sleep(0.5)
             job = current()

@@ -23,6 +23,7 @@ from certsvc.bodies import bodies
 from certsvc.cli import accounts, jobs, photos, registry, render, tokens, transparency, verify
 from certsvc.cli import bodies as body_commands
 from certsvc.cli.context import Context, pass_ctx
+from certsvc.cli.help import HelpCommand, HelpGroup
 from certsvc.config import (
     Settings,
     generate_secrets,
@@ -57,10 +58,13 @@ from certsvc.models import Certificate, Occupation
 from certsvc.private_files import create_private_file, narrow
 
 
-class CertsvcGroup(click.Group):
+class CertsvcGroup(HelpGroup):
     """Turns a CertsvcError, any database error and a file it cannot use into one line on
     stderr and an exit code (no traceback); refuses arguments that are not valid text before
-    any command runs."""
+    any command runs. Its commands and groups print their help in the person's language."""
+
+    command_class = HelpCommand
+    group_class = HelpGroup
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         with use_language(language_from_env()):

@@ -11,7 +11,9 @@ from pathlib import Path
 import click
 
 from certsvc.cli.context import Context, pass_ctx
+from certsvc.cli.help import HelpGroup
 from certsvc.holders.photos import normalise_photo
+from certsvc.i18n import gettext, ngettext
 from certsvc.issuance.photos import (
     AUDIT_ACTION,
     ERASE_ACTION,
@@ -21,7 +23,7 @@ from certsvc.issuance.photos import (
 )
 
 
-@click.group("photo")
+@click.group("photo", cls=HelpGroup)
 def photo() -> None:
     """Holder photos: replace one (re-signs the record, keeps the number) or erase them."""
 
@@ -42,7 +44,13 @@ def photo_replace(ctx: Context, number: str, file: Path) -> None:
         # The CLI acts for the platform operator: any body's certificate (body None).
         done = replace_photo(ctx.runtime, None, number, jpeg, actor=ctx.actor.name)
         entry.detail.update(audit_detail(done))
-    click.echo(f"replaced the photo of {done.number}: sha256 {done.sha256}")
+    click.echo(
+        gettext(
+            "replaced the photo of {number}: sha256 {sha256}",
+            number=done.number,
+            sha256=done.sha256,
+        )
+    )
 
 
 @photo.command("erase")
@@ -57,8 +65,18 @@ def photo_erase(ctx: Context, number: str, yes: bool) -> None:
     """
     number = number.strip().upper()
     if not yes:
-        click.confirm(f"erase every stored photo of the holder of {number}?", abort=True)
+        click.confirm(
+            gettext("erase every stored photo of the holder of {number}?", number=number),
+            abort=True,
+        )
     with ctx.audited(ERASE_ACTION, certificate=number, target=number) as entry:
         erased = erase_photos(ctx.runtime, None, number)
         entry.detail["erased_sha256"] = erased
-    click.echo(f"erased {len(erased)} photo(s) of the holder of {number}")
+    click.echo(
+        ngettext(
+            "erased {n} photo of the holder of {number}",
+            "erased {n} photos of the holder of {number}",
+            len(erased),
+            number=number,
+        )
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from certsvc.cli.context import Context, pass_ctx
+from certsvc.cli.help import HelpCommand, HelpGroup
 from certsvc.errors import InvalidInput, RecordsRejected, StatusListConflict
 from certsvc.i18n import N_, gettext, plural
 from certsvc.registry.feed import DEFAULT_LIMIT, MAX_LIMIT
@@ -17,7 +18,7 @@ from certsvc.registry.stats import FORMATS, compute_stats, render
 from certsvc.registry.transport import FeedClient, RetryPolicy
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def registry() -> None:
     """The national registry side: pull the signed change feed into a local mirror."""
 
@@ -108,7 +109,7 @@ def registry_pull(
         )
 
 
-@click.command()
+@click.command(cls=HelpCommand)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
 @click.option("--body", "body_code", default=None, help="Only this body's certificates.")
 @click.option(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from certsvc.cli.context import Context, pass_ctx
+from certsvc.cli.help import HelpCommand
 from certsvc.errors import InvalidInput
 from certsvc.i18n import N_, gettext
 from certsvc.private_files import open_private, write_private
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from certsvc.render.certificate import CertificateFace
 
 
-@click.command("pdf")
+@click.command("pdf", cls=HelpCommand)
 @click.argument("number", required=False)
 @click.option("--batch", "batch_id", help="Render every certificate of this batch.")
 @click.option(

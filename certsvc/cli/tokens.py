@@ -8,11 +8,14 @@ from __future__ import annotations
 import click
 
 from certsvc.accounts.tokens import PREFIX_LENGTH, ROLES, create_token, list_tokens, revoke_token
+from certsvc.cli.columns import pad
 from certsvc.cli.context import Context, pass_ctx
+from certsvc.cli.help import HelpGroup
 from certsvc.i18n import gettext
+from certsvc.names import role_name
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def tokens() -> None:
     """API bearer tokens: create (secret shown once), list, revoke."""
 
@@ -63,7 +66,9 @@ def tokens_list(ctx: Context) -> None:
         )
         used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else gettext("never")
         click.echo(
-            f"{token.id:<5} {token.prefix}…  {token.role:<8} {body_code or '-':<13} {state:<18} "
+            f"{token.id:<5} {token.prefix}…  {pad(role_name(token.role), 8)} "
+            f"{body_code or '-':<13} "
+            f"{pad(state, 18)} "
             + gettext(
                 "created {created}  used {used}",
                 created=f"{token.created_at:%Y-%m-%d}",

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from certsvc.cli.context import Context, pass_ctx
+from certsvc.cli.help import HelpGroup
 from certsvc.errors import InvalidInput, MalformedToken, NotFound
 from certsvc.i18n import N_, Message, gettext, ngettext
 from certsvc.signing.jwks import parse_rfc3339
@@ -24,7 +25,7 @@ from certsvc.transparency.log import (
 from certsvc.transparency.offline import verify_bundle
 
 
-@click.group("log")
+@click.group("log", cls=HelpGroup)
 def log_group() -> None:
     """The issuance transparency log: checkpoints, proofs, audit."""
 

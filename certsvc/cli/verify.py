@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,9 @@ from urllib.request import Request, urlopen
 
 import click
 
+from certsvc.cli.columns import pad
 from certsvc.cli.context import Context, pass_ctx
+from certsvc.cli.help import HelpCommand
 from certsvc.errors import CheckpointError, InvalidInput, LogIntegrityError, SigningKeyError
 from certsvc.i18n import N_, Message, gettext
 from certsvc.signing.jwks import KeySet
@@ -225,17 +226,11 @@ def result_lines(
             rows.append((N_("URL host"), host_line))
     if result.not_checked:
         rows.append((N_("NOT checked"), ", ".join(result.not_checked).replace("_", " ")))
-    return [f"{_padded(gettext(label), 16)} {_shown(value)}" for label, value in rows]
+    return [f"{pad(gettext(label), 16)} {_shown(value)}" for label, value in rows]
 
 
 def _shown(value: Any) -> str:
     return "—" if value in (None, "") else str(value)
-
-
-def _padded(label: str, width: int) -> str:
-    """*label* padded to *width* terminal columns: a Chinese character takes two."""
-    columns = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in label)
-    return label + " " * max(width - columns, 0)
 
 
 def check_log_bundle(
@@ -272,7 +267,7 @@ def check_log_bundle(
     return dataclasses.replace(result, transparency={**document, "verified": True})
 
 
-@click.command("verify")
+@click.command("verify", cls=HelpCommand)
 @click.argument("target")
 @click.option(
     "--jwks",
@@ -363,7 +358,8 @@ def verify(
         for line in result_lines(result, presented, trust):
             click.echo(line)
         if photo is not None:
-            click.echo(f"{'photo':<16} {photo.line}")
+            label = gettext("photo")
+            click.echo(f"{pad(label, 16)} {photo.line}")
     warning = host_warning(presented, trust)
     if warning is not None:
         click.echo(warning, err=True)
@@ -374,7 +370,7 @@ def verify(
         )
         raise click.exceptions.Exit(EXIT_CODES[result.status])
     if photo is not None and not photo.matches:
-        click.echo(f"photo mismatch: {photo.line}", err=True)
+        click.echo(gettext("photo mismatch: {check}", check=photo.line), err=True)
         raise click.exceptions.Exit(PHOTO_MISMATCH)
     if result.not_checked:
         click.echo(

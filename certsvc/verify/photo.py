@@ -24,7 +24,7 @@ from certsvc.caches import Caches
 from certsvc.errors import MalformedToken, NotFound
 from certsvc.holders.identity import IdVault
 from certsvc.holders.photos_store import certificate_photo, certificate_photo_ref
-from certsvc.i18n import N_
+from certsvc.i18n import N_, gettext
 from certsvc.issuance.credential import photo_resource
 from certsvc.models import Certificate
 from certsvc.signing.jwks import KeySet
@@ -53,10 +53,14 @@ class PhotoCheck:
     @property
     def line(self) -> str:
         if self.matches:
-            return f"matches the signed digest sha256 {self.signed}"
+            return gettext("matches the signed digest sha256 {signed}", signed=self.signed)
         if self.signed is None:
-            return "the certificate's record names no photo"
-        return f"DOES NOT match: the file is sha256 {self.sha256}, the record signs {self.signed}"
+            return gettext("the certificate's record names no photo")
+        return gettext(
+            "DOES NOT match: the file is sha256 {sha256}, the record signs {signed}",
+            sha256=self.sha256,
+            signed=self.signed,
+        )
 
 
 def photo_check(photo: bytes, signed: str | None) -> PhotoCheck:

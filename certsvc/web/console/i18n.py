@@ -18,39 +18,17 @@ from certsvc.domain.routes import DirectGround, Route
 from certsvc.i18n import N_, bilingual, gettext
 from certsvc.issuance.columns import COLUMNS_BY_KEY
 
-#: Each role's name (certsvc.accounts.permissions.ROLES).
-ROLE_NAMES = {
-    "admin": N_("Admin"),
-    "issuer": N_("Issuer"),
-    "viewer": N_("Viewer"),
-    "operator": N_("Platform operator"),
-    "registry_admin": N_("Registry token admin"),
-    "registry": N_("Registry"),
-}
-
-#: Each status's name: of a certificate, a key, a body or a membership.
-STATUS_NAMES = {
-    "valid": N_("Valid"),
-    "revoked": N_("Revoked"),
-    "superseded": N_("Superseded"),
-    "active": N_("Active"),
-    "retired": N_("Retired"),
-    "compromised": N_("Compromised"),
-    "suspended": N_("Suspended"),
-}
-
-
-def _named(names: dict[str, str], code: str) -> str:
-    """The translated name of *code*, or the code itself when it has none."""
-    return gettext(names[code]) if code in names else code
-
-
-def role_name(role: str) -> str:
-    return _named(ROLE_NAMES, role)
-
-
-def status_name(status: str) -> str:
-    return _named(STATUS_NAMES, status)
+# The names the command line shows too live in certsvc.names (no Flask); the console reads
+# them here, as before.
+from certsvc.names import JOB_KIND_NAMES as JOB_KIND_NAMES
+from certsvc.names import JOB_STATE_NAMES as JOB_STATE_NAMES
+from certsvc.names import ROLE_NAMES as ROLE_NAMES
+from certsvc.names import STATUS_NAMES as STATUS_NAMES
+from certsvc.names import job_kind_name as job_kind_name
+from certsvc.names import job_state_name as job_state_name
+from certsvc.names import named
+from certsvc.names import role_name as role_name
+from certsvc.names import status_name as status_name
 
 
 def level_name(code: str) -> str:
@@ -153,21 +131,6 @@ OUTCOME_NAMES: dict[str, str] = {
     "pending": N_("Account waiting for activation"),
 }
 
-#: Background jobs (``jobs.kind``) and their states (``jobs.state``).
-JOB_KIND_NAMES: dict[str, str] = {
-    "batch_zip": N_("Certificate PDFs (ZIP)"),
-    "batch_print": N_("Merged print PDF"),
-    "import": N_("Import and issue"),
-    "stats_export": N_("Statistics export"),
-}
-JOB_STATE_NAMES: dict[str, str] = {
-    "queued": N_("Waiting in the queue"),
-    "running": N_("Running"),
-    "succeeded": N_("Finished"),
-    "failed": N_("Failed"),
-    "expired": N_("Result expired"),
-}
-
 #: Where a batch came from (``batches.source``).
 BATCH_SOURCE_NAMES: dict[str, str] = {
     "csv": N_("CSV file upload"),
@@ -219,32 +182,22 @@ LOGIN_FAILURE_NAMES: dict[str, str] = {
 
 def event_name(kind: str) -> str:
     """A certificate history event, e.g. 撤销 / Revoked for ``revoked``."""
-    return _named(EVENT_NAMES, kind)
+    return named(EVENT_NAMES, kind)
 
 
 def action_name(action: str) -> str:
     """An audit log action, e.g. 下载证书 PDF for ``certificate.pdf``."""
-    return _named(ACTION_NAMES, action)
+    return named(ACTION_NAMES, action)
 
 
 def outcome_name(outcome: str) -> str:
     """How an audited action ended, e.g. 成功 for ``ok``."""
-    return _named(OUTCOME_NAMES, outcome)
-
-
-def job_kind_name(kind: str) -> str:
-    """What a job does, e.g. 合并打印 PDF for ``batch_print``."""
-    return _named(JOB_KIND_NAMES, kind)
-
-
-def job_state_name(state: str) -> str:
-    """Where a job is, e.g. 已完成 for ``succeeded``."""
-    return _named(JOB_STATE_NAMES, state)
+    return named(OUTCOME_NAMES, outcome)
 
 
 def batch_source_name(source: str) -> str:
     """Where a batch came from, e.g. 上传 Excel 文件 for ``xlsx``."""
-    return _named(BATCH_SOURCE_NAMES, source)
+    return named(BATCH_SOURCE_NAMES, source)
 
 
 def detail_items(action: str, detail: Mapping[str, Any] | None) -> list[tuple[str, str, bool]]:
@@ -253,13 +206,13 @@ def detail_items(action: str, detail: Mapping[str, Any] | None) -> list[tuple[st
     log-in failure); other codes (error codes, permissions, keys) stay codes, marked so."""
     items: list[tuple[str, str, bool]] = []
     for key, value in sorted((detail or {}).items()):
-        label = _named(DETAIL_LABELS, key)
+        label = named(DETAIL_LABELS, key)
         if key == "kind" and isinstance(value, str):
             items.append((label, job_kind_name(value), False))
         elif key == "role" and isinstance(value, str):
             items.append((label, role_name(value), False))
         elif key == "reason" and action == "login" and isinstance(value, str):
-            items.append((label, _named(LOGIN_FAILURE_NAMES, value), False))
+            items.append((label, named(LOGIN_FAILURE_NAMES, value), False))
         elif isinstance(value, bool):
             items.append((label, gettext("yes") if value else gettext("no"), False))
         elif isinstance(value, list | tuple):
@@ -287,4 +240,4 @@ EXPORT_FORMAT_NAMES: dict[str, str] = {
 
 def export_format_name(fmt: str) -> str:
     """A statistics export format, e.g. Excel 表格 for ``xlsx``."""
-    return _named(EXPORT_FORMAT_NAMES, fmt)
+    return named(EXPORT_FORMAT_NAMES, fmt)
