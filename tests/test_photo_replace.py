@@ -134,7 +134,7 @@ def test_the_registry_fetches_photos_by_digest_with_its_token_only(
     assert client.get(url, headers=bearer(token_for(runtime, "issuer", body))).status_code == 403
     answer = client.get(url, headers=bearer(token_for(runtime)))
     assert answer.status_code == 200 and answer.data == photo
-    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["Cache-Control"] == "private, no-store"
     other = other_body(runtime)
     of_other = bearer(token_for(runtime, "registry", other))
     assert client.get(url, headers=of_other).status_code == 404
