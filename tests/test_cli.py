@@ -334,7 +334,7 @@ def test_the_command_reads_the_checkouts_dev_env(
     demo = certsvc("demo")
     number = re.findall(r"Y\d{21}", demo)[0]
     shown = certsvc("show", number)
-    assert re.search(r"verify_url +http://127\.0\.0\.1:5077/v/", shown), shown
+    assert re.search(r"Verify URL +http://127\.0\.0\.1:5077/v/", shown), shown
 
     # Set in the environment, a setting wins over the file.
     monkeypatch.setenv("CERTSVC_PUBLIC_URL", "https://cert.example.cn")

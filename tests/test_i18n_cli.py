@@ -274,3 +274,21 @@ def test_wrapping_breaks_between_chinese_characters_not_before_punctuation() -> 
     assert wrapped("签发 ok 签发", 4) == "\b\n签发\nok\n签发"  # no line starts with a space
     assert wrapped("签发（签发）", 6) == "\b\n签发\n（签\n发）"  # nor ends in "（"
     assert wrapped("English stays as click wraps it.", 10) == "English stays as click wraps it."
+
+
+def test_show_labels_every_field_in_the_persons_language(run: CliRunner) -> None:
+    """`certsvc show` reads as a certificate, not as its storage keys."""
+    assert invoke(run, ENGLISH, "init").exit_code == 0
+    demo = invoke(run, ENGLISH, "demo")
+    assert demo.exit_code == 0, demo.output
+    number = re.findall(r"Y\d{21}", demo.stdout)[0]
+    chinese = invoke(run, CHINESE, "show", number).stdout
+    english = invoke(run, ENGLISH, "show", number).stdout
+    for label in ("证书编号", "姓名", "证件", "职业", "等级", "评价机构", "状态", "核验网址"):
+        assert re.search(rf"^{label} +\S", chinese, re.M), (label, chinese)
+    for label in ("Certificate number", "Name", "Level", "Status", "Verify URL"):
+        assert re.search(rf"^{label} +\S", english, re.M), (label, english)
+    for shown in (chinese, english):
+        assert not re.search(r"^[a-z_]+_[a-z_]+ ", shown, re.M), shown  # no storage key
+        assert "https://cert.example.cn/v/" in shown
+    assert "有效" in chinese and "Valid" in english

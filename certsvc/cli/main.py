@@ -22,6 +22,7 @@ from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError
 from certsvc.bodies import bodies
 from certsvc.cli import accounts, jobs, photos, registry, render, tokens, transparency, verify
 from certsvc.cli import bodies as body_commands
+from certsvc.cli.columns import pad, width
 from certsvc.cli.context import Context, pass_ctx
 from certsvc.cli.help import HelpCommand, HelpGroup
 from certsvc.config import (
@@ -34,6 +35,7 @@ from certsvc.config import (
 from certsvc.db import normalize_url, refusal
 from certsvc.domain.ids import redact_id_numbers
 from certsvc.domain.occupations import read_catalogue_csv, shipped_catalogue
+from certsvc.domain.routes import Route
 from certsvc.domain.text import has_invalid_unicode
 from certsvc.errors import (
     BatchRejected,
@@ -48,6 +50,7 @@ from certsvc.errors import (
 from certsvc.i18n import (
     N_,
     Message,
+    current_language,
     gettext,
     language_from_env,
     ngettext,
@@ -55,6 +58,7 @@ from certsvc.i18n import (
     use_language,
 )
 from certsvc.models import Certificate, Occupation
+from certsvc.names import status_name
 from certsvc.private_files import create_private_file, narrow
 
 
@@ -508,10 +512,63 @@ def show(ctx: Context, number: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(fields, ensure_ascii=False, indent=2))
         return
-    for key, value in fields.items():
-        if isinstance(value, dict):
-            value = " ".join(str(v) for v in value.values() if v)
-        click.echo(f"{key:<20} {value if value is not None else '—'}")
+    rows = _shown_fields(fields)
+    wide = max(width(label) for label, _ in rows)
+    for label, value in rows:
+        click.echo(f"{pad(label, wide)}  {value}")
+
+
+def _both(zh: str | None, en: str | None) -> str:
+    """A name the data carries in both languages: Chinese, and in English both (the certificate
+    prints both, and a person comparing it reads the Chinese)."""
+    if not zh:
+        return "—"
+    return f"{zh} ({en})" if current_language() == "en" and en and en != zh else zh
+
+
+def _shown_fields(fields: dict[str, Any]) -> list[tuple[str, str]]:
+    """`certsvc show`: every certified field under a label in the person's language."""
+    issuer = fields["issuer"]
+    ground = fields.get("direct_ground_name")
+    route = Route(fields["route"])
+    rows = [
+        (gettext("Certificate number"), fields["number"]),
+        (gettext("Name"), fields["holder_name"]),
+        (
+            gettext("ID"),
+            f"{_both(fields['id_type_name'], fields['id_type_name_en'])} "
+            f"{fields['id_number_masked']}",
+        ),
+        (gettext("Employer"), f"{fields['employer_name']} {fields['employer_uscc']}"),
+        (
+            gettext("Occupation"),
+            f"{_both(fields['occupation_name'], fields['occupation_name_en'])} "
+            f"{fields['occupation_code']}",
+        ),
+        (gettext("Work type"), fields["work_type"]),
+        (gettext("Level"), _both(fields["level_name"], fields["level_name_en"])),
+        (gettext("Issue date"), fields["issue_date"]),
+        (gettext("Route"), _both(route.label_zh, route.label_en)),
+    ]
+    if ground:
+        rows.append((gettext("Ground"), _both(ground, fields.get("direct_ground_name_en"))))
+        rows.append((gettext("Evidence"), fields.get("direct_evidence") or "—"))
+    rows += [
+        (
+            gettext("Certification body"),
+            f"{_both(issuer.get('name'), issuer.get('name_en'))} {issuer.get('code')}",
+        ),
+        (gettext("Status"), status_name(fields["status"])),
+    ]
+    if fields.get("status_reason"):
+        rows.append((gettext("Reason"), fields["status_reason"]))
+    if fields.get("status_changed_at"):
+        rows.append((gettext("Status changed"), fields["status_changed_at"]))
+    rows += [
+        (gettext("Signing key"), fields["kid"]),
+        (gettext("Verify URL"), fields["verify_url"]),
+    ]
+    return rows
 
 
 @cli.command()
