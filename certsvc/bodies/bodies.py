@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -139,13 +140,20 @@ def require_active(body: CertificationBody, doing: Message) -> None:
         )
 
 
+def _record_change(
+    session: Session, body: CertificationBody, actor: str, data: dict[str, Any]
+) -> None:
+    """The ``body_changed`` event of a change to *body* (its registry feed and history)."""
+    session.add(Event(kind="body_changed", body_id=body.id, actor=actor, data=data))
+
+
 def set_status(
     session: Session, body: CertificationBody, status: BodyStatus, actor: str = ""
 ) -> None:
     if status not in BODY_STATUSES:
         raise InvalidInput(N_("a body's status is 'active' or 'suspended'"))
     body.status = status
-    session.add(Event(kind="body_changed", body_id=body.id, actor=actor, data={"status": status}))
+    _record_change(session, body, actor, {"status": status})
 
 
 def set_photo_required(
@@ -156,14 +164,7 @@ def set_photo_required(
     if body.photo_required == required:
         return False
     body.photo_required = required
-    session.add(
-        Event(
-            kind="body_changed",
-            body_id=body.id,
-            actor=actor,
-            data={"photo_required": required},
-        )
-    )
+    _record_change(session, body, actor, {"photo_required": required})
     return True
 
 
@@ -174,14 +175,7 @@ def set_seal(
     if data is not None:
         load_seal(data)  # raises InvalidSeal with what is wrong
     body.seal = data
-    session.add(
-        Event(
-            kind="body_changed",
-            body_id=body.id,
-            actor=actor,
-            data={"seal": "uploaded" if data else "removed"},
-        )
-    )
+    _record_change(session, body, actor, {"seal": "uploaded" if data else "removed"})
 
 
 def add_scope(
@@ -214,14 +208,7 @@ def add_scope(
                 added.append((code, level.code))
     session.flush()
     if added:
-        session.add(
-            Event(
-                kind="body_changed",
-                body_id=body.id,
-                actor=actor,
-                data={"scope_added": [list(a) for a in added]},
-            )
-        )
+        _record_change(session, body, actor, {"scope_added": [list(a) for a in added]})
     return added
 
 
@@ -243,14 +230,7 @@ def remove_scope(
             body=body.code,
         )
     session.expire(body, ["scope"])
-    session.add(
-        Event(
-            kind="body_changed",
-            body_id=body.id,
-            actor=actor,
-            data={"scope_removed": [occupation_code, level.code]},
-        )
-    )
+    _record_change(session, body, actor, {"scope_removed": [occupation_code, level.code]})
 
 
 def add_member(
@@ -298,13 +278,11 @@ def add_member(
     member = EcosystemMember(uscc=uscc, name=name.strip(), valid_from=valid_from, valid_to=valid_to)
     body.members.append(member)
     session.flush()
-    session.add(
-        Event(
-            kind="body_changed",
-            body_id=body.id,
-            actor=actor,
-            data={"member_added": uscc, "from": str(valid_from), "to": str(valid_to or "")},
-        )
+    _record_change(
+        session,
+        body,
+        actor,
+        {"member_added": uscc, "from": str(valid_from), "to": str(valid_to or "")},
     )
     return member
 
@@ -332,14 +310,7 @@ def end_member(
             end=valid_to.isoformat(),
         )
     member.valid_to = valid_to
-    session.add(
-        Event(
-            kind="body_changed",
-            body_id=body.id,
-            actor=actor,
-            data={"member_ended": uscc, "to": str(valid_to)},
-        )
-    )
+    _record_change(session, body, actor, {"member_ended": uscc, "to": str(valid_to)})
     return member
 
 
